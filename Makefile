@@ -1,0 +1,41 @@
+# The README's two commands: `make demo` and `make test`. Everything installs itself.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install demo serve test e2e lint bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: install  ## migrate the embedded SQLite database, provision the demo shops, serve on :5000
+	$(BIN)/tenantctl db upgrade
+	$(BIN)/tenantctl demo
+	$(BIN)/flask --app wsgi:application run --host 127.0.0.1 --port 5000 --debug
+
+serve: install  ## gunicorn against the configured database (STOREFRONT_DATABASE_URL)
+	$(BIN)/tenantctl db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:application
+
+test: install
+	$(BIN)/pytest
+
+e2e: install
+	$(BIN)/pytest -m e2e tests/e2e
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,130 @@
+"""Accounts: per-shop users and roles on Flask-Security-Too, mail, rate limits."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from flask import Flask, Response, abort, current_app, request
+from flask_login import current_user
+from flask_security import url_for_security, user_registered
+from flask_wtf.csrf import generate_csrf
+
+from ..extensions import db, limiter, security
+from ..tenancy.context import current_tenant, current_tenant_or_none
+from ..themes import add_safe_globals
+from .datastore import ShopUserDatastore
+from .models import Role, User
+from .views_model import ANONYMOUS, ShopView, UserView
+
+SECURITY_DEFAULTS: dict[str, Any] = {
+    "SECURITY_PASSWORD_HASH": "argon2",
+    "SECURITY_REGISTERABLE": True,  # per shop: features.registration, checked per request
+    "SECURITY_CONFIRMABLE": True,  # per shop: features.confirm_email, via the overlay
+    "SECURITY_LOGIN_WITHOUT_CONFIRMATION": True,
+    "SECURITY_RECOVERABLE": True,
+    "SECURITY_CHANGEABLE": True,
+    "SECURITY_RETURN_GENERIC_RESPONSES": True,  # never say whether an account exists
+    "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},  # works offline
+    "SECURITY_REDIRECT_VALIDATE_MODE": "regex",
+    "SECURITY_EMAIL_HTML": False,
+    "SECURITY_POST_LOGIN_VIEW": "/account",
+    "SECURITY_POST_REGISTER_VIEW": "/account",
+    # Flask-Security's `flask users` / `flask roles` know nothing of shops: use tenantctl.
+    "SECURITY_CLI_USERS_NAME": False,
+    "SECURITY_CLI_ROLES_NAME": False,
+    "SECURITY_URL_PREFIX": None,
+}
+
+
+def init_accounts(app: Flask) -> None:
+    """Bind Flask-Security to the per-shop datastore and add the shop-aware pieces."""
+    for key, value in SECURITY_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    datastore = ShopUserDatastore(db, User, Role)
+    security.init_app(app, datastore)
+    app.context_processor(_template_context)
+    add_safe_globals(
+        app, url_for_security=url_for_security, csrf_token=generate_csrf, next_param=next_param
+    )
+    app.before_request(_registration_gate)
+    app.after_request(_private_pages)
+    user_registered.connect(_give_customer_role, app)
+    _rate_limit_auth_views(app)
+
+    from .views import bp
+
+    app.register_blueprint(bp)
+
+
+def next_param() -> str:
+    """``?next=…`` carried from the current URL into a form's action, if it is local."""
+    target = request.args.get("next", "")
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc == request.host and parts.scheme in ("http", "https"):
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    if not is_local_path(target):
+        return ""
+    return "?" + urlencode({"next": target})
+
+
+def is_local_path(target: str) -> bool:
+    """Only a path on this very shop: no scheme, no host, no ``//`` or ``\\`` tricks."""
+    if not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc and "\\" not in target
+
+
+def _template_context() -> dict[str, Any]:
+    ctx = current_tenant_or_none()
+    if ctx is None or ctx.settings is None:
+        return {"shop": None, "user": ANONYMOUS}
+    return {"shop": ShopView.of(ctx), "user": UserView.of(current_user)}
+
+
+def _registration_gate() -> None:
+    """A shop with registration closed answers /register with 404."""
+    if request.endpoint == "security.register":
+        ctx = current_tenant_or_none()
+        if ctx is not None and ctx.settings is not None and not ctx.settings.features.registration:
+            abort(404)
+
+
+def _private_pages(response: Response) -> Response:
+    """Pages of a logged-in user are nobody else's: no shared caches may keep them."""
+    if current_tenant_or_none() is not None and current_user and current_user.is_authenticated:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
+    return response
+
+
+def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:
+    security.datastore.add_role_to_user(user, "customer")
+
+
+def _limit_value() -> str:
+    return str(current_app.config.get("RATELIMIT_LOGIN"))
+
+
+def _by_client() -> str:
+    from flask_limiter.util import get_remote_address
+
+    return f"{current_tenant().slug}:ip:{get_remote_address()}"
+
+
+def _by_account() -> str:
+    email = (request.form.get("email") or "").strip().lower()
+    return f"{current_tenant().slug}:account:{email}"
+
+
+def _rate_limit_auth_views(app: Flask) -> None:
+    """Login and reset attempts: limited per shop and address, and per shop and account."""
+    for endpoint in ("security.login", "security.forgot_password", "security.reset_password"):
+        view = app.view_functions.get(endpoint)
+        if view is None:
+            continue
+        view = limiter.limit(_limit_value, key_func=_by_client, methods=["POST"])(view)
+        view = limiter.limit(_limit_value, key_func=_by_account, methods=["POST"],
+                             scope=f"{endpoint}:account")(view)
+        app.view_functions[endpoint] = view

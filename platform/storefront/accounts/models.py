@@ -1,0 +1,97 @@
+"""Per-shop users and roles. The same email can hold unrelated accounts in two shops."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_security import RoleMixin, UserMixin
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
+
+from ..extensions import db
+from ..tenancy.models import utcnow
+from ..tenancy.scoping import TenantScoped
+
+SHOP_ROLES = {
+    "owner": "Runs the shop: dashboard, settings, staff",
+    "staff": "Works in the dashboard: products and orders",
+    "customer": "Shops at the storefront",
+}
+
+# Scoped like every shop-owned table: the composite keys make a link between a user of
+# one shop and a role of another impossible in the database itself.
+roles_users = Table(
+    "roles_users",
+    db.metadata,
+    Column("tenant_id", Integer, primary_key=True),
+    Column("user_id", Integer, primary_key=True),
+    Column("role_id", Integer, primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"], ondelete="CASCADE"
+    ),
+)
+
+
+class Role(db.Model, TenantScoped, RoleMixin):
+    __tablename__ = "roles"
+    __scoped_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    description: Mapped[str | None] = mapped_column(String(255))
+    permissions: Mapped[str | None] = mapped_column(Text)  # Flask-Security: comma separated
+
+    def __repr__(self) -> str:
+        return f"<Role {self.name}>"
+
+
+class User(db.Model, TenantScoped, UserMixin):
+    __tablename__ = "users"
+    __scoped_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str | None] = mapped_column(String(200))
+    password: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Globally unique: it is what sessions, remember cookies and tokens carry.
+    fs_uniquifier: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: uuid.uuid4().hex
+    )
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    roles: Mapped[list[Role]] = relationship(
+        secondary=roles_users,
+        primaryjoin=lambda: and_(
+            remote(roles_users.c.user_id) == User.id,
+            remote(roles_users.c.tenant_id) == User.tenant_id,
+        ),
+        secondaryjoin=lambda: and_(
+            foreign(roles_users.c.role_id) == Role.id,
+            foreign(roles_users.c.tenant_id) == Role.tenant_id,
+        ),
+        lazy="selectin",
+    )
+
+    @property
+    def role_names(self) -> list[str]:
+        return sorted(role.name for role in self.roles)
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"

@@ -1,0 +1,118 @@
+"""Account operations for the bound shop; ``tenantctl user`` and the tests call these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from email_validator import EmailNotValidError, validate_email
+from flask_security import hash_password
+from sqlalchemy import select
+
+from ..extensions import db, security
+from ..tenancy.context import current_tenant
+from .models import SHOP_ROLES, Role, User
+
+
+class AccountError(ValueError):
+    """An operator error about an account, with a one-line message."""
+
+
+def normalize_email(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise AccountError(f"invalid email {email!r}: {exc}") from None
+
+
+def create_roles() -> None:
+    """Give the bound shop its roles: owner, staff, customer."""
+    existing = set(db.session.scalars(select(Role.name)))
+    for name, description in SHOP_ROLES.items():
+        if name not in existing:
+            db.session.add(Role(name=name, description=description))
+    db.session.flush()
+
+
+def find_user(email: str) -> User | None:
+    return security.datastore.find_user(case_insensitive=True, email=normalize_email(email))
+
+
+def get_user(email: str) -> User:
+    user = find_user(email)
+    if user is None:
+        raise AccountError(f"no account {email} at shop {current_tenant().slug}")
+    return user
+
+
+def create_user(email: str, password: str | None = None, roles: list[str] | None = None,
+                name: str | None = None) -> User:
+    """Create a confirmed account in the bound shop (operators vouch for the address)."""
+    address = normalize_email(email)
+    if find_user(address) is not None:
+        raise AccountError(f"{address} already has an account at {current_tenant().slug}")
+    for role in roles or []:
+        if role not in SHOP_ROLES:
+            raise AccountError(f"unknown role {role!r} (one of {', '.join(SHOP_ROLES)})")
+    user = security.datastore.create_user(
+        email=address,
+        name=name,
+        password=hash_password(password) if password else None,
+        roles=list(roles or ["customer"]),
+        confirmed_at=datetime.now(UTC).replace(tzinfo=None),
+    )
+    db.session.flush()
+    return user
+
+
+def list_users(role: str | None = None) -> list[User]:
+    stmt = select(User).order_by(User.email)
+    users = list(db.session.scalars(stmt))
+    return [u for u in users if role is None or role in u.role_names]
+
+
+def set_password(email: str, password: str) -> User:
+    if len(password) < 8:
+        raise AccountError("a password needs at least 8 characters")
+    user = get_user(email)
+    user.password = hash_password(password)
+    db.session.flush()
+    return user
+
+
+def grant(email: str, role: str) -> User:
+    if role not in SHOP_ROLES:
+        raise AccountError(f"unknown role {role!r} (one of {', '.join(SHOP_ROLES)})")
+    user = get_user(email)
+    security.datastore.add_role_to_user(user, role)
+    db.session.flush()
+    return user
+
+
+def revoke(email: str, role: str) -> User:
+    user = get_user(email)
+    if role not in user.role_names:
+        raise AccountError(f"{user.email} does not have the role {role!r}")
+    security.datastore.remove_role_from_user(user, role)
+    db.session.flush()
+    return user
+
+
+def deactivate(email: str) -> User:
+    user = get_user(email)
+    security.datastore.deactivate_user(user)
+    # A new uniquifier voids every session, remember cookie and token already out there.
+    security.datastore.set_uniquifier(user)
+    db.session.flush()
+    return user
+
+
+def set_password_link(user: User) -> str:
+    """A one-time link to choose a password, on the shop's primary domain."""
+    from flask import current_app
+    from flask_security.recoverable import generate_reset_link
+
+    from ..tenancy.middleware import shop_base_url
+
+    with current_app.test_request_context("/", base_url=shop_base_url(current_tenant())):
+        link, _token = generate_reset_link(user)
+    return str(link)

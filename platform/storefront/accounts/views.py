@@ -1,0 +1,15 @@
+"""The shopper's account page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_security import auth_required
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.route("/account")
+@auth_required()
+def account() -> str:
+    """The logged-in shopper's page: their details and, once commerce exists, orders."""
+    return render_template("account/index.html")

@@ -1,0 +1,84 @@
+"""What templates see of the shop and the user: plain read-only views, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+
+from ..tenancy.context import TenantContext
+from ..tenancy.middleware import shop_base_url
+from ..themes.sandbox import SafeView
+
+
+@dataclass(frozen=True)
+class LinkView(SafeView):
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ShopView(SafeView):
+    slug: str
+    name: str
+    theme: str
+    base_url: str
+    logo: str | None
+    favicon: str | None
+    footer_text: str
+    mail_footer: str
+    footer_links: tuple[LinkView, ...]
+    contact_email: str | None
+    registration_open: bool
+    currency: str
+    locale: str
+
+    @classmethod
+    def of(cls, ctx: TenantContext) -> ShopView:
+        s = ctx.settings
+        assert s is not None
+        return cls(
+            slug=ctx.slug,
+            name=ctx.name,
+            theme=ctx.theme,
+            base_url=shop_base_url(ctx) if ctx.primary_host else "",
+            logo=s.branding.logo,
+            favicon=s.branding.favicon,
+            footer_text=s.branding.footer_text,
+            mail_footer=s.mail.footer,
+            footer_links=tuple(LinkView(x.label, x.url) for x in s.branding.footer_links),
+            contact_email=s.contact_email,
+            registration_open=s.features.registration,
+            currency=s.currency,
+            locale=s.locale,
+        )
+
+
+@dataclass(frozen=True)
+class UserView(SafeView):
+    is_authenticated: bool
+    email: str = ""
+    name: str = ""
+    roles: tuple[str, ...] = ()
+
+    @property
+    def is_staff(self) -> bool:
+        return "owner" in self.roles or "staff" in self.roles
+
+    @classmethod
+    def of(cls, user: object) -> UserView:
+        if not getattr(user, "is_authenticated", False):
+            return ANONYMOUS
+        return cls(
+            is_authenticated=True,
+            email=user.email,  # type: ignore[attr-defined]
+            name=user.name or "",  # type: ignore[attr-defined]
+            roles=tuple(r.name for r in user.roles),  # type: ignore[attr-defined]
+        )
+
+
+ANONYMOUS = UserView(is_authenticated=False)
+
+
+def platform_name() -> str:
+    return str(current_app.config.get("PLATFORM_NAME", "Storefront"))

@@ -1,0 +1,93 @@
+"""The application factory: one ``create_app`` serves every shop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from .config import build_config, instance_path
+from .errors import init_errors
+from .extensions import cache, csrf, db, limiter, mail, migrate
+from .tenancy import init_tenancy
+from .tenancy.middleware import RequestLogFilter
+from .tenancy.overlay import OverlayConfig
+from .themes import init_themes
+from .themes.loader import LayeredEnvironment
+
+LOG_FORMAT = "%(asctime)s %(levelname)s [%(shop)s %(request_id)s] %(name)s: %(message)s"
+
+
+class StorefrontFlask(Flask):
+    config_class = OverlayConfig
+    jinja_environment = LayeredEnvironment
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the platform app: config layers, extensions, tenancy, themes, blueprints."""
+    app = StorefrontFlask(
+        __name__,
+        instance_path=instance_path(config),
+        instance_relative_config=True,
+        static_folder=None,  # the themes blueprint serves /static/ layer by layer
+    )
+    build_config(app, config)
+    app.jinja_options = {**app.jinja_options, "cache_size": app.config["TEMPLATE_CACHE_SIZE"]}
+    init_logging(app)
+    init_extensions(app)
+    init_tenancy(app)  # before blueprints: its resolver must be the first before_request
+    init_themes(app)
+    init_accounts(app)
+    register_blueprints(app)
+    init_errors(app)
+    return app
+
+
+def init_logging(app: Flask) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RequestLogFilter())
+    root = logging.getLogger("storefront")
+    if not any(isinstance(h.filters[0], RequestLogFilter) for h in root.handlers if h.filters):
+        root.addHandler(handler)
+    root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
+
+
+def init_extensions(app: Flask) -> None:
+    from .db import init_engine_hooks
+
+    db.init_app(app)
+    init_engine_hooks(app)
+    # Batch mode: SQLite can only ALTER a table by copying it; Alembic does that for us.
+    migrate.init_app(
+        app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir(),
+        render_as_batch=True, compare_type=True,
+    )
+    cache.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def init_accounts(app: Flask) -> None:
+    from .accounts import init_accounts as _init
+
+    _init(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.views import bp as admin_bp
+    from .main.views import api_bp, pages_bp, platform_bp
+
+    app.register_blueprint(platform_bp)
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(admin_bp)
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).resolve().parents[2] / "migrations")

@@ -1,0 +1,29 @@
+"""``tenantctl``: the operator's CLI. One module per command group, each command thin."""
+
+from __future__ import annotations
+
+import typer
+
+from . import db as db_cmds
+from . import domains, shops, users
+from .common import run_app
+
+app = typer.Typer(
+    name="tenantctl",
+    help="Provision and run the shops of a storefront platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+shops.register(app)
+app.add_typer(domains.app, name="domain")
+app.add_typer(users.app, name="user")
+app.add_typer(db_cmds.app, name="db")
+
+
+def main() -> None:
+    """Entry point of the installed ``tenantctl`` script."""
+    run_app(app)
+
+
+__all__ = ["app", "main"]

@@ -1,0 +1,110 @@
+"""What every command shares: the app context, one-line errors, tables and --json."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import typer
+from flask import Flask
+from rich.console import Console
+from rich.table import Table
+
+from ..accounts.services import AccountError
+from ..config import ConfigError
+from ..tenancy.context import tenant_context
+from ..tenancy.services import ShopError, get_shop
+
+console = Console()
+err_console = Console(stderr=True)
+
+# Errors an operator can fix: a one-line message and exit code 1, never a traceback.
+USER_ERRORS = (ShopError, AccountError, LookupError)
+
+_app: Flask | None = None
+
+
+def get_app() -> Flask:
+    """The platform app, built once per process from the environment and instance folder."""
+    global _app
+    if _app is None:
+        from .. import create_app
+
+        try:
+            _app = create_app()
+        except ConfigError as exc:
+            fail(f"configuration: {exc}", code=2)
+    return _app
+
+
+def set_app(app: Flask | None) -> None:
+    """Use this app for the next commands (tests build theirs with a temporary database)."""
+    global _app
+    _app = app
+
+
+@contextmanager
+def app_context() -> Iterator[Flask]:
+    app = get_app()
+    with app.app_context():
+        try:
+            yield app
+        except USER_ERRORS as exc:
+            from ..extensions import db
+
+            db.session.rollback()
+            fail(str(exc).strip("'\""))
+
+
+@contextmanager
+def shop_context(slug: str) -> Iterator[Flask]:
+    """An app context with the shop bound, for commands that act inside one shop."""
+    with app_context() as app:
+        with tenant_context(get_shop(slug)):
+            yield app
+
+
+def fail(message: str, code: int = 1) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def ok(message: str) -> None:
+    console.print(message, highlight=False, soft_wrap=True)
+
+
+def emit(rows: Sequence[dict[str, Any]], as_json: bool, columns: Sequence[str],
+         title: str | None = None) -> None:
+    """Print rows as a rich table, or as JSON for scripts."""
+    if as_json:
+        sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
+        return
+    if not rows:
+        console.print("(none)")
+        return
+    table = Table(title=title, show_lines=False)
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console.print(table)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def run_app(app: typer.Typer) -> None:
+    try:
+        app()
+    except ConfigError as exc:  # raised before any command ran
+        err_console.print(f"error: configuration: {exc}")
+        raise SystemExit(2) from None
+
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")

@@ -1,0 +1,136 @@
+"""Platform configuration: defaults, then the instance file, then STOREFRONT_* env, then code.
+
+The order is the boilerplate's (defaults, then ``instance/application.cfg.py``), with two
+layers added on top: environment variables for twelve-factor deployments, and the
+``config`` mapping that tests and tools pass to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Config, Flask
+
+ENV_PREFIX = "STOREFRONT"
+INSTANCE_CONFIG_FILE = "application.cfg.py"
+SECRET_KEY_FILE = "secret_key"
+
+
+class ConfigError(RuntimeError):
+    """The platform cannot start with this configuration; the message says why in one line."""
+
+
+class Defaults:
+    """Values safe to commit. Secrets are deliberately absent (see ``finalize``)."""
+
+    ENVIRONMENT = "production"  # "development" generates a local secret key; see finalize()
+    SECRET_KEY = None
+    DATABASE_URL = None  # None: SQLite file in the instance folder (the embedded default)
+    REDIS_URL = None  # None: in-process SimpleCache and in-memory rate limits
+    TENANTS_DIR = None  # None: ./tenants
+    TRUSTED_PROXY_COUNT = 0  # X-Forwarded-* is ignored unless this is > 0
+    PREFERRED_URL_SCHEME = "https"
+    REGISTRY_POLL_SECONDS = 2.0  # how often a worker looks for tenantctl changes
+    REGISTRY_LRU_SIZE = 10_000  # hosts kept in each worker's in-process registry
+    TEMPLATE_CACHE_SIZE = 2_000  # compiled templates kept per worker (LRU)
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    SQLITE_BUSY_TIMEOUT_MS = 5_000
+    MYSQL_POOL_RECYCLE = 280  # below MariaDB/MySQL's usual wait_timeout floor
+    CACHE_DEFAULT_TIMEOUT = 300
+    MAIL_BACKEND = "console"  # "file" in tests/demo (MAIL_FILE_PATH), "smtp" in production
+    MAIL_DEFAULT_SENDER = "no-reply@storefront.invalid"
+    PRODUCTS_PER_PAGE = 12
+    WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    RATELIMIT_LOGIN = "10 per minute"
+    RATELIMIT_ENABLED = True
+
+
+def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``app.config`` layer by layer, then derive what depends on the final values."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile(INSTANCE_CONFIG_FILE, silent=True)
+    app.config.from_prefixed_env(ENV_PREFIX)
+    if overrides:
+        app.config.update(overrides)
+    finalize(app)
+
+
+def finalize(app: Flask) -> None:
+    """Derive database, cache, secret and path settings from the layered values."""
+    config = app.config
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    config["TENANTS_DIR"] = str(Path(config["TENANTS_DIR"] or "tenants").resolve())
+    config["SECRET_KEY"] = _secret_key(config, instance)
+    # One platform-wide salt; deriving it keeps it out of every config file.
+    config.setdefault(
+        "SECURITY_PASSWORD_SALT",
+        hmac.new(config["SECRET_KEY"].encode(), b"password-salt", hashlib.sha256).hexdigest(),
+    )
+    _database(config, instance)
+    _cache(config)
+    if config["ENVIRONMENT"] == "production":
+        config.setdefault("SESSION_COOKIE_SECURE", True)
+        config.setdefault("REMEMBER_COOKIE_SECURE", True)
+
+
+def _secret_key(config: Config, instance: Path) -> str:
+    key = config.get("SECRET_KEY")
+    if key:
+        if config["ENVIRONMENT"] == "production" and len(str(key)) < 32:
+            raise ConfigError("SECRET_KEY is too short for production: use at least 32 characters")
+        return str(key)
+    if config["ENVIRONMENT"] != "development" and not config.get("TESTING"):
+        raise ConfigError(
+            "no SECRET_KEY: set STOREFRONT_SECRET_KEY (or STOREFRONT_ENVIRONMENT=development "
+            "to generate a local one)"
+        )
+    path = instance / SECRET_KEY_FILE
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _database(config: Config, instance: Path) -> None:
+    url = config.get("DATABASE_URL") or f"sqlite:///{instance / 'storefront.db'}"
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if url.startswith("mysql"):
+        if "charset=" not in url:
+            url += ("&" if "?" in url else "?") + "charset=utf8mb4"
+        options.setdefault("pool_pre_ping", True)
+        options.setdefault("pool_recycle", config["MYSQL_POOL_RECYCLE"])
+        options.setdefault("isolation_level", "READ COMMITTED")
+    config["DATABASE_URL"] = url
+    config["SQLALCHEMY_DATABASE_URI"] = url
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _cache(config: Config) -> None:
+    redis_url = config.get("REDIS_URL")
+    if redis_url:
+        config.setdefault("CACHE_TYPE", "storefront.caching.JSONRedisCache")
+        config.setdefault("CACHE_REDIS_URL", redis_url)
+        # redis-py waits forever by default: a hung Redis must fail fast, not pin a worker.
+        config.setdefault(
+            "CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        )
+        config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+    else:
+        config.setdefault("CACHE_TYPE", "SimpleCache")
+        config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+
+
+def instance_path(overrides: Mapping[str, Any] | None) -> str:
+    """The instance folder: ``config['INSTANCE_PATH']``, STOREFRONT_INSTANCE_PATH, ./instance."""
+    path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get(f"{ENV_PREFIX}_INSTANCE_PATH")
+    return str(Path(path or "instance").resolve())

@@ -1,0 +1,42 @@
+"""The demo shops behind ``make demo``: provisioned from ``tenants/``, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from .accounts.services import create_user, find_user
+from .extensions import db
+from .tenancy.context import tenant_context
+from .tenancy.models import Tenant
+from .tenancy.services import NewShop, create_shop, get_shop
+
+DEMO_SHOPS = {
+    "acme": ("acme.localhost", "www.acme.localhost"),
+    "globex": ("globex.localhost", "www.globex.localhost"),
+}
+DEMO_PASSWORD = "demo-password"  # demo accounts only; printed by `make demo`
+
+
+def provision_demo() -> Iterator[str]:
+    """Create each demo shop that is missing, with an owner account; report what exists."""
+    for slug, hosts in DEMO_SHOPS.items():
+        if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is None:
+            create_shop(NewShop(slug=slug, name=slug, domains=hosts), adopt_folder=True)
+            yield f"created demo shop {slug}"
+        tenant = get_shop(slug)
+        with tenant_context(tenant):
+            owner = f"owner@{slug}.example.com"
+            if find_user(owner) is None:
+                create_user(owner, DEMO_PASSWORD, roles=["owner"])
+                db.session.commit()
+            from .catalog.demo import seed_catalog
+
+            added = seed_catalog(slug)
+            if added:
+                yield f"  {added} demo products added to {slug}"
+        yield (
+            f"{tenant.name}: http://{hosts[0]}:5000/  "
+            f"(dashboard: {owner} / {DEMO_PASSWORD})"
+        )

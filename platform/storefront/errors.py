@@ -1,0 +1,82 @@
+"""Error pages: the shop's own look when a shop is bound, the platform's plain page if not.
+
+A broken or hostile shop template must never produce a traceback: template errors in a
+shop's override answer 503 with the file and line, sandbox violations 403.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, render_template
+from jinja2 import TemplateError, TemplateSyntaxError
+from jinja2.exceptions import SecurityError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from .tenancy.context import current_tenant_or_none
+from .tenancy.middleware import platform_error
+
+log = logging.getLogger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def error_page(status: int, message: str) -> Response:
+    """Render the error page for the bound shop, falling back to the platform page."""
+    ctx = current_tenant_or_none()
+    if ctx is not None and ctx.settings is not None:
+        try:
+            body = render_template(
+                "errors/error.html", title=TITLES.get(status, "Error"), message=message
+            )
+            return Response(body, status=status, mimetype="text/html")
+        except Exception:  # noqa: BLE001 - a broken error template must not hide the error
+            log.exception("error page failed to render")
+    return platform_error(status, message)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    if exc.code is None or exc.code < 400:
+        return exc  # type: ignore[return-value]
+    message = {
+        404: "There is nothing at this address.",
+        429: "Too many attempts. Please wait a minute and try again.",
+    }.get(exc.code, exc.description or "")
+    return error_page(exc.code, message)
+
+
+def _template_error(exc: TemplateError) -> Response:
+    where = ""
+    if isinstance(exc, TemplateSyntaxError):
+        where = f" ({exc.filename or exc.name}, line {exc.lineno})"
+    log.warning("template error%s: %s", where, exc)
+    if isinstance(exc, SecurityError):
+        return platform_error(403, "This page's template tried something that is not allowed.")
+    return platform_error(503, f"This page's template has an error{where}: {exc.message}")
+
+
+def _database_down(exc: OperationalError) -> Response:
+    log.error("database unavailable: %s", exc.orig)
+    return platform_error(503, "The service is briefly unavailable. Please try again shortly.")
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unhandled error")
+    return error_page(500, "We could not complete this request. Please try again.")
+
+
+def init_errors(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(TemplateError, _template_error)
+    app.register_error_handler(OperationalError, _database_down)
+    if not app.config.get("PROPAGATE_EXCEPTIONS") and not app.testing:
+        app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,38 @@
+"""Extensions, created unbound and bound to the app in ``create_app`` (microblog's way)."""
+
+from __future__ import annotations
+
+from flask_caching import Cache
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_mailman import Mail
+from flask_migrate import Migrate
+from flask_security import Security
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+from .tenancy.scoping import TenantSession
+
+# Named constraints: Alembic's batch mode on SQLite and drops on MySQL need names.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
+migrate = Migrate()
+cache = Cache()
+mail = Mail()
+csrf = CSRFProtect()
+security = Security()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

@@ -1,0 +1,62 @@
+"""Tenancy: shops, their domains, host resolution, row scoping and the config overlay."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .context import (
+    CrossTenantWrite,
+    TenantContext,
+    TenantNotBound,
+    all_tenants,
+    current_tenant,
+    current_tenant_or_none,
+    tenant_context,
+)
+from .middleware import init_middleware, resolve_request
+from .registry import Registry
+from .scoping import TenantScoped, scoped_fk
+
+__all__ = [
+    "CrossTenantWrite",
+    "TenantContext",
+    "TenantNotBound",
+    "TenantScoped",
+    "all_tenants",
+    "current_tenant",
+    "current_tenant_or_none",
+    "init_tenancy",
+    "scoped_fk",
+    "tenant_context",
+]
+
+
+class ShopSessionInterface(SecureCookieSessionInterface):
+    """Session cookies signed per shop: a cookie minted at one shop is void at another."""
+
+    def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
+        from flask import request
+
+        serializer = super().get_signing_serializer(app)
+        if serializer is None:
+            return None
+        ctx = resolve_request(request).tenant
+        serializer.salt = f"{self.salt}:shop:{ctx.id if ctx else '-'}".encode()
+        return serializer
+
+
+def init_tenancy(app: Flask) -> None:
+    """Registry, resolver, per-shop sessions and, only when configured, proxy headers."""
+    app.extensions["storefront.registry"] = Registry(app)
+    app.session_interface = ShopSessionInterface()
+    init_middleware(app)
+    proxies = int(app.config["TRUSTED_PROXY_COUNT"])
+    if proxies > 0:
+        # X-Forwarded-* is forgeable by anyone; trust it only from configured hops.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
+
+

@@ -1,0 +1,105 @@
+"""The bound shop: who the current request or operator block belongs to.
+
+A ``ContextVar`` holds it, so it works the same in a request, a CLI command and a test.
+Nothing reads shop-owned data without it (see ``scoping``): it is better to fail than to
+reveal or corrupt another shop's data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .settings import ShopSettings
+
+
+class TenantNotBound(RuntimeError):
+    """A query on shop-owned data ran with no shop bound."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """A write would put a row into a shop other than the bound one."""
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    """A read-only picture of one shop, built by the registry and bound per request."""
+
+    id: int
+    slug: str
+    name: str
+    status: str
+    primary_host: str
+    hosts: tuple[str, ...] = ()
+    suspended_reason: str | None = None
+    cache_generation: int = 1
+    settings: ShopSettings | None = None
+    settings_error: str | None = None
+    overlay: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+    @property
+    def theme(self) -> str:
+        return self.settings.theme if self.settings else "classic"
+
+
+_current: ContextVar[TenantContext | None] = ContextVar("storefront_tenant", default=None)
+_all_tenants: ContextVar[bool] = ContextVar("storefront_all_tenants", default=False)
+
+
+def current_tenant() -> TenantContext:
+    """The bound shop; raises ``TenantNotBound`` when there is none."""
+    ctx = _current.get()
+    if ctx is None:
+        raise TenantNotBound("no shop is bound: use tenant_context(shop) or a shop's host")
+    return ctx
+
+
+def current_tenant_or_none() -> TenantContext | None:
+    return _current.get()
+
+
+def in_all_tenants() -> bool:
+    return _all_tenants.get()
+
+
+def bind(ctx: TenantContext | None) -> object:
+    """Bind ``ctx`` and return a token for ``unbind`` (used by the request middleware)."""
+    return _current.set(ctx)
+
+
+def unbind(token: Any) -> None:
+    _current.reset(token)
+
+
+@contextmanager
+def tenant_context(shop: Any) -> Iterator[TenantContext]:
+    """Bind a shop (a TenantContext, a Tenant row or a slug) and restore the previous one."""
+    from .registry import context_for
+
+    ctx = shop if isinstance(shop, TenantContext) else context_for(shop)
+    token = _current.set(ctx)
+    scope_token = _all_tenants.set(False)
+    try:
+        yield ctx
+    finally:
+        _all_tenants.reset(scope_token)
+        _current.reset(token)
+
+
+@contextmanager
+def all_tenants() -> Iterator[None]:
+    """The explicit escape for operator tools: queries inside see every shop."""
+    token = _all_tenants.set(True)
+    try:
+        yield
+    finally:
+        _all_tenants.reset(token)

@@ -1,0 +1,158 @@
+"""The tenancy middleware: one resolver that picks the shop from the Host header.
+
+Resolution happens once per request, the first time anything asks (Flask builds the URL
+adapter and opens the session before ``before_request`` runs, and both need the shop);
+the result is kept in the WSGI environ. ``bind_shop`` then turns it into an answer:
+400 for a malformed host, the platform's 404 for an unknown one (never a fallback shop),
+a 301 from an alias to the primary domain, the shop's 503 page when it is suspended.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask, Request, Response, current_app, g, redirect, render_template, request
+from flask.globals import request_ctx
+from sqlalchemy.exc import SQLAlchemyError
+
+from .context import TenantContext, bind, unbind
+from .hosts import InvalidHost, normalize_host
+
+log = logging.getLogger(__name__)
+
+ENVIRON_KEY = "storefront.resolution"
+# Answer on any host, with no shop: load balancers probe them by IP.
+PLATFORM_PATHS = frozenset({"/_health", "/_ready"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    host: str | None
+    tenant: TenantContext | None = None
+    is_primary: bool = False
+    status: int | None = None  # set when the request cannot reach a shop
+    reason: str = ""
+
+
+def resolve_request(req: Request) -> Resolution:
+    """Resolve (once) the shop a request's host belongs to."""
+    cached = req.environ.get(ENVIRON_KEY)
+    if cached is not None:
+        return cached
+    resolution = _resolve(req)
+    req.environ[ENVIRON_KEY] = resolution
+    return resolution
+
+
+def _resolve(req: Request) -> Resolution:
+    try:
+        host = normalize_host(req.host)
+    except InvalidHost as exc:
+        return Resolution(None, status=400, reason=f"Bad Host header: {exc}.")
+    registry = current_app.extensions["storefront.registry"]
+    try:
+        record = registry.lookup(host)
+    except SQLAlchemyError:
+        log.exception("shop lookup failed for host %s", host)
+        return Resolution(host, status=503, reason="The service is briefly unavailable.")
+    if record.tenant is None:
+        return Resolution(host, status=404, reason="No shop lives at this address.")
+    return Resolution(host, record.tenant, record.is_primary)
+
+
+def shop_base_url(ctx: TenantContext) -> str:
+    """Scheme and authority of a shop's primary domain: the root of every link we build."""
+    port = current_app.config.get("SHOP_URL_PORT")
+    scheme = current_app.config["PREFERRED_URL_SCHEME"]
+    return f"{scheme}://{ctx.primary_host}{f':{port}' if port else ''}"
+
+
+def bind_shop() -> Response | None:
+    """``before_request``: answer hosts that reach no shop; bind the shop otherwise."""
+    g.request_id = _request_id()
+    if request.path in PLATFORM_PATHS:
+        return None
+    res = resolve_request(request)
+    ctx = res.tenant
+    if ctx is None:
+        return platform_error(res.status or 404, res.reason)
+    if not res.is_primary:
+        target = shop_base_url(ctx) + request.full_path.rstrip("?")
+        return redirect(target, code=301)
+    g.tenant_token = bind(ctx)
+    g.shop_slug = ctx.slug
+    _build_urls_for(ctx)
+    if ctx.status == "suspended":
+        return _shop_page("errors/suspended.html", 503, reason=ctx.suspended_reason)
+    if ctx.settings is None:
+        return platform_error(503, "This shop is being set up. Please come back soon.")
+    return None
+
+
+def _build_urls_for(ctx: TenantContext) -> None:
+    """Build every external URL of this request from the shop's primary domain.
+
+    Flask-Security (like any ``url_for(_external=True)``) builds mail links from the
+    request, so a forged Host, ``X-Forwarded-Host`` or absolute-form request target could
+    put another domain into a password-reset mail. Routing already matched the request;
+    from here on the adapter only builds URLs, and it builds them for the shop.
+    """
+    adapter = request_ctx.url_adapter
+    if adapter is not None:
+        scheme, _, authority = shop_base_url(ctx).partition("://")
+        adapter.url_scheme = scheme
+        adapter.server_name = authority
+
+
+def unbind_shop(exc: BaseException | None = None) -> None:
+    token = g.pop("tenant_token", None)
+    if token is not None:
+        unbind(token)
+
+
+def platform_error(status: int, reason: str) -> Response:
+    """The platform's own plain page: nothing of any shop in it."""
+    body = render_template("platform/error.html", status=status, reason=reason)
+    return Response(body, status=status, mimetype="text/html")
+
+
+def _shop_page(template: str, status: int, **context: object) -> Response:
+    return Response(render_template(template, **context), status=status, mimetype="text/html")
+
+
+def _request_id() -> str:
+    given = request.headers.get("X-Request-ID", "")
+    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def add_request_id(response: Response) -> Response:
+    if "request_id" in g:
+        response.headers["X-Request-ID"] = g.request_id
+    return response
+
+
+class RequestLogFilter(logging.Filter):
+    """Stamp every log record with the shop slug and request id (``-`` outside requests)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import has_request_context
+
+        if has_request_context():
+            record.shop = g.get("shop_slug", "-")
+            record.request_id = g.get("request_id", "-")
+        else:
+            record.shop = getattr(record, "shop", "-")
+            record.request_id = getattr(record, "request_id", "-")
+        return True
+
+
+def init_middleware(app: Flask) -> None:
+    # Must run before every other before_request hook (CSRF, rate limits, auth): they all
+    # need the shop bound, so the resolver goes first in the list, not by import order.
+    app.before_request_funcs.setdefault(None, []).insert(0, bind_shop)
+    app.teardown_request(unbind_shop)
+    app.after_request(add_request_id)

@@ -1,0 +1,129 @@
+"""Row-level tenancy: one hook scopes every ORM statement to the bound shop.
+
+Every shop-owned model mixes in ``TenantScoped``. The ``do_orm_execute`` hook adds
+``tenant_id = <bound shop>`` to every SELECT, UPDATE and DELETE (joins, subqueries,
+relationship loads and bulk statements included, through ``with_loader_criteria``), and
+``before_flush`` stamps inserts. With no shop bound, a statement on a scoped model raises.
+``Session.get`` is checked too, because it can answer from the identity map without SQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flask_sqlalchemy.session
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, UniqueConstraint, event, false
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
+
+from .context import CrossTenantWrite, TenantNotBound, _all_tenants, _current
+
+SKIP_OPTION = "storefront_skip_tenant_scope"
+
+
+class TenantScoped:
+    """Mixin for shop-owned models: ``tenant_id`` NOT NULL and leading every unique key.
+
+    Subclasses list extra table arguments in ``__scoped_args__``; ``(tenant_id, id)`` is
+    always unique so other scoped tables can point at a row with a composite foreign key
+    that cannot cross shops.
+    """
+
+    __scoped_args__: tuple[Any, ...] = ()
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr takes the class
+        return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805
+        return (UniqueConstraint("tenant_id", "id"), *cls.__scoped_args__)
+
+
+def scoped_fk(column: str, target_table: str, ondelete: str | None = "CASCADE") -> Any:
+    """A composite foreign key ``(tenant_id, column) -> target(tenant_id, id)``.
+
+    The database itself then refuses a row that points into another shop.
+    """
+    return ForeignKeyConstraint(
+        ["tenant_id", column],
+        [f"{target_table}.tenant_id", f"{target_table}.id"],
+        ondelete=ondelete,
+    )
+
+
+def _is_scoped(mapper: Any) -> bool:
+    return issubclass(mapper.class_, TenantScoped)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if _all_tenants.get() or state.execution_options.get(SKIP_OPTION):
+        return
+    ctx = _current.get()
+    if ctx is None:
+        if any(_is_scoped(m) for m in state.all_mappers):
+            raise TenantNotBound(
+                "query on shop-owned data with no shop bound: "
+                "use tenant_context(shop) or all_tenants()"
+            )
+        # A scoped entity nested in a platform query matches nothing: fail closed.
+        state.statement = state.statement.options(
+            with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
+        )
+        return
+    # Read the id here, outside the lambda: the lambda is cached and must only close
+    # over a plain value, never call back into the context.
+    tenant_id = ctx.id
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+            track_closure_variables=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_inserts(session: Session, flush_context: Any, instances: Any) -> None:
+    everywhere = _all_tenants.get()
+    ctx = _current.get()
+    for obj in session.new:
+        if not isinstance(obj, TenantScoped):
+            continue
+        if obj.tenant_id is None:
+            if ctx is None:
+                raise TenantNotBound(f"cannot insert {type(obj).__name__} with no shop bound")
+            obj.tenant_id = ctx.id
+        elif not everywhere and (ctx is None or obj.tenant_id != ctx.id):
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another shop")
+    for obj in session.dirty:
+        if isinstance(obj, TenantScoped) and not everywhere:
+            if ctx is None or obj.tenant_id != ctx.id:
+                raise CrossTenantWrite(f"{type(obj).__name__} belongs to another shop")
+
+
+class TenantSession(flask_sqlalchemy.session.Session):
+    """Flask-SQLAlchemy's session, with ``get`` held to the bound shop.
+
+    ``Session.get`` answers from the identity map without running SQL, so an object
+    loaded inside ``all_tenants()`` or under another shop would slip past the hook above.
+    """
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        obj = super().get(entity, ident, **kwargs)
+        if obj is None or not isinstance(obj, TenantScoped) or _all_tenants.get():
+            return obj
+        ctx = _current.get()
+        if ctx is None:
+            raise TenantNotBound(f"get({type(obj).__name__}) with no shop bound")
+        return obj if obj.tenant_id == ctx.id else None

@@ -1,0 +1,246 @@
+"""Shop lifecycle: create, domains, suspend/resume, rename. The CLI and tests call these.
+
+Each change writes the database and the shop's folder as one step: the folder is built
+beside its final place and moved in only after the rows are flushed, and removed again if
+the commit fails, so a failure leaves neither a folder nor rows.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from ..extensions import db
+from .context import TenantContext, tenant_context
+from .hosts import InvalidHost, validate_domain
+from .models import Domain, Tenant
+from .registry import bump_generation
+from .scaffold import render_settings
+from .settings import SettingsError, load_settings, parse_settings
+
+SLUG = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
+
+
+class ShopError(ValueError):
+    """An operator error, with a one-line message that says what to fix."""
+
+
+@dataclass(frozen=True)
+class NewShop:
+    slug: str
+    name: str
+    domains: tuple[str, ...]
+    theme: str = "classic"
+    owner_email: str | None = None
+    owner_password: str | None = None
+
+
+def tenants_dir() -> Path:
+    return Path(current_app.config["TENANTS_DIR"])
+
+
+def bare_context(tenant: Tenant) -> TenantContext:
+    """Enough of a context to scope queries to ``tenant`` (no folder read)."""
+    primary = tenant.primary_domain
+    return TenantContext(
+        id=tenant.id,
+        slug=tenant.slug,
+        name=tenant.name,
+        status=tenant.status,
+        primary_host=primary.hostname if primary else "",
+        hosts=tuple(d.hostname for d in tenant.domains),
+    )
+
+
+def get_shop(slug: str) -> Tenant:
+    tenant = db.session.scalar(
+        select(Tenant).where(Tenant.slug == slug).options(selectinload(Tenant.domains))
+    )
+    if tenant is None:
+        raise ShopError(f"no shop {slug!r} (see `tenantctl list`)")
+    return tenant
+
+
+def list_shops(status: str | None = None) -> list[Tenant]:
+    stmt = select(Tenant).options(selectinload(Tenant.domains)).order_by(Tenant.slug)
+    if status:
+        stmt = stmt.where(Tenant.status == status)
+    return list(db.session.scalars(stmt))
+
+
+def validate_slug(slug: str) -> str:
+    if not SLUG.match(slug or ""):
+        raise ShopError(
+            f"invalid slug {slug!r}: use 2-63 lower-case letters, digits and inner hyphens, "
+            "starting with a letter"
+        )
+    return slug
+
+
+def normalize_domains(hosts: Iterable[str]) -> list[str]:
+    result = []
+    for raw in hosts:
+        try:
+            host = validate_domain(raw)
+        except InvalidHost as exc:
+            raise ShopError(f"invalid domain {raw!r}: {exc}") from None
+        if host not in result:
+            result.append(host)
+    return result
+
+
+def check_domains_free(hosts: Iterable[str], for_tenant: int | None = None) -> None:
+    for host in hosts:
+        owner = db.session.scalar(
+            select(Tenant.slug).join(Domain).where(Domain.hostname == host)
+            .where(Tenant.id != (for_tenant or -1))
+        )
+        if owner:
+            raise ShopError(f"domain {host} is already claimed by shop {owner!r}")
+
+
+def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
+    """Register a shop, its domains and roles, optionally its owner, and scaffold its folder.
+
+    With ``adopt_folder`` an existing ``tenants/<slug>/`` (the demo shops, an import) is
+    validated and kept instead of scaffolded.
+    """
+    slug = validate_slug(new.slug)
+    domains = normalize_domains(new.domains)
+    if not domains:
+        raise ShopError("a shop needs at least one domain (--domain HOST)")
+    if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise ShopError(f"shop {slug!r} already exists")
+    check_domains_free(domains)
+    folder = tenants_dir() / slug
+    if adopt_folder:
+        try:
+            settings = load_settings(tenants_dir(), slug)
+        except SettingsError as exc:
+            raise ShopError(str(exc)) from None
+        name = settings.name
+        staging = None
+    else:
+        if folder.exists():
+            raise ShopError(f"{folder} already exists; move it away or pick another slug")
+        name = (new.name or "").strip()
+        if not name:
+            raise ShopError("a shop needs a display name (--name)")
+        text = render_settings(slug, name, new.theme)
+        try:
+            parse_settings(text, f"{folder}/tenant.toml")
+        except SettingsError as exc:
+            raise ShopError(str(exc)) from None
+        staging = _stage_folder(folder, text)
+    try:
+        tenant = Tenant(slug=slug, name=name, status="active")
+        tenant.domains = [Domain(hostname=h, is_primary=(i == 0)) for i, h in enumerate(domains)]
+        db.session.add(tenant)
+        db.session.flush()
+        with tenant_context(bare_context(tenant)):
+            from ..accounts.services import create_roles, create_user
+
+            create_roles()
+            if new.owner_email:
+                create_user(new.owner_email, new.owner_password, roles=["owner"])
+            bump_generation()
+            db.session.flush()
+        if staging is not None:
+            staging.rename(folder)
+            staging = None
+        try:
+            db.session.commit()
+        except Exception:
+            if not adopt_folder:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise ShopError(f"could not create shop {slug!r}: {exc.orig}") from None
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    return tenant
+
+
+def _stage_folder(folder: Path, settings_text: str) -> Path:
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    (staging / "tenant.toml").write_text(settings_text, encoding="utf-8")
+    (staging / "templates").mkdir()
+    (staging / "static").mkdir()
+    return staging
+
+
+def add_domain(slug: str, host: str, primary: bool = False) -> Domain:
+    tenant = get_shop(slug)
+    (hostname,) = normalize_domains([host])
+    if any(d.hostname == hostname for d in tenant.domains):
+        raise ShopError(f"{hostname} already belongs to {slug}")
+    check_domains_free([hostname], tenant.id)
+    domain = Domain(hostname=hostname, is_primary=False)
+    tenant.domains.append(domain)
+    if primary or not any(d.is_primary for d in tenant.domains):
+        _make_primary(tenant, hostname)
+    _commit_registry_change()
+    return domain
+
+
+def remove_domain(slug: str, host: str) -> None:
+    tenant = get_shop(slug)
+    (hostname,) = normalize_domains([host])
+    domain = next((d for d in tenant.domains if d.hostname == hostname), None)
+    if domain is None:
+        raise ShopError(f"{hostname} is not a domain of {slug}")
+    if domain.is_primary:
+        raise ShopError(f"{hostname} is {slug}'s primary domain: make another one primary first")
+    tenant.domains.remove(domain)
+    db.session.delete(domain)
+    _commit_registry_change()
+
+
+def set_primary(slug: str, host: str) -> None:
+    tenant = get_shop(slug)
+    (hostname,) = normalize_domains([host])
+    if not any(d.hostname == hostname for d in tenant.domains):
+        raise ShopError(f"{hostname} is not a domain of {slug} (add it first)")
+    _make_primary(tenant, hostname)
+    _commit_registry_change()
+
+
+def _make_primary(tenant: Tenant, hostname: str) -> None:
+    for domain in tenant.domains:
+        domain.is_primary = domain.hostname == hostname
+
+
+def suspend_shop(slug: str, reason: str | None = None) -> Tenant:
+    tenant = get_shop(slug)
+    tenant.status = "suspended"
+    tenant.suspended_reason = reason
+    _commit_registry_change()
+    return tenant
+
+
+def resume_shop(slug: str) -> Tenant:
+    tenant = get_shop(slug)
+    tenant.status = "active"
+    tenant.suspended_reason = None
+    _commit_registry_change()
+    return tenant
+
+
+def _commit_registry_change() -> None:
+    bump_generation()
+    db.session.commit()

@@ -1,0 +1,184 @@
+"""``tenant.toml``: the schema of a shop's operator-owned settings, and its overlay.
+
+Validation errors name the file, the key and what was expected, in one line each, so an
+operator can fix a shop without reading a traceback; one broken shop never stops another.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import list_currencies
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SETTINGS_FILE = "tenant.toml"
+COLOR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
+
+# Platform config keys a shop may set in its [config] table, with their types. Anything
+# else (database URL, secret key, infrastructure) is platform-only.
+SHOP_CONFIG_KEYS: dict[str, type] = {
+    "PRODUCTS_PER_PAGE": int,
+    "RATELIMIT_LOGIN": str,
+    "SECURITY_EMAIL_SUBJECT_REGISTER": str,
+    "SECURITY_EMAIL_SUBJECT_PASSWORD_RESET": str,
+    "SECURITY_EMAIL_SUBJECT_CONFIRM": str,
+    "SECURITY_EMAIL_SUBJECT_PASSWORD_NOTICE": str,
+}
+
+
+class SettingsError(ValueError):
+    """A shop's folder or ``tenant.toml`` is not valid; ``str()`` is one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Link(_Strict):
+    label: str = Field(min_length=1, max_length=60)
+    url: str = Field(min_length=1, max_length=500)
+
+
+class Branding(_Strict):
+    logo: str | None = None
+    favicon: str | None = None
+    primary_color: str = Field("#1f4e79", pattern=COLOR)
+    accent_color: str = Field("#e8590c", pattern=COLOR)
+    background_color: str = Field("#ffffff", pattern=COLOR)
+    text_color: str = Field("#1d1d1f", pattern=COLOR)
+    font_family: str = Field("system-ui, -apple-system, 'Segoe UI', sans-serif", max_length=200)
+    heading_font: str | None = Field(None, max_length=200)
+    footer_text: str = Field("", max_length=500)
+    footer_links: list[Link] = []
+
+
+class Features(_Strict):
+    registration: bool = True
+    confirm_email: bool = False
+    guest_checkout: bool = True
+
+
+class MailSettings(_Strict):
+    sender: str | None = Field(None, max_length=200)
+    footer: str = Field("", max_length=500)
+
+
+class Shipping(_Strict):
+    label: str = Field("Standard shipping", max_length=100)
+    flat_rate: int = Field(0, ge=0)
+
+
+class Payment(_Strict):
+    instructions: str = Field(
+        "Pay by bank transfer; we ship when the payment arrives.", max_length=2000
+    )
+
+
+class ShopSettings(_Strict):
+    name: str = Field(min_length=1, max_length=200)
+    theme: str = "classic"
+    locale: str = "en_US"
+    currency: str = "USD"
+    contact_email: str | None = None
+    branding: Branding = Branding()
+    features: Features = Features()
+    mail: MailSettings = MailSettings()
+    shipping: Shipping = Shipping()
+    payment: Payment = Payment()
+    config: dict[str, Any] = {}
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError):
+            raise ValueError(f"unknown locale {value!r} (expected e.g. 'en_US')") from None
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        if value not in list_currencies():
+            raise ValueError(f"unknown currency {value!r} (expected an ISO 4217 code)")
+        return value
+
+    @field_validator("theme")
+    @classmethod
+    def _shipped_theme(cls, value: str) -> str:
+        from ..themes.loader import shipped_themes
+
+        if value not in shipped_themes():
+            raise ValueError(f"unknown theme {value!r} (expected one of {shipped_themes()})")
+        return value
+
+    @field_validator("config")
+    @classmethod
+    def _whitelisted(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            expected = SHOP_CONFIG_KEYS.get(key)
+            if expected is None:
+                raise ValueError(
+                    f"key {key!r} is not one a shop may set "
+                    f"(allowed: {', '.join(sorted(SHOP_CONFIG_KEYS))})"
+                )
+            if type(item) is not expected:
+                raise ValueError(f"{key} expects {expected.__name__}, got {item!r}")
+        return value
+
+    def overlay(self) -> dict[str, Any]:
+        """The platform config keys this shop overrides, for this shop's requests only."""
+        values: dict[str, Any] = dict(self.config)
+        values["SECURITY_LOGIN_WITHOUT_CONFIRMATION"] = not self.features.confirm_email
+        if self.mail.sender:
+            values["SECURITY_EMAIL_SENDER"] = self.mail.sender
+            values["MAIL_DEFAULT_SENDER"] = self.mail.sender
+        return values
+
+
+def settings_path(tenants_dir: str | Path, slug: str) -> Path:
+    return Path(tenants_dir) / slug / SETTINGS_FILE
+
+
+def parse_settings(text: str, source: str) -> ShopSettings:
+    """Parse and validate ``tenant.toml`` text; ``source`` names the file in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError([f"{source}: invalid TOML: {exc}"]) from None
+    try:
+        return ShopSettings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError([_describe(source, err) for err in exc.errors()]) from None
+
+
+def load_settings(tenants_dir: str | Path, slug: str) -> ShopSettings:
+    path = settings_path(tenants_dir, slug)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError([f"{path}: missing (every shop needs a tenant.toml)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError([f"{path}: unreadable ({exc})"]) from None
+    return parse_settings(text, str(path))
+
+
+def _describe(source: str, err: Any) -> str:
+    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{source}: {key}: unknown key"
+    if kind == "missing":
+        return f"{source}: {key}: missing (required)"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    message = message.replace("Input should be", "expected")
+    if kind != "value_error":
+        message += f", got {err.get('input')!r}"
+    return f"{source}: {key}: {message}"

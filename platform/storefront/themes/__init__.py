@@ -1,0 +1,49 @@
+"""Themes: the layered template chain, the sandbox for shop overrides, layered assets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, get_flashed_messages, url_for
+
+from .loader import LayeredEnvironment, Layers
+from .sandbox import ShopSandbox, helper
+from .views import bp, static_url
+
+JINJA_DEFAULT_GLOBALS = ("range", "dict", "lipsum", "cycler", "joiner", "namespace")
+
+
+def init_themes(app: Flask) -> None:
+    """Wire the layered loader and the shop sandbox into the app's Jinja environment."""
+    env = app.jinja_env
+    assert isinstance(env, LayeredEnvironment)
+    env.layers = Layers(app, env.loader)
+    env.globals["static_url"] = static_url
+    sandbox = ShopSandbox(app, **app.jinja_options)
+    sandbox.layers = env.layers
+    sandbox.cache = env.cache  # one LRU for both: keys say which environment compiled them
+    sandbox.filters.update(env.filters)
+    sandbox.tests.update(env.tests)
+    sandbox.globals.clear()
+    sandbox.globals.update({name: env.globals[name] for name in JINJA_DEFAULT_GLOBALS})
+    env.sandbox = sandbox
+    app.extensions["storefront.sandbox_globals"] = sandbox.globals
+    app.register_blueprint(bp)
+    add_safe_globals(app, url_for=url_for, static_url=static_url,
+                     get_flashed_messages=get_flashed_messages)
+
+
+def add_safe_globals(app: Flask, **helpers: Any) -> None:
+    """Expose helpers to every template, shop overrides included."""
+    for name, fn in helpers.items():
+        wrapped = helper(_wrap(fn))
+        app.jinja_env.globals[name] = fn
+        app.jinja_env.sandbox.globals[name] = wrapped  # type: ignore[attr-defined]
+
+
+def _wrap(fn: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    call.__name__ = getattr(fn, "__name__", "helper")
+    return call

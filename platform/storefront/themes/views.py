@@ -1,0 +1,115 @@
+"""Layered static files and the shop's branding stylesheet."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, make_response, request, send_file
+from werkzeug.security import safe_join
+
+from ..tenancy.context import current_tenant_or_none
+from .loader import shop_dir, theme_dir
+
+bp = Blueprint("themes", __name__)
+
+BASE_STATIC = Path(__file__).resolve().parent.parent / "static"
+LONG_CACHE = 365 * 24 * 3600
+
+
+def static_folders() -> list[Path]:
+    """The shop's static folder, then its theme's, then the base one."""
+    ctx = current_tenant_or_none()
+    folders = []
+    if ctx is not None:
+        folders.append(shop_dir(current_app, ctx.slug) / "static")
+        folders.append(theme_dir(ctx.theme) / "static")
+    folders.append(BASE_STATIC)
+    return folders
+
+
+def find_static(filename: str) -> Path | None:
+    """The file that serves ``filename``, or None; never a path outside its folder."""
+    if "\x00" in filename or "\\" in filename:
+        return None
+    for folder in static_folders():
+        joined = safe_join(str(folder), filename)
+        if joined is None:
+            return None
+        path = Path(joined)
+        try:
+            real = path.resolve(strict=True)
+        except (OSError, RuntimeError):
+            continue
+        # A symlink pointing out of the folder is refused, not followed.
+        if not real.is_relative_to(folder.resolve()) or not real.is_file():
+            continue
+        return real
+    return None
+
+
+def fingerprint(path: Path) -> str:
+    stat = path.stat()
+    return hashlib.sha256(f"{path}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:12]
+
+
+@bp.route("/static/<path:filename>", endpoint="static")
+def static(filename: str) -> Response:
+    """Serve a shop asset, else the theme's, else the base one."""
+    path = find_static(filename)
+    if path is None:
+        abort(404)
+    fingerprinted = "v" in request.args
+    response = send_file(
+        path, conditional=True, etag=True, max_age=LONG_CACHE if fingerprinted else 300
+    )
+    if fingerprinted:
+        response.cache_control.immutable = True
+        response.cache_control.public = True
+    return response
+
+
+@bp.route("/branding.css")
+def branding_css() -> Response:
+    """The shop's colours and fonts as CSS custom properties, which the themes use."""
+    ctx = current_tenant_or_none()
+    if ctx is None or ctx.settings is None:
+        abort(404)
+    b = ctx.settings.branding
+    css = (
+        ":root {\n"
+        f"  --color-primary: {b.primary_color};\n"
+        f"  --color-accent: {b.accent_color};\n"
+        f"  --color-background: {b.background_color};\n"
+        f"  --color-text: {b.text_color};\n"
+        f"  --font-body: {_css_string(b.font_family)};\n"
+        f"  --font-heading: {_css_string(b.heading_font or b.font_family)};\n"
+        "}\n"
+    )
+    response = make_response(css)
+    response.mimetype = "text/css"
+    response.set_etag(hashlib.sha256(css.encode()).hexdigest()[:16])
+    response.cache_control.max_age = 300
+    return response.make_conditional(request)
+
+
+def _css_string(value: str) -> str:
+    # Fonts are operator input: keep only what a font stack needs, nothing that ends a rule.
+    return "".join(c for c in value if c.isalnum() or c in " ,'-\"") or "sans-serif"
+
+
+def static_url(filename: str) -> str:
+    """A fingerprinted URL for a static file: cached for a year, changed when the file is."""
+    from flask import url_for
+
+    path = find_static(filename)
+    if path is None:
+        return url_for("themes.static", filename=filename)
+    return url_for("themes.static", filename=filename, v=fingerprint(path))
+
+
+def walk_static(folder: Path) -> list[str]:
+    return [
+        os.path.relpath(os.path.join(d, f), folder) for d, _s, fs in os.walk(folder) for f in fs
+    ]
