@@ -56,7 +56,7 @@ def app_context() -> Iterator[Flask]:
             from ..extensions import db
 
             db.session.rollback()
-            fail(str(exc).strip("'\""))
+            fail(str(exc))
 
 
 @contextmanager

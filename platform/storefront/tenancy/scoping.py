@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import flask_sqlalchemy.session
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, UniqueConstraint, event, false
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Table, UniqueConstraint, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -21,10 +21,13 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import visitors
 
 from .context import CrossTenantWrite, TenantNotBound, _all_tenants, _current
 
 SKIP_OPTION = "storefront_skip_tenant_scope"
+# The registry: the only tables that belong to the platform rather than to one shop.
+PLATFORM_TABLES = frozenset({"tenants", "domains", "registry_state"})
 
 
 class TenantScoped:
@@ -62,6 +65,18 @@ def _is_scoped(mapper: Any) -> bool:
     return issubclass(mapper.class_, TenantScoped)
 
 
+def _touches_scoped_table(statement: Any) -> bool:
+    """Whether any table in the statement (subqueries, joins, counts) is shop-owned.
+
+    Only walked when no shop is bound, which is rare (platform queries, operator tools),
+    so the hot path never pays for it.
+    """
+    return any(
+        isinstance(node, Table) and "tenant_id" in node.c and node.name not in PLATFORM_TABLES
+        for node in visitors.iterate(statement)
+    )
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
@@ -70,15 +85,13 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     ctx = _current.get()
     if ctx is None:
-        if any(_is_scoped(m) for m in state.all_mappers):
+        if any(_is_scoped(m) for m in state.all_mappers) or _touches_scoped_table(
+            state.statement
+        ):
             raise TenantNotBound(
                 "query on shop-owned data with no shop bound: "
                 "use tenant_context(shop) or all_tenants()"
             )
-        # A scoped entity nested in a platform query matches nothing: fail closed.
-        state.statement = state.statement.options(
-            with_loader_criteria(TenantScoped, lambda cls: false(), include_aliases=True)
-        )
         return
     # Read the id here, outside the lambda: the lambda is cached and must only close
     # over a plain value, never call back into the context.
@@ -107,9 +120,9 @@ def _stamp_inserts(session: Session, flush_context: Any, instances: Any) -> None
         elif not everywhere and (ctx is None or obj.tenant_id != ctx.id):
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another shop")
     for obj in session.dirty:
-        if isinstance(obj, TenantScoped) and not everywhere:
-            if ctx is None or obj.tenant_id != ctx.id:
-                raise CrossTenantWrite(f"{type(obj).__name__} belongs to another shop")
+        moved = ctx is None or getattr(obj, "tenant_id", None) != ctx.id
+        if isinstance(obj, TenantScoped) and not everywhere and moved:
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another shop")
 
 
 class TenantSession(flask_sqlalchemy.session.Session):

@@ -1,0 +1,187 @@
+"""Row scoping fails closed: every claim here is a test that tries to break it."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from storefront.accounts.models import Role, User, roles_users
+from storefront.extensions import db
+from storefront.tenancy import (
+    CrossTenantWrite,
+    TenantNotBound,
+    TenantScoped,
+    all_tenants,
+    current_tenant_or_none,
+    tenant_context,
+)
+
+PLATFORM_TABLES = {"tenants", "domains", "registry_state"}
+# Keys unique across the platform on purpose: a random token that sessions and cookies
+# carry must find exactly one account anywhere (and the scoped lookup still needs the shop).
+GLOBAL_KEYS = {("users", ("fs_uniquifier",))}
+
+
+@pytest.fixture
+def two_shops(app, make_shop, make_user):
+    acme, globex = make_shop("acme"), make_shop("globex")
+    make_user(acme, "a1@example.com")
+    make_user(acme, "a2@example.com")
+    make_user(globex, "g1@example.com")
+    return acme, globex
+
+
+def emails() -> list[str]:
+    return sorted(db.session.scalars(select(User.email)))
+
+
+def test_query_with_no_shop_bound_raises(app, two_shops):
+    with app.app_context():
+        with pytest.raises(TenantNotBound):
+            db.session.scalars(select(User)).all()
+        with pytest.raises(TenantNotBound):
+            db.session.execute(select(func.count()).select_from(User)).scalar()
+        with pytest.raises(TenantNotBound):
+            db.session.execute(update(User).values(active=False))
+        with pytest.raises(TenantNotBound):
+            db.session.execute(delete(User))
+
+
+def test_selects_joins_and_counts_see_only_the_bound_shop(app, two_shops):
+    acme, globex = two_shops
+    with app.app_context():
+        with tenant_context(acme):
+            assert emails() == ["a1@example.com", "a2@example.com"]
+            joined = db.session.scalars(select(User.email).join(User.roles)).all()
+            assert sorted(joined) == ["a1@example.com", "a2@example.com"]
+            assert db.session.scalar(select(func.count(Role.id))) == 3
+        with tenant_context(globex):
+            assert emails() == ["g1@example.com"]
+            # A filter naming the other shop's id still cannot reach its rows.
+            assert db.session.scalars(select(User).where(User.tenant_id == acme.id)).all() == []
+
+
+def test_bulk_update_and_delete_are_scoped(app, two_shops):
+    acme, globex = two_shops
+    with app.app_context():
+        with tenant_context(globex):
+            db.session.execute(update(User).values(name="hijacked"))
+            db.session.execute(delete(User).where(User.email.like("a%")))
+            db.session.commit()
+        with tenant_context(acme):
+            assert emails() == ["a1@example.com", "a2@example.com"]
+            assert db.session.scalars(select(User.name)).all() == [None, None]
+
+
+def test_session_get_does_not_hand_out_another_shops_object_from_the_identity_map(
+    app, two_shops
+):
+    acme, globex = two_shops
+    with app.app_context():
+        with all_tenants():
+            a1 = db.session.scalar(select(User).where(User.email == "a1@example.com"))
+            assert a1 is not None
+        with tenant_context(globex):
+            assert db.session.get(User, a1.id) is None  # in the identity map, still None
+        with tenant_context(acme):
+            assert db.session.get(User, a1.id) is a1
+        with pytest.raises(TenantNotBound):
+            db.session.get(User, a1.id)
+
+
+def test_relationship_loads_are_scoped(app, two_shops):
+    acme, _globex = two_shops
+    with app.app_context(), tenant_context(acme):
+        user = db.session.scalar(select(User).where(User.email == "a1@example.com"))
+        assert [r.name for r in user.roles] == ["customer"]
+
+
+def test_inserts_are_stamped_and_cross_shop_writes_refused(app, two_shops):
+    acme, globex = two_shops
+    with app.app_context():
+        with tenant_context(acme):
+            role = Role(name="auditor")
+            db.session.add(role)
+            db.session.flush()
+            assert role.tenant_id == acme.id
+            db.session.add(Role(name="intruder", tenant_id=globex.id))
+            with pytest.raises(CrossTenantWrite):
+                db.session.flush()
+            db.session.rollback()
+        with pytest.raises(TenantNotBound):
+            db.session.add(Role(name="orphan"))
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_a_moved_object_cannot_be_saved_into_another_shop(app, two_shops):
+    acme, globex = two_shops
+    with app.app_context():
+        with tenant_context(acme):
+            user = db.session.scalar(select(User).where(User.email == "a1@example.com"))
+            user.tenant_id = globex.id
+            with pytest.raises(CrossTenantWrite):
+                db.session.flush()
+            db.session.rollback()
+
+
+def test_the_database_refuses_a_link_between_two_shops(app, two_shops):
+    acme, globex = two_shops
+    with app.app_context():
+        with all_tenants():
+            a_user = db.session.scalar(select(User.id).where(User.tenant_id == acme.id))
+            g_role = db.session.scalar(select(Role.id).where(Role.tenant_id == globex.id))
+        with pytest.raises(IntegrityError):
+            db.session.execute(
+                insert(roles_users).values(tenant_id=acme.id, user_id=a_user, role_id=g_role)
+            )
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_tenant_context_restores_the_previous_binding(app, two_shops):
+    acme, globex = two_shops
+    with app.app_context():
+        assert current_tenant_or_none() is None
+        with tenant_context(acme):
+            with tenant_context(globex):
+                assert current_tenant_or_none().slug == "globex"
+            assert current_tenant_or_none().slug == "acme"
+            with pytest.raises(RuntimeError), tenant_context(globex):
+                raise RuntimeError("boom")
+            assert current_tenant_or_none().slug == "acme"
+        assert current_tenant_or_none() is None
+
+
+def test_all_tenants_is_the_explicit_escape(app, two_shops):
+    with app.app_context(), all_tenants():
+        assert len(emails()) == 3
+
+
+def test_every_mapped_class_is_scoped_or_a_platform_table():
+    offenders = []
+    for mapper in db.Model.registry.mappers:
+        table = mapper.local_table.name
+        if table in PLATFORM_TABLES:
+            continue
+        if not issubclass(mapper.class_, TenantScoped):
+            offenders.append(mapper.class_.__name__)
+    assert offenders == []
+
+
+def test_every_table_outside_the_platform_leads_its_keys_with_tenant_id():
+    for table in db.metadata.sorted_tables:
+        if table.name in PLATFORM_TABLES:
+            continue
+        assert "tenant_id" in table.c, table.name
+        assert not table.c.tenant_id.nullable, table.name
+        for constraint in table.constraints:
+            columns = [c.name for c in getattr(constraint, "columns", [])]
+            if constraint.__class__.__name__ in ("UniqueConstraint", "PrimaryKeyConstraint"):
+                if columns and columns != ["id"] and (table.name, tuple(columns)) not in GLOBAL_KEYS:
+                    assert columns[0] == "tenant_id", (table.name, columns)
+        for fk in table.foreign_key_constraints:
+            referred = fk.referred_table.name
+            if referred not in PLATFORM_TABLES:
+                assert [c.name for c in fk.columns][0] == "tenant_id", (table.name, referred)
