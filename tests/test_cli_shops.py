@@ -13,15 +13,28 @@ from storefront.tenancy.models import Domain, Tenant
 
 
 def test_create_scaffolds_folder_rows_roles_and_owner(app, runner):
-    result = runner.invoke(["create", "acme", "--name", "Acme Supplies", "--domain",
-                            "ACME.test", "--domain", "www.acme.test", "--owner",
-                            "boss@example.com"])
+    result = runner.invoke(
+        [
+            "create",
+            "acme",
+            "--name",
+            "Acme Supplies",
+            "--domain",
+            "ACME.test",
+            "--domain",
+            "www.acme.test",
+            "--owner",
+            "boss@example.com",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "created shop acme" in result.output
     folder = Path(app.config["TENANTS_DIR"]) / "acme"
     settings = (folder / "tenant.toml").read_text()
-    assert 'name = "Acme Supplies"' in settings and settings.startswith("#")
-    assert (folder / "templates").is_dir() and (folder / "static").is_dir()
+    assert 'name = "Acme Supplies"' in settings
+    assert settings.startswith("#")
+    assert (folder / "templates").is_dir()
+    assert (folder / "static").is_dir()
     shown = json.loads(runner.invoke(["show", "acme", "--json"]).output)[0]
     assert shown["primary_domain"] == "acme.test"
     assert shown["domains"] == ["acme.test", "www.acme.test"]
@@ -37,8 +50,14 @@ def test_create_scaffolds_folder_rows_roles_and_owner(app, runner):
         (["create", "shop", "--name", "X", "--domain", "not a host"], "invalid domain"),
         (["create", "shop", "--name", "X", "--domain", "127.0.0.1"], "IP address"),
         (["create", "shop", "--name", "", "--domain", "s.test"], "display name"),
-        (["create", "shop", "--name", "X", "--domain", "s.test", "--theme", "neon"], "unknown theme"),
-        (["create", "shop", "--name", "X", "--domain", "s.test", "--owner", "nope"], "invalid email"),
+        (
+            ["create", "shop", "--name", "X", "--domain", "s.test", "--theme", "neon"],
+            "unknown theme",
+        ),
+        (
+            ["create", "shop", "--name", "X", "--domain", "s.test", "--owner", "nope"],
+            "invalid email",
+        ),
     ],
 )
 def test_create_user_errors_are_one_line_and_leave_nothing(app, runner, args, message):
@@ -59,7 +78,8 @@ def test_a_host_claimed_by_another_shop_is_refused_with_its_slug(app, runner):
     assert not (Path(app.config["TENANTS_DIR"]) / "evil").exists()
     assert runner.invoke(["create", "globex", "--name", "G", "--domain", "g.test"]).exit_code == 0
     refused = runner.invoke(["domain", "add", "globex", "acme.test"])
-    assert refused.exit_code == 1 and "'acme'" in refused.output
+    assert refused.exit_code == 1
+    assert "'acme'" in refused.output
 
 
 def test_create_is_all_or_nothing_when_a_late_step_fails(app, runner, monkeypatch):
@@ -82,7 +102,9 @@ def test_list_filters_and_json(runner):
     runner.invoke(["create", "globex", "--name", "Globex", "--domain", "globex.test"])
     runner.invoke(["suspend", "globex", "--reason", "unpaid"])
     table = runner.invoke(["list"])
-    assert table.exit_code == 0 and "acme" in table.output and "globex" in table.output
+    assert table.exit_code == 0
+    assert "acme" in table.output
+    assert "globex" in table.output
     suspended = json.loads(runner.invoke(["list", "--status", "suspended", "--json"]).output)
     assert [row["slug"] for row in suspended] == ["globex"]
     assert suspended[0]["suspended_reason"] == "unpaid"
@@ -95,7 +117,8 @@ def test_domain_add_primary_remove_list(runner, client):
     assert runner.invoke(["domain", "primary", "acme", "shop.acme.test"]).exit_code == 0
     assert client.get("/", headers={"Host": "shop.acme.test"}).status_code == 200
     refused = runner.invoke(["domain", "remove", "acme", "shop.acme.test"])
-    assert refused.exit_code == 1 and "primary" in refused.output
+    assert refused.exit_code == 1
+    assert "primary" in refused.output
     assert runner.invoke(["domain", "remove", "acme", "acme.test"]).exit_code == 0
     assert client.get("/", headers={"Host": "acme.test"}).status_code == 404
     listed = json.loads(runner.invoke(["domain", "list", "acme", "--json"]).output)
@@ -106,14 +129,19 @@ def test_suspend_and_resume_reach_the_running_app(runner, client):
     runner.invoke(["create", "acme", "--name", "Acme", "--domain", "acme.test"])
     assert runner.invoke(["suspend", "acme", "--reason", "Back on Monday"]).exit_code == 0
     page = client.get("/", headers={"Host": "acme.test"})
-    assert page.status_code == 503 and "Back on Monday" in page.text
+    assert page.status_code == 503
+    assert "Back on Monday" in page.text
     assert runner.invoke(["resume", "acme"]).exit_code == 0
     assert client.get("/", headers={"Host": "acme.test"}).status_code == 200
 
 
 def test_unknown_shop_is_a_one_line_error(runner):
-    for args in (["show", "ghost"], ["suspend", "ghost"], ["domain", "list", "ghost"],
-                 ["user", "list", "ghost"]):
+    for args in (
+        ["show", "ghost"],
+        ["suspend", "ghost"],
+        ["domain", "list", "ghost"],
+        ["user", "list", "ghost"],
+    ):
         result = runner.invoke(args)
         assert result.exit_code == 1
         assert "no shop 'ghost'" in result.output
@@ -121,7 +149,8 @@ def test_unknown_shop_is_a_one_line_error(runner):
 
 def test_db_upgrade_is_idempotent(runner):
     result = runner.invoke(["db", "upgrade"])
-    assert result.exit_code == 0 and "database at head" in result.output
+    assert result.exit_code == 0
+    assert "database at head" in result.output
 
 
 def test_help_reads_well(runner):
@@ -135,6 +164,7 @@ def test_demo_is_idempotent(app, runner, demo_tenants, client):
     first = runner.invoke(["demo"])
     assert first.exit_code == 0, first.output
     second = runner.invoke(["demo"])
-    assert second.exit_code == 0 and "created" not in second.output
+    assert second.exit_code == 0
+    assert "created" not in second.output
     assert "Acme Supplies" in client.get("/", headers={"Host": "acme.localhost"}).text
     assert "Globex Outfitters" in client.get("/", headers={"Host": "globex.localhost"}).text

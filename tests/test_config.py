@@ -22,8 +22,9 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path, monkeypatch)
 
 def test_production_refuses_a_short_secret_key(tmp_path):
     with pytest.raises(ConfigError, match="too short"):
-        create_app({"INSTANCE_PATH": str(tmp_path), "ENVIRONMENT": "production",
-                    "SECRET_KEY": "dev"})
+        create_app(
+            {"INSTANCE_PATH": str(tmp_path), "ENVIRONMENT": "production", "SECRET_KEY": "dev"}
+        )
 
 
 def test_development_generates_a_secret_key_once_into_the_instance_folder(tmp_path):
@@ -67,14 +68,18 @@ def test_embedded_default_is_sqlite_in_the_instance_folder_with_wal(tmp_path):
 
 
 def test_mysql_and_redis_urls_switch_the_backends(tmp_path):
-    app = create_app({
-        "INSTANCE_PATH": str(tmp_path), "ENVIRONMENT": "development",
-        "DATABASE_URL": "mysql+pymysql://u:p@127.0.0.1/shop",
-        "REDIS_URL": "redis://127.0.0.1:6379/0",
-    })
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp_path),
+            "ENVIRONMENT": "development",
+            "DATABASE_URL": "mysql+pymysql://u:p@127.0.0.1/shop",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+        }
+    )
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("?charset=utf8mb4")
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] is True and options["pool_recycle"] < 28800
+    assert options["pool_pre_ping"] is True
+    assert options["pool_recycle"] < 28800
     assert app.config["CACHE_TYPE"] == "storefront.caching.JSONRedisCache"
     assert app.config["CACHE_OPTIONS"]["socket_timeout"] <= 1
 
@@ -87,12 +92,21 @@ VALID = 'name = "Acme"\n'
     [
         ('name = "Acme"\ncolour = "red"\n', "colour: unknown key"),
         ('theme = "classic"\n', "name: missing"),
-        ('name = "Acme"\n[features]\nregistration = "yes"\n', "features.registration: expected a valid boolean"),
+        (
+            'name = "Acme"\n[features]\nregistration = "yes"\n',
+            "features.registration: expected a valid boolean",
+        ),
         ('name = "Acme"\n[branding]\nprimary_color = "blue"\n', "branding.primary_color"),
         ('name = "Acme"\ntheme = "neon"\n', "unknown theme 'neon'"),
         ('name = "Acme"\ncurrency = "XXQ"\n', "unknown currency"),
-        ('name = "Acme"\n[config]\nSECRET_KEY = "mine"\n', "'SECRET_KEY' is not one a shop may set"),
-        ('name = "Acme"\n[config]\nDATABASE_URL = "sqlite://"\n', "'DATABASE_URL' is not one a shop may set"),
+        (
+            'name = "Acme"\n[config]\nSECRET_KEY = "mine"\n',
+            "'SECRET_KEY' is not one a shop may set",
+        ),
+        (
+            'name = "Acme"\n[config]\nDATABASE_URL = "sqlite://"\n',
+            "'DATABASE_URL' is not one a shop may set",
+        ),
         ('name = "Acme"\n[config]\nPRODUCTS_PER_PAGE = "ten"\n', "PRODUCTS_PER_PAGE expects int"),
         ('name = = "Acme"\n', "invalid TOML"),
     ],
@@ -120,8 +134,11 @@ def test_a_broken_shop_never_stops_the_others(app, client, make_shop):
 
 
 def test_shop_overlay_is_per_shop_and_never_written_into_app_config(app, make_shop):
-    acme = make_shop("acme", settings='name = "Acme"\n[config]\nPRODUCTS_PER_PAGE = 30\n'
-                                      '[features]\nconfirm_email = true\n')
+    acme = make_shop(
+        "acme",
+        settings='name = "Acme"\n[config]\nPRODUCTS_PER_PAGE = 30\n'
+        "[features]\nconfirm_email = true\n",
+    )
     globex = make_shop("globex")
     with app.app_context():
         base = app.config["PRODUCTS_PER_PAGE"]

@@ -62,8 +62,11 @@ def init_extensions(app: Flask) -> None:
     init_engine_hooks(app)
     # Batch mode: SQLite can only ALTER a table by copying it; Alembic does that for us.
     migrate.init_app(
-        app, db, directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir(),
-        render_as_batch=True, compare_type=True,
+        app,
+        db,
+        directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir(),
+        render_as_batch=True,
+        compare_type=True,
     )
     cache.init_app(app)
     mail.init_app(app)

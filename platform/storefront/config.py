@@ -19,7 +19,7 @@ from flask import Config, Flask
 
 ENV_PREFIX = "STOREFRONT"
 INSTANCE_CONFIG_FILE = "application.cfg.py"
-SECRET_KEY_FILE = "secret_key"
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 
 class ConfigError(RuntimeError):
@@ -121,9 +121,7 @@ def _cache(config: Config) -> None:
         config.setdefault("CACHE_TYPE", "storefront.caching.JSONRedisCache")
         config.setdefault("CACHE_REDIS_URL", redis_url)
         # redis-py waits forever by default: a hung Redis must fail fast, not pin a worker.
-        config.setdefault(
-            "CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-        )
+        config.setdefault("CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5})
         config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")

@@ -16,7 +16,7 @@ DEMO_SHOPS = {
     "acme": ("acme.localhost", "www.acme.localhost"),
     "globex": ("globex.localhost", "www.globex.localhost"),
 }
-DEMO_PASSWORD = "demo-password"  # demo accounts only; printed by `make demo`
+DEMO_PASSWORD = "demo-password"  # noqa: S105  # demo accounts only; printed by `make demo`
 
 
 def provision_demo() -> Iterator[str]:
@@ -36,7 +36,4 @@ def provision_demo() -> Iterator[str]:
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"
-        yield (
-            f"{tenant.name}: http://{hosts[0]}:5000/  "
-            f"(dashboard: {owner} / {DEMO_PASSWORD})"
-        )
+        yield (f"{tenant.name}: http://{hosts[0]}:5000/  (dashboard: {owner} / {DEMO_PASSWORD})")

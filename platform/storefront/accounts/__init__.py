@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, abort, current_app, jsonify, request
 from flask_login import current_user
 from flask_security import url_for_security, user_registered
+from flask_security.decorators import default_unauthn_handler
 from flask_wtf.csrf import generate_csrf
+from werkzeug.datastructures import ImmutableMultiDict
 
 from ..extensions import db, limiter, security
 from ..tenancy.context import current_tenant, current_tenant_or_none
@@ -43,11 +45,14 @@ def init_accounts(app: Flask) -> None:
         app.config.setdefault(key, value)
     datastore = ShopUserDatastore(db, User, Role)
     security.init_app(app, datastore)
+    security.unauthn_handler(_unauthenticated)
     app.context_processor(_template_context)
     add_safe_globals(
         app, url_for_security=url_for_security, csrf_token=generate_csrf, next_param=next_param
     )
-    app.before_request(_registration_gate)
+    # Right after the shop is bound, before CSRF: a closed door is a 404, whatever is posted.
+    app.before_request_funcs.setdefault(None, []).insert(1, _registration_gate)
+    app.before_request(_drop_foreign_next)
     app.after_request(_private_pages)
     user_registered.connect(_give_customer_role, app)
     _rate_limit_auth_views(app)
@@ -59,10 +64,7 @@ def init_accounts(app: Flask) -> None:
 
 def next_param() -> str:
     """``?next=…`` carried from the current URL into a form's action, if it is local."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if parts.netloc and parts.netloc == request.host and parts.scheme in ("http", "https"):
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
+    target = _same_shop_path(request.args.get("next", ""))
     if not is_local_path(target):
         return ""
     return "?" + urlencode({"next": target})
@@ -74,6 +76,19 @@ def is_local_path(target: str) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc and "\\" not in target
+
+
+def _unauthenticated(mechanisms: Any = None, headers: Any = None) -> Any:
+    """The JSON API answers 401 with an error object; pages send the shopper to log in."""
+    if request.path.startswith("/api/"):
+        body = {
+            "error": {
+                "code": "unauthorized",
+                "message": "Log in, or send an Authentication-Token header.",
+            }
+        }
+        return jsonify(body), 401, headers or {}
+    return default_unauthn_handler(mechanisms, headers)
 
 
 def _template_context() -> dict[str, Any]:
@@ -89,6 +104,28 @@ def _registration_gate() -> None:
         ctx = current_tenant_or_none()
         if ctx is not None and ctx.settings is not None and not ctx.settings.features.registration:
             abort(404)
+
+
+def _drop_foreign_next() -> None:
+    """Forget a ``?next=`` that leaves the shop, so no flow can redirect off-site.
+
+    Flask-Security validates ``next`` itself, but lets odd relative forms through
+    (``\\\\host`` becomes ``%5C%5Chost``); one strict rule here covers every view.
+    """
+    if request.blueprint != "security":
+        return
+    for source in ("args", "form"):
+        values = getattr(request, source)
+        if "next" in values and not is_local_path(_same_shop_path(values["next"])):
+            kept = [(k, v) for k, v in values.items(multi=True) if k != "next"]
+            setattr(request, source, ImmutableMultiDict(kept))
+
+
+def _same_shop_path(target: str) -> str:
+    parts = urlsplit(target)
+    if parts.netloc and parts.netloc == request.host and parts.scheme in ("http", "https"):
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return target
 
 
 def _private_pages(response: Response) -> Response:
@@ -125,6 +162,7 @@ def _rate_limit_auth_views(app: Flask) -> None:
         if view is None:
             continue
         view = limiter.limit(_limit_value, key_func=_by_client, methods=["POST"])(view)
-        view = limiter.limit(_limit_value, key_func=_by_account, methods=["POST"],
-                             scope=f"{endpoint}:account")(view)
+        view = limiter.limit(
+            _limit_value, key_func=_by_account, methods=["POST"], scope=f"{endpoint}:account"
+        )(view)
         app.view_functions[endpoint] = view

@@ -18,7 +18,7 @@ from .models import Role, User
 
 class ShopUserDatastore(SQLAlchemyUserDatastore):
     def find_user(self, case_insensitive: bool = False, **kwargs: Any) -> User | None:
-        (attr, value), = kwargs.items()
+        ((attr, value),) = kwargs.items()
         column = getattr(User, attr)
         condition = func.lower(column) == func.lower(value) if case_insensitive else column == value
         stmt = select(User).where(User.tenant_id == current_tenant().id, condition)

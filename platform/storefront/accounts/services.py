@@ -44,8 +44,9 @@ def get_user(email: str) -> User:
     return user
 
 
-def create_user(email: str, password: str | None = None, roles: list[str] | None = None,
-                name: str | None = None) -> User:
+def create_user(
+    email: str, password: str | None = None, roles: list[str] | None = None, name: str | None = None
+) -> User:
     """Create a confirmed account in the bound shop (operators vouch for the address)."""
     address = normalize_email(email)
     if find_user(address) is not None:

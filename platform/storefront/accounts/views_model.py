@@ -36,7 +36,8 @@ class ShopView(SafeView):
     @classmethod
     def of(cls, ctx: TenantContext) -> ShopView:
         s = ctx.settings
-        assert s is not None
+        if s is None:
+            raise ValueError(f"shop {ctx.slug} has no valid settings")
         return cls(
             slug=ctx.slug,
             name=ctx.name,

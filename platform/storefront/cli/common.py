@@ -62,9 +62,8 @@ def app_context() -> Iterator[Flask]:
 @contextmanager
 def shop_context(slug: str) -> Iterator[Flask]:
     """An app context with the shop bound, for commands that act inside one shop."""
-    with app_context() as app:
-        with tenant_context(get_shop(slug)):
-            yield app
+    with app_context() as app, tenant_context(get_shop(slug)):
+        yield app
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -76,8 +75,9 @@ def ok(message: str) -> None:
     console.print(message, highlight=False, soft_wrap=True)
 
 
-def emit(rows: Sequence[dict[str, Any]], as_json: bool, columns: Sequence[str],
-         title: str | None = None) -> None:
+def emit(
+    rows: Sequence[dict[str, Any]], as_json: bool, columns: Sequence[str], title: str | None = None
+) -> None:
     """Print rows as a rich table, or as JSON for scripts."""
     if as_json:
         sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")

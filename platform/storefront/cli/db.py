@@ -21,7 +21,9 @@ def upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 
 
 @app.command("downgrade")
-def downgrade(revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1.")] = "-1") -> None:
+def downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1.")] = "-1",
+) -> None:
     """Revert migrations down to REVISION."""
     with app_context():
         flask_migrate.downgrade(revision=revision)

@@ -23,16 +23,24 @@ def register(app: typer.Typer) -> None:
 def create(
     slug: Annotated[str, typer.Argument(help="Short name: lower-case letters, digits, hyphens.")],
     name: Annotated[str, typer.Option("--name", help="Display name shown to shoppers.")],
-    domain: Annotated[list[str], typer.Option("--domain", help="Host name; repeat for aliases; the first is primary.")],
-    theme: Annotated[str, typer.Option(help="A shipped theme (see `tenantctl theme list`).")] = "classic",
-    owner: Annotated[str | None, typer.Option("--owner", help="Email of the shop owner's account.")] = None,
+    domain: Annotated[
+        list[str],
+        typer.Option("--domain", help="Host name; repeat for aliases; the first is primary."),
+    ],
+    theme: Annotated[
+        str, typer.Option(help="A shipped theme (see `tenantctl theme list`).")
+    ] = "classic",
+    owner: Annotated[
+        str | None, typer.Option("--owner", help="Email of the shop owner's account.")
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create a shop: its folder, its domains, its roles and optionally its owner."""
     with app_context():
         tenant = services.create_shop(
-            services.NewShop(slug=slug, name=name, domains=tuple(domain), theme=theme,
-                             owner_email=owner)
+            services.NewShop(
+                slug=slug, name=name, domains=tuple(domain), theme=theme, owner_email=owner
+            )
         )
         row = _row(tenant)
     if as_json:
@@ -44,7 +52,9 @@ def create(
 
 
 def list_(
-    status: Annotated[str | None, typer.Option(help="Only shops with this status (active, suspended).")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only shops with this status (active, suspended).")
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """List shops with their status, domains, theme and counts."""
@@ -99,7 +109,9 @@ def demo() -> None:
             ok(line)
 
 
-def shell(slug: Annotated[str | None, typer.Argument(help="Bind this shop in the shell.")] = None) -> None:
+def shell(
+    slug: Annotated[str | None, typer.Argument(help="Bind this shop in the shell.")] = None,
+) -> None:
     """An interactive shell with the app (and, when named, the shop) bound."""
     from ..extensions import db as _db
     from ..tenancy.context import tenant_context
@@ -147,7 +159,9 @@ def _row(tenant: Tenant, counts: bool = False) -> dict[str, Any]:
         "domains": [d.hostname for d in tenant.domains],
         "theme": theme,
         "suspended_reason": tenant.suspended_reason,
-        "created_at": tenant.created_at.isoformat(timespec="seconds") if tenant.created_at else None,
+        "created_at": tenant.created_at.isoformat(timespec="seconds")
+        if tenant.created_at
+        else None,
     }
     if counts:
         from ..accounts.models import User

@@ -27,8 +27,12 @@ def _read_password(from_stdin: bool) -> str | None:
 def add(
     slug: str,
     email: str,
-    role: Annotated[list[str] | None, typer.Option("--role", help="owner, staff or customer; repeatable.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    role: Annotated[
+        list[str] | None, typer.Option("--role", help="owner, staff or customer; repeatable.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
 ) -> None:
     """Create an account; without --password-stdin, print a one-time set-password link."""
     password = _read_password(password_stdin)
@@ -49,19 +53,30 @@ def list_(
     """List a shop's accounts."""
     with shop_context(slug):
         rows = [
-            {"email": u.email, "roles": u.role_names, "active": u.active,
-             "confirmed": u.confirmed_at is not None, "created_at": u.created_at}
+            {
+                "email": u.email,
+                "roles": u.role_names,
+                "active": u.active,
+                "confirmed": u.confirmed_at is not None,
+                "created_at": u.created_at,
+            }
             for u in services.list_users(role)
         ]
-    emit(rows, as_json, ["email", "roles", "active", "confirmed", "created_at"],
-         title=f"Accounts of {slug}")
+    emit(
+        rows,
+        as_json,
+        ["email", "roles", "active", "confirmed", "created_at"],
+        title=f"Accounts of {slug}",
+    )
 
 
 @app.command("set-password")
 def set_password(
     slug: str,
     email: str,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
 ) -> None:
     """Set a password (from stdin), or print a one-time set-password link."""
     password = _read_password(password_stdin)

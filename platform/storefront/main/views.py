@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template
+from flask_security import auth_required, current_user
 from sqlalchemy import text
 
 from ..extensions import cache, db
@@ -25,6 +26,13 @@ def api_index() -> Response:
     return jsonify(status="success", shop=current_tenant().slug)
 
 
+@api_bp.route("/me")
+@auth_required("token", "session")
+def me() -> Response:
+    """The signed-in shopper, by session or by ``Authentication-Token`` header."""
+    return jsonify(email=current_user.email, shop=current_tenant().slug)
+
+
 @platform_bp.route("/_health")
 def health() -> Response:
     """Liveness: the process answers. Nothing else is revealed."""
@@ -36,10 +44,10 @@ def ready() -> tuple[Response, int]:
     """Readiness: the database and the cache answer."""
     checks = {"database": _check_database(), "cache": _check_cache()}
     ok = all(checks.values())
-    return jsonify(status="ok" if ok else "unavailable",
-                   checks={k: "ok" if v else "down" for k, v in checks.items()}), (
-        200 if ok else 503
-    )
+    return jsonify(
+        status="ok" if ok else "unavailable",
+        checks={k: "ok" if v else "down" for k, v in checks.items()},
+    ), (200 if ok else 503)
 
 
 def _check_database() -> bool:

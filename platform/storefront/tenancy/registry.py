@@ -156,7 +156,8 @@ def read_generation() -> int:
 def bump_generation() -> None:
     """Tell every worker the registry changed (call inside the transaction that changed it)."""
     changed = db.session.execute(
-        update(RegistryState).where(RegistryState.id == 1)
+        update(RegistryState)
+        .where(RegistryState.id == 1)
         .values(generation=RegistryState.generation + 1)
     )
     if not changed.rowcount:  # type: ignore[attr-defined]

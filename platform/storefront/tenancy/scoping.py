@@ -85,9 +85,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     ctx = _current.get()
     if ctx is None:
-        if any(_is_scoped(m) for m in state.all_mappers) or _touches_scoped_table(
-            state.statement
-        ):
+        if any(_is_scoped(m) for m in state.all_mappers) or _touches_scoped_table(state.statement):
             raise TenantNotBound(
                 "query on shop-owned data with no shop bound: "
                 "use tenant_context(shop) or all_tenants()"

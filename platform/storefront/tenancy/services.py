@@ -101,7 +101,9 @@ def normalize_domains(hosts: Iterable[str]) -> list[str]:
 def check_domains_free(hosts: Iterable[str], for_tenant: int | None = None) -> None:
     for host in hosts:
         owner = db.session.scalar(
-            select(Tenant.slug).join(Domain).where(Domain.hostname == host)
+            select(Tenant.slug)
+            .join(Domain)
+            .where(Domain.hostname == host)
             .where(Tenant.id != (for_tenant or -1))
         )
         if owner:

@@ -16,7 +16,8 @@ JINJA_DEFAULT_GLOBALS = ("range", "dict", "lipsum", "cycler", "joiner", "namespa
 def init_themes(app: Flask) -> None:
     """Wire the layered loader and the shop sandbox into the app's Jinja environment."""
     env = app.jinja_env
-    assert isinstance(env, LayeredEnvironment)
+    if not isinstance(env, LayeredEnvironment):
+        raise TypeError("the app must use LayeredEnvironment (StorefrontFlask does)")
     env.layers = Layers(app, env.loader)
     env.globals["static_url"] = static_url
     sandbox = ShopSandbox(app, **app.jinja_options)
@@ -29,8 +30,9 @@ def init_themes(app: Flask) -> None:
     env.sandbox = sandbox
     app.extensions["storefront.sandbox_globals"] = sandbox.globals
     app.register_blueprint(bp)
-    add_safe_globals(app, url_for=url_for, static_url=static_url,
-                     get_flashed_messages=get_flashed_messages)
+    add_safe_globals(
+        app, url_for=url_for, static_url=static_url, get_flashed_messages=get_flashed_messages
+    )
 
 
 def add_safe_globals(app: Flask, **helpers: Any) -> None:

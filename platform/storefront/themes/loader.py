@@ -32,7 +32,9 @@ BASE_PREFIX = "@base/"
 @cache
 def shipped_themes() -> tuple[str, ...]:
     """Names of the themes that ship with the platform."""
-    return tuple(sorted(p.name for p in SHIPPED_THEMES_DIR.iterdir() if (p / "theme.toml").exists()))
+    return tuple(
+        sorted(p.name for p in SHIPPED_THEMES_DIR.iterdir() if (p / "theme.toml").exists())
+    )
 
 
 def theme_dir(theme: str) -> Path:
@@ -92,9 +94,7 @@ class Layers:
         layers.append((BASE_LAYER, None))
         return layers
 
-    def find(
-        self, name: str, ctx: TenantContext | None
-    ) -> tuple[tuple[str, ...], BaseLoader, str]:
+    def find(self, name: str, ctx: TenantContext | None) -> tuple[tuple[str, ...], BaseLoader, str]:
         """The (layer key, loader, name in that layer) that supplies ``name`` for ``ctx``.
 
         ``@theme/x.html`` skips the shop's override (so an override can extend the version

@@ -15,8 +15,8 @@ from typing import Any
 
 from jinja2.environment import TemplateModule
 from jinja2.runtime import BlockReference, Context, LoopContext, Macro, TemplateReference
-from jinja2.utils import Cycler, Joiner, Namespace
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import Cycler, Joiner, Namespace
 from markupsafe import Markup
 from wtforms import Form
 from wtforms.fields import Field
@@ -26,16 +26,36 @@ from .loader import LayeredEnvironment
 
 SCALARS = (str, int, float, bool, type(None), Decimal, date, datetime, Markup)
 FIELD_ATTRS = frozenset(
-    {"label", "errors", "data", "id", "name", "type", "flags", "description", "short_name",
-     "checked", "choices", "render_kw"}
+    {
+        "label",
+        "errors",
+        "data",
+        "id",
+        "name",
+        "type",
+        "flags",
+        "description",
+        "short_name",
+        "checked",
+        "choices",
+        "render_kw",
+    }
 )
 LABEL_ATTRS = frozenset({"text", "field_id"})
 FORM_ATTRS = frozenset({"errors", "hidden_tag", "form_errors"})
 
 
 # Jinja's own runtime objects: macros, loops, imported macro modules, super(), namespaces.
-JINJA_RUNTIME = (TemplateModule, LoopContext, Macro, BlockReference, TemplateReference,
-                 Cycler, Joiner, Namespace)
+JINJA_RUNTIME = (
+    TemplateModule,
+    LoopContext,
+    Macro,
+    BlockReference,
+    TemplateReference,
+    Cycler,
+    Joiner,
+    Namespace,
+)
 
 
 class SafeView:
@@ -54,17 +74,16 @@ def is_safe_value(value: Any, depth: int = 0) -> bool:
     if depth < 3 and isinstance(value, list | tuple | set | frozenset):
         return all(is_safe_value(item, depth + 1) for item in value)
     if depth < 3 and isinstance(value, dict):
-        return all(
-            isinstance(k, str) and is_safe_value(v, depth + 1) for k, v in value.items()
-        )
+        return all(isinstance(k, str) and is_safe_value(v, depth + 1) for k, v in value.items())
     return callable(value) and getattr(value, "__storefront_helper__", False)
 
 
 class CuratedContext(Context):
     """A template context that keeps only safe values, however the template is reached."""
 
-    def __init__(self, environment: Any, parent: dict[str, Any], name: Any, blocks: Any,
-                 globals: Any = None) -> None:  # noqa: A002 - Jinja's signature
+    def __init__(
+        self, environment: Any, parent: dict[str, Any], name: Any, blocks: Any, globals: Any = None
+    ) -> None:  # noqa: A002 - Jinja's signature
         parent = {k: v for k, v in parent.items() if is_safe_value(v)}
         for key, value in environment.globals.items():
             parent.setdefault(key, value)
