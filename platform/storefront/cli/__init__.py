@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import db as db_cmds
-from . import domains, shops, users
+from . import domains, shops, themes, users
 from .common import run_app
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ shops.register(app)
 app.add_typer(domains.app, name="domain")
 app.add_typer(users.app, name="user")
 app.add_typer(db_cmds.app, name="db")
+app.add_typer(themes.app, name="theme")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ def init_themes(app: Flask) -> None:
     env.globals["static_url"] = static_url
     sandbox = ShopSandbox(app, **app.jinja_options)
     sandbox.layers = env.layers
+    sandbox.auto_reload = env.auto_reload
     sandbox.cache = env.cache  # one LRU for both: keys say which environment compiled them
     sandbox.filters.update(env.filters)
     sandbox.tests.update(env.tests)

@@ -69,7 +69,8 @@ class Layers:
         self._loaders: dict[tuple[str, ...], FileSystemLoader] = {}
         # In production a shop's override list is re-read every few seconds at most; in
         # development on every lookup, so new override files show up at once.
-        ttl = 0.0 if app.debug else max(app.config["REGISTRY_POLL_SECONDS"], 1.0)
+        live = app.debug or app.config.get("TEMPLATES_AUTO_RELOAD")
+        ttl = 0.0 if live else max(app.config["REGISTRY_POLL_SECONDS"], 1.0)
         self._names: TTLCache[tuple[str, ...], frozenset[str]] = TTLCache(
             maxsize=app.config["REGISTRY_LRU_SIZE"], ttl=ttl or 1e-9
         )
