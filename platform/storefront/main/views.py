@@ -17,7 +17,9 @@ platform_bp = Blueprint("platform", __name__)
 @pages_bp.route("/")
 def index() -> str:
     """The shop's home page."""
-    return render_template("index.html")
+    from ..catalog.services import featured_products
+
+    return render_template("index.html", featured=featured_products())
 
 
 @api_bp.route("/")

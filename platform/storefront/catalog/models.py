@@ -1,0 +1,91 @@
+"""The catalog: products and categories, every row owned by one shop."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+)
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
+
+from ..extensions import db
+from ..tenancy.models import utcnow
+from ..tenancy.scoping import TenantScoped, scoped_fk
+
+product_categories = Table(
+    "product_categories",
+    db.metadata,
+    Column("tenant_id", Integer, primary_key=True),
+    Column("product_id", Integer, primary_key=True),
+    Column("category_id", Integer, primary_key=True),
+    ForeignKeyConstraint(
+        ["tenant_id", "product_id"], ["products.tenant_id", "products.id"], ondelete="CASCADE"
+    ),
+    ForeignKeyConstraint(
+        ["tenant_id", "category_id"],
+        ["categories.tenant_id", "categories.id"],
+        ondelete="CASCADE",
+    ),
+)
+
+
+class Category(db.Model, TenantScoped):
+    __tablename__ = "categories"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "slug"),
+        scoped_fk("parent_id", "categories", ondelete=None),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(200))
+    parent_id: Mapped[int | None] = mapped_column(Integer)  # one level of nesting
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    def __repr__(self) -> str:
+        return f"<Category {self.slug}>"
+
+
+class Product(db.Model, TenantScoped):
+    __tablename__ = "products"
+    __scoped_args__ = (UniqueConstraint("tenant_id", "sku"), UniqueConstraint("tenant_id", "slug"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[int] = mapped_column(Integer)  # minor units (cents)
+    compare_at_price: Mapped[int | None] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    categories: Mapped[list[Category]] = relationship(
+        secondary=product_categories,
+        primaryjoin=lambda: and_(
+            remote(product_categories.c.product_id) == Product.id,
+            remote(product_categories.c.tenant_id) == Product.tenant_id,
+        ),
+        secondaryjoin=lambda: and_(
+            foreign(product_categories.c.category_id) == Category.id,
+            foreign(product_categories.c.tenant_id) == Category.tenant_id,
+        ),
+        lazy="selectin",
+        order_by=lambda: Category.position,
+    )
+
+    def __repr__(self) -> str:
+        return f"<Product {self.sku}>"

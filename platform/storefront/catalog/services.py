@@ -1,0 +1,206 @@
+"""Catalog queries and writes for the bound shop; pages, the API and the CLI call these."""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..tenancy.context import current_tenant
+from ..themes.sandbox import SafeView
+from .models import Category, Product
+from .money import format_money
+
+SORTS = {
+    "newest": (Product.created_at.desc(), Product.id.desc()),
+    "price_asc": (Product.price.asc(), Product.id.asc()),
+    "price_desc": (Product.price.desc(), Product.id.desc()),
+    "title": (Product.title.asc(), Product.id.asc()),
+}
+
+
+@dataclass(frozen=True)
+class ProductView(SafeView):
+    """What a page shows of a product: plain values, safe for sandboxed templates."""
+
+    id: int
+    sku: str
+    slug: str
+    title: str
+    description: str
+    price: int
+    price_display: str
+    compare_at_display: str | None
+    in_stock: bool
+    stock: int
+    image: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CategoryView(SafeView):
+    slug: str
+    name: str
+    children: tuple[CategoryView, ...] = ()
+
+
+@dataclass(frozen=True)
+class Page(SafeView):
+    items: tuple[Any, ...]
+    page: int
+    per_page: int
+    total: int
+    pages: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", max(1, math.ceil(self.total / self.per_page)))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def slugify(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "item"
+
+
+def view(product: Product) -> ProductView:
+    settings = current_tenant().settings
+    currency = settings.currency if settings else "USD"
+    locale = settings.locale if settings else "en_US"
+    return ProductView(
+        id=product.id,
+        sku=product.sku,
+        slug=product.slug,
+        title=product.title,
+        description=product.description,
+        price=product.price,
+        price_display=format_money(product.price, currency, locale),
+        compare_at_display=(
+            format_money(product.compare_at_price, currency, locale)
+            if product.compare_at_price and product.compare_at_price > product.price
+            else None
+        ),
+        in_stock=product.stock > 0,
+        stock=product.stock,
+        image=product.image_url or f"/p/{product.slug}/image.svg",
+        categories=tuple(c.name for c in product.categories),
+    )
+
+
+def list_products(
+    page: int = 1,
+    per_page: int = 12,
+    sort: str = "newest",
+    category: str | None = None,
+    query: str | None = None,
+) -> Page:
+    """Active products, filtered and sorted, one page at a time."""
+    stmt = select(Product).where(Product.active.is_(True))
+    if category:
+        cat = get_category(category)
+        ids = [cat.id] + list(
+            db.session.scalars(select(Category.id).where(Category.parent_id == cat.id))
+        )
+        stmt = stmt.where(Product.categories.any(Category.id.in_(ids)))
+    if query:
+        like = f"%{query.strip()[:100]}%"
+        stmt = stmt.where(
+            or_(Product.title.ilike(like), Product.description.ilike(like), Product.sku.ilike(like))
+        )
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, page)
+    rows = db.session.scalars(
+        stmt.order_by(*SORTS.get(sort, SORTS["newest"]))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(items=tuple(view(p) for p in rows), page=page, per_page=per_page, total=total)
+
+
+def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
+    stmt = (
+        select(Product)
+        .where(Product.active.is_(True))
+        .order_by(Product.featured.desc(), Product.created_at.desc(), Product.id.desc())
+        .limit(limit)
+    )
+    return tuple(view(p) for p in db.session.scalars(stmt))
+
+
+def get_product(slug: str) -> Product | None:
+    return db.session.scalar(select(Product).where(Product.slug == slug, Product.active.is_(True)))
+
+
+def get_category(slug: str) -> Category:
+    category = db.session.scalar(select(Category).where(Category.slug == slug))
+    if category is None:
+        raise LookupError(f"no category {slug!r}")
+    return category
+
+
+def category_tree() -> tuple[CategoryView, ...]:
+    categories = list(
+        db.session.scalars(select(Category).order_by(Category.position, Category.name))
+    )
+
+    def children(parent: int | None) -> tuple[CategoryView, ...]:
+        return tuple(
+            CategoryView(c.slug, c.name, children(c.id) if parent is None else ())
+            for c in categories
+            if c.parent_id == parent
+        )
+
+    return children(None)
+
+
+def create_category(
+    name: str, slug: str | None = None, parent: str | None = None, position: int = 0
+) -> Category:
+    parent_id = get_category(parent).id if parent else None
+    category = Category(
+        name=name, slug=slug or slugify(name), parent_id=parent_id, position=position
+    )
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def create_product(
+    sku: str,
+    title: str,
+    price: int,
+    *,
+    description: str = "",
+    stock: int = 0,
+    compare_at_price: int | None = None,
+    categories: list[str] | None = None,
+    featured: bool = False,
+    image_url: str | None = None,
+    slug: str | None = None,
+) -> Product:
+    product = Product(
+        sku=sku,
+        title=title,
+        slug=slug or slugify(title),
+        price=price,
+        description=description,
+        stock=stock,
+        compare_at_price=compare_at_price,
+        featured=featured,
+        image_url=image_url,
+    )
+    product.categories = [get_category(c) for c in categories or []]
+    db.session.add(product)
+    db.session.flush()
+    return product

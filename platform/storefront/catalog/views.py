@@ -1,0 +1,96 @@
+"""Catalog pages: listings with pagination and sorting, product pages, search."""
+
+from __future__ import annotations
+
+import hashlib
+from html import escape
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+
+from ..tenancy.context import current_tenant
+from . import services
+
+bp = Blueprint("catalog", __name__)
+
+SORT_LABELS = {
+    "newest": "Newest",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+    "title": "Name",
+}
+
+
+def _listing(title: str, category: str | None = None, query: str | None = None) -> str:
+    page = request.args.get("page", 1, type=int) or 1
+    sort = request.args.get("sort", "newest")
+    if sort not in SORT_LABELS:
+        sort = "newest"
+    per_page = int(current_app.config["PRODUCTS_PER_PAGE"])
+    results = services.list_products(page, per_page, sort, category, query)
+    page_args = {"sort": sort, "q": query, "slug": category}
+    return render_template(
+        "catalog/list.html",
+        title=title,
+        results=results,
+        sort=sort,
+        sorts=SORT_LABELS,
+        query=query or "",
+        categories=services.category_tree(),
+        endpoint=request.endpoint,
+        page_args={k: v for k, v in page_args.items() if v},
+    )
+
+
+@bp.route("/products")
+def products() -> str:
+    """Every product, newest first by default."""
+    return _listing("All products")
+
+
+@bp.route("/c/<slug>")
+def category(slug: str) -> str:
+    """One category (and its sub-categories)."""
+    try:
+        found = services.get_category(slug)
+    except LookupError:
+        abort(404)
+    return _listing(found.name, category=slug)
+
+
+@bp.route("/search")
+def search() -> str:
+    """Search titles, descriptions and SKUs."""
+    query = request.args.get("q", "").strip()
+    return _listing(f"Results for “{query}”" if query else "Search", query=query or None)
+
+
+@bp.route("/p/<slug>")
+def product(slug: str) -> str:
+    """A product page."""
+    found = services.get_product(slug)
+    if found is None:
+        abort(404)
+    return render_template("catalog/product.html", product=services.view(found))
+
+
+@bp.route("/p/<slug>/image.svg")
+def product_image(slug: str) -> Response:
+    """A generated picture for products without an uploaded image."""
+    found = services.get_product(slug)
+    if found is None:
+        abort(404)
+    settings = current_tenant().settings
+    accent = settings.branding.accent_color if settings else "#888888"
+    hue = int(hashlib.sha256(slug.encode()).hexdigest()[:4], 16) % 360
+    initials = "".join(word[0] for word in found.title.split()[:2]).upper()
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" width="400" height="300">'
+        f'<rect width="400" height="300" fill="hsl({hue},45%,88%)"/>'
+        f'<circle cx="200" cy="150" r="90" fill="hsl({hue},55%,62%)"/>'
+        f'<rect x="0" y="270" width="400" height="30" fill="{accent}"/>'
+        f'<text x="200" y="172" font-family="sans-serif" font-size="64" font-weight="700" '
+        f'text-anchor="middle" fill="#fff">{escape(initials)}</text></svg>'
+    )
+    response = Response(svg, mimetype="image/svg+xml")
+    response.cache_control.max_age = 3600
+    return response
