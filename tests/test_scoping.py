@@ -180,6 +180,8 @@ def test_every_table_outside_the_platform_leads_its_keys_with_tenant_id():
                 and (table.name, tuple(columns)) not in GLOBAL_KEYS
             ):
                 assert columns[0] == "tenant_id", (table.name, columns)
+        for index in table.indexes:
+            assert [c.name for c in index.columns][0] == "tenant_id", (table.name, index.name)
         for fk in table.foreign_key_constraints:
             referred = fk.referred_table.name
             if referred not in PLATFORM_TABLES:

@@ -82,14 +82,18 @@ def init_accounts(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
+    from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
     from .main.views import api_bp, pages_bp, platform_bp
+    from .orders.views import bp as orders_bp
 
     app.register_blueprint(platform_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(admin_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(cart_bp)
+    app.register_blueprint(orders_bp)
 
 
 def _migrations_dir() -> str:

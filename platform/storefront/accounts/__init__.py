@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, current_app, jsonify, request
-from flask_login import current_user
+from flask_login import current_user, user_logged_in
 from flask_security import url_for_security, user_registered
 from flask_security.decorators import default_unauthn_handler
 from flask_wtf.csrf import generate_csrf
@@ -55,6 +55,7 @@ def init_accounts(app: Flask) -> None:
     app.before_request(_drop_foreign_next)
     app.after_request(_private_pages)
     user_registered.connect(_give_customer_role, app)
+    user_logged_in.connect(_merge_cart, app)
     _rate_limit_auth_views(app)
 
     from .views import bp
@@ -138,6 +139,12 @@ def _private_pages(response: Response) -> Response:
 
 def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:
     security.datastore.add_role_to_user(user, "customer")
+
+
+def _merge_cart(sender: Any, user: User, **extra: Any) -> None:
+    from ..cart.services import merge_anonymous_cart
+
+    merge_anonymous_cart(user.id)
 
 
 def _limit_value() -> str:

@@ -12,4 +12,9 @@ bp = Blueprint("accounts", __name__)
 @auth_required()
 def account() -> str:
     """The logged-in shopper's page: their details and, once commerce exists, orders."""
-    return render_template("account/index.html")
+    from flask_login import current_user
+
+    from ..orders.services import order_view, orders_of
+
+    orders = [order_view(order) for order in orders_of(current_user.id)]
+    return render_template("account/index.html", orders=orders)

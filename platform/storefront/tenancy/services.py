@@ -152,6 +152,9 @@ def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
             from ..accounts.services import create_roles, create_user
 
             create_roles()
+            from ..orders.services import create_counter
+
+            create_counter()
             if new.owner_email:
                 create_user(new.owner_email, new.owner_password, roles=["owner"])
             bump_generation()

@@ -1,0 +1,19 @@
+"""Cart forms (CSRF-protected like every form)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, SubmitField
+from wtforms.validators import DataRequired, NumberRange
+
+
+class AddToCartForm(FlaskForm):
+    product_id = HiddenField(validators=[DataRequired()])
+    quantity = IntegerField("Quantity", default=1, validators=[NumberRange(min=1, max=99)])
+    submit = SubmitField("Add to cart")
+
+
+class UpdateItemForm(FlaskForm):
+    item_id = HiddenField(validators=[DataRequired()])
+    quantity = IntegerField("Quantity", validators=[NumberRange(min=0, max=99)])
+    submit = SubmitField("Update")

@@ -1,0 +1,142 @@
+"""The cart of the current visitor: by a token in the shop's session, or by account."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from flask import session
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..catalog.models import Product
+from ..catalog.money import format_money
+from ..catalog.services import ProductView, view
+from ..extensions import db
+from ..tenancy.context import current_tenant
+from ..themes.sandbox import SafeView
+from .models import Cart, CartItem
+
+SESSION_KEY = "cart"
+MAX_QUANTITY = 99
+
+
+class CartError(ValueError):
+    """A cart change that cannot be made; the message is for the shopper."""
+
+
+@dataclass(frozen=True)
+class CartLine(SafeView):
+    id: int
+    product: ProductView
+    quantity: int
+    line_total: int
+    line_total_display: str
+
+
+@dataclass(frozen=True)
+class CartView(SafeView):
+    lines: tuple[CartLine, ...]
+    count: int
+    subtotal: int
+    subtotal_display: str
+
+
+def _money(amount: int) -> str:
+    s = current_tenant().settings
+    return format_money(amount, s.currency if s else "USD", s.locale if s else "en_US")
+
+
+def _user_id() -> int | None:
+    return current_user.id if current_user and current_user.is_authenticated else None
+
+
+def current_cart(create: bool = False) -> Cart | None:
+    """The visitor's cart; with ``create`` a new empty one when there is none."""
+    user_id = _user_id()
+    if user_id is not None:
+        cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
+    else:
+        token = session.get(SESSION_KEY)
+        cart = token and db.session.scalar(
+            select(Cart).where(Cart.token == token, Cart.user_id.is_(None))
+        )
+    if cart is None and create:
+        cart = Cart(token=secrets.token_urlsafe(24), user_id=user_id)
+        db.session.add(cart)
+        db.session.flush()
+        if user_id is None:
+            session[SESSION_KEY] = cart.token
+    return cart or None
+
+
+def add_item(product_id: int, quantity: int = 1) -> Cart:
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise CartError(f"Choose a quantity between 1 and {MAX_QUANTITY}.")
+    product = db.session.get(Product, product_id)
+    if product is None or not product.active:
+        raise CartError("That product is not available.")
+    cart = current_cart(create=True)
+    assert cart is not None  # noqa: S101 - create=True always returns one
+    item = next((i for i in cart.items if i.product_id == product_id), None)
+    wanted = quantity + (item.quantity if item else 0)
+    if wanted > product.stock:
+        raise CartError(f"Only {product.stock} of “{product.title}” left in stock.")
+    if item is None:
+        cart.items.append(CartItem(product_id=product_id, quantity=quantity))
+    else:
+        item.quantity = min(wanted, MAX_QUANTITY)
+    db.session.commit()
+    return cart
+
+
+def set_quantity(item_id: int, quantity: int) -> None:
+    cart = current_cart()
+    item = next((i for i in cart.items if i.id == item_id), None) if cart else None
+    if item is None:
+        raise CartError("That item is no longer in your cart.")
+    if quantity <= 0:
+        cart.items.remove(item)  # type: ignore[union-attr]
+    elif quantity > item.product.stock:
+        raise CartError(f"Only {item.product.stock} of “{item.product.title}” left in stock.")
+    else:
+        item.quantity = min(quantity, MAX_QUANTITY)
+    db.session.commit()
+
+
+def cart_view(cart: Cart | None = None) -> CartView:
+    cart = cart if cart is not None else current_cart()
+    lines = tuple(
+        CartLine(
+            i.id,
+            view(i.product),
+            i.quantity,
+            i.product.price * i.quantity,
+            _money(i.product.price * i.quantity),
+        )
+        for i in (cart.items if cart else [])
+    )
+    subtotal = sum(line.line_total for line in lines)
+    return CartView(lines, sum(line.quantity for line in lines), subtotal, _money(subtotal))
+
+
+def merge_anonymous_cart(user_id: int) -> None:
+    """On login, move the anonymous cart's items into the account's cart."""
+    token = session.pop(SESSION_KEY, None)
+    if not token:
+        return
+    anonymous = db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+    if anonymous is None or not anonymous.items:
+        return
+    mine = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
+    if mine is None:
+        anonymous.user_id = user_id
+    else:
+        for item in list(anonymous.items):
+            existing = next((i for i in mine.items if i.product_id == item.product_id), None)
+            if existing:
+                existing.quantity = min(existing.quantity + item.quantity, MAX_QUANTITY)
+            else:
+                mine.items.append(CartItem(product_id=item.product_id, quantity=item.quantity))
+        db.session.delete(anonymous)
+    db.session.commit()

@@ -1,0 +1,49 @@
+"""The cart page and its actions."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug import Response
+
+from . import services
+from .forms import AddToCartForm, UpdateItemForm
+
+bp = Blueprint("cart", __name__, url_prefix="/cart")
+
+
+@bp.route("/")
+def show() -> str:
+    """What is in the cart, with totals."""
+    return render_template("cart/cart.html", cart=services.cart_view())
+
+
+@bp.route("/add", methods=["POST"])
+def add() -> Response:
+    """Add a product; back to where the shopper was, with a message."""
+    form = AddToCartForm()
+    referrer = request.referrer or ""
+    back = referrer if referrer.startswith(request.host_url) else url_for("cart.show")
+    if not form.validate_on_submit() or not (form.product_id.data or "").isdigit():
+        flash("Choose a quantity between 1 and 99.", "error")
+        return redirect(back)
+    try:
+        services.add_item(int(form.product_id.data), form.quantity.data or 1)
+    except services.CartError as exc:
+        flash(str(exc), "error")
+        return redirect(back)
+    flash("Added to your cart.", "success")
+    return redirect(url_for("cart.show"))
+
+
+@bp.route("/update", methods=["POST"])
+def update() -> Response:
+    """Change a line's quantity (0 removes it)."""
+    form = UpdateItemForm()
+    if not form.validate_on_submit() or not (form.item_id.data or "").isdigit():
+        flash("Choose a quantity between 0 and 99.", "error")
+    else:
+        try:
+            services.set_quantity(int(form.item_id.data), form.quantity.data or 0)
+        except services.CartError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("cart.show"))

@@ -1,0 +1,28 @@
+"""The checkout form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, Length
+
+from .payments import PROVIDERS
+
+
+class CheckoutForm(FlaskForm):
+    email = EmailField(
+        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)]
+    )
+    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
+    address = StringField("Street and number", validators=[DataRequired(), Length(max=300)])
+    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
+    city = StringField("City", validators=[DataRequired(), Length(max=100)])
+    country = StringField("Country", validators=[DataRequired(), Length(max=100)])
+    payment_method = RadioField(
+        "Payment",
+        default="manual",
+        choices=[SelectChoice(code, p.label) for code, p in PROVIDERS.items()],
+        validators=[DataRequired()],
+    )
+    submit = SubmitField("Place order")

@@ -1,0 +1,80 @@
+"""Orders: readable numbers per shop, lines with the price paid, a status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
+
+from ..extensions import db
+from ..tenancy.models import utcnow
+from ..tenancy.scoping import TenantScoped, scoped_fk
+
+STATUSES = ("pending", "paid", "shipped", "cancelled")
+
+
+class OrderCounter(db.Model, TenantScoped):
+    """The shop's next order number, taken under a row lock."""
+
+    __tablename__ = "order_counters"
+    __scoped_args__ = (UniqueConstraint("tenant_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_number: Mapped[int] = mapped_column(Integer, default=1001)
+
+
+class Order(db.Model, TenantScoped):
+    __tablename__ = "orders"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        scoped_fk("user_id", "users", ondelete=None),
+        Index("ix_orders_tenant_id_user_id", "tenant_id", "user_id"),
+        Index("ix_orders_tenant_id_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    email: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    postal_code: Mapped[str] = mapped_column(String(20))
+    city: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(100))
+    shipping_label: Mapped[str] = mapped_column(String(100))
+    shipping: Mapped[int] = mapped_column(Integer)  # minor units
+    subtotal: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_method: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(OrderLine.order_id) == Order.id, OrderLine.tenant_id == Order.tenant_id
+        ),
+        cascade="all, delete-orphan",
+        lazy="selectin",
+        order_by=lambda: OrderLine.id,
+    )
+
+    def __repr__(self) -> str:
+        return f"<Order {self.number}>"
+
+
+class OrderLine(db.Model, TenantScoped):
+    __tablename__ = "order_lines"
+    __scoped_args__ = (scoped_fk("order_id", "orders"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[int | None] = mapped_column(Integer)  # kept as a plain reference
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    unit_price: Mapped[int] = mapped_column(Integer)  # the price paid, in minor units
+    quantity: Mapped[int] = mapped_column(Integer)
+    line_total: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,235 @@
+"""Checkout and orders. Stock is taken with one conditional UPDATE per line, so it can
+never go below zero however many checkouts race for the last units."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, render_template, session, url_for
+from flask_mailman import EmailMessage
+from sqlalchemy import select, update
+
+from ..cart.models import Cart
+from ..catalog.models import Product
+from ..catalog.money import format_money
+from ..extensions import db
+from ..tenancy.context import current_tenant
+from ..themes.sandbox import SafeView
+from .models import STATUSES, Order, OrderCounter, OrderLine
+from .payments import PROVIDERS
+
+SESSION_KEY = "orders"  # numbers of orders placed in this session (guest access)
+
+
+class CheckoutError(ValueError):
+    """Checkout cannot go through; the message is for the shopper."""
+
+
+@dataclass(frozen=True)
+class Contact:
+    email: str
+    name: str
+    address: str
+    postal_code: str
+    city: str
+    country: str
+    payment_method: str = "manual"
+
+
+@dataclass(frozen=True)
+class OrderLineView(SafeView):
+    sku: str
+    title: str
+    quantity: int
+    unit_price_display: str
+    line_total_display: str
+
+
+@dataclass(frozen=True)
+class OrderView(SafeView):
+    number: str
+    status: str
+    email: str
+    name: str
+    address: str
+    postal_code: str
+    city: str
+    country: str
+    created_at: str
+    lines: tuple[OrderLineView, ...]
+    subtotal_display: str
+    shipping_label: str
+    shipping_display: str
+    total_display: str
+    payment_label: str
+    payment_instructions: str
+
+
+def _money(amount: int, currency: str) -> str:
+    settings = current_tenant().settings
+    return format_money(amount, currency, settings.locale if settings else "en_US")
+
+
+def order_view(order: Order) -> OrderView:
+    pay = PROVIDERS.get(order.payment_method)
+    return OrderView(
+        number=order.number,
+        status=order.status,
+        email=order.email,
+        name=order.name,
+        address=order.address,
+        postal_code=order.postal_code,
+        city=order.city,
+        country=order.country,
+        created_at=order.created_at.strftime("%Y-%m-%d %H:%M"),
+        lines=tuple(
+            OrderLineView(
+                line.sku,
+                line.title,
+                line.quantity,
+                _money(line.unit_price, order.currency),
+                _money(line.line_total, order.currency),
+            )
+            for line in order.lines
+        ),
+        subtotal_display=_money(order.subtotal, order.currency),
+        shipping_label=order.shipping_label,
+        shipping_display=_money(order.shipping, order.currency),
+        total_display=_money(order.total, order.currency),
+        payment_label=pay.label if pay else order.payment_method,
+        payment_instructions=pay.instructions(order) if pay else "",
+    )
+
+
+def create_counter() -> None:
+    """Give the bound shop its order counter (called when a shop is created)."""
+    db.session.add(OrderCounter(next_number=1001))
+    db.session.flush()
+
+
+def next_order_number() -> str:
+    """Take the next number under the counter's row lock: unique and gap-free per shop."""
+    db.session.execute(
+        update(OrderCounter)
+        .values(next_number=OrderCounter.next_number + 1)
+        .execution_options(synchronize_session=False)
+    )
+    value = db.session.scalar(select(OrderCounter.next_number))
+    if value is None:
+        create_counter()
+        return next_order_number()
+    return f"{current_tenant().slug.upper()}-{value - 1}"
+
+
+def place_order(cart: Cart | None, contact: Contact, user_id: int | None = None) -> Order:
+    """Turn the cart into an order, taking stock atomically; all or nothing."""
+    if cart is None or not cart.items:
+        raise CheckoutError("Your cart is empty.")
+    if contact.payment_method not in PROVIDERS:
+        raise CheckoutError("Choose a payment method.")
+    settings = current_tenant().settings
+    if settings is None:
+        raise CheckoutError("This shop cannot take orders right now.")
+    lines = []
+    try:
+        # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
+        for item in sorted(cart.items, key=lambda i: i.product_id):
+            taken = db.session.execute(
+                update(Product)
+                .where(
+                    Product.id == item.product_id,
+                    Product.active.is_(True),
+                    Product.stock >= item.quantity,
+                )
+                .values(stock=Product.stock - item.quantity)
+                .execution_options(synchronize_session=False)
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                raise CheckoutError(
+                    f"Sorry, “{item.product.title}” sold out while you were shopping."
+                )
+            price = item.product.price
+            lines.append(
+                OrderLine(
+                    product_id=item.product_id,
+                    sku=item.product.sku,
+                    title=item.product.title,
+                    unit_price=price,
+                    quantity=item.quantity,
+                    line_total=price * item.quantity,
+                )
+            )
+        subtotal = sum(line.line_total for line in lines)
+        order = Order(
+            number=next_order_number(),
+            user_id=user_id,
+            email=contact.email,
+            name=contact.name,
+            address=contact.address,
+            postal_code=contact.postal_code,
+            city=contact.city,
+            country=contact.country,
+            shipping_label=settings.shipping.label,
+            shipping=settings.shipping.flat_rate,
+            subtotal=subtotal,
+            total=subtotal + settings.shipping.flat_rate,
+            currency=settings.currency,
+            payment_method=contact.payment_method,
+            lines=lines,
+        )
+        db.session.add(order)
+        db.session.delete(cart)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    remember_guest_order(order.number)
+    send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
+    return order
+
+
+def remember_guest_order(number: str) -> None:
+    numbers = [n for n in session.get(SESSION_KEY, []) if n != number]
+    session[SESSION_KEY] = [*numbers[-19:], number]
+
+
+def find_visible_order(number: str, user_id: int | None) -> Order | None:
+    """An order its shopper may see: their own account's, or placed in this session."""
+    order = db.session.scalar(select(Order).where(Order.number == number))
+    if order is None:
+        return None
+    if user_id is not None and order.user_id == user_id:
+        return order
+    if number in session.get(SESSION_KEY, []):
+        return order
+    return None
+
+
+def orders_of(user_id: int) -> list[Order]:
+    return list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.user_id == user_id)
+            .order_by(Order.created_at.desc(), Order.id.desc())
+        )
+    )
+
+
+def set_status(order: Order, status: str) -> None:
+    if status not in STATUSES:
+        raise CheckoutError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+    previous, order.status = order.status, status
+    db.session.commit()
+    if status == "shipped" and previous != "shipped":
+        send_order_mail(
+            order, "orders/mail/shipped.txt", f"Your order {order.number} is on its way"
+        )
+
+
+def send_order_mail(order: Order, template: str, subject: str) -> None:
+    """Mail the shopper; links come from the shop's primary domain."""
+    link = url_for("orders.detail", number=order.number, _external=True)
+    body = render_template(template, order=order_view(order), link=link)
+    EmailMessage(
+        subject, body, from_email=current_app.config.get("MAIL_DEFAULT_SENDER"), to=[order.email]
+    ).send()
