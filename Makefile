@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The demo runs in development mode (a generated secret key in instance/) and builds
+# links as http://<shop>.localhost:5000/.
+DEMO_ENV := STOREFRONT_ENVIRONMENT=development STOREFRONT_PREFERRED_URL_SCHEME=http \
+	STOREFRONT_SHOP_URL_PORT=5000
+
 demo: install  ## migrate the embedded SQLite database, provision the demo shops, serve on :5000
-	$(BIN)/tenantctl db upgrade
-	$(BIN)/tenantctl demo
-	$(BIN)/flask --app wsgi:application run --host 127.0.0.1 --port 5000 --debug
+	$(DEMO_ENV) $(BIN)/tenantctl db upgrade
+	$(DEMO_ENV) $(BIN)/tenantctl demo
+	@echo "Demo shops: http://acme.localhost:5000/  http://globex.localhost:5000/"
+	$(DEMO_ENV) $(BIN)/flask --app wsgi:application run --host 127.0.0.1 --port 5000 --debug
 
 serve: install  ## gunicorn against the configured database (STOREFRONT_DATABASE_URL)
 	$(BIN)/tenantctl db upgrade

@@ -73,7 +73,7 @@ def shop_base_url(ctx: TenantContext) -> str:
 
 def bind_shop() -> Response | None:
     """``before_request``: answer hosts that reach no shop; bind the shop otherwise."""
-    g.request_id = _request_id()
+    g.request_id = request.environ["storefront.request_id"] = _request_id()
     if request.path in PLATFORM_PATHS:
         return None
     res = resolve_request(request)
@@ -84,7 +84,7 @@ def bind_shop() -> Response | None:
         target = shop_base_url(ctx) + request.full_path.rstrip("?")
         return redirect(target, code=301)
     g.tenant_token = bind(ctx)
-    g.shop_slug = ctx.slug
+    g.shop_slug = request.environ["storefront.shop"] = ctx.slug  # for the access log
     _build_urls_for(ctx)
     if ctx.status == "suspended":
         return _shop_page("errors/suspended.html", 503, reason=ctx.suspended_reason)

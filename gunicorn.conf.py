@@ -1,0 +1,41 @@
+"""gunicorn settings for ``make serve`` / ``gunicorn -c gunicorn.conf.py wsgi:application``.
+
+Every value can be overridden from the environment (``GUNICORN_WORKERS=4``) or the
+command line. See docs/deploy.md.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+# A request that takes longer than this is a bug or a hung backend: kill the worker.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so a slow leak never becomes an outage.
+max_requests = 2000
+max_requests_jitter = 200
+# Load the app once in the master; storefront.create_app disposes inherited database
+# connections in each worker after the fork (see post_fork below).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
+
+accesslog = "-"
+errorlog = "-"
+# Shop slug and request id on every access-log line (set by the shop middleware).
+access_log_format = (
+    '%(h)s "%(r)s" %(s)s %(b)s %(M)sms shop=%({storefront.shop}e)s '
+    'rid=%({storefront.request_id}e)s "%(a)s"'
+)
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Never share a database connection or Redis socket opened before the fork."""
+    from wsgi import application
+
+    with application.app_context():
+        from storefront.extensions import db
+
+        db.engine.dispose(close=False)
