@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_security import hash_password
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ..catalog.services import Page
 from ..extensions import db, security
 from ..tenancy.context import current_tenant
 from .models import SHOP_ROLES, Role, User
@@ -117,3 +118,16 @@ def set_password_link(user: User) -> str:
     with current_app.test_request_context("/", base_url=shop_base_url(current_tenant())):
         link, _token = generate_reset_link(user)
     return str(link)
+
+
+def list_customers(page: int = 1, per_page: int = 25, query: str | None = None) -> Page:
+    """Shoppers (the ``customer`` role) for the dashboard, newest first."""
+    stmt = select(User).where(User.roles.any(Role.name == "customer"))
+    if query:
+        stmt = stmt.where(User.email.ilike(f"%{query.strip()[:100]}%"))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, page)
+    rows = db.session.scalars(
+        stmt.order_by(User.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    )
+    return Page(items=tuple(rows), page=page, per_page=per_page, total=total)

@@ -1,9 +1,32 @@
-"""The shop owner's dashboard (owners and staff only)."""
+"""The shop owner's dashboard (owners and staff only).
+
+Every page works on the bound shop through the same services the CLI and the API call;
+the scoping layer keeps another shop's rows out of reach whatever id is typed into a URL.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import io
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_security import auth_required, roles_accepted
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
+
+from ..accounts import services as accounts
+from ..accounts.models import User
+from ..catalog import services as catalog
+from ..catalog.images import ImageError, save_upload
+from ..catalog.models import Product
+from ..catalog.money import parse_money, to_major
+from ..extensions import db
+from ..orders import services as orders
+from ..orders.models import STATUSES, Order
+from ..tenancy import config_edit
+from ..tenancy.context import current_tenant
+from ..tenancy.services import ShopError
+from .forms import CategoryForm, ConfirmForm, ProductForm, SettingsForm, StatusForm, StockForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -15,7 +38,320 @@ def _staff_only() -> None:
     """Every dashboard page: anonymous users log in first, customers get 403."""
 
 
+def _page() -> int:
+    return request.args.get("page", 1, type=int) or 1
+
+
+def _currency() -> str:
+    settings = current_tenant().settings
+    return settings.currency if settings else "USD"
+
+
 @bp.route("/")
 def index() -> str:
-    """The dashboard's home."""
-    return render_template("admin/index.html")
+    """Counts and the latest orders."""
+    counts = {
+        "products": db.session.scalar(select(func.count()).select_from(Product)) or 0,
+        "orders": db.session.scalar(select(func.count()).select_from(Order)) or 0,
+        "pending": db.session.scalar(
+            select(func.count()).select_from(Order).where(Order.status == "pending")
+        )
+        or 0,
+        "customers": accounts.list_customers(per_page=1).total,
+    }
+    latest = orders.list_orders(per_page=5).items
+    return render_template("admin/index.html", counts=counts, latest=latest, money=_money)
+
+
+def _money(amount: int | None, currency: str | None = None) -> str:
+    if amount is None:
+        return ""
+    return orders._money(amount, currency or _currency())
+
+
+# Products ---------------------------------------------------------------------------
+
+
+@bp.route("/products")
+def products() -> str:
+    query = request.args.get("q", "").strip()
+    results = catalog.admin_products(page=_page(), query=query or None)
+    return render_template("admin/products.html", results=results, q=query, money=_money)
+
+
+def _product_form(product: Product | None = None) -> ProductForm:
+    form = ProductForm(obj=None)
+    form.categories.choices = [SelectChoice(c.slug, c.name) for c in catalog.all_categories()]
+    if product is not None and request.method == "GET":
+        currency = _currency()
+        for name in ("sku", "title", "slug", "description", "stock", "image_url"):
+            getattr(form, name).data = getattr(product, name)
+        form.active.data, form.featured.data = product.active, product.featured
+        form.price.data = str(to_major(product.price, currency))
+        if product.compare_at_price:
+            form.compare_at_price.data = str(to_major(product.compare_at_price, currency))
+        form.categories.data = [c.slug for c in product.categories]
+    return form
+
+
+def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
+    """On a valid POST, the form's values for the catalog service; None otherwise.
+
+    Every bad field is flagged at once (money is checked even when another field failed);
+    an uploaded image is stored only when everything else is valid.
+    """
+    if not form.is_submitted():
+        return None
+    valid = form.validate()
+    currency = _currency()
+    fields: dict[str, Any] = {}
+    try:
+        fields["price"] = parse_money(form.price.data, currency)
+    except ValueError as exc:
+        form.price.errors = [*form.price.errors, str(exc)]
+    compare = (form.compare_at_price.data or "").strip()
+    try:
+        fields["compare_at_price"] = parse_money(compare, currency) if compare else None
+    except ValueError as exc:
+        form.compare_at_price.errors = [*form.compare_at_price.errors, str(exc)]
+    if not valid or form.price.errors or form.compare_at_price.errors:
+        return None
+    if form.image.data:
+        try:
+            fields["image_url"] = save_upload(form.image.data)
+        except ImageError as exc:
+            form.image.errors = [*form.image.errors, str(exc)]
+    else:
+        fields["image_url"] = form.image_url.data or None
+    if form.image.errors:
+        return None
+    fields.update(
+        sku=form.sku.data.strip(),
+        title=form.title.data.strip(),
+        slug=form.slug.data or catalog.slugify(form.title.data),
+        description=form.description.data or "",
+        stock=form.stock.data or 0,
+        active=form.active.data,
+        featured=form.featured.data,
+    )
+    return fields
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+def product_new() -> str | Response:
+    form = _product_form()
+    if (fields := _submitted_product(form)) is not None:
+        try:
+            catalog.check_unique(None, fields["sku"], fields["slug"])
+            product = catalog.create_product(
+                fields.pop("sku"),
+                fields.pop("title"),
+                fields.pop("price"),
+                categories=form.categories.data,
+                **fields,
+            )
+            db.session.commit()
+        except catalog.CatalogError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(f"Created “{product.title}”.", "success")
+            return redirect(url_for("admin.product_edit", product_id=product.id))
+    return render_template("admin/product_form.html", form=form, product=None)
+
+
+def _product_or_404(product_id: int) -> Product:
+    product = catalog.product_by_id(product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+def product_edit(product_id: int) -> str | Response:
+    product = _product_or_404(product_id)
+    form = _product_form(product)
+    if (fields := _submitted_product(form)) is not None:
+        try:
+            catalog.update_product(product, categories=form.categories.data, **fields)
+            db.session.commit()
+        except catalog.CatalogError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash("Saved.", "success")
+            return redirect(url_for("admin.product_edit", product_id=product.id))
+    return render_template(
+        "admin/product_form.html",
+        form=form,
+        product=product,
+        stock_form=StockForm(prefix="stock"),
+        confirm=ConfirmForm(prefix="confirm"),
+    )
+
+
+@bp.route("/products/<int:product_id>/stock", methods=["POST"])
+def product_stock(product_id: int) -> Response:
+    product = _product_or_404(product_id)
+    form = StockForm(prefix="stock")
+    if not form.validate_on_submit():
+        flash("Enter a whole number of units, e.g. 5 or -2.", "error")
+    else:
+        try:
+            stock = catalog.adjust_stock(product, form.delta.data)
+            db.session.commit()
+            flash(f"Stock is now {stock}.", "success")
+        except catalog.CatalogError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+    return redirect(url_for("admin.product_edit", product_id=product.id))
+
+
+@bp.route("/products/<int:product_id>/deactivate", methods=["POST"])
+def product_deactivate(product_id: int) -> Response:
+    product = _product_or_404(product_id)
+    if ConfirmForm(prefix="confirm").validate_on_submit():
+        catalog.update_product(product, active=not product.active)
+        db.session.commit()
+        state = "visible in the shop again" if product.active else "hidden from the shop"
+        flash(f"“{product.title}” is {state}.", "success")
+    return redirect(url_for("admin.product_edit", product_id=product.id))
+
+
+# Categories -------------------------------------------------------------------------
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+def categories() -> str | Response:
+    all_categories = catalog.all_categories()
+    form = CategoryForm()
+    form.parent.choices = [SelectChoice("", "— none —")] + [
+        SelectChoice(c.slug, c.name) for c in all_categories if c.parent_id is None
+    ]
+    if form.validate_on_submit():
+        slug = form.slug.data or catalog.slugify(form.name.data)
+        if any(c.slug == slug for c in all_categories):
+            flash(f"A category with the slug {slug!r} exists already.", "error")
+        else:
+            catalog.create_category(form.name.data.strip(), slug, form.parent.data or None)
+            db.session.commit()
+            flash(f"Added “{form.name.data}”.", "success")
+            return redirect(url_for("admin.categories"))
+    return render_template(
+        "admin/categories.html",
+        form=form,
+        categories=all_categories,
+        confirm=ConfirmForm(prefix="confirm"),
+    )
+
+
+@bp.route("/categories/<slug>/delete", methods=["POST"])
+def category_delete(slug: str) -> Response:
+    if ConfirmForm(prefix="confirm").validate_on_submit():
+        try:
+            catalog.delete_category(slug)
+            db.session.commit()
+            flash("Category deleted; its products stay in the catalog.", "success")
+        except (catalog.CatalogError, LookupError) as exc:
+            db.session.rollback()
+            flash(str(exc).strip("'\""), "error")
+    return redirect(url_for("admin.categories"))
+
+
+# Orders -----------------------------------------------------------------------------
+
+
+@bp.route("/orders")
+def order_list() -> str:
+    status = request.args.get("status", "")
+    if status and status not in STATUSES:
+        abort(400, f"Unknown status {status!r}.")
+    results = orders.list_orders(status or None, page=_page())
+    return render_template(
+        "admin/orders.html", results=results, status=status, statuses=STATUSES, money=_money
+    )
+
+
+@bp.route("/orders.csv")
+def orders_csv() -> Response:
+    status = request.args.get("status") or None
+    if status and status not in STATUSES:
+        abort(400, f"Unknown status {status!r}.")
+    out = io.StringIO()
+    orders.write_orders_csv(db.session.scalars(orders.order_query(status)), out)
+    filename = f"{current_tenant().slug}-orders.csv"
+    return Response(
+        out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.route("/orders/<number>", methods=["GET", "POST"])
+def order_detail(number: str) -> str | Response:
+    order = orders.get_order(number)
+    if order is None:
+        abort(404)
+    form = StatusForm()
+    form.status.choices = [SelectChoice(s, s.title()) for s in STATUSES]
+    if request.method == "GET":
+        form.status.data = order.status
+    if form.validate_on_submit():
+        orders.set_status(order, form.status.data)
+        note = " The shopper has been mailed." if form.status.data == "shipped" else ""
+        flash(f"Order {order.number} is {order.status}.{note}", "success")
+        return redirect(url_for("admin.order_detail", number=order.number))
+    return render_template("admin/order.html", order=orders.order_view(order), raw=order, form=form)
+
+
+# Customers --------------------------------------------------------------------------
+
+
+@bp.route("/customers")
+def customers() -> str:
+    query = request.args.get("q", "").strip()
+    results = accounts.list_customers(page=_page(), query=query or None)
+    return render_template("admin/customers.html", results=results, q=query)
+
+
+@bp.route("/customers/<int:user_id>")
+def customer(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    history = [orders.order_view(o) for o in orders.orders_of(user.id)]
+    return render_template("admin/customer.html", customer=user, orders=history)
+
+
+# Settings ---------------------------------------------------------------------------
+
+SETTINGS_KEYS = {
+    "name": "name",
+    "contact_email": "contact_email",
+    "footer_text": "branding.footer_text",
+}
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@roles_accepted("owner")
+def settings() -> str | Response:
+    """What an owner may change here; everything else is the operator's tenant.toml."""
+    ctx = current_tenant()
+    form = SettingsForm()
+    if request.method == "GET" and ctx.settings is not None:
+        form.name.data = ctx.settings.name
+        form.contact_email.data = ctx.settings.contact_email or ""
+        form.footer_text.data = ctx.settings.branding.footer_text
+    if form.validate_on_submit():
+        changes = {
+            key: (getattr(form, field).data or "").strip() or None
+            for field, key in SETTINGS_KEYS.items()
+        }
+        try:
+            config_edit.update_values(ctx.slug, changes)
+        except ShopError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("Settings saved.", "success")
+            return redirect(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form)

@@ -14,3 +14,24 @@ def to_major(amount: int, currency: str) -> Decimal:
 def format_money(amount: int, currency: str, locale: str) -> str:
     """``format_money(1999, "EUR", "de_DE")`` gives ``19,99 €``."""
     return format_currency(to_major(amount, currency), currency, locale=locale)
+
+
+def parse_money(text: str, currency: str) -> int:
+    """``parse_money("19.99", "USD")`` gives ``1999``; a clear ValueError otherwise.
+
+    Accepts a plain decimal with ``.`` or ``,`` as the separator, no thousands separators.
+    """
+    cleaned = text.strip().replace(",", ".")
+    digits = get_currency_precision(currency)
+    try:
+        value = Decimal(cleaned)
+    except ArithmeticError:
+        raise ValueError(f"{text!r} is not an amount (use a number like 19.99)") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{text!r} is not an amount (use a number like 19.99)")
+    minor = value.scaleb(digits)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{text!r} has more than {digits} decimal places for {currency}")
+    if minor > 2_000_000_000:
+        raise ValueError(f"{text!r} is too large")
+    return int(minor)

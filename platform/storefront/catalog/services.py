@@ -8,12 +8,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..themes.sandbox import SafeView
-from .models import Category, Product
+from .models import Category, Product, product_categories
 from .money import format_money
 
 SORTS = {
@@ -188,8 +188,10 @@ def create_product(
     featured: bool = False,
     image_url: str | None = None,
     slug: str | None = None,
+    active: bool = True,
 ) -> Product:
     product = Product(
+        active=active,
         sku=sku,
         title=title,
         slug=slug or slugify(title),
@@ -204,3 +206,105 @@ def create_product(
     db.session.add(product)
     db.session.flush()
     return product
+
+
+class CatalogError(ValueError):
+    """A catalog change that cannot be made; the message says why."""
+
+
+PRODUCT_FIELDS = frozenset(
+    {
+        "sku",
+        "title",
+        "slug",
+        "description",
+        "price",
+        "compare_at_price",
+        "stock",
+        "active",
+        "featured",
+        "image_url",
+    }
+)
+
+
+def product_by_id(product_id: int) -> Product | None:
+    return db.session.get(Product, product_id)
+
+
+def product_by_sku(sku: str) -> Product | None:
+    return db.session.scalar(select(Product).where(Product.sku == sku))
+
+
+def check_unique(product: Product | None, sku: str, slug: str) -> None:
+    """SKU and slug are unique per shop: say which one clashes before the database does."""
+    for column, value, label in ((Product.sku, sku, "SKU"), (Product.slug, slug, "slug")):
+        other = db.session.scalar(select(Product.id).where(column == value))
+        if other is not None and (product is None or other != product.id):
+            raise CatalogError(f"{label} {value!r} is already used by another product")
+
+
+def update_product(
+    product: Product, *, categories: list[str] | None = None, **fields: Any
+) -> Product:
+    """Change a product's fields (and, when given, its categories by slug)."""
+    unknown = set(fields) - PRODUCT_FIELDS
+    if unknown:
+        raise CatalogError(f"unknown product fields: {', '.join(sorted(unknown))}")
+    if "stock" in fields and fields["stock"] < 0:
+        raise CatalogError("stock cannot be negative")
+    check_unique(product, fields.get("sku", product.sku), fields.get("slug", product.slug))
+    for name, value in fields.items():
+        setattr(product, name, value)
+    if categories is not None:
+        product.categories = [get_category(c) for c in categories]
+    db.session.flush()
+    return product
+
+
+def adjust_stock(product: Product, delta: int) -> int:
+    """Add (or with a negative delta remove) units atomically; never below zero."""
+    result = db.session.execute(
+        update(Product)
+        .where(Product.id == product.id, Product.stock + delta >= 0)
+        .values(stock=Product.stock + delta)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise CatalogError(f"cannot remove {-delta} units: only {product.stock} in stock")
+    db.session.refresh(product)
+    return product.stock
+
+
+def admin_products(page: int = 1, per_page: int = 25, query: str | None = None) -> Page:
+    """Every product, active or not, for the dashboard; newest first."""
+    stmt = select(Product)
+    if query:
+        like = f"%{query.strip()[:100]}%"
+        stmt = stmt.where(or_(Product.title.ilike(like), Product.sku.ilike(like)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, page)
+    rows = db.session.scalars(
+        stmt.order_by(Product.created_at.desc(), Product.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(items=tuple(rows), page=page, per_page=per_page, total=total)
+
+
+def all_categories() -> list[Category]:
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def delete_category(slug: str) -> None:
+    category = get_category(slug)
+    if db.session.scalar(select(func.count()).where(Category.parent_id == category.id)):
+        raise CatalogError(f"category {slug!r} has subcategories: move or delete them first")
+    links = product_categories.c
+    db.session.execute(
+        product_categories.delete().where(
+            links.tenant_id == category.tenant_id, links.category_id == category.id
+        )
+    )
+    db.session.delete(category)
+    db.session.flush()

@@ -3,15 +3,20 @@ never go below zero however many checkouts race for the last units."""
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
 
 from flask import current_app, render_template, session, url_for
 from flask_mailman import EmailMessage
-from sqlalchemy import select, update
+from sqlalchemy import Select, func, select, update
 
 from ..cart.models import Cart
 from ..catalog.models import Product
-from ..catalog.money import format_money
+from ..catalog.money import format_money, to_major
+from ..catalog.services import Page
 from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..themes.sandbox import SafeView
@@ -233,3 +238,75 @@ def send_order_mail(order: Order, template: str, subject: str) -> None:
     EmailMessage(
         subject, body, from_email=current_app.config.get("MAIL_DEFAULT_SENDER"), to=[order.email]
     ).send()
+
+
+def get_order(number: str) -> Order | None:
+    """Any order of the bound shop by number (for staff; shoppers use find_visible_order)."""
+    return db.session.scalar(select(Order).where(Order.number == number))
+
+
+def order_query(status: str | None = None, since: datetime | None = None) -> Select[Any]:
+    stmt = select(Order)
+    if status:
+        if status not in STATUSES:
+            raise CheckoutError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+        stmt = stmt.where(Order.status == status)
+    if since is not None:
+        stmt = stmt.where(Order.created_at >= since)
+    return stmt.order_by(Order.created_at.desc(), Order.id.desc())
+
+
+def list_orders(status: str | None = None, page: int = 1, per_page: int = 25) -> Page:
+    stmt = order_query(status)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, page)
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
+    return Page(items=tuple(rows), page=page, per_page=per_page, total=total)
+
+
+CSV_COLUMNS = (
+    "number",
+    "created_at",
+    "status",
+    "email",
+    "name",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "currency",
+    "subtotal",
+    "shipping",
+    "total",
+    "payment_method",
+    "lines",
+)
+
+
+def write_orders_csv(orders: Iterable[Order], out: IO[str]) -> int:
+    """One row per order, amounts in major units, lines as ``qty x SKU``; returns the count."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for order in orders:
+        writer.writerow(
+            [
+                order.number,
+                order.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                order.status,
+                order.email,
+                order.name,
+                order.address,
+                order.postal_code,
+                order.city,
+                order.country,
+                order.currency,
+                to_major(order.subtotal, order.currency),
+                to_major(order.shipping, order.currency),
+                to_major(order.total, order.currency),
+                order.payment_method,
+                "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
+            ]
+        )
+        count += 1
+    return count

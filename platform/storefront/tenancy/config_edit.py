@@ -51,29 +51,44 @@ def get_value(slug: str, key: str) -> Any:
 
 
 def set_value(slug: str, key: str, value: Any) -> None:
-    path, doc = _document(slug)
-    *parents, leaf = key.split(".")
-    node: Any = doc
-    for part in parents:
-        if part not in node:
-            node[part] = tomlkit.table()
-        node = node[part]
-        if not isinstance(node, Table | dict):
-            raise ShopError(f"{key}: {part} is not a table")
-    node[leaf] = value
-    _write(slug, path, doc)
+    update_values(slug, {key: value})
 
 
 def unset_value(slug: str, key: str) -> None:
     path, doc = _document(slug)
+    if not _unset(doc, key):
+        raise ShopError(f"{key} is not set in {slug}'s tenant.toml")
+    _write(slug, path, doc)
+
+
+def update_values(slug: str, changes: dict[str, Any]) -> None:
+    """Set several keys at once (``None`` unsets one): one validation, one write."""
+    path, doc = _document(slug)
+    for key, value in changes.items():
+        if value is None:
+            _unset(doc, key)
+            continue
+        *parents, leaf = key.split(".")
+        node: Any = doc
+        for part in parents:
+            if part not in node:
+                node[part] = tomlkit.table()
+            node = node[part]
+            if not isinstance(node, Table | dict):
+                raise ShopError(f"{key}: {part} is not a table")
+        node[leaf] = value
+    _write(slug, path, doc)
+
+
+def _unset(doc: tomlkit.TOMLDocument, key: str) -> bool:
     *parents, leaf = key.split(".")
     node: Any = doc
     for part in parents:
         node = node.get(part) if isinstance(node, dict) else None
     if not isinstance(node, dict) or leaf not in node:
-        raise ShopError(f"{key} is not set in {slug}'s tenant.toml")
+        return False
     del node[leaf]
-    _write(slug, path, doc)
+    return True
 
 
 def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:

@@ -1,0 +1,311 @@
+"""The owner's dashboard: who gets in, products, categories, orders, customers, settings."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from storefront.catalog import services as catalog
+from storefront.catalog.models import Product
+from storefront.extensions import db
+from storefront.tenancy import tenant_context
+from tests.fixtures.factories import csrf_from, host, login, tenant_folder
+from tests.test_commerce import add_to_cart, checkout
+
+OWNER = "owner@example.com"
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x9a\xa0\xa0"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture
+def shop(make_shop, make_user):
+    acme = make_shop("acme")
+    make_user(acme, OWNER, roles=["owner"])
+    return acme
+
+
+@pytest.fixture
+def owner(app, shop):
+    client = app.test_client()
+    assert login(client, shop, OWNER).status_code == 302
+    return client
+
+
+def post_form(client, shop, path, data, files=None):
+    page = client.get(path, headers=host(shop))
+    assert page.status_code == 200, (path, page.status_code)
+    payload = {"csrf_token": csrf_from(page.text), **data, **(files or {})}
+    return client.post(path, data=payload, headers=host(shop))
+
+
+def product_row(app, shop, sku):
+    with app.app_context(), tenant_context(shop):
+        product = db.session.scalar(select(Product).where(Product.sku == sku))
+        db.session.expunge_all()
+        return product
+
+
+def test_dashboard_is_for_owners_and_staff_only(app, client, shop, make_user):
+    assert client.get("/admin/", headers=host(shop)).status_code == 302  # log in first
+    make_user(shop, "shopper@example.com")
+    login(client, shop, "shopper@example.com")
+    assert client.get("/admin/", headers=host(shop)).status_code == 403
+    assert client.get("/admin/products", headers=host(shop)).status_code == 403
+
+    make_user(shop, "staff@example.com", roles=["staff"])
+    staff = app.test_client()
+    login(staff, shop, "staff@example.com")
+    assert staff.get("/admin/orders", headers=host(shop)).status_code == 200
+    assert staff.get("/admin/settings", headers=host(shop)).status_code == 403  # owners only
+
+
+def test_owner_of_one_shop_is_nobody_at_another(app, owner, shop, make_shop):
+    globex = make_shop("globex")
+    assert owner.get("/admin/", headers=host(globex)).status_code == 302
+
+
+def test_owner_creates_edits_and_hides_a_product(app, owner, shop):
+    created = post_form(
+        owner,
+        shop,
+        "/admin/products/new",
+        {"sku": "A-1", "title": "Anvil", "price": "19.99", "stock": "3", "active": "y"},
+    )
+    assert created.status_code == 302
+    product = product_row(app, shop, "A-1")
+    assert (product.price, product.stock, product.slug) == (1999, 3, "anvil")
+    assert "Anvil" in owner.get("/products", headers=host(shop)).text
+
+    edit = f"/admin/products/{product.id}"
+    post_form(
+        owner,
+        shop,
+        edit,
+        {
+            "sku": "A-1",
+            "title": "Big anvil",
+            "price": "25",
+            "slug": "anvil",
+            "stock": "3",
+            "active": "y",
+        },
+    )
+    assert product_row(app, shop, "A-1").price == 2500
+
+    page = owner.get(edit, headers=host(shop))
+    token = re.search(
+        r'id="confirm-csrf_token" name="confirm-csrf_token" type="hidden" '
+        r'value="([^"]+)"',
+        page.text,
+    ).group(1)
+    owner.post(f"{edit}/deactivate", data={"confirm-csrf_token": token}, headers=host(shop))
+    assert product_row(app, shop, "A-1").active is False
+    assert owner.get("/p/anvil", headers=host(shop)).status_code == 404
+
+
+def test_bad_product_input_is_explained_and_nothing_is_saved(app, owner, shop):
+    response = post_form(
+        owner,
+        shop,
+        "/admin/products/new",
+        {"sku": "A-1", "title": "Anvil", "price": "12.345", "stock": "-1"},
+    )
+    assert response.status_code == 200
+    assert "more than 2 decimal places" in response.text
+    assert "Number must be between 0 and 1000000" in response.text
+    assert product_row(app, shop, "A-1") is None
+
+    post_form(owner, shop, "/admin/products/new", {"sku": "A-1", "title": "Anvil", "price": "1"})
+    clash = post_form(
+        owner, shop, "/admin/products/new", {"sku": "A-1", "title": "Other", "price": "1"}
+    )
+    assert "SKU &#39;A-1&#39; is already used" in clash.text or "already used" in clash.text
+
+
+def test_stock_adjusts_and_never_goes_below_zero(app, owner, shop):
+    post_form(
+        owner,
+        shop,
+        "/admin/products/new",
+        {"sku": "A-1", "title": "Anvil", "price": "1", "stock": "2"},
+    )
+    product = product_row(app, shop, "A-1")
+    edit = f"/admin/products/{product.id}"
+    page = owner.get(edit, headers=host(shop)).text
+    token = re.search(r'name="stock-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    owner.post(
+        f"{edit}/stock", data={"stock-csrf_token": token, "stock-delta": "5"}, headers=host(shop)
+    )
+    assert product_row(app, shop, "A-1").stock == 7
+    owner.post(
+        f"{edit}/stock", data={"stock-csrf_token": token, "stock-delta": "-10"}, headers=host(shop)
+    )
+    assert product_row(app, shop, "A-1").stock == 7
+    assert "only 7 in stock" in owner.get(edit, headers=host(shop)).text
+
+
+def test_uploaded_image_lands_in_the_shops_storage(app, owner, shop):
+    response = post_form(
+        owner,
+        shop,
+        "/admin/products/new",
+        {"sku": "A-1", "title": "Anvil", "price": "1"},
+        files={"image": (io.BytesIO(PNG), "anvil.png")},
+    )
+    assert response.status_code == 302
+    url = product_row(app, shop, "A-1").image_url
+    assert url.startswith("/static/uploads/") and url.endswith(".png")
+    assert (tenant_folder(app, "acme") / url.removeprefix("/")).read_bytes() == PNG
+    assert owner.get(url, headers=host(shop)).data == PNG
+
+    fake = post_form(
+        owner,
+        shop,
+        "/admin/products/new",
+        {"sku": "A-2", "title": "Fake", "price": "1"},
+        files={"image": (io.BytesIO(b"<?php evil"), "evil.png")},
+    )
+    assert "only PNG, JPEG, GIF or WebP" in fake.text
+    assert product_row(app, shop, "A-2") is None
+
+
+def test_another_shops_product_id_is_404_in_the_dashboard(app, owner, shop, make_shop):
+    globex = make_shop("globex")
+    with app.app_context(), tenant_context(globex):
+        other = catalog.create_product("G-1", "Tent", 100)
+        db.session.commit()
+        other_id = other.id
+    assert owner.get(f"/admin/products/{other_id}", headers=host(shop)).status_code == 404
+
+
+def test_categories_are_added_and_deleted(app, owner, shop):
+    post_form(owner, shop, "/admin/categories", {"name": "Tools", "parent": ""})
+    post_form(owner, shop, "/admin/categories", {"name": "Hammers", "parent": "tools"})
+    page = owner.get("/admin/categories", headers=host(shop)).text
+    assert "Hammers" in page and "Tools" in page
+    token = re.search(r'name="confirm-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    owner.post(
+        "/admin/categories/tools/delete", data={"confirm-csrf_token": token}, headers=host(shop)
+    )
+    assert "has subcategories" in owner.get("/admin/categories", headers=host(shop)).text
+    owner.post(
+        "/admin/categories/hammers/delete", data={"confirm-csrf_token": token}, headers=host(shop)
+    )
+    assert "Hammers" not in owner.get("/admin/categories", headers=host(shop)).text
+
+
+def place(app, shop, email="ada@example.com"):
+    with app.app_context(), tenant_context(shop):
+        if catalog.product_by_sku("SKU-X") is None:
+            catalog.create_product("SKU-X", "Anvil", 1000, stock=100, slug="anvil")
+            db.session.commit()
+    shopper = app.test_client()
+    add_to_cart(shopper, shop, "anvil")
+    checkout(shopper, shop, email=email)
+    return shopper
+
+
+def test_orders_filter_ship_with_mail_and_shopper_sees_status(app, owner, shop, outbox):
+    shopper = place(app, shop)
+    place(app, shop, "bob@example.com")
+    listing = owner.get("/admin/orders", headers=host(shop)).text
+    assert "ACME-1001" in listing and "ACME-1002" in listing
+    assert "No shipped orders" in owner.get("/admin/orders?status=shipped", headers=host(shop)).text
+    assert owner.get("/admin/orders?status=bogus", headers=host(shop)).status_code == 400
+
+    outbox.clear()
+    assert (
+        post_form(owner, shop, "/admin/orders/ACME-1001", {"status": "shipped"}).status_code == 302
+    )
+    (mail,) = outbox
+    assert mail.to == ["ada@example.com"] and "on its way" in mail.subject
+    assert "http://acme.test/orders/ACME-1001" in mail.body
+    assert "shipped" in shopper.get("/orders/ACME-1001", headers=host(shop)).text
+    shipped = owner.get("/admin/orders?status=shipped", headers=host(shop)).text
+    assert "ACME-1001" in shipped and "ACME-1002" not in shipped
+    assert owner.get("/admin/orders/ACME-9999", headers=host(shop)).status_code == 404
+
+
+def test_orders_csv_export(app, owner, shop):
+    place(app, shop)
+    response = owner.get("/admin/orders.csv", headers=host(shop))
+    assert response.mimetype == "text/csv"
+    assert "acme-orders.csv" in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert len(rows) == 1
+    assert rows[0]["number"] == "ACME-1001" and rows[0]["total"] == "10.00"
+    assert rows[0]["lines"] == "1 x SKU-X"
+
+
+def test_customers_list_and_detail_with_orders(app, owner, shop, make_user):
+    make_user(shop, "ada@example.com")
+    ada = app.test_client()
+    login(ada, shop, "ada@example.com")
+    with app.app_context(), tenant_context(shop):
+        catalog.create_product("SKU-X", "Anvil", 1000, stock=5, slug="anvil")
+        db.session.commit()
+    add_to_cart(ada, shop, "anvil")
+    checkout(ada, shop)
+    listing = owner.get("/admin/customers", headers=host(shop)).text
+    assert "ada@example.com" in listing and OWNER not in listing
+    user_id = re.search(r"/admin/customers/(\d+)", listing).group(1)
+    detail = owner.get(f"/admin/customers/{user_id}", headers=host(shop)).text
+    assert "ACME-1001" in detail
+
+
+def test_owner_changes_display_name_and_footer_keeping_comments(app, owner, shop):
+    response = post_form(
+        owner,
+        shop,
+        "/admin/settings",
+        {
+            "name": "Acme Deluxe",
+            "contact_email": "hi@acme.example.com",
+            "footer_text": "Open daily",
+        },
+    )
+    assert response.status_code == 302
+    text = (tenant_folder(app, "acme") / "tenant.toml").read_text()
+    assert 'name = "Acme Deluxe"' in text and "#" in text  # the scaffold's comments stay
+    home = owner.get("/", headers=host(shop)).text
+    assert "Acme Deluxe" in home and "Open daily" in home
+    bad = post_form(owner, shop, "/admin/settings", {"name": "", "contact_email": "nope"})
+    assert (
+        bad.status_code == 200
+        and "Acme Deluxe" in (tenant_folder(app, "acme") / "tenant.toml").read_text()
+    )
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_every_dashboard_page_renders_in_both_demo_themes(app, runner, demo_tenants, slug):
+    """The demo shops use different themes and overrides; the dashboard works in both."""
+    runner.invoke(["demo"])
+    from storefront.tenancy.registry import context_for
+
+    with app.app_context():
+        shop = context_for(slug)
+    client = app.test_client()
+    assert login(client, shop, f"owner@{slug}.example.com", "demo-password").status_code == 302
+    place(app, shop)
+    for path in (
+        "/admin/",
+        "/admin/products",
+        "/admin/products/new",
+        "/admin/categories",
+        "/admin/orders",
+        f"/admin/orders/{slug.upper()}-1001",
+        "/admin/customers",
+        "/admin/settings",
+        "/admin/products?q=zzz",
+        "/admin/products?page=2",
+    ):
+        response = client.get(path, headers=host(shop))
+        assert response.status_code == 200, (path, response.status_code)
