@@ -80,3 +80,22 @@ def test_same_email_in_two_shops_via_cli(runner, make_shop):
     for slug in ("acme", "globex"):
         assert runner.invoke(["user", "add", slug, "x@example.com"]).exit_code == 0
     assert len(json.loads(runner.invoke(["user", "list", "acme", "--json"]).output)) == 1
+
+
+def test_token_prints_a_staff_api_token_and_refuses_customers(
+    app, client, runner, make_shop, make_user
+):
+    shop = make_shop("acme")
+    make_user(shop, "staff@example.com", roles=["staff"])
+    make_user(shop, "x@example.com")
+    result = runner.invoke(["user", "token", "acme", "staff@example.com"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    response = client.post(
+        "/api/v1/products",
+        json={"sku": "A", "title": "A", "price": 1},
+        headers={**host(shop), "Authentication-Token": token},
+    )
+    assert response.status_code == 201
+    refused = runner.invoke(["user", "token", "acme", "x@example.com"])
+    assert refused.exit_code == 1 and "not staff" in refused.output

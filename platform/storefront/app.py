@@ -82,6 +82,7 @@ def init_accounts(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .admin.views import bp as admin_bp
+    from .api.views import bp as api_v1_bp
     from .cart.views import bp as cart_bp
     from .catalog.views import bp as catalog_bp
     from .main.views import api_bp, pages_bp, platform_bp
@@ -90,6 +91,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(platform_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(api_v1_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(cart_bp)

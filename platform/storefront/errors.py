@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.exceptions import SecurityError
 from sqlalchemy.exc import OperationalError
@@ -44,9 +44,41 @@ def error_page(status: int, message: str) -> Response:
     return platform_error(status, message)
 
 
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return has_request_context() and request.path.startswith("/api/")
+
+
+def api_error(status: int, message: str, code: str | None = None, **extra: object) -> Response:
+    """The API's one error shape: ``{"error": {"code": ..., "message": ...}}``."""
+    body = {
+        "error": {"code": code or ERROR_CODES.get(status, "error"), "message": message, **extra}
+    }
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
 def _http_error(exc: HTTPException) -> Response:
     if exc.code is None or exc.code < 400:
         return exc  # type: ignore[return-value]
+    if wants_json():
+        return api_error(exc.code, exc.description or TITLES.get(exc.code, "Error"))
     message = {
         404: "There is nothing at this address.",
         429: "Too many attempts. Please wait a minute and try again.",
@@ -66,11 +98,15 @@ def _template_error(exc: TemplateError) -> Response:
 
 def _database_down(exc: OperationalError) -> Response:
     log.error("database unavailable: %s", exc.orig)
+    if wants_json():
+        return api_error(503, "The service is briefly unavailable. Please try again shortly.")
     return platform_error(503, "The service is briefly unavailable. Please try again shortly.")
 
 
 def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error")
+    if wants_json():
+        return api_error(500, "We could not complete this request. Please try again.")
     return error_page(500, "We could not complete this request. Please try again.")
 
 

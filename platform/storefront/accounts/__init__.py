@@ -8,7 +8,7 @@ from urllib.parse import urlencode, urlsplit
 from flask import Flask, Response, abort, current_app, jsonify, request
 from flask_login import current_user, user_logged_in
 from flask_security import url_for_security, user_registered
-from flask_security.decorators import default_unauthn_handler
+from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -46,6 +46,7 @@ def init_accounts(app: Flask) -> None:
     datastore = ShopUserDatastore(db, User, Role)
     security.init_app(app, datastore)
     security.unauthn_handler(_unauthenticated)
+    security.unauthz_handler(_forbidden)
     app.context_processor(_template_context)
     add_safe_globals(
         app, url_for_security=url_for_security, csrf_token=generate_csrf, next_param=next_param
@@ -90,6 +91,14 @@ def _unauthenticated(mechanisms: Any = None, headers: Any = None) -> Any:
         }
         return jsonify(body), 401, headers or {}
     return default_unauthn_handler(mechanisms, headers)
+
+
+def _forbidden(func_name: str, params: Any = None) -> Any:
+    """Signed in but not allowed: the API's error object, or the shop's 403 page."""
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": "forbidden", "message": "Your account may not do this."}}
+        return jsonify(body), 403
+    return default_unauthz_handler(func_name, params)
 
 
 def _template_context() -> dict[str, Any]:

@@ -115,3 +115,16 @@ def deactivate(slug: str, email: str) -> None:
         services.deactivate(email)
         db.session.commit()
     ok(f"{email} at {slug} is deactivated; its sessions and tokens are void")
+
+
+@app.command("token")
+def token(slug: str, email: str) -> None:
+    """Print an API token for a staff account (send it as the Authentication-Token header).
+
+    Tokens stop working when the password changes or the account is deactivated.
+    """
+    with shop_context(slug):
+        user = services.get_user(email)
+        if not {"owner", "staff"} & set(user.role_names):
+            fail(f"{email} is not staff at {slug}: grant it the staff role first")
+        print(user.get_auth_token())  # noqa: T201 - bare, for scripts

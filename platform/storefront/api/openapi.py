@@ -1,0 +1,317 @@
+"""The OpenAPI 3.1 document for ``/api/v1``, written out by hand.
+
+A test walks the app's URL map and fails if a route or method is missing here, or if
+this document names one the app does not serve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+VERSION = "1.0.0"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERROR = _json(_ref("Error"), "Error")
+PAGING = [
+    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+]
+
+
+def _data(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "object", "properties": {"data": schema}, "required": ["data"]}
+
+
+def _listing(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": _ref(item)}, "meta": _ref("PageMeta")},
+        "required": ["data", "meta"],
+    }
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+STAFF = [{"authToken": []}]
+SHOPPER = [{"authToken": []}, {"session": []}]
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/api/v1/products": {
+        "get": {
+            "summary": "Active products, paginated",
+            "parameters": [
+                *PAGING,
+                {"name": "q", "in": "query", "schema": {"type": "string"}},
+                {"name": "category", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "sort",
+                    "in": "query",
+                    "schema": {"enum": ["newest", "price_asc", "price_desc", "title"]},
+                },
+            ],
+            "responses": {"200": _json(_listing("Product")), "400": ERROR, "404": ERROR},
+        },
+        "post": {
+            "summary": "Create a product (staff)",
+            "security": STAFF,
+            "requestBody": _body("ProductIn"),
+            "responses": {
+                "201": _json(_data(_ref("Product")), "Created"),
+                "401": ERROR,
+                "403": ERROR,
+                "409": ERROR,
+                "415": ERROR,
+                "422": ERROR,
+            },
+        },
+    },
+    "/api/v1/products/{slug}": {
+        "parameters": [
+            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "get": {
+            "summary": "One active product",
+            "responses": {"200": _json(_data(_ref("Product"))), "404": ERROR},
+        },
+        "patch": {
+            "summary": "Change a product (staff); only the fields sent change",
+            "security": STAFF,
+            "requestBody": _body("ProductPatch"),
+            "responses": {
+                "200": _json(_data(_ref("Product"))),
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+                "409": ERROR,
+                "422": ERROR,
+            },
+        },
+    },
+    "/api/v1/categories": {
+        "get": {
+            "summary": "The category tree",
+            "responses": {"200": _json(_data({"type": "array", "items": _ref("Category")}))},
+        }
+    },
+    "/api/v1/cart": {
+        "get": {
+            "summary": "The session's cart",
+            "security": [{"session": []}, {}],
+            "responses": {"200": _json(_data(_ref("Cart")))},
+        }
+    },
+    "/api/v1/cart/items": {
+        "post": {
+            "summary": "Add a product to the cart",
+            "requestBody": _body("CartItemIn"),
+            "responses": {
+                "201": _json(_data(_ref("Cart")), "Added"),
+                "409": ERROR,
+                "415": ERROR,
+                "422": ERROR,
+            },
+        }
+    },
+    "/api/v1/cart/items/{item_id}": {
+        "parameters": [
+            {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+        ],
+        "patch": {
+            "summary": "Set a line's quantity (0 removes it)",
+            "requestBody": _body("QuantityIn"),
+            "responses": {"200": _json(_data(_ref("Cart"))), "404": ERROR, "409": ERROR},
+        },
+        "delete": {
+            "summary": "Remove a line",
+            "responses": {"200": _json(_data(_ref("Cart"))), "404": ERROR},
+        },
+    },
+    "/api/v1/orders": {
+        "get": {
+            "summary": "The signed-in shopper's orders, newest first",
+            "security": SHOPPER,
+            "parameters": PAGING,
+            "responses": {"200": _json(_listing("Order")), "401": ERROR},
+        }
+    },
+    "/api/v1/orders/{number}": {
+        "parameters": [
+            {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+        ],
+        "get": {
+            "summary": "One of the shopper's own orders",
+            "security": SHOPPER,
+            "responses": {"200": _json(_data(_ref("Order"))), "401": ERROR, "404": ERROR},
+        },
+    },
+    "/api/v1/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
+    },
+}
+
+MONEY = {
+    "type": ["object", "null"],
+    "properties": {
+        "amount": {"type": "integer", "description": "minor units (cents)"},
+        "currency": {"type": "string"},
+        "display": {"type": "string"},
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "properties": {
+            "error": {
+                "type": "object",
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+                "required": ["code", "message"],
+            }
+        },
+        "required": ["error"],
+    },
+    "PageMeta": {
+        "type": "object",
+        "properties": {k: {"type": "integer"} for k in ("page", "per_page", "total", "pages")},
+    },
+    "Money": MONEY,
+    "Product": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "sku": {"type": "string"},
+            "slug": {"type": "string"},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "price": _ref("Money"),
+            "compare_at_price": _ref("Money"),
+            "stock": {"type": "integer"},
+            "in_stock": {"type": "boolean"},
+            "active": {"type": "boolean"},
+            "featured": {"type": "boolean"},
+            "image": {"type": "string"},
+            "categories": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "ProductIn": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["sku", "title", "price"],
+        "properties": {
+            "sku": {"type": "string", "maxLength": 64},
+            "title": {"type": "string", "maxLength": 200},
+            "price": {"type": "integer", "minimum": 0, "description": "minor units"},
+            "slug": {"type": "string", "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"},
+            "description": {"type": "string"},
+            "compare_at_price": {"type": ["integer", "null"], "minimum": 0},
+            "stock": {"type": "integer", "minimum": 0},
+            "active": {"type": "boolean"},
+            "featured": {"type": "boolean"},
+            "image_url": {"type": ["string", "null"]},
+            "categories": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "ProductPatch": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Any subset of ProductIn's fields.",
+        "properties": {},
+    },
+    "Category": {
+        "type": "object",
+        "properties": {
+            "slug": {"type": "string"},
+            "name": {"type": "string"},
+            "children": {"type": "array", "items": _ref("Category")},
+        },
+    },
+    "CartItemIn": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["product_id"],
+        "properties": {
+            "product_id": {"type": "integer"},
+            "quantity": {"type": "integer", "minimum": 1, "maximum": 99, "default": 1},
+        },
+    },
+    "QuantityIn": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["quantity"],
+        "properties": {"quantity": {"type": "integer", "minimum": 0, "maximum": 99}},
+    },
+    "Cart": {
+        "type": "object",
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "product": {"type": "object"},
+                        "quantity": {"type": "integer"},
+                        "line_total": _ref("Money"),
+                    },
+                },
+            },
+            "count": {"type": "integer"},
+            "subtotal": _ref("Money"),
+        },
+    },
+    "Order": {
+        "type": "object",
+        "properties": {
+            "number": {"type": "string"},
+            "status": {"enum": ["pending", "paid", "shipped", "cancelled"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            "email": {"type": "string"},
+            "lines": {"type": "array", "items": {"type": "object"}},
+            "currency": {"type": "string"},
+            "subtotal": {"type": "integer"},
+            "shipping": {"type": "integer"},
+            "total": {"type": "integer"},
+            "total_display": {"type": "string"},
+        },
+    },
+}
+SCHEMAS["ProductPatch"]["properties"] = SCHEMAS["ProductIn"]["properties"]
+
+
+def openapi_document(shop_name: str) -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": f"{shop_name} API",
+            "version": VERSION,
+            "description": 'Errors are always {"error": {"code", "message"}}. Writes '
+            "need Content-Type: application/json.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": PATHS,
+        "components": {
+            "schemas": SCHEMAS,
+            "securitySchemes": {
+                "authToken": {"type": "apiKey", "in": "header", "name": "Authentication-Token"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
