@@ -80,7 +80,7 @@ def test_mysql_and_redis_urls_switch_the_backends(tmp_path):
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options["pool_pre_ping"] is True
     assert options["pool_recycle"] < 28800
-    assert app.config["CACHE_TYPE"] == "storefront.caching.JSONRedisCache"
+    assert app.config["CACHE_TYPE"] == "storefront.caching.ResilientRedisCache"
     assert app.config["CACHE_OPTIONS"]["socket_timeout"] <= 1
 
 

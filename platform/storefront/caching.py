@@ -8,9 +8,20 @@ JSON only: a pickled (or otherwise foreign) value is treated as a miss, never lo
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
+from flask import current_app, request, session
 from flask_caching.backends.rediscache import RedisCache
+from flask_login import current_user
+from redis.exceptions import RedisError
+from sqlalchemy import update
+
+from .tenancy.context import current_tenant
+
+log = logging.getLogger(__name__)
 
 _JSON = b"j"
 
@@ -34,3 +45,154 @@ class JSONSerializer:
 
 class JSONRedisCache(RedisCache):
     serializer = JSONSerializer()
+
+
+# Redis going away is not an outage --------------------------------------------------
+
+OUTAGE_LOG_INTERVAL = 30.0  # seconds between two "cache unavailable" log lines
+_last_outage_log = [float("-inf")]
+
+
+def _outage(operation: str, exc: Exception) -> None:
+    """Log a cache failure at most once per interval; the caller treats it as a miss."""
+    now = time.monotonic()
+    if now - _last_outage_log[0] >= OUTAGE_LOG_INTERVAL:
+        _last_outage_log[0] = now
+        log.warning("cache unavailable (%s: %s); serving from the database", operation, exc)
+
+
+class ResilientRedisCache(JSONRedisCache):
+    """Every call answers: a failed read is a miss, a failed write is skipped.
+
+    Flask-Caching's decorators already swallow backend errors, but direct ``cache.get``
+    and ``cache.set`` calls raise; this makes both behave the same. redis-py reconnects
+    on the next call, so caching resumes by itself when Redis is back.
+    """
+
+    def get(self, key: str) -> Any:
+        try:
+            return super().get(key)
+        except RedisError as exc:
+            _outage("get", exc)
+            return None
+
+    def get_many(self, *keys: str) -> list[Any]:
+        try:
+            return super().get_many(*keys)
+        except RedisError as exc:
+            _outage("get_many", exc)
+            return [None] * len(keys)
+
+    def has(self, key: str) -> bool:
+        try:
+            return super().has(key)
+        except RedisError as exc:
+            _outage("has", exc)
+            return False
+
+    def set(self, key: str, value: Any, timeout: int | None = None) -> Any:
+        try:
+            return super().set(key, value, timeout)
+        except RedisError as exc:
+            _outage("set", exc)
+            return False
+
+    def add(self, key: str, value: Any, timeout: int | None = None) -> Any:
+        try:
+            return super().add(key, value, timeout)
+        except RedisError as exc:
+            _outage("add", exc)
+            return False
+
+    def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> Any:
+        try:
+            return super().set_many(mapping, timeout)
+        except RedisError as exc:
+            _outage("set_many", exc)
+            return []
+
+    def delete(self, key: str) -> Any:
+        try:
+            return super().delete(key)
+        except RedisError as exc:
+            _outage("delete", exc)
+            return False
+
+    def delete_many(self, *keys: str) -> Any:
+        try:
+            return super().delete_many(*keys)
+        except RedisError as exc:
+            _outage("delete_many", exc)
+            return []
+
+    def inc(self, key: str, delta: int = 1) -> Any:
+        try:
+            return super().inc(key, delta)
+        except RedisError as exc:
+            _outage("inc", exc)
+            return None
+
+    def dec(self, key: str, delta: int = 1) -> Any:
+        try:
+            return super().dec(key, delta)
+        except RedisError as exc:
+            _outage("dec", exc)
+            return None
+
+
+# Per-shop keys ----------------------------------------------------------------------
+
+
+def shop_key(name: str) -> str:
+    """A cache key that belongs to the bound shop and its current cache generation.
+
+    Raises ``TenantNotBound`` without a shop: no shop-owned value is cached anonymously.
+    ``tenantctl cache clear SHOP`` bumps the generation, so every old key of that shop
+    is simply never read again (no key scan) and other shops are untouched.
+    """
+    ctx = current_tenant()
+    return f"shop:{ctx.id}:{ctx.cache_generation}:{name}"
+
+
+def _personal() -> bool:
+    """Pages we never cache: a logged-in user's, one with messages waiting, not a GET."""
+    if request.method != "GET":
+        return True
+    if not current_app.config["SHOP_PAGE_CACHE"] or current_app.jinja_env.auto_reload:
+        return True  # switched off, or development: template edits show at once
+    if current_user and current_user.is_authenticated:
+        return True
+    return bool(session.get("_flashes"))
+
+
+def _cacheable(response: Any) -> bool:
+    return isinstance(response, str)  # a rendered page; never a redirect or an error
+
+
+def shop_cached(timeout: int = 60) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@cache.cached`` for anonymous shop pages, keyed by shop, generation and URL.
+
+    Only for pages without a CSRF token or anything personal in them.
+    """
+    from .extensions import cache
+
+    return cache.cached(
+        timeout=timeout,
+        key_prefix=lambda: shop_key("page:" + request.full_path),
+        unless=_personal,
+        response_filter=_cacheable,
+    )
+
+
+def invalidate_shop_cache() -> None:
+    """Move the bound shop to a new cache generation (inside the caller's transaction)."""
+    from .extensions import db
+    from .tenancy.models import Tenant
+    from .tenancy.registry import bump_generation
+
+    db.session.execute(
+        update(Tenant)
+        .where(Tenant.id == current_tenant().id)
+        .values(cache_generation=Tenant.cache_generation + 1)
+    )
+    bump_generation()

@@ -44,6 +44,7 @@ class Defaults:
     SQLITE_BUSY_TIMEOUT_MS = 5_000
     MYSQL_POOL_RECYCLE = 280  # below MariaDB/MySQL's usual wait_timeout floor
     CACHE_DEFAULT_TIMEOUT = 300
+    SHOP_PAGE_CACHE = True  # anonymous catalog pages, 60 s, per shop (off in development)
     MAIL_BACKEND = "console"  # "file" in tests/demo (MAIL_FILE_PATH), "smtp" in production
     MAIL_DEFAULT_SENDER = "no-reply@storefront.invalid"
     PRODUCTS_PER_PAGE = 12
@@ -118,7 +119,7 @@ def _database(config: Config, instance: Path) -> None:
 def _cache(config: Config) -> None:
     redis_url = config.get("REDIS_URL")
     if redis_url:
-        config.setdefault("CACHE_TYPE", "storefront.caching.JSONRedisCache")
+        config.setdefault("CACHE_TYPE", "storefront.caching.ResilientRedisCache")
         config.setdefault("CACHE_REDIS_URL", redis_url)
         # redis-py waits forever by default: a hung Redis must fail fast, not pin a worker.
         config.setdefault("CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5})

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
+from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..themes.sandbox import SafeView
@@ -173,6 +174,7 @@ def create_category(
     )
     db.session.add(category)
     db.session.flush()
+    invalidate_shop_cache()
     return category
 
 
@@ -205,6 +207,7 @@ def create_product(
     product.categories = [get_category(c) for c in categories or []]
     db.session.add(product)
     db.session.flush()
+    invalidate_shop_cache()
     return product
 
 
@@ -259,6 +262,7 @@ def update_product(
     if categories is not None:
         product.categories = [get_category(c) for c in categories]
     db.session.flush()
+    invalidate_shop_cache()
     return product
 
 
@@ -273,6 +277,7 @@ def adjust_stock(product: Product, delta: int) -> int:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise CatalogError(f"cannot remove {-delta} units: only {product.stock} in stock")
     db.session.refresh(product)
+    invalidate_shop_cache()
     return product.stock
 
 
@@ -308,3 +313,4 @@ def delete_category(slug: str) -> None:
     )
     db.session.delete(category)
     db.session.flush()
+    invalidate_shop_cache()

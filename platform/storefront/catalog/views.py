@@ -7,6 +7,7 @@ from html import escape
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
+from ..caching import shop_cached
 from ..tenancy.context import current_tenant
 from . import services
 
@@ -42,12 +43,14 @@ def _listing(title: str, category: str | None = None, query: str | None = None) 
 
 
 @bp.route("/products")
+@shop_cached()
 def products() -> str:
     """Every product, newest first by default."""
     return _listing("All products")
 
 
 @bp.route("/c/<slug>")
+@shop_cached()
 def category(slug: str) -> str:
     """One category (and its sub-categories)."""
     try:

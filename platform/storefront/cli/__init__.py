@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from . import cache, domains, shops, themes, users
 from . import db as db_cmds
-from . import domains, shops, themes, users
 from .common import run_app
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.add_typer(domains.app, name="domain")
 app.add_typer(users.app, name="user")
 app.add_typer(db_cmds.app, name="db")
 app.add_typer(themes.app, name="theme")
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, jsonify, render_template
 from flask_security import auth_required, current_user
 from sqlalchemy import text
 
+from ..caching import shop_cached
 from ..extensions import cache, db
 from ..tenancy.context import current_tenant
 
@@ -15,6 +16,7 @@ platform_bp = Blueprint("platform", __name__)
 
 
 @pages_bp.route("/")
+@shop_cached()
 def index() -> str:
     """The shop's home page."""
     from ..catalog.services import featured_products

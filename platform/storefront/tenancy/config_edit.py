@@ -103,5 +103,6 @@ def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
     os.replace(tmp, path)
     tenant = get_shop(slug)
     tenant.name = settings.name
+    tenant.cache_generation += 1  # cached pages show the name, footer, colours
     bump_generation()
     db.session.commit()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -249,3 +249,16 @@ def resume_shop(slug: str) -> Tenant:
 def _commit_registry_change() -> None:
     bump_generation()
     db.session.commit()
+
+
+def clear_cache(slug: str | None = None) -> int:
+    """Move one shop (or every shop) to a new cache generation: O(1), no key scan.
+
+    Old keys are never read again and expire on their own; returns how many shops moved.
+    """
+    stmt = update(Tenant).values(cache_generation=Tenant.cache_generation + 1)
+    if slug is not None:
+        stmt = stmt.where(Tenant.id == get_shop(slug).id)
+    moved = db.session.execute(stmt).rowcount  # type: ignore[attr-defined]
+    _commit_registry_change()
+    return int(moved)

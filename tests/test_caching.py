@@ -1,0 +1,214 @@
+"""Per-shop caching: keys carry the shop and its generation, clears are per shop, nothing
+personal is cached, values are JSON only, and a Redis outage is a miss, not an error."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from sqlalchemy import update
+
+from storefront.caching import JSONSerializer, shop_key
+from storefront.catalog import services as catalog
+from storefront.catalog.models import Product
+from storefront.extensions import cache, db
+from storefront.tenancy import tenant_context
+from storefront.tenancy.context import TenantNotBound
+from tests.fixtures.factories import host, login
+
+
+@pytest.fixture
+def shops(app, make_shop):
+    acme, globex = make_shop("acme"), make_shop("globex")
+    for shop, title in ((acme, "Anvil"), (globex, "Tent")):
+        with app.app_context(), tenant_context(shop):
+            catalog.create_product(f"{shop.slug}-1", title, 100, stock=3)
+            db.session.commit()
+    return acme, globex
+
+
+def rename_behind_the_cache(app, shop, title):
+    """Change the data without the services, so no invalidation happens."""
+    with app.app_context(), tenant_context(shop):
+        db.session.execute(update(Product).values(title=title))
+        db.session.commit()
+
+
+def test_home_page_of_two_shops_never_shares_a_cached_body(client, shops):
+    acme, globex = shops
+    for _ in range(2):  # cold, then warm
+        a, b = client.get("/", headers=host(acme)).text, client.get("/", headers=host(globex)).text
+        assert "Anvil" in a and "Tent" not in a
+        assert "Tent" in b and "Anvil" not in b
+
+
+def test_pages_are_cached_per_shop_and_clear_touches_one_shop(app, client, runner, shops):
+    acme, globex = shops
+    client.get("/products", headers=host(acme))
+    client.get("/products", headers=host(globex))
+    rename_behind_the_cache(app, acme, "Renamed anvil")
+    rename_behind_the_cache(app, globex, "Renamed tent")
+    assert "Renamed" not in client.get("/products", headers=host(acme)).text  # served cached
+
+    result = runner.invoke(["cache", "clear", "acme"])
+    assert result.exit_code == 0 and "cache cleared for acme" in result.output
+    assert "Renamed anvil" in client.get("/products", headers=host(acme)).text
+    assert "Renamed" not in client.get("/products", headers=host(globex)).text  # untouched
+    assert runner.invoke(["cache", "clear"]).exit_code == 0
+    assert "Renamed tent" in client.get("/products", headers=host(globex)).text
+    assert runner.invoke(["cache", "clear", "nope"]).exit_code == 1
+
+
+def test_writes_through_the_services_invalidate_the_shops_pages(app, client, shops):
+    acme, _ = shops
+    assert "Hammer" not in client.get("/products", headers=host(acme)).text
+    with app.app_context(), tenant_context(acme):
+        catalog.create_product("acme-2", "Hammer", 500, stock=1)
+        db.session.commit()
+    assert "Hammer" in client.get("/products", headers=host(acme)).text
+
+
+def test_logged_in_pages_are_never_cached_or_served_from_cache(app, client, shops, make_user):
+    acme, _ = shops
+    make_user(acme, "ada@example.com")
+    login(client, acme, "ada@example.com")
+    assert "Log out" in client.get("/products", headers=host(acme)).text
+    anonymous = app.test_client()
+    assert "Log out" not in anonymous.get("/products", headers=host(acme)).text
+    rename_behind_the_cache(app, acme, "Fresh anvil")
+    assert "Fresh anvil" in client.get("/products", headers=host(acme)).text  # not from cache
+
+
+def test_product_pages_with_a_csrf_token_are_not_cached(app, client, shops):
+    acme, _ = shops
+    first = client.get("/p/anvil", headers=host(acme)).text
+    other = app.test_client().get("/p/anvil", headers=host(acme)).text
+    assert 'name="csrf_token"' in first
+    token = lambda html: html.split('name="csrf_token" value="')[1].split('"')[0]  # noqa: E731
+    assert token(first) != token(other)
+
+
+def test_no_shop_key_without_a_shop_bound(app):
+    with app.app_context(), pytest.raises(TenantNotBound):
+        shop_key("anything")
+
+
+def test_cached_values_are_json_and_a_planted_pickle_is_a_miss():
+    class Boom:
+        def __reduce__(self):
+            return (exec, ("raise SystemExit('pickle ran')",))
+
+    serializer = JSONSerializer()
+    assert serializer.loads(serializer.dumps({"a": [1, "x"]})) == {"a": [1, "x"]}
+    assert serializer.loads(serializer.dumps(7)) == 7
+    assert serializer.loads(pickle.dumps(Boom())) is None
+    assert serializer.loads(b"!" + pickle.dumps("x")) is None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server we can stop and start."""
+
+    def __init__(self, tmp_path):
+        self.port = _free_port()
+        self.tmp_path = tmp_path
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
+            [
+                shutil.which("redis-server"),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(10)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is needed for the outage test (apt-get install redis-server)")
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    if server.process.poll() is None:
+        server.stop()
+
+
+def test_redis_outage_is_a_miss_and_caching_resumes(app_config, own_redis, make_shop, caplog):
+    from storefront import create_app
+    from storefront.tenancy.services import NewShop, create_shop
+
+    app = create_app({**app_config, "REDIS_URL": own_redis.url})
+    with app.app_context():
+        from tests.fixtures.app import _empty_tables
+
+        _empty_tables()
+        create_shop(NewShop(slug="acme", name="Acme", domains=("acme.test",)))
+        with tenant_context(app.extensions["storefront.registry"].lookup("acme.test").tenant):
+            catalog.create_product("a-1", "Anvil", 100, stock=1)
+            db.session.commit()
+    client = app.test_client()
+    headers = {"Host": "acme.test"}
+    assert client.get("/products", headers=headers).status_code == 200
+    with app.app_context():
+        assert cache.get("probe") is None
+        cache.set("probe", "before")
+        assert cache.get("probe") == "before"
+
+    own_redis.stop()
+    for _ in range(5):
+        response = client.get("/products", headers=headers)
+        assert response.status_code == 200 and "Anvil" in response.text
+    with app.app_context():
+        assert cache.get("probe") is None  # a direct call is a miss, not an exception
+        assert cache.set("probe", "x") is False
+    assert client.get("/_ready").status_code == 503  # readiness tells the truth
+    outage_lines = [r for r in caplog.records if "cache unavailable" in r.getMessage()]
+    assert 1 <= len(outage_lines) <= 2  # logged once per interval, not once per call
+
+    own_redis.start()
+    with app.app_context():
+        deadline = time.monotonic() + 5
+        while cache.set("probe", "after") is False and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cache.get("probe") == "after"  # resumed without a restart
+    assert client.get("/products", headers=headers).status_code == 200
+    assert client.get("/_ready").status_code == 200
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
