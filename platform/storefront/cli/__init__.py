@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from . import cache, domains, shops, themes, users
+from . import cache, catalog, data, domains, ops, shops, themes, users
+from . import config as config_cmds
 from . import db as db_cmds
 from .common import run_app
 
@@ -16,11 +17,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 shops.register(app)
+data.register(app)
+ops.register(app)
 app.add_typer(domains.app, name="domain")
 app.add_typer(users.app, name="user")
 app.add_typer(db_cmds.app, name="db")
 app.add_typer(themes.app, name="theme")
 app.add_typer(cache.app, name="cache")
+app.add_typer(config_cmds.app, name="config")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(catalog.orders_app, name="orders")
 
 
 def main() -> None:

@@ -60,7 +60,12 @@ def list_(
     """List shops with their status, domains, theme and counts."""
     with app_context():
         rows = [_row(t, counts=True) for t in services.list_shops(status)]
-    emit(rows, as_json, ["slug", "name", "status", "domains", "theme", "users"], title="Shops")
+    emit(
+        rows,
+        as_json,
+        ["slug", "name", "status", "domains", "theme", "users", "products", "orders"],
+        title="Shops",
+    )
 
 
 def show(slug: str, as_json: bool = JSON_OPTION) -> None:
@@ -165,9 +170,12 @@ def _row(tenant: Tenant, counts: bool = False) -> dict[str, Any]:
     }
     if counts:
         from ..accounts.models import User
+        from ..catalog.models import Product
+        from ..orders.models import Order
 
         with all_tenants():
-            row["users"] = db.session.scalar(
-                select(func.count()).select_from(User).where(User.tenant_id == tenant.id)
-            )
+            for key, model in (("users", User), ("products", Product), ("orders", Order)):
+                row[key] = db.session.scalar(
+                    select(func.count()).select_from(model).where(model.tenant_id == tenant.id)
+                )
     return row

@@ -1,0 +1,227 @@
+"""Catalog CSV import and export (``tenantctl catalog import|export``).
+
+Columns: ``sku,title,price,stock,description,compare_at_price,categories,active,featured,
+image_url,slug``. Only ``sku``, ``title`` and ``price`` are required. Prices are in major
+units (``19.99``); ``categories`` lists category slugs separated by ``;``; booleans are
+``true``/``false`` (also ``yes``/``no``, ``1``/``0``). A row whose SKU exists updates
+that product; any other row creates one.
+
+Every row is checked before anything is written: one bad row means nothing changes, and
+the error names its line and column.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from sqlalchemy import select
+
+from ..extensions import db
+from ..tenancy.context import current_tenant
+from .models import Category, Product
+from .money import parse_money, to_major
+from .services import create_product, product_by_sku, slugify, update_product
+
+COLUMNS = (
+    "sku",
+    "title",
+    "price",
+    "stock",
+    "description",
+    "compare_at_price",
+    "categories",
+    "active",
+    "featured",
+    "image_url",
+    "slug",
+)
+REQUIRED = ("sku", "title", "price")
+TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
+MAX_ROWS = 100_000
+
+
+class ImportError_(ValueError):  # noqa: N801 - not the builtin ImportError
+    """The file cannot be imported; ``problems`` lists every bad line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        shown = problems[:20] + (
+            [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
+        )
+        super().__init__("nothing imported:\n" + "\n".join(shown))
+        self.problems = problems
+
+
+@dataclass
+class Row:
+    line: int
+    sku: str
+    fields: dict[str, Any]
+    categories: list[str] | None
+
+
+def _bool(value: str, column: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in TRUE:
+        return True
+    if lowered in FALSE:
+        return False
+    raise ValueError(f"{column}: {value!r} is not true or false")
+
+
+def parse_rows(lines: Iterable[str]) -> list[Row]:
+    """Read and check every row; raise ImportError_ listing all problems."""
+    reader = csv.DictReader(lines)
+    header = [h.strip() for h in reader.fieldnames or []]
+    missing = [c for c in REQUIRED if c not in header]
+    unknown = [c for c in header if c not in COLUMNS]
+    if missing or unknown:
+        problems = []
+        if missing:
+            problems.append(f"line 1: missing column(s): {', '.join(missing)}")
+        if unknown:
+            problems.append(
+                f"line 1: unknown column(s): {', '.join(unknown)} (known: {', '.join(COLUMNS)})"
+            )
+        raise ImportError_(problems)
+    reader.fieldnames = header
+    settings = current_tenant().settings
+    currency = settings.currency if settings else "USD"
+    known_categories = set(db.session.scalars(select(Category.slug)))
+    rows: list[Row] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for record in reader:
+        line = reader.line_num
+        if len(rows) >= MAX_ROWS:
+            raise ImportError_([f"more than {MAX_ROWS} rows: split the file"])
+        if None in record:
+            problems.append(f"line {line}: more values than columns")
+            continue
+        values = {k: (v or "").strip() for k, v in record.items()}
+        try:
+            rows.append(_check_row(line, values, currency, known_categories, seen))
+        except ValueError as exc:
+            problems.append(f"line {line}: {exc}")
+    if problems:
+        raise ImportError_(problems)
+    if not rows:
+        raise ImportError_(["the file has a header but no rows"])
+    return rows
+
+
+def _check_row(
+    line: int, values: dict[str, str], currency: str, known: set[str], seen: dict[str, int]
+) -> Row:
+    for column in REQUIRED:
+        if not values.get(column):
+            raise ValueError(f"{column} is empty")
+    sku = values["sku"]
+    if len(sku) > 64:
+        raise ValueError("sku: longer than 64 characters")
+    if sku in seen:
+        raise ValueError(f"sku {sku!r} already appears on line {seen[sku]}")
+    seen[sku] = line
+    if len(values["title"]) > 200:
+        raise ValueError("title: longer than 200 characters")
+    fields: dict[str, Any] = {"title": values["title"]}
+    try:
+        fields["price"] = parse_money(values["price"], currency)
+    except ValueError as exc:
+        raise ValueError(f"price: {exc}") from None
+    if values.get("compare_at_price"):
+        try:
+            fields["compare_at_price"] = parse_money(values["compare_at_price"], currency)
+        except ValueError as exc:
+            raise ValueError(f"compare_at_price: {exc}") from None
+    if values.get("stock"):
+        if not values["stock"].isdigit():
+            raise ValueError(f"stock: {values['stock']!r} is not a whole number of 0 or more")
+        fields["stock"] = int(values["stock"])
+    for column in ("active", "featured"):
+        if values.get(column):
+            fields[column] = _bool(values[column], column)
+    if "description" in values:
+        fields["description"] = values["description"]
+    if values.get("image_url"):
+        fields["image_url"] = values["image_url"][:500]
+    if values.get("slug"):
+        if slugify(values["slug"]) != values["slug"]:
+            raise ValueError(f"slug: {values['slug']!r} must be lower-case letters, digits, -")
+        fields["slug"] = values["slug"]
+    categories = None
+    if "categories" in values:
+        categories = [c.strip() for c in values["categories"].split(";") if c.strip()]
+        unknown = [c for c in categories if c not in known]
+        if unknown:
+            raise ValueError(
+                f"categories: unknown {', '.join(unknown)} (create them in the dashboard first)"
+            )
+    return Row(line, sku, fields, categories)
+
+
+def import_rows(
+    rows: list[Row], progress: Callable[[int, int], None] | None = None
+) -> tuple[int, int]:
+    """Write checked rows in one transaction; returns (created, updated)."""
+    created = updated = 0
+    try:
+        for index, row in enumerate(rows, 1):
+            existing = product_by_sku(row.sku)
+            if existing is None:
+                fields = dict(row.fields)
+                fields.setdefault("slug", _free_slug(slugify(fields["title"])))
+                create_product(
+                    row.sku,
+                    fields.pop("title"),
+                    fields.pop("price"),
+                    categories=row.categories,
+                    **fields,
+                )
+                created += 1
+            else:
+                update_product(existing, categories=row.categories, **row.fields)
+                updated += 1
+            if progress is not None and (index % 100 == 0 or index == len(rows)):
+                progress(index, len(rows))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return created, updated
+
+
+def _free_slug(base: str) -> str:
+    slug, n = base, 2
+    while db.session.scalar(select(Product.id).where(Product.slug == slug)) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def export_csv(out: IO[str]) -> int:
+    """Every product of the bound shop, in the import format; returns the row count."""
+    settings = current_tenant().settings
+    currency = settings.currency if settings else "USD"
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    count = 0
+    for product in db.session.scalars(select(Product).order_by(Product.id)):
+        writer.writerow(
+            [
+                product.sku,
+                product.title,
+                to_major(product.price, currency),
+                product.stock,
+                product.description,
+                to_major(product.compare_at_price, currency) if product.compare_at_price else "",
+                ";".join(c.slug for c in product.categories),
+                "true" if product.active else "false",
+                "true" if product.featured else "false",
+                product.image_url or "",
+                product.slug,
+            ]
+        )
+        count += 1
+    return count

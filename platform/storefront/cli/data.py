@@ -1,0 +1,101 @@
+"""Shop data commands: export, import, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn
+
+from ..tenancy import transfer
+from .common import app_context, err_console, fail, ok
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+    app.command("import")(import_)
+    app.command("delete")(delete)
+
+
+@contextmanager
+def _progress(label: str) -> Iterator[transfer.Progress]:
+    with Progress(
+        TextColumn(f"{label} [bold]{{task.description}}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err_console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def update(what: str, done: int, total: int) -> None:
+            bar.update(task, description=what, completed=done, total=total)
+
+        yield update
+
+
+def _default_path(slug: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Path(f"{slug}-{stamp}.tar.gz")
+
+
+def export(
+    slug: str,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Archive path (.tar.gz).")
+    ] = None,
+) -> None:
+    """Write one archive with the shop's folder and every row it owns."""
+    target = output or _default_path(slug)
+    with app_context(), _progress("exporting") as progress:
+        manifest = transfer.export_shop(slug, target, progress)
+    rows = sum(manifest["tables"].values())
+    ok(f"exported {slug}: {rows} rows in {len(manifest['tables'])} tables -> {target}")
+
+
+def import_(
+    archive: Annotated[Path, typer.Argument(help="An archive written by `tenantctl export`.")],
+    as_slug: Annotated[
+        str | None, typer.Option("--as", help="Import under this slug instead.")
+    ] = None,
+    domain: Annotated[
+        list[str] | None,
+        typer.Option("--domain", help="Domains to use instead of the archived ones; repeat."),
+    ] = None,
+) -> None:
+    """Restore an export as a new shop (new ids, references kept); all or nothing."""
+    if not archive.is_file():
+        fail(f"{archive}: no such file")
+    with app_context(), _progress("importing") as progress:
+        tenant = transfer.import_shop(archive, as_slug, domain, progress)
+        hosts = ", ".join(d.hostname for d in tenant.domains)
+        slug = tenant.slug
+    ok(f"imported {slug} at {hosts}")
+
+
+def delete(
+    slug: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask (for scripts).")] = False,
+    no_export: Annotated[bool, typer.Option("--no-export", help="Skip the safety export.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where the safety export goes.")
+    ] = None,
+) -> None:
+    """Delete a shop, its rows and its folder; writes an export first unless --no-export."""
+    with app_context():
+        transfer.get_shop(slug)  # a clear error for an unknown shop, before any question
+        if not yes:
+            typed = typer.prompt(f"This deletes shop {slug!r} and all its data. Type its slug")
+            if typed.strip() != slug:
+                fail("not deleted: the slug did not match")
+        if not no_export:
+            target = output or _default_path(slug)
+            with _progress("exporting") as progress:
+                transfer.export_shop(slug, target, progress)
+            ok(f"export written to {target}")
+        transfer.delete_shop(slug)
+    ok(f"deleted shop {slug}")

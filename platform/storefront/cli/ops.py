@@ -1,0 +1,96 @@
+"""Platform-wide commands: check, doctor, report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import typer
+
+from .. import ops
+from ..catalog.money import format_money
+from .common import JSON_OPTION, app_context, emit, fail, ok
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)
+    app.command("doctor")(doctor)
+    app.command("report")(report)
+
+
+def check(
+    slug: Annotated[str | None, typer.Argument(help="One shop; every shop when left out.")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Validate shop folders, templates and domains; report folder/database drift."""
+    with app_context():
+        results = ops.check(slug)
+    if as_json:
+        emit([{"shop": k, "problems": v} for k, v in results.items()], True, [])
+    else:
+        for shop, problems in results.items():
+            ok(f"[green]ok[/green]       {shop}" if not problems else f"[red]problem[/red]  {shop}")
+            for problem in problems:
+                ok(f"         - {problem}")
+    if any(results.values()):
+        raise typer.Exit(1)
+
+
+def doctor(as_json: bool = JSON_OPTION) -> None:
+    """Check the database, migrations, cache, mail, folders and secret key; say the fix."""
+    with app_context():
+        findings = ops.doctor()
+    if as_json:
+        emit([f.__dict__ for f in findings], True, [])
+    else:
+        for f in findings:
+            mark = "[green]ok[/green]     " if f.ok else "[red]problem[/red]"
+            ok(
+                f"{mark}  {f.name:<16} {f.detail}"
+                + (f"\n           fix: {f.fix}" if not f.ok else "")
+            )
+    if not all(f.ok for f in findings):
+        raise typer.Exit(1)
+
+
+def _date(value: str | None, default: datetime) -> datetime:
+    if value is None:
+        return default
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        fail(f"{value!r} is not a date (use YYYY-MM-DD)")
+        raise  # unreachable: fail() exits
+
+
+def report(
+    since: Annotated[
+        str | None, typer.Option(help="Start date, YYYY-MM-DD (default: 30 days ago).")
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="End date, exclusive (default: now).")] = None,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Orders, revenue and new customers per shop in a period (reads across shops)."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    start, end = _date(since, now - timedelta(days=30)), _date(until, now)
+    if start >= end:
+        fail("--since must be before --until")
+    with app_context():
+        rows = ops.report(start, end)
+    if as_json:
+        emit(rows, True, [])
+        return
+    for row in rows:
+        row["revenue"] = (
+            ", ".join(
+                format_money(amount, currency, "en_US")
+                for currency, amount in row["revenue"].items()
+            )
+            or "-"
+        )
+    emit(
+        rows,
+        False,
+        ["slug", "name", "orders", "revenue", "new_customers"],
+        title=f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
+    )

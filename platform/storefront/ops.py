@@ -1,0 +1,267 @@
+"""Operator checks and reports: ``tenantctl check``, ``doctor`` and ``report``.
+
+``report`` is the one place that reads across shops, inside ``all_tenants()``.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from jinja2 import TemplateSyntaxError
+from sqlalchemy import func, select, text
+
+from .extensions import db
+from .tenancy.context import all_tenants
+from .tenancy.hosts import InvalidHost, normalize_host
+from .tenancy.models import Tenant
+from .tenancy.services import get_shop, list_shops, tenants_dir
+from .tenancy.settings import SettingsError, load_settings
+
+TEMPLATE_SUFFIXES = (".html", ".txt", ".xml", ".j2")
+
+
+# check ------------------------------------------------------------------------------
+
+
+def check_shop(tenant: Tenant) -> list[str]:
+    """Problems with one shop's folder, templates and domains (empty: all good)."""
+    problems: list[str] = []
+    folder = tenants_dir() / tenant.slug
+    if not folder.is_dir():
+        return [f"folder {folder} is missing"]
+    try:
+        settings = load_settings(tenants_dir(), tenant.slug)
+    except SettingsError as exc:
+        problems.append(str(exc))
+        settings = None
+    if settings is not None and settings.name != tenant.name:
+        problems.append(
+            f"name differs: tenant.toml says {settings.name!r}, the database {tenant.name!r} "
+            f"(fix: tenantctl rename {tenant.slug} {settings.name!r})"
+        )
+    env = current_app.jinja_env.sandbox  # type: ignore[attr-defined]
+    templates = folder / "templates"
+    for path in sorted(templates.rglob("*")) if templates.is_dir() else []:
+        if path.suffix not in TEMPLATE_SUFFIXES or not path.is_file():
+            continue
+        try:
+            env.parse(path.read_text(encoding="utf-8"), path.name, str(path))
+        except TemplateSyntaxError as exc:
+            problems.append(f"{path}:{exc.lineno}: {exc.message}")
+        except UnicodeDecodeError:
+            problems.append(f"{path}: not UTF-8 text")
+    primaries = [d for d in tenant.domains if d.is_primary]
+    if len(primaries) != 1:
+        problems.append(f"{len(primaries)} primary domains (exactly one is needed)")
+    for domain in tenant.domains:
+        try:
+            if normalize_host(domain.hostname) != domain.hostname:
+                problems.append(f"domain {domain.hostname!r} is not in normal form")
+        except InvalidHost as exc:
+            problems.append(f"domain {domain.hostname!r} is invalid: {exc}")
+    return problems
+
+
+def check(slug: str | None = None) -> dict[str, list[str]]:
+    """Problems per shop; when checking every shop, folders without a shop too."""
+    if slug is not None:
+        return {slug: check_shop(get_shop(slug))}
+    shops = list_shops()
+    report = {t.slug: check_shop(t) for t in shops}
+    known = {t.slug for t in shops}
+    root = tenants_dir()
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in known:
+            report[folder.name] = [
+                f"folder {folder} has no shop in the database "
+                f"(fix: remove it, or tenantctl import an export of it)"
+            ]
+    return report
+
+
+# doctor -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def doctor() -> list[Finding]:
+    return [
+        _database(),
+        _migrations(),
+        _cache(),
+        _mail(),
+        _folder("instance folder", Path(current_app.instance_path)),
+        _folder("tenants folder", tenants_dir()),
+        _secret_key(),
+    ]
+
+
+def _database() -> Finding:
+    url = db.engine.url.render_as_string(hide_password=True)
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+        db.session.rollback()
+        return Finding(
+            "database",
+            False,
+            f"{url}: {str(exc).splitlines()[0]}",
+            "start the database or fix STOREFRONT_DATABASE_URL",
+        )
+    return Finding("database", True, url)
+
+
+def _migrations() -> Finding:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import Migrate
+
+    try:
+        migrate: Migrate = current_app.extensions["migrate"]
+        config = migrate.migrate.get_config(migrate.directory)
+        heads = set(ScriptDirectory.from_config(config).get_heads())
+        with db.engine.connect() as conn:
+            current = set(MigrationContext.configure(conn).get_current_heads())
+    except Exception as exc:  # noqa: BLE001
+        return Finding("migrations", False, str(exc).splitlines()[0], "tenantctl db upgrade")
+    if current != heads:
+        return Finding(
+            "migrations",
+            False,
+            f"database at {sorted(current) or 'nothing'}, code at {sorted(heads)}",
+            "tenantctl db upgrade",
+        )
+    return Finding("migrations", True, f"at head {', '.join(sorted(heads))}")
+
+
+def _cache() -> Finding:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return Finding(
+            "cache",
+            True,
+            "in-process SimpleCache (one process only; set STOREFRONT_REDIS_URL for production)",
+        )
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping()
+    except redis.RedisError as exc:
+        return Finding(
+            "cache",
+            False,
+            f"Redis at {_redact(url)}: {exc}",
+            "start Redis or fix STOREFRONT_REDIS_URL",
+        )
+    return Finding("cache", True, f"Redis at {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    return url.split("@", 1)[-1] if "@" in url else url
+
+
+def _mail() -> Finding:
+    backend = current_app.config.get("MAIL_BACKEND", "console")
+    if backend != "smtp" and "smtp" not in str(backend):
+        return Finding(
+            "mail",
+            backend != "console" or current_app.config["ENVIRONMENT"] != "production",
+            f"backend {backend!r} (mails are not delivered)",
+            "set STOREFRONT_MAIL_BACKEND=smtp and STOREFRONT_MAIL_SERVER",
+        )
+    host = current_app.config.get("MAIL_SERVER", "localhost")
+    port = int(current_app.config.get("MAIL_PORT", 25))
+    try:
+        with smtplib.SMTP(host, port, timeout=3) as smtp:
+            smtp.noop()
+    except (OSError, smtplib.SMTPException) as exc:
+        return Finding(
+            "mail",
+            False,
+            f"SMTP {host}:{port}: {exc}",
+            "check STOREFRONT_MAIL_SERVER / STOREFRONT_MAIL_PORT",
+        )
+    return Finding("mail", True, f"SMTP {host}:{port} answers")
+
+
+def _folder(name: str, path: Path) -> Finding:
+    if not path.is_dir():
+        return Finding(name, False, f"{path} does not exist", f"mkdir -p {path}")
+    if not os.access(path, os.W_OK):
+        return Finding(name, False, f"{path} is not writable", f"fix the permissions of {path}")
+    return Finding(name, True, str(path))
+
+
+def _secret_key() -> Finding:
+    key = current_app.config.get("SECRET_KEY") or ""
+    generated = Path(current_app.instance_path) / "secret_key"
+    if (
+        current_app.config["ENVIRONMENT"] == "production"
+        and generated.exists()
+        and (generated.read_text().strip() == key)
+    ):
+        return Finding(
+            "secret key",
+            False,
+            "production uses the generated development key",
+            "set STOREFRONT_SECRET_KEY from your secret store",
+        )
+    if len(key) < 32:
+        return Finding(
+            "secret key",
+            False,
+            "shorter than 32 characters",
+            "set STOREFRONT_SECRET_KEY to 32+ random characters",
+        )
+    return Finding("secret key", True, f"set ({len(key)} characters)")
+
+
+# report -----------------------------------------------------------------------------
+
+
+def report(since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Orders, revenue (cancelled orders excluded) and new customers per shop in a period."""
+    from .accounts.models import Role, User
+    from .orders.models import Order
+
+    rows: dict[int, dict[str, Any]] = {}
+    with all_tenants():
+        for tenant in db.session.scalars(select(Tenant).order_by(Tenant.slug)):
+            rows[tenant.id] = {
+                "slug": tenant.slug,
+                "name": tenant.name,
+                "orders": 0,
+                "revenue": {},
+                "new_customers": 0,
+            }
+        in_period = (Order.created_at >= since) & (Order.created_at < until)
+        for tenant_id, currency, count, total in db.session.execute(
+            select(Order.tenant_id, Order.currency, func.count(), func.sum(Order.total))
+            .where(in_period, Order.status != "cancelled")
+            .group_by(Order.tenant_id, Order.currency)
+        ):
+            rows[tenant_id]["orders"] += count
+            rows[tenant_id]["revenue"][currency] = int(total or 0)
+        for tenant_id, count in db.session.execute(
+            select(User.tenant_id, func.count())
+            .where(
+                User.created_at >= since,
+                User.created_at < until,
+                User.roles.any(Role.name == "customer"),
+            )
+            .group_by(User.tenant_id)
+        ):
+            rows[tenant_id]["new_customers"] = count
+    return list(rows.values())

@@ -1,0 +1,371 @@
+"""Export a shop to one archive, import it here or elsewhere, delete a shop.
+
+The archive (``.tar.gz``, format ``storefront-shop-export`` version 1) holds:
+
+- ``manifest.json``: format, version, schema revision, shop slug/name/status, its domains
+  and the row count of every table;
+- ``folder/``: the shop's instance folder (``tenant.toml``, templates, static files);
+- ``data/<table>.jsonl``: every row the shop owns, one JSON object per line, without
+  ``tenant_id``; datetimes as ISO 8601 strings.
+
+Import gives every row a new id and rewrites every reference (composite foreign keys and
+the plain references listed in ``PLAIN_REFERENCES``), so one archive can be imported twice
+under two slugs. Password hashes travel as they are: the target installation needs the
+same ``SECURITY_PASSWORD_SALT`` for them to keep working.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from sqlalchemy import DateTime, Table, insert, select
+
+from ..extensions import db
+from .context import all_tenants
+from .models import Domain, Tenant
+from .registry import bump_generation
+from .scoping import PLATFORM_TABLES
+from .services import (
+    ShopError,
+    check_domains_free,
+    get_shop,
+    normalize_domains,
+    tenants_dir,
+    validate_slug,
+)
+
+FORMAT = "storefront-shop-export"
+VERSION = 1
+# References without a foreign key (kept on purpose: an order line outlives its product).
+PLAIN_REFERENCES = {("order_lines", "product_id"): "products"}
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def _quiet(what: str, done: int, total: int) -> None:
+    return None
+
+
+def shop_tables() -> list[Table]:
+    """Every shop-owned table, parents before children."""
+    return [
+        t for t in db.metadata.sorted_tables if "tenant_id" in t.c and t.name not in PLATFORM_TABLES
+    ]
+
+
+def _schema_heads() -> list[str]:
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    migrate = current_app.extensions["migrate"]
+    config = migrate.migrate.get_config(migrate.directory)
+    return sorted(ScriptDirectory.from_config(config).get_heads())
+
+
+def _encode(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+# export -----------------------------------------------------------------------------
+
+
+def export_shop(slug: str, out: Path, progress: Progress = _quiet) -> dict[str, Any]:
+    """Write the shop's archive to ``out`` (atomically); returns the manifest."""
+    tenant = get_shop(slug)
+    folder = tenants_dir() / slug
+    tables = shop_tables()
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "schema": _schema_heads(),
+        "shop": {
+            "slug": tenant.slug,
+            "name": tenant.name,
+            "status": tenant.status,
+            "suspended_reason": tenant.suspended_reason,
+        },
+        "domains": [
+            {"hostname": d.hostname, "primary": d.is_primary}
+            for d in sorted(tenant.domains, key=lambda d: not d.is_primary)
+        ],
+        "tables": {},
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    os.close(fd)
+    try:
+        with tarfile.open(tmp_name, "w:gz") as tar, all_tenants():
+            if folder.is_dir():
+                tar.add(folder, arcname="folder", filter=_no_links)
+            for index, table in enumerate(tables):
+                progress(table.name, index, len(tables))
+                columns = [c for c in table.c if c.name != "tenant_id"]
+                rows = db.session.execute(
+                    select(*columns)
+                    .where(table.c.tenant_id == tenant.id)
+                    .order_by(*table.primary_key.columns)
+                ).mappings()
+                lines = [
+                    json.dumps({k: _encode(v) for k, v in row.items()}, ensure_ascii=False)
+                    for row in rows
+                ]
+                manifest["tables"][table.name] = len(lines)
+                _add_bytes(tar, f"data/{table.name}.jsonl", "\n".join(lines).encode())
+            progress("done", len(tables), len(tables))
+            _add_bytes(tar, "manifest.json", json.dumps(manifest, indent=2).encode())
+        os.replace(tmp_name, out)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return info if info.isfile() or info.isdir() else None
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mtime = int(datetime.now(UTC).timestamp())
+    tar.addfile(info, io.BytesIO(data))
+
+
+# import -----------------------------------------------------------------------------
+
+
+def read_manifest(tar: tarfile.TarFile, source: str) -> dict[str, Any]:
+    try:
+        member = tar.extractfile("manifest.json")
+        manifest = json.loads(member.read()) if member else None
+    except (KeyError, json.JSONDecodeError):
+        manifest = None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ShopError(f"{source} is not a storefront shop export (no valid manifest.json)")
+    if manifest.get("version") != VERSION:
+        raise ShopError(
+            f"{source} is format version {manifest.get('version')}; this platform reads {VERSION}"
+        )
+    if manifest.get("schema") != _schema_heads():
+        raise ShopError(
+            f"{source} was exported at schema {manifest.get('schema')}, this platform is at "
+            f"{_schema_heads()}: run `tenantctl db upgrade` on the older side first"
+        )
+    return manifest
+
+
+def import_shop(
+    archive: Path,
+    new_slug: str | None = None,
+    domains: list[str] | None = None,
+    progress: Progress = _quiet,
+) -> Tenant:
+    """Restore an export as a new shop: all or nothing (no rows, no folder on failure)."""
+    try:
+        tar = tarfile.open(archive, "r:gz")  # noqa: SIM115 - closed by the with below
+    except (OSError, tarfile.TarError) as exc:
+        raise ShopError(f"cannot read {archive}: {exc}") from None
+    with tar:
+        manifest = read_manifest(tar, str(archive))
+        slug = validate_slug(new_slug or manifest["shop"]["slug"])
+        if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+            raise ShopError(f"shop {slug!r} already exists (import it --as another slug)")
+        hosts = normalize_domains(domains or [d["hostname"] for d in manifest["domains"]])
+        if not hosts:
+            raise ShopError("the shop needs at least one domain (--domain HOST)")
+        check_domains_free(hosts)
+        folder = tenants_dir() / slug
+        if folder.exists():
+            raise ShopError(f"{folder} already exists; move it away or import --as another slug")
+        data = {t.name: _rows(tar, t.name) for t in shop_tables()}
+        staging = Path(tempfile.mkdtemp(prefix=f".import-{slug}.", dir=tenants_dir()))
+        try:
+            _extract_folder(tar, staging)
+            tenant = _insert_rows(manifest, slug, hosts, data, progress)
+            staging.rename(folder)
+            try:
+                db.session.commit()
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+        except BaseException:
+            db.session.rollback()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+    return tenant
+
+
+def _rows(tar: tarfile.TarFile, table: str) -> list[dict[str, Any]]:
+    try:
+        member = tar.extractfile(f"data/{table}.jsonl")
+    except KeyError:
+        return []
+    text = member.read().decode() if member else ""
+    try:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except json.JSONDecodeError as exc:
+        raise ShopError(f"data/{table}.jsonl is damaged: {exc}") from None
+
+
+def _extract_folder(tar: tarfile.TarFile, target: Path) -> None:
+    """Extract ``folder/`` only: plain files and folders, nothing outside the target."""
+    for member in tar.getmembers():
+        path = PurePosixPath(member.name)
+        if not path.parts or path.parts[0] != "folder" or len(path.parts) == 1:
+            continue
+        relative = PurePosixPath(*path.parts[1:])
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ShopError(f"unsafe path in archive: {member.name}")
+        destination = target / relative
+        if member.isdir():
+            destination.mkdir(parents=True, exist_ok=True)
+        elif member.isfile():
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            source = tar.extractfile(member)
+            destination.write_bytes(source.read() if source else b"")
+        else:
+            raise ShopError(f"archive entry {member.name} is not a plain file")
+
+
+def _insert_rows(
+    manifest: dict[str, Any],
+    slug: str,
+    hosts: list[str],
+    data: dict[str, list[dict[str, Any]]],
+    progress: Progress,
+) -> Tenant:
+    shop = manifest["shop"]
+    tenant = Tenant(
+        slug=slug,
+        name=shop["name"],
+        status=shop.get("status", "active"),
+        suspended_reason=shop.get("suspended_reason"),
+    )
+    tenant.domains = [Domain(hostname=h, is_primary=(i == 0)) for i, h in enumerate(hosts)]
+    db.session.add(tenant)
+    db.session.flush()
+    new_ids: dict[str, dict[int, int]] = {}
+    total = sum(len(rows) for rows in data.values())
+    done = 0
+    with all_tenants():
+        for table in shop_tables():
+            references = _references(table)
+            self_refs = [col for col, target in references.items() if target == table.name]
+            rows = sorted(
+                data[table.name],
+                key=lambda r: (any(r.get(c) is not None for c in self_refs), r.get("id", 0)),
+            )
+            ids = new_ids.setdefault(table.name, {})
+            for row in rows:
+                row = _decode(table, row)
+                old_id = row.pop("id", None) if _has_surrogate_id(table) else None
+                for column, target in references.items():
+                    if row.get(column) is not None:
+                        mapped = new_ids.get(target, {}).get(row[column])
+                        if mapped is None and (table.name, column) not in PLAIN_REFERENCES:
+                            raise ShopError(
+                                f"{table.name}.{column}={row[column]} points at a missing "
+                                f"{target} row: the archive is inconsistent"
+                            )
+                        row[column] = mapped
+                if table.name == "users":
+                    row["fs_uniquifier"] = _free_uniquifier(table, row.get("fs_uniquifier"))
+                result = db.session.execute(insert(table).values(tenant_id=tenant.id, **row))
+                if old_id is not None:
+                    ids[old_id] = result.inserted_primary_key[0]
+                done += 1
+                if done % 200 == 0:
+                    progress(table.name, done, total)
+    progress("done", total, total)
+    bump_generation()
+    return tenant
+
+
+def self_references(table: Table) -> list[str]:
+    return [col for col, target in _references(table).items() if target == table.name]
+
+
+def delete_rows(table: Table, where: Any) -> None:
+    """Delete rows children-first within a self-referencing table (MariaDB checks each
+    row's foreign keys as it goes, so a parent may not go before its children)."""
+    for column in self_references(table):
+        db.session.execute(table.delete().where(where, table.c[column].is_not(None)))
+    db.session.execute(table.delete().where(where))
+
+
+def _has_surrogate_id(table: Table) -> bool:
+    return "id" in table.c and [c.name for c in table.primary_key.columns] == ["id"]
+
+
+def _references(table: Table) -> dict[str, str]:
+    """Column -> referenced shop table, for composite FKs and the known plain references."""
+    found: dict[str, str] = {}
+    for fk in table.foreign_key_constraints:
+        target = fk.referred_table.name
+        if target in PLATFORM_TABLES:
+            continue
+        for column in fk.columns:
+            if column.name != "tenant_id":
+                found[column.name] = target
+    for (name, column), target in PLAIN_REFERENCES.items():
+        if name == table.name:
+            found[column] = target
+    return found
+
+
+def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+    decoded = {}
+    for key, value in row.items():
+        if key not in table.c or key == "tenant_id":
+            continue  # a column this platform no longer has (schema check guards this)
+        if value is not None and isinstance(table.c[key].type, DateTime):
+            value = datetime.fromisoformat(value).replace(tzinfo=None)
+        decoded[key] = value
+    return decoded
+
+
+def _free_uniquifier(users: Table, value: str | None) -> str:
+    """Keep the user's uniquifier unless another account already has it (a second copy)."""
+    if (
+        value
+        and db.session.scalar(select(users.c.id).where(users.c.fs_uniquifier == value)) is None
+    ):
+        return value
+    return uuid.uuid4().hex
+
+
+# delete -----------------------------------------------------------------------------
+
+
+def delete_shop(slug: str) -> None:
+    """Delete every row of the shop and its folder; all or nothing."""
+    tenant = get_shop(slug)
+    folder = tenants_dir() / slug
+    trash = tenants_dir() / f".deleted-{slug}-{uuid.uuid4().hex[:8]}"
+    if folder.exists():
+        folder.rename(trash)
+    try:
+        with all_tenants():
+            for table in reversed(shop_tables()):
+                delete_rows(table, table.c.tenant_id == tenant.id)
+            db.session.execute(Domain.__table__.delete().where(Domain.tenant_id == tenant.id))
+            db.session.execute(Tenant.__table__.delete().where(Tenant.id == tenant.id))
+        bump_generation()
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        if trash.exists():
+            trash.rename(folder)
+        raise
+    shutil.rmtree(trash, ignore_errors=True)
