@@ -100,3 +100,14 @@ def test_a_shop_override_of_the_product_page_gets_plain_values(app, client, make
     )
     body = client.get("/p/item-0", headers=host(shop)).text
     assert "<h1>Item 0 for $10.00</h1>" in body
+
+
+def test_four_byte_characters_round_trip(app, client, make_shop):
+    """utf8mb4 on MySQL/MariaDB: an emoji in a title survives the database and the page."""
+    shop = make_shop("acme")
+    with app.app_context(), tenant_context(shop):
+        services.create_product("E-1", "Rocket 🚀 anvil", 100, stock=1, slug="rocket")
+        db.session.commit()
+    with app.app_context(), tenant_context(shop):
+        assert services.get_product("rocket").title == "Rocket 🚀 anvil"
+    assert "Rocket 🚀 anvil" in client.get("/p/rocket", headers=host(shop)).text

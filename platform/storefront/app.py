@@ -10,6 +10,7 @@ from flask import Flask
 
 from .config import build_config, instance_path
 from .errors import init_errors
+from .headers import init_headers
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .tenancy import init_tenancy
 from .tenancy.middleware import RequestLogFilter
@@ -42,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_accounts(app)
     register_blueprints(app)
     init_errors(app)
+    init_headers(app)
     return app
 
 

@@ -80,8 +80,10 @@ def finalize(app: Flask) -> None:
     _database(config, instance)
     _cache(config)
     if config["ENVIRONMENT"] == "production":
-        config.setdefault("SESSION_COOKIE_SECURE", True)
-        config.setdefault("REMEMBER_COOKIE_SECURE", True)
+        # Flask's own default (False) is always present, so this cannot be a setdefault:
+        # production cookies travel over HTTPS only, full stop.
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def _secret_key(config: Config, instance: Path) -> str:
