@@ -10,8 +10,8 @@ from flask import Flask
 
 from .config import build_config, instance_path
 from .errors import init_errors
-from .headers import init_headers
 from .extensions import cache, csrf, db, limiter, mail, migrate
+from .headers import init_headers
 from .tenancy import init_tenancy
 from .tenancy.middleware import RequestLogFilter
 from .tenancy.overlay import OverlayConfig
