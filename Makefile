@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve test e2e lint bench clean
+.PHONY: install demo serve test e2e screenshots lint bench drills clean
 
 install: $(STAMP)
 
@@ -29,11 +29,14 @@ serve: install  ## gunicorn against the configured database (STOREFRONT_DATABASE
 	$(BIN)/tenantctl db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:application
 
-test: install
-	$(BIN)/pytest
+test: install  ## the whole suite but the browser tests (SQLite, or MariaDB + Redis from the env)
+	$(BIN)/pytest -m "not e2e"
 
-e2e: install
+e2e: install  ## browser tests: Playwright driving Debian's chromium (apt-get install -y chromium)
 	$(BIN)/pytest -m e2e tests/e2e
+
+screenshots: install  ## refresh the README's pictures from the browser tests
+	STOREFRONT_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -m e2e tests/e2e
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,113 @@
+"""A shopper buys at one shop, is a stranger at the other; the owner ships the order."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+EMAIL = "shopper@example.com"
+PASSWORD = "a-long-shopper-password"
+
+
+def shop_url(slug: str, port: str, path: str = "/") -> str:
+    return f"http://{slug}.localhost:{port}{path}"
+
+
+def register(page, slug, port):
+    page.goto(shop_url(slug, port, "/register"))
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password_confirm]", PASSWORD)
+    page.click("form.form [type=submit]")
+    page.wait_for_load_state()
+
+
+def add_product(page, slug, port, index):
+    page.goto(shop_url(slug, port, "/products?sort=title"))
+    page.locator(".product-card a.product-link").nth(index).click()
+    page.wait_for_load_state()
+    title = page.locator("h1").first.inner_text()
+    page.click("form.add-to-cart button[type=submit]")
+    page.wait_for_url(re.compile(r".*/cart/$"))
+    return title
+
+
+def test_buy_at_one_shop_stranger_at_the_other_owner_ships(browser, live_server, screenshots):
+    port = live_server.port
+    shopper = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = shopper.new_page()
+
+    # Shop A: the demo home page and a product page, for the README.
+    page.goto(shop_url("acme", port))
+    page.screenshot(path=screenshots / "acme-home.png", full_page=True)
+    register(page, "acme", port)
+    assert page.url.endswith("/account"), page.url
+    first = add_product(page, "acme", port, 0)
+    page.goto(shop_url("acme", port, "/products?sort=title"))
+    page.locator(".product-card a.product-link").nth(1).click()
+    page.screenshot(path=screenshots / "acme-product.png", full_page=True)
+    second = add_product(page, "acme", port, 1)
+    cart = page.locator("main").inner_text()
+    assert first in cart and second in cart
+    page.screenshot(path=screenshots / "acme-cart.png", full_page=True)
+
+    page.goto(shop_url("acme", port, "/checkout"))
+    for field, value in {
+        "name": "Sam Shopper",
+        "address": "1 Main Street",
+        "postal_code": "12345",
+        "city": "Springfield",
+        "country": "Freedonia",
+    }.items():
+        page.fill(f"input[name={field}]", value)
+    page.click("main form.form [type=submit]")
+    page.wait_for_url(re.compile(r".*/orders/ACME-1001.*"))
+    assert "pending" in page.locator("main").inner_text().lower()
+    page.screenshot(path=screenshots / "acme-order.png", full_page=True)
+    page.goto(shop_url("acme", port, "/account"))
+    assert "ACME-1001" in page.locator("main").inner_text()
+
+    # Shop B, same browser, same email: a separate account with an empty history.
+    page.goto(shop_url("globex", port))
+    page.screenshot(path=screenshots / "globex-home.png", full_page=True)
+    page.locator(".product-card a.product-link").first.click()
+    page.screenshot(path=screenshots / "globex-product.png", full_page=True)
+    page.goto(shop_url("globex", port, "/account"))
+    assert "/login" in page.url  # not logged in here: A's session means nothing at B
+    register(page, "globex", port)
+    # Globex asks for a confirmed email: follow the link it mailed (from its own domain).
+    (mail,) = [m for m in live_server.mails() if "globex" in m.from_email.lower()]
+    link = re.search(r"http://\S+/confirm/\S+", mail.body).group(0)
+    assert link.startswith(shop_url("globex", port, "/confirm/"))
+    page.goto(link)
+    page.goto(shop_url("globex", port, "/account"))
+    if "/login" in page.url:
+        page.fill("input[name=email]", EMAIL)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("main form.form [type=submit]")
+        page.wait_for_load_state()
+        page.goto(shop_url("globex", port, "/account"))
+    text = page.locator("main").inner_text()
+    assert EMAIL in text and "ACME-1001" not in text and "No orders yet" in text
+
+    # The owner of A marks the order shipped in the dashboard.
+    owner = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    owner.goto(shop_url("acme", port, "/login"))
+    owner.fill("input[name=email]", "owner@acme.example.com")
+    owner.fill("input[name=password]", "demo-password")
+    owner.click("form.form [type=submit]")
+    owner.wait_for_load_state()
+    owner.goto(shop_url("acme", port, "/admin/orders"))
+    owner.click("text=ACME-1001")
+    owner.select_option("select[name=status]", "shipped")
+    owner.click("form [type=submit]:has-text('Update status')")
+    owner.wait_for_load_state()
+    assert "is shipped" in owner.locator("main").inner_text()
+    owner.screenshot(path=screenshots / "acme-dashboard-order.png", full_page=True)
+
+    page.goto(shop_url("acme", port, "/orders/ACME-1001"))
+    assert "shipped" in page.locator(".order-status").inner_text().lower()
+    shopper.close()
