@@ -17,8 +17,8 @@ keepalive = 5
 # Recycle workers now and then so a slow leak never becomes an outage.
 max_requests = 2000
 max_requests_jitter = 200
-# Load the app once in the master; storefront.create_app disposes inherited database
-# connections in each worker after the fork (see post_fork below).
+# Load the app once in the master; each worker drops the database pool it inherited
+# right after the fork (storefront.db registers that with os.register_at_fork).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 
 accesslog = "-"
@@ -29,13 +29,3 @@ access_log_format = (
     'rid=%({storefront.request_id}e)s "%(a)s"'
 )
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
-
-
-def post_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
-    """Never share a database connection or Redis socket opened before the fork."""
-    from wsgi import application
-
-    with application.app_context():
-        from storefront.extensions import db
-
-        db.engine.dispose(close=False)

@@ -173,7 +173,7 @@ def test_redis_outage_is_a_miss_and_caching_resumes(app_config, own_redis, make_
     from storefront import create_app
     from storefront.tenancy.services import NewShop, create_shop
 
-    app = create_app({**app_config, "REDIS_URL": own_redis.url})
+    app = create_app({**app_config, "REDIS_URL": own_redis.url, "CACHE_RETRY_SECONDS": 1.0})
     with app.app_context():
         from tests.fixtures.app import _empty_tables
 
@@ -212,3 +212,44 @@ def test_redis_outage_is_a_miss_and_caching_resumes(app_config, own_redis, make_
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_a_hung_redis_costs_one_timeout_not_one_per_request(app_config, make_shop):
+    """A Redis that accepts connections but never answers: after the first timeout the
+    cache stays out of the way, so later requests never wait on it."""
+    import threading
+
+    from storefront import create_app
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted = []
+
+    def accept_forever():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(conn)  # never read from, never answered
+
+    threading.Thread(target=accept_forever, daemon=True).start()
+    port = listener.getsockname()[1]
+    shop = make_shop("acme")
+    app = create_app(
+        {**app_config, "REDIS_URL": f"redis://127.0.0.1:{port}/0", "CACHE_RETRY_SECONDS": 60.0}
+    )
+    client = app.test_client()
+    try:
+        for _ in range(10):
+            assert client.get("/products", headers=host(shop)).status_code == 200
+        attempts = len(accepted)
+        assert 1 <= attempts <= 4  # the first call (with redis-py's own retries), no more
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

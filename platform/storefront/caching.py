@@ -65,79 +65,70 @@ class ResilientRedisCache(JSONRedisCache):
     """Every call answers: a failed read is a miss, a failed write is skipped.
 
     Flask-Caching's decorators already swallow backend errors, but direct ``cache.get``
-    and ``cache.set`` calls raise; this makes both behave the same. redis-py reconnects
-    on the next call, so caching resumes by itself when Redis is back.
+    and ``cache.set`` calls raise; this makes both behave the same. After a failure the
+    cache stays out of the way for ``retry_seconds`` (calls are misses without touching
+    the network, so a hung Redis costs one timeout, not one per call), then tries again:
+    caching resumes by itself when Redis is back, without a restart.
     """
 
-    def get(self, key: str) -> Any:
+    retry_seconds = 5.0
+    _down_until = float("-inf")
+
+    @classmethod
+    def factory(cls, app: Any, config: Any, args: Any, kwargs: Any) -> Any:
+        backend = super().factory(app, config, args, kwargs)
+        backend.retry_seconds = float(app.config.get("CACHE_RETRY_SECONDS", 5.0))
+        return backend
+
+    def _guard(self, operation: str, default: Any, call: Callable[[], Any]) -> Any:
+        if time.monotonic() < self._down_until:
+            return default
         try:
-            return super().get(key)
+            return call()
         except RedisError as exc:
-            _outage("get", exc)
-            return None
+            self._down_until = time.monotonic() + self.retry_seconds
+            _outage(operation, exc)
+            return default
+
+    def get(self, key: str) -> Any:
+        parent = super()
+        return self._guard("get", None, lambda: parent.get(key))
 
     def get_many(self, *keys: str) -> list[Any]:
-        try:
-            return super().get_many(*keys)
-        except RedisError as exc:
-            _outage("get_many", exc)
-            return [None] * len(keys)
+        parent = super()
+        return self._guard("get_many", [None] * len(keys), lambda: parent.get_many(*keys))
 
     def has(self, key: str) -> bool:
-        try:
-            return super().has(key)
-        except RedisError as exc:
-            _outage("has", exc)
-            return False
+        parent = super()
+        return self._guard("has", False, lambda: parent.has(key))
 
     def set(self, key: str, value: Any, timeout: int | None = None) -> Any:
-        try:
-            return super().set(key, value, timeout)
-        except RedisError as exc:
-            _outage("set", exc)
-            return False
+        parent = super()
+        return self._guard("set", False, lambda: parent.set(key, value, timeout))
 
     def add(self, key: str, value: Any, timeout: int | None = None) -> Any:
-        try:
-            return super().add(key, value, timeout)
-        except RedisError as exc:
-            _outage("add", exc)
-            return False
+        parent = super()
+        return self._guard("add", False, lambda: parent.add(key, value, timeout))
 
     def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> Any:
-        try:
-            return super().set_many(mapping, timeout)
-        except RedisError as exc:
-            _outage("set_many", exc)
-            return []
+        parent = super()
+        return self._guard("set_many", [], lambda: parent.set_many(mapping, timeout))
 
     def delete(self, key: str) -> Any:
-        try:
-            return super().delete(key)
-        except RedisError as exc:
-            _outage("delete", exc)
-            return False
+        parent = super()
+        return self._guard("delete", False, lambda: parent.delete(key))
 
     def delete_many(self, *keys: str) -> Any:
-        try:
-            return super().delete_many(*keys)
-        except RedisError as exc:
-            _outage("delete_many", exc)
-            return []
+        parent = super()
+        return self._guard("delete_many", [], lambda: parent.delete_many(*keys))
 
     def inc(self, key: str, delta: int = 1) -> Any:
-        try:
-            return super().inc(key, delta)
-        except RedisError as exc:
-            _outage("inc", exc)
-            return None
+        parent = super()
+        return self._guard("inc", None, lambda: parent.inc(key, delta))
 
     def dec(self, key: str, delta: int = 1) -> Any:
-        try:
-            return super().dec(key, delta)
-        except RedisError as exc:
-            _outage("dec", exc)
-            return None
+        parent = super()
+        return self._guard("dec", None, lambda: parent.dec(key, delta))
 
 
 # Per-shop keys ----------------------------------------------------------------------

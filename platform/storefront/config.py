@@ -125,7 +125,16 @@ def _cache(config: Config) -> None:
         config.setdefault("CACHE_REDIS_URL", redis_url)
         # redis-py waits forever by default: a hung Redis must fail fast, not pin a worker.
         config.setdefault("CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5})
+        # After a failure, stay off Redis this long (see storefront.caching).
+        config.setdefault("CACHE_RETRY_SECONDS", 5.0)
         config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+        # Rate limits must not turn a Redis outage into an outage of the login page:
+        # fail fast, then count in memory until Redis is back.
+        config.setdefault(
+            "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        )
+        config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")

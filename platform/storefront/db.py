@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import weakref
 from typing import Any
 
 from flask import Flask
@@ -19,6 +21,7 @@ def init_engine_hooks(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    _dispose_after_fork(engine)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -32,3 +35,19 @@ def init_engine_hooks(app: Flask) -> None:
         elif engine.dialect.name in ("mysql", "mariadb"):
             cursor.execute(f"SET SESSION sql_mode='{MYSQL_SQL_MODE}'")
         cursor.close()
+
+
+def _dispose_after_fork(engine: Any) -> None:
+    """A forked worker (gunicorn --preload, uwsgi) must never reuse the parent's sockets.
+
+    ``dispose(close=False)`` drops the inherited pool without closing the parent's
+    connections, as SQLAlchemy's pooling guide recommends; any server that forks gets it.
+    """
+    ref = weakref.ref(engine)
+
+    def after_fork() -> None:
+        inherited = ref()
+        if inherited is not None:
+            inherited.dispose(close=False)
+
+    os.register_at_fork(after_in_child=after_fork)

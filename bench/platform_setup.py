@@ -1,0 +1,140 @@
+"""Build a platform with N shops quickly, for benchmarks.
+
+Shops are inserted in bulk (rows plus a ``tenant.toml`` each) rather than through
+``create_shop`` one by one, so 10,000 shops take seconds; ``provision.py`` times the real
+``create_shop`` separately.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, insert, select
+
+from storefront import create_app
+from storefront.extensions import db
+
+PRODUCTS_PER_SHOP = 6
+
+
+def build_app(root: Path, **config: Any) -> Any:
+    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{root / 'bench.db'}"
+    (root / "tenants").mkdir(parents=True, exist_ok=True)
+    settings = {
+        "ENVIRONMENT": "testing",
+        "TESTING": False,
+        "SECRET_KEY": "bench-secret-key-" + "x" * 32,
+        "DATABASE_URL": url,
+        "INSTANCE_PATH": str(root / "instance"),
+        "TENANTS_DIR": str(root / "tenants"),
+        "PREFERRED_URL_SCHEME": "http",
+        "MAIL_BACKEND": "locmem",
+        "RATELIMIT_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+        **config,
+    }
+    if os.environ.get("BENCH_REDIS_URL"):
+        settings.setdefault("REDIS_URL", os.environ["BENCH_REDIS_URL"])
+    return create_app(settings)
+
+
+def migrate(app: Any, revision: str = "head") -> None:
+    import flask_migrate
+
+    with app.app_context():
+        if app.config["DATABASE_URL"].startswith("mysql"):
+            _drop_all_mysql()
+        flask_migrate.upgrade(revision=revision)
+
+
+def _drop_all_mysql() -> None:
+    from sqlalchemy import text
+
+    with db.engine.begin() as conn:
+        conn.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+        for (name,) in conn.execute(text("SHOW TABLES")).all():
+            conn.execute(text(f"DROP TABLE `{name}`"))
+        conn.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+
+
+def provision(
+    app: Any, count: int, products: int = PRODUCTS_PER_SHOP, counters: bool = True
+) -> list[str]:
+    """Insert ``count`` shops named s00000.. with ``products`` products each; return hosts."""
+    from storefront.accounts.models import Role
+    from storefront.catalog.models import Product
+    from storefront.orders.models import OrderCounter
+    from storefront.tenancy.models import Domain, Tenant
+    from storefront.tenancy.scaffold import render_settings
+
+    tenants_dir = Path(app.config["TENANTS_DIR"])
+    hosts = []
+    with app.app_context():
+        start = (db.session.scalar(select(db.func.max(Tenant.id))) or 0) + 1
+        tenants, domains, roles, counter_rows, rows = [], [], [], [], []
+        for i in range(count):
+            tenant_id = start + i
+            slug = f"s{tenant_id:05d}"
+            host = f"{slug}.bench.test"
+            hosts.append(host)
+            theme = "minimal" if i % 2 else "classic"
+            folder = tenants_dir / slug
+            folder.mkdir(exist_ok=True)
+            (folder / "tenant.toml").write_text(render_settings(slug, f"Shop {slug}", theme))
+            tenants.append(
+                {
+                    "id": tenant_id,
+                    "slug": slug,
+                    "name": f"Shop {slug}",
+                    "status": "active",
+                    "cache_generation": 1,
+                }
+            )
+            domains.append({"tenant_id": tenant_id, "hostname": host, "is_primary": True})
+            roles += [{"tenant_id": tenant_id, "name": n} for n in ("owner", "staff", "customer")]
+            counter_rows.append({"tenant_id": tenant_id, "next_number": 1001})
+            for p in range(products):
+                rows.append(
+                    {
+                        "tenant_id": tenant_id,
+                        "sku": f"SKU-{p}",
+                        "slug": f"product-{p}",
+                        "title": f"Product {p} of {slug}",
+                        "description": "A fine product. " * 8,
+                        "price": 1000 + p * 250,
+                        "stock": 50,
+                        "active": True,
+                        "featured": p < 4,
+                    }
+                )
+        with db.engine.begin() as conn:
+            batches = [(Tenant, tenants), (Domain, domains), (Role, roles), (Product, rows)]
+            if counters:
+                batches.append((OrderCounter, counter_rows))
+            for table, data in batches:
+                for chunk in range(0, len(data), 5000):
+                    conn.execute(insert(table.__table__), data[chunk : chunk + 5000])
+        from storefront.tenancy.registry import bump_generation
+
+        bump_generation()
+        db.session.commit()
+    return hosts
+
+
+class QueryCounter:
+    """Counts SQL statements sent by the app's engine."""
+
+    def __init__(self, app: Any) -> None:
+        self.count = 0
+        with app.app_context():
+            event.listen(db.engine, "before_cursor_execute", self._hit)
+
+    def _hit(self, *args: Any) -> None:
+        self.count += 1
+
+
+def temp_root(name: str) -> Path:
+    return Path(tempfile.mkdtemp(prefix=f"storefront-bench-{name}-"))
