@@ -61,9 +61,17 @@ def _drop_all_mysql() -> None:
 
 
 def provision(
-    app: Any, count: int, products: int = PRODUCTS_PER_SHOP, counters: bool = True
+    app: Any,
+    count: int,
+    products: int = PRODUCTS_PER_SHOP,
+    counters: bool = True,
+    overrides: bool = False,
 ) -> list[str]:
-    """Insert ``count`` shops named s00000.. with ``products`` products each; return hosts."""
+    """Insert ``count`` shops named s00000.. with ``products`` products each; return hosts.
+
+    With ``overrides`` every shop also overrides its footer template, so each shop has a
+    compiled template of its own (what white-label shops look like).
+    """
     from storefront.accounts.models import Role
     from storefront.catalog.models import Product
     from storefront.orders.models import OrderCounter
@@ -84,6 +92,12 @@ def provision(
             folder = tenants_dir / slug
             folder.mkdir(exist_ok=True)
             (folder / "tenant.toml").write_text(render_settings(slug, f"Shop {slug}", theme))
+            if overrides:
+                (folder / "templates" / "layout_sections").mkdir(parents=True, exist_ok=True)
+                (folder / "templates" / "layout_sections" / "footer.html").write_text(
+                    '<footer class="site-footer"><div class="container">'
+                    f"<p>{{{{ shop.name }}}} · footer of {slug}</p></div></footer>"
+                )
             tenants.append(
                 {
                     "id": tenant_id,

@@ -1,0 +1,60 @@
+"""``python -m bench [--quick] [name ...]``: run benchmarks, print tables with ratios
+against a baseline measured in the same run, save JSON to bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+from . import cache, drivers, overhead, provision, scale
+
+BENCHES = {
+    "overhead": overhead.run,
+    "scale": scale.run,
+    "cache": cache.run,
+    "drivers": drivers.run,
+    "provision": provision.run,
+}
+RESULTS = Path(__file__).parent / "results"
+
+
+def machine() -> dict[str, str]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    return {"cpu": cpu, "cores": str(os.cpu_count()), "python": platform.python_version(),
+            "commit": commit, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("names", nargs="*", choices=[*BENCHES, []], help="default: all")
+    parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    RESULTS.mkdir(exist_ok=True)
+    info = machine()
+    print(f"machine: {info}")
+    for name in args.names or list(BENCHES):
+        print(f"\n== {name} ==")
+        result = BENCHES[name](quick=args.quick)
+        (RESULTS / f"{name}.json").write_text(
+            json.dumps({"machine": info, "quick": args.quick, **result}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()
