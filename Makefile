@@ -43,8 +43,11 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install
+bench: install  ## benchmarks; figures in docs/benchmarks.md
 	$(BIN)/python -m bench
+
+drills: install  ## load and fault drills on gunicorn + own MariaDB + Redis; docs/reliability.md
+	$(BIN)/python -m bench.drills
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

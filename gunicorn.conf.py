@@ -29,3 +29,12 @@ access_log_format = (
     'rid=%({storefront.request_id}e)s "%(a)s"'
 )
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+    """Freeze what the master preloaded: workers then share those pages instead of copying
+    them on the first garbage collection, and never rescan them."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

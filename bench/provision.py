@@ -26,8 +26,14 @@ def _create_shops(count: int) -> dict[str, float]:
         with app.app_context():
             for i in range(count):
                 t0 = time.perf_counter()
-                create_shop(NewShop(slug=f"shop{i}", name=f"Shop {i}",
-                                    domains=(f"shop{i}.bench.test",), owner_email=f"o{i}@x.io"))
+                create_shop(
+                    NewShop(
+                        slug=f"shop{i}",
+                        name=f"Shop {i}",
+                        domains=(f"shop{i}.bench.test",),
+                        owner_email=f"o{i}@x.io",
+                    )
+                )
                 times.append(time.perf_counter() - t0)
             db.engine.dispose()
         return {"p50_ms": percentile(times, 50) * 1000, "p99_ms": percentile(times, 99) * 1000}
@@ -57,8 +63,9 @@ def _upgrade_with(shops: int) -> float:
 
 def run(quick: bool = False) -> dict[str, Any]:
     created = _create_shops(10 if quick else 50)
-    print(table([{"what": "tenantctl create (create_shop)", **created}],
-                ["what", "p50_ms", "p99_ms"]))
+    print(
+        table([{"what": "tenantctl create (create_shop)", **created}], ["what", "p50_ms", "p99_ms"])
+    )
     rows = [{"shops": n, "upgrade_s": _upgrade_with(n)} for n in (10, 10_000)]
     for row in rows:
         row["ratio_vs_10"] = row["upgrade_s"] / rows[0]["upgrade_s"]

@@ -10,6 +10,7 @@ The page cache is off: this measures resolution and rendering.
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -27,7 +28,10 @@ PATHS = ("/", "/products", "/p/product-1", "/p/product-4")
 def worker(shops: int, requests: int) -> dict[str, Any]:
     root = temp_root(f"scale-{shops}")
     try:
-        app = build_app(root, SHOP_PAGE_CACHE=False)
+        extra = {}
+        if os.environ.get("BENCH_TEMPLATE_CACHE_SIZE"):
+            extra["TEMPLATE_CACHE_SIZE"] = int(os.environ["BENCH_TEMPLATE_CACHE_SIZE"])
+        app = build_app(root, SHOP_PAGE_CACHE=False, **extra)
         migrate(app)
         hosts = provision(app, shops, overrides=True)
         client = app.test_client()

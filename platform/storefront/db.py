@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import weakref
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 
 from .extensions import db
+
+log = logging.getLogger(__name__)
 
 MYSQL_SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -22,6 +26,8 @@ def init_engine_hooks(app: Flask) -> None:
         engine = db.engine
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     _dispose_after_fork(engine)
+    # Registered after Flask-SQLAlchemy's own teardown, so it runs first.
+    app.teardown_appcontext(_remove_session_safely)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -51,3 +57,19 @@ def _dispose_after_fork(engine: Any) -> None:
             inherited.dispose(close=False)
 
     os.register_at_fork(after_in_child=after_fork)
+
+
+def _remove_session_safely(exc: BaseException | None = None) -> None:
+    """End the request's session even when the database went away mid-request.
+
+    Closing a session rolls back its connection; on a dead connection that raises, and
+    from a teardown the error would escape Flask as a bare 500. Here the connection is
+    invalidated instead (the pool opens a new one once the database is back).
+    """
+    try:
+        db.session.remove()
+    except DBAPIError:
+        log.warning("database connection lost while ending a request; discarding it")
+        session = db.session.registry()
+        session.invalidate()
+        db.session.registry.clear()

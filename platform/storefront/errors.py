@@ -11,7 +11,8 @@ import logging
 from flask import Flask, Response, has_request_context, jsonify, render_template, request
 from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.exceptions import SecurityError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .tenancy.context import current_tenant_or_none
@@ -77,6 +78,11 @@ def api_error(status: int, message: str, code: str | None = None, **extra: objec
 def _http_error(exc: HTTPException) -> Response:
     if exc.code is None or exc.code < 400:
         return exc  # type: ignore[return-value]
+    # An exception outside the view (an after_request hook, the session) reaches Flask's
+    # last resort as a 500 wrapping the original: a database outage is still a 503.
+    original = getattr(exc, "original_exception", None)
+    if exc.code == 500 and original is not None and is_database_down(original):
+        return _database_down(original)
     if wants_json():
         return api_error(exc.code, exc.description or TITLES.get(exc.code, "Error"))
     message = {
@@ -96,14 +102,32 @@ def _template_error(exc: TemplateError) -> Response:
     return platform_error(503, f"This page's template has an error{where}: {exc.message}")
 
 
-def _database_down(exc: OperationalError) -> Response:
-    log.error("database unavailable: %s", exc.orig)
+def is_database_down(exc: BaseException) -> bool:
+    """Errors that mean "the database is unreachable right now", not a bug."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    message = str(exc).lower()
+    return isinstance(exc, PendingRollbackError) and ("connect" in message or "invalid" in message)
+
+
+def _database_down(exc: Exception) -> Response:
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the session is removed anyway
+        log.debug("rollback after a database error failed", exc_info=True)
+    log.error("database unavailable: %s", getattr(exc, "orig", exc))
     if wants_json():
         return api_error(503, "The service is briefly unavailable. Please try again shortly.")
     return platform_error(503, "The service is briefly unavailable. Please try again shortly.")
 
 
 def _unexpected(exc: Exception) -> Response:
+    if is_database_down(exc):
+        return _database_down(exc)
     log.exception("unhandled error")
     if wants_json():
         return api_error(500, "We could not complete this request. Please try again.")
@@ -113,6 +137,7 @@ def _unexpected(exc: Exception) -> Response:
 def init_errors(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(TemplateError, _template_error)
-    app.register_error_handler(OperationalError, _database_down)
+    for database_down in (OperationalError, InterfaceError, PoolTimeout):
+        app.register_error_handler(database_down, _database_down)
     if not app.config.get("PROPAGATE_EXCEPTIONS") and not app.testing:
         app.register_error_handler(Exception, _unexpected)

@@ -115,8 +115,13 @@ def unbind_shop(exc: BaseException | None = None) -> None:
 
 
 def platform_error(status: int, reason: str) -> Response:
-    """The platform's own plain page: nothing of any shop in it."""
-    body = render_template("platform/error.html", status=status, reason=reason)
+    """The platform's own plain page: nothing of any shop in it.
+
+    Rendered straight from the environment, without context processors: those load the
+    current user, and this page must render when the database is down.
+    """
+    template = current_app.jinja_env.get_template("@base/platform/error.html")
+    body = template.render(status=status, reason=reason)
     return Response(body, status=status, mimetype="text/html")
 
 

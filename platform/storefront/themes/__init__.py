@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, get_flashed_messages, url_for
+from jinja2 import FileSystemBytecodeCache
 
 from .loader import LayeredEnvironment, Layers
 from .sandbox import ShopSandbox, helper
@@ -29,6 +31,7 @@ def init_themes(app: Flask) -> None:
     sandbox.globals.clear()
     sandbox.globals.update({name: env.globals[name] for name in JINJA_DEFAULT_GLOBALS})
     env.sandbox = sandbox
+    _bytecode_caches(app, env, sandbox)
     app.extensions["storefront.sandbox_globals"] = sandbox.globals
     app.register_blueprint(bp)
     add_safe_globals(
@@ -50,3 +53,20 @@ def _wrap(fn: Any) -> Any:
 
     call.__name__ = getattr(fn, "__name__", "helper")
     return call
+
+
+def _bytecode_caches(app: Flask, env: Any, sandbox: Any) -> None:
+    """Compiled templates evicted from the in-memory LRU come back from disk, not the parser.
+
+    With thousands of shops overriding templates, the LRU (TEMPLATE_CACHE_SIZE) bounds
+    memory; Jinja's bytecode cache makes a miss cost an unmarshal instead of a compile.
+    The sandbox compiles different code for the same file, so it gets its own folder.
+    """
+    folder = app.config.get("TEMPLATE_BYTECODE_DIR")
+    if folder is False:
+        return
+    root = Path(folder or Path(app.instance_path) / "template-cache")
+    for environment, name in ((env, "trusted"), (sandbox, "sandbox")):
+        path = root / name
+        path.mkdir(parents=True, exist_ok=True)
+        environment.bytecode_cache = FileSystemBytecodeCache(str(path))

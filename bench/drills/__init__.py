@@ -1,0 +1,1 @@
+"""Load and fault drills against gunicorn on MariaDB + Redis (``make drills``)."""
