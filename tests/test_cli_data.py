@@ -84,7 +84,7 @@ def test_check_reports_broken_templates_bad_toml_and_drift(app, runner, make_sho
 def test_doctor_says_what_is_wrong_and_how_to_fix_it(app, runner, make_shop):
     make_shop("acme")
     result = runner.invoke(["doctor", "--json"])
-    findings = {f["name"]: f for f in json.loads(result.output)}
+    findings = {f["name"]: f for f in json.loads(result.stdout)}
     assert findings["database"]["ok"] and findings["migrations"]["ok"]
     assert findings["tenants folder"]["ok"] and findings["secret key"]["ok"]
     app.config["SECRET_KEY"] = "short"

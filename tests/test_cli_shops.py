@@ -168,3 +168,48 @@ def test_demo_is_idempotent(app, runner, demo_tenants, client):
     assert "created" not in second.output
     assert "Acme Supplies" in client.get("/", headers={"Host": "acme.localhost"}).text
     assert "Globex Outfitters" in client.get("/", headers={"Host": "globex.localhost"}).text
+
+
+def test_rename_changes_the_display_name_everywhere(app, runner, make_shop, client):
+    shop = make_shop("acme")
+    result = runner.invoke(["rename", "acme", "Acme & Sons"])
+    assert result.exit_code == 0, result.output
+    assert "Acme &amp; Sons" in client.get("/", headers={"Host": shop.primary_host}).text
+    rows = json.loads(runner.invoke(["show", "acme", "--json"]).output)
+    assert rows[0]["name"] == "Acme & Sons"
+    assert runner.invoke(["rename", "nope", "X"]).exit_code == 1
+    assert runner.invoke(["rename", "acme", ""]).exit_code == 1  # validated: name required
+
+
+def test_db_current_and_check_report_the_revision(runner):
+    current = runner.invoke(["db", "current"])
+    assert current.exit_code == 0 and "head" in current.output.lower()
+    assert runner.invoke(["db", "check"]).exit_code == 0
+
+
+def test_shell_binds_the_named_shop(app, runner, make_shop, monkeypatch):
+    from storefront.catalog import services as catalog
+    from storefront.catalog.models import Product
+    from storefront.cli import shops as shop_cmds
+    from storefront.extensions import db
+    from storefront.tenancy import tenant_context
+
+    for slug in ("acme", "globex"):
+        ctx = make_shop(slug)
+        with app.app_context(), tenant_context(ctx):
+            catalog.create_product(f"{slug}-1", f"{slug} thing", 100)
+            db.session.commit()
+    seen = {}
+
+    def interact(namespace, banner):
+        seen["banner"] = banner
+        seen["titles"] = [
+            p.title for p in namespace["db"].session.scalars(namespace["select"](Product))
+        ]
+        seen["shop"] = namespace["shop"].slug
+
+    monkeypatch.setattr(shop_cmds, "_interact", interact)
+    assert runner.invoke(["shell", "acme"]).exit_code == 0
+    assert seen == {"banner": seen["banner"], "titles": ["acme thing"], "shop": "acme"}
+    assert "acme is bound" in seen["banner"]
+    assert runner.invoke(["shell", "nope"]).exit_code == 1

@@ -123,17 +123,22 @@ def _database() -> Finding:
     return Finding("database", True, url)
 
 
-def _migrations() -> Finding:
+def database_revisions() -> tuple[list[str], list[str]]:
+    """(the database's revisions, the code's heads), each sorted."""
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
-    from flask_migrate import Migrate
 
+    migrate = current_app.extensions["migrate"]
+    config = migrate.migrate.get_config(migrate.directory)
+    heads = sorted(ScriptDirectory.from_config(config).get_heads())
+    with db.engine.connect() as conn:
+        current = sorted(MigrationContext.configure(conn).get_current_heads())
+    return current, heads
+
+
+def _migrations() -> Finding:
     try:
-        migrate: Migrate = current_app.extensions["migrate"]
-        config = migrate.migrate.get_config(migrate.directory)
-        heads = set(ScriptDirectory.from_config(config).get_heads())
-        with db.engine.connect() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
+        current, heads = database_revisions()
     except Exception as exc:  # noqa: BLE001
         return Finding("migrations", False, str(exc).splitlines()[0], "tenantctl db upgrade")
     if current != heads:

@@ -32,9 +32,13 @@ def downgrade(
 
 @app.command("current")
 def current() -> None:
-    """Show the database's current revision."""
+    """Show the database's revision, and whether it is the code's newest (head)."""
+    from ..ops import database_revisions
+
     with app_context():
-        flask_migrate.current()
+        current, heads = database_revisions()
+    state = "head" if current == heads else f"behind: the code is at {', '.join(heads)}"
+    ok(f"{', '.join(current) or '(empty database)'} ({state})")
 
 
 @app.command("check")
