@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .net import free_port, wait_port
 from .platform_setup import build_app, migrate, provision, temp_root
 from .stats import summary, table
 
@@ -34,16 +34,10 @@ def _wsgi(app: Any, requests: int, headers: dict[str, str]) -> dict[str, float]:
     return summary(latencies, time.perf_counter() - started)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _wrk(target: str, root: Path, seconds: int, host: str) -> dict[str, float] | None:
     if shutil.which("wrk") is None:
         return None
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "BENCH_ROOT": str(root)}
     server = subprocess.Popen(
         [
@@ -65,13 +59,7 @@ def _wrk(target: str, root: Path, seconds: int, host: str) -> dict[str, float] |
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_port(port)
         subprocess.run(
             ["wrk", "-t1", "-c4", "-d2s", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{PATH}"],
             capture_output=True,

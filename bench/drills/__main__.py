@@ -23,8 +23,9 @@ from typing import Any
 
 import httpx
 
+from ..net import free_port, wait_port
 from ..platform_setup import build_app, migrate, provision, temp_root
-from .services import MariaDB, Redis, free_port, wait_port
+from .services import MariaDB, Redis
 
 SLUG = re.compile(r"\bs\d{5}\b")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -219,8 +220,11 @@ def oversell(
     def buy(client: httpx.Client, form: dict[str, str]) -> None:
         barrier.wait()
         response = drill.post(client, host, "/checkout", form)
-        if response is not None and "/orders/" in response.headers.get("location", ""):
-            placed.append(response.headers["location"])
+        location = response.headers.get("location", "") if response is not None else ""
+        if match := re.search(r"/orders/([A-Z0-9]+-\d+)", location):
+            placed.append(match.group(1))
+            with drill.lock:
+                drill.orders.append((slug, match.group(1)))
 
     threads = [threading.Thread(target=buy, args=pair) for pair in zip(clients, forms, strict=True)]
     for thread in threads:
