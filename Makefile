@@ -45,6 +45,7 @@ lint: install
 
 bench: install  ## benchmarks; figures in docs/benchmarks.md
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.plot
 
 drills: install  ## load and fault drills on gunicorn + own MariaDB + Redis; docs/reliability.md
 	$(BIN)/python -m bench.drills

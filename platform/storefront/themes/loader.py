@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 from flask.templating import Environment as FlaskEnvironment
 from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound
 
@@ -66,7 +66,10 @@ class Layers:
     def __init__(self, app: Any, base_loader: BaseLoader) -> None:
         self.app = app
         self.base_loader = base_loader
-        self._loaders: dict[tuple[str, ...], FileSystemLoader] = {}
+        # Bounded like the registry: one loader per shop with overrides, per theme.
+        self._loaders: LRUCache[tuple[str, ...], FileSystemLoader] = LRUCache(
+            maxsize=app.config["REGISTRY_LRU_SIZE"]
+        )
         # In production a shop's override list is re-read every few seconds at most; in
         # development on every lookup, so new override files show up at once.
         live = app.debug or app.config.get("TEMPLATES_AUTO_RELOAD")
