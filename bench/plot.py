@@ -53,8 +53,9 @@ def overhead() -> None:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     width = 0.38
     for offset, app in ((-width / 2, "plain Flask"), (width / 2, "platform")):
-        values = [next((r["rps"] for r in rows if r["path"] == p and r["app"] == app), 0)
-                  for p in paths]
+        values = [
+            next((r["rps"] for r in rows if r["path"] == p and r["app"] == app), 0) for p in paths
+        ]
         bars = ax.bar([i + offset for i in range(len(paths))], values, width, label=app)
         ax.bar_label(bars, fmt="%.0f", fontsize=8)
     ax.set_xticks(range(len(paths)), paths)

@@ -44,7 +44,7 @@ class JSONSerializer:
 
 
 class JSONRedisCache(RedisCache):
-    serializer = JSONSerializer()
+    serializer = JSONSerializer()  # type: ignore[assignment]
 
 
 # Redis going away is not an outage --------------------------------------------------
@@ -77,7 +77,8 @@ class ResilientRedisCache(JSONRedisCache):
     @classmethod
     def factory(cls, app: Any, config: Any, args: Any, kwargs: Any) -> Any:
         backend = super().factory(app, config, args, kwargs)
-        backend.retry_seconds = float(app.config.get("CACHE_RETRY_SECONDS", 5.0))
+        retry = float(app.config.get("CACHE_RETRY_SECONDS", 5.0))
+        backend.retry_seconds = retry  # type: ignore[attr-defined]
         return backend
 
     def _guard(self, operation: str, default: Any, call: Callable[[], Any]) -> Any:
@@ -91,44 +92,36 @@ class ResilientRedisCache(JSONRedisCache):
             return default
 
     def get(self, key: str) -> Any:
-        parent = super()
-        return self._guard("get", None, lambda: parent.get(key))
+        return self._guard("get", None, lambda: JSONRedisCache.get(self, key))
 
     def get_many(self, *keys: str) -> list[Any]:
-        parent = super()
-        return self._guard("get_many", [None] * len(keys), lambda: parent.get_many(*keys))
+        return self._guard(
+            "get_many", [None] * len(keys), lambda: JSONRedisCache.get_many(self, *keys)
+        )
 
     def has(self, key: str) -> bool:
-        parent = super()
-        return self._guard("has", False, lambda: parent.has(key))
+        return self._guard("has", False, lambda: JSONRedisCache.has(self, key))
 
-    def set(self, key: str, value: Any, timeout: int | None = None) -> Any:
-        parent = super()
-        return self._guard("set", False, lambda: parent.set(key, value, timeout))
+    def set(self, key: str, value: Any, timeout: Any = None) -> Any:
+        return self._guard("set", False, lambda: JSONRedisCache.set(self, key, value, timeout))
 
-    def add(self, key: str, value: Any, timeout: int | None = None) -> Any:
-        parent = super()
-        return self._guard("add", False, lambda: parent.add(key, value, timeout))
+    def add(self, key: str, value: Any, timeout: Any = None) -> Any:
+        return self._guard("add", False, lambda: JSONRedisCache.add(self, key, value, timeout))
 
-    def set_many(self, mapping: dict[str, Any], timeout: int | None = None) -> Any:
-        parent = super()
-        return self._guard("set_many", [], lambda: parent.set_many(mapping, timeout))
+    def set_many(self, mapping: dict[str, Any], timeout: Any = None) -> Any:
+        return self._guard("set_many", [], lambda: JSONRedisCache.set_many(self, mapping, timeout))
 
     def delete(self, key: str) -> Any:
-        parent = super()
-        return self._guard("delete", False, lambda: parent.delete(key))
+        return self._guard("delete", False, lambda: JSONRedisCache.delete(self, key))
 
     def delete_many(self, *keys: str) -> Any:
-        parent = super()
-        return self._guard("delete_many", [], lambda: parent.delete_many(*keys))
+        return self._guard("delete_many", [], lambda: JSONRedisCache.delete_many(self, *keys))
 
     def inc(self, key: str, delta: int = 1) -> Any:
-        parent = super()
-        return self._guard("inc", None, lambda: parent.inc(key, delta))
+        return self._guard("inc", None, lambda: JSONRedisCache.inc(self, key, delta))
 
     def dec(self, key: str, delta: int = 1) -> Any:
-        parent = super()
-        return self._guard("dec", None, lambda: parent.dec(key, delta))
+        return self._guard("dec", None, lambda: JSONRedisCache.dec(self, key, delta))
 
 
 # Per-shop keys ----------------------------------------------------------------------

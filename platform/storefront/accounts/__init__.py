@@ -177,8 +177,8 @@ def _rate_limit_auth_views(app: Flask) -> None:
         view = app.view_functions.get(endpoint)
         if view is None:
             continue
-        view = limiter.limit(_limit_value, key_func=_by_client, methods=["POST"])(view)
-        view = limiter.limit(
+        view = limiter.limit(_limit_value, key_func=_by_client, methods=["POST"])(view)  # type: ignore[assignment]
+        view = limiter.limit(  # type: ignore[assignment]
             _limit_value, key_func=_by_account, methods=["POST"], scope=f"{endpoint}:account"
         )(view)
         app.view_functions[endpoint] = view

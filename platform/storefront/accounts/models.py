@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
-from ..extensions import db
+from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped
 
@@ -47,20 +47,21 @@ roles_users = Table(
 )
 
 
-class Role(db.Model, TenantScoped, RoleMixin):
+class Role(Model, TenantScoped, RoleMixin):
     __tablename__ = "roles"
     __scoped_args__ = (UniqueConstraint("tenant_id", "name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     description: Mapped[str | None] = mapped_column(String(255))
-    permissions: Mapped[str | None] = mapped_column(Text)  # Flask-Security: comma separated
+    # Flask-Security: comma separated (its mixin declares a list, its datastore stores text).
+    permissions: Mapped[str | None] = mapped_column(Text)  # type: ignore[assignment]
 
     def __repr__(self) -> str:
         return f"<Role {self.name}>"
 
 
-class User(db.Model, TenantScoped, UserMixin):
+class User(Model, TenantScoped, UserMixin):
     __tablename__ = "users"
     __scoped_args__ = (UniqueConstraint("tenant_id", "email"),)
 
@@ -76,7 +77,7 @@ class User(db.Model, TenantScoped, UserMixin):
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
-    roles: Mapped[list[Role]] = relationship(
+    roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin
         secondary=roles_users,
         primaryjoin=lambda: and_(
             remote(roles_users.c.user_id) == User.id,

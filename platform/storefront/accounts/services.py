@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from flask_security import hash_password
@@ -35,7 +36,8 @@ def create_roles() -> None:
 
 
 def find_user(email: str) -> User | None:
-    return security.datastore.find_user(case_insensitive=True, email=normalize_email(email))
+    found = security.datastore.find_user(case_insensitive=True, email=normalize_email(email))
+    return cast("User | None", found)
 
 
 def get_user(email: str) -> User:
@@ -63,7 +65,7 @@ def create_user(
         confirmed_at=datetime.now(UTC).replace(tzinfo=None),
     )
     db.session.flush()
-    return user
+    return cast("User", user)
 
 
 def list_users(role: str | None = None) -> list[User]:

@@ -10,6 +10,7 @@ import io
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_security import auth_required, roles_accepted
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
@@ -138,7 +139,7 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
-def product_new() -> str | Response:
+def product_new() -> ResponseReturnValue:
     form = _product_form()
     if (fields := _submitted_product(form)) is not None:
         try:
@@ -168,7 +169,7 @@ def _product_or_404(product_id: int) -> Product:
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
-def product_edit(product_id: int) -> str | Response:
+def product_edit(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     form = _product_form(product)
     if (fields := _submitted_product(form)) is not None:
@@ -191,7 +192,7 @@ def product_edit(product_id: int) -> str | Response:
 
 
 @bp.route("/products/<int:product_id>/stock", methods=["POST"])
-def product_stock(product_id: int) -> Response:
+def product_stock(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     form = StockForm(prefix="stock")
     if not form.validate_on_submit():
@@ -208,7 +209,7 @@ def product_stock(product_id: int) -> Response:
 
 
 @bp.route("/products/<int:product_id>/deactivate", methods=["POST"])
-def product_deactivate(product_id: int) -> Response:
+def product_deactivate(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     if ConfirmForm(prefix="confirm").validate_on_submit():
         catalog.update_product(product, active=not product.active)
@@ -222,7 +223,7 @@ def product_deactivate(product_id: int) -> Response:
 
 
 @bp.route("/categories", methods=["GET", "POST"])
-def categories() -> str | Response:
+def categories() -> ResponseReturnValue:
     all_categories = catalog.all_categories()
     form = CategoryForm()
     form.parent.choices = [SelectChoice("", "— none —")] + [
@@ -246,7 +247,7 @@ def categories() -> str | Response:
 
 
 @bp.route("/categories/<slug>/delete", methods=["POST"])
-def category_delete(slug: str) -> Response:
+def category_delete(slug: str) -> ResponseReturnValue:
     if ConfirmForm(prefix="confirm").validate_on_submit():
         try:
             catalog.delete_category(slug)
@@ -273,7 +274,7 @@ def order_list() -> str:
 
 
 @bp.route("/orders.csv")
-def orders_csv() -> Response:
+def orders_csv() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status and status not in STATUSES:
         abort(400, f"Unknown status {status!r}.")
@@ -288,7 +289,7 @@ def orders_csv() -> Response:
 
 
 @bp.route("/orders/<number>", methods=["GET", "POST"])
-def order_detail(number: str) -> str | Response:
+def order_detail(number: str) -> ResponseReturnValue:
     order = orders.get_order(number)
     if order is None:
         abort(404)
@@ -334,7 +335,7 @@ SETTINGS_KEYS = {
 
 @bp.route("/settings", methods=["GET", "POST"])
 @roles_accepted("owner")
-def settings() -> str | Response:
+def settings() -> ResponseReturnValue:
     """What an owner may change here; everything else is the operator's tenant.toml."""
     ctx = current_tenant()
     form = SettingsForm()

@@ -46,8 +46,8 @@ def _body(name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
 
 
-STAFF = [{"authToken": []}]
-SHOPPER = [{"authToken": []}, {"session": []}]
+STAFF: list[dict[str, list[str]]] = [{"authToken": []}]
+SHOPPER: list[dict[str, list[str]]] = [{"authToken": []}, {"session": []}]
 
 PATHS: dict[str, dict[str, Any]] = {
     "/api/v1/products": {

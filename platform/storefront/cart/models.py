@@ -8,12 +8,12 @@ from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from ..catalog.models import Product
-from ..extensions import db
+from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 
 
-class Cart(db.Model, TenantScoped):
+class Cart(Model, TenantScoped):
     __tablename__ = "carts"
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "token"),
@@ -37,7 +37,7 @@ class Cart(db.Model, TenantScoped):
     )
 
 
-class CartItem(db.Model, TenantScoped):
+class CartItem(Model, TenantScoped):
     __tablename__ = "cart_items"
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "cart_id", "product_id"),

@@ -78,14 +78,14 @@ def parse_rows(lines: Iterable[str]) -> list[Row]:
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS]
     if missing or unknown:
-        problems = []
+        header_problems = []
         if missing:
-            problems.append(f"line 1: missing column(s): {', '.join(missing)}")
+            header_problems.append(f"line 1: missing column(s): {', '.join(missing)}")
         if unknown:
-            problems.append(
+            header_problems.append(
                 f"line 1: unknown column(s): {', '.join(unknown)} (known: {', '.join(COLUMNS)})"
             )
-        raise ImportError_(problems)
+        raise ImportError_(header_problems)
     reader.fieldnames = header
     settings = current_tenant().settings
     currency = settings.currency if settings else "USD"

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
-from ..extensions import db
+from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 
@@ -39,7 +39,7 @@ product_categories = Table(
 )
 
 
-class Category(db.Model, TenantScoped):
+class Category(Model, TenantScoped):
     __tablename__ = "categories"
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "slug"),
@@ -56,7 +56,7 @@ class Category(db.Model, TenantScoped):
         return f"<Category {self.slug}>"
 
 
-class Product(db.Model, TenantScoped):
+class Product(Model, TenantScoped):
     __tablename__ = "products"
     __scoped_args__ = (UniqueConstraint("tenant_id", "sku"), UniqueConstraint("tenant_id", "slug"))
 

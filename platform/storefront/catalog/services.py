@@ -17,7 +17,7 @@ from ..themes.sandbox import SafeView
 from .models import Category, Product, product_categories
 from .money import format_money
 
-SORTS = {
+SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Product.created_at.desc(), Product.id.desc()),
     "price_asc": (Product.price.asc(), Product.id.asc()),
     "price_desc": (Product.price.desc(), Product.id.desc()),

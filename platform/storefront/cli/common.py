@@ -37,6 +37,7 @@ def get_app() -> Flask:
             _app = create_app()
         except ConfigError as exc:
             fail(f"configuration: {exc}", code=2)
+    assert _app is not None  # noqa: S101 - fail() exits
     return _app
 
 

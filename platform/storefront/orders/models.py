@@ -7,14 +7,14 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 
 STATUSES = ("pending", "paid", "shipped", "cancelled")
 
 
-class OrderCounter(db.Model, TenantScoped):
+class OrderCounter(Model, TenantScoped):
     """The shop's next order number, taken under a row lock."""
 
     __tablename__ = "order_counters"
@@ -24,7 +24,7 @@ class OrderCounter(db.Model, TenantScoped):
     next_number: Mapped[int] = mapped_column(Integer, default=1001)
 
 
-class Order(db.Model, TenantScoped):
+class Order(Model, TenantScoped):
     __tablename__ = "orders"
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "number"),
@@ -66,7 +66,7 @@ class Order(db.Model, TenantScoped):
         return f"<Order {self.number}>"
 
 
-class OrderLine(db.Model, TenantScoped):
+class OrderLine(Model, TenantScoped):
     __tablename__ = "order_lines"
     __scoped_args__ = (scoped_fk("order_id", "orders"),)
 

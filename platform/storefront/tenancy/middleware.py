@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from flask import Flask, Request, Response, current_app, g, redirect, render_template, request
 from flask.globals import request_ctx
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
 from .context import TenantContext, bind, unbind
@@ -71,7 +72,7 @@ def shop_base_url(ctx: TenantContext) -> str:
     return f"{scheme}://{ctx.primary_host}{f':{port}' if port else ''}"
 
 
-def bind_shop() -> Response | None:
+def bind_shop() -> ResponseReturnValue | None:
     """``before_request``: answer hosts that reach no shop; bind the shop otherwise."""
     g.request_id = request.environ["storefront.request_id"] = _request_id()
     if request.path in PLATFORM_PATHS:

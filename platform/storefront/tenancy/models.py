@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..extensions import db
+from ..extensions import Model
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class Tenant(db.Model):
+class Tenant(Model):
     __tablename__ = "tenants"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -38,7 +38,7 @@ class Tenant(db.Model):
         return f"<Tenant {self.slug}>"
 
 
-class Domain(db.Model):
+class Domain(Model):
     __tablename__ = "domains"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -54,7 +54,7 @@ class Domain(db.Model):
         return f"<Domain {self.hostname}{' primary' if self.is_primary else ''}>"
 
 
-class RegistryState(db.Model):
+class RegistryState(Model):
     """One row: a counter every registry change bumps, so workers know to reload."""
 
     __tablename__ = "registry_state"

@@ -81,6 +81,7 @@ def context_for(shop: Tenant | str) -> TenantContext:
         if tenant is None:
             raise LookupError(f"no shop with slug {shop!r}")
         shop = tenant
+    assert isinstance(shop, Tenant)  # noqa: S101 - narrows the type for the checker
     return build_context(_snapshot(shop), current_app.config["TENANTS_DIR"])
 
 

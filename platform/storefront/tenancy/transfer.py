@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import DateTime, Table, insert, select
+from sqlalchemy import DateTime, Table, delete, insert, select
 
 from ..extensions import db
 from .context import all_tenants
@@ -283,7 +283,7 @@ def _insert_rows(
                     row["fs_uniquifier"] = _free_uniquifier(table, row.get("fs_uniquifier"))
                 result = db.session.execute(insert(table).values(tenant_id=tenant.id, **row))
                 if old_id is not None:
-                    ids[old_id] = result.inserted_primary_key[0]
+                    ids[old_id] = result.inserted_primary_key[0]  # type: ignore[attr-defined]
                 done += 1
                 if done % 200 == 0:
                     progress(table.name, done, total)
@@ -315,9 +315,9 @@ def _references(table: Table) -> dict[str, str]:
         target = fk.referred_table.name
         if target in PLATFORM_TABLES:
             continue
-        for column in fk.columns:
-            if column.name != "tenant_id":
-                found[column.name] = target
+        for fk_column in fk.columns:
+            if fk_column.name != "tenant_id":
+                found[fk_column.name] = target
     for (name, column), target in PLAIN_REFERENCES.items():
         if name == table.name:
             found[column] = target
@@ -359,8 +359,8 @@ def delete_shop(slug: str) -> None:
         with all_tenants():
             for table in reversed(shop_tables()):
                 delete_rows(table, table.c.tenant_id == tenant.id)
-            db.session.execute(Domain.__table__.delete().where(Domain.tenant_id == tenant.id))
-            db.session.execute(Tenant.__table__.delete().where(Tenant.id == tenant.id))
+            db.session.execute(delete(Domain).where(Domain.tenant_id == tenant.id))
+            db.session.execute(delete(Tenant).where(Tenant.id == tenant.id))
         bump_generation()
         db.session.commit()
     except BaseException:

@@ -20,6 +20,7 @@ def init_themes(app: Flask) -> None:
     env = app.jinja_env
     if not isinstance(env, LayeredEnvironment):
         raise TypeError("the app must use LayeredEnvironment (StorefrontFlask does)")
+    assert env.loader is not None  # noqa: S101 - Flask always gives the app a loader
     env.layers = Layers(app, env.loader)
     env.globals["static_url"] = static_url
     sandbox = ShopSandbox(app, **app.jinja_options)

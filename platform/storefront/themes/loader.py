@@ -134,12 +134,12 @@ class LayeredEnvironment(FlaskEnvironment):
             return self.sandbox._load_template(name, globals)
         cache_key = (("sandbox",) if self.sandboxed else ()) + key + (layer_name,)
         if self.cache is not None:
-            template = self.cache.get(cache_key)
+            template = self.cache.get(cache_key)  # type: ignore[arg-type]  # keyed by layer
             if template is not None and (not self.auto_reload or template.is_up_to_date):
                 if globals:
                     template.globals.update(globals)
                 return template
         template = loader.load(self, layer_name, self.make_globals(globals))
         if self.cache is not None:
-            self.cache[cache_key] = template
+            self.cache[cache_key] = template  # type: ignore[index]
         return template

@@ -66,7 +66,9 @@ def check_templates(slug: str) -> list[TemplateProblem]:
             try:
                 env.get_template(name)
             except TemplateSyntaxError as exc:
-                problems.append(TemplateProblem(exc.filename or name, exc.lineno, exc.message))
+                problems.append(
+                    TemplateProblem(exc.filename or name, exc.lineno, exc.message or "")
+                )
             except TemplateError as exc:
                 problems.append(TemplateProblem(name, None, str(exc)))
     return problems

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, make_response, request, send_file
+from flask.typing import ResponseReturnValue
 from werkzeug.security import safe_join
 
 from ..tenancy.context import current_tenant_or_none
@@ -71,7 +72,7 @@ def static(filename: str) -> Response:
 
 
 @bp.route("/branding.css")
-def branding_css() -> Response:
+def branding_css() -> ResponseReturnValue:
     """The shop's colours and fonts as CSS custom properties, which the themes use."""
     ctx = current_tenant_or_none()
     if ctx is None or ctx.settings is None:
