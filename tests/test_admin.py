@@ -232,6 +232,9 @@ def test_orders_filter_ship_with_mail_and_shopper_sees_status(app, owner, shop, 
     shipped = owner.get("/admin/orders?status=shipped", headers=host(shop)).text
     assert "ACME-1001" in shipped and "ACME-1002" not in shipped
     assert owner.get("/admin/orders/ACME-9999", headers=host(shop)).status_code == 404
+    found = owner.get("/admin/orders?q=bob@", headers=host(shop)).text
+    assert "ACME-1002" in found and "ACME-1001" not in found
+    assert "No orders match" in owner.get("/admin/orders?q=nobody", headers=host(shop)).text
 
 
 def test_orders_csv_export(app, owner, shop):
@@ -309,3 +312,19 @@ def test_every_dashboard_page_renders_in_both_demo_themes(app, runner, demo_tena
     ):
         response = client.get(path, headers=host(shop))
         assert response.status_code == 200, (path, response.status_code)
+
+
+def test_cancelling_restocks_once_and_is_final(app, owner, shop):
+    place(app, shop)
+    with app.app_context(), tenant_context(shop):
+        assert catalog.product_by_sku("SKU-X").stock == 99
+    response = post_form(owner, shop, "/admin/orders/ACME-1001", {"status": "cancelled"})
+    assert response.status_code == 302
+    assert "back in stock" in owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    with app.app_context(), tenant_context(shop):
+        assert catalog.product_by_sku("SKU-X").stock == 100
+    post_form(owner, shop, "/admin/orders/ACME-1001", {"status": "paid"})
+    page = owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    assert "cannot change" in page
+    with app.app_context(), tenant_context(shop):
+        assert catalog.product_by_sku("SKU-X").stock == 100  # never restocked twice

@@ -267,9 +267,15 @@ def order_list() -> str:
     status = request.args.get("status", "")
     if status and status not in STATUSES:
         abort(400, f"Unknown status {status!r}.")
-    results = orders.list_orders(status or None, page=_page())
+    query = request.args.get("q", "").strip()
+    results = orders.list_orders(status or None, page=_page(), query=query or None)
     return render_template(
-        "admin/orders.html", results=results, status=status, statuses=STATUSES, money=_money
+        "admin/orders.html",
+        results=results,
+        status=status,
+        statuses=STATUSES,
+        q=query,
+        money=_money,
     )
 
 
@@ -298,9 +304,16 @@ def order_detail(number: str) -> ResponseReturnValue:
     if request.method == "GET":
         form.status.data = order.status
     if form.validate_on_submit():
-        orders.set_status(order, form.status.data)
-        note = " The shopper has been mailed." if form.status.data == "shipped" else ""
-        flash(f"Order {order.number} is {order.status}.{note}", "success")
+        try:
+            orders.set_status(order, form.status.data)
+        except orders.CheckoutError as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("admin.order_detail", number=order.number))
+        notes = {
+            "shipped": " The shopper has been mailed.",
+            "cancelled": " Its units are back in stock.",
+        }
+        flash(f"Order {order.number} is {order.status}.{notes.get(order.status, '')}", "success")
         return redirect(url_for("admin.order_detail", number=order.number))
     return render_template("admin/order.html", order=orders.order_view(order), raw=order, form=form)
 

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from flask import current_app, render_template, session, url_for
 from flask_mailman import EmailMessage
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from ..cart.models import Cart
 from ..catalog.models import Product
@@ -221,9 +221,28 @@ def orders_of(user_id: int) -> list[Order]:
 
 
 def set_status(order: Order, status: str) -> None:
+    """Move an order to ``status``. Cancelling puts its units back in stock (once); a
+    cancelled order stays cancelled (place a new one instead), so stock is never counted
+    twice. Shipping mails the shopper."""
     if status not in STATUSES:
         raise CheckoutError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
+    if order.status == status:
+        return
+    if order.status == "cancelled":
+        raise CheckoutError(f"order {order.number} is cancelled; its status cannot change")
     previous, order.status = order.status, status
+    if status == "cancelled":
+        for line in order.lines:
+            if line.product_id is not None:
+                db.session.execute(
+                    update(Product)
+                    .where(Product.id == line.product_id)
+                    .values(stock=Product.stock + line.quantity)
+                    .execution_options(synchronize_session=False)
+                )
+        from ..caching import invalidate_shop_cache
+
+        invalidate_shop_cache()
     db.session.commit()
     if status == "shipped" and previous != "shipped":
         send_order_mail(
@@ -256,8 +275,16 @@ def order_query(status: str | None = None, since: datetime | None = None) -> Sel
     return stmt.order_by(Order.created_at.desc(), Order.id.desc())
 
 
-def list_orders(status: str | None = None, page: int = 1, per_page: int = 25) -> Page:
+def list_orders(
+    status: str | None = None, page: int = 1, per_page: int = 25, query: str | None = None
+) -> Page:
+    """A page of orders, newest first; ``query`` matches the number, email or name."""
     stmt = order_query(status)
+    if query:
+        like = f"%{query.strip()[:100]}%"
+        stmt = stmt.where(
+            or_(Order.number.ilike(like), Order.email.ilike(like), Order.name.ilike(like))
+        )
     total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = max(1, page)
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
