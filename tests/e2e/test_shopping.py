@@ -111,3 +111,23 @@ def test_buy_at_one_shop_stranger_at_the_other_owner_ships(browser, live_server,
     page.goto(shop_url("acme", port, "/orders/ACME-1001"))
     assert "shipped" in page.locator(".order-status").inner_text().lower()
     shopper.close()
+
+
+@pytest.mark.parametrize("slug", ["acme", "globex"])
+def test_both_themes_fit_a_phone_screen(browser, live_server, screenshots, slug):
+    """Responsive: at 390 px wide no page scrolls sideways, and the navigation is reachable."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    for path in (
+        "/",
+        "/products",
+        "/p/" + ("classic-anvil-50-lb" if slug == "acme" else "two-person-tent"),
+        "/cart/",
+        "/login",
+    ):
+        page.goto(shop_url(slug, live_server.port, path))
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        assert page.locator("a[href='/products']").first.is_visible(), path
+    page.goto(shop_url(slug, live_server.port, "/"))
+    page.screenshot(path=screenshots / f"{slug}-phone.png", full_page=False)
+    context.close()
