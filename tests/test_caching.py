@@ -175,9 +175,6 @@ def test_redis_outage_is_a_miss_and_caching_resumes(app_config, own_redis, make_
 
     app = create_app({**app_config, "REDIS_URL": own_redis.url, "CACHE_RETRY_SECONDS": 1.0})
     with app.app_context():
-        from tests.fixtures.app import _empty_tables
-
-        _empty_tables()
         create_shop(NewShop(slug="acme", name="Acme", domains=("acme.test",)))
         with tenant_context(app.extensions["storefront.registry"].lookup("acme.test").tenant):
             catalog.create_product("a-1", "Anvil", 100, stock=1)

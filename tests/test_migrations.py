@@ -7,6 +7,7 @@ import logging
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
 
 from storefront.extensions import db
 
@@ -34,3 +35,21 @@ def test_migrations_are_shared_by_all_shops(app, make_shop):
         make_shop(f"shop{i}")
     with app.app_context():
         assert set(db.inspect(db.engine).get_table_names()) == before
+
+
+def test_each_test_runs_in_its_own_database(app, database_url, make_shop):
+    """The suite's isolation: a fresh copy of the migrated template per test."""
+    from sqlalchemy import func, select
+
+    from storefront.tenancy.models import Tenant
+
+    assert app.config["DATABASE_URL"] != database_url
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Tenant)) == 0
+    make_shop("acme")
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Tenant)) == 1
+    template = create_engine(database_url)
+    with template.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM tenants")).scalar_one() == 0
+    template.dispose()

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 
 from storefront import create_app
 from storefront.extensions import db
-from tests.fixtures.app import REPO, _empty_tables
+from tests.fixtures.app import REPO
 
 CHROMIUM = os.environ.get("STOREFRONT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -50,7 +50,6 @@ def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
     for slug in ("acme", "globex"):
         shutil.copytree(REPO / "tenants" / slug, tenants / slug)
     with app.app_context():
-        _empty_tables()
         from storefront.demo import provision_demo
 
         for _ in provision_demo():
