@@ -67,7 +67,7 @@ def index() -> str:
 def _money(amount: int | None, currency: str | None = None) -> str:
     if amount is None:
         return ""
-    return orders._money(amount, currency or _currency())
+    return orders.money(amount, currency or _currency())
 
 
 # Products ---------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def _money(amount: int | None) -> dict[str, Any] | None:
         return None
     settings = current_tenant().settings
     currency = settings.currency if settings else "USD"
-    return {"amount": amount, "currency": currency, "display": orders._money(amount, currency)}
+    return {"amount": amount, "currency": currency, "display": orders.money(amount, currency)}
 
 
 def product_json(product: Product) -> dict[str, Any]:

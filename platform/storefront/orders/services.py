@@ -70,7 +70,8 @@ class OrderView(SafeView):
     payment_instructions: str
 
 
-def _money(amount: int, currency: str) -> str:
+def money(amount: int, currency: str) -> str:
+    """An amount in minor units, formatted for the bound shop's locale."""
     settings = current_tenant().settings
     return format_money(amount, currency, settings.locale if settings else "en_US")
 
@@ -92,15 +93,15 @@ def order_view(order: Order) -> OrderView:
                 line.sku,
                 line.title,
                 line.quantity,
-                _money(line.unit_price, order.currency),
-                _money(line.line_total, order.currency),
+                money(line.unit_price, order.currency),
+                money(line.line_total, order.currency),
             )
             for line in order.lines
         ),
-        subtotal_display=_money(order.subtotal, order.currency),
+        subtotal_display=money(order.subtotal, order.currency),
         shipping_label=order.shipping_label,
-        shipping_display=_money(order.shipping, order.currency),
-        total_display=_money(order.total, order.currency),
+        shipping_display=money(order.shipping, order.currency),
+        total_display=money(order.total, order.currency),
         payment_label=pay.label if pay else order.payment_method,
         payment_instructions=pay.instructions(order) if pay else "",
     )

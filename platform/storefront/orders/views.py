@@ -64,7 +64,7 @@ def checkout() -> str | Response:
 
 def _shipping_display() -> str:
     settings = current_tenant().settings
-    return services._money(settings.shipping.flat_rate, settings.currency) if settings else ""
+    return services.money(settings.shipping.flat_rate, settings.currency) if settings else ""
 
 
 def _total(cart: object) -> str:
@@ -72,7 +72,7 @@ def _total(cart: object) -> str:
     view = cart_services.cart_view(cart)  # type: ignore[arg-type]
     if settings is None:
         return view.subtotal_display
-    return services._money(view.subtotal + settings.shipping.flat_rate, settings.currency)
+    return services.money(view.subtotal + settings.shipping.flat_rate, settings.currency)
 
 
 @bp.route("/orders/<number>")
