@@ -250,3 +250,20 @@ def test_a_hung_redis_costs_one_timeout_not_one_per_request(app_config, make_sho
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_invalidation_waits_for_the_commit_and_a_rollback_keeps_the_cache(app, client, shops):
+    acme, _ = shops
+    client.get("/products", headers=host(acme))  # cached
+    rename_behind_the_cache(app, acme, "Renamed anvil")
+    with app.app_context(), tenant_context(acme):
+        catalog.create_product("acme-2", "Hammer", 500, stock=1)
+        # Not committed yet: the cached page is still what other workers serve.
+        assert "Renamed" not in client.get("/products", headers=host(acme)).text
+        db.session.rollback()
+    assert "Renamed" not in client.get("/products", headers=host(acme)).text
+    with app.app_context(), tenant_context(acme):
+        catalog.create_product("acme-2", "Hammer", 500, stock=1)
+        db.session.commit()
+    page = client.get("/products", headers=host(acme)).text
+    assert "Hammer" in page and "Renamed anvil" in page

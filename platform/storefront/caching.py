@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,7 +18,8 @@ from flask import current_app, request, session
 from flask_caching.backends.rediscache import RedisCache
 from flask_login import current_user
 from redis.exceptions import RedisError
-from sqlalchemy import update
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from .tenancy.context import current_tenant
 
@@ -128,14 +130,32 @@ class ResilientRedisCache(JSONRedisCache):
 
 
 def shop_key(name: str) -> str:
-    """A cache key that belongs to the bound shop and its current cache generation.
+    """A cache key that belongs to the bound shop and its current cache generations.
 
     Raises ``TenantNotBound`` without a shop: no shop-owned value is cached anonymously.
-    ``tenantctl cache clear SHOP`` bumps the generation, so every old key of that shop
-    is simply never read again (no key scan) and other shops are untouched.
+    Two generations make up the key, so old keys are simply never read again (no key
+    scan) and other shops are untouched:
+
+    - the shop's ``cache_generation`` row (bumped by ``tenantctl cache clear`` and by
+      settings edits; workers learn it through the registry poll, on every backend);
+    - a content token in the shared cache (replaced by every catalog write, so a product
+      edit reaches every worker at once without touching the registry).
     """
     ctx = current_tenant()
-    return f"shop:{ctx.id}:{ctx.cache_generation}:{name}"
+    return f"shop:{ctx.id}:{ctx.cache_generation}:{_content_token(ctx.id)}:{name}"
+
+
+def _content_token(shop_id: int) -> str:
+    """The shop's current content token; a missing one (evicted, Redis restarted) is
+    replaced by a fresh random token, never by an old one, so nothing stale comes back."""
+    from .extensions import cache
+
+    key = f"shopgen:{shop_id}"
+    token = cache.get(key)
+    if token is None:
+        cache.add(key, secrets.token_hex(4), timeout=0)
+        token = cache.get(key) or "-"
+    return str(token)
 
 
 def _personal() -> bool:
@@ -169,14 +189,30 @@ def shop_cached(timeout: int = 60) -> Callable[[Callable[..., Any]], Callable[..
 
 
 def invalidate_shop_cache() -> None:
-    """Move the bound shop to a new cache generation (inside the caller's transaction)."""
-    from .extensions import db
-    from .tenancy.models import Tenant
-    from .tenancy.registry import bump_generation
+    """Give the bound shop a new content token once the current transaction commits.
 
-    db.session.execute(
-        update(Tenant)
-        .where(Tenant.id == current_tenant().id)
-        .values(cache_generation=Tenant.cache_generation + 1)
-    )
-    bump_generation()
+    After the commit, not before: a page rendered in between would otherwise be cached
+    under the new token with the old data. A rollback forgets the request.
+    """
+    from .extensions import db
+
+    db.session.info.setdefault(_PENDING, set()).add(current_tenant().id)
+
+
+_PENDING = "storefront.invalidate_shops"
+
+
+@event.listens_for(Session, "after_commit")
+def _apply_invalidations(session: Session) -> None:
+    shops = session.info.pop(_PENDING, None)
+    if not shops:
+        return
+    from .extensions import cache
+
+    for shop_id in shops:
+        cache.set(f"shopgen:{shop_id}", secrets.token_hex(4), timeout=0)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_invalidations(session: Session) -> None:
+    session.info.pop(_PENDING, None)
