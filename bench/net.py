@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -24,3 +28,26 @@ def wait_port(port: int, up: bool = True, timeout: float = 30.0) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"port {port} did not come {'up' if up else 'down'} in {timeout}s")
+
+
+def start_gunicorn(
+    target: str, root: Path, *, workers: int = 2, threads: int = 1, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Serve ``target`` with gunicorn on a spare loopback port (``BENCH_ROOT`` = ``root``);
+    returns the process and the port once it accepts connections. The repository's
+    gunicorn.conf.py is not read (``-c /dev/null``): the benchmark sets what it measures."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "-c", "/dev/null", "-w", str(workers),
+        "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", "30",
+        "--log-level", "warning", target,
+    ]  # fmt: skip
+    errors = log.open("w") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+    server = subprocess.Popen(
+        command,
+        env={**os.environ, "BENCH_ROOT": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=errors,
+    )
+    wait_port(port)
+    return server, port

@@ -3,16 +3,14 @@ from the platform, in-process through WSGI and over HTTP through gunicorn + wrk.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .net import free_port, wait_port
+from .net import start_gunicorn
 from .platform_setup import build_app, migrate, provision, temp_root
 from .stats import summary, table
 
@@ -37,29 +35,8 @@ def _wsgi(app: Any, requests: int, headers: dict[str, str]) -> dict[str, float]:
 def _wrk(target: str, root: Path, seconds: int, host: str) -> dict[str, float] | None:
     if shutil.which("wrk") is None:
         return None
-    port = free_port()
-    env = {**os.environ, "BENCH_ROOT": str(root)}
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "/dev/null",
-            "-w",
-            "2",
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            target,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, port = start_gunicorn(target, root)
     try:
-        wait_port(port)
         subprocess.run(
             ["wrk", "-t1", "-c4", "-d2s", "-H", f"Host: {host}", f"http://127.0.0.1:{port}{PATH}"],
             capture_output=True,

@@ -142,6 +142,13 @@ def test_staff_token_writes_products_customers_and_other_shops_cannot(
     )
     assert unknown.status_code == 422 and "colour" in unknown.json["error"]["fields"]
 
+    no_such = client.post(
+        "/api/v1/products",
+        json={"sku": "N-3", "title": "Y", "price": 1, "categories": ["nope"]},
+        headers=auth,
+    )
+    assert no_such.status_code == 422 and "categories" in no_such.json["error"]["fields"]
+
     anonymous = client.post(
         "/api/v1/products", json={"sku": "Z", "title": "Z", "price": 1}, headers=host(acme)
     )

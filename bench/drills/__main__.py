@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -23,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from ..net import free_port, wait_port
+from ..net import start_gunicorn
 from ..platform_setup import build_app, migrate, provision, temp_root
 from .services import MariaDB, Redis
 
@@ -297,31 +296,13 @@ def main() -> None:
         app = build_app(root, REDIS_URL=redis.url)
         migrate(app)
         hosts = provision(app, args.shops)
-        port = free_port()
-        env = {**os.environ, "BENCH_ROOT": str(root)}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "/dev/null",
-                "-w",
-                "3",
-                "--threads",
-                "4",
-                "-b",
-                f"127.0.0.1:{port}",
-                "--timeout",
-                "30",
-                "--log-level",
-                "warning",
-                "bench.drills.wsgi:application",
-            ],
-            env=env,
-            stderr=open(root / "gunicorn.log", "w"),  # noqa: SIM115
+        server, port = start_gunicorn(
+            "bench.drills.wsgi:application",
+            root,
+            workers=3,
+            threads=4,
+            log=root / "gunicorn.log",
         )
-        wait_port(port)
         drill = Drill(port, hosts)
         shoppers = [
             threading.Thread(target=drill.shopper, args=(i,), daemon=True)

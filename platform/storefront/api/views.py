@@ -8,6 +8,8 @@ exempt from the form CSRF token, and product writes accept the token header only
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, request
@@ -192,19 +194,11 @@ def _staff_only(view: Any) -> Any:
     return auth_required("token")(roles_accepted("owner", "staff")(view))
 
 
-@bp.post("/products")
-@_staff_only
-def product_create() -> tuple[Response, int]:
-    data = _body(ProductIn)
-    fields = data.model_dump()
-    fields["slug"] = fields["slug"] or catalog.slugify(data.title)
+@contextmanager
+def _catalog_write() -> Iterator[None]:
+    """Commit a catalog change, or roll it back and answer 409 (clash) / 422 (category)."""
     try:
-        catalog.check_unique(None, data.sku, fields["slug"])
-        for slug in data.categories:
-            catalog.get_category(slug)
-        created = catalog.create_product(
-            fields.pop("sku"), fields.pop("title"), fields.pop("price"), **fields
-        )
+        yield
         db.session.commit()
     except catalog.CatalogError as exc:
         db.session.rollback()
@@ -212,6 +206,19 @@ def product_create() -> tuple[Response, int]:
     except LookupError as exc:
         db.session.rollback()
         raise ApiError(422, "Unknown category.", fields={"categories": str(exc)}) from None
+
+
+@bp.post("/products")
+@_staff_only
+def product_create() -> tuple[Response, int]:
+    data = _body(ProductIn)
+    fields = data.model_dump()
+    fields["slug"] = fields["slug"] or catalog.slugify(data.title)
+    with _catalog_write():
+        catalog.check_unique(None, data.sku, fields["slug"])
+        created = catalog.create_product(
+            fields.pop("sku"), fields.pop("title"), fields.pop("price"), **fields
+        )
     return jsonify(data=product_json(created)), 201
 
 
@@ -229,15 +236,8 @@ def product_update(slug: str) -> Response:
         if required in fields and fields[required] is None:
             raise ApiError(422, "Some fields are invalid.", fields={required: "may not be null"})
     categories = fields.pop("categories", None)
-    try:
+    with _catalog_write():
         catalog.update_product(target, categories=categories, **fields)
-        db.session.commit()
-    except catalog.CatalogError as exc:
-        db.session.rollback()
-        raise ApiError(409, str(exc)) from None
-    except LookupError as exc:
-        db.session.rollback()
-        raise ApiError(422, "Unknown category.", fields={"categories": str(exc)}) from None
     return jsonify(data=product_json(target))
 
 
