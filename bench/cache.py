@@ -15,7 +15,7 @@ PATH = "/products"
 
 
 def _measure(app: Any, host: str, requests: int) -> dict[str, float]:
-    client = app.test_client()
+    client = app.test_client(use_cookies=False)
     for _ in range(30):
         client.get(PATH, headers={"Host": host})
     latencies = []

@@ -50,7 +50,7 @@ def _small_queries(url: str, count: int) -> dict[str, float]:
 
 
 def _pages(app: Any, count: int) -> dict[str, float]:
-    client = app.test_client()
+    client = app.test_client(use_cookies=False)
     headers = {"Host": "s00001.bench.test"}
     for _ in range(50):
         client.get("/p/product-1", headers=headers)

@@ -34,7 +34,7 @@ def worker(shops: int, requests: int) -> dict[str, Any]:
         app = build_app(root, SHOP_PAGE_CACHE=False, **extra)
         migrate(app)
         hosts = provision(app, shops, overrides=True)
-        client = app.test_client()
+        client = app.test_client(use_cookies=False)
         baseline_rss = rss_mb()
         for i, host in enumerate(hosts):  # every shop renders a page once
             response = client.get(PATHS[i % len(PATHS)], headers={"Host": host})

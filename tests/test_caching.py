@@ -267,3 +267,25 @@ def test_invalidation_waits_for_the_commit_and_a_rollback_keeps_the_cache(app, c
         db.session.commit()
     page = client.get("/products", headers=host(acme)).text
     assert "Hammer" in page and "Renamed anvil" in page
+
+
+def test_asset_fingerprints_are_kept_until_the_shop_cache_is_cleared(app, client, runner, shops):
+    import re
+
+    from tests.fixtures.factories import tenant_folder
+
+    acme, _ = shops
+    css = tenant_folder(app, "acme") / "static" / "css" / "shop.css"
+    css.parent.mkdir(parents=True, exist_ok=True)
+    css.write_text("body { color: red; }")
+    runner.invoke(["cache", "clear", "acme"])
+
+    def fingerprint():
+        page = client.get("/cart/", headers=host(acme)).text  # never page-cached
+        return re.search(r"css/shop\.css\?v=([0-9a-f]+)", page).group(1)
+
+    first = fingerprint()
+    css.write_text("body { color: blue; } /* edited */")
+    assert fingerprint() == first  # no file-system call per page in production
+    runner.invoke(["cache", "clear", "acme"])
+    assert fingerprint() != first

@@ -68,7 +68,8 @@ def test_shops_without_overrides_share_one_compiled_template(app, make_shop):
 
 
 def test_the_template_cache_is_a_bounded_lru(app):
-    assert app.jinja_env.cache.capacity == app.config["TEMPLATE_CACHE_SIZE"]
+    assert app.jinja_env.cache.maxsize == app.config["TEMPLATE_CACHE_SIZE"]
+    assert app.jinja_env.sandbox.cache is app.jinja_env.cache
 
 
 def test_production_reuses_compiled_templates(app, make_shop):

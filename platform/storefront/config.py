@@ -44,6 +44,7 @@ class Defaults:
     SQLITE_BUSY_TIMEOUT_MS = 5_000
     MYSQL_POOL_RECYCLE = 280  # below MariaDB/MySQL's usual wait_timeout floor
     CACHE_DEFAULT_TIMEOUT = 300
+    STATIC_URL_CACHE_SECONDS = 300  # fingerprinted asset URLs kept per shop (not in dev)
     SHOP_PAGE_CACHE = True  # anonymous catalog pages, 60 s, per shop (off in development)
     MAIL_BACKEND = "console"  # "file" in tests/demo (MAIL_FILE_PATH), "smtp" in production
     MAIL_DEFAULT_SENDER = "no-reply@storefront.invalid"

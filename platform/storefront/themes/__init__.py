@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from cachetools import LRUCache
 from flask import Flask, get_flashed_messages, url_for
 from jinja2 import FileSystemBytecodeCache
 
@@ -26,7 +27,10 @@ def init_themes(app: Flask) -> None:
     sandbox = ShopSandbox(app, **app.jinja_options)
     sandbox.layers = env.layers
     sandbox.auto_reload = env.auto_reload
-    sandbox.cache = env.cache  # one LRU for both: keys say which environment compiled them
+    # One LRU for both environments (keys say which one compiled a template). cachetools'
+    # LRU is O(1) per hit; Jinja's own moves the key through a deque, O(n) in its size.
+    env.cache = LRUCache(maxsize=app.config["TEMPLATE_CACHE_SIZE"])
+    sandbox.cache = env.cache
     sandbox.filters.update(env.filters)
     sandbox.tests.update(env.tests)
     sandbox.globals.clear()

@@ -4,7 +4,7 @@ Jinja caches compiled templates by ``(loader, name)``; a loader that changes per
 would hand shop A's override to shop B. Here the cache key is the *layer that supplies
 the template* plus its name: a shop's own override is cached under that shop, while the
 thousands of shops that override nothing share one compiled copy of each theme and base
-template. The cache itself is Jinja's LRU, sized by ``TEMPLATE_CACHE_SIZE``.
+template. The cache itself is an LRU (cachetools) sized by ``TEMPLATE_CACHE_SIZE``.
 
 Shop overrides are untrusted code: they compile in a sandboxed environment (see
 ``sandbox``), and everything they extend or include is loaded through it too.
@@ -66,6 +66,10 @@ class Layers:
     def __init__(self, app: Any, base_loader: BaseLoader) -> None:
         self.app = app
         self.base_loader = base_loader
+        # The folders of each (shop, theme): building Paths on every lookup is not free.
+        self._chains: LRUCache[Any, list[tuple[tuple[str, ...], Path | None]]] = LRUCache(
+            maxsize=app.config["REGISTRY_LRU_SIZE"]
+        )
         # Bounded like the registry: one loader per shop with overrides, per theme.
         self._loaders: LRUCache[tuple[str, ...], FileSystemLoader] = LRUCache(
             maxsize=app.config["REGISTRY_LRU_SIZE"]
@@ -91,11 +95,15 @@ class Layers:
         return name in names
 
     def chain(self, ctx: TenantContext | None) -> list[tuple[tuple[str, ...], Path | None]]:
-        layers: list[tuple[tuple[str, ...], Path | None]] = []
-        if ctx is not None:
-            layers.append((("shop", ctx.slug), shop_dir(self.app, ctx.slug) / "templates"))
-            layers.append((("theme", ctx.theme), theme_dir(ctx.theme) / "templates"))
-        layers.append((BASE_LAYER, None))
+        key = (ctx.slug, ctx.theme) if ctx is not None else None
+        layers = self._chains.get(key)
+        if layers is None:
+            layers = []
+            if ctx is not None:
+                layers.append((("shop", ctx.slug), shop_dir(self.app, ctx.slug) / "templates"))
+                layers.append((("theme", ctx.theme), theme_dir(ctx.theme) / "templates"))
+            layers.append((BASE_LAYER, None))
+            self._chains[key] = layers
         return layers
 
     def find(self, name: str, ctx: TenantContext | None) -> tuple[tuple[str, ...], BaseLoader, str]:
