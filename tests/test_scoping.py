@@ -186,3 +186,20 @@ def test_every_table_outside_the_platform_leads_its_keys_with_tenant_id():
             referred = fk.referred_table.name
             if referred not in PLATFORM_TABLES:
                 assert [c.name for c in fk.columns][0] == "tenant_id", (table.name, referred)
+
+
+def test_only_the_platform_session_is_scoped(app):
+    """Another SQLAlchemy session in the same process (another app, a script) keeps its own
+    rules; the platform's own session fails closed."""
+    from sqlalchemy import select, text
+    from sqlalchemy.orm import Session
+
+    from storefront.catalog.models import Product
+    from storefront.tenancy.context import TenantNotBound
+
+    with app.app_context():
+        with Session(db.engine) as other:
+            assert other.execute(text("SELECT COUNT(*) FROM products")).scalar_one() == 0
+            assert other.scalars(select(Product)).all() == []
+        with pytest.raises(TenantNotBound):
+            db.session.scalars(select(Product)).all()

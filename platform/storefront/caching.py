@@ -22,6 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .tenancy.context import current_tenant
+from .tenancy.scoping import TenantSession
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +203,7 @@ def invalidate_shop_cache() -> None:
 _PENDING = "storefront.invalidate_shops"
 
 
-@event.listens_for(Session, "after_commit")
+@event.listens_for(TenantSession, "after_commit")
 def _apply_invalidations(session: Session) -> None:
     shops = session.info.pop(_PENDING, None)
     if not shops:
@@ -213,6 +214,6 @@ def _apply_invalidations(session: Session) -> None:
         cache.set(f"shopgen:{shop_id}", secrets.token_hex(4), timeout=0)
 
 
-@event.listens_for(Session, "after_rollback")
+@event.listens_for(TenantSession, "after_rollback")
 def _forget_invalidations(session: Session) -> None:
     session.info.pop(_PENDING, None)

@@ -77,7 +77,6 @@ def _touches_scoped_table(statement: Any) -> bool:
     )
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _scope_statement(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
@@ -104,7 +103,6 @@ def _scope_statement(state: ORMExecuteState) -> None:
     )
 
 
-@event.listens_for(Session, "before_flush")
 def _stamp_inserts(session: Session, flush_context: Any, instances: Any) -> None:
     everywhere = _all_tenants.get()
     ctx = _current.get()
@@ -138,3 +136,9 @@ class TenantSession(flask_sqlalchemy.session.Session):
         if ctx is None:
             raise TenantNotBound(f"get({type(obj).__name__}) with no shop bound")
         return obj if obj.tenant_id == ctx.id else None
+
+
+# The hooks are the platform's session's, not every SQLAlchemy session in the process:
+# another app (or library) sharing the interpreter keeps its own rules.
+event.listen(TenantSession, "do_orm_execute", _scope_statement)
+event.listen(TenantSession, "before_flush", _stamp_inserts)
