@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
@@ -140,7 +141,13 @@ def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
 
 
 def get_product(slug: str) -> Product | None:
-    return db.session.scalar(select(Product).where(Product.slug == slug, Product.active.is_(True)))
+    """An active product by slug, with its categories in the same query."""
+    stmt = (
+        select(Product)
+        .where(Product.slug == slug, Product.active.is_(True))
+        .options(joinedload(Product.categories))
+    )
+    return db.session.scalars(stmt).unique().first()
 
 
 def get_category(slug: str) -> Category:
