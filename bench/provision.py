@@ -66,7 +66,11 @@ def run(quick: bool = False) -> dict[str, Any]:
     print(
         table([{"what": "tenantctl create (create_shop)", **created}], ["what", "p50_ms", "p99_ms"])
     )
-    rows = [{"shops": n, "upgrade_s": _upgrade_with(n)} for n in (10, 10_000)]
+    # The best of three: the first upgrade in a process also pays for importing Alembic's
+    # machinery, which says nothing about the number of shops.
+    rows = [
+        {"shops": n, "upgrade_s": min(_upgrade_with(n) for _ in range(3))} for n in (10, 10_000)
+    ]
     for row in rows:
         row["ratio_vs_10"] = row["upgrade_s"] / rows[0]["upgrade_s"]
     print(table(rows, ["shops", "upgrade_s", "ratio_vs_10"]))
