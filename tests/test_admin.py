@@ -328,3 +328,23 @@ def test_cancelling_restocks_once_and_is_final(app, owner, shop):
     assert "cannot change" in page
     with app.app_context(), tenant_context(shop):
         assert catalog.product_by_sku("SKU-X").stock == 100  # never restocked twice
+
+
+def test_another_shops_orders_and_categories_are_out_of_reach(app, owner, shop, make_shop):
+    globex = make_shop("globex")
+    with app.app_context(), tenant_context(globex):
+        catalog.create_category("Tents")
+        db.session.commit()
+    place(app, globex)
+    assert owner.get("/admin/orders/GLOBEX-1001", headers=host(shop)).status_code == 404
+    assert "GLOBEX" not in owner.get("/admin/orders", headers=host(shop)).text
+    assert "GLOBEX" not in owner.get("/admin/orders.csv", headers=host(shop)).text
+    post_form(owner, shop, "/admin/categories", {"name": "Tools", "parent": ""})
+    page = owner.get("/admin/categories", headers=host(shop)).text
+    assert "Tools" in page and "Tents" not in page
+    token = re.search(r'name="confirm-csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    owner.post(
+        "/admin/categories/tents/delete", data={"confirm-csrf_token": token}, headers=host(shop)
+    )
+    with app.app_context(), tenant_context(globex):
+        assert catalog.get_category("tents").name == "Tents"  # untouched

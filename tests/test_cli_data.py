@@ -342,3 +342,21 @@ def test_orders_export_since(app, runner, populated, tmp_path):
 def test_list_shows_counts(app, runner, populated):
     rows = json.loads(runner.invoke(["list", "--json"]).output)
     assert (rows[0]["users"], rows[0]["products"], rows[0]["orders"]) == (1, 2, 1)
+
+
+def test_deleting_a_shop_leaves_every_other_shop_whole(
+    app, runner, populated, make_shop, make_user
+):
+    globex = make_shop("globex")
+    with app.app_context(), tenant_context(globex):
+        catalog.create_category("Tents")
+        catalog.create_product("G-1", "Tent", 100, stock=3, categories=["tents"], slug="tent")
+        db.session.commit()
+    make_user(globex, "ada@example.com")  # the same email as acme's shopper
+    client = app.test_client()
+    assert runner.invoke(["delete", "acme", "--yes", "--no-export"]).exit_code == 0
+    with app.app_context(), tenant_context(globex):
+        assert [p.title for p in db.session.scalars(select(Product))] == ["Tent"]
+        assert db.session.scalar(select(User.email)) == "ada@example.com"
+    assert "Tent" in client.get("/c/tents", headers={"Host": "globex.test"}).text
+    assert login(client, context_for_app(app, "globex"), "ada@example.com").status_code == 302

@@ -246,3 +246,41 @@ def test_last_units_are_never_oversold_under_concurrent_checkouts(app, make_shop
     with app.app_context(), tenant_context(shop):
         numbers = db.session.scalars(select(Order.number)).all()
     assert sorted(numbers) == [f"ACME-{n}" for n in range(1001, 1011)]
+
+
+def test_a_payment_provider_can_take_the_shopper_elsewhere(app, client, make_shop, product):
+    """The provider interface is used by checkout: ``start`` may return a URL to go to."""
+    from storefront.orders import payments
+
+    class FakeGateway:
+        code = "fake"
+        label = "Fake card gateway"
+
+        def instructions(self, order):
+            return "Paid by card."
+
+        def start(self, order):
+            return f"https://pay.example/checkout/{order.number}"
+
+    payments.register(FakeGateway())
+    try:
+        shop = make_shop("acme")
+        product(shop, "anvil")
+        add_to_cart(client, shop, "anvil")
+        page = client.get("/checkout", headers=host(shop)).text
+        assert "Fake card gateway" in page
+        response = checkout(client, shop, payment_method="fake")
+        assert response.headers["Location"] == "https://pay.example/checkout/ACME-1001"
+        assert "Paid by card." in client.get("/orders/ACME-1001", headers=host(shop)).text
+    finally:
+        payments.PROVIDERS.pop("fake", None)
+
+
+def test_selling_the_last_unit_refreshes_cached_listings(app, client, make_shop, product):
+    shop = make_shop("acme")
+    product(shop, "anvil", stock=1)
+    assert "Sold out" not in client.get("/products", headers=host(shop)).text  # now cached
+    buyer = app.test_client()
+    add_to_cart(buyer, shop, "anvil")
+    checkout(buyer, shop)
+    assert "Sold out" in client.get("/products", headers=host(shop)).text

@@ -20,7 +20,7 @@ from ..accounts.models import User
 from ..catalog import services as catalog
 from ..catalog.images import ImageError, save_upload
 from ..catalog.models import Product
-from ..catalog.money import parse_money, to_major
+from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..extensions import db
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
@@ -43,11 +43,6 @@ def _page() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
-def _currency() -> str:
-    settings = current_tenant().settings
-    return settings.currency if settings else "USD"
-
-
 @bp.route("/")
 def index() -> str:
     """Counts and the latest orders."""
@@ -67,7 +62,7 @@ def index() -> str:
 def _money(amount: int | None, currency: str | None = None) -> str:
     if amount is None:
         return ""
-    return orders.money(amount, currency or _currency())
+    return shop_money(amount, currency)
 
 
 # Products ---------------------------------------------------------------------------
@@ -84,7 +79,7 @@ def _product_form(product: Product | None = None) -> ProductForm:
     form = ProductForm(obj=None)
     form.categories.choices = [SelectChoice(c.slug, c.name) for c in catalog.all_categories()]
     if product is not None and request.method == "GET":
-        currency = _currency()
+        currency = shop_currency()
         for name in ("sku", "title", "slug", "description", "stock", "image_url"):
             getattr(form, name).data = getattr(product, name)
         form.active.data, form.featured.data = product.active, product.featured
@@ -104,7 +99,7 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
     if not form.is_submitted():
         return None
     valid = form.validate()
-    currency = _currency()
+    currency = shop_currency()
     fields: dict[str, Any] = {}
     try:
         fields["price"] = parse_money(form.price.data, currency)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..cart import services as cart_services
 from ..catalog import services as catalog
 from ..catalog.models import Product
+from ..catalog.money import shop_currency, shop_money
 from ..catalog.services import Page
 from ..errors import api_error
 from ..extensions import csrf, db
@@ -92,9 +93,7 @@ def _listing(page: Page, items: list[Any]) -> Response:
 def _money(amount: int | None) -> dict[str, Any] | None:
     if amount is None:
         return None
-    settings = current_tenant().settings
-    currency = settings.currency if settings else "USD"
-    return {"amount": amount, "currency": currency, "display": orders.money(amount, currency)}
+    return {"amount": amount, "currency": shop_currency(), "display": shop_money(amount)}
 
 
 def product_json(product: Product) -> dict[str, Any]:

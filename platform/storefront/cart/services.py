@@ -10,10 +10,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..catalog.models import Product
-from ..catalog.money import format_money
+from ..catalog.money import shop_money
 from ..catalog.services import ProductView, view
 from ..extensions import db
-from ..tenancy.context import current_tenant
 from ..themes.sandbox import SafeView
 from .models import Cart, CartItem
 
@@ -40,11 +39,6 @@ class CartView(SafeView):
     count: int
     subtotal: int
     subtotal_display: str
-
-
-def _money(amount: int) -> str:
-    s = current_tenant().settings
-    return format_money(amount, s.currency if s else "USD", s.locale if s else "en_US")
 
 
 def _user_id() -> int | None:
@@ -112,12 +106,12 @@ def cart_view(cart: Cart | None = None) -> CartView:
             view(i.product),
             i.quantity,
             i.product.price * i.quantity,
-            _money(i.product.price * i.quantity),
+            shop_money(i.product.price * i.quantity),
         )
         for i in (cart.items if cart else [])
     )
     subtotal = sum(line.line_total for line in lines)
-    return CartView(lines, sum(line.quantity for line in lines), subtotal, _money(subtotal))
+    return CartView(lines, sum(line.quantity for line in lines), subtotal, shop_money(subtotal))
 
 
 def merge_anonymous_cart(user_id: int) -> None:

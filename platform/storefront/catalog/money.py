@@ -35,3 +35,21 @@ def parse_money(text: str, currency: str) -> int:
     if minor > 2_000_000_000:
         raise ValueError(f"{text!r} is too large")
     return int(minor)
+
+
+def shop_currency() -> str:
+    """The bound shop's currency."""
+    from ..tenancy.context import current_tenant
+
+    settings = current_tenant().settings
+    return settings.currency if settings else "USD"
+
+
+def shop_money(amount: int, currency: str | None = None) -> str:
+    """``amount`` (minor units) in the bound shop's locale and currency, or in ``currency``
+    when one is named (an order keeps the currency it was placed in)."""
+    from ..tenancy.context import current_tenant
+
+    settings = current_tenant().settings
+    locale = settings.locale if settings else "en_US"
+    return format_money(amount, currency or shop_currency(), locale)

@@ -13,10 +13,9 @@ from sqlalchemy.orm import joinedload
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
-from ..tenancy.context import current_tenant
 from ..themes.sandbox import SafeView
 from .models import Category, Product, product_categories
-from .money import format_money
+from .money import shop_money
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Product.created_at.desc(), Product.id.desc()),
@@ -77,9 +76,6 @@ def slugify(text: str) -> str:
 
 
 def view(product: Product) -> ProductView:
-    settings = current_tenant().settings
-    currency = settings.currency if settings else "USD"
-    locale = settings.locale if settings else "en_US"
     return ProductView(
         id=product.id,
         sku=product.sku,
@@ -87,9 +83,9 @@ def view(product: Product) -> ProductView:
         title=product.title,
         description=product.description,
         price=product.price,
-        price_display=format_money(product.price, currency, locale),
+        price_display=shop_money(product.price),
         compare_at_display=(
-            format_money(product.compare_at_price, currency, locale)
+            shop_money(product.compare_at_price)
             if product.compare_at_price and product.compare_at_price > product.price
             else None
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -19,10 +21,10 @@ class CheckoutForm(FlaskForm):
     postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
     city = StringField("City", validators=[DataRequired(), Length(max=100)])
     country = StringField("Country", validators=[DataRequired(), Length(max=100)])
-    payment_method = RadioField(
-        "Payment",
-        default="manual",
-        choices=[SelectChoice(code, p.label) for code, p in PROVIDERS.items()],
-        validators=[DataRequired()],
-    )
+    payment_method = RadioField("Payment", default="manual", validators=[DataRequired()])
     submit = SubmitField("Place order")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Read per form, so a provider registered after import is offered too.
+        self.payment_method.choices = [SelectChoice(c, p.label) for c, p in PROVIDERS.items()]

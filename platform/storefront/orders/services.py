@@ -13,9 +13,10 @@ from flask import current_app, render_template, session, url_for
 from flask_mailman import EmailMessage
 from sqlalchemy import Select, func, or_, select, update
 
+from ..caching import invalidate_shop_cache
 from ..cart.models import Cart
 from ..catalog.models import Product
-from ..catalog.money import format_money, to_major
+from ..catalog.money import shop_money, to_major
 from ..catalog.services import Page
 from ..extensions import db
 from ..tenancy.context import current_tenant
@@ -70,12 +71,6 @@ class OrderView(SafeView):
     payment_instructions: str
 
 
-def money(amount: int, currency: str) -> str:
-    """An amount in minor units, formatted for the bound shop's locale."""
-    settings = current_tenant().settings
-    return format_money(amount, currency, settings.locale if settings else "en_US")
-
-
 def order_view(order: Order) -> OrderView:
     pay = PROVIDERS.get(order.payment_method)
     return OrderView(
@@ -93,15 +88,15 @@ def order_view(order: Order) -> OrderView:
                 line.sku,
                 line.title,
                 line.quantity,
-                money(line.unit_price, order.currency),
-                money(line.line_total, order.currency),
+                shop_money(line.unit_price, order.currency),
+                shop_money(line.line_total, order.currency),
             )
             for line in order.lines
         ),
-        subtotal_display=money(order.subtotal, order.currency),
+        subtotal_display=shop_money(order.subtotal, order.currency),
         shipping_label=order.shipping_label,
-        shipping_display=money(order.shipping, order.currency),
-        total_display=money(order.total, order.currency),
+        shipping_display=shop_money(order.shipping, order.currency),
+        total_display=shop_money(order.total, order.currency),
         payment_label=pay.label if pay else order.payment_method,
         payment_instructions=pay.instructions(order) if pay else "",
     )
@@ -165,6 +160,13 @@ def place_order(cart: Cart | None, contact: Contact, user_id: int | None = None)
                     line_total=price * item.quantity,
                 )
             )
+        sold_out = db.session.scalar(
+            select(func.count()).where(
+                Product.id.in_([line.product_id for line in lines]), Product.stock == 0
+            )
+        )
+        if sold_out:
+            invalidate_shop_cache()  # listings show "Sold out" now (applied after commit)
         subtotal = sum(line.line_total for line in lines)
         order = Order(
             number=next_order_number(),
@@ -241,8 +243,6 @@ def set_status(order: Order, status: str) -> None:
                     .values(stock=Product.stock + line.quantity)
                     .execution_options(synchronize_session=False)
                 )
-        from ..caching import invalidate_shop_cache
-
         invalidate_shop_cache()
     db.session.commit()
     if status == "shipped" and previous != "shipped":

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug import Response
 
 from ..cart import services as cart_services
+from ..catalog.money import shop_money
 from ..tenancy.context import current_tenant
 from . import services
 from .forms import CheckoutForm
+from .payments import PROVIDERS
 
 bp = Blueprint("orders", __name__)
 
@@ -33,25 +37,17 @@ def checkout() -> str | Response:
         form.email.data = current_user.email
     if form.validate_on_submit():
         contact = services.Contact(
-            **{
-                f: getattr(form, f).data.strip()
-                for f in (
-                    "email",
-                    "name",
-                    "address",
-                    "postal_code",
-                    "city",
-                    "country",
-                    "payment_method",
-                )
-            }
+            **{f.name: getattr(form, f.name).data.strip() for f in fields(services.Contact)}
         )
         try:
             order = services.place_order(cart, contact, _user_id())
         except services.CheckoutError as exc:
             flash(str(exc), "error")
             return redirect(url_for("cart.show"))
-        return redirect(url_for("orders.detail", number=order.number, placed=1))
+        # A provider that takes payment elsewhere sends the shopper there; the manual
+        # method (and any provider that needs nothing more) shows the confirmation page.
+        payment_url = PROVIDERS[order.payment_method].start(order)
+        return redirect(payment_url or url_for("orders.detail", number=order.number, placed=1))
     return render_template(
         "orders/checkout.html",
         form=form,
@@ -64,7 +60,7 @@ def checkout() -> str | Response:
 
 def _shipping_display() -> str:
     settings = current_tenant().settings
-    return services.money(settings.shipping.flat_rate, settings.currency) if settings else ""
+    return shop_money(settings.shipping.flat_rate, settings.currency) if settings else ""
 
 
 def _total(cart: object) -> str:
@@ -72,7 +68,7 @@ def _total(cart: object) -> str:
     view = cart_services.cart_view(cart)  # type: ignore[arg-type]
     if settings is None:
         return view.subtotal_display
-    return services.money(view.subtotal + settings.shipping.flat_rate, settings.currency)
+    return shop_money(view.subtotal + settings.shipping.flat_rate, settings.currency)
 
 
 @bp.route("/orders/<number>")
