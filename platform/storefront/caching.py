@@ -143,15 +143,16 @@ def shop_key(name: str) -> str:
       edit reaches every worker at once without touching the registry).
     """
     ctx = current_tenant()
-    return f"shop:{ctx.id}:{ctx.cache_generation}:{_content_token(ctx.id)}:{name}"
+    # The uid, not the id: keys die with the shop, whatever id a later shop gets.
+    return f"shop:{ctx.uid}:{ctx.cache_generation}:{_content_token(ctx.uid)}:{name}"
 
 
-def _content_token(shop_id: int) -> str:
+def _content_token(shop_uid: str) -> str:
     """The shop's current content token; a missing one (evicted, Redis restarted) is
     replaced by a fresh random token, never by an old one, so nothing stale comes back."""
     from .extensions import cache
 
-    key = f"shopgen:{shop_id}"
+    key = f"shopgen:{shop_uid}"
     token = cache.get(key)
     if token is None:
         cache.add(key, secrets.token_hex(4), timeout=0)
@@ -197,7 +198,7 @@ def invalidate_shop_cache() -> None:
     """
     from .extensions import db
 
-    db.session.info.setdefault(_PENDING, set()).add(current_tenant().id)
+    db.session.info.setdefault(_PENDING, set()).add(current_tenant().uid)
 
 
 _PENDING = "storefront.invalidate_shops"
@@ -210,8 +211,8 @@ def _apply_invalidations(session: Session) -> None:
         return
     from .extensions import cache
 
-    for shop_id in shops:
-        cache.set(f"shopgen:{shop_id}", secrets.token_hex(4), timeout=0)
+    for shop_uid in shops:
+        cache.set(f"shopgen:{shop_uid}", secrets.token_hex(4), timeout=0)
 
 
 @event.listens_for(TenantSession, "after_rollback")

@@ -1,7 +1,8 @@
 """Error pages: the shop's own look when a shop is bound, the platform's plain page if not.
 
 A broken or hostile shop template must never produce a traceback: template errors in a
-shop's override answer 503 with the file and line, sandbox violations 403.
+shop's template answer 503 with the file and line, sandbox violations 403, a render over
+budget 503; each on the shop's error page drawn without the shop's own templates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from werkzeug.exceptions import HTTPException
 
 from .tenancy.context import current_tenant_or_none
 from .tenancy.middleware import platform_error
+from .themes.budget import TemplateBudgetError
+from .themes.loader import without_shop_templates
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +34,41 @@ TITLES = {
 }
 
 
-def error_page(status: int, message: str) -> Response:
-    """Render the error page for the bound shop, falling back to the platform page."""
+def error_page(status: int, message: str, own_templates: bool = True) -> Response:
+    """Render the error page for the bound shop, falling back to the platform page.
+
+    With the shop's own templates first (unless they are what failed), then with its
+    theme and branding only, then the platform's plain page.
+    """
+    _rollback()
     ctx = current_tenant_or_none()
     if ctx is not None and ctx.settings is not None:
-        try:
-            body = render_template(
-                "errors/error.html", title=TITLES.get(status, "Error"), message=message
-            )
-            return Response(body, status=status, mimetype="text/html")
-        except Exception:  # noqa: BLE001 - a broken error template must not hide the error
-            log.exception("error page failed to render")
+        attempts = (False, True) if own_templates else (True,)
+        for plain in attempts:
+            try:
+                if plain:
+                    with without_shop_templates():
+                        body = _render_error(status, message)
+                else:
+                    body = _render_error(status, message)
+                return Response(body, status=status, mimetype="text/html")
+            except Exception:  # noqa: BLE001 - a broken error template must not hide the error
+                log.warning("error page failed to render (shop templates: %s)", not plain)
     return platform_error(status, message)
+
+
+def _render_error(status: int, message: str) -> str:
+    return render_template("errors/error.html", title=TITLES.get(status, "Error"), message=message)
+
+
+def _rollback() -> None:
+    """Whatever failed may have left the session unusable; the error page needs it."""
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - the connection is gone; the session is removed anyway
+        log.debug("rollback before the error page failed", exc_info=True)
 
 
 ERROR_CODES = {
@@ -96,10 +122,29 @@ def _template_error(exc: TemplateError) -> Response:
     where = ""
     if isinstance(exc, TemplateSyntaxError):
         where = f" ({exc.filename or exc.name}, line {exc.lineno})"
-    log.warning("template error%s: %s", where, exc)
-    if isinstance(exc, SecurityError):
-        return platform_error(403, "This page's template tried something that is not allowed.")
-    return platform_error(503, f"This page's template has an error{where}: {exc.message}")
+    template = _failing_template(exc)
+    log.warning("template error in %s%s: %s", template, where, exc)
+    if isinstance(exc, TemplateBudgetError):
+        status, message = 503, "This page took too much to build. Please try again later."
+    elif isinstance(exc, SecurityError):
+        status, message = 403, "This page's template tried something that is not allowed."
+    else:
+        status, message = 503, f"This page's template has an error{where}: {exc.message}"
+    if wants_json():
+        return api_error(status, message)
+    return error_page(status, message, own_templates=False)
+
+
+def _failing_template(exc: BaseException) -> str:
+    """The innermost template file in the traceback (Jinja puts template frames there)."""
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".html", ".txt", ".xml")):
+            name = filename
+        tb = tb.tb_next
+    return str(name or "a template")
 
 
 def is_database_down(exc: BaseException) -> bool:
@@ -128,6 +173,7 @@ def _database_down(exc: Exception) -> Response:
 def _unexpected(exc: Exception) -> Response:
     if is_database_down(exc):
         return _database_down(exc)
+    _rollback()
     log.exception("unhandled error")
     if wants_json():
         return api_error(500, "We could not complete this request. Please try again.")

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from jinja2 import TemplateSyntaxError
 from sqlalchemy import func, select, text
 
 from .extensions import db
@@ -22,9 +21,7 @@ from .tenancy.hosts import InvalidHost, normalize_host
 from .tenancy.models import Tenant
 from .tenancy.services import get_shop, list_shops, tenants_dir
 from .tenancy.settings import SettingsError, load_settings
-
-TEMPLATE_SUFFIXES = (".html", ".txt", ".xml", ".j2")
-
+from .themes.services import check_templates
 
 # check ------------------------------------------------------------------------------
 
@@ -45,17 +42,10 @@ def check_shop(tenant: Tenant) -> list[str]:
             f"name differs: tenant.toml says {settings.name!r}, the database {tenant.name!r} "
             f"(fix: tenantctl rename {tenant.slug} {settings.name!r})"
         )
-    env = current_app.jinja_env.sandbox  # type: ignore[attr-defined]
-    templates = folder / "templates"
-    for path in sorted(templates.rglob("*")) if templates.is_dir() else []:
-        if path.suffix not in TEMPLATE_SUFFIXES or not path.is_file():
-            continue
-        try:
-            env.parse(path.read_text(encoding="utf-8"), path.name, str(path))
-        except TemplateSyntaxError as exc:
-            problems.append(f"{path}:{exc.lineno}: {exc.message}")
-        except UnicodeDecodeError:
-            problems.append(f"{path}: not UTF-8 text")
+    if settings is not None:
+        # The same checks as `tenantctl theme check`: compiles, sandbox rules, budgets,
+        # branding files.
+        problems.extend(str(p) for p in check_templates(tenant.slug))
     primaries = [d for d in tenant.domains if d.is_primary]
     if len(primaries) != 1:
         problems.append(f"{len(primaries)} primary domains (exactly one is needed)")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from ..shared import SafeView
 from ..tenancy.context import TenantContext
 from ..tenancy.middleware import shop_base_url
-from ..themes.sandbox import SafeView
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,11 @@ from ..orders.models import STATUSES, Order
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
 from ..tenancy.services import ShopError
+from ..themes.loader import platform_templates_only
 from .forms import CategoryForm, ConfirmForm, ProductForm, SettingsForm, StatusForm, StockForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+platform_templates_only(bp)
 
 
 @bp.before_request

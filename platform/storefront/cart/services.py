@@ -13,7 +13,7 @@ from ..catalog.models import Product
 from ..catalog.money import shop_money
 from ..catalog.services import ProductView, view
 from ..extensions import db
-from ..themes.sandbox import SafeView
+from ..shared import SafeView
 from .models import Cart, CartItem
 
 SESSION_KEY = "cart"

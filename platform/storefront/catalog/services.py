@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
-from ..themes.sandbox import SafeView
+from ..shared import SafeView
 from .models import Category, Product, product_categories
 from .money import shop_money
 

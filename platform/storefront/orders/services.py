@@ -19,8 +19,8 @@ from ..catalog.models import Product
 from ..catalog.money import shop_money, to_major
 from ..catalog.services import Page
 from ..extensions import db
+from ..shared import SafeView
 from ..tenancy.context import current_tenant
-from ..themes.sandbox import SafeView
 from .models import STATUSES, Order, OrderCounter, OrderLine
 from .payments import PROVIDERS
 

@@ -43,7 +43,8 @@ class ShopSessionInterface(SecureCookieSessionInterface):
         if serializer is None:
             return None
         ctx = resolve_request(request).tenant
-        serializer.salt = f"{self.salt}:shop:{ctx.id if ctx else '-'}".encode()
+        # The shop's uid, never reused: a cookie of a deleted shop is void at any later one.
+        serializer.salt = f"{self.salt}:shop:{ctx.uid if ctx else '-'}".encode()
         return serializer
 
 

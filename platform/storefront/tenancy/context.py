@@ -38,6 +38,7 @@ class TenantContext:
     hosts: tuple[str, ...] = ()
     suspended_reason: str | None = None
     cache_generation: int = 1
+    uid: str = ""  # random, never reused: what caches and sessions are bound to
     settings: ShopSettings | None = None
     settings_error: str | None = None
     overlay: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

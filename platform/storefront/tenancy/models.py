@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    event,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import Model
@@ -16,8 +29,15 @@ def utcnow() -> datetime:
 
 class Tenant(Model):
     __tablename__ = "tenants"
+    __table_args__ = (Index("uq_tenants_uid", "uid", unique=True),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Never reused on any database: taken from registry_state.next_tenant_id (see below).
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # A random identity that dies with the shop: cache keys, session signatures and
+    # compiled templates are bound to it, so nothing of a deleted shop reaches a new one.
+    uid: Mapped[str] = mapped_column(
+        String(32), default=lambda: secrets.token_hex(16), server_default=""
+    )
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -61,3 +81,22 @@ class RegistryState(Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=1)
+    # The next shop id. A counter, not the table's auto-increment: SQLite hands a deleted
+    # row's id to the next insert, and some MySQL versions reset the counter on restart.
+    next_tenant_id: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+@event.listens_for(Tenant, "before_insert")
+def _allocate_shop_id(_mapper: Any, connection: Any, tenant: Tenant) -> None:
+    """Give a new shop the next id from the counter row (locked until commit)."""
+    if tenant.id is not None:
+        return
+    state = RegistryState.__table__
+    moved = connection.execute(
+        update(state).where(state.c.id == 1).values(next_tenant_id=state.c.next_tenant_id + 1)
+    ).rowcount
+    if not moved:
+        connection.execute(state.insert().values(id=1, generation=1, next_tenant_id=2))
+        tenant.id = 1
+        return
+    tenant.id = connection.scalar(select(state.c.next_tenant_id).where(state.c.id == 1)) - 1

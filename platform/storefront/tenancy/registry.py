@@ -40,6 +40,7 @@ def _snapshot(tenant: Tenant) -> dict[str, Any]:
     primary = tenant.primary_domain
     return {
         "id": tenant.id,
+        "uid": tenant.uid,
         "slug": tenant.slug,
         "name": tenant.name,
         "status": tenant.status,
@@ -66,6 +67,7 @@ def build_context(snapshot: dict[str, Any], tenants_dir: str) -> TenantContext:
         hosts=tuple(snapshot["hosts"]),
         suspended_reason=snapshot["suspended_reason"],
         cache_generation=snapshot["cache_generation"],
+        uid=snapshot["uid"],
         settings=settings,
         settings_error=error,
         overlay=MappingProxyType(settings.overlay() if settings else {}),

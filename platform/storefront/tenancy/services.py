@@ -58,6 +58,7 @@ def bare_context(tenant: Tenant) -> TenantContext:
         status=tenant.status,
         primary_host=primary.hostname if primary else "",
         hosts=tuple(d.hostname for d in tenant.domains),
+        uid=tenant.uid,
     )
 
 

@@ -9,11 +9,18 @@ from cachetools import LRUCache
 from flask import Flask, get_flashed_messages, url_for
 from jinja2 import FileSystemBytecodeCache
 
+from .budget import BudgetedNamespace, Limits, budgeted_range
 from .loader import LayeredEnvironment, Layers
 from .sandbox import ShopSandbox, helper
 from .views import bp, static_url
 
-JINJA_DEFAULT_GLOBALS = ("range", "dict", "lipsum", "cycler", "joiner", "namespace")
+# Jinja's default globals a shop template keeps: range and namespace in budgeted forms;
+# lipsum is dropped (it writes as much text as it is asked to).
+SANDBOX_GLOBALS = {
+    "range": budgeted_range,
+    "namespace": BudgetedNamespace,
+}
+JINJA_DEFAULT_GLOBALS = ("dict", "cycler", "joiner")
 
 
 def init_themes(app: Flask) -> None:
@@ -24,9 +31,14 @@ def init_themes(app: Flask) -> None:
     assert env.loader is not None  # noqa: S101 - Flask always gives the app a loader
     env.layers = Layers(app, env.loader)
     env.globals["static_url"] = static_url
-    sandbox = ShopSandbox(app, **app.jinja_options)
+    # Escapes exactly as the trusted environment does (Flask passes autoescape itself).
+    sandbox = ShopSandbox(app, autoescape=app.select_jinja_autoescape, **app.jinja_options)
     sandbox.layers = env.layers
     sandbox.auto_reload = env.auto_reload
+    sandbox.limits = Limits.from_config(app.config)
+    env.max_template_bytes = sandbox.max_template_bytes = int(
+        app.config.get("TEMPLATE_MAX_FILE_BYTES", 256 * 1024)
+    )
     # One LRU for both environments (keys say which one compiled a template). cachetools'
     # LRU is O(1) per hit; Jinja's own moves the key through a deque, O(n) in its size.
     env.cache = LRUCache(maxsize=app.config["TEMPLATE_CACHE_SIZE"])
@@ -35,6 +47,8 @@ def init_themes(app: Flask) -> None:
     sandbox.tests.update(env.tests)
     sandbox.globals.clear()
     sandbox.globals.update({name: env.globals[name] for name in JINJA_DEFAULT_GLOBALS})
+    sandbox.globals.update({name: helper(fn) for name, fn in SANDBOX_GLOBALS.items()})
+    sandbox.install_budgeted_filters()
     env.sandbox = sandbox
     _bytecode_caches(app, env, sandbox)
     app.extensions["storefront.sandbox_globals"] = sandbox.globals

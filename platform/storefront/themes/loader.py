@@ -6,13 +6,17 @@ the template* plus its name: a shop's own override is cached under that shop, wh
 thousands of shops that override nothing share one compiled copy of each theme and base
 template. The cache itself is an LRU (cachetools) sized by ``TEMPLATE_CACHE_SIZE``.
 
-Shop overrides are untrusted code: they compile in a sandboxed environment (see
-``sandbox``), and everything they extend or include is loaded through it too.
+Shop overrides are untrusted code, wherever they sit in a page's template graph. A page
+of a shop that supplies any template renders wholly in the sandbox (see ``sandbox``): the
+trusted environment never loads a shop's text, and refuses to if asked.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ from typing import Any
 from cachetools import LRUCache, TTLCache
 from flask.templating import Environment as FlaskEnvironment
 from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound
+from jinja2.exceptions import SecurityError
 
 from ..tenancy.context import TenantContext, current_tenant_or_none
 
@@ -27,6 +32,19 @@ SHIPPED_THEMES_DIR = Path(__file__).parent / "shipped"
 BASE_LAYER = ("base",)
 THEME_PREFIX = "@theme/"
 BASE_PREFIX = "@base/"
+# Set while a page must not use the shop's own templates (its error page after its
+# templates failed): the shop's branding on the theme's templates.
+_without_overrides: ContextVar[bool] = ContextVar("storefront_without_overrides", default=False)
+
+
+@contextmanager
+def without_shop_templates() -> Iterator[None]:
+    """Render with the shop's theme and branding but none of its own template files."""
+    token = _without_overrides.set(True)
+    try:
+        yield
+    finally:
+        _without_overrides.reset(token)
 
 
 @cache
@@ -58,6 +76,26 @@ def _template_names(folder: Path) -> frozenset[str]:
                 continue
             names.add(path.relative_to(folder).as_posix())
     return frozenset(names)
+
+
+def platform_templates_only(bp: Any) -> None:
+    """Pages of ``bp`` (the owner's dashboard) use the platform's templates, never a
+    shop's: a theme author's text cannot reach the owner's session or mimic its forms."""
+
+    def start() -> None:
+        from flask import g
+
+        g.storefront_platform_templates = _without_overrides.set(True)
+
+    def end(_exc: BaseException | None = None) -> None:
+        from flask import g
+
+        token = g.pop("storefront_platform_templates", None)
+        if token is not None:
+            _without_overrides.reset(token)
+
+    bp.before_request(start)
+    bp.teardown_request(end)
 
 
 class Layers:
@@ -95,12 +133,17 @@ class Layers:
         return name in names
 
     def chain(self, ctx: TenantContext | None) -> list[tuple[tuple[str, ...], Path | None]]:
-        key = (ctx.slug, ctx.theme) if ctx is not None else None
+        own = not _without_overrides.get()
+        key = (ctx.uid, ctx.slug, ctx.cache_generation, ctx.theme, own) if ctx else None
         layers = self._chains.get(key)
         if layers is None:
             layers = []
             if ctx is not None:
-                layers.append((("shop", ctx.slug), shop_dir(self.app, ctx.slug) / "templates"))
+                if own:
+                    # Keyed by the shop's never-reused identity and cache generation: a
+                    # compiled override dies with `tenantctl cache clear` and with the shop.
+                    shop_key = ("shop", ctx.uid, str(ctx.cache_generation))
+                    layers.append((shop_key, shop_dir(self.app, ctx.slug) / "templates"))
                 layers.append((("theme", ctx.theme), theme_dir(ctx.theme) / "templates"))
             layers.append((BASE_LAYER, None))
             self._chains[key] = layers
@@ -124,6 +167,18 @@ class Layers:
                 return key, self._loader(key, folder), name
         raise TemplateNotFound(name)  # pragma: no cover - the base layer always answers
 
+    def shop_supplies_templates(self, ctx: TenantContext | None) -> bool:
+        """Whether the shop has any template of its own (then its pages render sandboxed)."""
+        if ctx is None or _without_overrides.get():
+            return False
+        key, folder = self.chain(ctx)[0]
+        if key[0] != "shop" or folder is None:
+            return False
+        names = self._names.get(key)
+        if names is None:
+            names = self._names[key] = _template_names(folder)
+        return bool(names)
+
     def invalidate(self) -> None:
         self._names.clear()
 
@@ -134,12 +189,23 @@ class LayeredEnvironment(FlaskEnvironment):
     sandboxed = False
     layers: Layers
     sandbox: Any
+    max_template_bytes = 256 * 1024
+
+    def get_or_select_template(self, template_name_or_list: Any, *args: Any, **kw: Any) -> Any:
+        """Flask's entry point for a page: a shop with templates of its own renders here
+        in the sandbox, the whole page, whatever extends or includes what."""
+        if not self.sandboxed and self.layers.shop_supplies_templates(current_tenant_or_none()):
+            return self.sandbox.get_or_select_template(template_name_or_list, *args, **kw)
+        return super().get_or_select_template(template_name_or_list, *args, **kw)
 
     def _load_template(self, name: str, globals: Any) -> Template:  # noqa: A002 - Jinja's name
         key, loader, layer_name = self.layers.find(name, current_tenant_or_none())
-        if key[0] == "shop" and not self.sandboxed:
-            # An override is untrusted wherever it is used from: compile it sandboxed.
-            return self.sandbox._load_template(name, globals)
+        if key[0] == "shop":
+            if not self.sandboxed:
+                # Fail closed: a trusted render must never reach a shop's text (it would
+                # run with the full context). Pages of such shops render sandboxed.
+                raise SecurityError(f"a trusted page reached the shop template {name!r}")
+            self._check_size(loader, layer_name)
         cache_key = (("sandbox",) if self.sandboxed else ()) + key + (layer_name,)
         if self.cache is not None:
             template = self.cache.get(cache_key)  # type: ignore[arg-type]  # keyed by layer
@@ -151,3 +217,9 @@ class LayeredEnvironment(FlaskEnvironment):
         if self.cache is not None:
             self.cache[cache_key] = template  # type: ignore[index]
         return template
+
+    def _check_size(self, loader: BaseLoader, name: str) -> None:
+        for folder in getattr(loader, "searchpath", ()):
+            path = Path(folder) / name
+            if path.is_file() and path.stat().st_size > self.max_template_bytes:
+                raise SecurityError(f"{name} is larger than {self.max_template_bytes // 1024} KiB")

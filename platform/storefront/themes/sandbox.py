@@ -1,27 +1,61 @@
-"""The sandbox shop templates run in: a curated context and an attribute allow-list.
+"""The sandbox shop templates run in: a curated context, an attribute allow-list, budgets.
 
 Jinja's ``SandboxedEnvironment`` blocks underscore attributes, but a plain object graph
 still leads to secrets without one (``security.app.config``, ``form.meta.csrf_secret``,
 ``user.query.session``). So shop templates get only plain values, the platform's view
 objects (``SafeView``) and a few helpers; everything else in the context is dropped,
 and attribute access is limited to what each allowed type is meant to show.
+
+A page whose template chain holds any text a shop supplied renders *wholly* here (see
+``loader.LayeredEnvironment.get_or_select_template``): the trusted templates it extends
+or includes compile in this environment too and see only the curated context.
+
+Every render here runs within a ``Budget``: a time limit, a cap on loop iterations, on
+``range``, on the size of strings and sequences an operator, call or filter may build,
+and on the output. Over budget, the render stops with ``TemplateBudgetError``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from jinja2 import Template, nodes
 from jinja2.environment import TemplateModule
+from jinja2.exceptions import TemplateError
 from jinja2.runtime import BlockReference, Context, LoopContext, Macro, TemplateReference
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 from wtforms import Form
 from wtforms.fields import Field
 from wtforms.fields.core import Label
 
+from ..shared import SafeView
+from .budget import (
+    DEFAULT_LIMITS,
+    STR_METHOD_CHECKS,
+    Budget,
+    Limits,
+    TemplateBudgetError,
+    budgeted_filter,
+    budgeted_iter,
+    check_brace_format,
+    check_percent_format,
+    check_size,
+    current_budget,
+    current_limits,
+    end_budget,
+    join_size,
+    replace_size,
+    size_of,
+    start_budget,
+    tick,
+)
 from .loader import LayeredEnvironment
 
 SCALARS = (str, int, float, bool, type(None), Decimal, date, datetime, Markup)
@@ -43,6 +77,10 @@ FIELD_ATTRS = frozenset(
 )
 LABEL_ATTRS = frozenset({"text", "field_id"})
 FORM_ATTRS = frozenset({"errors", "hidden_tag", "form_errors"})
+# Names a shop template may not even mention: `tenantctl check` reports them.
+FORBIDDEN_NAMES = frozenset(
+    {"config", "request", "session", "g", "current_app", "app", "environ", "self", "os"}
+)
 
 
 # Jinja's own runtime objects: macros, loops, imported macro modules, super(), namespaces.
@@ -56,10 +94,6 @@ JINJA_RUNTIME = (
     Joiner,
     Namespace,
 )
-
-
-class SafeView:
-    """Marker base for the read-only view objects the platform hands to templates."""
 
 
 def helper(fn: Any) -> Any:
@@ -90,11 +124,77 @@ class CuratedContext(Context):
         super().__init__(environment, parent, name, blocks, globals)
 
 
-class ShopSandbox(LayeredEnvironment, SandboxedEnvironment):
-    """The environment shop overrides (and what they extend or include) compile in."""
+class ShopTemplateError(TemplateError):
+    """A shop's template failed while rendering (a helper raised, recursion, bad data)."""
+
+
+class ShopTemplate(Template):
+    """A template of a sandboxed page: renders within a budget; any failure is a
+    ``TemplateError`` naming the template, never a bare exception (and so never a 500)."""
+
+    def render(self, *args: Any, **kwargs: Any) -> str:
+        if current_budget() is not None:  # rendered from inside another sandboxed render
+            return super().render(*args, **kwargs)
+        environment: ShopSandbox = self.environment  # type: ignore[assignment]
+        token = start_budget(environment.limits, self.name or "?")
+        try:
+            return super().render(*args, **kwargs)
+        except (TemplateError, SQLAlchemyError, HTTPException):
+            raise
+        except RecursionError:
+            raise ShopTemplateError("templates include or call themselves endlessly") from None
+        except Exception as exc:  # noqa: BLE001 - a shop's text must never reach a 500
+            raise ShopTemplateError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            end_budget(token)
+
+
+class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
+    """The environment shop templates (and every template of their pages) render in."""
 
     sandboxed = True
     context_class = CuratedContext
+    template_class = ShopTemplate
+    intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
+    limits: Limits = DEFAULT_LIMITS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Flask's Environment.__init__ calls Jinja's base __init__ directly, so the
+        # sandbox's own never runs: set up what it would have.
+        self.binop_table = self.default_binop_table.copy()
+        self.unop_table = self.default_unop_table.copy()
+        self.filters["budgeted_iter"] = budgeted_iter
+
+    def install_budgeted_filters(self) -> None:
+        """Wrap every filter with the budget checks (call after the filters are final)."""
+        for name, fn in list(self.filters.items()):
+            if name != "budgeted_iter" and not getattr(fn, "__storefront_budgeted__", False):
+                wrapped = budgeted_filter(name, fn)
+                wrapped.__storefront_budgeted__ = True  # type: ignore[attr-defined]
+                self.filters[name] = wrapped
+
+    # Every for loop iterates through the budget: no loop can spin unseen.
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        tree = super()._parse(source, name, filename)
+        for loop in tree.find_all(nodes.For):
+            loop.iter = nodes.Filter(loop.iter, "budgeted_iter", [], [], None, None)
+        return tree
+
+    # Output (the page, captured blocks, macro bodies) is joined through the budget.
+    def concat(self, parts: Iterable[str]) -> str:  # type: ignore[override]
+        budget = current_budget()
+        if budget is None:
+            return "".join(parts)
+        return "".join(self._counted(parts, budget))
+
+    @staticmethod
+    def _counted(parts: Iterable[str], budget: Budget) -> Iterator[str]:
+        for count, part in enumerate(parts):
+            budget.wrote(len(part))
+            if count % 64 == 0:
+                budget.tick(0)
+            yield part
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
@@ -108,3 +208,55 @@ class ShopSandbox(LayeredEnvironment, SandboxedEnvironment):
         if isinstance(obj, Label):
             return attr in LABEL_ATTRS
         return isinstance(obj, (*SCALARS, list, tuple, dict, set, frozenset))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        tick()
+        for value in (*args, *kwargs.values()):
+            check_size(value)
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, str):
+            name = getattr(__obj, "__name__", "")
+            check = STR_METHOD_CHECKS.get(name)
+            if check is not None:
+                check(args, kwargs)
+            elif name == "replace" and replace_size(owner, *args[:3]) > current_limits().max_string:
+                raise TemplateBudgetError("replace() would build a value that is too large")
+            elif name == "join" and args and join_size(args[0]) > current_limits().max_string:
+                raise TemplateBudgetError("join() would build a value that is too large")
+        result = super().call(__context, __obj, *args, **kwargs)
+        check_size(result)
+        return result
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        tick()
+        limits = current_limits()
+        if operator == "**" and isinstance(left, int) and isinstance(right, int):
+            if right > 0 and abs(left) > 1 and right * max(abs(left).bit_length(), 1) > 4096:
+                raise TemplateBudgetError("a power that large is not allowed")
+        elif operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                repeated = size_of(seq) * max(times, 0) if isinstance(times, int) else 0
+                if repeated > limits.max_string:
+                    raise TemplateBudgetError("a repeated value that large is not allowed")
+            both_ints = isinstance(left, int) and isinstance(right, int)
+            if both_ints and left.bit_length() + right.bit_length() > 4096:
+                raise TemplateBudgetError("a number that large is not allowed")
+        elif operator == "%":
+            check_percent_format(left)
+        elif operator == "+" and size_of(left) + size_of(right) > limits.max_string:
+            raise TemplateBudgetError("a value larger than the page budget")
+        return super().call_binop(context, operator, left, right)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        wrapper = super().wrap_str_format(value)
+        if wrapper is None:
+            return None
+        fmt = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            check_brace_format(fmt)
+            result = wrapper(*args, **kwargs)
+            check_size(result)
+            return result
+
+        return checked

@@ -6,15 +6,20 @@ import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
-from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError
+from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, nodes
+from jinja2.exceptions import SecurityError
 
-from ..tenancy.context import tenant_context
+from ..tenancy.context import current_tenant, tenant_context
 from ..tenancy.services import ShopError, get_shop
+from .budget import TemplateBudgetError
 from .loader import SHIPPED_THEMES_DIR, shipped_themes, shop_dir, theme_dir
+from .sandbox import FORBIDDEN_NAMES
 
 BASE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BASE_STATIC = BASE_TEMPLATES.parent / "static"
 
 
 @dataclass(frozen=True)
@@ -53,24 +58,93 @@ def reachable_templates(slug: str, theme: str) -> list[str]:
 
 
 def check_templates(slug: str) -> list[TemplateProblem]:
-    """Compile every template the shop can reach, as the shop; report errors with lines."""
+    """Check every template the shop can reach, as the shop renders it.
+
+    Each compiles (sandboxed when the shop supplies templates); the shop's own files are
+    read for names and attributes the sandbox refuses, and rendered once with no data
+    to catch what breaks a budget (a huge ``range``, a string bomb); branding files exist.
+    """
     from ..tenancy.registry import context_for
 
     ctx = context_for(get_shop(slug))
     if ctx.settings is None:
         return [TemplateProblem("tenant.toml", None, ctx.settings_error or "invalid")]
-    problems = []
-    env = current_app.jinja_env
+    problems = _branding_problems(slug, ctx.theme, ctx.settings.branding)
+    trusted = current_app.jinja_env
+    env = trusted.sandbox  # type: ignore[attr-defined]
+    own = set(_own_templates(slug))
+    trusted.layers.invalidate()  # type: ignore[attr-defined]  # see the files as they are now
     with tenant_context(ctx):
+        if not trusted.layers.shop_supplies_templates(ctx):  # type: ignore[attr-defined]
+            env = trusted
         for name in reachable_templates(slug, ctx.theme):
             try:
-                env.get_template(name)
+                template = env.get_template(name)
             except TemplateSyntaxError as exc:
                 problems.append(
                     TemplateProblem(exc.filename or name, exc.lineno, exc.message or "")
                 )
+                continue
             except TemplateError as exc:
                 problems.append(TemplateProblem(name, None, str(exc)))
+                continue
+            if name in own:
+                problems.extend(_sandbox_problems(env, slug, name))
+                problems.extend(_budget_problems(template, slug, name))
+    return problems
+
+
+def _own_templates(slug: str) -> list[str]:
+    folder = shop_dir(current_app, slug) / "templates"
+    return FileSystemLoader(str(folder)).list_templates() if folder.is_dir() else []
+
+
+def _sandbox_problems(env: Any, slug: str, name: str) -> list[TemplateProblem]:
+    """Names and attributes a shop template may not use (they would fail at render)."""
+    path = shop_dir(current_app, slug) / "templates" / name
+    source = path.read_text(encoding="utf-8", errors="replace")
+    tree = env.parse(source, name, str(path))
+    problems = []
+    for node in tree.find_all(nodes.Name):
+        if node.name in FORBIDDEN_NAMES and node.ctx == "load":
+            message = f"uses {node.name!r}, which shop templates cannot reach"
+            problems.append(TemplateProblem(name, node.lineno, message))
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        attr = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", "")
+        if isinstance(attr, str) and attr.startswith("_"):
+            message = f"reads {attr!r}: names starting with _ are off limits"
+            problems.append(TemplateProblem(name, node.lineno, message))
+    return problems
+
+
+def _budget_problems(template: Any, slug: str, name: str) -> list[TemplateProblem]:
+    """Render the template once with no data: a budget broken even so is a problem."""
+    ctx = current_tenant()
+    with current_app.test_request_context("/", base_url=f"http://{ctx.primary_host}/"):
+        try:
+            template.render()
+        except TemplateBudgetError as exc:
+            return [TemplateProblem(name, None, f"over its budget: {exc}")]
+        except SecurityError as exc:
+            return [TemplateProblem(name, None, f"not allowed: {exc}")]
+        except Exception:  # noqa: BLE001 - without page data many templates fail; fine here
+            return []
+    return []
+
+
+def _branding_problems(slug: str, theme: str, branding: Any) -> list[TemplateProblem]:
+    """Logo, favicon and stylesheet named in tenant.toml must exist in the shop's assets."""
+    problems = []
+    folders = [shop_dir(current_app, slug) / "static", theme_dir(theme) / "static", BASE_STATIC]
+    for key in ("logo", "favicon"):
+        value = getattr(branding, key, None)
+        if not value or "://" in value:
+            continue
+        relative = value.removeprefix("/static/").lstrip("/")
+        if not any((folder / relative).is_file() for folder in folders):
+            problems.append(
+                TemplateProblem("tenant.toml", None, f"branding.{key} names {value}, not found")
+            )
     return problems
 
 
