@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import threading
 
-import pytest
 from sqlalchemy import func, select
 
-from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.orders.models import Order
@@ -23,19 +21,6 @@ ADDRESS = {
     "country": "Freedonia",
     "payment_method": "manual",
 }
-
-
-@pytest.fixture
-def product(app):
-    """Create a product in a shop; returns its slug."""
-
-    def make(shop, slug="anvil", price=1999, stock=5, title=None):
-        with app.app_context(), tenant_context(shop):
-            catalog.create_product(f"SKU-{slug}", title or slug.title(), price, stock=stock)
-            db.session.commit()
-        return slug
-
-    return make
 
 
 def add_to_cart(client, shop, slug, quantity=1):

@@ -12,6 +12,7 @@ from .config import build_config, instance_path
 from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
+from .outbox import init_outbox
 from .tenancy import init_tenancy
 from .tenancy.middleware import RequestLogFilter
 from .tenancy.overlay import OverlayConfig
@@ -40,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_extensions(app)
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)
+    init_outbox(app)
     init_accounts(app)
     register_blueprints(app)
     init_errors(app)

@@ -7,10 +7,10 @@ from typing import cast
 
 from email_validator import EmailNotValidError, validate_email
 from flask_security import hash_password
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..catalog.services import Page
 from ..extensions import db, security
+from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
 from .models import SHOP_ROLES, Role, User
 
@@ -126,10 +126,5 @@ def list_customers(page: int = 1, per_page: int = 25, query: str | None = None) 
     """Shoppers (the ``customer`` role) for the dashboard, newest first."""
     stmt = select(User).where(User.roles.any(Role.name == "customer"))
     if query:
-        stmt = stmt.where(User.email.ilike(f"%{query.strip()[:100]}%"))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
-    rows = db.session.scalars(
-        stmt.order_by(User.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    )
-    return Page(items=tuple(rows), page=page, per_page=per_page, total=total)
+        stmt = stmt.where(User.email.ilike(contains(query), escape=LIKE_ESCAPE))
+    return paginate(stmt.order_by(User.id.desc()), page, per_page)

@@ -22,6 +22,7 @@ from ..catalog.images import ImageError, save_upload
 from ..catalog.models import Product
 from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..extensions import db
+from ..listing import page_number
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
 from ..tenancy import config_edit
@@ -42,7 +43,7 @@ def _staff_only() -> None:
 
 
 def _page() -> int:
-    return request.args.get("page", 1, type=int) or 1
+    return page_number(request.args.get("page"))
 
 
 @bp.route("/")

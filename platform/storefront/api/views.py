@@ -20,9 +20,9 @@ from ..cart import services as cart_services
 from ..catalog import services as catalog
 from ..catalog.models import Product
 from ..catalog.money import shop_currency, shop_money
-from ..catalog.services import Page
 from ..errors import api_error
 from ..extensions import csrf, db
+from ..listing import MAX_PAGE, Page
 from ..orders import services as orders
 from ..orders.models import Order
 from ..tenancy.context import current_tenant
@@ -32,6 +32,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 MAX_PER_PAGE = 100
+MAX_ID = 2**31 - 1  # ids are INT columns; a larger number names nothing
 
 
 class ApiError(Exception):
@@ -73,8 +74,8 @@ def _paging() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
         raise ApiError(400, "page and per_page must be whole numbers.") from None
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ApiError(400, f"page must be 1 or more, per_page between 1 and {MAX_PER_PAGE}.")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ApiError(400, f"page must be 1 to {MAX_PAGE}, per_page between 1 and {MAX_PER_PAGE}.")
     return page, per_page
 
 
@@ -231,7 +232,7 @@ def product_update(slug: str) -> Response:
         raise ApiError(404, "No such product.")
     data = _body(ProductPatch)
     fields = data.model_dump(exclude_unset=True)
-    for required in ("sku", "title", "price", "stock", "active", "featured"):
+    for required in ("sku", "title", "price", "slug", "description", "stock", "active", "featured"):
         if required in fields and fields[required] is None:
             raise ApiError(422, "Some fields are invalid.", fields={required: "may not be null"})
     categories = fields.pop("categories", None)
@@ -267,7 +268,7 @@ def cart_json() -> dict[str, Any]:
 class CartItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    product_id: int
+    product_id: int = Field(ge=1, le=MAX_ID)
     quantity: int = Field(1, ge=1, le=cart_services.MAX_QUANTITY)
 
 

@@ -64,6 +64,15 @@ def current_cart(create: bool = False) -> Cart | None:
     return cart or None
 
 
+def cart_owner() -> str | None:
+    """Who the cart belongs to, stable across its checkout: the account, or this browser."""
+    user_id = _user_id()
+    if user_id is not None:
+        return f"user:{user_id}"
+    token = session.get(SESSION_KEY)
+    return f"session:{token}" if token else None
+
+
 def add_item(product_id: int, quantity: int = 1) -> Cart:
     if not 1 <= quantity <= MAX_QUANTITY:
         raise CartError(f"Choose a quantity between 1 and {MAX_QUANTITY}.")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -13,6 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
+from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..shared import SafeView
 from .models import Category, Product, product_categories
 from .money import shop_money
@@ -48,26 +48,6 @@ class CategoryView(SafeView):
     slug: str
     name: str
     children: tuple[CategoryView, ...] = ()
-
-
-@dataclass(frozen=True)
-class Page(SafeView):
-    items: tuple[Any, ...]
-    page: int
-    per_page: int
-    total: int
-    pages: int = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pages", max(1, math.ceil(self.total / self.per_page)))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def slugify(text: str) -> str:
@@ -112,18 +92,15 @@ def list_products(
         )
         stmt = stmt.where(Product.categories.any(Category.id.in_(ids)))
     if query:
-        like = f"%{query.strip()[:100]}%"
+        like = contains(query)
         stmt = stmt.where(
-            or_(Product.title.ilike(like), Product.description.ilike(like), Product.sku.ilike(like))
+            or_(
+                Product.title.ilike(like, escape=LIKE_ESCAPE),
+                Product.description.ilike(like, escape=LIKE_ESCAPE),
+                Product.sku.ilike(like, escape=LIKE_ESCAPE),
+            )
         )
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
-    rows = db.session.scalars(
-        stmt.order_by(*SORTS.get(sort, SORTS["newest"]))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page(items=tuple(view(p) for p in rows), page=page, per_page=per_page, total=total)
+    return paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, per_page, view)
 
 
 def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
@@ -288,16 +265,14 @@ def admin_products(page: int = 1, per_page: int = 25, query: str | None = None) 
     """Every product, active or not, for the dashboard; newest first."""
     stmt = select(Product)
     if query:
-        like = f"%{query.strip()[:100]}%"
-        stmt = stmt.where(or_(Product.title.ilike(like), Product.sku.ilike(like)))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
-    rows = db.session.scalars(
-        stmt.order_by(Product.created_at.desc(), Product.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return Page(items=tuple(rows), page=page, per_page=per_page, total=total)
+        like = contains(query)
+        stmt = stmt.where(
+            or_(
+                Product.title.ilike(like, escape=LIKE_ESCAPE),
+                Product.sku.ilike(like, escape=LIKE_ESCAPE),
+            )
+        )
+    return paginate(stmt.order_by(Product.created_at.desc(), Product.id.desc()), page, per_page)
 
 
 def all_categories() -> list[Category]:

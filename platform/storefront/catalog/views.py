@@ -8,6 +8,7 @@ from html import escape
 from flask import Blueprint, Response, abort, current_app, render_template, request
 
 from ..caching import shop_cached
+from ..listing import page_number
 from ..tenancy.context import current_tenant
 from . import services
 
@@ -22,7 +23,7 @@ SORT_LABELS = {
 
 
 def _listing(title: str, category: str | None = None, query: str | None = None) -> str:
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number(request.args.get("page"))
     sort = request.args.get("sort", "newest")
     if sort not in SORT_LABELS:
         sort = "newest"

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..accounts.services import AccountError
 from ..config import ConfigError
+from ..outbox import deliver_committed
 from ..tenancy.context import tenant_context
 from ..tenancy.services import ShopError, get_shop
 
@@ -58,6 +59,8 @@ def app_context() -> Iterator[Flask]:
 
             db.session.rollback()
             fail(str(exc))
+        # Mails the command's commits queued go out now (failures wait in the outbox).
+        deliver_committed()
 
 
 @contextmanager

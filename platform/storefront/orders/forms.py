@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
@@ -22,6 +22,9 @@ class CheckoutForm(FlaskForm):
     city = StringField("City", validators=[DataRequired(), Length(max=100)])
     country = StringField("Country", validators=[DataRequired(), Length(max=100)])
     payment_method = RadioField("Payment", default="manual", validators=[DataRequired()])
+    # One per rendered form: a doubled or retried submission carries the same key, and
+    # the order it made is answered again instead of a second one.
+    checkout_key = HiddenField()
     submit = SubmitField("Place order")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

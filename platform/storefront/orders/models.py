@@ -28,6 +28,7 @@ class Order(Model, TenantScoped):
     __tablename__ = "orders"
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "number"),
+        Index("uq_orders_tenant_id_checkout_key", "tenant_id", "checkout_key", unique=True),
         scoped_fk("user_id", "users", ondelete=None),
         Index("ix_orders_tenant_id_user_id", "tenant_id", "user_id"),
         Index("ix_orders_tenant_id_status", "tenant_id", "status"),
@@ -50,6 +51,8 @@ class Order(Model, TenantScoped):
     payment_method: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Digest of the cart token and the submitted form's key: one checkout, one order.
+    checkout_key: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -4,23 +4,27 @@ never go below zero however many checkouts race for the last units."""
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from flask import current_app, render_template, session, url_for
-from flask_mailman import EmailMessage
+from flask import render_template, session, url_for
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..caching import invalidate_shop_cache
 from ..cart.models import Cart
 from ..catalog.models import Product
 from ..catalog.money import shop_money, to_major
-from ..catalog.services import Page
 from ..extensions import db
+from ..listing import LIKE_ESCAPE, Page, contains, paginate
+from ..outbox import enqueue_mail
 from ..shared import SafeView
 from ..tenancy.context import current_tenant
+from ..tenancy.models import utcnow
 from .models import STATUSES, Order, OrderCounter, OrderLine
 from .payments import PROVIDERS
 
@@ -122,8 +126,29 @@ def next_order_number() -> str:
     return f"{current_tenant().slug.upper()}-{value - 1}"
 
 
-def place_order(cart: Cart | None, contact: Contact, user_id: int | None = None) -> Order:
-    """Turn the cart into an order, taking stock atomically; all or nothing."""
+def checkout_key(owner: str, form_key: str) -> str:
+    """What makes a checkout "the same one": the cart's owner and the rendered form."""
+    return hashlib.sha256(f"{owner}:{form_key}".encode()).hexdigest()
+
+
+def order_for_checkout(key: str | None) -> Order | None:
+    """The order an earlier submission of the same checkout made, if any."""
+    if not key:
+        return None
+    return db.session.scalar(select(Order).where(Order.checkout_key == key))
+
+
+def place_order(
+    cart: Cart | None, contact: Contact, user_id: int | None = None, key: str | None = None
+) -> Order:
+    """Turn the cart into an order, taking stock atomically; all or nothing.
+
+    With a ``key`` (see ``checkout_key``), a doubled or retried submission, even one that
+    runs at the same moment, answers with the order the first one made.
+    """
+    earlier = order_for_checkout(key)
+    if earlier is not None:
+        return earlier
     if cart is None or not cart.items:
         raise CheckoutError("Your cart is empty.")
     if contact.payment_method not in PROVIDERS:
@@ -183,16 +208,25 @@ def place_order(cart: Cart | None, contact: Contact, user_id: int | None = None)
             total=subtotal + settings.shipping.flat_rate,
             currency=settings.currency,
             payment_method=contact.payment_method,
+            checkout_key=key,
             lines=lines,
         )
         db.session.add(order)
         db.session.delete(cart)
+        db.session.flush()
+        send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
         db.session.commit()
+    except (IntegrityError, StaleDataError):
+        # The same checkout committed first in another request (it took the cart and
+        # the key): answer with its order; this transaction took nothing.
+        db.session.rollback()
+        earlier = order_for_checkout(key)
+        if earlier is None:
+            raise CheckoutError("Your cart changed while you were checking out.") from None
+        return earlier
     except BaseException:
         db.session.rollback()
         raise
-    remember_guest_order(order.number)
-    send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
     return order
 
 
@@ -226,14 +260,28 @@ def orders_of(user_id: int) -> list[Order]:
 def set_status(order: Order, status: str) -> None:
     """Move an order to ``status``. Cancelling puts its units back in stock (once); a
     cancelled order stays cancelled (place a new one instead), so stock is never counted
-    twice. Shipping mails the shopper."""
+    twice. Shipping mails the shopper.
+
+    The move is one conditional UPDATE on the status the order had when read: of two
+    requests making the same move at once, one changes the row and the other nothing.
+    """
     if status not in STATUSES:
         raise CheckoutError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
     if order.status == status:
         return
     if order.status == "cancelled":
         raise CheckoutError(f"order {order.number} is cancelled; its status cannot change")
-    previous, order.status = order.status, status
+    previous = order.status
+    moved = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.status == previous)
+        .values(status=status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.refresh(order)
+    if moved != 1:
+        db.session.rollback()
+        return  # someone else moved it first; their move counts, once
     if status == "cancelled":
         for line in order.lines:
             if line.product_id is not None:
@@ -244,20 +292,22 @@ def set_status(order: Order, status: str) -> None:
                     .execution_options(synchronize_session=False)
                 )
         invalidate_shop_cache()
-    db.session.commit()
-    if status == "shipped" and previous != "shipped":
+    if status == "shipped":
         send_order_mail(
             order, "orders/mail/shipped.txt", f"Your order {order.number} is on its way"
         )
+    db.session.commit()
 
 
 def send_order_mail(order: Order, template: str, subject: str) -> None:
-    """Mail the shopper; links come from the shop's primary domain."""
+    """Queue a mail to the shopper in the current transaction (sent after it commits);
+    links come from the shop's primary domain."""
     link = url_for("orders.detail", number=order.number, _external=True)
     body = render_template(template, order=order_view(order), link=link)
-    EmailMessage(
-        subject, body, from_email=current_app.config.get("MAIL_DEFAULT_SENDER"), to=[order.email]
-    ).send()
+    kind = template.rsplit("/", 1)[-1].split(".")[0]
+    # One confirmation per order, whatever happens; other mails once per event.
+    key = f"order:{order.number}:confirmation" if kind == "confirmation" else None
+    enqueue_mail(order.email, subject, body, dedupe_key=key)
 
 
 def get_order(number: str) -> Order | None:
@@ -282,14 +332,15 @@ def list_orders(
     """A page of orders, newest first; ``query`` matches the number, email or name."""
     stmt = order_query(status)
     if query:
-        like = f"%{query.strip()[:100]}%"
+        like = contains(query)
         stmt = stmt.where(
-            or_(Order.number.ilike(like), Order.email.ilike(like), Order.name.ilike(like))
+            or_(
+                Order.number.ilike(like, escape=LIKE_ESCAPE),
+                Order.email.ilike(like, escape=LIKE_ESCAPE),
+                Order.name.ilike(like, escape=LIKE_ESCAPE),
+            )
         )
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    page = max(1, page)
-    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page))
-    return Page(items=tuple(rows), page=page, per_page=per_page, total=total)
+    return paginate(stmt, page, per_page)
 
 
 CSV_COLUMNS = (

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import secrets
 from dataclasses import fields
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug import Response
 
@@ -16,6 +19,8 @@ from .forms import CheckoutForm
 from .payments import PROVIDERS
 
 bp = Blueprint("orders", __name__)
+log = logging.getLogger(__name__)
+CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _user_id() -> int | None:
@@ -30,24 +35,28 @@ def checkout() -> str | Response:
         return redirect(url_for("security.login", next=url_for("orders.checkout")))
     cart = cart_services.current_cart()
     if cart is None or not cart.items:
+        # The same checkout submitted again after it went through: its order, not an error.
+        earlier = _earlier_order(cart)
+        if earlier is not None:
+            return _after_order(earlier)
         flash("Your cart is empty.", "error")
         return redirect(url_for("cart.show"))
     form = CheckoutForm()
     if current_user.is_authenticated and not form.email.data:
         form.email.data = current_user.email
+    if not CHECKOUT_KEY.fullmatch(form.checkout_key.data or ""):
+        form.checkout_key.data = secrets.token_urlsafe(18)
+    key = services.checkout_key(cart_services.cart_owner() or cart.token, form.checkout_key.data)
     if form.validate_on_submit():
         contact = services.Contact(
             **{f.name: getattr(form, f.name).data.strip() for f in fields(services.Contact)}
         )
         try:
-            order = services.place_order(cart, contact, _user_id())
+            order = services.place_order(cart, contact, _user_id(), key=key)
         except services.CheckoutError as exc:
             flash(str(exc), "error")
             return redirect(url_for("cart.show"))
-        # A provider that takes payment elsewhere sends the shopper there; the manual
-        # method (and any provider that needs nothing more) shows the confirmation page.
-        payment_url = PROVIDERS[order.payment_method].start(order)
-        return redirect(payment_url or url_for("orders.detail", number=order.number, placed=1))
+        return _after_order(order)
     return render_template(
         "orders/checkout.html",
         form=form,
@@ -56,6 +65,30 @@ def checkout() -> str | Response:
         shipping_display=_shipping_display(),
         total_display=_total(cart),
     )
+
+
+def _earlier_order(cart: object) -> services.Order | None:
+    token = cart_services.cart_owner()
+    posted = request.form.get("checkout_key", "") if request.method == "POST" else ""
+    if token is None or not CHECKOUT_KEY.fullmatch(posted):
+        return None
+    return services.order_for_checkout(services.checkout_key(token, posted))
+
+
+def _after_order(order: services.Order) -> Response:
+    """Where a placed order sends the shopper: the provider's page or the confirmation.
+
+    The order is committed by now: whatever the provider does, the answer is never a 500.
+    """
+    services.remember_guest_order(order.number)
+    confirmation = url_for("orders.detail", number=order.number, placed=1)
+    try:
+        payment_url = PROVIDERS[order.payment_method].start(order)
+    except Exception:  # noqa: BLE001 - the order stands; payment can be retried from it
+        log.exception("payment provider %s failed to start for %s", order.payment_method, order)
+        flash("Your order is placed, but the payment could not be started.", "error")
+        payment_url = None
+    return redirect(payment_url or confirmation)
 
 
 def _shipping_display() -> str:

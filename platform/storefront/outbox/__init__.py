@@ -1,0 +1,92 @@
+"""The outbox: mails (and later webhooks) written with the change that causes them.
+
+Rows added in a transaction are delivered once it commits: after the response has gone
+out (``call_on_close``), or at the end of a ``tenantctl`` command. A rollback drops
+them with everything else. Failed deliveries wait in the table for the next round.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+from flask import Flask, Response, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..tenancy.scoping import TenantSession
+from .services import NEW_ROWS, deliver, enqueue, enqueue_mail, run_due
+
+__all__ = ["deliver", "deliver_committed", "enqueue", "enqueue_mail", "init_outbox", "run_due"]
+
+log = logging.getLogger(__name__)
+
+FLUSHED = "storefront.outbox.flushed"
+ENVIRON_KEY = "storefront.outbox"
+# Rows committed outside a request (a CLI command), delivered by ``deliver_committed``.
+_committed: ContextVar[list[int] | None] = ContextVar("storefront_outbox_committed", default=None)
+RETRY_PER_ROUND = 20  # due rows of earlier failures retried after each delivery
+
+
+@event.listens_for(TenantSession, "after_flush_postexec")
+def _flushed(session: Session, _context: Any) -> None:
+    rows = session.info.pop(NEW_ROWS, None)
+    if rows:
+        session.info.setdefault(FLUSHED, []).extend(row.id for row in rows)
+
+
+@event.listens_for(TenantSession, "after_commit")
+def _after_commit(session: Session) -> None:
+    ids = session.info.pop(FLUSHED, None)
+    if not ids:
+        return
+    if has_request_context():
+        request.environ.setdefault(ENVIRON_KEY, []).extend(ids)
+    else:
+        pending = _committed.get()
+        if pending is None:
+            _committed.set(pending := [])
+        pending.extend(ids)
+
+
+@event.listens_for(TenantSession, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(NEW_ROWS, None)
+    session.info.pop(FLUSHED, None)
+
+
+def deliver_committed() -> int:
+    """Deliver what commits outside a request queued (call at the end of a CLI command)."""
+    pending = _committed.get()
+    if not pending:
+        return 0
+    ids, pending[:] = list(pending), []
+    return _deliver_safely(ids)
+
+
+def _deliver_safely(ids: list[int]) -> int:
+    try:
+        sent = deliver(ids)
+        run_due(RETRY_PER_ROUND)
+        return sent
+    except Exception:  # noqa: BLE001 - delivery is best effort; the rows stay pending
+        log.exception("outbox delivery failed; the rows stay queued")
+        return 0
+
+
+def init_outbox(app: Flask) -> None:
+    """Deliver a request's committed rows after its response has gone out."""
+
+    def schedule(response: Response) -> Response:
+        ids = request.environ.pop(ENVIRON_KEY, None)
+        if ids:
+
+            def run() -> None:
+                with app.app_context():
+                    _deliver_safely(ids)
+
+            response.call_on_close(run)
+        return response
+
+    app.after_request(schedule)

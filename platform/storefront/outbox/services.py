@@ -1,0 +1,205 @@
+"""Writing to the outbox and running what it holds.
+
+``enqueue`` adds a row to the caller's transaction: the work exists exactly when the
+change commits. After the commit the new rows are delivered out of band (after the
+response is sent, or at the end of a CLI command); a row whose delivery fails stays
+pending and is retried with backoff by the next delivery round or ``tenantctl outbox
+run``. A row is claimed with a conditional UPDATE before it is sent, so two runners
+never send it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask_mailman import EmailMultiAlternatives
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..tenancy.context import all_tenants, current_tenant, tenant_context
+from ..tenancy.models import Tenant, utcnow
+from .models import DEAD, DONE, PENDING, SENDING, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12  # about a day of backoff (30 s doubling, capped at 4 h)
+STALE_CLAIM = timedelta(minutes=10)  # a runner that died mid-send: the row is retried
+NEW_ROWS = "storefront.outbox.new"  # session.info: rows added in this transaction
+
+Handler = Callable[[dict[str, Any]], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str) -> Callable[[Handler], Handler]:
+    """Register the function that carries out outbox rows of ``kind``."""
+
+    def register(fn: Handler) -> Handler:
+        HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def enqueue(kind: str, payload: dict[str, Any], dedupe_key: str | None = None) -> OutboxMessage:
+    """Add work for the bound shop to the current transaction (the caller commits)."""
+    current_tenant()  # fail closed: outbox rows always belong to a shop
+    row = OutboxMessage(
+        kind=kind,
+        dedupe_key=(dedupe_key or f"{kind}:{secrets.token_hex(12)}")[:160],
+        payload=json.dumps(payload, separators=(",", ":")),
+    )
+    db.session.add(row)
+    db.session.info.setdefault(NEW_ROWS, []).append(row)
+    return row
+
+
+def enqueue_mail(
+    to: str, subject: str, body: str, dedupe_key: str | None = None, html: str | None = None
+) -> OutboxMessage:
+    sender = current_app.config.get("MAIL_DEFAULT_SENDER")
+    payload = {"to": to, "subject": subject, "body": body, "html": html, "from": sender}
+    return enqueue("mail", payload, dedupe_key)
+
+
+@handler("mail")
+def _send_mail(payload: dict[str, Any]) -> None:
+    message = EmailMultiAlternatives(
+        payload["subject"], payload["body"], from_email=payload.get("from"), to=[payload["to"]]
+    )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
+    message.send()
+
+
+def deliver(ids: Iterable[int]) -> int:
+    """Run the given rows now (if still pending); returns how many were carried out."""
+    done = 0
+    for row_id in ids:
+        done += _run_one(row_id)
+    return done
+
+
+def run_due(limit: int = 100) -> int:
+    """Run up to ``limit`` rows whose time has come, any shop; returns how many ran."""
+    now = utcnow()
+    with all_tenants():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == SENDING, OutboxMessage.next_attempt_at < now)
+            .values(status=PENDING)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        ids = db.session.scalars(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+        ).all()
+    return deliver(ids)
+
+
+def _run_one(row_id: int) -> int:
+    with all_tenants():
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING)
+            .values(status=SENDING, next_attempt_at=utcnow() + STALE_CLAIM)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        db.session.commit()
+        if claimed != 1:
+            return 0  # another runner has it, or it is done
+        row = db.session.get(OutboxMessage, row_id)
+        tenant = db.session.get(Tenant, row.tenant_id) if row is not None else None
+    if row is None or tenant is None:
+        return 0
+    if tenant.status != "active":
+        log.info("outbox: shop %s is %s; %s deferred", tenant.slug, tenant.status, row.kind)
+        _finish(row_id, PENDING, row.attempts, "shop not active", delay=timedelta(hours=1))
+        return 0
+    fn = HANDLERS.get(row.kind)
+    try:
+        if fn is None:
+            raise LookupError(f"no handler for outbox rows of kind {row.kind!r}")
+        with tenant_context(tenant):
+            fn(json.loads(row.payload))
+    except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
+        attempts = row.attempts + 1
+        status = DEAD if attempts >= MAX_ATTEMPTS else PENDING
+        log.warning(
+            "outbox: %s %s for shop %s failed (attempt %d): %s",
+            row.kind,
+            row.dedupe_key,
+            tenant.slug,
+            attempts,
+            exc,
+        )
+        _finish(row_id, status, attempts, f"{type(exc).__name__}: {exc}", delay=_backoff(attempts))
+        return 0
+    _finish(row_id, DONE, row.attempts + 1, "")
+    return 1
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 4 * 3600))
+
+
+def _finish(
+    row_id: int, status: str, attempts: int, error: str, delay: timedelta = timedelta(0)
+) -> None:
+    values: dict[str, Any] = {
+        "status": status,
+        "attempts": attempts,
+        "last_error": error[:2000],
+        "next_attempt_at": utcnow() + delay,
+    }
+    if status == DONE:
+        values["done_at"] = utcnow()
+    with all_tenants():
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def health() -> dict[str, Any]:
+    """Backlog, failed rows and the oldest pending row's age, for ``tenantctl doctor``."""
+    with all_tenants():
+        counts = dict(
+            db.session.execute(
+                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+            ).all()
+        )
+        oldest = db.session.scalar(
+            select(func.min(OutboxMessage.created_at)).where(OutboxMessage.status == PENDING)
+        )
+    age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+    return {
+        "pending": int(counts.get(PENDING, 0)) + int(counts.get(SENDING, 0)),
+        "dead": int(counts.get(DEAD, 0)),
+        "done": int(counts.get(DONE, 0)),
+        "oldest_pending_seconds": round(age),
+    }
+
+
+def retry_dead() -> int:
+    """Put every dead row back in the queue (after the cause was fixed)."""
+    with all_tenants():
+        moved = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == DEAD)
+            .values(status=PENDING, attempts=0, next_attempt_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        db.session.commit()
+    return int(moved)
