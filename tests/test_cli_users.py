@@ -94,7 +94,7 @@ def test_token_prints_a_staff_api_token_and_refuses_customers(
     response = client.post(
         "/api/v1/products",
         json={"sku": "A", "title": "A", "price": 1},
-        headers={**host(shop), "Authentication-Token": token},
+        headers={**host(shop), "Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 201
     refused = runner.invoke(["user", "token", "acme", "x@example.com"])

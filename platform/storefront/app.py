@@ -12,6 +12,7 @@ from .config import build_config, instance_path
 from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
+from .listing import IdConverter
 from .outbox import init_outbox
 from .tenancy import init_tenancy
 from .tenancy.middleware import RequestLogFilter
@@ -35,6 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         static_folder=None,  # the themes blueprint serves /static/ layer by layer
     )
+    app.url_map.converters["int"] = IdConverter  # before any route is added
     build_config(app, config)
     app.jinja_options = {**app.jinja_options, "cache_size": app.config["TEMPLATE_CACHE_SIZE"]}
     init_logging(app)
@@ -85,6 +87,7 @@ def init_accounts(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .admin.keys import bp as admin_keys_bp
     from .admin.views import bp as admin_bp
     from .api.views import bp as api_v1_bp
     from .cart.views import bp as cart_bp
@@ -97,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(api_v1_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_keys_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(cart_bp)
     app.register_blueprint(orders_bp)

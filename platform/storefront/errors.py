@@ -28,6 +28,7 @@ TITLES = {
     403: "Not allowed",
     404: "Page not found",
     405: "Not allowed here",
+    413: "Too large",
     429: "Too many attempts",
     500: "Something went wrong",
     503: "Temporarily unavailable",
@@ -113,6 +114,7 @@ def _http_error(exc: HTTPException) -> Response:
         return api_error(exc.code, exc.description or TITLES.get(exc.code, "Error"))
     message = {
         404: "There is nothing at this address.",
+        413: "What you sent is too large.",
         429: "Too many attempts. Please wait a minute and try again.",
     }.get(exc.code, exc.description or "")
     return error_page(exc.code, message)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 from .shared import SafeView
 
 MAX_PAGE = 10_000
+MAX_ID = 2**31 - 1  # ids are INT columns: a larger number in a URL names nothing
 LIKE_ESCAPE = "\\"
 MAX_QUERY = 100  # characters of a search a listing looks at
 
@@ -67,3 +69,11 @@ def paginate(
     rows = db.session.scalars(window) if scalars else db.session.execute(window)
     items = tuple(transform(row) for row in rows) if transform else tuple(rows)
     return Page(items=items, page=page, per_page=per_page, total=total or 0)
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: beyond an id column's range is a 404, not a 500."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)

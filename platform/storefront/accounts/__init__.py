@@ -17,6 +17,7 @@ from ..tenancy.context import current_tenant, current_tenant_or_none
 from ..themes import add_safe_globals
 from .datastore import ShopUserDatastore
 from .models import Role, User
+from .tokens import load_user_from_request
 from .views_model import ANONYMOUS, ShopView, UserView
 
 SECURITY_DEFAULTS: dict[str, Any] = {
@@ -36,6 +37,8 @@ SECURITY_DEFAULTS: dict[str, Any] = {
     "SECURITY_CLI_USERS_NAME": False,
     "SECURITY_CLI_ROLES_NAME": False,
     "SECURITY_URL_PREFIX": None,
+    # Login tokens (Authentication-Token header) expire in a day; integrations use API keys.
+    "SECURITY_TOKEN_MAX_AGE": 86400,
 }
 
 
@@ -45,6 +48,8 @@ def init_accounts(app: Flask) -> None:
         app.config.setdefault(key, value)
     datastore = ShopUserDatastore(db, User, Role)
     security.init_app(app, datastore)
+    # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
+    app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
     security.unauthn_handler(_unauthenticated)
     security.unauthz_handler(_forbidden)
     app.context_processor(_template_context)

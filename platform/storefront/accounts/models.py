@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
-from ..tenancy.scoping import TenantScoped
+from ..tenancy.scoping import TenantScoped, scoped_fk
 
 SHOP_ROLES = {
     "owner": "Runs the shop: dashboard, settings, staff",
@@ -96,3 +96,38 @@ class User(Model, TenantScoped, UserMixin):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class ApiKey(Model, TenantScoped):
+    """A long-lived key an integration sends as ``Authorization: Bearer sf_…``.
+
+    Only a SHA-256 of the key is stored (the key is shown once, when made); it acts as
+    the staff account that made it, and stops working when revoked, expired, or when that
+    account loses its staff role or is deactivated.
+    """
+
+    __tablename__ = "api_keys"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "key_hash"),
+        scoped_fk("user_id", "users"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, to tell keys apart
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    user: Mapped[User] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(ApiKey.user_id) == User.id, ApiKey.tenant_id == User.tenant_id
+        ),
+        viewonly=True,
+    )
+
+    def __repr__(self) -> str:
+        return f"<ApiKey {self.prefix} {self.name}>"

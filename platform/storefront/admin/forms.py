@@ -15,14 +15,24 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    URL,
     DataRequired,
     Email,
     Length,
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
+
+from ..catalog.models import check_image_url
+
+
+def _image_url(form: FlaskForm, field: StringField) -> None:
+    try:
+        check_image_url(field.data)
+    except ValueError as exc:
+        raise ValidationError(f"Image URL {exc}.") from None
+
 
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Lowercase letters, digits and dashes.")
 
@@ -42,9 +52,7 @@ class ProductForm(FlaskForm):
     )
     stock = IntegerField("Stock", default=0, validators=[NumberRange(min=0, max=1_000_000)])
     categories = SelectMultipleField("Categories", choices=[], validate_choice=True)
-    image_url = StringField(
-        "Image URL", validators=[Optional(), URL(require_tld=False), Length(max=500)]
-    )
+    image_url = StringField("Image URL", validators=[Optional(), Length(max=500), _image_url])
     image = FileField(
         "Or upload an image",
         validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp"], "Images only.")],
@@ -87,3 +95,15 @@ class ConfirmForm(FlaskForm):
     """A bare CSRF-protected form for one-click actions (deactivate, delete)."""
 
     submit = SubmitField("Confirm")
+
+
+class ApiKeyForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=100)], description="e.g. ERP sync"
+    )
+    days = IntegerField(
+        "Valid for (days)",
+        validators=[Optional(), NumberRange(min=1, max=3650)],
+        description="Leave empty for a key that lives until you revoke it.",
+    )
+    submit = SubmitField("Create key")

@@ -10,19 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, abort, g, jsonify, request
 from flask_security import auth_required, current_user, roles_accepted
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from ..cart import services as cart_services
 from ..catalog import services as catalog
-from ..catalog.models import Product
+from ..catalog.models import Product, check_image_url
 from ..catalog.money import shop_currency, shop_money
 from ..errors import api_error
 from ..extensions import csrf, db
-from ..listing import MAX_PAGE, Page
+from ..listing import MAX_ID, MAX_PAGE, Page
 from ..orders import services as orders
 from ..orders.models import Order
 from ..tenancy.context import current_tenant
@@ -32,7 +32,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 MAX_PER_PAGE = 100
-MAX_ID = 2**31 - 1  # ids are INT columns; a larger number names nothing
 
 
 class ApiError(Exception):
@@ -158,6 +157,13 @@ def categories() -> Response:
     return jsonify(data=tree(catalog.category_tree()))
 
 
+def _image_url(value: str | None) -> str | None:
+    return check_image_url(value)
+
+
+ImageUrl = Annotated[str | None, AfterValidator(_image_url)]
+
+
 class ProductIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -170,7 +176,7 @@ class ProductIn(BaseModel):
     stock: int = Field(0, ge=0, le=1_000_000)
     active: bool = True
     featured: bool = False
-    image_url: str | None = Field(None, max_length=500)
+    image_url: ImageUrl = Field(None, max_length=500)
     categories: list[str] = []
 
 
@@ -186,7 +192,7 @@ class ProductPatch(BaseModel):
     stock: int | None = Field(None, ge=0, le=1_000_000)
     active: bool | None = None
     featured: bool | None = None
-    image_url: str | None = Field(None, max_length=500)
+    image_url: ImageUrl = Field(None, max_length=500)
     categories: list[str] | None = None
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..tenancy.context import current_tenant
-from .models import Category, Product
+from .models import Category, Product, check_image_url
 from .money import parse_money, to_major
 from .services import create_product, product_by_sku, slugify, update_product
 
@@ -146,7 +146,10 @@ def _check_row(
     if "description" in values:
         fields["description"] = values["description"]
     if values.get("image_url"):
-        fields["image_url"] = values["image_url"][:500]
+        try:
+            fields["image_url"] = check_image_url(values["image_url"])
+        except ValueError as exc:
+            raise ValueError(f"image_url: {exc}") from None
     if values.get("slug"):
         if slugify(values["slug"]) != values["slug"]:
             raise ValueError(f"slug: {values['slug']!r} must be lower-case letters, digits, -")

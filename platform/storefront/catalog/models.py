@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import (
     Boolean,
@@ -89,3 +90,25 @@ class Product(Model, TenantScoped):
 
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"
+
+
+IMAGE_URL_MAX = 500
+
+
+def check_image_url(value: str | None) -> str | None:
+    """An image address a page may show: http(s), or a path on the shop itself.
+
+    Anything else (``javascript:``, ``data:``, ``//other.host``) is refused with a reason.
+    """
+    if value is None or value == "":
+        return None
+    if len(value) > IMAGE_URL_MAX:
+        raise ValueError(f"longer than {IMAGE_URL_MAX} characters")
+    if any(ord(c) < 33 or c in "\\<>\"'" for c in value):
+        raise ValueError("may not contain spaces, quotes, angle brackets or backslashes")
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return value
+    if not parts.scheme and not parts.netloc and value.startswith("/"):
+        return value
+    raise ValueError("must start with https://, http:// or / (a path on this shop)")

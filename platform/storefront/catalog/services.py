@@ -184,7 +184,7 @@ def create_product(
         featured=featured,
         image_url=image_url,
     )
-    product.categories = [get_category(c) for c in categories or []]
+    product.categories = [get_category(c) for c in dict.fromkeys(categories or [])]
     db.session.add(product)
     db.session.flush()
     invalidate_shop_cache()
@@ -240,7 +240,7 @@ def update_product(
     for name, value in fields.items():
         setattr(product, name, value)
     if categories is not None:
-        product.categories = [get_category(c) for c in categories]
+        product.categories = [get_category(c) for c in dict.fromkeys(categories)]
     db.session.flush()
     invalidate_shop_cache()
     return product

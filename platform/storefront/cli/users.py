@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..accounts import services
+from ..accounts import services, tokens
 from ..extensions import db
 from .common import JSON_OPTION, emit, fail, ok, shop_context
 
@@ -118,13 +118,54 @@ def deactivate(slug: str, email: str) -> None:
 
 
 @app.command("token")
-def token(slug: str, email: str) -> None:
-    """Print an API token for a staff account (send it as the Authentication-Token header).
-
-    Tokens stop working when the password changes or the account is deactivated.
-    """
+def token(
+    slug: str,
+    email: str,
+    name: str = typer.Option("integration", help="What the key is for (shown in lists)."),
+    days: int | None = typer.Option(None, min=1, max=3650, help="Expire after this many days."),
+) -> None:
+    """Print a new API key acting as a staff account (send it as
+    ``Authorization: Bearer <key>``). List and revoke keys with ``tenantctl user keys`` and
+    ``tenantctl user revoke-key``, or in the dashboard."""
     with shop_context(slug):
-        user = services.get_user(email)
-        if not {"owner", "staff"} & set(user.role_names):
-            fail(f"{email} is not staff at {slug}: grant it the staff role first")
-        print(user.get_auth_token())  # noqa: T201 - bare, for scripts
+        try:
+            new = tokens.create_key(services.get_user(email), name, days)
+        except tokens.TokenError as exc:
+            fail(f"{exc} at {slug}")
+        db.session.commit()
+        print(new.secret)  # noqa: T201 - bare, for scripts
+
+
+@app.command("keys")
+def keys(slug: str, as_json: bool = JSON_OPTION) -> None:
+    """List a shop's API keys (never the keys themselves)."""
+    with shop_context(slug):
+        rows = [
+            {
+                "id": key.id,
+                "name": key.name,
+                "prefix": key.prefix,
+                "user": key.user.email,
+                "status": tokens.key_status(key),
+                "created": key.created_at.isoformat(timespec="minutes"),
+                "last_used": key.last_used_at.isoformat(timespec="minutes")
+                if key.last_used_at
+                else "",
+            }
+            for key in tokens.list_keys()
+        ]
+    columns = ["id", "name", "prefix", "user", "status", "created", "last_used"]
+    emit(rows, as_json, columns, title=f"API keys of {slug}")
+
+
+@app.command("revoke-key")
+def revoke_key(slug: str, key_id: int) -> None:
+    """Revoke one API key: integrations using it stop at once."""
+    with shop_context(slug):
+        try:
+            key = tokens.revoke_key(key_id)
+        except tokens.TokenError as exc:
+            fail(str(exc))
+        label = f"{key.prefix}… ({key.name})"
+        db.session.commit()
+    ok(f"key {label} at {slug} is revoked")

@@ -1,0 +1,127 @@
+"""API keys for integrations, and the one place a request's credentials are read.
+
+Credentials come from headers only: ``Authorization: Bearer sf_…`` (an API key) or
+``Authentication-Token`` (Flask-Security's short-lived login token). Never from the
+query string or the body: those end up in access logs, browser history and proxies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Request
+from flask_security.core import _request_loader as flask_security_token_loader
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..tenancy.models import utcnow
+from .models import ApiKey, User
+
+KEY_PREFIX = "sf_"
+STAFF_ROLES = frozenset({"owner", "staff"})
+LAST_USED_GRANULARITY = timedelta(minutes=5)  # at most one write per key this often
+
+
+class TokenError(ValueError):
+    """A key cannot be made or revoked; the message says why."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    secret: str  # shown once: only its hash is stored
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(user: User, name: str, days: int | None = None) -> NewKey:
+    """A new key acting as ``user`` (staff), valid for ``days`` or until revoked."""
+    if not STAFF_ROLES & {r.name for r in user.roles}:
+        raise TokenError(f"{user.email} is not staff: grant it the staff role first")
+    name = name.strip()[:100] or "integration"
+    if days is not None and not 1 <= days <= 3650:
+        raise TokenError("a key lives 1 to 3650 days (or until revoked)")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(
+        user_id=user.id,
+        name=name,
+        prefix=secret[:10],
+        key_hash=_digest(secret),
+        expires_at=utcnow() + timedelta(days=days) if days else None,
+    )
+    db.session.add(key)
+    db.session.flush()
+    return NewKey(key, secret)
+
+
+def list_keys() -> list[ApiKey]:
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
+
+
+def revoke_key(key_id: int) -> ApiKey:
+    key = db.session.get(ApiKey, key_id)
+    if key is None:
+        raise TokenError(f"no API key {key_id}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def key_status(key: ApiKey, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if key.revoked_at is not None:
+        return "revoked"
+    if key.expires_at is not None and key.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def user_for_key(secret: str) -> User | None:
+    """The staff account an API key acts as, if the key is good right now."""
+    key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(secret)))
+    if key is None or key_status(key) != "active":
+        return None
+    user = db.session.get(User, key.user_id)
+    if user is None or not user.active or not STAFF_ROLES & {r.name for r in user.roles}:
+        return None
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
+        db.session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+    return user
+
+
+def load_user_from_request(request: Request) -> Any:
+    """Flask-Login's request loader: headers only, never the query string or the body."""
+    authorization = request.headers.get("Authorization", "")
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() == "bearer" and secret.strip().startswith(KEY_PREFIX):
+        user = user_for_key(secret.strip())
+        if user is not None:
+            from flask_security.utils import set_request_attr
+
+            set_request_attr("fs_authn_via", "token")
+        return user
+    if not request.headers.get("Authentication-Token"):
+        return None
+    return flask_security_token_loader(_HeadersOnly(request))
+
+
+class _HeadersOnly:
+    """The request as Flask-Security's token loader sees it: no args, no JSON body."""
+
+    def __init__(self, request: Request) -> None:
+        self.headers = request.headers
+        self.args: dict[str, str] = {}
+        self.is_json = False
