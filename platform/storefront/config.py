@@ -53,6 +53,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     RATELIMIT_LOGIN = "10 per minute"
+    MAIL_PER_RECIPIENT = "3 per 15 minutes"  # account mails (confirm, reset) per address
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
     # A body larger than this is refused (413) before it is read: uploads and JSON alike.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     RATELIMIT_ENABLED = True

@@ -131,3 +131,19 @@ class ApiKey(Model, TenantScoped):
 
     def __repr__(self) -> str:
         return f"<ApiKey {self.prefix} {self.name}>"
+
+
+class UserSession(Model, TenantScoped):
+    """A signed-in browser. The session cookie carries the id; logging out deletes the row,
+    so a copy of the cookie taken earlier is worth nothing afterwards."""
+
+    __tablename__ = "user_sessions"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "sid_hash"),
+        scoped_fk("user_id", "users"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    sid_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

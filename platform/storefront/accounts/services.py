@@ -13,6 +13,7 @@ from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
 from .models import SHOP_ROLES, Role, User
+from .sessions import end_all_sessions
 
 
 class AccountError(ValueError):
@@ -106,6 +107,7 @@ def deactivate(email: str) -> User:
     security.datastore.deactivate_user(user)
     # A new uniquifier voids every session, remember cookie and token already out there.
     security.datastore.set_uniquifier(user)
+    end_all_sessions(user.id)
     db.session.flush()
     return user
 

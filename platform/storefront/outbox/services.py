@@ -60,9 +60,14 @@ def enqueue(kind: str, payload: dict[str, Any], dedupe_key: str | None = None) -
 
 
 def enqueue_mail(
-    to: str, subject: str, body: str, dedupe_key: str | None = None, html: str | None = None
+    to: str,
+    subject: str,
+    body: str,
+    dedupe_key: str | None = None,
+    html: str | None = None,
+    sender: str | None = None,
 ) -> OutboxMessage:
-    sender = current_app.config.get("MAIL_DEFAULT_SENDER")
+    sender = sender or current_app.config.get("MAIL_DEFAULT_SENDER")
     payload = {"to": to, "subject": subject, "body": body, "html": html, "from": sender}
     return enqueue("mail", payload, dedupe_key)
 

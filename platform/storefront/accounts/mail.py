@@ -1,0 +1,84 @@
+"""Flask-Security's mails go through the outbox, at most a few per recipient.
+
+Sending inline made a request for an existing account slower than one for an unknown
+address (the timing told who has an account) and let anyone make the shop mail a person
+again and again. Here a mail is queued with the request's commit and delivered after the
+response; past ``MAIL_PER_RECIPIENT`` (e.g. "3 per 15 minutes") per shop and recipient,
+further account mails are dropped with a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from typing import Any
+
+from flask import after_this_request, current_app, has_request_context
+from flask_security import MailUtil
+from limits import parse
+
+from ..extensions import db, limiter
+from ..outbox import enqueue_mail
+from ..tenancy.context import current_tenant
+
+log = logging.getLogger(__name__)
+
+
+def normalize_email(email: str) -> str:
+    """One spelling per mailbox, for limits as for login: NFKC (fullwidth letters become
+    ASCII), case-folded, then Flask-Security's own normalisation when the address is valid."""
+    text = unicodedata.normalize("NFKC", email or "").strip().casefold()
+    try:
+        from flask_security.proxies import _security
+
+        return str(_security._mail_util.normalize(text)).casefold()
+    except Exception:  # noqa: BLE001 - not an address: the folded text is the key
+        return text
+
+
+def recipient_allowed(recipient: str) -> bool:
+    """Count one account mail to ``recipient``; False once over the per-recipient limit."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    item = parse(str(current_app.config.get("MAIL_PER_RECIPIENT", "3 per 15 minutes")))
+    try:
+        return bool(
+            limiter.limiter.hit(item, "mail", current_tenant().uid, normalize_email(recipient))
+        )
+    except Exception:  # noqa: BLE001 - a limiter outage must not stop a password reset
+        log.warning("mail limit unavailable; sending", exc_info=True)
+        return True
+
+
+class OutboxMailUtil(MailUtil):
+    """Flask-Security's ``MailUtil`` that queues instead of sending."""
+
+    def send_mail(  # type: ignore[override]
+        self,
+        template: str,
+        subject: str,
+        recipient: str,
+        sender: Any,
+        body: str,
+        html: str | None,
+        **kwargs: Any,
+    ) -> None:
+        if not recipient_allowed(recipient):
+            log.info("account mail %s not sent: recipient over its limit", template)
+            return
+        enqueue_mail(str(recipient), str(subject), body, html=html, sender=_sender(sender))
+        if has_request_context():
+            # Some Flask-Security views (forgot password, resend confirmation) commit
+            # nothing themselves: commit the queued mail with the request.
+            after_this_request(_commit)
+
+
+def _sender(sender: Any) -> str:
+    if isinstance(sender, tuple) and len(sender) == 2:
+        return f"{sender[0]} <{sender[1]}>"
+    return str(sender)
+
+
+def _commit(response: Any) -> Any:
+    db.session.commit()
+    return response
