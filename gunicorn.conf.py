@@ -28,7 +28,15 @@ access_log_format = (
     '%(h)s "%(r)s" %(s)s %(b)s %(M)sms shop=%({storefront.shop}e)s '
     'rid=%({storefront.request_id}e)s "%(a)s"'
 )
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarding, set explicitly (see docs/deploy.md). The app decides what proxy headers to
+# believe (STOREFRONT_TRUSTED_PROXY_COUNT, werkzeug's ProxyFix); gunicorn believes none:
+# no scheme from X-Forwarded-Proto, no SCRIPT_NAME or PATH_INFO from request headers
+# (a SCRIPT_NAME header once rewrote every link of a cached home page).
+forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+forwarder_headers = ""
+secure_scheme_headers: dict[str, str] = {}
+# Headers with underscores (e.g. SCRIPT_NAME sent as a header) are dropped, not mapped.
+header_map = "drop"
 
 
 def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature

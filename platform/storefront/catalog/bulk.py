@@ -19,6 +19,7 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
+from ..csvcells import read_cell, safe_cell
 from ..extensions import db
 from ..tenancy.context import current_tenant
 from .models import Category, Product, check_image_url
@@ -100,7 +101,7 @@ def parse_rows(lines: Iterable[str]) -> list[Row]:
         if None in record:
             problems.append(f"line {line}: more values than columns")
             continue
-        values = {k: (v or "").strip() for k, v in record.items()}
+        values = {k: read_cell((v or "").strip()) for k, v in record.items()}
         try:
             rows.append(_check_row(line, values, currency, known_categories, seen))
         except ValueError as exc:
@@ -212,7 +213,8 @@ def export_csv(out: IO[str]) -> int:
     count = 0
     for product in db.session.scalars(select(Product).order_by(Product.id)):
         writer.writerow(
-            [
+            safe_cell(cell)
+            for cell in [
                 product.sku,
                 product.title,
                 to_major(product.price, currency),

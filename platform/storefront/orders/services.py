@@ -19,6 +19,7 @@ from ..caching import invalidate_shop_cache
 from ..cart.models import Cart
 from ..catalog.models import Product
 from ..catalog.money import shop_money, to_major
+from ..csvcells import safe_cell
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..outbox import enqueue_mail
@@ -368,24 +369,27 @@ def write_orders_csv(orders: Iterable[Order], out: IO[str]) -> int:
     writer.writerow(CSV_COLUMNS)
     count = 0
     for order in orders:
-        writer.writerow(
-            [
-                order.number,
-                order.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                order.status,
-                order.email,
-                order.name,
-                order.address,
-                order.postal_code,
-                order.city,
-                order.country,
-                order.currency,
-                to_major(order.subtotal, order.currency),
-                to_major(order.shipping, order.currency),
-                to_major(order.total, order.currency),
-                order.payment_method,
-                "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
-            ]
-        )
+        row = [safe_cell(cell) for cell in _csv_row(order)]
+        writer.writerow(row)
         count += 1
     return count
+
+
+def _csv_row(order: Order) -> list[Any]:
+    return [
+        order.number,
+        order.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        order.status,
+        order.email,
+        order.name,
+        order.address,
+        order.postal_code,
+        order.city,
+        order.country,
+        order.currency,
+        to_major(order.subtotal, order.currency),
+        to_major(order.shipping, order.currency),
+        to_major(order.total, order.currency),
+        order.payment_method,
+        "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
+    ]

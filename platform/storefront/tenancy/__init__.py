@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -48,9 +50,26 @@ class ShopSessionInterface(SecureCookieSessionInterface):
         return serializer
 
 
+class RootMount:
+    """The platform is always served at ``/``: a ``SCRIPT_NAME`` from the server (gunicorn
+    takes one from a request header sent by any trusted address) would otherwise go into
+    every link built, and into cached pages other visitors get."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        script_name = environ.get("SCRIPT_NAME", "")
+        if script_name:
+            environ["PATH_INFO"] = script_name + environ.get("PATH_INFO", "")
+            environ["SCRIPT_NAME"] = ""
+        return self.wsgi_app(environ, start_response)
+
+
 def init_tenancy(app: Flask) -> None:
     """Registry, resolver, per-shop sessions and, only when configured, proxy headers."""
     app.extensions["storefront.registry"] = Registry(app)
+    app.wsgi_app = RootMount(app.wsgi_app)  # type: ignore[method-assign]
     app.session_interface = ShopSessionInterface()
     init_middleware(app)
     proxies = int(app.config["TRUSTED_PROXY_COUNT"])
