@@ -95,7 +95,26 @@ def doctor() -> list[Finding]:
         _folder("instance folder", Path(current_app.instance_path)),
         _folder("tenants folder", tenants_dir()),
         _secret_key(),
+        _outbox(),
     ]
+
+
+def _outbox() -> Finding:
+    """Mails waiting: a growing backlog or dead rows mean the mail server needs a look."""
+    from .outbox.services import health
+
+    try:
+        state = health()
+    except Exception as exc:  # noqa: BLE001 - any failure is the finding
+        db.session.rollback()
+        return Finding("outbox", False, str(exc).splitlines()[0], "run tenantctl db upgrade")
+    detail = (
+        f"{state['pending']} pending (oldest {state['oldest_pending_seconds']} s), "
+        f"{state['dead']} given up, {state['done']} delivered"
+    )
+    stuck = state["dead"] > 0 or state["oldest_pending_seconds"] > 3600
+    fix = "check the mail server, then tenantctl outbox retry / run" if stuck else ""
+    return Finding("outbox", not stuck, detail, fix)
 
 
 def _database() -> Finding:
