@@ -42,6 +42,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install  ## benchmarks; figures in docs/benchmarks.md
 	$(BIN)/python -m bench

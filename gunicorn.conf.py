@@ -39,7 +39,7 @@ secure_scheme_headers: dict[str, str] = {}
 header_map = "drop"
 
 
-def pre_fork(server, worker):  # noqa: ARG001 - gunicorn's hook signature
+def pre_fork(server, worker):  # gunicorn's hook signature
     """Freeze what the master preloaded: workers then share those pages instead of copying
     them on the first garbage collection, and never rescan them."""
     import gc

@@ -6,7 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "platform"))
 
-from storefront.cli import main  # noqa: E402 - the source root must be on sys.path first
+from storefront.cli import main  # the source root must be on sys.path first
 
 if __name__ == "__main__":
     main()

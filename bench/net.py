@@ -42,7 +42,7 @@ def start_gunicorn(
         "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", "30",
         "--log-level", "warning", target,
     ]  # fmt: skip
-    errors = log.open("w") if log else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+    errors = log.open("w") if log else subprocess.DEVNULL  # owned by the child
     server = subprocess.Popen(
         command,
         env={**os.environ, "BENCH_ROOT": str(root)},

@@ -124,7 +124,7 @@ class RedisServer:
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen(  # noqa: S603 - fixed arguments
+        self.process = subprocess.Popen(  # fixed arguments
             [
                 shutil.which("redis-server"),
                 "--port",

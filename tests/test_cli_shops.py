@@ -82,15 +82,18 @@ def test_a_host_claimed_by_another_shop_is_refused_with_its_slug(app, runner):
     assert "'acme'" in refused.output
 
 
-def test_create_is_all_or_nothing_when_a_late_step_fails(app, runner, monkeypatch):
-    import storefront.accounts.services as accounts
+def test_create_is_all_or_nothing_when_a_late_step_fails(app, runner):
+    from storefront.tenancy.signals import shop_created
 
-    def explode() -> None:
+    def explode(sender, **extra) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(accounts, "create_roles", explode)
-    with pytest.raises(RuntimeError):
-        runner.invoke(["create", "acme", "--name", "Acme", "--domain", "acme.test"])
+    shop_created.connect(explode)  # a subscriber failing after the others set up
+    try:
+        with pytest.raises(RuntimeError):
+            runner.invoke(["create", "acme", "--name", "Acme", "--domain", "acme.test"])
+    finally:
+        shop_created.disconnect(explode)
     assert not list(Path(app.config["TENANTS_DIR"]).iterdir())
     with app.app_context():
         assert db.session.scalars(select(Tenant)).all() == []

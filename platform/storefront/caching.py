@@ -21,8 +21,8 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from .extensions import PlatformSession
 from .tenancy.context import current_tenant
-from .tenancy.scoping import TenantSession
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def invalidate_shop_cache() -> None:
 _PENDING = "storefront.invalidate_shops"
 
 
-@event.listens_for(TenantSession, "after_commit")
+@event.listens_for(PlatformSession, "after_commit")
 def _apply_invalidations(session: Session) -> None:
     shops = session.info.pop(_PENDING, None)
     if not shops:
@@ -215,6 +215,6 @@ def _apply_invalidations(session: Session) -> None:
         cache.set(f"shopgen:{shop_uid}", secrets.token_hex(4), timeout=0)
 
 
-@event.listens_for(TenantSession, "after_rollback")
+@event.listens_for(PlatformSession, "after_rollback")
 def _forget_invalidations(session: Session) -> None:
     session.info.pop(_PENDING, None)

@@ -68,7 +68,7 @@ def _rollback() -> None:
 
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is gone; the session is removed anyway
+    except Exception:  # the connection is gone; the session is removed anyway
         log.debug("rollback before the error page failed", exc_info=True)
 
 
@@ -164,7 +164,7 @@ def _database_down(exc: Exception) -> Response:
 
     try:
         db.session.rollback()
-    except Exception:  # noqa: BLE001 - the connection is gone; the session is removed anyway
+    except Exception:  # the connection is gone; the session is removed anyway
         log.debug("rollback after a database error failed", exc_info=True)
     log.error("database unavailable: %s", getattr(exc, "orig", exc))
     if wants_json():

@@ -1,9 +1,15 @@
-"""Extensions, created unbound and bound to the app in ``create_app`` (microblog's way)."""
+"""Extensions, created unbound and bound to the app in ``create_app``.
+
+The lowest layer: it imports nothing of the platform. Shop scoping attaches itself to
+``PlatformSession`` from ``tenancy.scoping`` (events, and the ``get`` guard below).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import flask_sqlalchemy.session
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -14,8 +20,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from .tenancy.scoping import TenantSession
 
 # Named constraints: Alembic's batch mode on SQLite and drops on MySQL need names.
 NAMING_CONVENTION = {
@@ -31,7 +35,21 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
+class PlatformSession(flask_sqlalchemy.session.Session):
+    """The platform's database session. ``tenancy.scoping`` sets ``get_guard`` (and listens
+    to this class's events), so every lookup is held to the bound shop."""
+
+    get_guard: ClassVar[Callable[[Any], Any] | None] = None
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        obj = super().get(entity, ident, **kwargs)
+        guard = PlatformSession.get_guard
+        if guard is None:
+            raise RuntimeError("storefront.tenancy.scoping is not loaded: refusing get()")
+        return guard(obj)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": PlatformSession})
 # The models' base: ``db.Model`` at run time; type checkers see the declarative base.
 if TYPE_CHECKING:
     Model = Base

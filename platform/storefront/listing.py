@@ -74,6 +74,6 @@ def paginate(
 class IdConverter(IntegerConverter):
     """``<int:...>`` in every route: beyond an id column's range is a 404, not a 500."""
 
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)

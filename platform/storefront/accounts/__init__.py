@@ -14,10 +14,12 @@ from werkzeug.datastructures import ImmutableMultiDict
 
 from ..extensions import db, limiter, security
 from ..tenancy.context import current_tenant, current_tenant_or_none
+from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals
 from .datastore import ShopUserDatastore
 from .mail import OutboxMailUtil, normalize_email
 from .models import Role, User
+from .services import create_roles, create_user
 from .sessions import init_sessions
 from .tokens import load_user_from_request
 from .views_model import ANONYMOUS, ShopView, UserView
@@ -79,6 +81,14 @@ def init_accounts(app: Flask) -> None:
     from .views import bp
 
     app.register_blueprint(bp)
+
+
+@shop_created.connect
+def _set_up_accounts(tenant: Any, owner_email: str | None = None, **extra: Any) -> None:
+    """A new shop gets its roles, and its owner's account when one was named."""
+    create_roles()
+    if owner_email:
+        create_user(owner_email, extra.get("owner_password"), roles=["owner"])
 
 
 def next_param() -> str:

@@ -45,7 +45,7 @@ def recipient_allowed(recipient: str) -> bool:
         return bool(
             limiter.limiter.hit(item, "mail", current_tenant().uid, normalize_email(recipient))
         )
-    except Exception:  # noqa: BLE001 - a limiter outage must not stop a password reset
+    except Exception:  # a limiter outage must not stop a password reset
         log.warning("mail limit unavailable; sending", exc_info=True)
         return True
 

@@ -44,7 +44,7 @@ TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 100_000
 
 
-class ImportError_(ValueError):  # noqa: N801 - not the builtin ImportError
+class ImportError_(ValueError):  # not the builtin ImportError
     """The file cannot be imported; ``problems`` lists every bad line."""
 
     def __init__(self, problems: list[str]) -> None:

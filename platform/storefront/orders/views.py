@@ -84,7 +84,7 @@ def _after_order(order: services.Order) -> Response:
     confirmation = url_for("orders.detail", number=order.number, placed=1)
     try:
         payment_url = PROVIDERS[order.payment_method].start(order)
-    except Exception:  # noqa: BLE001 - the order stands; payment can be retried from it
+    except Exception:  # the order stands; payment can be retried from it
         log.exception("payment provider %s failed to start for %s", order.payment_method, order)
         flash("Your order is placed, but the payment could not be started.", "error")
         payment_url = None

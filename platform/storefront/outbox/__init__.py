@@ -15,7 +15,7 @@ from flask import Flask, Response, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from ..tenancy.scoping import TenantSession
+from ..extensions import PlatformSession
 from .services import NEW_ROWS, deliver, enqueue, enqueue_mail, run_due
 
 __all__ = ["deliver", "deliver_committed", "enqueue", "enqueue_mail", "init_outbox", "run_due"]
@@ -29,14 +29,14 @@ _committed: ContextVar[list[int] | None] = ContextVar("storefront_outbox_committ
 RETRY_PER_ROUND = 20  # due rows of earlier failures retried after each delivery
 
 
-@event.listens_for(TenantSession, "after_flush_postexec")
+@event.listens_for(PlatformSession, "after_flush_postexec")
 def _flushed(session: Session, _context: Any) -> None:
     rows = session.info.pop(NEW_ROWS, None)
     if rows:
         session.info.setdefault(FLUSHED, []).extend(row.id for row in rows)
 
 
-@event.listens_for(TenantSession, "after_commit")
+@event.listens_for(PlatformSession, "after_commit")
 def _after_commit(session: Session) -> None:
     ids = session.info.pop(FLUSHED, None)
     if not ids:
@@ -50,7 +50,7 @@ def _after_commit(session: Session) -> None:
         pending.extend(ids)
 
 
-@event.listens_for(TenantSession, "after_rollback")
+@event.listens_for(PlatformSession, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop(NEW_ROWS, None)
     session.info.pop(FLUSHED, None)
@@ -70,7 +70,7 @@ def _deliver_safely(ids: list[int]) -> int:
         sent = deliver(ids)
         run_due(RETRY_PER_ROUND)
         return sent
-    except Exception:  # noqa: BLE001 - delivery is best effort; the rows stay pending
+    except Exception:  # delivery is best effort; the rows stay pending
         log.exception("outbox delivery failed; the rows stay queued")
         return 0
 

@@ -173,7 +173,7 @@ def bump_generation() -> None:
 def _cache_get(key: str) -> Any:
     try:
         return cache.get(key)
-    except Exception:  # noqa: BLE001 - a cache outage is a miss, never an error page
+    except Exception:  # a cache outage is a miss, never an error page
         log.warning("cache unavailable for get(%s)", key, exc_info=True)
         return None
 
@@ -181,5 +181,5 @@ def _cache_get(key: str) -> Any:
 def _cache_set(key: str, value: Any) -> None:
     try:
         cache.set(key, value, timeout=3600)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.warning("cache unavailable for set(%s)", key, exc_info=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import flask_sqlalchemy.session
 from sqlalchemy import ForeignKey, ForeignKeyConstraint, Table, UniqueConstraint, event
 from sqlalchemy.orm import (
     Mapped,
@@ -23,6 +22,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql import visitors
 
+from ..extensions import PlatformSession
 from .context import CrossTenantWrite, TenantNotBound, _all_tenants, _current
 
 SKIP_OPTION = "storefront_skip_tenant_scope"
@@ -41,11 +41,11 @@ class TenantScoped:
     __scoped_args__: tuple[Any, ...] = ()
 
     @declared_attr
-    def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr takes the class
+    def tenant_id(cls) -> Mapped[int]:  # declared_attr takes the class
         return mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
 
     @declared_attr.directive
-    def __table_args__(cls) -> tuple[Any, ...]:  # noqa: N805
+    def __table_args__(cls) -> tuple[Any, ...]:
         return (UniqueConstraint("tenant_id", "id"), *cls.__scoped_args__)
 
 
@@ -121,24 +121,23 @@ def _stamp_inserts(session: Session, flush_context: Any, instances: Any) -> None
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another shop")
 
 
-class TenantSession(flask_sqlalchemy.session.Session):
-    """Flask-SQLAlchemy's session, with ``get`` held to the bound shop.
+def _guard_get(obj: Any) -> Any:
+    """``Session.get`` held to the bound shop.
 
-    ``Session.get`` answers from the identity map without running SQL, so an object
-    loaded inside ``all_tenants()`` or under another shop would slip past the hook above.
+    ``get`` answers from the identity map without running SQL, so an object loaded inside
+    ``all_tenants()`` or under another shop would slip past the hook above.
     """
-
-    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
-        obj = super().get(entity, ident, **kwargs)
-        if obj is None or not isinstance(obj, TenantScoped) or _all_tenants.get():
-            return obj
-        ctx = _current.get()
-        if ctx is None:
-            raise TenantNotBound(f"get({type(obj).__name__}) with no shop bound")
-        return obj if obj.tenant_id == ctx.id else None
+    if obj is None or not isinstance(obj, TenantScoped) or _all_tenants.get():
+        return obj
+    ctx = _current.get()
+    if ctx is None:
+        raise TenantNotBound(f"get({type(obj).__name__}) with no shop bound")
+    return obj if obj.tenant_id == ctx.id else None
 
 
 # The hooks are the platform's session's, not every SQLAlchemy session in the process:
 # another app (or library) sharing the interpreter keeps its own rules.
-event.listen(TenantSession, "do_orm_execute", _scope_statement)
-event.listen(TenantSession, "before_flush", _stamp_inserts)
+TenantSession = PlatformSession
+PlatformSession.get_guard = staticmethod(_guard_get)
+event.listen(PlatformSession, "do_orm_execute", _scope_statement)
+event.listen(PlatformSession, "before_flush", _stamp_inserts)

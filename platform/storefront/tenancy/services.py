@@ -26,6 +26,7 @@ from .models import Domain, Tenant
 from .registry import bump_generation
 from .scaffold import render_settings
 from .settings import SettingsError, load_settings, parse_settings
+from .signals import shop_created
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
@@ -150,14 +151,10 @@ def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
         db.session.add(tenant)
         db.session.flush()
         with tenant_context(bare_context(tenant)):
-            from ..accounts.services import create_roles, create_user
-
-            create_roles()
-            from ..orders.services import create_counter
-
-            create_counter()
-            if new.owner_email:
-                create_user(new.owner_email, new.owner_password, roles=["owner"])
+            # Accounts (roles, the owner) and orders (the counter) set themselves up.
+            shop_created.send(
+                tenant, owner_email=new.owner_email, owner_password=new.owner_password
+            )
             bump_generation()
             db.session.flush()
         if staging is not None:

@@ -7,6 +7,7 @@ operator can fix a shop without reading a traceback; one broken shop never stops
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ SHOP_CONFIG_KEYS: dict[str, type] = {
     "SECURITY_EMAIL_SUBJECT_CONFIRM": str,
     "SECURITY_EMAIL_SUBJECT_PASSWORD_NOTICE": str,
 }
+
+
+# The themes a shop may name. The themes layer tells this module (``register_themes``)
+# rather than this module importing it: tenancy sits below themes.
+KNOWN_THEMES: set[str] = set()
+
+
+def register_themes(names: Iterable[str]) -> None:
+    """Add theme names that ``tenant.toml`` may choose."""
+    KNOWN_THEMES.update(names)
 
 
 class SettingsError(ValueError):
@@ -113,10 +124,9 @@ class ShopSettings(_Strict):
     @field_validator("theme")
     @classmethod
     def _shipped_theme(cls, value: str) -> str:
-        from ..themes.loader import shipped_themes
-
-        if value not in shipped_themes():
-            raise ValueError(f"unknown theme {value!r} (expected one of {shipped_themes()})")
+        if value not in KNOWN_THEMES:
+            names = ", ".join(sorted(KNOWN_THEMES)) or "none registered"
+            raise ValueError(f"unknown theme {value!r} (expected one of: {names})")
         return value
 
     @field_validator("config")

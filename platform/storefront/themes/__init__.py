@@ -9,8 +9,9 @@ from cachetools import LRUCache
 from flask import Flask, get_flashed_messages, url_for
 from jinja2 import FileSystemBytecodeCache
 
+from ..tenancy.settings import register_themes
 from .budget import BudgetedNamespace, Limits, budgeted_range
-from .loader import LayeredEnvironment, Layers
+from .loader import LayeredEnvironment, Layers, shipped_themes
 from .sandbox import ShopSandbox, helper
 from .views import bp, static_url
 
@@ -21,6 +22,8 @@ SANDBOX_GLOBALS = {
     "namespace": BudgetedNamespace,
 }
 JINJA_DEFAULT_GLOBALS = ("dict", "cycler", "joiner")
+
+register_themes(shipped_themes())  # tenant.toml may name these
 
 
 def init_themes(app: Flask) -> None:

@@ -198,7 +198,7 @@ class LayeredEnvironment(FlaskEnvironment):
             return self.sandbox.get_or_select_template(template_name_or_list, *args, **kw)
         return super().get_or_select_template(template_name_or_list, *args, **kw)
 
-    def _load_template(self, name: str, globals: Any) -> Template:  # noqa: A002 - Jinja's name
+    def _load_template(self, name: str, globals: Any) -> Template:  # Jinja's name
         key, loader, layer_name = self.layers.find(name, current_tenant_or_none())
         if key[0] == "shop":
             if not self.sandboxed:

@@ -117,7 +117,7 @@ class CuratedContext(Context):
 
     def __init__(
         self, environment: Any, parent: dict[str, Any], name: Any, blocks: Any, globals: Any = None
-    ) -> None:  # noqa: A002 - Jinja's signature
+    ) -> None:  # Jinja's signature
         parent = {k: v for k, v in parent.items() if is_safe_value(v)}
         for key, value in environment.globals.items():
             parent.setdefault(key, value)
@@ -143,7 +143,7 @@ class ShopTemplate(Template):
             raise
         except RecursionError:
             raise ShopTemplateError("templates include or call themselves endlessly") from None
-        except Exception as exc:  # noqa: BLE001 - a shop's text must never reach a 500
+        except Exception as exc:  # a shop's text must never reach a 500
             raise ShopTemplateError(f"{type(exc).__name__}: {exc}") from exc
         finally:
             end_budget(token)
@@ -209,7 +209,7 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
             return attr in LABEL_ATTRS
         return isinstance(obj, (*SCALARS, list, tuple, dict, set, frozenset))
 
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         tick()
         for value in (*args, *kwargs.values()):
             check_size(value)
