@@ -8,11 +8,20 @@ from typing import Any
 
 from flask import Flask
 
+from .accounts import init_accounts
+from .admin.keys import bp as admin_keys_bp
+from .admin.views import bp as admin_bp
+from .api.views import bp as api_v1_bp
+from .cart.views import bp as cart_bp
+from .catalog.views import bp as catalog_bp
 from .config import build_config, instance_path
+from .db import init_engine_hooks
 from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
 from .listing import IdConverter
+from .main.views import api_bp, pages_bp, platform_bp
+from .orders.views import bp as orders_bp
 from .outbox import init_outbox
 from .tenancy import init_tenancy
 from .tenancy.middleware import RequestLogFilter
@@ -62,7 +71,6 @@ def init_logging(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-    from .db import init_engine_hooks
 
     db.init_app(app)
     init_engine_hooks(app)
@@ -80,20 +88,7 @@ def init_extensions(app: Flask) -> None:
     limiter.init_app(app)
 
 
-def init_accounts(app: Flask) -> None:
-    from .accounts import init_accounts as _init
-
-    _init(app)
-
-
 def register_blueprints(app: Flask) -> None:
-    from .admin.keys import bp as admin_keys_bp
-    from .admin.views import bp as admin_bp
-    from .api.views import bp as api_v1_bp
-    from .cart.views import bp as cart_bp
-    from .catalog.views import bp as catalog_bp
-    from .main.views import api_bp, pages_bp, platform_bp
-    from .orders.views import bp as orders_bp
 
     app.register_blueprint(platform_bp)
     app.register_blueprint(pages_bp)

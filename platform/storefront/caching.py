@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .extensions import PlatformSession
+from .extensions import PlatformSession, cache, db
 from .tenancy.context import current_tenant
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,6 @@ def shop_key(name: str) -> str:
 def _content_token(shop_uid: str) -> str:
     """The shop's current content token; a missing one (evicted, Redis restarted) is
     replaced by a fresh random token, never by an old one, so nothing stale comes back."""
-    from .extensions import cache
 
     key = f"shopgen:{shop_uid}"
     token = cache.get(key)
@@ -180,7 +179,6 @@ def shop_cached(timeout: int = 60) -> Callable[[Callable[..., Any]], Callable[..
 
     Only for pages without a CSRF token or anything personal in them.
     """
-    from .extensions import cache
 
     return cache.cached(
         timeout=timeout,
@@ -196,7 +194,6 @@ def invalidate_shop_cache() -> None:
     After the commit, not before: a page rendered in between would otherwise be cached
     under the new token with the old data. A rollback forgets the request.
     """
-    from .extensions import db
 
     db.session.info.setdefault(_PENDING, set()).add(current_tenant().uid)
 
@@ -209,7 +206,6 @@ def _apply_invalidations(session: Session) -> None:
     shops = session.info.pop(_PENDING, None)
     if not shops:
         return
-    from .extensions import cache
 
     for shop_uid in shops:
         cache.set(f"shopgen:{shop_uid}", secrets.token_hex(4), timeout=0)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from sqlalchemy import select
 
 from .accounts.services import create_user, find_user
+from .catalog.demo import seed_catalog
 from .extensions import db
 from .tenancy.context import tenant_context
 from .tenancy.models import Tenant
@@ -31,7 +32,6 @@ def provision_demo() -> Iterator[str]:
             if find_user(owner) is None:
                 create_user(owner, DEMO_PASSWORD, roles=["owner"])
                 db.session.commit()
-            from .catalog.demo import seed_catalog
 
             added = seed_catalog(slug)
             if added:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Pending
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
+from .extensions import db
 from .tenancy.context import current_tenant_or_none
 from .tenancy.middleware import platform_error
 from .themes.budget import TemplateBudgetError
@@ -64,7 +65,6 @@ def _render_error(status: int, message: str) -> str:
 
 def _rollback() -> None:
     """Whatever failed may have left the session unusable; the error page needs it."""
-    from .extensions import db
 
     try:
         db.session.rollback()
@@ -160,7 +160,6 @@ def is_database_down(exc: BaseException) -> bool:
 
 
 def _database_down(exc: Exception) -> Response:
-    from .extensions import db
 
     try:
         db.session.rollback()

@@ -15,7 +15,10 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select, text
 
+from .accounts.models import Role, User
 from .extensions import db
+from .orders.models import Order
+from .outbox.services import health
 from .tenancy.context import all_tenants
 from .tenancy.hosts import InvalidHost, normalize_host
 from .tenancy.models import Tenant
@@ -101,7 +104,6 @@ def doctor() -> list[Finding]:
 
 def _outbox() -> Finding:
     """Mails waiting: a growing backlog or dead rows mean the mail server needs a look."""
-    from .outbox.services import health
 
     try:
         state = health()
@@ -168,7 +170,7 @@ def _cache() -> Finding:
             True,
             "in-process SimpleCache (one process only; set STOREFRONT_REDIS_URL for production)",
         )
-    import redis
+    import redis  # only when a Redis URL is configured
 
     try:
         redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping()
@@ -248,8 +250,6 @@ def _secret_key() -> Finding:
 
 def report(since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Orders, revenue (cancelled orders excluded) and new customers per shop in a period."""
-    from .accounts.models import Role, User
-    from .orders.models import Order
 
     rows: dict[int, dict[str, Any]] = {}
     with all_tenants():

@@ -12,6 +12,7 @@ from flask_security.decorators import default_unauthn_handler, default_unauthz_h
 from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import ImmutableMultiDict
 
+from ..cart.services import merge_anonymous_cart
 from ..extensions import db, limiter, security
 from ..tenancy.context import current_tenant, current_tenant_or_none
 from ..tenancy.signals import shop_created
@@ -22,6 +23,7 @@ from .models import Role, User
 from .services import create_roles, create_user
 from .sessions import init_sessions
 from .tokens import load_user_from_request
+from .views import bp
 from .views_model import ANONYMOUS, ShopView, UserView
 
 SECURITY_DEFAULTS: dict[str, Any] = {
@@ -77,8 +79,6 @@ def init_accounts(app: Flask) -> None:
     user_registered.connect(_give_customer_role, app)
     user_logged_in.connect(_merge_cart, app)
     _rate_limit_auth_views(app)
-
-    from .views import bp
 
     app.register_blueprint(bp)
 
@@ -178,7 +178,6 @@ def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:
 
 
 def _merge_cart(sender: Any, user: User, **extra: Any) -> None:
-    from ..cart.services import merge_anonymous_cart
 
     merge_anonymous_cart(user.id)
 

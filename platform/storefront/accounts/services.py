@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
+from ..tenancy.middleware import shop_base_url
 from .models import SHOP_ROLES, Role, User
 from .sessions import end_all_sessions
 
@@ -116,8 +117,6 @@ def set_password_link(user: User) -> str:
     """A one-time link to choose a password, on the shop's primary domain."""
     from flask import current_app
     from flask_security.recoverable import generate_reset_link
-
-    from ..tenancy.middleware import shop_base_url
 
     with current_app.test_request_context("/", base_url=shop_base_url(current_tenant())):
         link, _token = generate_reset_link(user)

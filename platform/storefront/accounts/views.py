@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_security import auth_required
 
+from ..orders.services import order_view, orders_of
+
 bp = Blueprint("accounts", __name__)
 
 
@@ -13,8 +15,6 @@ bp = Blueprint("accounts", __name__)
 def account() -> str:
     """The logged-in shopper's page: their details and, once commerce exists, orders."""
     from flask_login import current_user
-
-    from ..orders.services import order_view, orders_of
 
     orders = [order_view(order) for order in orders_of(current_user.id)]
     return render_template("account/index.html", orders=orders)

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
 
+from ..tenancy.context import current_tenant
+
 
 def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-get_currency_precision(currency))
@@ -39,7 +41,6 @@ def parse_money(text: str, currency: str) -> int:
 
 def shop_currency() -> str:
     """The bound shop's currency."""
-    from ..tenancy.context import current_tenant
 
     settings = current_tenant().settings
     return settings.currency if settings else "USD"
@@ -48,7 +49,6 @@ def shop_currency() -> str:
 def shop_money(amount: int, currency: str | None = None) -> str:
     """``amount`` (minor units) in the bound shop's locale and currency, or in ``currency``
     when one is named (an order keeps the currency it was placed in)."""
-    from ..tenancy.context import current_tenant
 
     settings = current_tenant().settings
     locale = settings.locale if settings else "en_US"

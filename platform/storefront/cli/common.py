@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ..accounts.services import AccountError
+from ..app import create_app
 from ..config import ConfigError
+from ..extensions import db
 from ..outbox import deliver_committed
 from ..tenancy.context import tenant_context
 from ..tenancy.services import ShopError, get_shop
@@ -32,8 +34,6 @@ def get_app() -> Flask:
     """The platform app, built once per process from the environment and instance folder."""
     global _app
     if _app is None:
-        from .. import create_app
-
         try:
             _app = create_app()
         except ConfigError as exc:
@@ -55,8 +55,6 @@ def app_context() -> Iterator[Flask]:
         try:
             yield app
         except USER_ERRORS as exc:
-            from ..extensions import db
-
             db.session.rollback()
             fail(str(exc))
         # Mails the command's commits queued go out now (failures wait in the outbox).

@@ -7,6 +7,7 @@ from typing import Annotated
 import flask_migrate
 import typer
 
+from ..ops import database_revisions
 from .common import app_context, ok
 
 app = typer.Typer(help="Upgrade, downgrade and inspect the database schema.", no_args_is_help=True)
@@ -33,8 +34,6 @@ def downgrade(
 @app.command("current")
 def current() -> None:
     """Show the database's revision, and whether it is the code's newest (head)."""
-    from ..ops import database_revisions
-
     with app_context():
         current, heads = database_revisions()
     state = "head" if current == heads else f"behind: the code is at {', '.join(heads)}"

@@ -7,11 +7,19 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import func, select
 
+from ..accounts import models as account_models
+from ..accounts.models import User
+from ..catalog.models import Product
+from ..demo import provision_demo
 from ..extensions import db
+from ..extensions import db as _db
+from ..orders.models import Order
 from ..tenancy import services
-from ..tenancy.context import all_tenants
+from ..tenancy.config_edit import set_value
+from ..tenancy.context import all_tenants, tenant_context
 from ..tenancy.models import Tenant
-from .common import JSON_OPTION, app_context, emit, ok
+from ..tenancy.settings import SettingsError, load_settings
+from .common import JSON_OPTION, app_context, emit, get_app, ok
 
 
 def register(app: typer.Typer) -> None:
@@ -81,8 +89,6 @@ def show(slug: str, as_json: bool = JSON_OPTION) -> None:
 
 def rename(slug: str, name: Annotated[str, typer.Argument(help="The new display name.")]) -> None:
     """Change a shop's display name (in the database and its tenant.toml)."""
-    from ..tenancy.config_edit import set_value
-
     with app_context():
         set_value(slug, "name", name)
     ok(f"{slug} is now called {name!r}")
@@ -107,8 +113,6 @@ def resume(slug: str) -> None:
 
 def demo() -> None:
     """Provision the demo shops from tenants/ (idempotent; used by `make demo`)."""
-    from ..demo import provision_demo
-
     with app_context():
         for line in provision_demo():
             ok(line)
@@ -118,13 +122,8 @@ def shell(
     slug: Annotated[str | None, typer.Argument(help="Bind this shop in the shell.")] = None,
 ) -> None:
     """An interactive shell with the app (and, when named, the shop) bound."""
-    from ..extensions import db as _db
-    from ..tenancy.context import tenant_context
-
     with app_context() as app, app.test_request_context():
         namespace: dict[str, Any] = {"app": app, "db": _db, "select": select}
-        from ..accounts import models as account_models
-
         namespace.update(User=account_models.User, Role=account_models.Role, Tenant=Tenant)
         banner = "storefront shell: app, db, select, Tenant, User, Role"
         if slug:
@@ -139,7 +138,7 @@ def _interact(namespace: dict[str, Any], banner: str) -> None:
     try:
         from IPython import start_ipython
     except ImportError:
-        import code
+        import code  # only for the interactive shell
 
         code.interact(banner=banner, local=namespace)
         return
@@ -148,9 +147,6 @@ def _interact(namespace: dict[str, Any], banner: str) -> None:
 
 
 def _row(tenant: Tenant, counts: bool = False) -> dict[str, Any]:
-    from ..tenancy.settings import SettingsError, load_settings
-    from .common import get_app
-
     try:
         theme = load_settings(get_app().config["TENANTS_DIR"], tenant.slug).theme
     except SettingsError:
@@ -169,10 +165,6 @@ def _row(tenant: Tenant, counts: bool = False) -> dict[str, Any]:
         else None,
     }
     if counts:
-        from ..accounts.models import User
-        from ..catalog.models import Product
-        from ..orders.models import Order
-
         with all_tenants():
             for key, model in (("users", User), ("products", Product), ("orders", Order)):
                 row[key] = db.session.scalar(

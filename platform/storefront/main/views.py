@@ -7,6 +7,7 @@ from flask_security import auth_required, current_user
 from sqlalchemy import text
 
 from ..caching import shop_cached
+from ..catalog.services import featured_products
 from ..extensions import cache, db
 from ..tenancy.context import current_tenant
 
@@ -19,7 +20,6 @@ platform_bp = Blueprint("platform", __name__)
 @shop_cached()
 def index() -> str:
     """The shop's home page."""
-    from ..catalog.services import featured_products
 
     return render_template("index.html", featured=featured_products())
 

@@ -7,7 +7,7 @@ reveal or corrupt another shop's data.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -81,12 +81,25 @@ def unbind(token: Any) -> None:
     _current.reset(token)
 
 
+# Builds a TenantContext from a Tenant row or a slug; the registry (which imports this
+# module) sets it when it loads.
+_build_context: Callable[[Any], TenantContext] | None = None
+
+
+def set_context_builder(build: Callable[[Any], TenantContext]) -> None:
+    global _build_context
+    _build_context = build
+
+
 @contextmanager
 def tenant_context(shop: Any) -> Iterator[TenantContext]:
     """Bind a shop (a TenantContext, a Tenant row or a slug) and restore the previous one."""
-    from .registry import context_for
-
-    ctx = shop if isinstance(shop, TenantContext) else context_for(shop)
+    if isinstance(shop, TenantContext):
+        ctx = shop
+    elif _build_context is None:
+        raise TenantNotBound("the shop registry is not loaded: import storefront.tenancy")
+    else:
+        ctx = _build_context(shop)
     token = _current.set(ctx)
     scope_token = _all_tenants.set(False)
     try:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from ..extensions import cache, db
-from .context import TenantContext
+from .context import TenantContext, set_context_builder
 from .models import Domain, RegistryState, Tenant
 from .settings import SettingsError, load_settings
 
@@ -85,6 +85,9 @@ def context_for(shop: Tenant | str) -> TenantContext:
         shop = tenant
     assert isinstance(shop, Tenant)  # noqa: S101 - narrows the type for the checker
     return build_context(_snapshot(shop), current_app.config["TENANTS_DIR"])
+
+
+set_context_builder(context_for)
 
 
 class Registry:

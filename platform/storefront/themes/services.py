@@ -13,6 +13,7 @@ from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 
 from ..tenancy.context import current_tenant, tenant_context
+from ..tenancy.registry import context_for
 from ..tenancy.services import ShopError, get_shop
 from .budget import TemplateBudgetError
 from .loader import SHIPPED_THEMES_DIR, shipped_themes, shop_dir, theme_dir
@@ -64,7 +65,6 @@ def check_templates(slug: str) -> list[TemplateProblem]:
     read for names and attributes the sandbox refuses, and rendered once with no data
     to catch what breaks a budget (a huge ``range``, a string bomb); branding files exist.
     """
-    from ..tenancy.registry import context_for
 
     ctx = context_for(get_shop(slug))
     if ctx.settings is None:
@@ -150,7 +150,6 @@ def _branding_problems(slug: str, theme: str, branding: Any) -> list[TemplatePro
 
 def start_override(slug: str, template: str) -> Path:
     """Copy the template the shop now gets into its folder, to edit from there."""
-    from ..tenancy.registry import context_for
 
     ctx = context_for(get_shop(slug))
     names = reachable_templates(slug, ctx.theme)
