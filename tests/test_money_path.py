@@ -128,6 +128,7 @@ def test_concurrent_cancels_restock_exactly_once(app, client, make_shop, product
             order = orders.get_order("ACME-1001")
             assert order is not None
             orders.set_status(order, "cancelled")
+            db.session.commit()
 
     in_parallel([cancel] * 4)
     assert stock_of(app, shop, "anvil") == 10

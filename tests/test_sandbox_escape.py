@@ -317,3 +317,24 @@ def test_theme_check_fails_a_shop_whose_branding_names_a_missing_file(app, runne
         result = runner.invoke(command)
         assert result.exit_code == 1, (command, result.output)
         assert "missing.svg" in result.output
+
+
+def test_a_shop_with_its_own_templates_still_registers_mails_and_sells(
+    app, make_shop, product, outbox
+):
+    """Everything of such a shop renders sandboxed: account mails get views, not rows."""
+    from tests.fixtures.factories import register
+
+    shop = make_shop("acme")
+    override(app, "acme", "layout_sections/footer.html", "<footer>OWN FOOTER</footer>")
+    product(shop, "anvil")
+    client = app.test_client()
+    answer = register(client, shop, "new@example.com")
+    assert answer.status_code in (200, 302), answer.status_code
+    add_to_cart(client, shop, "anvil")
+    assert checkout(client, shop, email="new@example.com").status_code == 302
+    page = client.get("/orders/ACME-1001", headers=host(shop))
+    assert page.status_code == 200 and "OWN FOOTER" in page.text
+    subjects = [m.subject for m in outbox]
+    assert any("ACME-1001" in s for s in subjects), subjects
+    assert any("new@example.com" in m.body for m in outbox if "ACME" not in m.subject)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, current_app, jsonify, request
+from flask import Flask, Response, abort, current_app, jsonify, render_template, request
 from flask_login import current_user, user_logged_in
 from flask_security import url_for_security, user_registered
 from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
@@ -63,6 +63,7 @@ def init_accounts(app: Flask) -> None:
     # unbound in extensions (which must not import accounts): set it before init_app.
     security._mail_util_cls = OutboxMailUtil
     security.init_app(app, datastore)
+    security.render_template = _render_security_template
     # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
     app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
     security.unauthn_handler(_unauthenticated)
@@ -89,6 +90,15 @@ def _set_up_accounts(tenant: Any, owner_email: str | None = None, **extra: Any) 
     create_roles()
     if owner_email:
         create_user(owner_email, extra.get("owner_password"), roles=["owner"])
+
+
+def _render_security_template(template: str, **context: Any) -> str:
+    """Flask-Security's pages and mails get the account as a view, never the ORM row: a
+    shop with its own templates renders them in the sandbox, which drops ORM rows."""
+    user = context.get("user")
+    if user is not None and not isinstance(user, UserView):
+        context["user"] = UserView.of(user)
+    return render_template(template, **context)
 
 
 def next_param() -> str:

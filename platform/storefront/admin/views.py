@@ -304,7 +304,9 @@ def order_detail(number: str) -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             orders.set_status(order, form.status.data)
+            db.session.commit()
         except orders.CheckoutError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("admin.order_detail", number=order.number))
         notes = {

@@ -294,7 +294,9 @@ def cart_add() -> tuple[Response, int]:
     data = _body(CartItemIn)
     try:
         cart_services.add_item(data.product_id, data.quantity)
+        db.session.commit()
     except cart_services.CartError as exc:
+        db.session.rollback()
         raise ApiError(409, str(exc)) from None
     return jsonify(data=cart_json()), 201
 
@@ -304,7 +306,9 @@ def cart_update(item_id: int) -> Response:
     data = _body(QuantityIn)
     try:
         cart_services.set_quantity(item_id, data.quantity)
+        db.session.commit()
     except cart_services.CartError as exc:
+        db.session.rollback()
         status = 404 if "no longer in your cart" in str(exc) else 409
         raise ApiError(status, str(exc)) from None
     return jsonify(data=cart_json())
@@ -314,7 +318,9 @@ def cart_update(item_id: int) -> Response:
 def cart_remove(item_id: int) -> Response:
     try:
         cart_services.set_quantity(item_id, 0)
+        db.session.commit()
     except cart_services.CartError as exc:
+        db.session.rollback()
         raise ApiError(404, str(exc)) from None
     return jsonify(data=cart_json())
 

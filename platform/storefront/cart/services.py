@@ -89,7 +89,7 @@ def add_item(product_id: int, quantity: int = 1) -> Cart:
         cart.items.append(CartItem(product_id=product_id, quantity=quantity))
     else:
         item.quantity = min(wanted, MAX_QUANTITY)
-    db.session.commit()
+    db.session.flush()
     return cart
 
 
@@ -104,7 +104,7 @@ def set_quantity(item_id: int, quantity: int) -> None:
         raise CartError(f"Only {item.product.stock} of “{item.product.title}” left in stock.")
     else:
         item.quantity = min(quantity, MAX_QUANTITY)
-    db.session.commit()
+    db.session.flush()
 
 
 def cart_view(cart: Cart | None = None) -> CartView:
@@ -142,4 +142,4 @@ def merge_anonymous_cart(user_id: int) -> None:
             else:
                 mine.items.append(CartItem(product_id=item.product_id, quantity=item.quantity))
         db.session.delete(anonymous)
-    db.session.commit()
+    db.session.flush()  # the login view commits

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug import Response
 
+from ..extensions import db
 from . import services
 from .forms import AddToCartForm, UpdateItemForm
 
@@ -28,7 +29,9 @@ def add() -> Response:
         return redirect(back)
     try:
         services.add_item(int(form.product_id.data), form.quantity.data or 1)
+        db.session.commit()
     except services.CartError as exc:
+        db.session.rollback()
         flash(str(exc), "error")
         return redirect(back)
     flash("Added to your cart.", "success")
@@ -44,6 +47,8 @@ def update() -> Response:
     else:
         try:
             services.set_quantity(int(form.item_id.data), form.quantity.data or 0)
+            db.session.commit()
         except services.CartError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
     return redirect(url_for("cart.show"))

@@ -169,31 +169,26 @@ def _check_row(
 def import_rows(
     rows: list[Row], progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
-    """Write checked rows in one transaction; returns (created, updated)."""
+    """Write checked rows (flushes; the caller commits, once); returns (created, updated)."""
     created = updated = 0
-    try:
-        for index, row in enumerate(rows, 1):
-            existing = product_by_sku(row.sku)
-            if existing is None:
-                fields = dict(row.fields)
-                fields.setdefault("slug", _free_slug(slugify(fields["title"])))
-                create_product(
-                    row.sku,
-                    fields.pop("title"),
-                    fields.pop("price"),
-                    categories=row.categories,
-                    **fields,
-                )
-                created += 1
-            else:
-                update_product(existing, categories=row.categories, **row.fields)
-                updated += 1
-            if progress is not None and (index % 100 == 0 or index == len(rows)):
-                progress(index, len(rows))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+    for index, row in enumerate(rows, 1):
+        existing = product_by_sku(row.sku)
+        if existing is None:
+            fields = dict(row.fields)
+            fields.setdefault("slug", _free_slug(slugify(fields["title"])))
+            create_product(
+                row.sku,
+                fields.pop("title"),
+                fields.pop("price"),
+                categories=row.categories,
+                **fields,
+            )
+            created += 1
+        else:
+            update_product(existing, categories=row.categories, **row.fields)
+            updated += 1
+        if progress is not None and (index % 100 == 0 or index == len(rows)):
+            progress(index, len(rows))
     return created, updated
 
 

@@ -50,6 +50,7 @@ def import_(
             created, updated = bulk.import_rows(
                 rows, lambda done, total: bar.update(task, completed=done)
             )
+        db.session.commit()  # all rows or none: an exception above leaves nothing written
     ok(f"{slug}: {created} products created, {updated} updated")
 
 

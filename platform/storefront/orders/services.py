@@ -144,8 +144,10 @@ def place_order(
 ) -> Order:
     """Turn the cart into an order, taking stock atomically; all or nothing.
 
-    With a ``key`` (see ``checkout_key``), a doubled or retried submission, even one that
-    runs at the same moment, answers with the order the first one made.
+    With a ``key`` (see ``checkout_key``), a doubled or retried submission answers with
+    the order the first one made. One racing the first fails at its flush or commit (the
+    unique key, or the cart the first one deleted): the caller rolls back and answers
+    ``order_for_checkout(key)`` (see ``orders.views``). Flushes; the caller commits.
     """
     earlier = order_for_checkout(key)
     if earlier is not None:
@@ -158,77 +160,65 @@ def place_order(
     if settings is None:
         raise CheckoutError("This shop cannot take orders right now.")
     lines = []
-    try:
-        # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
-        for item in sorted(cart.items, key=lambda i: i.product_id):
-            taken = db.session.execute(
-                update(Product)
-                .where(
-                    Product.id == item.product_id,
-                    Product.active.is_(True),
-                    Product.stock >= item.quantity,
-                )
-                .values(stock=Product.stock - item.quantity)
-                .execution_options(synchronize_session=False)
+    # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
+    for item in sorted(cart.items, key=lambda i: i.product_id):
+        taken = db.session.execute(
+            update(Product)
+            .where(
+                Product.id == item.product_id,
+                Product.active.is_(True),
+                Product.stock >= item.quantity,
             )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                raise CheckoutError(
-                    f"Sorry, “{item.product.title}” sold out while you were shopping."
-                )
-            price = item.product.price
-            lines.append(
-                OrderLine(
-                    product_id=item.product_id,
-                    sku=item.product.sku,
-                    title=item.product.title,
-                    unit_price=price,
-                    quantity=item.quantity,
-                    line_total=price * item.quantity,
-                )
-            )
-        sold_out = db.session.scalar(
-            select(func.count()).where(
-                Product.id.in_([line.product_id for line in lines]), Product.stock == 0
+            .values(stock=Product.stock - item.quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            raise CheckoutError(f"Sorry, “{item.product.title}” sold out while you were shopping.")
+        price = item.product.price
+        lines.append(
+            OrderLine(
+                product_id=item.product_id,
+                sku=item.product.sku,
+                title=item.product.title,
+                unit_price=price,
+                quantity=item.quantity,
+                line_total=price * item.quantity,
             )
         )
-        if sold_out:
-            invalidate_shop_cache()  # listings show "Sold out" now (applied after commit)
-        subtotal = sum(line.line_total for line in lines)
-        order = Order(
-            number=next_order_number(),
-            user_id=user_id,
-            email=contact.email,
-            name=contact.name,
-            address=contact.address,
-            postal_code=contact.postal_code,
-            city=contact.city,
-            country=contact.country,
-            shipping_label=settings.shipping.label,
-            shipping=settings.shipping.flat_rate,
-            subtotal=subtotal,
-            total=subtotal + settings.shipping.flat_rate,
-            currency=settings.currency,
-            payment_method=contact.payment_method,
-            checkout_key=key,
-            lines=lines,
+    sold_out = db.session.scalar(
+        select(func.count()).where(
+            Product.id.in_([line.product_id for line in lines]), Product.stock == 0
         )
-        db.session.add(order)
-        db.session.delete(cart)
-        db.session.flush()
-        send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
-        db.session.commit()
-    except (IntegrityError, StaleDataError):
-        # The same checkout committed first in another request (it took the cart and
-        # the key): answer with its order; this transaction took nothing.
-        db.session.rollback()
-        earlier = order_for_checkout(key)
-        if earlier is None:
-            raise CheckoutError("Your cart changed while you were checking out.") from None
-        return earlier
-    except BaseException:
-        db.session.rollback()
-        raise
+    )
+    if sold_out:
+        invalidate_shop_cache()  # listings show "Sold out" now (applied after commit)
+    subtotal = sum(line.line_total for line in lines)
+    order = Order(
+        number=next_order_number(),
+        user_id=user_id,
+        email=contact.email,
+        name=contact.name,
+        address=contact.address,
+        postal_code=contact.postal_code,
+        city=contact.city,
+        country=contact.country,
+        shipping_label=settings.shipping.label,
+        shipping=settings.shipping.flat_rate,
+        subtotal=subtotal,
+        total=subtotal + settings.shipping.flat_rate,
+        currency=settings.currency,
+        payment_method=contact.payment_method,
+        checkout_key=key,
+        lines=lines,
+    )
+    db.session.add(order)
+    db.session.delete(cart)
+    db.session.flush()
+    send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
     return order
+
+
+CONCURRENT_CHECKOUT = (IntegrityError, StaleDataError)  # what a racing duplicate raises
 
 
 def remember_guest_order(number: str) -> None:
@@ -281,7 +271,6 @@ def set_status(order: Order, status: str) -> None:
     ).rowcount  # type: ignore[attr-defined]
     db.session.refresh(order)
     if moved != 1:
-        db.session.rollback()
         return  # someone else moved it first; their move counts, once
     if status == "cancelled":
         for line in order.lines:
@@ -297,7 +286,7 @@ def set_status(order: Order, status: str) -> None:
         send_order_mail(
             order, "orders/mail/shipped.txt", f"Your order {order.number} is on its way"
         )
-    db.session.commit()
+    db.session.flush()
 
 
 def send_order_mail(order: Order, template: str, subject: str) -> None:

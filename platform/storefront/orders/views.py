@@ -13,6 +13,7 @@ from werkzeug import Response
 
 from ..cart import services as cart_services
 from ..catalog.money import shop_money
+from ..extensions import db
 from ..tenancy.context import current_tenant
 from . import services
 from .forms import CheckoutForm
@@ -53,9 +54,23 @@ def checkout() -> str | Response:
         )
         try:
             order = services.place_order(cart, contact, _user_id(), key=key)
+            db.session.commit()
         except services.CheckoutError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("cart.show"))
+        except services.CONCURRENT_CHECKOUT:
+            # The same checkout committed first in another request: answer its order;
+            # this transaction, rolled back, took nothing.
+            db.session.rollback()
+            earlier = services.order_for_checkout(key)
+            if earlier is None:
+                flash("Your cart changed while you were checking out.", "error")
+                return redirect(url_for("cart.show"))
+            order = earlier
+        except BaseException:
+            db.session.rollback()
+            raise
         return _after_order(order)
     return render_template(
         "orders/checkout.html",
