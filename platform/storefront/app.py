@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -11,6 +12,7 @@ from flask import Flask
 from .accounts import init_accounts
 from .admin.keys import bp as admin_keys_bp
 from .admin.views import bp as admin_bp
+from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .cart.views import bp as cart_bp
 from .catalog.views import bp as catalog_bp
@@ -20,9 +22,10 @@ from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
 from .listing import IdConverter
-from .main.views import api_bp, pages_bp, platform_bp
+from .main.views import pages_bp
 from .orders.views import bp as orders_bp
 from .outbox import init_outbox
+from .probes import bp as platform_bp
 from .tenancy import init_tenancy
 from .tenancy.middleware import RequestLogFilter
 from .tenancy.overlay import OverlayConfig
@@ -92,7 +95,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(platform_bp)
     app.register_blueprint(pages_bp)
-    app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(api_root_bp)
     app.register_blueprint(api_v1_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)
@@ -102,6 +105,5 @@ def register_blueprints(app: Flask) -> None:
 
 
 def _migrations_dir() -> str:
-    from pathlib import Path
-
-    return str(Path(__file__).resolve().parents[2] / "migrations")
+    # Inside the package, so a wheel install (pip install .) can migrate too.
+    return str(Path(__file__).resolve().parent / "migrations")

@@ -1,8 +1,8 @@
 """Platform configuration: defaults, then the instance file, then STOREFRONT_* env, then code.
 
-The order is the boilerplate's (defaults, then ``instance/application.cfg.py``), with two
-layers added on top: environment variables for twelve-factor deployments, and the
-``config`` mapping that tests and tools pass to ``create_app``.
+Defaults first, then ``instance/application.cfg.py``, then environment variables (for
+twelve-factor deployments), then the ``config`` mapping tests and tools pass to
+``create_app``.
 """
 
 from __future__ import annotations

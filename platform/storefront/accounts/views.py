@@ -13,7 +13,7 @@ bp = Blueprint("accounts", __name__)
 @bp.route("/account")
 @auth_required()
 def account() -> str:
-    """The logged-in shopper's page: their details and, once commerce exists, orders."""
+    """The logged-in shopper's page: their details and their orders."""
     from flask_login import current_user
 
     orders = [order_view(order) for order in orders_of(current_user.id)]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app
-
 from ..shared import SafeView
 from ..tenancy.context import TenantContext
 from ..tenancy.middleware import shop_base_url
@@ -79,7 +77,3 @@ class UserView(SafeView):
 
 
 ANONYMOUS = UserView(is_authenticated=False)
-
-
-def platform_name() -> str:
-    return str(current_app.config.get("PLATFORM_NAME", "Storefront"))

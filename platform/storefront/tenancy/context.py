@@ -68,10 +68,6 @@ def current_tenant_or_none() -> TenantContext | None:
     return _current.get()
 
 
-def in_all_tenants() -> bool:
-    return _all_tenants.get()
-
-
 def bind(ctx: TenantContext | None) -> object:
     """Bind ``ctx`` and return a token for ``unbind`` (used by the request middleware)."""
     return _current.set(ctx)

@@ -1,4 +1,4 @@
-"""What the tenancy layer announces; higher layers subscribe (django-tenants' way).
+"""What the tenancy layer announces; higher layers subscribe.
 
 Tenancy sits below accounts and orders, so it never calls them: ``create_shop`` sends
 ``shop_created`` with the new shop bound, and accounts (roles, the owner) and orders

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from cachetools import TTLCache
@@ -138,9 +137,3 @@ def _static_urls() -> TTLCache[tuple[object, ...], str] | None:
             ttl=float(app.config["STATIC_URL_CACHE_SECONDS"]),
         )
     return urls
-
-
-def walk_static(folder: Path) -> list[str]:
-    return [
-        os.path.relpath(os.path.join(d, f), folder) for d, _s, fs in os.walk(folder) for f in fs
-    ]
