@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, Response, abort, current_app, jsonify, render_template, request
+from flask import Flask, Response, abort, current_app, render_template, request
 from flask_login import current_user, user_logged_in
 from flask_security import url_for_security, user_registered
 from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
@@ -13,6 +13,7 @@ from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import ImmutableMultiDict
 
 from ..cart.services import merge_anonymous_cart
+from ..errors import api_error, wants_json
 from ..extensions import db, limiter, security
 from ..tenancy.context import current_tenant, current_tenant_or_none
 from ..tenancy.signals import shop_created
@@ -119,22 +120,19 @@ def is_local_path(target: str) -> bool:
 
 def _unauthenticated(mechanisms: Any = None, headers: Any = None) -> Any:
     """The JSON API answers 401 with an error object; pages send the shopper to log in."""
-    if request.path.startswith("/api/"):
-        body = {
-            "error": {
-                "code": "unauthorized",
-                "message": "Log in, or send an Authentication-Token header.",
-            }
-        }
-        return jsonify(body), 401, headers or {}
+    if wants_json():
+        response = api_error(
+            401, "Log in, or send an API key: Authorization: Bearer <key>.", "unauthorized"
+        )
+        response.headers.update(headers or {})
+        return response
     return default_unauthn_handler(mechanisms, headers)
 
 
 def _forbidden(func_name: str, params: Any = None) -> Any:
     """Signed in but not allowed: the API's error object, or the shop's 403 page."""
-    if request.path.startswith("/api/"):
-        body = {"error": {"code": "forbidden", "message": "Your account may not do this."}}
-        return jsonify(body), 403
+    if wants_json():
+        return api_error(403, "Your account may not do this.", "forbidden")
     return default_unauthz_handler(func_name, params)
 
 

@@ -41,13 +41,14 @@ class CartView(SafeView):
     subtotal_display: str
 
 
-def _user_id() -> int | None:
+def signed_in_user_id() -> int | None:
+    """The signed-in account's id, or None for a guest."""
     return current_user.id if current_user and current_user.is_authenticated else None
 
 
 def current_cart(create: bool = False) -> Cart | None:
     """The visitor's cart; with ``create`` a new empty one when there is none."""
-    user_id = _user_id()
+    user_id = signed_in_user_id()
     if user_id is not None:
         cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
     else:
@@ -66,7 +67,7 @@ def current_cart(create: bool = False) -> Cart | None:
 
 def cart_owner() -> str | None:
     """Who the cart belongs to, stable across its checkout: the account, or this browser."""
-    user_id = _user_id()
+    user_id = signed_in_user_id()
     if user_id is not None:
         return f"user:{user_id}"
     token = session.get(SESSION_KEY)

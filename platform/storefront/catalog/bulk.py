@@ -21,9 +21,8 @@ from sqlalchemy import select
 
 from ..csvcells import read_cell, safe_cell
 from ..extensions import db
-from ..tenancy.context import current_tenant
 from .models import Category, Product, check_image_url
-from .money import parse_money, to_major
+from .money import parse_money, shop_currency, to_major
 from .services import create_product, product_by_sku, slugify, update_product
 
 COLUMNS = (
@@ -88,8 +87,7 @@ def parse_rows(lines: Iterable[str]) -> list[Row]:
             )
         raise ImportError_(header_problems)
     reader.fieldnames = header
-    settings = current_tenant().settings
-    currency = settings.currency if settings else "USD"
+    currency = shop_currency()
     known_categories = set(db.session.scalars(select(Category.slug)))
     rows: list[Row] = []
     problems: list[str] = []
@@ -201,8 +199,7 @@ def _free_slug(base: str) -> str:
 
 def export_csv(out: IO[str]) -> int:
     """Every product of the bound shop, in the import format; returns the row count."""
-    settings = current_tenant().settings
-    currency = settings.currency if settings else "USD"
+    currency = shop_currency()
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     count = 0

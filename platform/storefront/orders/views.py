@@ -24,10 +24,6 @@ log = logging.getLogger(__name__)
 CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
-def _user_id() -> int | None:
-    return current_user.id if current_user.is_authenticated else None
-
-
 @bp.route("/checkout", methods=["GET", "POST"])
 def checkout() -> str | Response:
     """Contact, address and payment; places the order."""
@@ -53,7 +49,7 @@ def checkout() -> str | Response:
             **{f.name: getattr(form, f.name).data.strip() for f in fields(services.Contact)}
         )
         try:
-            order = services.place_order(cart, contact, _user_id(), key=key)
+            order = services.place_order(cart, contact, cart_services.signed_in_user_id(), key=key)
             db.session.commit()
         except services.CheckoutError as exc:
             db.session.rollback()
@@ -122,7 +118,7 @@ def _total(cart: object) -> str:
 @bp.route("/orders/<number>")
 def detail(number: str) -> str:
     """An order: its shopper's (by account or this session); anyone else gets 404."""
-    order = services.find_visible_order(number, _user_id())
+    order = services.find_visible_order(number, cart_services.signed_in_user_id())
     if order is None:
         abort(404)
     return render_template("orders/detail.html", order=services.order_view(order))

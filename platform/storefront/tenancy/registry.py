@@ -74,12 +74,17 @@ def build_context(snapshot: dict[str, Any], tenants_dir: str) -> TenantContext:
     )
 
 
+def shop_by_slug(slug: str) -> Tenant | None:
+    """The shop row with its domains (the one place a shop is loaded by slug)."""
+    return db.session.scalar(
+        select(Tenant).where(Tenant.slug == slug).options(selectinload(Tenant.domains))
+    )
+
+
 def context_for(shop: Tenant | str) -> TenantContext:
     """Build a shop's context straight from the database (CLI, tests, background work)."""
     if isinstance(shop, str):
-        tenant = db.session.scalar(
-            select(Tenant).where(Tenant.slug == shop).options(selectinload(Tenant.domains))
-        )
+        tenant = shop_by_slug(shop)
         if tenant is None:
             raise LookupError(f"no shop with slug {shop!r}")
         shop = tenant

@@ -23,7 +23,7 @@ from ..extensions import db
 from .context import TenantContext, tenant_context
 from .hosts import InvalidHost, validate_domain
 from .models import Domain, Tenant
-from .registry import bump_generation
+from .registry import bump_generation, shop_by_slug
 from .scaffold import render_settings
 from .settings import SettingsError, load_settings, parse_settings
 from .signals import shop_created
@@ -64,9 +64,7 @@ def bare_context(tenant: Tenant) -> TenantContext:
 
 
 def get_shop(slug: str) -> Tenant:
-    tenant = db.session.scalar(
-        select(Tenant).where(Tenant.slug == slug).options(selectinload(Tenant.domains))
-    )
+    tenant = shop_by_slug(slug)
     if tenant is None:
         raise ShopError(f"no shop {slug!r} (see `tenantctl list`)")
     return tenant
