@@ -30,7 +30,7 @@ serve: install  ## gunicorn against the configured database (STOREFRONT_DATABASE
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:application
 
 test: install  ## the whole suite but the browser tests (SQLite, or MariaDB + Redis from the env)
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m "not e2e" -n auto
 
 e2e: install  ## browser tests: Playwright driving Debian's chromium (apt-get install -y chromium)
 	$(BIN)/pytest -m e2e tests/e2e

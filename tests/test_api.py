@@ -16,8 +16,8 @@ from tests.fixtures.factories import host, login
 
 
 @pytest.fixture
-def shops(app, make_shop):
-    acme, globex = make_shop("acme"), make_shop("globex")
+def shops(app, two_shops):
+    acme, globex = two_shops
     for shop, prefix in ((acme, "Anvil"), (globex, "Tent")):
         with app.app_context(), tenant_context(shop):
             catalog.create_category("Tools")

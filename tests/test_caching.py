@@ -18,16 +18,14 @@ from storefront.catalog.models import Product
 from storefront.extensions import cache, db
 from storefront.tenancy import tenant_context
 from storefront.tenancy.context import TenantNotBound
-from tests.fixtures.factories import host, login
+from tests.fixtures.factories import add_products, host, login
 
 
 @pytest.fixture
-def shops(app, make_shop):
-    acme, globex = make_shop("acme"), make_shop("globex")
-    for shop, title in ((acme, "Anvil"), (globex, "Tent")):
-        with app.app_context(), tenant_context(shop):
-            catalog.create_product(f"{shop.slug}-1", title, 100, stock=3)
-            db.session.commit()
+def shops(app, two_shops):
+    acme, globex = two_shops
+    add_products(app, acme, "Anvil")
+    add_products(app, globex, "Tent")
     return acme, globex
 
 

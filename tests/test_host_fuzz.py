@@ -7,9 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
-from storefront.catalog import services as catalog
-from storefront.extensions import db
-from storefront.tenancy import tenant_context
+from tests.fixtures.factories import add_products
 
 HOSTILE = [
     "acme.test\tX",
@@ -71,12 +69,10 @@ def client(app):
 
 
 @pytest.fixture
-def shops(app, make_shop):
-    acme, globex = make_shop("acme"), make_shop("globex")
-    for shop, title in ((acme, "Acme-only-anvil"), (globex, "Globex-only-tent")):
-        with app.app_context(), tenant_context(shop):
-            catalog.create_product(f"{shop.slug}-1", title, 100, stock=1)
-            db.session.commit()
+def shops(app, two_shops):
+    acme, globex = two_shops
+    add_products(app, acme, "Acme-only-anvil", stock=1)
+    add_products(app, globex, "Globex-only-tent", stock=1)
     return acme, globex
 
 

@@ -27,8 +27,8 @@ GLOBAL_INDEXES = {("outbox", "ix_outbox_status_next_attempt_at")}
 
 
 @pytest.fixture
-def two_shops(app, make_shop, make_user):
-    acme, globex = make_shop("acme"), make_shop("globex")
+def shops_with_users(app, two_shops, make_user):
+    acme, globex = two_shops
     make_user(acme, "a1@example.com")
     make_user(acme, "a2@example.com")
     make_user(globex, "g1@example.com")
@@ -39,7 +39,7 @@ def emails() -> list[str]:
     return sorted(db.session.scalars(select(User.email)))
 
 
-def test_query_with_no_shop_bound_raises(app, two_shops):
+def test_query_with_no_shop_bound_raises(app, shops_with_users):
     with app.app_context():
         with pytest.raises(TenantNotBound):
             db.session.scalars(select(User)).all()
@@ -51,8 +51,8 @@ def test_query_with_no_shop_bound_raises(app, two_shops):
             db.session.execute(delete(User))
 
 
-def test_selects_joins_and_counts_see_only_the_bound_shop(app, two_shops):
-    acme, globex = two_shops
+def test_selects_joins_and_counts_see_only_the_bound_shop(app, shops_with_users):
+    acme, globex = shops_with_users
     with app.app_context():
         with tenant_context(acme):
             assert emails() == ["a1@example.com", "a2@example.com"]
@@ -65,8 +65,8 @@ def test_selects_joins_and_counts_see_only_the_bound_shop(app, two_shops):
             assert db.session.scalars(select(User).where(User.tenant_id == acme.id)).all() == []
 
 
-def test_bulk_update_and_delete_are_scoped(app, two_shops):
-    acme, globex = two_shops
+def test_bulk_update_and_delete_are_scoped(app, shops_with_users):
+    acme, globex = shops_with_users
     with app.app_context():
         with tenant_context(globex):
             db.session.execute(update(User).values(name="hijacked"))
@@ -77,8 +77,10 @@ def test_bulk_update_and_delete_are_scoped(app, two_shops):
             assert db.session.scalars(select(User.name)).all() == [None, None]
 
 
-def test_session_get_does_not_hand_out_another_shops_object_from_the_identity_map(app, two_shops):
-    acme, globex = two_shops
+def test_session_get_does_not_hand_out_another_shops_object_from_the_identity_map(
+    app, shops_with_users
+):
+    acme, globex = shops_with_users
     with app.app_context():
         with all_tenants():
             a1 = db.session.scalar(select(User).where(User.email == "a1@example.com"))
@@ -91,15 +93,15 @@ def test_session_get_does_not_hand_out_another_shops_object_from_the_identity_ma
             db.session.get(User, a1.id)
 
 
-def test_relationship_loads_are_scoped(app, two_shops):
-    acme, _globex = two_shops
+def test_relationship_loads_are_scoped(app, shops_with_users):
+    acme, _globex = shops_with_users
     with app.app_context(), tenant_context(acme):
         user = db.session.scalar(select(User).where(User.email == "a1@example.com"))
         assert [r.name for r in user.roles] == ["customer"]
 
 
-def test_inserts_are_stamped_and_cross_shop_writes_refused(app, two_shops):
-    acme, globex = two_shops
+def test_inserts_are_stamped_and_cross_shop_writes_refused(app, shops_with_users):
+    acme, globex = shops_with_users
     with app.app_context():
         with tenant_context(acme):
             role = Role(name="auditor")
@@ -116,8 +118,8 @@ def test_inserts_are_stamped_and_cross_shop_writes_refused(app, two_shops):
         db.session.rollback()
 
 
-def test_a_moved_object_cannot_be_saved_into_another_shop(app, two_shops):
-    acme, globex = two_shops
+def test_a_moved_object_cannot_be_saved_into_another_shop(app, shops_with_users):
+    acme, globex = shops_with_users
     with app.app_context(), tenant_context(acme):
         user = db.session.scalar(select(User).where(User.email == "a1@example.com"))
         user.tenant_id = globex.id
@@ -126,8 +128,8 @@ def test_a_moved_object_cannot_be_saved_into_another_shop(app, two_shops):
         db.session.rollback()
 
 
-def test_the_database_refuses_a_link_between_two_shops(app, two_shops):
-    acme, globex = two_shops
+def test_the_database_refuses_a_link_between_two_shops(app, shops_with_users):
+    acme, globex = shops_with_users
     with app.app_context():
         with all_tenants():
             a_user = db.session.scalar(select(User.id).where(User.tenant_id == acme.id))
@@ -138,8 +140,8 @@ def test_the_database_refuses_a_link_between_two_shops(app, two_shops):
         db.session.rollback()
 
 
-def test_tenant_context_restores_the_previous_binding(app, two_shops):
-    acme, globex = two_shops
+def test_tenant_context_restores_the_previous_binding(app, shops_with_users):
+    acme, globex = shops_with_users
     with app.app_context():
         assert current_tenant_or_none() is None
         with tenant_context(acme):
@@ -152,7 +154,7 @@ def test_tenant_context_restores_the_previous_binding(app, two_shops):
         assert current_tenant_or_none() is None
 
 
-def test_all_tenants_is_the_explicit_escape(app, two_shops):
+def test_all_tenants_is_the_explicit_escape(app, shops_with_users):
     with app.app_context(), all_tenants():
         assert len(emails()) == 3
 

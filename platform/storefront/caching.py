@@ -53,15 +53,6 @@ class JSONRedisCache(RedisCache):
 # Redis going away is not an outage --------------------------------------------------
 
 OUTAGE_LOG_INTERVAL = 30.0  # seconds between two "cache unavailable" log lines
-_last_outage_log = [float("-inf")]
-
-
-def _outage(operation: str, exc: Exception) -> None:
-    """Log a cache failure at most once per interval; the caller treats it as a miss."""
-    now = time.monotonic()
-    if now - _last_outage_log[0] >= OUTAGE_LOG_INTERVAL:
-        _last_outage_log[0] = now
-        log.warning("cache unavailable (%s: %s); serving from the database", operation, exc)
 
 
 class ResilientRedisCache(JSONRedisCache):
@@ -76,6 +67,7 @@ class ResilientRedisCache(JSONRedisCache):
 
     retry_seconds = 5.0
     _down_until = float("-inf")
+    _logged_at = float("-inf")  # per backend (per app): tests and apps never share it
 
     @classmethod
     def factory(cls, app: Any, config: Any, args: Any, kwargs: Any) -> Any:
@@ -91,8 +83,15 @@ class ResilientRedisCache(JSONRedisCache):
             return call()
         except RedisError as exc:
             self._down_until = time.monotonic() + self.retry_seconds
-            _outage(operation, exc)
+            self._outage(operation, exc)
             return default
+
+    def _outage(self, operation: str, exc: Exception) -> None:
+        """Log a cache failure at most once per interval; the caller treats it as a miss."""
+        now = time.monotonic()
+        if now - self._logged_at >= OUTAGE_LOG_INTERVAL:
+            self._logged_at = now
+            log.warning("cache unavailable (%s: %s); serving from the database", operation, exc)
 
     def get(self, key: str) -> Any:
         return self._guard("get", None, lambda: JSONRedisCache.get(self, key))

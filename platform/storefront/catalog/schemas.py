@@ -1,0 +1,111 @@
+"""The product's rules, written once: the API, the CSV import, the dashboard's form and the
+OpenAPI document all validate through these models (CTFd's way: one pydantic model per
+resource, fed to the docs too)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from .models import IMAGE_URL_MAX, check_image_url
+
+MAX_PRICE = 2_000_000_000  # minor units: what an INT column holds, with room to add
+MAX_STOCK = 1_000_000
+MAX_DESCRIPTION = 20_000
+MAX_CATEGORIES = 50
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+
+Sku = Annotated[str, Field(min_length=1, max_length=64)]
+Title = Annotated[str, Field(min_length=1, max_length=200)]
+Price = Annotated[int, Field(ge=0, le=MAX_PRICE)]
+Slug = Annotated[str, Field(min_length=1, max_length=120, pattern=SLUG_PATTERN)]
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
+ImageUrl = Annotated[str | None, Field(max_length=IMAGE_URL_MAX), AfterValidator(check_image_url)]
+CategorySlugs = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=120)]],
+    Field(max_length=MAX_CATEGORIES),
+]
+
+
+class ProductIn(BaseModel):
+    """A new product. Prices are in minor units (cents)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    sku: Sku
+    title: Title
+    price: Price
+    slug: Slug | None = None
+    description: Description = ""
+    compare_at_price: Price | None = None
+    stock: Stock = 0
+    active: bool = True
+    featured: bool = False
+    image_url: ImageUrl = None
+    categories: CategorySlugs = []
+
+
+class ProductPatch(BaseModel):
+    """A change to a product: only the fields sent change; ``null`` only where allowed."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    sku: Sku | None = None
+    title: Title | None = None
+    price: Price | None = None
+    slug: Slug | None = None
+    description: Description | None = None
+    compare_at_price: Price | None = None
+    stock: Stock | None = None
+    active: bool | None = None
+    featured: bool | None = None
+    image_url: ImageUrl = None
+    categories: CategorySlugs | None = None
+
+    # Fields that exist on every product: sent as null they are an error, not "unset".
+    NOT_NULL: ClassVar[tuple[str, ...]] = (
+        "sku",
+        "title",
+        "price",
+        "slug",
+        "description",
+        "stock",
+        "active",
+        "featured",
+    )
+
+    def changes(self) -> dict[str, Any]:
+        """The fields that were sent; raises ``ValueError`` for a null one that may not be."""
+        sent = self.model_dump(exclude_unset=True)
+        nulls = [name for name in self.NOT_NULL if name in sent and sent[name] is None]
+        if nulls:
+            raise NullField(nulls)
+        return sent
+
+
+class NullField(ValueError):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    """``{"field": "what is wrong"}`` from pydantic's errors, one message per field."""
+    errors: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "body"
+        message = error["msg"].removeprefix("Value error, ")
+        errors.setdefault(name, message)
+    return errors
+
+
+def check_product(values: dict[str, Any], partial: bool = False) -> dict[str, Any]:
+    """Validate product fields (already parsed: money in minor units) against the schema.
+
+    Returns the fields as the model has them; raises ``ValidationError``.
+    """
+    if partial:
+        return ProductPatch.model_validate(values).changes()
+    return ProductIn.model_validate(values).model_dump(exclude_unset=True)
