@@ -3,6 +3,7 @@ document that describes every route."""
 
 from __future__ import annotations
 
+import csv
 import re
 
 import pytest
@@ -37,6 +38,18 @@ def token_for(app, shop, make_user, email="staff@example.com", roles=("staff",))
     make_user(shop, email, roles=list(roles))
     with app.app_context(), tenant_context(shop):
         return db.session.scalar(select(User).where(User.email == email)).get_auth_token()
+
+
+def api_key(app, shop, make_user, email="staff@example.com") -> str:
+    """A staff account's API key (what integrations send as Authorization: Bearer)."""
+    from storefront.accounts import tokens
+
+    make_user(shop, email, roles=["staff"])
+    with app.app_context(), tenant_context(shop):
+        user = db.session.scalar(select(User).where(User.email == email))
+        secret = tokens.create_key(user, "tests").secret
+        db.session.commit()
+        return secret
 
 
 def test_products_are_per_shop_and_paginated(client, shops):
@@ -207,3 +220,56 @@ def test_openapi_describes_every_route_and_only_those(app, client, shops):
         for method, operation in item.items():
             if method != "parameters":
                 assert operation["responses"], (path, method)
+
+
+def test_the_documents_schemas_are_the_models_and_answers_match_them(app, client, shops):
+    from storefront.api import schemas
+
+    acme, _ = shops
+    document = client.get("/api/v1/openapi.json", headers=host(acme)).json
+    components = document["components"]["schemas"]
+    product_in = components["ProductIn"]
+    assert set(product_in["required"]) == {"sku", "title", "price"}
+    assert product_in["properties"]["sku"]["maxLength"] == 64
+    assert product_in["properties"]["stock"]["maximum"] == 1_000_000
+    assert product_in["properties"]["description"]["maxLength"] == 20_000
+    cart_items = components["Cart"]["properties"]["items"]["items"]
+    assert cart_items == {"$ref": "#/components/schemas/CartLine"}
+    assert components["Order"]["properties"]["lines"]["items"]["$ref"].endswith("/OrderLine")
+    listing = client.get("/api/v1/products?per_page=3", headers=host(acme)).json
+    schemas.PageMeta.model_validate(listing["meta"])
+    for item in listing["data"]:
+        schemas.Product.model_validate(item)
+    for node in client.get("/api/v1/categories", headers=host(acme)).json["data"]:
+        schemas.Category.model_validate(node)
+    schemas.Cart.model_validate(client.get("/api/v1/cart", headers=host(acme)).json["data"])
+    schemas.Error.model_validate(client.get("/api/v1/products/nope", headers=host(acme)).json)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "field"),
+    [
+        ("stock", "2000000", "stock"),
+        ("description", "x" * 20_001, "description"),
+        ("image_url", "https://cdn.example/" + "x" * 500, "image_url"),
+        ("title", "t" * 201, "title"),
+    ],
+)
+def test_csv_api_and_dashboard_share_the_products_rules(
+    app, client, runner, shops, make_user, tmp_path, column, value, field
+):
+    """One schema: what the API refuses, the CSV import and the dashboard refuse too."""
+    acme, _ = shops
+    auth = {**host(acme), "Authorization": f"Bearer {api_key(app, acme, make_user)}"}
+    api_value = int(value) if column == "stock" else value
+    answer = client.patch("/api/v1/products/anvil-1", json={field: api_value}, headers=auth)
+    assert answer.status_code == 422 and field in answer.json["error"]["fields"]
+    csv_file = tmp_path / "rows.csv"
+    with csv_file.open("w", newline="") as handle:
+        csv.writer(handle).writerows(
+            [["sku", "title", "price", column], ["S1", "T", "1.00", value]]
+        )
+    if column == "title":
+        csv_file.write_text(f"sku,title,price\nS1,{value},1.00\n")
+    result = runner.invoke(["catalog", "import", "acme", str(csv_file)])
+    assert result.exit_code == 1 and field in result.output, result.output

@@ -12,6 +12,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_security import auth_required, roles_accepted
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
@@ -21,6 +22,7 @@ from ..catalog import services as catalog
 from ..catalog.images import ImageError, save_upload
 from ..catalog.models import Product
 from ..catalog.money import parse_money, shop_currency, shop_money, to_major
+from ..catalog.schemas import check_product, field_errors
 from ..extensions import db
 from ..listing import page_number
 from ..orders import services as orders
@@ -115,15 +117,6 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         form.compare_at_price.errors = [*form.compare_at_price.errors, str(exc)]
     if not valid or form.price.errors or form.compare_at_price.errors:
         return None
-    if form.image.data:
-        try:
-            fields["image_url"] = save_upload(form.image.data)
-        except ImageError as exc:
-            form.image.errors = [*form.image.errors, str(exc)]
-    else:
-        fields["image_url"] = form.image_url.data or None
-    if form.image.errors:
-        return None
     fields.update(
         sku=form.sku.data.strip(),
         title=form.title.data.strip(),
@@ -132,7 +125,22 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         stock=form.stock.data or 0,
         active=form.active.data,
         featured=form.featured.data,
+        image_url=form.image_url.data or None,
     )
+    try:  # the product schema the API and the CSV import use, too
+        check_product({**fields, "categories": form.categories.data or []})
+    except ValidationError as exc:
+        for name, message in field_errors(exc).items():
+            field = getattr(form, name.split(".")[0], None)
+            if field is not None:
+                field.errors = [*field.errors, message]
+        return None
+    if form.image.data:  # stored only once everything else is valid
+        try:
+            fields["image_url"] = save_upload(form.image.data)
+        except ImageError as exc:
+            form.image.errors = [*form.image.errors, str(exc)]
+            return None
     return fields
 
 

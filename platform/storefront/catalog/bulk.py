@@ -17,12 +17,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from ..csvcells import read_cell, safe_cell
 from ..extensions import db
-from .models import Category, Product, check_image_url
+from .models import Category, Product
 from .money import parse_money, shop_currency, to_major
+from .schemas import check_product, field_errors
 from .services import create_product, product_by_sku, slugify, update_product
 
 COLUMNS = (
@@ -114,53 +116,48 @@ def parse_rows(lines: Iterable[str]) -> list[Row]:
 def _check_row(
     line: int, values: dict[str, str], currency: str, known: set[str], seen: dict[str, int]
 ) -> Row:
+    """Parse a row's text (money, numbers, booleans, lists), then hold it to the product
+    schema, the same one the API and the dashboard use."""
     for column in REQUIRED:
         if not values.get(column):
             raise ValueError(f"{column} is empty")
     sku = values["sku"]
-    if len(sku) > 64:
-        raise ValueError("sku: longer than 64 characters")
     if sku in seen:
         raise ValueError(f"sku {sku!r} already appears on line {seen[sku]}")
     seen[sku] = line
-    if len(values["title"]) > 200:
-        raise ValueError("title: longer than 200 characters")
-    fields: dict[str, Any] = {"title": values["title"]}
-    try:
-        fields["price"] = parse_money(values["price"], currency)
-    except ValueError as exc:
-        raise ValueError(f"price: {exc}") from None
-    if values.get("compare_at_price"):
-        try:
-            fields["compare_at_price"] = parse_money(values["compare_at_price"], currency)
-        except ValueError as exc:
-            raise ValueError(f"compare_at_price: {exc}") from None
+    parsed: dict[str, Any] = {"sku": sku, "title": values["title"]}
+    for column in ("price", "compare_at_price"):
+        if values.get(column):
+            try:
+                parsed[column] = parse_money(values[column], currency)
+            except ValueError as exc:
+                raise ValueError(f"{column}: {exc}") from None
     if values.get("stock"):
         if not values["stock"].isdigit():
             raise ValueError(f"stock: {values['stock']!r} is not a whole number of 0 or more")
-        fields["stock"] = int(values["stock"])
+        parsed["stock"] = int(values["stock"])
     for column in ("active", "featured"):
         if values.get(column):
-            fields[column] = _bool(values[column], column)
-    if "description" in values:
-        fields["description"] = values["description"]
-    if values.get("image_url"):
-        try:
-            fields["image_url"] = check_image_url(values["image_url"])
-        except ValueError as exc:
-            raise ValueError(f"image_url: {exc}") from None
-    if values.get("slug"):
-        if slugify(values["slug"]) != values["slug"]:
-            raise ValueError(f"slug: {values['slug']!r} must be lower-case letters, digits, -")
-        fields["slug"] = values["slug"]
+            parsed[column] = _bool(values[column], column)
+    for column in ("description", "image_url", "slug"):
+        if values.get(column) or (column == "description" and column in values):
+            parsed[column] = values[column]
     categories = None
     if "categories" in values:
         categories = [c.strip() for c in values["categories"].split(";") if c.strip()]
+        parsed["categories"] = categories
         unknown = [c for c in categories if c not in known]
         if unknown:
             raise ValueError(
                 f"categories: unknown {', '.join(unknown)} (create them in the dashboard first)"
             )
+    try:
+        fields = check_product(parsed)
+    except ValidationError as exc:
+        problems = field_errors(exc)
+        raise ValueError("; ".join(f"{k}: {v}" for k, v in problems.items())) from None
+    fields.pop("sku")
+    fields.pop("categories", None)
     return Row(line, sku, fields, categories)
 
 

@@ -1,0 +1,60 @@
+"""How the API refuses: one error shape, JSON bodies only, bounded paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, request
+from pydantic import BaseModel, ValidationError
+
+from ..catalog.schemas import field_errors
+from ..errors import api_error
+from ..listing import MAX_PAGE
+
+MAX_PER_PAGE = 100
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status, self.message, self.extra = status, message, extra
+
+
+def init_api_errors(bp: Blueprint) -> None:
+    bp.register_error_handler(ApiError, _answer)
+    bp.before_request(_json_writes_only)
+
+
+def _answer(exc: ApiError) -> Response:
+    return api_error(exc.status, exc.message, **exc.extra)
+
+
+def _json_writes_only() -> None:
+    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+        raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
+    # The JSON-only rule above is this blueprint's CSRF defence (see views.py);
+    # tell Flask-Security's decorators, which would otherwise ask for a form token too.
+    g.csrf_valid = True
+
+
+def body(model: type[BaseModel]) -> Any:
+    """The request's JSON body validated by ``model``; 400/422 in the API's shape."""
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        raise ApiError(400, "The body must be a JSON object.")
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        raise ApiError(422, "Some fields are invalid.", fields=field_errors(exc)) from None
+
+
+def paging() -> tuple[int, int]:
+    """``page`` and ``per_page`` from the query string, bounded."""
+    try:
+        page = int(request.args.get("page", 1))
+        per_page = int(request.args.get("per_page", 20))
+    except ValueError:
+        raise ApiError(400, "page and per_page must be whole numbers.") from None
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
+        raise ApiError(400, f"page must be 1 to {MAX_PAGE}, per_page between 1 and {MAX_PER_PAGE}.")
+    return page, per_page

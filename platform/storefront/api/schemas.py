@@ -1,0 +1,146 @@
+"""The API's request and response models. The OpenAPI document's schemas are generated
+from these, and every response is built through them, so the two cannot drift."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..cart.services import MAX_QUANTITY
+from ..catalog.schemas import ProductIn, ProductPatch
+from ..listing import MAX_ID
+
+__all__ = [
+    "Cart",
+    "CartItemIn",
+    "CartLine",
+    "CartProduct",
+    "Category",
+    "Error",
+    "ErrorBody",
+    "Money",
+    "Order",
+    "OrderLine",
+    "PageMeta",
+    "Product",
+    "ProductIn",
+    "ProductPatch",
+    "QuantityIn",
+]
+
+
+class Money(BaseModel):
+    amount: int = Field(description="In minor units (cents).")
+    currency: str = Field(min_length=3, max_length=3)
+    display: str = Field(description="Formatted in the shop's locale.")
+
+
+class Product(BaseModel):
+    id: int
+    sku: str
+    slug: str
+    title: str
+    description: str
+    price: Money
+    compare_at_price: Money | None
+    stock: int
+    in_stock: bool
+    active: bool
+    featured: bool
+    image: str
+    categories: list[str]
+
+
+class Category(BaseModel):
+    slug: str
+    name: str
+    children: list[Category]
+
+
+class CartProduct(BaseModel):
+    id: int
+    slug: str
+    title: str
+
+
+class CartLine(BaseModel):
+    id: int
+    product: CartProduct
+    quantity: int
+    line_total: Money
+
+
+class Cart(BaseModel):
+    items: list[CartLine]
+    count: int
+    subtotal: Money
+
+
+class OrderLine(BaseModel):
+    sku: str
+    title: str
+    quantity: int
+    unit_price: int
+    line_total: int
+
+
+class Order(BaseModel):
+    number: str
+    status: str
+    created_at: str = Field(description="UTC, ISO 8601.")
+    email: str
+    lines: list[OrderLine]
+    currency: str
+    subtotal: int
+    shipping: int
+    total: int
+    total_display: str
+
+
+class PageMeta(BaseModel):
+    page: int
+    per_page: int
+    total: int
+    pages: int
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    fields: dict[str, str] | None = Field(None, description="Field -> what is wrong.")
+
+
+class Error(BaseModel):
+    error: ErrorBody
+
+
+class CartItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    product_id: int = Field(ge=1, le=MAX_ID)
+    quantity: int = Field(1, ge=1, le=MAX_QUANTITY)
+
+
+class QuantityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="0 removes the line.")
+
+
+# Every model the document describes, by the name it has there.
+DOCUMENTED: tuple[type[BaseModel], ...] = (
+    Money,
+    Product,
+    ProductIn,
+    ProductPatch,
+    Category,
+    CartProduct,
+    CartLine,
+    Cart,
+    CartItemIn,
+    QuantityIn,
+    OrderLine,
+    Order,
+    PageMeta,
+    ErrorBody,
+    Error,
+)

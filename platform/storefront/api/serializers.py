@@ -1,0 +1,100 @@
+"""Rows to API answers, through the documented models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Response, jsonify
+
+from ..cart import services as cart_services
+from ..catalog.models import Product as ProductRow
+from ..catalog.money import shop_currency, shop_money
+from ..listing import Page
+from ..orders import services as orders
+from ..orders.models import Order as OrderRow
+from . import schemas
+
+
+def money(amount: int | None) -> schemas.Money | None:
+    if amount is None:
+        return None
+    return schemas.Money(amount=amount, currency=shop_currency(), display=shop_money(amount))
+
+
+def product(row: ProductRow) -> dict[str, Any]:
+    return schemas.Product(
+        id=row.id,
+        sku=row.sku,
+        slug=row.slug,
+        title=row.title,
+        description=row.description,
+        price=money(row.price),  # type: ignore[arg-type]
+        compare_at_price=money(row.compare_at_price),
+        stock=row.stock,
+        in_stock=row.stock > 0,
+        active=row.active,
+        featured=row.featured,
+        image=row.image_url or f"/p/{row.slug}/image.svg",
+        categories=[c.slug for c in row.categories],
+    ).model_dump(mode="json")
+
+
+def category_tree(nodes: Iterable[Any]) -> list[dict[str, Any]]:
+    def build(node: Any) -> schemas.Category:
+        return schemas.Category(
+            slug=node.slug, name=node.name, children=[build(c) for c in node.children]
+        )
+
+    return [build(node).model_dump(mode="json") for node in nodes]
+
+
+def cart() -> dict[str, Any]:
+    view = cart_services.cart_view()
+    return schemas.Cart(
+        items=[
+            schemas.CartLine(
+                id=line.id,
+                product=schemas.CartProduct(
+                    id=line.product.id, slug=line.product.slug, title=line.product.title
+                ),
+                quantity=line.quantity,
+                line_total=money(line.line_total),  # type: ignore[arg-type]
+            )
+            for line in view.lines
+        ],
+        count=view.count,
+        subtotal=money(view.subtotal),  # type: ignore[arg-type]
+    ).model_dump(mode="json")
+
+
+def order(row: OrderRow) -> dict[str, Any]:
+    view = orders.order_view(row)
+    return schemas.Order(
+        number=row.number,
+        status=row.status,
+        created_at=row.created_at.isoformat() + "Z",
+        email=row.email,
+        lines=[
+            schemas.OrderLine(
+                sku=line.sku,
+                title=line.title,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                line_total=line.line_total,
+            )
+            for line in row.lines
+        ],
+        currency=row.currency,
+        subtotal=row.subtotal,
+        shipping=row.shipping,
+        total=row.total,
+        total_display=view.total_display,
+    ).model_dump(mode="json")
+
+
+def listing(page: Page, items: list[Any]) -> Response:
+    meta = schemas.PageMeta(
+        page=page.page, per_page=page.per_page, total=page.total, pages=page.pages
+    )
+    return jsonify(data=items, meta=meta.model_dump())
