@@ -27,8 +27,8 @@ from .orders.views import bp as orders_bp
 from .outbox import init_outbox
 from .probes import bp as platform_bp
 from .tenancy import init_tenancy
-from .tenancy.middleware import RequestLogFilter
 from .tenancy.overlay import OverlayConfig
+from .tenancy.request_hooks import RequestLogFilter
 from .themes import init_themes
 from .themes.loader import LayeredEnvironment
 
@@ -74,7 +74,6 @@ def init_logging(app: Flask) -> None:
 
 
 def init_extensions(app: Flask) -> None:
-
     db.init_app(app)
     init_engine_hooks(app)
     # Batch mode: SQLite can only ALTER a table by copying it; Alembic does that for us.
@@ -92,7 +91,6 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-
     app.register_blueprint(platform_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_root_bp)

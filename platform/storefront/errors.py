@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .tenancy.context import current_tenant_or_none
-from .tenancy.middleware import platform_error
+from .tenancy.request_hooks import platform_error
 from .themes.budget import TemplateBudgetError
 from .themes.loader import without_shop_templates
 
@@ -160,7 +160,6 @@ def is_database_down(exc: BaseException) -> bool:
 
 
 def _database_down(exc: Exception) -> Response:
-
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the session is removed anyway

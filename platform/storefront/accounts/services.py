@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
-from ..tenancy.middleware import shop_base_url
+from ..tenancy.request_hooks import shop_base_url
 from .models import SHOP_ROLES, Role, User
 from .sessions import end_all_sessions
 

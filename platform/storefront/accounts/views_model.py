@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ..shared import SafeView
 from ..tenancy.context import TenantContext
-from ..tenancy.middleware import shop_base_url
+from ..tenancy.request_hooks import shop_base_url
 
 
 @dataclass(frozen=True)

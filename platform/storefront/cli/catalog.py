@@ -11,7 +11,7 @@ from typing import IO, Annotated, Any
 import typer
 from rich.progress import Progress
 
-from ..catalog import bulk
+from ..catalog import csv_io
 from ..extensions import db
 from ..orders import services as orders
 from .common import err_console, fail, ok, shop_context
@@ -31,7 +31,7 @@ def _open(path: Path | None) -> Any:
 @app.command("import")
 def import_(
     slug: str,
-    csv_file: Annotated[Path, typer.Argument(help=f"Columns: {', '.join(bulk.COLUMNS)}.")],
+    csv_file: Annotated[Path, typer.Argument(help=f"Columns: {', '.join(csv_io.COLUMNS)}.")],
 ) -> None:
     """Create or update products from a CSV; every row is checked first, all or nothing."""
     try:
@@ -42,12 +42,12 @@ def import_(
         fail(f"{csv_file}: not UTF-8 text (save the CSV as UTF-8)")
     with shop_context(slug):
         try:
-            rows = bulk.parse_rows(text.splitlines(keepends=True))
-        except bulk.ImportError_ as exc:
+            rows = csv_io.parse_rows(text.splitlines(keepends=True))
+        except csv_io.ImportError_ as exc:
             fail(f"{csv_file}: {exc}")
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("importing", total=len(rows))
-            created, updated = bulk.import_rows(
+            created, updated = csv_io.import_rows(
                 rows, lambda done, total: bar.update(task, completed=done)
             )
         db.session.commit()  # all rows or none: an exception above leaves nothing written
@@ -58,7 +58,7 @@ def import_(
 def export(slug: str, output: Annotated[Path | None, OUTPUT] = None) -> None:
     """Write every product in the import format."""
     with shop_context(slug), _open(output) as out:
-        count = bulk.export_csv(out)
+        count = csv_io.export_csv(out)
     if output is not None:
         ok(f"{count} products -> {output}")
 

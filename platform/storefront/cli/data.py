@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
-from ..tenancy import transfer
+from ..tenancy import deletion, transfer
 from .common import app_context, err_console, fail, ok
 
 
@@ -97,5 +97,5 @@ def delete(
             with _progress("exporting") as progress:
                 transfer.export_shop(slug, target, progress)
             ok(f"export written to {target}")
-        transfer.delete_shop(slug)
+        deletion.delete_shop(slug)
     ok(f"deleted shop {slug}")

@@ -1,224 +1,61 @@
-"""Checkout and orders. Stock is taken with one conditional UPDATE per line, so it can
-never go below zero however many checkouts race for the last units."""
+"""Orders after checkout: who may see one, lists and queries, status changes.
+
+The checkout itself is ``checkout``, views of an order ``views_model``, mails ``mail``,
+CSV ``csv_export``; their names are re-exported here for the callers of ``services``.
+"""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any
+from typing import Any
 
-from flask import render_template, session, url_for
-from sqlalchemy import Select, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.exc import StaleDataError
+from flask import session
+from sqlalchemy import Select, or_, select, update
 
 from ..caching import invalidate_shop_cache
-from ..cart.models import Cart
 from ..catalog.models import Product
-from ..catalog.money import shop_money, to_major
-from ..csvcells import safe_cell
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
-from ..outbox import enqueue_mail
-from ..shared import SafeView
-from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
-from .models import STATUSES, Order, OrderCounter, OrderLine
-from .payments import PROVIDERS
+from .checkout import (
+    CONCURRENT_CHECKOUT,
+    CheckoutError,
+    Contact,
+    checkout_key,
+    create_counter,
+    next_order_number,
+    order_for_checkout,
+    place_order,
+)
+from .csv_export import CSV_COLUMNS, write_orders_csv
+from .mail import send_order_mail
+from .models import STATUSES, Order
+from .views_model import OrderLineView, OrderView, order_view
 
+__all__ = [
+    "CONCURRENT_CHECKOUT",
+    "CSV_COLUMNS",
+    "CheckoutError",
+    "Contact",
+    "OrderLineView",
+    "OrderView",
+    "checkout_key",
+    "create_counter",
+    "find_visible_order",
+    "get_order",
+    "list_orders",
+    "next_order_number",
+    "order_for_checkout",
+    "order_query",
+    "order_view",
+    "orders_of",
+    "place_order",
+    "remember_guest_order",
+    "send_order_mail",
+    "set_status",
+    "write_orders_csv",
+]
 SESSION_KEY = "orders"  # numbers of orders placed in this session (guest access)
-
-
-class CheckoutError(ValueError):
-    """Checkout cannot go through; the message is for the shopper."""
-
-
-@dataclass(frozen=True)
-class Contact:
-    email: str
-    name: str
-    address: str
-    postal_code: str
-    city: str
-    country: str
-    payment_method: str = "manual"
-
-
-@dataclass(frozen=True)
-class OrderLineView(SafeView):
-    sku: str
-    title: str
-    quantity: int
-    unit_price_display: str
-    line_total_display: str
-
-
-@dataclass(frozen=True)
-class OrderView(SafeView):
-    number: str
-    status: str
-    email: str
-    name: str
-    address: str
-    postal_code: str
-    city: str
-    country: str
-    created_at: str
-    lines: tuple[OrderLineView, ...]
-    subtotal_display: str
-    shipping_label: str
-    shipping_display: str
-    total_display: str
-    payment_label: str
-    payment_instructions: str
-
-
-def order_view(order: Order) -> OrderView:
-    pay = PROVIDERS.get(order.payment_method)
-    return OrderView(
-        number=order.number,
-        status=order.status,
-        email=order.email,
-        name=order.name,
-        address=order.address,
-        postal_code=order.postal_code,
-        city=order.city,
-        country=order.country,
-        created_at=order.created_at.strftime("%Y-%m-%d %H:%M"),
-        lines=tuple(
-            OrderLineView(
-                line.sku,
-                line.title,
-                line.quantity,
-                shop_money(line.unit_price, order.currency),
-                shop_money(line.line_total, order.currency),
-            )
-            for line in order.lines
-        ),
-        subtotal_display=shop_money(order.subtotal, order.currency),
-        shipping_label=order.shipping_label,
-        shipping_display=shop_money(order.shipping, order.currency),
-        total_display=shop_money(order.total, order.currency),
-        payment_label=pay.label if pay else order.payment_method,
-        payment_instructions=pay.instructions(order) if pay else "",
-    )
-
-
-def create_counter() -> None:
-    """Give the bound shop its order counter (called when a shop is created)."""
-    db.session.add(OrderCounter(next_number=1001))
-    db.session.flush()
-
-
-def next_order_number() -> str:
-    """Take the next number under the counter's row lock: unique and gap-free per shop."""
-    db.session.execute(
-        update(OrderCounter)
-        .values(next_number=OrderCounter.next_number + 1)
-        .execution_options(synchronize_session=False)
-    )
-    value = db.session.scalar(select(OrderCounter.next_number))
-    if value is None:
-        create_counter()
-        return next_order_number()
-    return f"{current_tenant().slug.upper()}-{value - 1}"
-
-
-def checkout_key(owner: str, form_key: str) -> str:
-    """What makes a checkout "the same one": the cart's owner and the rendered form."""
-    return hashlib.sha256(f"{owner}:{form_key}".encode()).hexdigest()
-
-
-def order_for_checkout(key: str | None) -> Order | None:
-    """The order an earlier submission of the same checkout made, if any."""
-    if not key:
-        return None
-    return db.session.scalar(select(Order).where(Order.checkout_key == key))
-
-
-def place_order(
-    cart: Cart | None, contact: Contact, user_id: int | None = None, key: str | None = None
-) -> Order:
-    """Turn the cart into an order, taking stock atomically; all or nothing.
-
-    With a ``key`` (see ``checkout_key``), a doubled or retried submission answers with
-    the order the first one made. One racing the first fails at its flush or commit (the
-    unique key, or the cart the first one deleted): the caller rolls back and answers
-    ``order_for_checkout(key)`` (see ``orders.views``). Flushes; the caller commits.
-    """
-    earlier = order_for_checkout(key)
-    if earlier is not None:
-        return earlier
-    if cart is None or not cart.items:
-        raise CheckoutError("Your cart is empty.")
-    if contact.payment_method not in PROVIDERS:
-        raise CheckoutError("Choose a payment method.")
-    settings = current_tenant().settings
-    if settings is None:
-        raise CheckoutError("This shop cannot take orders right now.")
-    lines = []
-    # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
-    for item in sorted(cart.items, key=lambda i: i.product_id):
-        taken = db.session.execute(
-            update(Product)
-            .where(
-                Product.id == item.product_id,
-                Product.active.is_(True),
-                Product.stock >= item.quantity,
-            )
-            .values(stock=Product.stock - item.quantity)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise CheckoutError(f"Sorry, “{item.product.title}” sold out while you were shopping.")
-        price = item.product.price
-        lines.append(
-            OrderLine(
-                product_id=item.product_id,
-                sku=item.product.sku,
-                title=item.product.title,
-                unit_price=price,
-                quantity=item.quantity,
-                line_total=price * item.quantity,
-            )
-        )
-    sold_out = db.session.scalar(
-        select(func.count()).where(
-            Product.id.in_([line.product_id for line in lines]), Product.stock == 0
-        )
-    )
-    if sold_out:
-        invalidate_shop_cache()  # listings show "Sold out" now (applied after commit)
-    subtotal = sum(line.line_total for line in lines)
-    order = Order(
-        number=next_order_number(),
-        user_id=user_id,
-        email=contact.email,
-        name=contact.name,
-        address=contact.address,
-        postal_code=contact.postal_code,
-        city=contact.city,
-        country=contact.country,
-        shipping_label=settings.shipping.label,
-        shipping=settings.shipping.flat_rate,
-        subtotal=subtotal,
-        total=subtotal + settings.shipping.flat_rate,
-        currency=settings.currency,
-        payment_method=contact.payment_method,
-        checkout_key=key,
-        lines=lines,
-    )
-    db.session.add(order)
-    db.session.delete(cart)
-    db.session.flush()
-    send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
-    return order
-
-
-CONCURRENT_CHECKOUT = (IntegrityError, StaleDataError)  # what a racing duplicate raises
 
 
 def remember_guest_order(number: str) -> None:
@@ -289,17 +126,6 @@ def set_status(order: Order, status: str) -> None:
     db.session.flush()
 
 
-def send_order_mail(order: Order, template: str, subject: str) -> None:
-    """Queue a mail to the shopper in the current transaction (sent after it commits);
-    links come from the shop's primary domain."""
-    link = url_for("orders.detail", number=order.number, _external=True)
-    body = render_template(template, order=order_view(order), link=link)
-    kind = template.rsplit("/", 1)[-1].split(".")[0]
-    # One confirmation per order, whatever happens; other mails once per event.
-    key = f"order:{order.number}:confirmation" if kind == "confirmation" else None
-    enqueue_mail(order.email, subject, body, dedupe_key=key)
-
-
 def get_order(number: str) -> Order | None:
     """Any order of the bound shop by number (for staff; shoppers use find_visible_order)."""
     return db.session.scalar(select(Order).where(Order.number == number))
@@ -331,54 +157,3 @@ def list_orders(
             )
         )
     return paginate(stmt, page, per_page)
-
-
-CSV_COLUMNS = (
-    "number",
-    "created_at",
-    "status",
-    "email",
-    "name",
-    "address",
-    "postal_code",
-    "city",
-    "country",
-    "currency",
-    "subtotal",
-    "shipping",
-    "total",
-    "payment_method",
-    "lines",
-)
-
-
-def write_orders_csv(orders: Iterable[Order], out: IO[str]) -> int:
-    """One row per order, amounts in major units, lines as ``qty x SKU``; returns the count."""
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    count = 0
-    for order in orders:
-        row = [safe_cell(cell) for cell in _csv_row(order)]
-        writer.writerow(row)
-        count += 1
-    return count
-
-
-def _csv_row(order: Order) -> list[Any]:
-    return [
-        order.number,
-        order.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-        order.status,
-        order.email,
-        order.name,
-        order.address,
-        order.postal_code,
-        order.city,
-        order.country,
-        order.currency,
-        to_major(order.subtotal, order.currency),
-        to_major(order.shipping, order.currency),
-        to_major(order.total, order.currency),
-        order.payment_method,
-        "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
-    ]

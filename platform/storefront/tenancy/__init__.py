@@ -17,8 +17,8 @@ from .context import (
     current_tenant_or_none,
     tenant_context,
 )
-from .middleware import init_middleware, resolve_request
 from .registry import Registry
+from .request_hooks import init_request_hooks, resolve_request
 from .scoping import TenantScoped, scoped_fk
 
 __all__ = [
@@ -71,7 +71,7 @@ def init_tenancy(app: Flask) -> None:
     app.extensions["storefront.registry"] = Registry(app)
     app.wsgi_app = RootMount(app.wsgi_app)  # type: ignore[method-assign]
     app.session_interface = ShopSessionInterface()
-    init_middleware(app)
+    init_request_hooks(app)
     proxies = int(app.config["TRUSTED_PROXY_COUNT"])
     if proxies > 0:
         # X-Forwarded-* is forgeable by anyone; trust it only from configured hops.

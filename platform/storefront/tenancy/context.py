@@ -69,7 +69,7 @@ def current_tenant_or_none() -> TenantContext | None:
 
 
 def bind(ctx: TenantContext | None) -> object:
-    """Bind ``ctx`` and return a token for ``unbind`` (used by the request middleware)."""
+    """Bind ``ctx`` and return a token for ``unbind`` (used by the request hooks)."""
     return _current.set(ctx)
 
 

@@ -1,4 +1,4 @@
-"""Host normalisation, shared by the middleware and ``tenantctl domain``."""
+"""Host normalisation, shared by the resolver and ``tenantctl domain``."""
 
 from __future__ import annotations
 

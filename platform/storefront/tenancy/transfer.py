@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import DateTime, Table, delete, insert, select
+from sqlalchemy import DateTime, Table, insert, select
 
 from ..extensions import db
 from .context import all_tenants
@@ -346,26 +346,3 @@ def _free_uniquifier(users: Table, value: str | None) -> str:
 
 
 # delete -----------------------------------------------------------------------------
-
-
-def delete_shop(slug: str) -> None:
-    """Delete every row of the shop and its folder; all or nothing."""
-    tenant = get_shop(slug)
-    folder = tenants_dir() / slug
-    trash = tenants_dir() / f".deleted-{slug}-{uuid.uuid4().hex[:8]}"
-    if folder.exists():
-        folder.rename(trash)
-    try:
-        with all_tenants():
-            for table in reversed(shop_tables()):
-                delete_rows(table, table.c.tenant_id == tenant.id)
-            db.session.execute(delete(Domain).where(Domain.tenant_id == tenant.id))
-            db.session.execute(delete(Tenant).where(Tenant.id == tenant.id))
-        bump_generation()
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        if trash.exists():
-            trash.rename(folder)
-        raise
-    shutil.rmtree(trash, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""The tenancy middleware: one resolver that picks the shop from the Host header.
+"""The request hooks of tenancy: one resolver that picks the shop from the Host header.
 
 Resolution happens once per request, the first time anything asks (Flask builds the URL
 adapter and opens the session before ``before_request`` runs, and both need the shop);
@@ -156,7 +156,7 @@ class RequestLogFilter(logging.Filter):
         return True
 
 
-def init_middleware(app: Flask) -> None:
+def init_request_hooks(app: Flask) -> None:
     # Must run before every other before_request hook (CSRF, rate limits, auth): they all
     # need the shop bound, so the resolver goes first in the list, not by import order.
     app.before_request_funcs.setdefault(None, []).insert(0, bind_shop)

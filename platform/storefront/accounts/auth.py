@@ -1,0 +1,87 @@
+"""Flask-Security-Too, bound per shop: defaults, the datastore, mails through the outbox,
+credentials from headers only, views of the account for templates, JSON 401/403."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, render_template
+from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
+
+from ..errors import api_error, wants_json
+from ..extensions import db, security
+from .datastore import ShopUserDatastore
+from .mail import OutboxMailUtil
+from .models import Role, User
+from .tokens import load_user_from_request
+from .views_model import UserView
+
+SECURITY_DEFAULTS: dict[str, Any] = {
+    "SECURITY_PASSWORD_HASH": "argon2",
+    "SECURITY_REGISTERABLE": True,  # per shop: features.registration, checked per request
+    "SECURITY_CONFIRMABLE": True,  # per shop: features.confirm_email, via the overlay
+    "SECURITY_LOGIN_WITHOUT_CONFIRMATION": True,
+    "SECURITY_RECOVERABLE": True,
+    "SECURITY_CHANGEABLE": True,
+    "SECURITY_RETURN_GENERIC_RESPONSES": True,  # never say whether an account exists
+    "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},  # works offline
+    "SECURITY_REDIRECT_VALIDATE_MODE": "regex",
+    "SECURITY_EMAIL_HTML": False,
+    "SECURITY_POST_LOGIN_VIEW": "/account",
+    "SECURITY_POST_REGISTER_VIEW": "/account",
+    # Flask-Security's `flask users` / `flask roles` know nothing of shops: use tenantctl.
+    "SECURITY_CLI_USERS_NAME": False,
+    "SECURITY_CLI_ROLES_NAME": False,
+    "SECURITY_URL_PREFIX": None,
+    # Login tokens (Authentication-Token header) expire in a day; integrations use API keys.
+    "SECURITY_TOKEN_MAX_AGE": 86400,
+    # Reset and confirm tokens embed a hash of the password hash, so a used or stale link
+    # dies with a password change. Flask-Security's default, sha256_crypt, takes ~0.4 s in
+    # pure Python: that made "forgot password" for an existing account measurably slower
+    # than for an unknown one. The input is a hash already; a plain SHA-256 suffices.
+    "SECURITY_HASHING_SCHEMES": ["hex_sha256"],
+    "SECURITY_DEPRECATED_HASHING_SCHEMES": [],
+}
+
+
+def init_security(app: Flask) -> None:
+    """Bind Flask-Security to the per-shop datastore."""
+    for key, value in SECURITY_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    datastore = ShopUserDatastore(db, User, Role)
+    # Security() takes mail_util_cls in its constructor only, and `security` is built
+    # unbound in extensions (which must not import accounts): set it before init_app.
+    security._mail_util_cls = OutboxMailUtil
+    security.init_app(app, datastore)
+    security.render_template = _render_security_template
+    # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
+    app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
+    security.unauthn_handler(_unauthenticated)
+    security.unauthz_handler(_forbidden)
+
+
+def _render_security_template(template: str, **context: Any) -> str:
+    """Flask-Security's pages and mails get the account as a view, never the ORM row: a
+    shop with its own templates renders them in the sandbox, which drops ORM rows."""
+    user = context.get("user")
+    if user is not None and not isinstance(user, UserView):
+        context["user"] = UserView.of(user)
+    return render_template(template, **context)
+
+
+def _unauthenticated(mechanisms: Any = None, headers: Any = None) -> Any:
+    """The JSON API answers 401 with an error object; pages send the shopper to log in."""
+    if wants_json():
+        response = api_error(
+            401, "Log in, or send an API key: Authorization: Bearer <key>.", "unauthorized"
+        )
+        response.headers.update(headers or {})
+        return response
+    return default_unauthn_handler(mechanisms, headers)
+
+
+def _forbidden(func_name: str, params: Any = None) -> Any:
+    """Signed in but not allowed: the API's error object, or the shop's 403 page."""
+    if wants_json():
+        return api_error(403, "Your account may not do this.", "forbidden")
+    return default_unauthz_handler(func_name, params)

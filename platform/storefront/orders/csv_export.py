@@ -1,0 +1,61 @@
+"""Orders as CSV, one row per order, in cells no spreadsheet runs."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from typing import IO, Any
+
+from ..catalog.money import to_major
+from ..csvcells import safe_cell
+from .models import Order
+
+CSV_COLUMNS = (
+    "number",
+    "created_at",
+    "status",
+    "email",
+    "name",
+    "address",
+    "postal_code",
+    "city",
+    "country",
+    "currency",
+    "subtotal",
+    "shipping",
+    "total",
+    "payment_method",
+    "lines",
+)
+
+
+def write_orders_csv(orders: Iterable[Order], out: IO[str]) -> int:
+    """One row per order, amounts in major units, lines as ``qty x SKU``; returns the count."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    count = 0
+    for order in orders:
+        row = [safe_cell(cell) for cell in _csv_row(order)]
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def _csv_row(order: Order) -> list[Any]:
+    return [
+        order.number,
+        order.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+        order.status,
+        order.email,
+        order.name,
+        order.address,
+        order.postal_code,
+        order.city,
+        order.country,
+        order.currency,
+        to_major(order.subtotal, order.currency),
+        to_major(order.shipping, order.currency),
+        to_major(order.total, order.currency),
+        order.payment_method,
+        "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
+    ]

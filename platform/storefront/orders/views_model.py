@@ -1,0 +1,70 @@
+"""What pages, mails and the API show of an order: read-only views, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..catalog.money import shop_money
+from ..shared import SafeView
+from .models import Order
+from .payments import PROVIDERS
+
+
+@dataclass(frozen=True)
+class OrderLineView(SafeView):
+    sku: str
+    title: str
+    quantity: int
+    unit_price_display: str
+    line_total_display: str
+
+
+@dataclass(frozen=True)
+class OrderView(SafeView):
+    number: str
+    status: str
+    email: str
+    name: str
+    address: str
+    postal_code: str
+    city: str
+    country: str
+    created_at: str
+    lines: tuple[OrderLineView, ...]
+    subtotal_display: str
+    shipping_label: str
+    shipping_display: str
+    total_display: str
+    payment_label: str
+    payment_instructions: str
+
+
+def order_view(order: Order) -> OrderView:
+    pay = PROVIDERS.get(order.payment_method)
+    return OrderView(
+        number=order.number,
+        status=order.status,
+        email=order.email,
+        name=order.name,
+        address=order.address,
+        postal_code=order.postal_code,
+        city=order.city,
+        country=order.country,
+        created_at=order.created_at.strftime("%Y-%m-%d %H:%M"),
+        lines=tuple(
+            OrderLineView(
+                line.sku,
+                line.title,
+                line.quantity,
+                shop_money(line.unit_price, order.currency),
+                shop_money(line.line_total, order.currency),
+            )
+            for line in order.lines
+        ),
+        subtotal_display=shop_money(order.subtotal, order.currency),
+        shipping_label=order.shipping_label,
+        shipping_display=shop_money(order.shipping, order.currency),
+        total_display=shop_money(order.total, order.currency),
+        payment_label=pay.label if pay else order.payment_method,
+        payment_instructions=pay.instructions(order) if pay else "",
+    )
