@@ -12,6 +12,7 @@ from flask import Flask
 from .accounts import init_accounts
 from .admin.keys import bp as admin_keys_bp
 from .admin.views import bp as admin_bp
+from .admin.webhooks import bp as admin_webhooks_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .cart.views import bp as cart_bp
@@ -97,6 +98,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_v1_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)
+    app.register_blueprint(admin_webhooks_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(cart_bp)
     app.register_blueprint(orders_bp)

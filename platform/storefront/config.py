@@ -53,7 +53,8 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     RATELIMIT_LOGIN = "10 per minute"
-    MAIL_PER_RECIPIENT = "3 per 15 minutes"  # account mails (confirm, reset) per address
+    MAIL_PER_RECIPIENT = "3 per 15 minutes"
+    WEBHOOK_TIMEOUT_SECONDS = 5.0  # account mails (confirm, reset) per address
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     # A body larger than this is refused (413) before it is read: uploads and JSON alike.
@@ -85,6 +86,9 @@ def finalize(app: Flask) -> None:
     )
     _database(config, instance)
     _cache(config)
+    # Webhooks to loopback and private addresses: for the demo and the tests, never in
+    # production (an owner's endpoint must not reach the platform's own network).
+    config.setdefault("WEBHOOK_ALLOW_PRIVATE", config["ENVIRONMENT"] != "production")
     if config["ENVIRONMENT"] == "production":
         # Flask's own default (False) is always present, so this cannot be a setdefault:
         # production cookies travel over HTTPS only, full stop.

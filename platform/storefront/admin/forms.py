@@ -107,3 +107,13 @@ class ApiKeyForm(FlaskForm):
         description="Leave empty for a key that lives until you revoke it.",
     )
     submit = SubmitField("Create key")
+
+
+class WebhookForm(FlaskForm):
+    url = StringField(
+        "Endpoint URL",
+        validators=[DataRequired(), Length(max=500)],
+        description="https://… — your receiver; it gets a signed JSON POST per event.",
+    )
+    events = SelectMultipleField("Events", choices=[], validate_choice=True)
+    submit = SubmitField("Add endpoint")

@@ -14,6 +14,7 @@ from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..shared import SafeView
+from ..webhooks import emit
 from .models import Category, Product, product_categories
 from .money import shop_money
 
@@ -188,6 +189,7 @@ def create_product(
     db.session.add(product)
     db.session.flush()
     invalidate_shop_cache()
+    emit("product.created", webhook_data(product))
     return product
 
 
@@ -243,7 +245,21 @@ def update_product(
         product.categories = [get_category(c) for c in dict.fromkeys(categories)]
     db.session.flush()
     invalidate_shop_cache()
+    emit("product.updated", webhook_data(product))
     return product
+
+
+def webhook_data(product: Product) -> dict[str, Any]:
+    """What a ``product.*`` webhook carries."""
+    return {
+        "id": product.id,
+        "sku": product.sku,
+        "slug": product.slug,
+        "title": product.title,
+        "price": product.price,
+        "stock": product.stock,
+        "active": product.active,
+    }
 
 
 def adjust_stock(product: Product, delta: int) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import cache, catalog, data, domains, ops, outbox, shops, themes, users
+from . import cache, catalog, data, domains, ops, outbox, shops, themes, users, webhooks
 from . import config as config_cmds
 from . import db as db_cmds
 from .common import run_app
@@ -28,6 +28,7 @@ app.add_typer(config_cmds.app, name="config")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(catalog.orders_app, name="orders")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
 
 
 def main() -> None:

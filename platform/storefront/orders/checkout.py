@@ -16,9 +16,11 @@ from ..cart.models import Cart
 from ..catalog.models import Product
 from ..extensions import db
 from ..tenancy.context import current_tenant
+from ..webhooks import emit
 from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
 from .payments import PROVIDERS
+from .views_model import webhook_data
 
 
 class CheckoutError(ValueError):
@@ -144,6 +146,7 @@ def place_order(
     db.session.delete(cart)
     db.session.flush()
     send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
+    emit("order.created", webhook_data(order))
     return order
 
 

@@ -17,6 +17,7 @@ from ..catalog.models import Product
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.models import utcnow
+from ..webhooks import emit
 from .checkout import (
     CONCURRENT_CHECKOUT,
     CheckoutError,
@@ -30,7 +31,7 @@ from .checkout import (
 from .csv_export import CSV_COLUMNS, write_orders_csv
 from .mail import send_order_mail
 from .models import STATUSES, Order
-from .views_model import OrderLineView, OrderView, order_view
+from .views_model import OrderLineView, OrderView, order_view, webhook_data
 
 __all__ = [
     "CONCURRENT_CHECKOUT",
@@ -119,6 +120,8 @@ def set_status(order: Order, status: str) -> None:
                     .execution_options(synchronize_session=False)
                 )
         invalidate_shop_cache()
+    if status in ("paid", "shipped", "cancelled"):
+        emit(f"order.{status}", webhook_data(order))
     if status == "shipped":
         send_order_mail(
             order, "orders/mail/shipped.txt", f"Your order {order.number} is on its way"

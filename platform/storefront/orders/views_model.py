@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..catalog.money import shop_money
 from ..shared import SafeView
@@ -68,3 +69,26 @@ def order_view(order: Order) -> OrderView:
         payment_label=pay.label if pay else order.payment_method,
         payment_instructions=pay.instructions(order) if pay else "",
     )
+
+
+def webhook_data(order: Order) -> dict[str, Any]:
+    """What an ``order.*`` webhook carries (amounts in minor units)."""
+    return {
+        "number": order.number,
+        "status": order.status,
+        "email": order.email,
+        "currency": order.currency,
+        "subtotal": order.subtotal,
+        "shipping": order.shipping,
+        "total": order.total,
+        "created_at": order.created_at.isoformat() + "Z",
+        "lines": [
+            {
+                "sku": line.sku,
+                "title": line.title,
+                "quantity": line.quantity,
+                "unit_price": line.unit_price,
+            }
+            for line in order.lines
+        ],
+    }

@@ -34,6 +34,7 @@ NEW_ROWS = "storefront.outbox.new"  # session.info: rows added in this transacti
 
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
+GIVE_UP: dict[str, Handler] = {}  # called (shop bound) when a row of that kind goes dead
 
 
 def handler(kind: str) -> Callable[[Handler], Handler]:
@@ -41,6 +42,16 @@ def handler(kind: str) -> Callable[[Handler], Handler]:
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        return fn
+
+    return register
+
+
+def on_give_up(kind: str) -> Callable[[Handler], Handler]:
+    """Register what to do when a row of ``kind`` runs out of attempts."""
+
+    def register(fn: Handler) -> Handler:
+        GIVE_UP[kind] = fn
         return fn
 
     return register
@@ -125,30 +136,37 @@ def _run_one(row_id: int) -> int:
         tenant = db.session.get(Tenant, row.tenant_id) if row is not None else None
     if row is None or tenant is None:
         return 0
+    # Plain values now: a handler may commit, which expires the row (and reloading a
+    # shop's row needs the shop bound).
+    kind, payload, attempts, key = row.kind, json.loads(row.payload), row.attempts, row.dedupe_key
     if tenant.status != "active":
-        log.info("outbox: shop %s is %s; %s deferred", tenant.slug, tenant.status, row.kind)
-        _finish(row_id, PENDING, row.attempts, "shop not active", delay=timedelta(hours=1))
+        log.info("outbox: shop %s is %s; %s deferred", tenant.slug, tenant.status, kind)
+        _finish(row_id, PENDING, attempts, "shop not active", delay=timedelta(hours=1))
         return 0
-    fn = HANDLERS.get(row.kind)
+    fn = HANDLERS.get(kind)
     try:
         if fn is None:
-            raise LookupError(f"no handler for outbox rows of kind {row.kind!r}")
+            raise LookupError(f"no handler for outbox rows of kind {kind!r}")
         with tenant_context(tenant):
-            fn(json.loads(row.payload))
+            fn(payload)
     except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
-        attempts = row.attempts + 1
+        db.session.rollback()
+        attempts += 1
         status = DEAD if attempts >= MAX_ATTEMPTS else PENDING
         log.warning(
             "outbox: %s %s for shop %s failed (attempt %d): %s",
-            row.kind,
-            row.dedupe_key,
+            kind,
+            key,
             tenant.slug,
             attempts,
             exc,
         )
         _finish(row_id, status, attempts, f"{type(exc).__name__}: {exc}", delay=_backoff(attempts))
+        if status == DEAD and kind in GIVE_UP:
+            with tenant_context(tenant):
+                GIVE_UP[kind](payload)
         return 0
-    _finish(row_id, DONE, row.attempts + 1, "")
+    _finish(row_id, DONE, attempts + 1, "")
     return 1
 
 

@@ -1,0 +1,88 @@
+"""The owner's webhooks: endpoints (add, switch on, remove), the delivery log, redelivery."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template
+from flask.typing import ResponseReturnValue
+from flask_security import auth_required, roles_accepted
+
+from ..extensions import db
+from ..themes.loader import platform_templates_only
+from ..webhooks import services as webhooks
+from ..webhooks.models import EVENTS
+from .forms import ConfirmForm, WebhookForm
+
+bp = Blueprint("admin_webhooks", __name__, url_prefix="/admin/webhooks")
+platform_templates_only(bp)
+HOME = "/admin/webhooks/"
+
+
+@bp.before_request
+@auth_required("session")
+@roles_accepted("owner")
+def _owner_only() -> None:
+    """Endpoints receive every order: only the owner manages them."""
+
+
+@bp.route("/", methods=["GET", "POST"])
+def index() -> ResponseReturnValue:
+    form = WebhookForm()
+    form.events.choices = [(event, event) for event in EVENTS]
+    if form.validate_on_submit():
+        try:
+            endpoint = webhooks.add_endpoint(form.url.data, form.events.data or [])
+        except webhooks.WebhookError as exc:
+            db.session.rollback()
+            form.url.errors = [*form.url.errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"Endpoint added. Its signing secret: {endpoint.secret}", "success")
+            return redirect(HOME)
+    return render_template(
+        "admin/webhooks.html",
+        form=form,
+        endpoints=webhooks.list_endpoints(),
+        deliveries=webhooks.deliveries(),
+        confirm=ConfirmForm(),
+    )
+
+
+def _confirmed() -> None:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+
+
+@bp.route("/<int:endpoint_id>/remove", methods=["POST"])
+def remove(endpoint_id: int) -> ResponseReturnValue:
+    _confirmed()
+    try:
+        webhooks.remove_endpoint(endpoint_id)
+    except webhooks.WebhookError:
+        abort(404)
+    db.session.commit()
+    flash("Endpoint removed.", "success")
+    return redirect(HOME)
+
+
+@bp.route("/<int:endpoint_id>/enable", methods=["POST"])
+def enable(endpoint_id: int) -> ResponseReturnValue:
+    _confirmed()
+    try:
+        webhooks.enable_endpoint(endpoint_id)
+    except webhooks.WebhookError:
+        abort(404)
+    db.session.commit()
+    flash("Endpoint switched on again.", "success")
+    return redirect(HOME)
+
+
+@bp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
+def redeliver(delivery_id: int) -> ResponseReturnValue:
+    _confirmed()
+    try:
+        webhooks.redeliver(delivery_id)
+    except webhooks.WebhookError:
+        abort(404)
+    db.session.commit()
+    flash("Queued again.", "success")
+    return redirect(HOME)

@@ -1,0 +1,8 @@
+"""Signed webhooks per shop (``services``), delivered through the outbox."""
+
+from __future__ import annotations
+
+from .models import EVENTS, WebhookEndpoint
+from .services import emit
+
+__all__ = ["EVENTS", "WebhookEndpoint", "emit"]

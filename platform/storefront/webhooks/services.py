@@ -1,0 +1,237 @@
+"""Signed webhooks per shop, delivered through the outbox.
+
+``emit(event, data)`` writes one outbox row per subscribed endpoint, in the caller's
+transaction: a webhook exists exactly when the change commits. Each delivery is a JSON
+POST signed like Stripe's: ``Storefront-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
+"<t>.<raw body>" with the endpoint's secret>``, with the event id (for deduplication)
+and the timestamp (against replays) in headers too. A delivery that does not answer 2xx
+within ``WEBHOOK_TIMEOUT_SECONDS`` is retried by the outbox with exponential backoff;
+after ``DISABLE_AFTER`` deliveries gave up in a row, the endpoint is switched off and
+the shop's contact is mailed.
+
+Endpoints must be http(s), and in production never the platform itself, loopback, a
+private, link-local or reserved address (checked when added and again before every
+delivery, against what the name resolves to then).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import json
+import logging
+import secrets
+import socket
+import time
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from flask import current_app
+from sqlalchemy import select, update
+
+from ..extensions import db
+from ..outbox import enqueue, enqueue_mail
+from ..outbox.models import OutboxMessage
+from ..outbox.services import handler, on_give_up
+from ..tenancy.context import current_tenant
+from .models import EVENTS, WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+DISABLE_AFTER = 5  # deliveries that gave up in a row
+MAX_ENDPOINTS = 20
+
+
+class WebhookError(ValueError):
+    """An endpoint cannot be added; the message says why."""
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The ``Storefront-Signature`` header for ``body`` sent at ``timestamp``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
+    """What a receiver does: recompute the signature, refuse an old timestamp."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def check_url(url: str) -> str:
+    """An endpoint address the platform may call; raises ``WebhookError`` otherwise."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookError("the URL must start with https:// (or http://) and name a host")
+    if len(url) > 500:
+        raise WebhookError("the URL is longer than 500 characters")
+    if current_app.config.get("WEBHOOK_ALLOW_PRIVATE"):
+        return url
+    if parts.scheme != "https":
+        raise WebhookError("use an https:// URL")
+    _refuse_private(parts.hostname, parts.port or 443)
+    return url
+
+
+def _refuse_private(host: str, port: int) -> None:
+    own = {h.strip().lower() for h in current_tenant().hosts}
+    if host.lower().rstrip(".") in own or host.lower().endswith(".localhost"):
+        raise WebhookError("the URL points at the platform itself")
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise WebhookError(f"{host} does not resolve") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global or address.is_multicast:
+            raise WebhookError(f"{host} resolves to {address}, which is not a public address")
+
+
+def add_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
+    wanted = [e for e in dict.fromkeys(events) if e]
+    unknown = [e for e in wanted if e not in EVENTS]
+    if unknown or not wanted:
+        raise WebhookError(f"events must be among: {', '.join(EVENTS)}")
+    count = len(db.session.scalars(select(WebhookEndpoint.id)).all())
+    if count >= MAX_ENDPOINTS:
+        raise WebhookError(f"a shop has at most {MAX_ENDPOINTS} endpoints")
+    endpoint = WebhookEndpoint(url=check_url(url), events=" ".join(wanted))
+    db.session.add(endpoint)
+    db.session.flush()
+    return endpoint
+
+
+def list_endpoints() -> list[WebhookEndpoint]:
+    return list(db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id)))
+
+
+def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None:
+        raise WebhookError(f"no webhook endpoint {endpoint_id}")
+    return endpoint
+
+
+def remove_endpoint(endpoint_id: int) -> None:
+    db.session.delete(get_endpoint(endpoint_id))
+    db.session.flush()
+
+
+def enable_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = get_endpoint(endpoint_id)
+    endpoint.active, endpoint.failures, endpoint.disabled_reason = True, 0, ""
+    return endpoint
+
+
+def emit(event: str, data: dict[str, Any]) -> int:
+    """Queue ``event`` for every active endpoint of the bound shop that wants it."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown webhook event {event!r}")
+    event_id = "evt_" + secrets.token_hex(12)
+    created = int(datetime.now(UTC).timestamp())
+    body = {"id": event_id, "type": event, "created": created, "shop": current_tenant().slug}
+    queued = 0
+    for endpoint in db.session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
+    ):
+        if event in endpoint.event_list:
+            payload = {"endpoint_id": endpoint.id, "body": {**body, "data": data}}
+            enqueue("webhook", payload, dedupe_key=f"webhook:{endpoint.id}:{event_id}")
+            queued += 1
+    return queued
+
+
+def deliveries(limit: int = 50) -> list[dict[str, Any]]:
+    """The latest deliveries of the bound shop, newest first (the delivery log)."""
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "webhook")
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    log_rows = []
+    for row in rows:
+        payload = json.loads(row.payload)
+        log_rows.append(
+            {
+                "id": row.id,
+                "endpoint_id": payload["endpoint_id"],
+                "event": payload["body"]["type"],
+                "event_id": payload["body"]["id"],
+                "status": row.status,
+                "attempts": row.attempts,
+                "last_error": row.last_error,
+                "created_at": row.created_at,
+            }
+        )
+    return log_rows
+
+
+def redeliver(delivery_id: int) -> OutboxMessage:
+    """Queue a delivery again, same event id and body (receivers deduplicate by id)."""
+    row = db.session.get(OutboxMessage, delivery_id)
+    if row is None or row.kind != "webhook":
+        raise WebhookError(f"no webhook delivery {delivery_id}")
+    payload = json.loads(row.payload)
+    return enqueue("webhook", payload, dedupe_key=f"webhook:redeliver:{secrets.token_hex(8)}")
+
+
+@handler("webhook")
+def _deliver(payload: dict[str, Any]) -> None:
+    endpoint = db.session.get(WebhookEndpoint, payload["endpoint_id"])
+    if endpoint is None or not endpoint.active:
+        log.info("webhook endpoint %s gone or disabled; delivery dropped", payload["endpoint_id"])
+        return
+    check_url(endpoint.url)  # again: what the name resolves to may have changed
+    body = json.dumps(payload["body"], separators=(",", ":")).encode()
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Storefront-Webhooks/1",
+        "Storefront-Event": payload["body"]["type"],
+        "Storefront-Event-Id": payload["body"]["id"],
+        "Storefront-Timestamp": str(timestamp),
+        "Storefront-Signature": sign(endpoint.secret, timestamp, body),
+    }
+    timeout = float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 5.0))
+    response = httpx.post(endpoint.url, content=body, headers=headers, timeout=timeout)
+    if not 200 <= response.status_code < 300:
+        raise RuntimeError(f"answered {response.status_code}")
+    if endpoint.failures:
+        db.session.execute(
+            update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(failures=0)
+        )
+        db.session.commit()
+
+
+@on_give_up("webhook")
+def delivery_gave_up(payload: dict[str, Any]) -> None:
+    """A delivery ran out of retries: count it; switch the endpoint off after too many."""
+    endpoint = db.session.get(WebhookEndpoint, payload["endpoint_id"])
+    if endpoint is None:
+        return
+    endpoint.failures += 1
+    if endpoint.failures >= DISABLE_AFTER and endpoint.active:
+        endpoint.active = False
+        endpoint.disabled_reason = f"{endpoint.failures} deliveries in a row gave up"
+        settings = current_tenant().settings
+        if settings is not None and settings.contact_email:
+            enqueue_mail(
+                settings.contact_email,
+                "A webhook endpoint was switched off",
+                f"Deliveries to {endpoint.url} failed {endpoint.failures} times in a row, "
+                "so it no longer receives events. Fix the receiver, then switch it back on "
+                "in the dashboard (Webhooks) and redeliver what it missed.",
+            )
+    db.session.commit()
