@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import cache, drivers, overhead, provision, scale
+from . import cache, drivers, overhead, provision, sandbox, scale
 
 BENCHES = {
     "overhead": overhead.run,
@@ -20,6 +20,7 @@ BENCHES = {
     "cache": cache.run,
     "drivers": drivers.run,
     "provision": provision.run,
+    "sandbox": sandbox.run,
 }
 RESULTS = Path(__file__).parent / "results"
 
