@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve test e2e screenshots lint bench drills clean
+.PHONY: install demo serve worker test e2e screenshots lint bench drills clean
 
 install: $(STAMP)
 
@@ -24,6 +24,9 @@ demo: install  ## migrate the embedded SQLite database, provision the demo shops
 	$(DEMO_ENV) $(BIN)/tenantctl demo
 	@echo "Demo shops: http://acme.localhost:5000/  http://globex.localhost:5000/"
 	$(DEMO_ENV) $(BIN)/flask --app wsgi:application run --host 127.0.0.1 --port 5000 --debug
+
+worker: install  ## the jobs worker (STOREFRONT_JOBS_BACKEND=redis and a Redis URL)
+	$(BIN)/tenantctl worker
 
 serve: install  ## gunicorn against the configured database (STOREFRONT_DATABASE_URL)
 	$(BIN)/tenantctl db upgrade

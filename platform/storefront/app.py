@@ -22,6 +22,7 @@ from .db import init_engine_hooks
 from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
+from .jobs import init_jobs
 from .listing import IdConverter
 from .main.views import pages_bp
 from .orders.views import bp as orders_bp
@@ -57,6 +58,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)
     init_outbox(app)
+    init_jobs(app)
     init_accounts(app)
     register_blueprints(app)
     init_errors(app)

@@ -53,8 +53,12 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     RATELIMIT_LOGIN = "10 per minute"
-    MAIL_PER_RECIPIENT = "3 per 15 minutes"
-    WEBHOOK_TIMEOUT_SECONDS = 5.0  # account mails (confirm, reset) per address
+    MAIL_PER_RECIPIENT = "3 per 15 minutes"  # account mails (confirm, reset) per address
+    WEBHOOK_TIMEOUT_SECONDS = 5.0
+    # "inline": outbox rows run in the web process after the response; "redis": by
+    # `tenantctl worker` (see storefront/jobs).
+    JOBS_BACKEND = "inline"
+    JOBS_PER_SHOP = 2  # outbox rows of one shop running at once, across all workers
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     # A body larger than this is refused (413) before it is read: uploads and JSON alike.

@@ -9,13 +9,15 @@ import typer
 
 from .. import ops
 from ..catalog.money import format_money
-from .common import JSON_OPTION, app_context, emit, fail, ok
+from ..jobs.worker import run_worker
+from .common import JSON_OPTION, app_context, emit, fail, get_app, ok
 
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.command("doctor")(doctor)
     app.command("report")(report)
+    app.command("worker")(worker)
 
 
 def check(
@@ -94,3 +96,15 @@ def report(
         ["slug", "name", "orders", "revenue", "new_customers"],
         title=f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
     )
+
+
+def worker(
+    threads: int = typer.Option(4, min=1, max=64, help="Worker threads."),
+    sweep: float = typer.Option(5.0, min=0.5, max=300, help="Seconds between sweeps."),
+) -> None:
+    """Run the jobs worker (STOREFRONT_JOBS_BACKEND=redis): outbox mails and webhooks."""
+    app = get_app()
+    try:
+        run_worker(app, threads=threads, sweep_seconds=sweep)
+    except RuntimeError as exc:
+        fail(str(exc))

@@ -8,24 +8,45 @@ them with everything else. Failed deliveries wait in the table for the next roun
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
-from flask import Flask, Response, has_request_context, request
+from flask import Flask, Response, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import PlatformSession
 from .services import NEW_ROWS, deliver, enqueue, enqueue_mail, run_due
 
-__all__ = ["deliver", "deliver_committed", "enqueue", "enqueue_mail", "init_outbox", "run_due"]
+__all__ = [
+    "deliver",
+    "deliver_committed",
+    "enqueue",
+    "enqueue_mail",
+    "init_outbox",
+    "run_due",
+    "set_dispatcher",
+]
+
+Dispatcher = Callable[[list[tuple[int, int]]], None]
+DISPATCHER_KEY = "storefront.outbox.dispatcher"
+
+
+def set_dispatcher(app: Flask, dispatch: Dispatcher) -> None:
+    """Hand committed rows (row id, shop id) to a queue instead of delivering them here
+    (the jobs layer does this when ``JOBS_BACKEND = "redis"``)."""
+    app.extensions[DISPATCHER_KEY] = dispatch
+
 
 log = logging.getLogger(__name__)
 
 FLUSHED = "storefront.outbox.flushed"
 ENVIRON_KEY = "storefront.outbox"
 # Rows committed outside a request (a CLI command), delivered by ``deliver_committed``.
-_committed: ContextVar[list[int] | None] = ContextVar("storefront_outbox_committed", default=None)
+_committed: ContextVar[list[tuple[int, int]] | None] = ContextVar(
+    "storefront_outbox_committed", default=None
+)
 RETRY_PER_ROUND = 20  # due rows of earlier failures retried after each delivery
 
 
@@ -33,7 +54,7 @@ RETRY_PER_ROUND = 20  # due rows of earlier failures retried after each delivery
 def _flushed(session: Session, _context: Any) -> None:
     rows = session.info.pop(NEW_ROWS, None)
     if rows:
-        session.info.setdefault(FLUSHED, []).extend(row.id for row in rows)
+        session.info.setdefault(FLUSHED, []).extend((row.id, row.tenant_id) for row in rows)
 
 
 @event.listens_for(PlatformSession, "after_commit")
@@ -61,13 +82,18 @@ def deliver_committed() -> int:
     pending = _committed.get()
     if not pending:
         return 0
-    ids, pending[:] = list(pending), []
-    return _deliver_safely(ids)
+    rows, pending[:] = list(pending), []
+    return _deliver_safely(rows)
 
 
-def _deliver_safely(ids: list[int]) -> int:
+def _deliver_safely(rows: list[tuple[int, int]]) -> int:
+    """Deliver here, or hand to the queue; a failure leaves the rows pending for later."""
     try:
-        sent = deliver(ids)
+        dispatch = current_app.extensions.get(DISPATCHER_KEY)
+        if dispatch is not None:
+            dispatch(rows)
+            return 0
+        sent = deliver([row_id for row_id, _shop in rows])
         run_due(RETRY_PER_ROUND)
         return sent
     except Exception:  # delivery is best effort; the rows stay pending
