@@ -53,6 +53,7 @@ bench: install  ## benchmarks; figures in docs/benchmarks.md
 
 drills: install  ## load and fault drills on gunicorn + own MariaDB + Redis; docs/reliability.md
 	$(BIN)/python -m bench.drills
+	$(BIN)/python -m bench.drills.mail
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -22,7 +22,7 @@ from ..catalog import services as catalog
 from ..catalog.models import Product
 from ..catalog.schemas import NullField, ProductIn, ProductPatch
 from ..extensions import csrf, db
-from ..listing import Page
+from ..listing import paginate
 from ..orders import services as orders
 from ..tenancy.context import current_tenant
 from . import serializers as out
@@ -175,10 +175,8 @@ def cart_remove(item_id: int) -> Response:
 @auth_required("token", "session")
 def order_list() -> Response:
     page, per_page = paging()
-    mine = orders.orders_of(current_user.id)
-    chunk = mine[(page - 1) * per_page : page * per_page]
-    results = Page(items=tuple(chunk), page=page, per_page=per_page, total=len(mine))
-    return out.listing(results, [out.order(o) for o in chunk])
+    results = paginate(orders.orders_of_query(current_user.id), page, per_page)
+    return out.listing(results, [out.order(o) for o in results.items])
 
 
 @bp.get("/orders/<number>")

@@ -14,7 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..outbox.models import PENDING, OutboxMessage
+from ..outbox.models import PENDING, SENDING, OutboxMessage
 from ..outbox.services import deliver
 from ..tenancy.context import all_tenants
 from ..tenancy.models import Tenant, utcnow
@@ -33,10 +33,13 @@ def make_broker(app: Flask) -> RedisBroker:
     broker = RedisBroker(url=url, namespace=app.config.get("JOBS_NAMESPACE", "storefront"))
     backend = RedisBackend(client=redis.Redis.from_url(url))
     per_shop = int(app.config.get("JOBS_PER_SHOP", 2))
+    # A slot of a worker killed mid-row frees itself after this long (a row's work is
+    # bounded by the mail and webhook timeouts, well below it).
+    slot_ms = int(float(app.config.get("JOBS_SLOT_SECONDS", 60)) * 1000)
 
     def outbox_row(row_id: int, shop_id: int) -> None:
         with app.app_context():
-            run_for_shop(app, row_id, shop_id, backend, per_shop)
+            run_for_shop(app, row_id, shop_id, backend, per_shop, slot_ms)
 
     # Retries are the outbox's (the row stays pending); Dramatiq's would only repeat.
     actor = dramatiq.actor(broker=broker, actor_name="outbox_row", queue_name=QUEUE, max_retries=0)(
@@ -47,7 +50,7 @@ def make_broker(app: Flask) -> RedisBroker:
 
 
 def run_for_shop(
-    app: Flask, row_id: int, shop_id: int, backend: RedisBackend, per_shop: int
+    app: Flask, row_id: int, shop_id: int, backend: RedisBackend, per_shop: int, slot_ms: int
 ) -> None:
     """Run one outbox row in its shop, looked up now; within the shop's concurrency cap."""
     with all_tenants():
@@ -55,7 +58,7 @@ def run_for_shop(
     if tenant is None:
         log.info("jobs: shop %s is gone; outbox row %s dropped", shop_id, row_id)
         return
-    limiter = ConcurrentRateLimiter(backend, f"shop-jobs:{tenant.uid}", limit=per_shop)
+    limiter = ConcurrentRateLimiter(backend, f"shop-jobs:{tenant.uid}", limit=per_shop, ttl=slot_ms)
     with limiter.acquire(raise_on_failure=False) as acquired:
         if not acquired:  # the shop has enough running: others' messages go first
             actor = app.extensions["storefront.jobs.actor"]
@@ -76,6 +79,13 @@ def enqueue_due(limit: int = 500) -> int:
     (retries, rows committed while Redis was down, messages lost with a worker)."""
     now = utcnow()
     with all_tenants():
+        # A claim whose lease ran out belongs to a runner that died mid-row: due again.
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == SENDING, OutboxMessage.next_attempt_at < now)
+            .values(status=PENDING)
+            .execution_options(synchronize_session=False)
+        )
         rows = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.tenant_id)
             .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)

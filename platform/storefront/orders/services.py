@@ -50,6 +50,7 @@ __all__ = [
     "order_query",
     "order_view",
     "orders_of",
+    "orders_of_query",
     "place_order",
     "remember_guest_order",
     "send_order_mail",
@@ -76,14 +77,17 @@ def find_visible_order(number: str, user_id: int | None) -> Order | None:
     return None
 
 
-def orders_of(user_id: int) -> list[Order]:
-    return list(
-        db.session.scalars(
-            select(Order)
-            .where(Order.user_id == user_id)
-            .order_by(Order.created_at.desc(), Order.id.desc())
-        )
+def orders_of_query(user_id: int) -> Select[Any]:
+    """An account's orders, newest first, as a query (to page through)."""
+    return (
+        select(Order)
+        .where(Order.user_id == user_id)
+        .order_by(Order.created_at.desc(), Order.id.desc())
     )
+
+
+def orders_of(user_id: int) -> list[Order]:
+    return list(db.session.scalars(orders_of_query(user_id)))
 
 
 def set_status(order: Order, status: str) -> None:

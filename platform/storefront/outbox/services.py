@@ -29,7 +29,6 @@ from .models import DEAD, DONE, PENDING, SENDING, OutboxMessage
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12  # about a day of backoff (30 s doubling, capped at 4 h)
-STALE_CLAIM = timedelta(minutes=10)  # a runner that died mid-send: the row is retried
 NEW_ROWS = "storefront.outbox.new"  # session.info: rows added in this transaction
 
 Handler = Callable[[dict[str, Any]], None]
@@ -79,14 +78,27 @@ def enqueue_mail(
     sender: str | None = None,
 ) -> OutboxMessage:
     sender = sender or current_app.config.get("MAIL_DEFAULT_SENDER")
-    payload = {"to": to, "subject": subject, "body": body, "html": html, "from": sender}
+    payload = {
+        "to": to,
+        "subject": subject,
+        "body": body,
+        "html": html,
+        "from": sender,
+        "message_id": f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>",
+    }
     return enqueue("mail", payload, dedupe_key)
 
 
 @handler("mail")
 def _send_mail(payload: dict[str, Any]) -> None:
     message = EmailMultiAlternatives(
-        payload["subject"], payload["body"], from_email=payload.get("from"), to=[payload["to"]]
+        payload["subject"],
+        payload["body"],
+        from_email=payload.get("from"),
+        to=[payload["to"]],
+        # One Message-ID per outbox row: a retry after a crash mid-send carries the same
+        # id, so mail servers and clients can tell a repeat from a new mail.
+        headers={"Message-ID": payload["message_id"]} if payload.get("message_id") else None,
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
@@ -126,7 +138,7 @@ def _run_one(row_id: int) -> int:
         claimed = db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING)
-            .values(status=SENDING, next_attempt_at=utcnow() + STALE_CLAIM)
+            .values(status=SENDING, next_attempt_at=utcnow() + _claim_lease())
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         db.session.commit()
@@ -171,7 +183,13 @@ def _run_one(row_id: int) -> int:
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(30 * 2 ** (attempts - 1), 4 * 3600))
+    base = float(current_app.config.get("OUTBOX_RETRY_SECONDS", 30))
+    return timedelta(seconds=min(base * 2 ** (attempts - 1), 4 * 3600))
+
+
+def _claim_lease() -> timedelta:
+    """How long a claimed row may take before another runner may try it again."""
+    return timedelta(seconds=float(current_app.config.get("OUTBOX_CLAIM_SECONDS", 600)))
 
 
 def _finish(

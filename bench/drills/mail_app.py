@@ -1,0 +1,31 @@
+"""The platform of the mail drill: jobs on the drill's Redis, mail to its SMTP sink
+(``BENCH_ROOT``, ``BENCH_REDIS_URL``, ``BENCH_SMTP_PORT``). ``python -m
+bench.drills.mail_app`` runs the jobs worker; gunicorn serves ``application``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..platform_setup import build_app
+
+application = build_app(
+    Path(os.environ["BENCH_ROOT"]),
+    REDIS_URL=os.environ["BENCH_REDIS_URL"],
+    JOBS_BACKEND="redis",
+    JOBS_PER_SHOP=2,
+    MAIL_BACKEND="smtp",
+    MAIL_SERVER="127.0.0.1",
+    MAIL_PORT=int(os.environ["BENCH_SMTP_PORT"]),
+    MAIL_TIMEOUT=3,
+    OUTBOX_RETRY_SECONDS=2,  # the drill waits seconds, not the production minutes
+    OUTBOX_CLAIM_SECONDS=8,
+    JOBS_SLOT_SECONDS=8,
+    CACHE_RETRY_SECONDS=2.0,
+    SECURITY_PASSWORD_HASH="pbkdf2_sha512",
+)
+
+if __name__ == "__main__":
+    from storefront.jobs.worker import run_worker
+
+    run_worker(application, threads=4, sweep_seconds=1.0)
