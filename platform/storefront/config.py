@@ -59,6 +59,7 @@ class Defaults:
     # `tenantctl worker` (see storefront/jobs).
     JOBS_BACKEND = "inline"
     JOBS_PER_SHOP = 2  # outbox rows of one shop running at once, across all workers
+    LOW_STOCK_THRESHOLD = 3  # the daily low-stock digest lists products at or below it
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     # A body larger than this is refused (413) before it is read: uploads and JSON alike.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..jobs.periodic import run_periodic
 from ..outbox import services
 from .common import JSON_OPTION, app_context, emit, ok
 
@@ -27,6 +28,15 @@ def run(
         sent = services.run_due(limit)
         left = services.health()["pending"]
     ok(f"delivered {sent}; {left} still pending")
+
+
+@app.command("periodic")
+def periodic() -> None:
+    """Run the periodic tasks that are due (the worker does this by itself; without a
+    worker, run it from cron every few minutes)."""
+    with app_context():
+        ran = run_periodic()
+    ok(f"{ran} periodic run(s)")
 
 
 @app.command("retry")

@@ -15,7 +15,8 @@ sends a message per committed outbox row; ``tenantctl worker`` runs them:
   so Dramatiq's own retries are off; each row is claimed with a conditional UPDATE
   before it runs, so a message delivered twice sends nothing twice;
 - a sweeper in the worker sends messages for rows that are due (retries, rows committed
-  while Redis was down, messages lost with a killed worker).
+  while Redis was down, messages lost with a killed worker);
+- periodic tasks (``periodic``) run once per period per shop, spread over the period.
 
 Dramatiq rather than RQ: JSON messages by default (never pickle), middleware and rate
 limiters built in.
@@ -27,8 +28,9 @@ from flask import Flask
 
 from ..outbox import set_dispatcher
 from .broker import make_broker, send_rows
+from .periodic import run_periodic
 
-__all__ = ["init_jobs"]
+__all__ = ["init_jobs", "run_periodic"]
 
 
 def init_jobs(app: Flask) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from typing import Any
 
 from dramatiq import Worker
 from flask import Flask
 
 from .broker import QUEUE, enqueue_due
+from .periodic import run_periodic
+
+PERIODIC_EVERY = 60.0  # seconds between two looks at the periodic tasks
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +35,15 @@ def run_worker(app: Flask, threads: int = 4, sweep_seconds: float = 5.0) -> None
     signal.signal(signal.SIGINT, on_signal)
     worker.start()
     log.info("worker: %d threads on queue %r", threads, QUEUE)
+    periodic_at = 0.0
     try:
         while not stop.is_set():
             try:
                 with app.app_context():
                     swept = enqueue_due()
+                    if time.monotonic() >= periodic_at:
+                        periodic_at = time.monotonic() + PERIODIC_EVERY
+                        run_periodic()
                 if swept:
                     log.info("worker: %d due row(s) queued", swept)
             except Exception:  # a database or Redis outage: try again next sweep
