@@ -22,6 +22,7 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
@@ -72,6 +73,73 @@ def place_order(base: str, host: str, statuses: Counter[int]) -> str | None:
         return match.group(1) if match else None
 
 
+class HookReceiver:
+    """A loopback webhook receiver: records when each order's event arrives; one shop's
+    endpoint (``/slow``) hangs ``delay`` seconds before answering."""
+
+    def __init__(self, delay: float) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.arrived: dict[str, float] = {}
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path == "/slow":
+                    time.sleep(delay)
+                receiver.arrived.setdefault(body["data"]["number"], time.monotonic())
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_port
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def add_hooks(app: Any, hosts: list[str], port: int) -> None:
+    """Every shop gets an order.created endpoint; the first shop's hangs."""
+    from storefront.extensions import db
+    from storefront.tenancy import tenant_context
+    from storefront.webhooks import services as webhooks
+
+    with app.app_context():
+        for i, host in enumerate(hosts):
+            with tenant_context(host.split(".")[0]):
+                path = "slow" if i == 0 else "fast"
+                webhooks.add_endpoint(f"http://127.0.0.1:{port}/{path}", ["order.created"])
+                db.session.commit()
+
+
+def outbox_left(app: Any, kind: str | None = None) -> int:
+    from storefront.extensions import db
+    from storefront.outbox.models import OutboxMessage
+    from storefront.tenancy import all_tenants
+
+    with app.app_context(), all_tenants():
+        query = select(func.count()).select_from(OutboxMessage)
+        query = query.where(OutboxMessage.status != "done")
+        if kind is not None:
+            query = query.where(OutboxMessage.kind == kind)
+        left = db.session.scalar(query)
+        db.session.remove()
+    return int(left or 0)
+
+
+def wait_drained(app: Any, seconds: float, kind: str | None = None) -> int:
+    deadline = time.monotonic() + seconds
+    while (left := outbox_left(app, kind)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return left
+
+
 def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # our own interpreter and module
         [sys.executable, "-m", "bench.drills.mail_app"],
@@ -87,6 +155,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=200)
     parser.add_argument("--down", type=float, default=30.0, help="seconds the SMTP sink is down")
     args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
     root = temp_root("mail-drill")
     redis = Redis(root)
     redis.start()
@@ -103,7 +172,13 @@ def main() -> None:
 
     migrate(app)
     hosts = provision(app, args.shops)
-    server, port = start_gunicorn("bench.drills.mail_app:application", root, workers=2, threads=4)
+    server, port = start_gunicorn(
+        "bench.drills.mail_app:application",
+        root,
+        workers=2,
+        threads=4,
+        log=RESULTS / "mail-drill-gunicorn.log",
+    )
     worker = start_worker(env)
     base = f"http://127.0.0.1:{port}"
     statuses: Counter[int] = Counter()
@@ -172,18 +247,87 @@ def main() -> None:
             failures.append(f"{duplicates} duplicate mails")
         if pending:
             failures.append(f"{pending} outbox rows never delivered")
+        # Phase B: Redis (the queue) stopped while 50 more orders are placed (~20 s).
+        redis.stop()
+        down_since = time.monotonic()
+        b_statuses: Counter[int] = Counter()
+        b_orders = [place_order(base, hosts[k % len(hosts)], b_statuses) for k in range(50)]
+        time.sleep(max(0.0, 20 - (time.monotonic() - down_since)))
+        redis_down_seconds = time.monotonic() - down_since
+        redis.start()
+        b_left = wait_drained(app, 90)
+        b_mailed = {m["Subject"].removeprefix("Your order ") for m in sink.messages}
+        b_missing = [n for n in b_orders if n and n not in b_mailed]
+        b_5xx = sum(n for status, n in b_statuses.items() if status >= 500)
+        if b_5xx or b_missing or b_left:
+            failures.append(f"redis down: {b_5xx} 5xx, {len(b_missing)} unmailed, {b_left} left")
+        # Phase C: every shop has a webhook endpoint; the first shop's hangs 10 s.
+        hooks = HookReceiver(delay=10.0)
+        add_hooks(app, hosts, hooks.port)
+        c_statuses: Counter[int] = Counter()
+        placed_at: dict[str, tuple[str, float]] = {}
+        for k in range(60):
+            host = hosts[k % len(hosts)]
+            number = place_order(base, host, c_statuses)
+            if number:
+                placed_at[number] = (host, time.monotonic())
+        time.sleep(15)
+        hooks.close()
+        others = {n: at for n, (host, at) in placed_at.items() if host != hosts[0]}
+        fast = sorted(hooks.arrived[n] - at for n, at in others.items() if n in hooks.arrived)
+        missed = len(others) - len(fast)
+        p50 = fast[len(fast) // 2] if fast else float("nan")
+        p99 = fast[min(len(fast) - 1, int(len(fast) * 0.99))] if fast else float("nan")
+        if missed or not fast or p99 > 5:
+            failures.append(f"hanging webhook: {missed} other shops' missing, p99 {p99:.2f} s")
+        # The whole run, once the mails have drained: each order mailed exactly once (the
+        # hanging endpoint's deliveries stay pending on purpose: its receiver is gone).
+        final_left = wait_drained(app, 60, kind="mail")
+        with app.app_context(), all_tenants():
+            all_orders = set(db.session.scalars(select(Order.number)))
+        all_subjects = Counter(
+            m["Subject"] for m in sink.messages if m["Subject"].startswith("Your order ")
+        )
+        all_duplicates = sum(n - 1 for n in all_subjects.values() if n > 1)
+        all_unmailed = all_orders - {s.removeprefix("Your order ") for s in all_subjects}
+        if all_duplicates or all_unmailed or final_left:
+            failures.append(
+                f"whole run: {all_duplicates} duplicates, {len(all_unmailed)} unmailed, "
+                f"{final_left} mails left in the outbox"
+            )
         result = {
             "shops": args.shops,
             "smtp_down_seconds": args.down,
             "responses": dict(sorted(statuses.items())),
             "orders_acknowledged": len(acknowledged),
             "orders_in_database": len(in_database),
-            "mails_received": len(sink.messages),
+            "mails_received": sum(subjects.values()),
             "distinct_message_ids": len(ids),
             "duplicate_mails": duplicates,
             "orders_without_mail": len(unmailed),
             "seconds_to_drain_after_smtp_returned": round(drained, 1),
             "worker_killed_with_sigkill": 1,
+            "redis_down": {
+                "seconds": round(redis_down_seconds, 1),
+                "orders_placed": len([n for n in b_orders if n]),
+                "responses": dict(sorted(b_statuses.items())),
+                "orders_without_mail": len(b_missing),
+            },
+            "hanging_webhook": {
+                "responses": dict(sorted(c_statuses.items())),
+                "other_shops_deliveries": len(fast),
+                "missing": missed,
+                "p50_seconds": round(p50, 3),
+                "p99_seconds": round(p99, 3),
+            },
+            "whole_run": {
+                "orders": len(all_orders),
+                "confirmation_mails": sum(all_subjects.values()),
+                "duplicates": all_duplicates,
+                "orders_without_mail": len(all_unmailed),
+                "distinct_message_ids": len({m["Message-ID"] for m in sink.messages}),
+                "mails_in_all": len(sink.messages),
+            },
             "failures": failures,
         }
         RESULTS.mkdir(exist_ok=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_security import auth_required, roles_accepted
@@ -47,42 +49,29 @@ def index() -> ResponseReturnValue:
     )
 
 
-def _confirmed() -> None:
+def _act(action: Callable[[int], object], target: int, done: str) -> ResponseReturnValue:
+    """A confirmed one-click action on an endpoint or delivery: 404 if it is not ours."""
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    try:
+        action(target)
+    except webhooks.WebhookError:
+        abort(404)
+    db.session.commit()
+    flash(done, "success")
+    return redirect(HOME)
 
 
 @bp.route("/<int:endpoint_id>/remove", methods=["POST"])
 def remove(endpoint_id: int) -> ResponseReturnValue:
-    _confirmed()
-    try:
-        webhooks.remove_endpoint(endpoint_id)
-    except webhooks.WebhookError:
-        abort(404)
-    db.session.commit()
-    flash("Endpoint removed.", "success")
-    return redirect(HOME)
+    return _act(webhooks.remove_endpoint, endpoint_id, "Endpoint removed.")
 
 
 @bp.route("/<int:endpoint_id>/enable", methods=["POST"])
 def enable(endpoint_id: int) -> ResponseReturnValue:
-    _confirmed()
-    try:
-        webhooks.enable_endpoint(endpoint_id)
-    except webhooks.WebhookError:
-        abort(404)
-    db.session.commit()
-    flash("Endpoint switched on again.", "success")
-    return redirect(HOME)
+    return _act(webhooks.enable_endpoint, endpoint_id, "Endpoint switched on again.")
 
 
 @bp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
 def redeliver(delivery_id: int) -> ResponseReturnValue:
-    _confirmed()
-    try:
-        webhooks.redeliver(delivery_id)
-    except webhooks.WebhookError:
-        abort(404)
-    db.session.commit()
-    flash("Queued again.", "success")
-    return redirect(HOME)
+    return _act(webhooks.redeliver, delivery_id, "Queued again.")
