@@ -273,3 +273,30 @@ def test_csv_api_and_dashboard_share_the_products_rules(
         csv_file.write_text(f"sku,title,price\nS1,{value},1.00\n")
     result = runner.invoke(["catalog", "import", "acme", str(csv_file)])
     assert result.exit_code == 1 and field in result.output, result.output
+
+
+def test_http_semantics_405_allow_options_and_json_for_every_refusal(app, client, shops, runner):
+    acme, globex = shops
+    wrong = client.delete("/api/v1/products", headers=host(acme))
+    assert wrong.status_code == 405
+    assert wrong.json["error"]["code"] == "method_not_allowed"
+    assert set(wrong.headers["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert "DELETE" not in wrong.headers["Allow"]
+    options = client.options("/api/v1/products", headers=host(acme))
+    assert set(options.headers["Allow"].replace(" ", "").split(",")) == {
+        "GET",
+        "HEAD",
+        "OPTIONS",
+        "POST",
+    }
+    missing = client.get("/api/v1/nope", headers=host(acme))
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
+    unknown = client.get("/api/v1/products", headers={"Host": "nobody.test"})
+    assert unknown.status_code == 404 and unknown.json["error"]["code"] == "not_found"
+    assert runner.invoke(["suspend", "globex", "--reason", "unpaid"]).exit_code == 0
+    closed = client.get("/api/v1/products", headers=host(globex))
+    assert closed.status_code == 503 and closed.json["error"]["code"] == "unavailable"
+    assert closed.headers["Retry-After"] == "60"
+    anonymous = client.post("/api/v1/products", json={"sku": "x"}, headers=host(acme))
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Bearer")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, has_request_context, jsonify, render_template, request
+from flask import Flask, Response, render_template
 from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.exceptions import SecurityError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .problems import api_error, wants_json
 from .tenancy.context import current_tenant_or_none
 from .tenancy.request_hooks import platform_error
 from .themes.budget import TemplateBudgetError
@@ -72,36 +73,6 @@ def _rollback() -> None:
         log.debug("rollback before the error page failed", exc_info=True)
 
 
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid",
-    429: "rate_limited",
-    500: "internal",
-    503: "unavailable",
-}
-
-
-def wants_json() -> bool:
-    return has_request_context() and request.path.startswith("/api/")
-
-
-def api_error(status: int, message: str, code: str | None = None, **extra: object) -> Response:
-    """The API's one error shape: ``{"error": {"code": ..., "message": ...}}``."""
-    body = {
-        "error": {"code": code or ERROR_CODES.get(status, "error"), "message": message, **extra}
-    }
-    response = jsonify(body)
-    response.status_code = status
-    return response
-
-
 def _http_error(exc: HTTPException) -> Response:
     if exc.code is None or exc.code < 400:
         return exc  # type: ignore[return-value]
@@ -111,7 +82,11 @@ def _http_error(exc: HTTPException) -> Response:
     if exc.code == 500 and original is not None and is_database_down(original):
         return _database_down(original)
     if wants_json():
-        return api_error(exc.code, exc.description or TITLES.get(exc.code, "Error"))
+        response = api_error(exc.code, exc.description or TITLES.get(exc.code, "Error"))
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After, ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
     message = {
         404: "There is nothing at this address.",
         413: "What you sent is too large.",

@@ -76,6 +76,7 @@ def _unauthenticated(mechanisms: Any = None, headers: Any = None) -> Any:
             401, "Log in, or send an API key: Authorization: Bearer <key>.", "unauthorized"
         )
         response.headers.update(headers or {})
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         return response
     return default_unauthn_handler(mechanisms, headers)
 

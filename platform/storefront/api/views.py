@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from flask_security import auth_required, current_user, roles_accepted
 from sqlalchemy import select
 
@@ -193,6 +193,6 @@ def openapi() -> Response:
     return jsonify(openapi_document(current_tenant().name))
 
 
-@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-def not_found(anything: str) -> Response:
-    abort(404, "No such API endpoint; see /api/v1/openapi.json.")
+# Unknown paths answer 404 and known paths with another method 405 (with Allow), both in
+# the API's error shape (errors._http_error): no catch-all route, which answered 404 to a
+# method the path does not take.

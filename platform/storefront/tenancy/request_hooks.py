@@ -19,6 +19,7 @@ from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..problems import api_error, wants_json
 from .context import TenantContext, bind, unbind
 from .hosts import InvalidHost, normalize_host
 
@@ -88,6 +89,8 @@ def bind_shop() -> ResponseReturnValue | None:
     g.shop_slug = request.environ["storefront.shop"] = ctx.slug  # for the access log
     _build_urls_for(ctx)
     if ctx.status == "suspended":
+        if wants_json():
+            return platform_error(503, "This shop is not open at the moment.")
         return _shop_page("errors/suspended.html", 503, reason=ctx.suspended_reason)
     if ctx.settings is None:
         return platform_error(503, "This shop is being set up. Please come back soon.")
@@ -116,11 +119,17 @@ def unbind_shop(exc: BaseException | None = None) -> None:
 
 
 def platform_error(status: int, reason: str) -> Response:
-    """The platform's own plain page: nothing of any shop in it.
+    """The platform's own plain page (nothing of any shop in it), or on ``/api/`` the API's
+    error shape; a 503 says when to come back.
 
     Rendered straight from the environment, without context processors: those load the
     current user, and this page must render when the database is down.
     """
+    if wants_json():
+        response = api_error(status, reason)
+        if status == 503:
+            response.headers["Retry-After"] = "60"
+        return response
     template = current_app.jinja_env.get_template("@base/platform/error.html")
     body = template.render(status=status, reason=reason)
     return Response(body, status=status, mimetype="text/html")
