@@ -102,12 +102,23 @@ def helper(fn: Any) -> Any:
     return fn
 
 
+SAFE_BASES = (*SCALARS, SafeView, Form, Field, *JINJA_RUNTIME)
+SEQUENCES = frozenset({list, tuple, set, frozenset})
+# Type -> whether its instances are safe by type alone. Every template context is checked
+# (includes and imports make new ones), so the answer per type is computed once.
+_SAFE_TYPE: dict[type, bool] = {}
+
+
 def is_safe_value(value: Any, depth: int = 0) -> bool:
-    if isinstance(value, (*SCALARS, SafeView, Form, Field, *JINJA_RUNTIME)):
+    kind = type(value)
+    safe = _SAFE_TYPE.get(kind)
+    if safe is None:
+        safe = _SAFE_TYPE[kind] = issubclass(kind, SAFE_BASES)
+    if safe:
         return True
-    if depth < 3 and isinstance(value, list | tuple | set | frozenset):
+    if depth < 3 and kind in SEQUENCES:  # exact types: a subclass could add behaviour
         return all(is_safe_value(item, depth + 1) for item in value)
-    if depth < 3 and isinstance(value, dict):
+    if depth < 3 and kind is dict:
         return all(isinstance(k, str) and is_safe_value(v, depth + 1) for k, v in value.items())
     return callable(value) and getattr(value, "__storefront_helper__", False)
 
