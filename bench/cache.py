@@ -14,15 +14,16 @@ from .stats import summary, table
 PATH = "/products"
 
 
-def _measure(app: Any, host: str, requests: int) -> dict[str, float]:
+def measure(app: Any, host: str, requests: int, path: str = PATH) -> dict[str, float]:
+    """Warm up, then ``requests`` GETs of ``path`` at ``host``: latency summary."""
     client = app.test_client(use_cookies=False)
     for _ in range(30):
-        client.get(PATH, headers={"Host": host})
+        client.get(path, headers={"Host": host})
     latencies = []
     started = time.perf_counter()
     for _ in range(requests):
         t0 = time.perf_counter()
-        response = client.get(PATH, headers={"Host": host})
+        response = client.get(path, headers={"Host": host})
         latencies.append(time.perf_counter() - t0)
         assert response.status_code == 200
     return summary(latencies, time.perf_counter() - started)
@@ -50,16 +51,16 @@ def run(quick: bool = False) -> dict[str, Any]:
         cold_app = build_app(root, SHOP_PAGE_CACHE=False)
         migrate(cold_app)
         (host,) = provision(cold_app, 1, products=24)
-        cold = _measure(cold_app, host, requests)
+        cold = measure(cold_app, host, requests)
         rows.append({"case": "cold: every request renders", **cold})
-        warm = _measure(build_app(root), host, requests)
+        warm = measure(build_app(root), host, requests)
         rows.append({"case": "warm: SimpleCache (in-process)", **warm})
         redis_url = "redis://127.0.0.1:6379/15"
         if _redis_up(redis_url):
             app = build_app(root, REDIS_URL=redis_url, CACHE_KEY_PREFIX="bench:")
-            rows.append({"case": "warm: Redis", **_measure(app, host, requests)})
+            rows.append({"case": "warm: Redis", **measure(app, host, requests)})
         down = build_app(root, REDIS_URL=f"redis://127.0.0.1:{_closed_port()}/0")
-        rows.append({"case": "Redis down (connection refused)", **_measure(down, host, requests)})
+        rows.append({"case": "Redis down (connection refused)", **measure(down, host, requests)})
         for row in rows:
             row["ratio_vs_cold_p50"] = row["p50_ms"] / cold["p50_ms"]
         print(table(rows, ["case", "rps", "p50_ms", "p99_ms", "ratio_vs_cold_p50"]))

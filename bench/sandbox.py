@@ -5,25 +5,11 @@ renders in the sandbox, with its attribute checks and budgets)."""
 from __future__ import annotations
 
 import shutil
-import time
 from typing import Any
 
+from .cache import measure
 from .platform_setup import build_app, migrate, provision, temp_root
-from .stats import summary, table
-
-
-def _measure(app: Any, host: str, path: str, requests: int) -> dict[str, float]:
-    client = app.test_client(use_cookies=False)
-    for _ in range(50):
-        client.get(path, headers={"Host": host})
-    latencies = []
-    started = time.perf_counter()
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        response = client.get(path, headers={"Host": host})
-        latencies.append(time.perf_counter() - t0)
-        assert response.status_code == 200
-    return summary(latencies, time.perf_counter() - started)
+from .stats import table
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -36,8 +22,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         (custom,) = provision(app, 1, products=24, overrides=True)
         rows = []
         for path in ("/products", "/p/product-1"):
-            trusted = _measure(app, plain, path, requests)
-            sandboxed = _measure(app, custom, path, requests)
+            trusted = measure(app, plain, requests, path)
+            sandboxed = measure(app, custom, requests, path)
             rows.append({"page": path, "case": "trusted (no own templates)", **trusted})
             rows.append({"page": path, "case": "sandboxed (one override)", **sandboxed})
             for row in rows[-2:]:

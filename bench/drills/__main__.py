@@ -24,11 +24,10 @@ import httpx
 
 from ..net import start_gunicorn
 from ..platform_setup import build_app, migrate, provision, temp_root
+from . import CHECKOUT, CSRF, PRODUCT_ID
 from .services import MariaDB, Redis
 
 SLUG = re.compile(r"\bs\d{5}\b")
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PRODUCT_ID = re.compile(r'name="product_id" value="(\d+)"')
 
 
 class Drill:
@@ -142,16 +141,7 @@ class Drill:
             client,
             host,
             "/checkout",
-            {
-                "email": "drill@example.com",
-                "name": "Drill Shopper",
-                "address": "1 Loop Road",
-                "postal_code": "12345",
-                "city": "Loopback",
-                "country": "Localhost",
-                "payment_method": "manual",
-                "csrf_token": token.group(1),
-            },
+            {**CHECKOUT, "csrf_token": token.group(1)},
         )
         location = placed.headers.get("location", "") if placed is not None else ""
         if match := re.search(r"/orders/([A-Z0-9]+-\d+)", location):

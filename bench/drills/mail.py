@@ -29,11 +29,10 @@ from sqlalchemy import func, select
 
 from ..net import free_port, start_gunicorn
 from ..platform_setup import migrate, provision, temp_root
+from . import CHECKOUT, CSRF, PRODUCT_ID
 from .services import Redis
 from .smtp import SmtpSink
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PRODUCT_ID = re.compile(r'name="product_id" value="(\d+)"')
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 
@@ -58,16 +57,7 @@ def place_order(base: str, host: str, statuses: Counter[int]) -> str | None:
         placed = send(
             "POST",
             "/checkout",
-            {
-                "email": "drill@example.com",
-                "name": "Drill Shopper",
-                "address": "1 Loop Road",
-                "postal_code": "12345",
-                "city": "Loopback",
-                "country": "Localhost",
-                "payment_method": "manual",
-                "csrf_token": token.group(1),
-            },
+            {**CHECKOUT, "csrf_token": token.group(1)},
         )
         match = re.search(r"/orders/([A-Z0-9]+-\d+)", placed.headers.get("location", ""))
         return match.group(1) if match else None
