@@ -173,7 +173,7 @@ def test_uploaded_image_lands_in_the_shops_storage(app, owner, shop):
         {"sku": "A-2", "title": "Fake", "price": "1"},
         files={"image": (io.BytesIO(b"<?php evil"), "evil.png")},
     )
-    assert "only PNG, JPEG, GIF or WebP" in fake.text
+    assert "Only PNG, JPEG, GIF or WebP" in fake.text
     assert product_row(app, shop, "A-2") is None
 
 
@@ -218,7 +218,7 @@ def test_orders_filter_ship_with_mail_and_shopper_sees_status(app, owner, shop, 
     place(app, shop, "bob@example.com")
     listing = owner.get("/admin/orders", headers=host(shop)).text
     assert "ACME-1001" in listing and "ACME-1002" in listing
-    assert "No shipped orders" in owner.get("/admin/orders?status=shipped", headers=host(shop)).text
+    assert "No orders with the status “Shipped”" in owner.get("/admin/orders?status=shipped", headers=host(shop)).text
     assert owner.get("/admin/orders?status=bogus", headers=host(shop)).status_code == 400
 
     outbox.clear()

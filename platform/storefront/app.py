@@ -22,6 +22,7 @@ from .db import init_engine_hooks
 from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
+from .i18n import init_i18n
 from .jobs import init_jobs
 from .listing import IdConverter
 from .main.views import pages_bp
@@ -55,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_options = {**app.jinja_options, "cache_size": app.config["TEMPLATE_CACHE_SIZE"]}
     init_logging(app)
     init_extensions(app)
+    init_i18n(app)  # before tenancy (the URL prefix) and themes (the Babel filters)
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)
     init_outbox(app)

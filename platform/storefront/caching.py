@@ -22,6 +22,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from .extensions import PlatformSession, cache, db
+from .i18n import current_locale
 from .tenancy.context import current_tenant
 
 log = logging.getLogger(__name__)
@@ -174,14 +175,14 @@ def _cacheable(response: Any) -> bool:
 
 
 def shop_cached(timeout: int = 60) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``@cache.cached`` for anonymous shop pages, keyed by shop, generation and URL.
+    """``@cache.cached`` for anonymous shop pages, keyed by shop, generation, language and URL.
 
     Only for pages without a CSRF token or anything personal in them.
     """
 
     return cache.cached(
         timeout=timeout,
-        key_prefix=lambda: shop_key("page:" + request.full_path),
+        key_prefix=lambda: shop_key(f"page:{current_locale()}:{request.full_path}"),
         unless=_personal,
         response_filter=_cacheable,
     )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.exceptions import SecurityError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
@@ -26,14 +28,14 @@ from .themes.loader import without_shop_templates
 log = logging.getLogger(__name__)
 
 TITLES = {
-    400: "Bad request",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed here",
-    413: "Too large",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    503: "Temporarily unavailable",
+    400: _l("Bad request"),
+    403: _l("Not allowed"),
+    404: _l("Page not found"),
+    405: _l("Not allowed here"),
+    413: _l("Too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 
 
@@ -61,7 +63,8 @@ def error_page(status: int, message: str, own_templates: bool = True) -> Respons
 
 
 def _render_error(status: int, message: str) -> str:
-    return render_template("errors/error.html", title=TITLES.get(status, "Error"), message=message)
+    title = str(TITLES.get(status, _("Error")))
+    return render_template("errors/error.html", title=title, message=message)
 
 
 def _rollback() -> None:
@@ -82,16 +85,23 @@ def _http_error(exc: HTTPException) -> Response:
     if exc.code == 500 and original is not None and is_database_down(original):
         return _database_down(original)
     if wants_json():
-        response = api_error(exc.code, exc.description or TITLES.get(exc.code, "Error"))
+        response = api_error(exc.code, exc.description or str(TITLES.get(exc.code, "Error")))
         for name, value in exc.get_headers():  # Allow on a 405, Retry-After, ...
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
-    message = {
-        404: "There is nothing at this address.",
-        413: "What you sent is too large.",
-        429: "Too many attempts. Please wait a minute and try again.",
-    }.get(exc.code, exc.description or "")
+    messages = {
+        400: _("The request could not be understood."),
+        403: _("You are not allowed to see this page."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not take that kind of request."),
+        413: _("What you sent is too large."),
+        429: _("Too many attempts. Please wait a minute and try again."),
+    }
+    # A description given where the error was raised is already in the reader's language;
+    # werkzeug's stock descriptions are English, so they give way to ours.
+    custom = exc.description and exc.description != type(exc).description
+    message = str(exc.description) if custom else messages.get(exc.code, exc.description or "")
     return error_page(exc.code, message)
 
 
@@ -102,11 +112,16 @@ def _template_error(exc: TemplateError) -> Response:
     template = _failing_template(exc)
     log.warning("template error in %s%s: %s", template, where, exc)
     if isinstance(exc, TemplateBudgetError):
-        status, message = 503, "This page took too much to build. Please try again later."
+        status, message = 503, _("This page took too much to build. Please try again later.")
     elif isinstance(exc, SecurityError):
-        status, message = 403, "This page's template tried something that is not allowed."
+        status, message = 403, _("This page's template tried something that is not allowed.")
     else:
-        status, message = 503, f"This page's template has an error{where}: {exc.message}"
+        status = 503
+        message = _(
+            "This page's template has an error%(where)s: %(problem)s",
+            where=where,
+            problem=exc.message,
+        )
     if wants_json():
         return api_error(status, message)
     return error_page(status, message, own_templates=False)
@@ -152,7 +167,7 @@ def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error")
     if wants_json():
         return api_error(500, "We could not complete this request. Please try again.")
-    return error_page(500, "We could not complete this request. Please try again.")
+    return error_page(500, _("We could not complete this request. Please try again."))
 
 
 def init_errors(app: Flask) -> None:

@@ -11,6 +11,7 @@ from flask_wtf.csrf import generate_csrf
 
 from ..cart.services import merge_anonymous_cart
 from ..extensions import security
+from ..i18n import current_locale
 from ..tenancy.context import current_tenant_or_none
 from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals
@@ -56,6 +57,7 @@ def _template_context() -> dict[str, Any]:
 
 def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:
     security.datastore.add_role_to_user(user, "customer")
+    user.locale = current_locale()  # the language they registered in
 
 
 def _merge_cart(sender: Any, user: User, **extra: Any) -> None:

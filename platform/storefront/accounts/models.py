@@ -75,6 +75,7 @@ class User(Model, TenantScoped, UserMixin):
         String(64), unique=True, default=lambda: uuid.uuid4().hex
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    locale: Mapped[str | None] = mapped_column(String(16))  # the one they registered in
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Request
+from flask_babel import gettext as _
 from flask_security.core import _request_loader as flask_security_token_loader
 from sqlalchemy import select, update
 
@@ -43,10 +44,12 @@ def _digest(secret: str) -> str:
 def create_key(user: User, name: str, days: int | None = None) -> NewKey:
     """A new key acting as ``user`` (staff), valid for ``days`` or until revoked."""
     if not STAFF_ROLES & {r.name for r in user.roles}:
-        raise TokenError(f"{user.email} is not staff: grant it the staff role first")
+        raise TokenError(
+            _("%(email)s is not staff: grant it the staff role first.", email=user.email)
+        )
     name = name.strip()[:100] or "integration"
     if days is not None and not 1 <= days <= 3650:
-        raise TokenError("a key lives 1 to 3650 days (or until revoked)")
+        raise TokenError(_("A key lives 1 to 3650 days (or until revoked)."))
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         user_id=user.id,

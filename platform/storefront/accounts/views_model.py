@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import lazy_gettext as _l
+
+from ..i18n import current_locale, link_label, shop_text
 from ..shared import SafeView
 from ..tenancy.context import TenantContext
 from ..tenancy.request_hooks import shop_base_url
+
+ROLE_LABELS = {"owner": _l("Owner"), "staff": _l("Staff"), "customer": _l("Customer")}
+
+
+def role_label(role: str) -> str:
+    """A role in the reader's language."""
+    label = ROLE_LABELS.get(role)
+    return str(label) if label is not None else role
 
 
 @dataclass(frozen=True)
@@ -43,13 +54,15 @@ class ShopView(SafeView):
             base_url=shop_base_url(ctx) if ctx.primary_host else "",
             logo=s.branding.logo,
             favicon=s.branding.favicon,
-            footer_text=s.branding.footer_text,
-            mail_footer=s.mail.footer,
-            footer_links=tuple(LinkView(x.label, x.url) for x in s.branding.footer_links),
+            footer_text=shop_text(s, "footer_text"),
+            mail_footer=shop_text(s, "mail_footer"),
+            footer_links=tuple(
+                LinkView(link_label(x.labels, x.label), x.url) for x in s.branding.footer_links
+            ),
             contact_email=s.contact_email,
             registration_open=s.features.registration,
             currency=s.currency,
-            locale=s.locale,
+            locale=current_locale(),
         )
 
 

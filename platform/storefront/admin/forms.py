@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
@@ -25,95 +29,134 @@ from wtforms.validators import (
 )
 
 from ..catalog.models import check_image_url
+from ..i18n import language_name, other_locales
 
 
 def _image_url(form: FlaskForm, field: StringField) -> None:
     try:
         check_image_url(field.data)
     except ValueError as exc:
-        raise ValidationError(f"Image URL {exc}.") from None
+        raise ValidationError(str(exc)) from None
 
 
-SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Lowercase letters, digits and dashes.")
+SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Lowercase letters, digits and dashes."))
 
 
 class ProductForm(FlaskForm):
-    sku = StringField("SKU", validators=[DataRequired(), Length(max=64)])
-    title = StringField("Title", validators=[DataRequired(), Length(max=200)])
+    sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=64)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(
-        "URL slug",
+        _l("URL slug"),
         validators=[Optional(), Length(max=120), SLUG],
-        description="Leave empty to derive it from the title.",
+        description=_l("Leave empty to derive it from the title."),
     )
-    description = TextAreaField("Description", validators=[Length(max=20000)])
-    price = StringField("Price", validators=[DataRequired(), Length(max=20)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
+    price = StringField(_l("Price"), validators=[DataRequired(), Length(max=20)])
     compare_at_price = StringField(
-        "Compare-at price", validators=[Optional(), Length(max=20)], description="Optional."
+        _l("Compare-at price"), validators=[Optional(), Length(max=20)], description=_l("Optional.")
     )
-    stock = IntegerField("Stock", default=0, validators=[NumberRange(min=0, max=1_000_000)])
-    categories = SelectMultipleField("Categories", choices=[], validate_choice=True)
-    image_url = StringField("Image URL", validators=[Optional(), Length(max=500), _image_url])
+    stock = IntegerField(_l("Stock"), default=0, validators=[NumberRange(min=0, max=1_000_000)])
+    categories = SelectMultipleField(_l("Categories"), choices=[], validate_choice=True)
+    image_url = StringField(_l("Image URL"), validators=[Optional(), Length(max=500), _image_url])
     image = FileField(
-        "Or upload an image",
-        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp"], "Images only.")],
+        _l("Or upload an image"),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp"], _l("Images only."))],
     )
-    active = BooleanField("Active (visible in the shop)", default=True)
-    featured = BooleanField("Featured on the home page")
-    submit = SubmitField("Save product")
+    active = BooleanField(_l("Active (visible in the shop)"), default=True)
+    featured = BooleanField(_l("Featured on the home page"))
+    submit = SubmitField(_l("Save product"))
 
 
 class StockForm(FlaskForm):
     delta = IntegerField(
-        "Add (or remove with a minus sign)",
+        _l("Add (or remove with a minus sign)"),
         validators=[DataRequired(), NumberRange(min=-1_000_000, max=1_000_000)],
     )
-    submit = SubmitField("Adjust stock")
+    submit = SubmitField(_l("Adjust stock"))
 
 
 class CategoryForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=200)])
-    slug = StringField("Slug", validators=[Optional(), Length(max=120), SLUG])
-    parent = SelectField("Parent", choices=[], validate_choice=True)
-    submit = SubmitField("Add category")
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    slug = StringField(_l("Slug"), validators=[Optional(), Length(max=120), SLUG])
+    parent = SelectField(_l("Parent"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Add category"))
 
 
 class StatusForm(FlaskForm):
-    status = SelectField("Status", choices=[], validate_choice=True)
-    submit = SubmitField("Update status")
+    status = SelectField(_l("Status"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Update status"))
 
 
 class SettingsForm(FlaskForm):
-    name = StringField("Shop name", validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Shop name"), validators=[DataRequired(), Length(max=200)])
     contact_email = EmailField(
-        "Contact email", validators=[Optional(), Email(check_deliverability=False)]
+        _l("Contact email"), validators=[Optional(), Email(check_deliverability=False)]
     )
-    footer_text = TextAreaField("Footer text", validators=[Length(max=500)])
-    submit = SubmitField("Save settings")
+    footer_text = TextAreaField(_l("Footer text"), validators=[Length(max=500)])
+    submit = SubmitField(_l("Save settings"))
+
+
+# Per-language versions of a form's text fields: "title" -> title__de_DE, one per locale
+# the shop speaks besides its default, labelled in the reader's language.
+TRANSLATABLE: dict[str, tuple[Any, int, Callable[[str], Any]]] = {
+    "title": (StringField, 200, lambda lang: _l("Title in %(language)s", language=lang)),
+    "description": (
+        TextAreaField,
+        20000,
+        lambda lang: _l("Description in %(language)s", language=lang),
+    ),
+    "name": (StringField, 200, lambda lang: _l("Name in %(language)s", language=lang)),
+}
+
+
+def translated(form_class: type[FlaskForm], names: tuple[str, ...]) -> type[FlaskForm]:
+    """``form_class`` with a field per other locale for each of ``names``."""
+    attrs: dict[str, Any] = {}
+    for locale in other_locales():
+        for name in names:
+            kind, longest, label = TRANSLATABLE[name]
+            attrs[translation_field(name, locale)] = kind(
+                label(language_name(locale)), validators=[Optional(), Length(max=longest)]
+            )
+    return type(form_class.__name__, (form_class,), attrs) if attrs else form_class
+
+
+def translation_field(name: str, locale: str) -> str:
+    return f"{name}__{locale}"
+
+
+def translations_of(form: FlaskForm, names: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """What the per-locale fields hold, as ``{locale: {field: text}}`` (empties included:
+    they clear that locale's text)."""
+    return {
+        locale: {name: (form[translation_field(name, locale)].data or "").strip() for name in names}
+        for locale in other_locales()
+    }
 
 
 class ConfirmForm(FlaskForm):
     """A bare CSRF-protected form for one-click actions (deactivate, delete)."""
 
-    submit = SubmitField("Confirm")
+    submit = SubmitField(_l("Confirm"))
 
 
 class ApiKeyForm(FlaskForm):
     name = StringField(
-        "Name", validators=[DataRequired(), Length(max=100)], description="e.g. ERP sync"
+        _l("Name"), validators=[DataRequired(), Length(max=100)], description=_l("e.g. ERP sync")
     )
     days = IntegerField(
-        "Valid for (days)",
+        _l("Valid for (days)"),
         validators=[Optional(), NumberRange(min=1, max=3650)],
-        description="Leave empty for a key that lives until you revoke it.",
+        description=_l("Leave empty for a key that lives until you revoke it."),
     )
-    submit = SubmitField("Create key")
+    submit = SubmitField(_l("Create key"))
 
 
 class WebhookForm(FlaskForm):
     url = StringField(
-        "Endpoint URL",
+        _l("Endpoint URL"),
         validators=[DataRequired(), Length(max=500)],
-        description="https://… — your receiver; it gets a signed JSON POST per event.",
+        description=_l("https://… — your receiver; it gets a signed JSON POST per event."),
     )
-    events = SelectMultipleField("Events", choices=[], validate_choice=True)
-    submit = SubmitField("Add endpoint")
+    events = SelectMultipleField(_l("Events"), choices=[], validate_choice=True)
+    submit = SubmitField(_l("Add endpoint"))

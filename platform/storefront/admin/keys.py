@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_security import auth_required, roles_accepted
 
@@ -38,8 +39,18 @@ def index() -> ResponseReturnValue:
             form = ApiKeyForm(formdata=None)
     keys = [(key, tokens.key_status(key)) for key in tokens.list_keys()]
     return render_template(
-        "admin/api_keys.html", form=form, keys=keys, created=created, confirm=ConfirmForm()
+        "admin/api_keys.html",
+        form=form,
+        keys=keys,
+        created=created,
+        confirm=ConfirmForm(),
+        key_status=key_status_label,
     )
+
+
+def key_status_label(status: str) -> str:
+    labels = {"active": _("active"), "revoked": _("revoked"), "expired": _("expired")}
+    return labels.get(status, status)
 
 
 @bp.route("/<int:key_id>/revoke", methods=["POST"])
@@ -51,5 +62,7 @@ def revoke(key_id: int) -> ResponseReturnValue:
     except tokens.TokenError:
         abort(404)
     db.session.commit()
-    flash(f"Key “{key.name}” ({key.prefix}…) is revoked.", "success")
+    flash(
+        _("Key “%(name)s” (%(prefix)s…) is revoked.", name=key.name, prefix=key.prefix), "success"
+    )
     return redirect("/admin/api-keys/")

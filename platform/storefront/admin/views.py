@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..accounts import services as accounts
 from ..accounts.models import User
+from ..accounts.views_model import role_label
 from ..catalog import services as catalog
 from ..catalog.images import ImageError, save_upload
 from ..catalog.models import Product
@@ -27,14 +29,27 @@ from ..extensions import db
 from ..listing import page_number
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
+from ..orders.views_model import status_label
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
 from ..tenancy.services import ShopError
 from ..themes.loader import platform_templates_only
-from .forms import CategoryForm, ConfirmForm, ProductForm, SettingsForm, StatusForm, StockForm
+from .forms import (
+    CategoryForm,
+    ConfirmForm,
+    ProductForm,
+    SettingsForm,
+    StatusForm,
+    StockForm,
+    translated,
+    translation_field,
+    translations_of,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 platform_templates_only(bp)
+bp.add_app_template_filter(status_label, "status_label")
+bp.add_app_template_filter(role_label, "role_label")
 
 
 @bp.before_request
@@ -80,8 +95,11 @@ def products() -> str:
     return render_template("admin/products.html", results=results, q=query, money=_money)
 
 
+PRODUCT_TEXTS = ("title", "description")
+
+
 def _product_form(product: Product | None = None) -> ProductForm:
-    form = ProductForm(obj=None)
+    form: ProductForm = translated(ProductForm, PRODUCT_TEXTS)(obj=None)  # type: ignore[assignment]
     form.categories.choices = [SelectChoice(c.slug, c.name) for c in catalog.all_categories()]
     if product is not None and request.method == "GET":
         currency = shop_currency()
@@ -92,6 +110,11 @@ def _product_form(product: Product | None = None) -> ProductForm:
         if product.compare_at_price:
             form.compare_at_price.data = str(to_major(product.compare_at_price, currency))
         form.categories.data = [c.slug for c in product.categories]
+        for locale, texts in (product.translations or {}).items():
+            for name in PRODUCT_TEXTS:
+                field = form._fields.get(translation_field(name, locale))
+                if field is not None:
+                    field.data = texts.get(name, "")
     return form
 
 
@@ -127,6 +150,9 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         featured=form.featured.data,
         image_url=form.image_url.data or None,
     )
+    texts = translations_of(form, PRODUCT_TEXTS)
+    if texts:
+        fields["translations"] = texts
     try:  # the product schema the API and the CSV import use, too
         check_product({**fields, "categories": form.categories.data or []})
     except ValidationError as exc:
@@ -162,7 +188,7 @@ def product_new() -> ResponseReturnValue:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            flash(f"Created “{product.title}”.", "success")
+            flash(_("Created “%(title)s”.", title=product.title), "success")
             return redirect(url_for("admin.product_edit", product_id=product.id))
     return render_template("admin/product_form.html", form=form, product=None)
 
@@ -186,7 +212,7 @@ def product_edit(product_id: int) -> ResponseReturnValue:
             db.session.rollback()
             flash(str(exc), "error")
         else:
-            flash("Saved.", "success")
+            flash(_("Saved."), "success")
             return redirect(url_for("admin.product_edit", product_id=product.id))
     return render_template(
         "admin/product_form.html",
@@ -202,12 +228,12 @@ def product_stock(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     form = StockForm(prefix="stock")
     if not form.validate_on_submit():
-        flash("Enter a whole number of units, e.g. 5 or -2.", "error")
+        flash(_("Enter a whole number of units, e.g. 5 or -2."), "error")
     else:
         try:
             stock = catalog.adjust_stock(product, form.delta.data)
             db.session.commit()
-            flash(f"Stock is now {stock}.", "success")
+            flash(_("Stock is now %(stock)s.", stock=stock), "success")
         except catalog.CatalogError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -220,8 +246,10 @@ def product_deactivate(product_id: int) -> ResponseReturnValue:
     if ConfirmForm(prefix="confirm").validate_on_submit():
         catalog.update_product(product, active=not product.active)
         db.session.commit()
-        state = "visible in the shop again" if product.active else "hidden from the shop"
-        flash(f"“{product.title}” is {state}.", "success")
+        if product.active:
+            flash(_("“%(title)s” is visible in the shop again.", title=product.title), "success")
+        else:
+            flash(_("“%(title)s” is hidden from the shop.", title=product.title), "success")
     return redirect(url_for("admin.product_edit", product_id=product.id))
 
 
@@ -231,18 +259,23 @@ def product_deactivate(product_id: int) -> ResponseReturnValue:
 @bp.route("/categories", methods=["GET", "POST"])
 def categories() -> ResponseReturnValue:
     all_categories = catalog.all_categories()
-    form = CategoryForm()
-    form.parent.choices = [SelectChoice("", "— none —")] + [
+    form: CategoryForm = translated(CategoryForm, ("name",))()  # type: ignore[assignment]
+    form.parent.choices = [SelectChoice("", _("— none —"))] + [
         SelectChoice(c.slug, c.name) for c in all_categories if c.parent_id is None
     ]
     if form.validate_on_submit():
         slug = form.slug.data or catalog.slugify(form.name.data)
         if any(c.slug == slug for c in all_categories):
-            flash(f"A category with the slug {slug!r} exists already.", "error")
+            flash(_("A category with the slug “%(slug)s” exists already.", slug=slug), "error")
         else:
-            catalog.create_category(form.name.data.strip(), slug, form.parent.data or None)
+            catalog.create_category(
+                form.name.data.strip(),
+                slug,
+                form.parent.data or None,
+                translations=translations_of(form, ("name",)),
+            )
             db.session.commit()
-            flash(f"Added “{form.name.data}”.", "success")
+            flash(_("Added “%(name)s”.", name=form.name.data), "success")
             return redirect(url_for("admin.categories"))
     return render_template(
         "admin/categories.html",
@@ -258,10 +291,13 @@ def category_delete(slug: str) -> ResponseReturnValue:
         try:
             catalog.delete_category(slug)
             db.session.commit()
-            flash("Category deleted; its products stay in the catalog.", "success")
-        except (catalog.CatalogError, LookupError) as exc:
+            flash(_("Category deleted; its products stay in the catalog."), "success")
+        except LookupError:
             db.session.rollback()
-            flash(str(exc).strip("'\""), "error")
+            abort(404)
+        except catalog.CatalogError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
     return redirect(url_for("admin.categories"))
 
 
@@ -272,7 +308,7 @@ def category_delete(slug: str) -> ResponseReturnValue:
 def order_list() -> str:
     status = request.args.get("status", "")
     if status and status not in STATUSES:
-        abort(400, f"Unknown status {status!r}.")
+        abort(400, _("Unknown status “%(status)s”.", status=status))
     query = request.args.get("q", "").strip()
     results = orders.list_orders(status or None, page=_page(), query=query or None)
     return render_template(
@@ -289,7 +325,7 @@ def order_list() -> str:
 def orders_csv() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status and status not in STATUSES:
-        abort(400, f"Unknown status {status!r}.")
+        abort(400, _("Unknown status “%(status)s”.", status=status))
     out = io.StringIO()
     orders.write_orders_csv(db.session.scalars(orders.order_query(status)), out)
     filename = f"{current_tenant().slug}-orders.csv"
@@ -306,7 +342,7 @@ def order_detail(number: str) -> ResponseReturnValue:
     if order is None:
         abort(404)
     form = StatusForm()
-    form.status.choices = [SelectChoice(s, s.title()) for s in STATUSES]
+    form.status.choices = [SelectChoice(s, status_label(s)) for s in STATUSES]
     if request.method == "GET":
         form.status.data = order.status
     if form.validate_on_submit():
@@ -317,11 +353,16 @@ def order_detail(number: str) -> ResponseReturnValue:
             db.session.rollback()
             flash(str(exc), "error")
             return redirect(url_for("admin.order_detail", number=order.number))
+        message = _(
+            "Order %(number)s is now “%(status)s”.",
+            number=order.number,
+            status=status_label(order.status),
+        )
         notes = {
-            "shipped": " The shopper has been mailed.",
-            "cancelled": " Its units are back in stock.",
+            "shipped": _("The shopper has been mailed."),
+            "cancelled": _("Its units are back in stock."),
         }
-        flash(f"Order {order.number} is {order.status}.{notes.get(order.status, '')}", "success")
+        flash(f"{message} {notes.get(order.status, '')}".strip(), "success")
         return redirect(url_for("admin.order_detail", number=order.number))
     return render_template("admin/order.html", order=orders.order_view(order), raw=order, form=form)
 
@@ -374,6 +415,6 @@ def settings() -> ResponseReturnValue:
         except ShopError as exc:
             flash(str(exc), "error")
         else:
-            flash("Settings saved.", "success")
+            flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 
 from ..extensions import db
@@ -38,7 +39,10 @@ def index() -> ResponseReturnValue:
             form.url.errors = [*form.url.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"Endpoint added. Its signing secret: {endpoint.secret}", "success")
+            flash(
+                _("Endpoint added. Its signing secret: %(secret)s", secret=endpoint.secret),
+                "success",
+            )
             return redirect(HOME)
     return render_template(
         "admin/webhooks.html",
@@ -46,7 +50,18 @@ def index() -> ResponseReturnValue:
         endpoints=webhooks.list_endpoints(),
         deliveries=webhooks.deliveries(),
         confirm=ConfirmForm(),
+        delivery_status=delivery_status,
     )
+
+
+def delivery_status(status: str) -> str:
+    labels = {
+        "pending": _("waiting"),
+        "sending": _("sending"),
+        "done": _("delivered"),
+        "dead": _("gave up"),
+    }
+    return labels.get(status, status)
 
 
 def _act(action: Callable[[int], object], target: int, done: str) -> ResponseReturnValue:
@@ -64,14 +79,14 @@ def _act(action: Callable[[int], object], target: int, done: str) -> ResponseRet
 
 @bp.route("/<int:endpoint_id>/remove", methods=["POST"])
 def remove(endpoint_id: int) -> ResponseReturnValue:
-    return _act(webhooks.remove_endpoint, endpoint_id, "Endpoint removed.")
+    return _act(webhooks.remove_endpoint, endpoint_id, _("Endpoint removed."))
 
 
 @bp.route("/<int:endpoint_id>/enable", methods=["POST"])
 def enable(endpoint_id: int) -> ResponseReturnValue:
-    return _act(webhooks.enable_endpoint, endpoint_id, "Endpoint switched on again.")
+    return _act(webhooks.enable_endpoint, endpoint_id, _("Endpoint switched on again."))
 
 
 @bp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
 def redeliver(delivery_id: int) -> ResponseReturnValue:
-    return _act(webhooks.redeliver, delivery_id, "Queued again.")
+    return _act(webhooks.redeliver, delivery_id, _("Queued again."))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..cart.services import MAX_QUANTITY
-from ..catalog.schemas import ProductIn, ProductPatch
+from ..catalog.schemas import ProductIn, ProductPatch, ProductText
 from ..listing import MAX_ID
 
 __all__ = [
@@ -48,6 +48,12 @@ class Product(BaseModel):
     featured: bool
     image: str
     categories: list[str]
+    locale: str = Field(
+        description="The locale title and description are in (Accept-Language or ?locale=)."
+    )
+    translations: dict[str, ProductText] = Field(
+        description="Title and description in the shop's other locales, by locale."
+    )
 
 
 class Category(BaseModel):

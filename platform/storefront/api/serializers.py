@@ -10,6 +10,7 @@ from flask import Response, jsonify
 from ..cart import services as cart_services
 from ..catalog.models import Product as ProductRow
 from ..catalog.money import shop_currency, shop_money
+from ..i18n import current_locale, localized
 from ..listing import Page
 from ..orders import services as orders
 from ..orders.models import Order as OrderRow
@@ -27,8 +28,8 @@ def product(row: ProductRow) -> dict[str, Any]:
         id=row.id,
         sku=row.sku,
         slug=row.slug,
-        title=row.title,
-        description=row.description,
+        title=localized(row.translations, "title", row.title),
+        description=localized(row.translations, "description", row.description),
         price=money(row.price),  # type: ignore[arg-type]
         compare_at_price=money(row.compare_at_price),
         stock=row.stock,
@@ -37,6 +38,8 @@ def product(row: ProductRow) -> dict[str, Any]:
         featured=row.featured,
         image=row.image_url or f"/p/{row.slug}/image.svg",
         categories=[c.slug for c in row.categories],
+        locale=current_locale(),
+        translations=row.translations or {},
     ).model_dump(mode="json")
 
 

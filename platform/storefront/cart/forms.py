@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, SubmitField
 from wtforms.validators import DataRequired, NumberRange
@@ -9,11 +10,11 @@ from wtforms.validators import DataRequired, NumberRange
 
 class AddToCartForm(FlaskForm):
     product_id = HiddenField(validators=[DataRequired()])
-    quantity = IntegerField("Quantity", default=1, validators=[NumberRange(min=1, max=99)])
-    submit = SubmitField("Add to cart")
+    quantity = IntegerField(_l("Quantity"), default=1, validators=[NumberRange(min=1, max=99)])
+    submit = SubmitField(_l("Add to cart"))
 
 
 class UpdateItemForm(FlaskForm):
     item_id = HiddenField(validators=[DataRequired()])
-    quantity = IntegerField("Quantity", validators=[NumberRange(min=0, max=99)])
-    submit = SubmitField("Update")
+    quantity = IntegerField(_l("Quantity"), validators=[NumberRange(min=0, max=99)])
+    submit = SubmitField(_l("Update"))

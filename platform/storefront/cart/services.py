@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 
 from flask import session
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from ..catalog.models import Product
 from ..catalog.money import shop_money
 from ..catalog.services import ProductView, view
 from ..extensions import db
+from ..i18n import localized
 from ..shared import SafeView
 from .models import Cart, CartItem
 
@@ -76,16 +78,22 @@ def cart_owner() -> str | None:
 
 def add_item(product_id: int, quantity: int = 1) -> Cart:
     if not 1 <= quantity <= MAX_QUANTITY:
-        raise CartError(f"Choose a quantity between 1 and {MAX_QUANTITY}.")
+        raise CartError(_("Choose a quantity between 1 and %(max)s.", max=MAX_QUANTITY))
     product = db.session.get(Product, product_id)
     if product is None or not product.active:
-        raise CartError("That product is not available.")
+        raise CartError(_("That product is not available."))
     cart = current_cart(create=True)
     assert cart is not None  # noqa: S101 - create=True always returns one
     item = next((i for i in cart.items if i.product_id == product_id), None)
     wanted = quantity + (item.quantity if item else 0)
     if wanted > product.stock:
-        raise CartError(f"Only {product.stock} of “{product.title}” left in stock.")
+        raise CartError(
+            _(
+                "Only %(num)s of “%(title)s” left in stock.",
+                num=product.stock,
+                title=localized(product.translations, "title", product.title),
+            )
+        )
     if item is None:
         cart.items.append(CartItem(product_id=product_id, quantity=quantity))
     else:
@@ -98,11 +106,17 @@ def set_quantity(item_id: int, quantity: int) -> None:
     cart = current_cart()
     item = next((i for i in cart.items if i.id == item_id), None) if cart else None
     if item is None:
-        raise CartError("That item is no longer in your cart.")
+        raise CartError(_("That item is no longer in your cart."))
     if quantity <= 0:
         cart.items.remove(item)  # type: ignore[union-attr]
     elif quantity > item.product.stock:
-        raise CartError(f"Only {item.product.stock} of “{item.product.title}” left in stock.")
+        raise CartError(
+            _(
+                "Only %(num)s of “%(title)s” left in stock.",
+                num=item.product.stock,
+                title=localized(item.product.translations, "title", item.product.title),
+            )
+        )
     else:
         item.quantity = min(quantity, MAX_QUANTITY)
     db.session.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug import Response
 
 from ..extensions import db
@@ -25,7 +26,7 @@ def add() -> Response:
     referrer = request.referrer or ""
     back = referrer if referrer.startswith(request.host_url) else url_for("cart.show")
     if not form.validate_on_submit() or not (form.product_id.data or "").isdigit():
-        flash("Choose a quantity between 1 and 99.", "error")
+        flash(_("Choose a quantity between 1 and 99."), "error")
         return redirect(back)
     try:
         services.add_item(int(form.product_id.data), form.quantity.data or 1)
@@ -34,7 +35,7 @@ def add() -> Response:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(back)
-    flash("Added to your cart.", "success")
+    flash(_("Added to your cart."), "success")
     return redirect(url_for("cart.show"))
 
 
@@ -43,7 +44,7 @@ def update() -> Response:
     """Change a line's quantity (0 removes it)."""
     form = UpdateItemForm()
     if not form.validate_on_submit() or not (form.item_id.data or "").isdigit():
-        flash("Choose a quantity between 0 and 99.", "error")
+        flash(_("Choose a quantity between 0 and 99."), "error")
     else:
         try:
             services.set_quantity(int(form.item_id.data), form.quantity.data or 0)

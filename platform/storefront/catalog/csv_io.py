@@ -1,7 +1,9 @@
 """Catalog CSV import and export (``tenantctl catalog import|export``).
 
 Columns: ``sku,title,price,stock,description,compare_at_price,categories,active,featured,
-image_url,slug``. Only ``sku``, ``title`` and ``price`` are required. Prices are in major
+image_url,slug``, and ``title:<locale>`` / ``description:<locale>`` for each of the shop's
+other languages (``title:de`` or ``title:de_DE``). Only ``sku``, ``title`` and ``price``
+are required. Prices are in major
 units (``19.99``); ``categories`` lists category slugs separated by ``;``; booleans are
 ``true``/``false`` (also ``yes``/``no``, ``1``/``0``). A row whose SKU exists updates
 that product; any other row creates one.
@@ -22,6 +24,7 @@ from sqlalchemy import select
 
 from ..csvcells import read_cell, safe_cell
 from ..extensions import db
+from ..i18n import match_locale, other_locales, shop_locales_of_bound, url_tags
 from .models import Category, Product
 from .money import parse_money, shop_currency, to_major
 from .schemas import check_product, field_errors
@@ -41,6 +44,7 @@ COLUMNS = (
     "slug",
 )
 REQUIRED = ("sku", "title", "price")
+TRANSLATED = ("title", "description")  # columns with per-locale versions: title:de
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 100_000
 
@@ -73,12 +77,28 @@ def _bool(value: str, column: str) -> bool:
     raise ValueError(f"{column}: {value!r} is not true or false")
 
 
+def _locale_column(column: str) -> tuple[str, str] | None:
+    """``title:de`` -> ("title", "de_DE") when the shop speaks it; None otherwise."""
+    field, _sep, wanted = column.partition(":")
+    if field not in TRANSLATED or not wanted:
+        return None
+    locale = match_locale(wanted, other_locales())
+    return (field, locale) if locale else None
+
+
+def export_columns() -> tuple[str, ...]:
+    """The import format's columns, with the shop's other languages (``title:de``)."""
+    locales = other_locales()
+    tags = {loc: tag for tag, loc in url_tags(shop_locales_of_bound()).items()}
+    return COLUMNS + tuple(f"{field}:{tags[loc]}" for loc in locales for field in TRANSLATED)
+
+
 def parse_rows(lines: Iterable[str]) -> list[Row]:
     """Read and check every row; raise ImportError_ listing all problems."""
     reader = csv.DictReader(lines)
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS]
+    unknown = [c for c in header if c not in COLUMNS and not _locale_column(c)]
     if missing or unknown:
         header_problems = []
         if missing:
@@ -142,6 +162,14 @@ def _check_row(
     for column in ("description", "image_url", "slug"):
         if values.get(column) or (column == "description" and column in values):
             parsed[column] = values[column]
+    translations: dict[str, dict[str, str]] = {}
+    for column, value in values.items():
+        found = _locale_column(column)
+        if found:
+            field, locale = found
+            translations.setdefault(locale, {})[field] = value
+    if translations:
+        parsed["translations"] = translations
     categories = None
     if "categories" in values:
         categories = [c.strip() for c in values["categories"].split(";") if c.strip()]
@@ -198,7 +226,9 @@ def export_csv(out: IO[str]) -> int:
     """Every product of the bound shop, in the import format; returns the row count."""
     currency = shop_currency()
     writer = csv.writer(out)
-    writer.writerow(COLUMNS)
+    columns = export_columns()
+    writer.writerow(columns)
+    locales = other_locales()
     count = 0
     for product in db.session.scalars(select(Product).order_by(Product.id)):
         writer.writerow(
@@ -215,6 +245,11 @@ def export_csv(out: IO[str]) -> int:
                 "true" if product.featured else "false",
                 product.image_url or "",
                 product.slug,
+                *(
+                    (product.translations or {}).get(locale, {}).get(field, "")
+                    for locale in locales
+                    for field in TRANSLATED
+                ),
             ]
         )
         count += 1

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..i18n import other_locales
 from .models import Product
-from .services import create_category, create_product
+from .services import create_category, create_product, slugify
 
 CATALOGS: dict[str, dict[str, list[tuple[str, str, int, int, str]]]] = {
     "acme": {
@@ -35,27 +36,88 @@ CATALOGS: dict[str, dict[str, list[tuple[str, str, int, int, str]]]] = {
             ("ACME-GAD-TNT", "Dehydrated Boulders", 3900, 25, "Just add water."),
         ],
     },
+    # Globex speaks German first: its own texts are German, English is the translation.
     "globex": {
-        "Jackets": [
-            ("GLX-JKT-STORM", "Storm Shell Jacket", 18900, 10, "Waterproof, breathable, packable."),
-            ("GLX-JKT-DOWN", "Alpine Down Parka", 29900, 6, "800-fill down for deep winter."),
-            ("GLX-JKT-WIND", "Featherweight Windbreaker", 7900, 18, "Weighs less than an apple."),
+        "Jacken": [
+            (
+                "GLX-JKT-STORM",
+                "Sturmjacke",
+                18900,
+                10,
+                "Wasserdicht, atmungsaktiv, packbar.",
+            ),
+            ("GLX-JKT-DOWN", "Alpine Daunenparka", 29900, 6, "800er Daune für tiefen Winter."),
+            ("GLX-JKT-WIND", "Federleichte Windjacke", 7900, 18, "Wiegt weniger als ein Apfel."),
         ],
-        "Packs": [
-            ("GLX-PCK-30", "Trail Pack 30 L", 11900, 14, "Day hikes and city days."),
-            ("GLX-PCK-55", "Expedition Pack 55 L", 21900, 4, "Built for a week outside."),
-            ("GLX-PCK-SLING", "Everyday Sling", 4900, 30, "Keys, phone, snacks."),
+        "Rucksäcke": [
+            ("GLX-PCK-30", "Wanderrucksack 30 l", 11900, 14, "Für Tagestouren und Stadttage."),
+            ("GLX-PCK-55", "Expeditionsrucksack 55 l", 21900, 4, "Gebaut für eine Woche draußen."),
+            ("GLX-PCK-SLING", "Alltags-Umhängetasche", 4900, 30, "Schlüssel, Handy, Proviant."),
         ],
-        "Camp": [
-            ("GLX-CMP-TENT2", "Two-Person Tent", 24900, 7, "Pitches in five minutes."),
-            ("GLX-CMP-BAG", "Three-Season Sleeping Bag", 15900, 9, "Comfort to -5 °C."),
-            ("GLX-CMP-STOVE", "Titanium Stove", 6900, 22, "Boils a litre in three minutes."),
-            ("GLX-CMP-LAMP", "Solar Lantern", 3900, 40, "Charges by day, glows by night."),
-            ("GLX-CMP-MUG", "Insulated Mug", 2400, 60, "Coffee stays hot on the ridge."),
-            ("GLX-CMP-MAT", "Inflatable Sleeping Mat", 8900, 0, "Back in stock soon."),
+        "Camping": [
+            ("GLX-CMP-TENT2", "Zwei-Personen-Zelt", 24900, 7, "In fünf Minuten aufgebaut."),
+            ("GLX-CMP-BAG", "Drei-Jahreszeiten-Schlafsack", 15900, 9, "Komfortbereich bis -5 °C."),
+            ("GLX-CMP-STOVE", "Titan-Kocher", 6900, 22, "Kocht einen Liter in drei Minuten."),
+            ("GLX-CMP-LAMP", "Solarlaterne", 3900, 40, "Lädt am Tag, leuchtet in der Nacht."),
+            ("GLX-CMP-MUG", "Isolierbecher", 2400, 60, "Der Kaffee bleibt auf dem Grat heiß."),
+            ("GLX-CMP-MAT", "Aufblasbare Isomatte", 8900, 0, "Bald wieder auf Lager."),
         ],
     },
 }
+
+
+# The demo texts in each shop's other language: sku or category -> (title, description).
+TRANSLATIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "acme": (
+        "fr_FR",
+        {
+            "Anvils": ("Enclumes", ""),
+            "Rockets": ("Fusées", ""),
+            "Gadgets": ("Gadgets", ""),
+            "ACME-ANV-50": ("Enclume classique, 23 kg", "Forgée, testée en chute de falaise."),
+            "ACME-ANV-100": ("Enclume lourde, 45 kg", "Pour les plans les plus déterminés."),
+            "ACME-ANV-MINI": ("Enclume de bureau", "Un presse-papier qui a de l’ambition."),
+            "ACME-RKT-SKATES": ("Patins-fusées", "Vitesse de pointe : déraisonnable."),
+            "ACME-RKT-BIKE": ("Monocycle à réaction", "Équilibre non fourni."),
+            "ACME-RKT-KIT": ("Fusée à monter soi-même", "Notice en 12 langues."),
+            "ACME-RKT-SLED": ("Luge-fusée", "Bientôt de retour en stock."),
+            "ACME-GAD-MAGNET": ("Aimant géant", "Attire tout. Absolument tout."),
+            "ACME-GAD-HOLE": ("Trou portatif", "Pliez, emportez, dépliez."),
+            "ACME-GAD-GLUE": ("Super glue, 4 l", "Colle aux routes comme aux plans."),
+            "ACME-GAD-SEED": ("Graines pour oiseaux, 2 kg", "Irrésistibles. Garanti."),
+            "ACME-GAD-TNT": ("Rochers déshydratés", "Il suffit d’ajouter de l’eau."),
+        },
+    ),
+    "globex": (
+        "en_GB",
+        {
+            "Jacken": ("Jackets", ""),
+            "Rucksäcke": ("Packs", ""),
+            "Camping": ("Camp", ""),
+            "GLX-JKT-STORM": ("Storm Shell Jacket", "Waterproof, breathable, packable."),
+            "GLX-JKT-DOWN": ("Alpine Down Parka", "800-fill down for deep winter."),
+            "GLX-JKT-WIND": ("Featherweight Windbreaker", "Weighs less than an apple."),
+            "GLX-PCK-30": ("Trail Pack 30 L", "Day hikes and city days."),
+            "GLX-PCK-55": ("Expedition Pack 55 L", "Built for a week outside."),
+            "GLX-PCK-SLING": ("Everyday Sling", "Keys, phone, snacks."),
+            "GLX-CMP-TENT2": ("Two-Person Tent", "Pitches in five minutes."),
+            "GLX-CMP-BAG": ("Three-Season Sleeping Bag", "Comfort to -5 °C."),
+            "GLX-CMP-STOVE": ("Titanium Stove", "Boils a litre in three minutes."),
+            "GLX-CMP-LAMP": ("Solar Lantern", "Charges by day, glows by night."),
+            "GLX-CMP-MUG": ("Insulated Mug", "Coffee stays hot on the ridge."),
+            "GLX-CMP-MAT": ("Inflatable Sleeping Mat", "Back in stock soon."),
+        },
+    ),
+}
+
+
+def _translations(slug: str, key: str, field: str) -> dict[str, dict[str, str]]:
+    locale, texts = TRANSLATIONS.get(slug, ("", {}))
+    if key not in texts or locale not in other_locales():
+        return {}
+    title, description = texts[key]
+    values = {field: title, "description": description} if field == "title" else {field: title}
+    return {locale: {k: v for k, v in values.items() if v}}
 
 
 def seed_catalog(slug: str) -> int:
@@ -65,7 +127,13 @@ def seed_catalog(slug: str) -> int:
         return 0
     added = 0
     for position, (category, products) in enumerate(catalog.items()):
-        create_category(category, position=position)
+        category_slug = slugify(category)
+        create_category(
+            category,
+            category_slug,
+            position=position,
+            translations=_translations(slug, category, "name"),
+        )
         for index, (sku, title, price, stock, description) in enumerate(products):
             create_product(
                 sku,
@@ -74,7 +142,8 @@ def seed_catalog(slug: str) -> int:
                 description=description,
                 stock=stock,
                 compare_at_price=price + 2000 if index == 1 else None,
-                categories=[category.lower()],
+                categories=[category_slug],
+                translations=_translations(slug, sku, "title"),
                 featured=index == 0,
             )
             added += 1

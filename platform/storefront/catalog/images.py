@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from ..tenancy.context import current_tenant
@@ -33,14 +34,14 @@ def save_upload(upload: FileStorage) -> str:
     """Store the upload for the bound shop; return the URL path it is served at."""
     data = upload.read(MAX_BYTES + 1)
     if not data:
-        raise ImageError("the file is empty")
+        raise ImageError(_("The file is empty."))
     if len(data) > MAX_BYTES:
-        raise ImageError(f"the image is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise ImageError(_("The image is larger than %(num)s MB.", num=MAX_BYTES // (1024 * 1024)))
     kind = next(
         (k for k, sigs in SIGNATURES.items() if any(data.startswith(s) for s in sigs)), None
     )
     if kind is None or (kind == "webp" and data[8:12] != b"WEBP"):
-        raise ImageError("only PNG, JPEG, GIF or WebP images can be uploaded")
+        raise ImageError(_("Only PNG, JPEG, GIF or WebP images can be uploaded."))
     name = f"{hashlib.sha256(data).hexdigest()[:20]}.{kind}"
     folder = shop_dir(current_app, current_tenant().slug) / "static" / "uploads"
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     DateTime,
@@ -52,6 +54,8 @@ class Category(Model, TenantScoped):
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(Integer)  # one level of nesting
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The name in the shop's other locales: {"fr_FR": {"name": "..."}}.
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
@@ -73,6 +77,8 @@ class Product(Model, TenantScoped):
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     image_url: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Title and description in the shop's other locales: {"de_DE": {"title": "..."}}.
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
 
     categories: Mapped[list[Category]] = relationship(
         secondary=product_categories,
@@ -103,12 +109,16 @@ def check_image_url(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if len(value) > IMAGE_URL_MAX:
-        raise ValueError(f"longer than {IMAGE_URL_MAX} characters")
+        raise ValueError(_("The image URL is longer than %(num)s characters.", num=IMAGE_URL_MAX))
     if any(ord(c) < 33 or c in "\\<>\"'" for c in value):
-        raise ValueError("may not contain spaces, quotes, angle brackets or backslashes")
+        raise ValueError(
+            _("The image URL may not contain spaces, quotes, angle brackets or backslashes.")
+        )
     parts = urlsplit(value)
     if parts.scheme in ("http", "https") and parts.netloc:
         return value
     if not parts.scheme and not parts.netloc and value.startswith("/"):
         return value
-    raise ValueError("must start with https://, http:// or / (a path on this shop)")
+    raise ValueError(
+        _("The image URL must start with https://, http:// or / (a path on this shop).")
+    )

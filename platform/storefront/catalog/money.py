@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from babel.numbers import format_currency, get_currency_precision
+from flask_babel import gettext as _
 
 from ..tenancy.context import current_tenant
 
@@ -28,14 +29,23 @@ def parse_money(text: str, currency: str) -> int:
     try:
         value = Decimal(cleaned)
     except ArithmeticError:
-        raise ValueError(f"{text!r} is not an amount (use a number like 19.99)") from None
+        raise ValueError(
+            _("“%(text)s” is not an amount (use a number like 19.99).", text=text)
+        ) from None
     if not value.is_finite() or value < 0:
-        raise ValueError(f"{text!r} is not an amount (use a number like 19.99)")
+        raise ValueError(_("“%(text)s” is not an amount (use a number like 19.99).", text=text))
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
-        raise ValueError(f"{text!r} has more than {digits} decimal places for {currency}")
+        raise ValueError(
+            _(
+                "“%(text)s” has more than %(digits)s decimal places for %(currency)s.",
+                text=text,
+                digits=digits,
+                currency=currency,
+            )
+        )
     if minor > 2_000_000_000:
-        raise ValueError(f"{text!r} is too large")
+        raise ValueError(_("“%(text)s” is too large.", text=text))
     return int(minor)
 
 

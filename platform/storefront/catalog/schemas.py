@@ -29,6 +29,24 @@ CategorySlugs = Annotated[
 ]
 
 
+MAX_TRANSLATIONS = 10
+
+
+class ProductText(BaseModel):
+    """A product's title and description in one of the shop's other locales."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    title: Annotated[str, Field(max_length=200)] = ""
+    description: Description = ""
+
+
+Translations = Annotated[
+    dict[Annotated[str, Field(min_length=2, max_length=16)], ProductText],
+    Field(max_length=MAX_TRANSLATIONS),
+]
+
+
 class ProductIn(BaseModel):
     """A new product. Prices are in minor units (cents)."""
 
@@ -45,6 +63,7 @@ class ProductIn(BaseModel):
     featured: bool = False
     image_url: ImageUrl = None
     categories: CategorySlugs = []
+    translations: Translations = {}
 
 
 class ProductPatch(BaseModel):
@@ -63,6 +82,7 @@ class ProductPatch(BaseModel):
     featured: bool | None = None
     image_url: ImageUrl = None
     categories: CategorySlugs | None = None
+    translations: Translations | None = None
 
     # Fields that exist on every product: sent as null they are an error, not "unset".
     NOT_NULL: ClassVar[tuple[str, ...]] = (

@@ -7,11 +7,13 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
+from ..i18n import localized, match_locale, other_locales
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..shared import SafeView
 from ..webhooks import emit
@@ -61,8 +63,8 @@ def view(product: Product) -> ProductView:
         id=product.id,
         sku=product.sku,
         slug=product.slug,
-        title=product.title,
-        description=product.description,
+        title=localized(product.translations, "title", product.title),
+        description=localized(product.translations, "description", product.description),
         price=product.price,
         price_display=shop_money(product.price),
         compare_at_display=(
@@ -73,7 +75,7 @@ def view(product: Product) -> ProductView:
         in_stock=product.stock > 0,
         stock=product.stock,
         image=product.image_url or f"/p/{product.slug}/image.svg",
-        categories=tuple(c.name for c in product.categories),
+        categories=tuple(localized(c.translations, "name", c.name) for c in product.categories),
     )
 
 
@@ -138,7 +140,11 @@ def category_tree() -> tuple[CategoryView, ...]:
 
     def children(parent: int | None) -> tuple[CategoryView, ...]:
         return tuple(
-            CategoryView(c.slug, c.name, children(c.id) if parent is None else ())
+            CategoryView(
+                c.slug,
+                localized(c.translations, "name", c.name),
+                children(c.id) if parent is None else (),
+            )
             for c in categories
             if c.parent_id == parent
         )
@@ -147,11 +153,19 @@ def category_tree() -> tuple[CategoryView, ...]:
 
 
 def create_category(
-    name: str, slug: str | None = None, parent: str | None = None, position: int = 0
+    name: str,
+    slug: str | None = None,
+    parent: str | None = None,
+    position: int = 0,
+    translations: dict[str, dict[str, str]] | None = None,
 ) -> Category:
     parent_id = get_category(parent).id if parent else None
     category = Category(
-        name=name, slug=slug or slugify(name), parent_id=parent_id, position=position
+        name=name,
+        slug=slug or slugify(name),
+        parent_id=parent_id,
+        position=position,
+        translations=merge_translations({}, translations),
     )
     db.session.add(category)
     db.session.flush()
@@ -172,8 +186,10 @@ def create_product(
     image_url: str | None = None,
     slug: str | None = None,
     active: bool = True,
+    translations: dict[str, dict[str, str]] | None = None,
 ) -> Product:
     product = Product(
+        translations=merge_translations({}, translations),
         active=active,
         sku=sku,
         title=title,
@@ -209,6 +225,7 @@ PRODUCT_FIELDS = frozenset(
         "active",
         "featured",
         "image_url",
+        "translations",
     }
 )
 
@@ -223,10 +240,16 @@ def product_by_sku(sku: str) -> Product | None:
 
 def check_unique(product: Product | None, sku: str, slug: str) -> None:
     """SKU and slug are unique per shop: say which one clashes before the database does."""
-    for column, value, label in ((Product.sku, sku, "SKU"), (Product.slug, slug, "slug")):
+    for column, value, label in ((Product.sku, sku, _("SKU")), (Product.slug, slug, _("URL slug"))):
         other = db.session.scalar(select(Product.id).where(column == value))
         if other is not None and (product is None or other != product.id):
-            raise CatalogError(f"{label} {value!r} is already used by another product")
+            raise CatalogError(
+                _(
+                    "%(field)s “%(value)s” is already used by another product.",
+                    field=label,
+                    value=value,
+                )
+            )
 
 
 def update_product(
@@ -237,8 +260,12 @@ def update_product(
     if unknown:
         raise CatalogError(f"unknown product fields: {', '.join(sorted(unknown))}")
     if "stock" in fields and fields["stock"] < 0:
-        raise CatalogError("stock cannot be negative")
+        raise CatalogError(_("Stock cannot be negative."))
     check_unique(product, fields.get("sku", product.sku), fields.get("slug", product.slug))
+    if "translations" in fields:
+        fields["translations"] = merge_translations(
+            product.translations or {}, fields["translations"]
+        )
     for name, value in fields.items():
         setattr(product, name, value)
     if categories is not None:
@@ -247,6 +274,34 @@ def update_product(
     invalidate_shop_cache()
     emit("product.updated", webhook_data(product))
     return product
+
+
+def merge_translations(
+    current: dict[str, dict[str, str]], given: dict[str, Any] | None
+) -> dict[str, dict[str, str]]:
+    """``current`` with the texts in ``given`` (locale -> fields) replacing theirs.
+
+    Locales may be named as in the URL (``de``) or in full (``de_DE``), but only the shop's
+    other locales are taken; a locale whose fields are all empty is removed.
+    """
+    merged = {locale: dict(texts) for locale, texts in current.items()}
+    others = other_locales()
+    for wanted, texts in (given or {}).items():
+        locale = match_locale(wanted, others)
+        if locale is None:
+            raise CatalogError(
+                _(
+                    "“%(locale)s” is not one of the shop's other languages (%(locales)s).",
+                    locale=wanted,
+                    locales=", ".join(others) or "—",
+                )
+            )
+        kept = {k: str(v).strip() for k, v in dict(texts).items() if v and str(v).strip()}
+        if kept:
+            merged[locale] = kept
+        else:
+            merged.pop(locale, None)
+    return merged
 
 
 def webhook_data(product: Product) -> dict[str, Any]:
@@ -271,7 +326,13 @@ def adjust_stock(product: Product, delta: int) -> int:
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise CatalogError(f"cannot remove {-delta} units: only {product.stock} in stock")
+        raise CatalogError(
+            _(
+                "Cannot remove %(num)s units: only %(stock)s in stock.",
+                num=-delta,
+                stock=product.stock,
+            )
+        )
     db.session.refresh(product)
     invalidate_shop_cache()
     return product.stock
@@ -298,7 +359,9 @@ def all_categories() -> list[Category]:
 def delete_category(slug: str) -> None:
     category = get_category(slug)
     if db.session.scalar(select(func.count()).where(Category.parent_id == category.id)):
-        raise CatalogError(f"category {slug!r} has subcategories: move or delete them first")
+        raise CatalogError(
+            _("Category “%(slug)s” has subcategories: move or delete them first.", slug=slug)
+        )
     links = product_categories.c
     db.session.execute(
         product_categories.delete().where(

@@ -6,8 +6,11 @@ import hashlib
 from html import escape
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from ..caching import shop_cached
+from ..i18n import localized
 from ..listing import page_number
 from ..tenancy.context import current_tenant
 from . import services
@@ -15,10 +18,10 @@ from . import services
 bp = Blueprint("catalog", __name__)
 
 SORT_LABELS = {
-    "newest": "Newest",
-    "price_asc": "Price: low to high",
-    "price_desc": "Price: high to low",
-    "title": "Name",
+    "newest": _l("Newest"),
+    "price_asc": _l("Price: low to high"),
+    "price_desc": _l("Price: high to low"),
+    "title": _l("Name"),
 }
 
 
@@ -35,7 +38,7 @@ def _listing(title: str, category: str | None = None, query: str | None = None) 
         title=title,
         results=results,
         sort=sort,
-        sorts=SORT_LABELS,
+        sorts={key: str(label) for key, label in SORT_LABELS.items()},
         query=query or "",
         categories=services.category_tree(),
         endpoint=request.endpoint,
@@ -47,7 +50,7 @@ def _listing(title: str, category: str | None = None, query: str | None = None) 
 @shop_cached()
 def products() -> str:
     """Every product, newest first by default."""
-    return _listing("All products")
+    return _listing(_("All products"))
 
 
 @bp.route("/c/<slug>")
@@ -58,14 +61,15 @@ def category(slug: str) -> str:
         found = services.get_category(slug)
     except LookupError:
         abort(404)
-    return _listing(found.name, category=slug)
+    return _listing(localized(found.translations, "name", found.name), category=slug)
 
 
 @bp.route("/search")
 def search() -> str:
     """Search titles, descriptions and SKUs."""
     query = request.args.get("q", "").strip()
-    return _listing(f"Results for “{query}”" if query else "Search", query=query or None)
+    title = _("Results for “%(query)s”", query=query) if query else _("Search")
+    return _listing(title, query=query or None)
 
 
 @bp.route("/p/<slug>")

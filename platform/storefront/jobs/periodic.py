@@ -15,11 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Product
 from ..extensions import db
+from ..i18n import shop_locale
 from ..outbox import deliver_committed, enqueue_mail
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
@@ -49,12 +51,33 @@ def low_stock_digest() -> None:
     ).all()
     if not low:
         return
-    lines = "\n".join(f"- {p.title} ({p.sku}): {p.stock} left" for p in low)
-    enqueue_mail(
-        settings.contact_email,
-        f"{len(low)} product(s) running low at {settings.name}",
-        f"These products have {threshold} or fewer units left:\n\n{lines}\n",
-    )
+    with shop_locale(None):  # the owner's mail: the shop's default language
+        lines = "\n".join(
+            "- "
+            + ngettext(
+                "%(title)s (%(sku)s): %(num)s left",
+                "%(title)s (%(sku)s): %(num)s left",
+                p.stock,
+                title=p.title,
+                sku=p.sku,
+            )
+            for p in low
+        )
+        enqueue_mail(
+            settings.contact_email,
+            ngettext(
+                "%(num)s product running low at %(shop)s",
+                "%(num)s products running low at %(shop)s",
+                len(low),
+                shop=settings.name,
+            ),
+            ngettext(
+                "These products have %(num)s unit or fewer left:",
+                "These products have %(num)s or fewer units left:",
+                threshold,
+            )
+            + f"\n\n{lines}\n",
+        )
 
 
 TASKS = (Task("low-stock-digest", 86_400, low_stock_digest),)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,6 +17,7 @@ from ..caching import invalidate_shop_cache
 from ..cart.models import Cart
 from ..catalog.models import Product
 from ..extensions import db
+from ..i18n import current_locale, localized, shop_text
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
 from .mail import send_order_mail
@@ -84,12 +87,12 @@ def place_order(
     if earlier is not None:
         return earlier
     if cart is None or not cart.items:
-        raise CheckoutError("Your cart is empty.")
+        raise CheckoutError(_("Your cart is empty."))
     if contact.payment_method not in PROVIDERS:
-        raise CheckoutError("Choose a payment method.")
+        raise CheckoutError(_("Choose a payment method."))
     settings = current_tenant().settings
     if settings is None:
-        raise CheckoutError("This shop cannot take orders right now.")
+        raise CheckoutError(_("This shop cannot take orders right now."))
     lines = []
     # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
     for item in sorted(cart.items, key=lambda i: i.product_id):
@@ -104,13 +107,19 @@ def place_order(
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount != 1:  # type: ignore[attr-defined]
-            raise CheckoutError(f"Sorry, “{item.product.title}” sold out while you were shopping.")
+            raise CheckoutError(
+                _(
+                    "Sorry, “%(title)s” sold out while you were shopping.",
+                    title=localized(item.product.translations, "title", item.product.title),
+                )
+            )
         price = item.product.price
         lines.append(
             OrderLine(
                 product_id=item.product_id,
                 sku=item.product.sku,
-                title=item.product.title,
+                # As the shopper read it: the order and its mails keep their language.
+                title=localized(item.product.translations, "title", item.product.title),
                 unit_price=price,
                 quantity=item.quantity,
                 line_total=price * item.quantity,
@@ -133,19 +142,22 @@ def place_order(
         postal_code=contact.postal_code,
         city=contact.city,
         country=contact.country,
-        shipping_label=settings.shipping.label,
+        shipping_label=shop_text(settings, "shipping_label"),
         shipping=settings.shipping.flat_rate,
         subtotal=subtotal,
         total=subtotal + settings.shipping.flat_rate,
         currency=settings.currency,
         payment_method=contact.payment_method,
         checkout_key=key,
+        locale=current_locale(),
         lines=lines,
     )
     db.session.add(order)
     db.session.delete(cart)
     db.session.flush()
-    send_order_mail(order, "orders/mail/confirmation.txt", f"Your order {order.number}")
+    send_order_mail(
+        order, "orders/mail/confirmation.txt", _l("Your order %(number)s", number=order.number)
+    )
     emit("order.created", webhook_data(order))
     return order
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
@@ -14,20 +15,20 @@ from .payments import PROVIDERS
 
 class CheckoutForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)]
+        _l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)]
     )
-    name = StringField("Full name", validators=[DataRequired(), Length(max=200)])
-    address = StringField("Street and number", validators=[DataRequired(), Length(max=300)])
-    postal_code = StringField("Postal code", validators=[DataRequired(), Length(max=20)])
-    city = StringField("City", validators=[DataRequired(), Length(max=100)])
-    country = StringField("Country", validators=[DataRequired(), Length(max=100)])
-    payment_method = RadioField("Payment", default="manual", validators=[DataRequired()])
+    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    address = StringField(_l("Street and number"), validators=[DataRequired(), Length(max=300)])
+    postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=20)])
+    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
+    country = StringField(_l("Country"), validators=[DataRequired(), Length(max=100)])
+    payment_method = RadioField(_l("Payment"), default="manual", validators=[DataRequired()])
     # One per rendered form: a doubled or retried submission carries the same key, and
     # the order it made is answered again instead of a second one.
     checkout_key = HiddenField()
-    submit = SubmitField("Place order")
+    submit = SubmitField(_l("Place order"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Read per form, so a provider registered after import is offered too.
-        self.payment_method.choices = [SelectChoice(c, p.label) for c, p in PROVIDERS.items()]
+        self.payment_method.choices = [SelectChoice(c, str(p.label)) for c, p in PROVIDERS.items()]

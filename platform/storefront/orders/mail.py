@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from flask import render_template, url_for
 
+from ..i18n import shop_locale
 from ..outbox import enqueue_mail
 from .models import Order
 from .views_model import order_view
 
 
-def send_order_mail(order: Order, template: str, subject: str) -> None:
-    """Queue a mail to the shopper in the current transaction (sent after it commits);
-    links come from the shop's primary domain."""
-    link = url_for("orders.detail", number=order.number, _external=True)
-    body = render_template(template, order=order_view(order), link=link)
+def send_order_mail(order: Order, template: str, subject: object) -> None:
+    """Queue a mail to the shopper in the current transaction (sent after it commits).
+
+    Written in the language the shopper ordered in (whoever's request marks the order
+    shipped); ``subject`` is a lazy translation, read inside that language. Links come
+    from the shop's primary domain, with the shopper's language prefix.
+    """
+    with shop_locale(order.locale):
+        link = order_link(order)
+        body = render_template(template, order=order_view(order), link=link)
+        subject_text = str(subject)
     kind = template.rsplit("/", 1)[-1].split(".")[0]
     # One confirmation per order, whatever happens; other mails once per event.
     key = f"order:{order.number}:confirmation" if kind == "confirmation" else None
-    enqueue_mail(order.email, subject, body, dedupe_key=key)
+    enqueue_mail(order.email, subject_text, body, dedupe_key=key)
+
+
+def order_link(order: Order) -> str:
+    """The order page in the shopper's language, on the shop's primary domain."""
+    return url_for("orders.detail", number=order.number, _external=True)

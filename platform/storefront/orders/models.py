@@ -53,6 +53,7 @@ class Order(Model, TenantScoped):
     note: Mapped[str] = mapped_column(Text, default="")
     # Digest of the cart token and the submitted form's key: one checkout, one order.
     checkout_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    locale: Mapped[str | None] = mapped_column(String(16))  # the shopper's; their mails speak it
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

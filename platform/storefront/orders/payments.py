@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
+from flask_babel import lazy_gettext as _l
+
+from ..i18n import shop_text
 from ..tenancy.context import current_tenant
 from .models import Order
 
 
 class PaymentProvider(Protocol):
     code: str
-    label: str
+    label: Any  # a str, or a lazy translation that reads in the shopper's language
 
     def instructions(self, order: Order) -> str:
         """What the shopper reads on the confirmation page and in the mail."""
@@ -23,11 +26,11 @@ class ManualPayment:
     """Bank transfer or cash on delivery: the shop's own instructions, paid later."""
 
     code = "manual"
-    label = "Bank transfer / cash on delivery"
+    label = _l("Bank transfer / cash on delivery")
 
     def instructions(self, order: Order) -> str:
         settings = current_tenant().settings
-        return settings.payment.instructions if settings else ""
+        return shop_text(settings, "payment_instructions") if settings else ""
 
     def start(self, order: Order) -> str | None:
         return None

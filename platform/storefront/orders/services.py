@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 
 from flask import session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select, update
 
 from ..caching import invalidate_shop_cache
@@ -103,7 +105,9 @@ def set_status(order: Order, status: str) -> None:
     if order.status == status:
         return
     if order.status == "cancelled":
-        raise CheckoutError(f"order {order.number} is cancelled; its status cannot change")
+        raise CheckoutError(
+            _("Order %(number)s is cancelled; its status cannot change.", number=order.number)
+        )
     previous = order.status
     moved = db.session.execute(
         update(Order)
@@ -128,7 +132,9 @@ def set_status(order: Order, status: str) -> None:
         emit(f"order.{status}", webhook_data(order))
     if status == "shipped":
         send_order_mail(
-            order, "orders/mail/shipped.txt", f"Your order {order.number} is on its way"
+            order,
+            "orders/mail/shipped.txt",
+            _l("Your order %(number)s is on its way", number=order.number),
         )
     db.session.flush()
 

@@ -8,12 +8,14 @@ import secrets
 from dataclasses import fields
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 
 from ..cart import services as cart_services
 from ..catalog.money import shop_money
 from ..extensions import db
+from ..i18n import shop_text
 from ..tenancy.context import current_tenant
 from . import services
 from .forms import CheckoutForm
@@ -36,7 +38,7 @@ def checkout() -> str | Response:
         earlier = _earlier_order(cart)
         if earlier is not None:
             return _after_order(earlier)
-        flash("Your cart is empty.", "error")
+        flash(_("Your cart is empty."), "error")
         return redirect(url_for("cart.show"))
     form = CheckoutForm()
     if current_user.is_authenticated and not form.email.data:
@@ -61,7 +63,7 @@ def checkout() -> str | Response:
             db.session.rollback()
             earlier = services.order_for_checkout(key)
             if earlier is None:
-                flash("Your cart changed while you were checking out.", "error")
+                flash(_("Your cart changed while you were checking out."), "error")
                 return redirect(url_for("cart.show"))
             order = earlier
         except BaseException:
@@ -72,7 +74,7 @@ def checkout() -> str | Response:
         "orders/checkout.html",
         form=form,
         cart=cart_services.cart_view(cart),
-        shipping_label=settings.shipping.label if settings else "",
+        shipping_label=shipping_label(),
         shipping_display=_shipping_display(),
         total_display=_total(cart),
     )
@@ -97,9 +99,14 @@ def _after_order(order: services.Order) -> Response:
         payment_url = PROVIDERS[order.payment_method].start(order)
     except Exception:  # the order stands; payment can be retried from it
         log.exception("payment provider %s failed to start for %s", order.payment_method, order)
-        flash("Your order is placed, but the payment could not be started.", "error")
+        flash(_("Your order is placed, but the payment could not be started."), "error")
         payment_url = None
     return redirect(payment_url or confirmation)
+
+
+def shipping_label() -> str:
+    settings = current_tenant().settings
+    return shop_text(settings, "shipping_label") if settings else ""
 
 
 def _shipping_display() -> str:

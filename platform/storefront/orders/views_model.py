@@ -5,10 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from ..catalog.money import shop_money
+from ..i18n import format_when, language_name
 from ..shared import SafeView
 from .models import Order
 from .payments import PROVIDERS
+
+STATUS_LABELS = {
+    "pending": _l("Pending"),
+    "paid": _l("Paid"),
+    "shipped": _l("Shipped"),
+    "cancelled": _l("Cancelled"),
+}
+
+
+def status_label(status: str) -> str:
+    """An order status in the reader's language."""
+    label = STATUS_LABELS.get(status)
+    return str(label) if label is not None else status
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,8 @@ class OrderLineView(SafeView):
 class OrderView(SafeView):
     number: str
     status: str
+    status_label: str
+    language: str
     email: str
     name: str
     address: str
@@ -45,13 +63,15 @@ def order_view(order: Order) -> OrderView:
     return OrderView(
         number=order.number,
         status=order.status,
+        status_label=status_label(order.status),
+        language=language_name(order.locale) if order.locale else "",
         email=order.email,
         name=order.name,
         address=order.address,
         postal_code=order.postal_code,
         city=order.city,
         country=order.country,
-        created_at=order.created_at.strftime("%Y-%m-%d %H:%M"),
+        created_at=format_when(order.created_at),
         lines=tuple(
             OrderLineView(
                 line.sku,
@@ -66,7 +86,7 @@ def order_view(order: Order) -> OrderView:
         shipping_label=order.shipping_label,
         shipping_display=shop_money(order.shipping, order.currency),
         total_display=shop_money(order.total, order.currency),
-        payment_label=pay.label if pay else order.payment_method,
+        payment_label=str(pay.label) if pay else order.payment_method,
         payment_instructions=pay.instructions(order) if pay else "",
     )
 

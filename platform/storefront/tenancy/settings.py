@@ -11,9 +11,17 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytz
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 SETTINGS_FILE = "tenant.toml"
 COLOR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
@@ -55,6 +63,8 @@ class _Strict(BaseModel):
 class Link(_Strict):
     label: str = Field(min_length=1, max_length=60)
     url: str = Field(min_length=1, max_length=500)
+    # The label in the shop's other locales, e.g. {"fr_FR" = "Livraison"}.
+    labels: dict[str, str] = {}
 
 
 class Branding(_Strict):
@@ -82,20 +92,40 @@ class MailSettings(_Strict):
 
 
 class Shipping(_Strict):
-    label: str = Field("Standard shipping", max_length=100)
+    label: str | None = Field(None, max_length=100)  # None: "Standard shipping", translated
     flat_rate: int = Field(0, ge=0)
 
 
 class Payment(_Strict):
-    instructions: str = Field(
-        "Pay by bank transfer; we ship when the payment arrives.", max_length=2000
-    )
+    instructions: str | None = Field(None, max_length=2000)  # None: the platform's, translated
+
+
+class ShopTexts(_Strict):
+    """The shop's own texts in one of its other locales (the defaults are the ones in
+    ``[branding]``, ``[mail]``, ``[shipping]`` and ``[payment]``)."""
+
+    footer_text: str | None = Field(None, max_length=500)
+    mail_footer: str | None = Field(None, max_length=500)
+    shipping_label: str | None = Field(None, max_length=100)
+    payment_instructions: str | None = Field(None, max_length=2000)
+
+
+MAX_LOCALES = 10
+MAX_OVERRIDES = 2000  # [texts.<locale>] entries per locale
 
 
 class ShopSettings(_Strict):
     name: str = Field(min_length=1, max_length=200)
     theme: str = "classic"
+    # ``locales`` lists every language the shop speaks, its default first; ``locale``
+    # alone (the older form) is a shop with one language.
     locale: str = "en_US"
+    locales: tuple[str, ...] = ()
+    timezone: str = "UTC"
+    # Platform wording the shop replaces, per locale: {"de_DE": {"Add to cart": "..."}}.
+    texts: dict[str, dict[str, str | list[str]]] = {}
+    # The shop's own texts in its other locales.
+    content: dict[str, ShopTexts] = {}
     currency: str = "USD"
     contact_email: str | None = None
     branding: Branding = Branding()
@@ -105,14 +135,79 @@ class ShopSettings(_Strict):
     payment: Payment = Payment()
     config: dict[str, Any] = {}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_locale(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("locales") and "locale" not in data:
+            locales = data["locales"]
+            if isinstance(locales, list) and locales and isinstance(locales[0], str):
+                return {**data, "locale": locales[0]}
+        return data
+
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
-        try:
-            Locale.parse(value)
-        except (ValueError, UnknownLocaleError):
-            raise ValueError(f"unknown locale {value!r} (expected e.g. 'en_US')") from None
+        return _check_locale(value)
+
+    @field_validator("locales", mode="before")
+    @classmethod
+    def _locale_list(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if len(value) > MAX_LOCALES:
+                raise ValueError(f"at most {MAX_LOCALES} locales")
+            if len(set(value)) != len(value):
+                raise ValueError("a locale is listed twice")
+            for item in value:
+                if isinstance(item, str):
+                    _check_locale(item)
+            return tuple(value)
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            pytz.timezone(value)  # what Flask-Babel converts with
+        except (pytz.UnknownTimeZoneError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected e.g. 'Europe/Berlin')"
+            ) from None
+        return value
+
+    @field_validator("texts")
+    @classmethod
+    def _bounded_texts(
+        cls, value: dict[str, dict[str, str | list[str]]]
+    ) -> dict[str, dict[str, str | list[str]]]:
+        for locale, table in value.items():
+            if len(table) > MAX_OVERRIDES:
+                raise ValueError(f"{locale}: at most {MAX_OVERRIDES} texts")
+            for msgid, text in table.items():
+                forms = text if isinstance(text, list) else [text]
+                if not forms or any(len(form) > 2000 for form in forms) or len(msgid) > 2000:
+                    raise ValueError(f"{locale}: {msgid[:40]!r}: 1 to 2000 characters")
+        return value
+
+    @model_validator(mode="after")
+    def _locales_agree(self) -> ShopSettings:
+        if self.locales and self.locale != self.locales[0]:
+            raise ValueError(
+                f"locale {self.locale!r} must be the first of locales {list(self.locales)}"
+            )
+        known = set(self.all_locales)
+        for table in ("texts", "content"):
+            for locale in getattr(self, table):
+                if locale not in known:
+                    raise ValueError(
+                        f"[{table}.{locale}]: {locale!r} is not one of the shop's locales "
+                        f"({', '.join(self.all_locales)})"
+                    )
+        return self
+
+    @property
+    def all_locales(self) -> tuple[str, ...]:
+        """Every locale the shop speaks, its default first."""
+        return self.locales or (self.locale,)
 
     @field_validator("currency")
     @classmethod
@@ -151,6 +246,14 @@ class ShopSettings(_Strict):
             values["SECURITY_EMAIL_SENDER"] = self.mail.sender
             values["MAIL_DEFAULT_SENDER"] = self.mail.sender
         return values
+
+
+def _check_locale(value: str) -> str:
+    try:
+        Locale.parse(value)
+    except (ValueError, TypeError, UnknownLocaleError):
+        raise ValueError(f"unknown locale {value!r} (expected e.g. 'en_US')") from None
+    return value
 
 
 def settings_path(tenants_dir: str | Path, slug: str) -> Path:

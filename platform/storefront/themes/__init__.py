@@ -9,6 +9,7 @@ from cachetools import LRUCache
 from flask import Flask, get_flashed_messages, url_for
 from jinja2 import FileSystemBytecodeCache
 
+from ..i18n import GETTEXT_GLOBALS, default_url, gettext_callables, html_lang, language_links
 from ..tenancy.settings import register_themes
 from .budget import BudgetedNamespace, Limits, budgeted_range
 from .loader import LayeredEnvironment, Layers, shipped_themes
@@ -52,12 +53,23 @@ def init_themes(app: Flask) -> None:
     sandbox.globals.update({name: env.globals[name] for name in JINJA_DEFAULT_GLOBALS})
     sandbox.globals.update({name: helper(fn) for name, fn in SANDBOX_GLOBALS.items()})
     sandbox.install_budgeted_filters()
+    # The shop's templates speak the shop's languages too: _(), ngettext(), {% trans %}.
+    sandbox.add_extension("jinja2.ext.i18n")
+    sandbox.install_gettext_callables(newstyle=True, **gettext_callables())  # type: ignore[attr-defined]
+    for name in GETTEXT_GLOBALS:
+        helper(sandbox.globals[name])
     env.sandbox = sandbox
     _bytecode_caches(app, env, sandbox)
     app.extensions["storefront.sandbox_globals"] = sandbox.globals
     app.register_blueprint(bp)
     add_safe_globals(
-        app, url_for=url_for, static_url=static_url, get_flashed_messages=get_flashed_messages
+        app,
+        url_for=url_for,
+        static_url=static_url,
+        get_flashed_messages=get_flashed_messages,
+        html_lang=html_lang,
+        language_links=language_links,
+        default_url=default_url,
     )
 
 

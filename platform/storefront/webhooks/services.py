@@ -30,9 +30,11 @@ from urllib.parse import urlsplit
 
 import httpx
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from ..extensions import db
+from ..i18n import shop_locale
 from ..outbox import enqueue, enqueue_mail
 from ..outbox.models import OutboxMessage
 from ..outbox.services import handler, on_give_up
@@ -73,13 +75,13 @@ def check_url(url: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError("the URL must start with https:// (or http://) and name a host")
+        raise WebhookError(_("The URL must start with https:// (or http://) and name a host."))
     if len(url) > 500:
-        raise WebhookError("the URL is longer than 500 characters")
+        raise WebhookError(_("The URL is longer than 500 characters."))
     if current_app.config.get("WEBHOOK_ALLOW_PRIVATE"):
         return url
     if parts.scheme != "https":
-        raise WebhookError("use an https:// URL")
+        raise WebhookError(_("Use an https:// URL."))
     _refuse_private(parts.hostname, parts.port or 443)
     return url
 
@@ -87,25 +89,31 @@ def check_url(url: str) -> str:
 def _refuse_private(host: str, port: int) -> None:
     own = {h.strip().lower() for h in current_tenant().hosts}
     if host.lower().rstrip(".") in own or host.lower().endswith(".localhost"):
-        raise WebhookError("the URL points at the platform itself")
+        raise WebhookError(_("The URL points at the platform itself."))
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except OSError:
-        raise WebhookError(f"{host} does not resolve") from None
+        raise WebhookError(_("%(host)s does not resolve.", host=host)) from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
         if not address.is_global or address.is_multicast:
-            raise WebhookError(f"{host} resolves to {address}, which is not a public address")
+            raise WebhookError(
+                _(
+                    "%(host)s resolves to %(address)s, which is not a public address.",
+                    host=host,
+                    address=address,
+                )
+            )
 
 
 def add_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
     wanted = [e for e in dict.fromkeys(events) if e]
     unknown = [e for e in wanted if e not in EVENTS]
     if unknown or not wanted:
-        raise WebhookError(f"events must be among: {', '.join(EVENTS)}")
+        raise WebhookError(_("Events must be among: %(events)s.", events=", ".join(EVENTS)))
     count = len(db.session.scalars(select(WebhookEndpoint.id)).all())
     if count >= MAX_ENDPOINTS:
-        raise WebhookError(f"a shop has at most {MAX_ENDPOINTS} endpoints")
+        raise WebhookError(_("A shop has at most %(num)s endpoints.", num=MAX_ENDPOINTS))
     endpoint = WebhookEndpoint(url=check_url(url), events=" ".join(wanted))
     db.session.add(endpoint)
     db.session.flush()
@@ -227,11 +235,16 @@ def delivery_gave_up(payload: dict[str, Any]) -> None:
         endpoint.disabled_reason = f"{endpoint.failures} deliveries in a row gave up"
         settings = current_tenant().settings
         if settings is not None and settings.contact_email:
-            enqueue_mail(
-                settings.contact_email,
-                "A webhook endpoint was switched off",
-                f"Deliveries to {endpoint.url} failed {endpoint.failures} times in a row, "
-                "so it no longer receives events. Fix the receiver, then switch it back on "
-                "in the dashboard (Webhooks) and redeliver what it missed.",
-            )
+            with shop_locale(None):  # the owner: the shop's default language
+                enqueue_mail(
+                    settings.contact_email,
+                    _("A webhook endpoint was switched off"),
+                    _(
+                        "Deliveries to %(url)s failed %(num)s times in a row, so it no longer "
+                        "receives events. Fix the receiver, then switch it back on in the "
+                        "dashboard (Webhooks) and redeliver what it missed.",
+                        url=endpoint.url,
+                        num=endpoint.failures,
+                    ),
+                )
     db.session.commit()

@@ -1,0 +1,396 @@
+"""The shop's languages: which locale a request speaks, the catalogs, the shop's own wording.
+
+A shop lists its locales in ``tenant.toml`` (``locales = ["de_DE", "en_GB"]``, the first
+the default). A request speaks, in this order:
+
+1. the locale named by the URL's prefix (``/de/…``, ``/en/…``): what search engines see;
+2. ``?locale=`` (the API's way), then the ``locale`` cookie (the shopper's last choice);
+3. the best match of ``Accept-Language`` among the shop's locales;
+4. the shop's default.
+
+Messages come from the platform's catalogs (``translations/``, one per language), with
+the shop's ``[texts.<locale>]`` overrides on top. Flask-Babel keeps one translations
+object per (locale, domain) for the whole process; ``ShopDomain`` keys the merged one by
+shop too, so one shop's wording never reaches another that shares the locale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, dates
+from babel.support import NullTranslations, Translations
+from cachetools import LRUCache
+from flask import Flask, Response, current_app, has_request_context, request
+from flask.typing import ResponseReturnValue
+from flask_babel import (
+    Babel,
+    Domain,
+    force_locale,
+    get_locale,
+    get_timezone,
+    get_translations,
+)
+from flask_babel import gettext as _
+from markupsafe import Markup
+from werkzeug.exceptions import NotFound
+
+from ..shared import SafeView
+from ..tenancy.context import TenantContext, current_tenant_or_none
+from ..tenancy.request_hooks import shop_base_url
+from ..tenancy.settings import ShopSettings
+
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+PLATFORM_LOCALE = "en"  # pages with no shop (unknown hosts) and the CLI
+COOKIE = "locale"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+ENVIRON_TAG = "storefront.url_locale"
+# A locale prefix is a language (``de``) or a language and region (``de-at``); two
+# letters only, so no other first path segment (``api``, ``static``) is ever taken.
+_PREFIX = re.compile(r"^/([a-z]{2}(?:-[a-z]{2})?)(?=/|$)")
+
+
+# Which locale ------------------------------------------------------------------------
+
+
+def shop_locales(ctx: TenantContext | None) -> tuple[str, ...]:
+    if ctx is None or ctx.settings is None:
+        return ()
+    return ctx.settings.all_locales
+
+
+def url_tags(locales: tuple[str, ...]) -> dict[str, str]:
+    """URL prefix -> locale: the language alone, with the region where two share one."""
+    languages = [loc.split("_")[0].lower() for loc in locales]
+    tags = {}
+    for locale, language in zip(locales, languages, strict=True):
+        if languages.count(language) == 1:
+            tags[language] = locale
+        else:
+            tags[locale.lower().replace("_", "-")] = locale
+    return tags
+
+
+def tag_of(locale: str, locales: tuple[str, ...]) -> str:
+    return next(tag for tag, loc in url_tags(locales).items() if loc == locale)
+
+
+def match_locale(wanted: str, locales: tuple[str, ...]) -> str | None:
+    """The shop locale ``wanted`` (``de``, ``de-DE``, ``de_de``) names, if any."""
+    key = wanted.strip().replace("-", "_").lower()
+    if not key or len(key) > 20:
+        return None
+    for locale in locales:
+        if locale.lower() == key:
+            return locale
+    language = key.split("_")[0]
+    return next((loc for loc in locales if loc.split("_")[0].lower() == language), None)
+
+
+def select_locale() -> str:
+    """Flask-Babel's locale selector (see the module's docstring for the order)."""
+    ctx = current_tenant_or_none()
+    locales = shop_locales(ctx)
+    if not locales:
+        return PLATFORM_LOCALE
+    if not has_request_context():
+        return locales[0]  # a job or a CLI command: the shop's default
+    tag = request.environ.get(ENVIRON_TAG)
+    if tag:
+        return url_tags(locales).get(tag, locales[0])
+    for wanted in (request.args.get("locale", ""), request.cookies.get(COOKIE, "")):
+        found = match_locale(wanted, locales)
+        if found:
+            return found
+    for wanted, _quality in request.accept_languages:
+        found = match_locale(wanted, locales)
+        if found:
+            return found
+    return locales[0]
+
+
+def select_timezone() -> str | None:
+    ctx = current_tenant_or_none()
+    return ctx.settings.timezone if ctx and ctx.settings else None
+
+
+def current_locale() -> str:
+    return str(get_locale() or PLATFORM_LOCALE)
+
+
+@contextmanager
+def shop_locale(locale: str | None) -> Iterator[None]:
+    """Speak ``locale`` inside (a mail to someone who ordered in it), if the shop still
+    speaks it; the shop's default otherwise."""
+    locales = shop_locales(current_tenant_or_none())
+    chosen = locale if locale in locales else (locales[0] if locales else PLATFORM_LOCALE)
+    with force_locale(chosen):
+        yield
+
+
+# Dates in the shop's time zone and the reader's language ------------------------------
+
+
+def format_when(value: datetime | None) -> str:
+    """A moment (stored as naive UTC) in the shop's time zone and the reader's language:
+    "25. Nov. 2026, 14:31", "Nov 25, 2026, 2:31 PM"."""
+    if value is None:
+        return ""
+    locale = get_locale() or Locale.parse(PLATFORM_LOCALE)
+    moment = _aware(value)
+    tz = get_timezone()
+    day = dates.format_skeleton("yMMMd", moment, tzinfo=tz, locale=locale)
+    time = dates.format_time(moment, "short", tzinfo=tz, locale=locale)
+    pattern = str(locale.datetime_formats.get("medium", "{1}, {0}")).replace("'", "")
+    return pattern.replace("{1}", day).replace("{0}", time)
+
+
+def format_day(value: datetime | None) -> str:
+    """A day in the shop's time zone: "25. Nov. 2026"."""
+    if value is None:
+        return ""
+    locale = get_locale() or Locale.parse(PLATFORM_LOCALE)
+    return dates.format_skeleton("yMMMd", _aware(value), tzinfo=get_timezone(), locale=locale)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def language_name(locale: str) -> str:
+    """``de_DE`` named in the reader's language: "Deutsch (Deutschland)", "German (Germany)"."""
+    try:
+        return Locale.parse(locale).get_display_name(current_locale()) or locale
+    except (ValueError, TypeError):
+        return locale
+
+
+# The URL prefix ----------------------------------------------------------------------
+
+
+class LocalePrefix:
+    """``/de/products`` is ``/products`` in German: the prefix moves into ``SCRIPT_NAME``,
+    so routing is unchanged and every link ``url_for`` builds keeps the language."""
+
+    def __init__(self, wsgi_app: Any) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        path = environ.get("PATH_INFO", "")
+        found = _PREFIX.match(path)
+        if found:
+            tag = found.group(1)
+            environ[ENVIRON_TAG] = tag
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/" + tag
+            environ["PATH_INFO"] = path[found.end() :] or "/"
+        return self.wsgi_app(environ, start_response)
+
+
+def check_prefix() -> ResponseReturnValue | None:
+    """``before_request``: a prefix the shop does not speak is a page that does not exist."""
+    tag = request.environ.get(ENVIRON_TAG)
+    ctx = current_tenant_or_none()
+    if tag and ctx is not None and tag not in url_tags(shop_locales(ctx)):
+        raise NotFound()
+    return None
+
+
+def remember_choice(response: Response) -> Response:
+    """``after_request``: a page asked for in a language by its URL remembers the choice
+    for the pages without a prefix (a redirect after login, a bookmark of ``/``)."""
+    ctx = current_tenant_or_none()
+    locales = shop_locales(ctx)
+    if locales and response.mimetype in ("text/html", "application/json"):
+        response.headers.setdefault("Content-Language", html_lang())
+    if len(locales) < 2:
+        return response
+    tag = request.environ.get(ENVIRON_TAG)
+    if tag:
+        locale = url_tags(locales).get(tag)
+        if locale and request.cookies.get(COOKIE) != locale:
+            response.set_cookie(
+                COOKIE,
+                locale,
+                max_age=COOKIE_MAX_AGE,
+                samesite="Lax",
+                secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+                httponly=True,
+            )
+    else:  # the language came from ?locale=, the cookie or Accept-Language
+        response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+# The page's languages, for the switcher and hreflang -------------------------------------
+
+
+@dataclass(frozen=True)
+class LanguageLink(SafeView):
+    locale: str  # de_DE
+    lang: str  # de-DE, for hreflang and lang attributes
+    label: str  # "Deutsch": each language named in itself
+    url: str  # this page in that language
+    current: bool
+
+
+def html_lang() -> str:
+    """The BCP 47 tag of the text on this page, for ``<html lang>``."""
+    return current_locale().replace("_", "-")
+
+
+def language_links() -> tuple[LanguageLink, ...]:
+    """This page in each of the shop's languages (empty when it speaks one)."""
+    ctx = current_tenant_or_none()
+    locales = shop_locales(ctx)
+    if len(locales) < 2 or not has_request_context():
+        return ()
+    assert ctx is not None  # noqa: S101 - shop_locales returned some
+    base = shop_base_url(ctx)
+    path = request.full_path.rstrip("?") if request.method == "GET" else "/"
+    active = current_locale()
+    links = []
+    for tag, locale in url_tags(locales).items():
+        name = Locale.parse(locale).get_display_name(locale) or locale
+        links.append(
+            LanguageLink(
+                locale=locale,
+                lang=locale.replace("_", "-"),
+                label=name[:1].upper() + name[1:],
+                url=f"{base}/{tag}{path}",
+                current=locale == active,
+            )
+        )
+    return tuple(links)
+
+
+def default_url() -> str:
+    """This page without a language prefix (``hreflang="x-default"``)."""
+    ctx = current_tenant_or_none()
+    if ctx is None or not has_request_context():
+        return ""
+    return shop_base_url(ctx) + request.full_path.rstrip("?")
+
+
+# The shop's own texts in the active language ------------------------------------------
+
+
+def shop_text(settings: ShopSettings, name: str) -> str:
+    """One of the shop's texts (``footer_text``, ``mail_footer``, ``shipping_label``,
+    ``payment_instructions``) in the active locale: its ``[content.<locale>]`` version,
+    else the default one, else the platform's wording."""
+    override = settings.content.get(current_locale())
+    value = getattr(override, name, None) if override is not None else None
+    if value:
+        return str(value)
+    if name == "footer_text":
+        return settings.branding.footer_text
+    if name == "mail_footer":
+        return settings.mail.footer
+    if name == "shipping_label":
+        return settings.shipping.label or _("Standard shipping")
+    if name == "payment_instructions":
+        return settings.payment.instructions or _(
+            "Pay by bank transfer; we ship when the payment arrives."
+        )
+    raise KeyError(name)
+
+
+def localized(translations: dict[str, dict[str, str]] | None, field: str, default: str) -> str:
+    """A shop content field (a product's title, a category's name) in the active locale,
+    falling back to the default-locale text stored on the row itself."""
+    if translations:
+        text = (translations.get(current_locale()) or {}).get(field)
+        if text:
+            return text
+    return default
+
+
+def shop_locales_of_bound() -> tuple[str, ...]:
+    return shop_locales(current_tenant_or_none())
+
+
+def other_locales() -> tuple[str, ...]:
+    """The bound shop's locales besides its default: those its content is translated into."""
+    return shop_locales(current_tenant_or_none())[1:]
+
+
+def link_label(labels: dict[str, str], default: str) -> str:
+    return labels.get(current_locale()) or default
+
+
+# Catalogs and the shop's own wording -------------------------------------------------
+
+
+class ShopDomain(Domain):
+    """The platform's catalogs, with the bound shop's ``[texts.<locale>]`` on top."""
+
+    def __init__(self, directories: list[str], cache_size: int = 1000) -> None:
+        super().__init__(translation_directories=directories, domain="messages")
+        self.shop_cache: LRUCache[tuple[str, int, str], Translations] = LRUCache(cache_size)
+
+    def get_translations(self) -> NullTranslations:
+        base = super().get_translations()
+        ctx = current_tenant_or_none()
+        if ctx is None or ctx.settings is None or not ctx.settings.texts:
+            return base
+        locale = current_locale()
+        texts = ctx.settings.texts.get(locale)
+        if not texts:
+            return base
+        key = (ctx.uid, ctx.cache_generation, locale)
+        merged = self.shop_cache.get(key)
+        if merged is None:
+            merged = self.shop_cache[key] = with_overrides(base, texts)
+        return merged
+
+
+def with_overrides(base: NullTranslations, texts: dict[str, str | list[str]]) -> Translations:
+    """A copy of ``base`` whose messages ``texts`` replaces (lists are plural forms)."""
+    merged = Translations()
+    catalog = dict(getattr(base, "_catalog", {}))
+    for msgid, text in texts.items():
+        if isinstance(text, list):
+            for index, form in enumerate(text):
+                catalog[(msgid, index)] = form
+        else:
+            catalog[msgid] = text
+    merged._catalog = catalog  # type: ignore[attr-defined]
+    merged.plural = getattr(base, "plural", merged.plural)  # type: ignore[attr-defined]
+    return merged
+
+
+def gettext_callables() -> dict[str, Any]:
+    """What Jinja's i18n extension calls (the same as Flask-Babel installs): for the
+    sandbox that renders the shops' own templates."""
+    return {
+        "gettext": lambda s: get_translations().ugettext(s),
+        "ngettext": lambda s, p, n: get_translations().ungettext(s, p, n),
+        "pgettext": lambda c, s: get_translations().upgettext(c, s),
+        "npgettext": lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+    }
+
+
+GETTEXT_GLOBALS = ("_", "gettext", "ngettext", "pgettext", "npgettext")
+
+
+def init_i18n(app: Flask) -> Babel:
+    """Flask-Babel with the shop's locale and time zone; the URL prefix; the catalogs.
+
+    Before ``init_tenancy``: the prefix must come off the path after ``RootMount`` has
+    folded any server-given ``SCRIPT_NAME`` back into it, so it wraps the app first.
+    """
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", PLATFORM_LOCALE)
+    babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel.domain_instance = ShopDomain([str(TRANSLATIONS_DIR)])  # type: ignore[misc]
+    app.wsgi_app = LocalePrefix(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(check_prefix)
+    app.after_request(remember_choice)
+    app.jinja_env.filters.update(when=format_when, day=format_day)
+    app.jinja_env.globals["markup"] = Markup  # platform templates only (never the sandbox)
+    return babel
