@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve worker test e2e screenshots lint bench drills clean
+.PHONY: install demo serve worker test e2e screenshots lint i18n bench drills clean
 
 install: $(STAMP)
 
@@ -46,6 +46,18 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Translations: extract every message into the template, merge it into each language's
+# catalog (new messages arrive untranslated: tests/test_i18n.py fails until they are
+# translated), compile the .mo files the app loads. Both .po and .mo are committed.
+TRANSLATIONS := platform/storefront/translations
+i18n: install  ## extract, update and compile the message catalogs (en de fr es nl)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project storefront --version 0.1 --msgid-bugs-address "" --copyright-holder storefront \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
+		--no-fuzzy-matching --ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 bench: install  ## benchmarks; figures in docs/benchmarks.md
 	$(BIN)/python -m bench

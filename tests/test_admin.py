@@ -218,7 +218,10 @@ def test_orders_filter_ship_with_mail_and_shopper_sees_status(app, owner, shop, 
     place(app, shop, "bob@example.com")
     listing = owner.get("/admin/orders", headers=host(shop)).text
     assert "ACME-1001" in listing and "ACME-1002" in listing
-    assert "No orders with the status “Shipped”" in owner.get("/admin/orders?status=shipped", headers=host(shop)).text
+    assert (
+        "No orders with the status “Shipped”"
+        in owner.get("/admin/orders?status=shipped", headers=host(shop)).text
+    )
     assert owner.get("/admin/orders?status=bogus", headers=host(shop)).status_code == 400
 
     outbox.clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from flask import current_app
 from sqlalchemy import select
 
 from .accounts.services import create_user, find_user
@@ -36,4 +37,7 @@ def provision_demo() -> Iterator[str]:
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"
-        yield (f"{tenant.name}: http://{hosts[0]}:5000/  (dashboard: {owner} / {DEMO_PASSWORD})")
+        port = current_app.config.get("SHOP_URL_PORT")
+        address = f"{current_app.config['PREFERRED_URL_SCHEME']}://{hosts[0]}"
+        address += f":{port}/" if port else "/"
+        yield f"{tenant.name}: {address}  (dashboard: {owner} / {DEMO_PASSWORD})"

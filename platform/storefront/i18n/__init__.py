@@ -100,7 +100,8 @@ def select_locale() -> str:
     if not locales:
         return PLATFORM_LOCALE
     if not has_request_context():
-        return locales[0]  # a job or a CLI command: the shop's default
+        # The CLI speaks English; a job that writes to someone says whom with shop_locale().
+        return PLATFORM_LOCALE
     tag = request.environ.get(ENVIRON_TAG)
     if tag:
         return url_tags(locales).get(tag, locales[0])
@@ -255,8 +256,14 @@ def language_links() -> tuple[LanguageLink, ...]:
     path = request.full_path.rstrip("?") if request.method == "GET" else "/"
     active = current_locale()
     links = []
+    languages = [loc.split("_")[0] for loc in locales]
     for tag, locale in url_tags(locales).items():
-        name = Locale.parse(locale).get_display_name(locale) or locale
+        parsed = Locale.parse(locale)
+        # "Deutsch", or "Deutsch (Österreich)" beside another German
+        alone = languages.count(parsed.language) == 1
+        name = (
+            parsed.get_language_name(locale) if alone else parsed.get_display_name(locale)
+        ) or locale
         links.append(
             LanguageLink(
                 locale=locale,
