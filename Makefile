@@ -58,6 +58,7 @@ i18n: install  ## extract, update and compile the message catalogs (en de fr es 
 	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS) \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
+	$(BIN)/pybabel compile -D flask_security -d $(TRANSLATIONS)  # what Flask-Security lacks
 
 bench: install  ## benchmarks; figures in docs/benchmarks.md
 	$(BIN)/python -m bench

@@ -150,18 +150,21 @@ class TextNodes(HTMLParser):
 
 
 def _english_only(lang_dir: str) -> set[str]:
-    """Messages (ours and Flask-Security's) whose translation differs from the English."""
-    english = {
-        m.id: m.string for m in _catalog(lang_dir) if m.id and isinstance(m.id, str) and m.string
-    }
+    """Messages (ours and Flask-Security's) that read differently in ``lang_dir``, or
+    that nobody translated: seen in English on such a page, they are a miss."""
+    english = {m.id: m.string for m in _catalog(lang_dir) if m.id and isinstance(m.id, str)}
     import flask_security
 
     fs = Path(flask_security.__file__).parent / "translations"
     fs_dir = {"de": "de_DE", "fr": "fr_FR", "es": "es_ES", "nl": "nl_NL"}[lang_dir]
-    with open(fs / fs_dir / "LC_MESSAGES" / "flask_security.po", "rb") as f:
-        for m in read_po(f):
-            if m.id and isinstance(m.id, str) and m.string:
-                english[m.id] = m.string
+    catalogs = [fs / fs_dir / "LC_MESSAGES" / "flask_security.po"]
+    catalogs.append(TRANSLATIONS / lang_dir / "LC_MESSAGES" / "flask_security.po")
+    for path in catalogs:
+        if path.exists():
+            with open(path, "rb") as f:
+                for m in read_po(f):
+                    if m.id and isinstance(m.id, str) and (m.string or m.id not in english):
+                        english[m.id] = m.string
     return {msgid for msgid, text in english.items() if text != msgid and len(msgid) > 2}
 
 
@@ -717,3 +720,18 @@ def test_suspended_shops_say_so_in_their_language(app, german_shop):
     page = app.test_client().get("/", headers=host(german_shop))
     assert page.status_code == 503
     assert "vorübergehend geschlossen" in page.text and '<html lang="de-DE"' in page.text
+
+
+def test_what_flask_security_lacks_in_a_language_the_platform_adds(app, make_shop, make_user):
+    """Flask-Security ships no Dutch for its generic login failure; our catalog has it."""
+    shop = make_shop("winkel", settings=shop_toml(["nl_NL"]))
+    make_user(shop, "klant@example.com")
+    client = app.test_client()
+    page = client.get("/login", headers=host(shop))
+    assert "E-mailadres" in page.text or "E-mail" in page.text
+    refused = client.post(
+        "/login",
+        data={"email": "klant@example.com", "password": "fout", "csrf_token": csrf_from(page.text)},
+        headers=host(shop),
+    )
+    assert "Inloggen mislukt: e-mailadres of wachtwoord ongeldig" in refused.text

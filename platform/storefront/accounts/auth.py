@@ -10,6 +10,7 @@ from flask_security.decorators import default_unauthn_handler, default_unauthz_h
 
 from ..errors import api_error, wants_json
 from ..extensions import db, security
+from ..i18n import TRANSLATIONS_DIR
 from .datastore import ShopUserDatastore
 from .mail import OutboxMailUtil
 from .models import Role, User
@@ -27,6 +28,8 @@ SECURITY_DEFAULTS: dict[str, Any] = {
     "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},  # works offline
     "SECURITY_REDIRECT_VALIDATE_MODE": "regex",
     "SECURITY_EMAIL_HTML": False,
+    # Flask-Security's shipped catalogs, then ours for what they lack (ours win).
+    "SECURITY_I18N_DIRNAME": ["builtin", str(TRANSLATIONS_DIR)],
     "SECURITY_POST_LOGIN_VIEW": "/account",
     "SECURITY_POST_REGISTER_VIEW": "/account",
     # Flask-Security's `flask users` / `flask roles` know nothing of shops: use tenantctl.
