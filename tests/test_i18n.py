@@ -415,6 +415,9 @@ def test_the_language_comes_from_the_url_the_choice_the_browser_or_the_shop(app,
     assert '<html lang="de-DE"' in client.get("/", headers=h).text  # the shop's default
     english = client.get("/", headers={**h, "Accept-Language": "en-US,en;q=0.8"})
     assert '<html lang="en-GB"' in english.text and "Log in" in english.text
+    # Money the reader's way (the test shop sells in USD).
+    assert "US$199.00" in client.get("/en/p/kuppelzelt", headers=h).text
+    assert "199,00\xa0$" in client.get("/de/p/kuppelzelt", headers=h).text
     assert "Accept-Language" in english.headers["Vary"]
     assert english.headers["Content-Language"] == "en-GB"
     # A language the shop does not speak falls back to the default.
@@ -586,6 +589,22 @@ def test_owners_translate_products_and_categories_in_the_dashboard(app, german_s
     assert "Dome Tent" in english and "Up in two minutes." in english
     assert "Sleeping bags" in client.get("/en/products", headers=h).text
     assert "Schlafsäcke" in client.get("/de/products", headers=h).text
+    # The shop's own footer in each language, from the settings page.
+    settings = client.get("/admin/settings", headers=h)
+    assert "Fußzeilentext auf Englisch" in settings.text
+    saved = client.post(
+        "/admin/settings",
+        data={
+            "csrf_token": csrf_from(settings.text),
+            "name": "Testladen",
+            "footer_text": "Zelte seit 1970",
+            "footer_text__en_GB": "Tents since 1970",
+        },
+        headers=h,
+    )
+    assert saved.status_code == 302
+    assert "Tents since 1970" in client.get("/en/", headers=h).text
+    assert "Zelte seit 1970" in client.get("/de/", headers=h).text
     # The order keeps the title the shopper read; the confirmation says it too.
     shopper = app.test_client()
     assert _place_order(shopper, german_shop, prefix="/en").status_code == 302

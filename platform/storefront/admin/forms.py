@@ -106,6 +106,11 @@ TRANSLATABLE: dict[str, tuple[Any, int, Callable[[str], Any]]] = {
         lambda lang: _l("Description in %(language)s", language=lang),
     ),
     "name": (StringField, 200, lambda lang: _l("Name in %(language)s", language=lang)),
+    "footer_text": (
+        TextAreaField,
+        500,
+        lambda lang: _l("Footer text in %(language)s", language=lang),
+    ),
 }
 
 

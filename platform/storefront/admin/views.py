@@ -398,18 +398,27 @@ SETTINGS_KEYS = {
 @bp.route("/settings", methods=["GET", "POST"])
 @roles_accepted("owner")
 def settings() -> ResponseReturnValue:
-    """What an owner may change here; everything else is the operator's tenant.toml."""
+    """What an owner may change here; everything else is the operator's tenant.toml.
+
+    The footer text is the shop's own text: one field per language the shop speaks.
+    """
     ctx = current_tenant()
-    form = SettingsForm()
+    form: SettingsForm = translated(SettingsForm, ("footer_text",))()  # type: ignore[assignment]
     if request.method == "GET" and ctx.settings is not None:
         form.name.data = ctx.settings.name
         form.contact_email.data = ctx.settings.contact_email or ""
         form.footer_text.data = ctx.settings.branding.footer_text
+        for locale, texts in ctx.settings.content.items():
+            field = form._fields.get(translation_field("footer_text", locale))
+            if field is not None:
+                field.data = texts.footer_text or ""
     if form.validate_on_submit():
         changes = {
             key: (getattr(form, field).data or "").strip() or None
             for field, key in SETTINGS_KEYS.items()
         }
+        for locale, texts in translations_of(form, ("footer_text",)).items():
+            changes[f"content.{locale}.footer_text"] = texts["footer_text"] or None
         try:
             config_edit.update_values(ctx.slug, changes)
         except ShopError as exc:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from babel.numbers import format_currency, get_currency_precision
 from flask_babel import gettext as _
 
+from ..i18n import current_locale
 from ..tenancy.context import current_tenant
 
 
@@ -57,9 +58,8 @@ def shop_currency() -> str:
 
 
 def shop_money(amount: int, currency: str | None = None) -> str:
-    """``amount`` (minor units) in the bound shop's locale and currency, or in ``currency``
-    when one is named (an order keeps the currency it was placed in)."""
+    """``amount`` (minor units) in the shop's currency, or in ``currency`` when one is named
+    (an order keeps the currency it was placed in), written the reader's way: "249,00 €"
+    in German, "€249.00" in English."""
 
-    settings = current_tenant().settings
-    locale = settings.locale if settings else "en_US"
-    return format_money(amount, currency or shop_currency(), locale)
+    return format_money(amount, currency or shop_currency(), current_locale())
