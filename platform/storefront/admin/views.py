@@ -408,10 +408,10 @@ def settings() -> ResponseReturnValue:
         form.name.data = ctx.settings.name
         form.contact_email.data = ctx.settings.contact_email or ""
         form.footer_text.data = ctx.settings.branding.footer_text
-        for locale, texts in ctx.settings.content.items():
+        for locale, own in ctx.settings.content.items():
             field = form._fields.get(translation_field("footer_text", locale))
             if field is not None:
-                field.data = texts.footer_text or ""
+                field.data = own.footer_text or ""
     if form.validate_on_submit():
         changes = {
             key: (getattr(form, field).data or "").strip() or None
