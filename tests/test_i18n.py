@@ -754,3 +754,22 @@ def test_what_flask_security_lacks_in_a_language_the_platform_adds(app, make_sho
         headers=host(shop),
     )
     assert "Inloggen mislukt: e-mailadres of wachtwoord ongeldig" in refused.text
+
+
+def test_the_demo_globex_speaks_german_everywhere(app, runner, demo_tenants, untranslated):
+    """The demo shop itself (its own footer template, its German catalog), visitor to owner."""
+    runner.invoke(["demo"])
+    from storefront.tenancy.registry import context_for
+
+    with app.app_context():
+        shop = context_for("globex")
+    english = _english_only("de")
+    client = app.test_client()
+    paths = ["/", "/products", "/c/jacken", "/p/zwei-personen-zelt", "/cart/", "/login"]
+    _walk(client, shop, paths, english, untranslated, "de")
+    assert login(client, shop, "owner@globex.example.com", "demo-password").status_code == 302
+    admin = ["/admin/", "/admin/products", "/admin/categories", "/admin/orders", "/admin/settings"]
+    _walk(client, shop, admin, english, untranslated, "de")
+    page = client.get("/", headers=host(shop)).text
+    assert "Ausrüstung für jedes Klima" in page and ">English<" in page
+    assert "Gear for every climate" in client.get("/en/", headers=host(shop)).text
