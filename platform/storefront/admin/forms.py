@@ -84,6 +84,10 @@ class CategoryForm(FlaskForm):
 
 class StatusForm(FlaskForm):
     status = SelectField(_l("Status"), choices=[], validate_choice=True)
+    carrier = StringField(
+        _l("Carrier"), validators=[Optional(), Length(max=100)], description=_l("When shipping.")
+    )
+    tracking_number = StringField(_l("Tracking number"), validators=[Optional(), Length(max=100)])
     submit = SubmitField(_l("Update status"))
 
 

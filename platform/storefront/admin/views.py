@@ -342,12 +342,23 @@ def order_detail(number: str) -> ResponseReturnValue:
     if order is None:
         abort(404)
     form = StatusForm()
-    form.status.choices = [SelectChoice(s, status_label(s)) for s in STATUSES]
+    # Only the moves this order may make are offered; the service refuses the rest anyway.
+    moves = (order.status, *orders.allowed_moves(order))
+    form.status.choices = [SelectChoice(s, status_label(s)) for s in moves]
     if request.method == "GET":
         form.status.data = order.status
+        form.carrier.data = order.carrier
+        form.tracking_number.data = order.tracking_number
+    if request.method == "POST" and form.status.data not in moves:
+        form.status.choices = [SelectChoice(s, status_label(s)) for s in STATUSES]
     if form.validate_on_submit():
         try:
-            orders.set_status(order, form.status.data)
+            orders.set_status(
+                order,
+                form.status.data,
+                carrier=form.carrier.data,
+                tracking_number=form.tracking_number.data,
+            )
             db.session.commit()
         except orders.CheckoutError as exc:
             db.session.rollback()
@@ -364,7 +375,13 @@ def order_detail(number: str) -> ResponseReturnValue:
         }
         flash(f"{message} {notes.get(order.status, '')}".strip(), "success")
         return redirect(url_for("admin.order_detail", number=order.number))
-    return render_template("admin/order.html", order=orders.order_view(order), raw=order, form=form)
+    return render_template(
+        "admin/order.html",
+        order=orders.order_view(order),
+        raw=order,
+        form=form,
+        final=not orders.allowed_moves(order),
+    )
 
 
 # Customers --------------------------------------------------------------------------

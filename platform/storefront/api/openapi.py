@@ -164,6 +164,19 @@ PATHS: dict[str, dict[str, Any]] = {
             "security": SHOPPER,
             "responses": {"200": _json(_data(_ref("Order"))), "401": ERROR, "404": ERROR},
         },
+        "patch": {
+            "summary": "Move an order to another status (staff); a refused move says why",
+            "security": STAFF,
+            "requestBody": _body("OrderStatusIn"),
+            "responses": {
+                "200": _json(_data(_ref("Order"))),
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+                "409": ERROR,
+                "422": ERROR,
+            },
+        },
     },
     "/api/v1/openapi.json": {
         "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}

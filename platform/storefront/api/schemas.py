@@ -100,6 +100,9 @@ class Order(BaseModel):
     shipping: int
     total: int
     total_display: str
+    carrier: str | None = None
+    tracking_number: str | None = None
+    allowed_statuses: list[str] = Field(description="The statuses this order may move to.")
 
 
 class PageMeta(BaseModel):
@@ -126,6 +129,20 @@ class CartItemIn(BaseModel):
     quantity: int = Field(1, ge=1, le=MAX_QUANTITY)
 
 
+class OrderStatusIn(BaseModel):
+    """A move of an order along its allowed statuses (staff)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    status: str = Field(
+        max_length=16,
+        description="pending → paid | shipped | cancelled; paid → shipped | cancelled | "
+        "refunded; shipped → delivered | refunded; delivered → refunded.",
+    )
+    carrier: str | None = Field(None, max_length=100, description="When shipping.")
+    tracking_number: str | None = Field(None, max_length=100, description="When shipping.")
+
+
 class QuantityIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -144,6 +161,7 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     Cart,
     CartItemIn,
     QuantityIn,
+    OrderStatusIn,
     OrderLine,
     Order,
     PageMeta,

@@ -93,6 +93,9 @@ def order(row: OrderRow) -> dict[str, Any]:
         shipping=row.shipping,
         total=row.total,
         total_display=view.total_display,
+        carrier=row.carrier,
+        tracking_number=row.tracking_number,
+        allowed_statuses=list(orders.allowed_moves(row)),
     ).model_dump(mode="json")
 
 

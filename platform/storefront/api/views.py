@@ -28,7 +28,7 @@ from ..tenancy.context import current_tenant
 from . import serializers as out
 from .errors import ApiError, body, init_api_errors, paging
 from .openapi import openapi_document
-from .schemas import CartItemIn, QuantityIn
+from .schemas import CartItemIn, OrderStatusIn, QuantityIn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -185,6 +185,25 @@ def order_detail(number: str) -> Response:
     order = orders.find_visible_order(number, current_user.id)
     if order is None:
         raise ApiError(404, "No such order.")
+    return jsonify(data=out.order(order))
+
+
+@bp.patch("/orders/<number>")
+@_staff_only
+def order_update(number: str) -> Response:
+    """Move an order along its state machine; a move it may not make answers 409 and why."""
+    order = orders.get_order(number)
+    if order is None:
+        raise ApiError(404, "No such order.")
+    change = body(OrderStatusIn)
+    try:
+        orders.set_status(
+            order, change.status, carrier=change.carrier, tracking_number=change.tracking_number
+        )
+    except orders.OrderStateError as exc:
+        db.session.rollback()
+        raise ApiError(409, str(exc)) from None
+    db.session.commit()
     return jsonify(data=out.order(order))
 
 

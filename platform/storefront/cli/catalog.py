@@ -17,7 +17,9 @@ from ..orders import services as orders
 from .common import err_console, fail, ok, shop_context
 
 app = typer.Typer(help="Import and export a shop's catalog as CSV.", no_args_is_help=True)
-orders_app = typer.Typer(help="Export a shop's orders as CSV.", no_args_is_help=True)
+orders_app = typer.Typer(
+    help="A shop's orders: export as CSV, move along their statuses.", no_args_is_help=True
+)
 
 OUTPUT = typer.Option("-o", "--output", help="Write here instead of standard output.")
 
@@ -89,3 +91,26 @@ def export_orders(
             count = orders.write_orders_csv(db.session.scalars(query), out)
     if output is not None:
         ok(f"{count} orders -> {output}")
+
+
+@orders_app.command("set-status")
+def set_order_status(
+    slug: str,
+    number: str,
+    status: Annotated[str, typer.Argument(help="paid, shipped, delivered, cancelled, refunded")],
+    carrier: Annotated[str | None, typer.Option(help="When shipping.")] = None,
+    tracking: Annotated[str | None, typer.Option(help="Tracking number, when shipping.")] = None,
+) -> None:
+    """Move an order to another status; a move its state machine refuses says why."""
+    with shop_context(slug):
+        order = orders.get_order(number)
+        if order is None:
+            fail(f"no order {number!r} at {slug}")
+        assert order is not None  # noqa: S101 - fail() exits
+        try:
+            orders.set_status(order, status, carrier=carrier, tracking_number=tracking)
+        except orders.CheckoutError as exc:
+            db.session.rollback()
+            fail(str(exc))
+        db.session.commit()
+        ok(f"{number}: {order.status}")

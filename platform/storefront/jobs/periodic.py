@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from ..catalog.models import Product
 from ..extensions import db
 from ..i18n import shop_locale
+from ..orders import services as orders
 from ..outbox import deliver_committed, enqueue_mail
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
@@ -80,7 +81,15 @@ def low_stock_digest() -> None:
         )
 
 
-TASKS = (Task("low-stock-digest", 86_400, low_stock_digest),)
+def release_unpaid_orders() -> None:
+    """Cancel orders left unpaid past the shop's limit; their stock goes back on sale."""
+    orders.release_unpaid()
+
+
+TASKS = (
+    Task("low-stock-digest", 86_400, low_stock_digest),
+    Task("release-unpaid-orders", 3_600, release_unpaid_orders),
+)
 
 
 def offset(uid: str, task: str, every: int) -> int:

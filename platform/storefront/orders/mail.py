@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import render_template, url_for
+from flask import current_app, has_request_context, render_template, url_for
 
 from ..i18n import shop_locale
 from ..outbox import enqueue_mail
+from ..tenancy.context import current_tenant
+from ..tenancy.request_hooks import shop_base_url
+from .access import order_key
 from .models import Order
 from .views_model import order_view
 
@@ -28,5 +31,11 @@ def send_order_mail(order: Order, template: str, subject: object) -> None:
 
 
 def order_link(order: Order) -> str:
-    """The order page in the shopper's language, on the shop's primary domain."""
-    return url_for("orders.detail", number=order.number, _external=True)
+    """The order page in the shopper's language, on the shop's primary domain, with the
+    key that opens it in any browser. Outside a request (a CLI command, a job) the URL is
+    built for the shop's primary domain all the same."""
+    if has_request_context():
+        return url_for("orders.detail", number=order.number, key=order_key(order), _external=True)
+    ctx = current_tenant()
+    with current_app.test_request_context(base_url=shop_base_url(ctx) + "/"):
+        return url_for("orders.detail", number=order.number, key=order_key(order), _external=True)

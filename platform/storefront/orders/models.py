@@ -11,7 +11,20 @@ from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 
-STATUSES = ("pending", "paid", "shipped", "cancelled")
+STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled", "refunded")
+
+# The moves an order may make; anything else is refused with the reason. "pending" is
+# "awaiting payment": manual methods (bank transfer, cash on delivery) may ship before
+# the money arrives. Cancelled and refunded are final.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("paid", "shipped", "cancelled"),
+    "paid": ("shipped", "cancelled", "refunded"),
+    "shipped": ("delivered", "refunded"),
+    "delivered": ("refunded",),
+    "cancelled": (),
+    "refunded": (),
+}
+RESTOCKING = ("cancelled",)  # moves that put the units back (a refund asks separately)
 
 
 class OrderCounter(Model, TenantScoped):
@@ -54,6 +67,8 @@ class Order(Model, TenantScoped):
     # Digest of the cart token and the submitted form's key: one checkout, one order.
     checkout_key: Mapped[str | None] = mapped_column(String(64), default=None)
     locale: Mapped[str | None] = mapped_column(String(16))  # the shopper's; their mails speak it
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

@@ -6,7 +6,7 @@ CSV ``csv_export``; their names are re-exported here for the callers of ``servic
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import session
@@ -18,8 +18,10 @@ from ..caching import invalidate_shop_cache
 from ..catalog.models import Product
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
+from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..webhooks import emit
+from .access import key_opens, order_key
 from .checkout import (
     CONCURRENT_CHECKOUT,
     CheckoutError,
@@ -32,13 +34,17 @@ from .checkout import (
 )
 from .csv_export import CSV_COLUMNS, write_orders_csv
 from .mail import send_order_mail
-from .models import STATUSES, Order
-from .views_model import OrderLineView, OrderView, order_view, webhook_data
+from .models import RESTOCKING, STATUSES, TRANSITIONS, Order
+from .views_model import OrderLineView, OrderView, order_view, status_label, webhook_data
 
 __all__ = [
     "CONCURRENT_CHECKOUT",
     "CSV_COLUMNS",
     "CheckoutError",
+    "OrderStateError",
+    "order_key",
+    "allowed_moves",
+    "check_move",
     "Contact",
     "OrderLineView",
     "OrderView",
@@ -54,6 +60,7 @@ __all__ = [
     "orders_of",
     "orders_of_query",
     "place_order",
+    "release_unpaid",
     "remember_guest_order",
     "send_order_mail",
     "set_status",
@@ -67,14 +74,18 @@ def remember_guest_order(number: str) -> None:
     session[SESSION_KEY] = [*numbers[-19:], number]
 
 
-def find_visible_order(number: str, user_id: int | None) -> Order | None:
-    """An order its shopper may see: their own account's, or placed in this session."""
+def find_visible_order(number: str, user_id: int | None, key: str | None = None) -> Order | None:
+    """An order its shopper may see: their own account's, placed in this session, or
+    opened with the signed key from its mails (then remembered for this session)."""
     order = db.session.scalar(select(Order).where(Order.number == number))
     if order is None:
         return None
     if user_id is not None and order.user_id == user_id:
         return order
     if number in session.get(SESSION_KEY, []):
+        return order
+    if key_opens(order, key):
+        remember_guest_order(number)
         return order
     return None
 
@@ -92,33 +103,73 @@ def orders_of(user_id: int) -> list[Order]:
     return list(db.session.scalars(orders_of_query(user_id)))
 
 
-def set_status(order: Order, status: str) -> None:
-    """Move an order to ``status``. Cancelling puts its units back in stock (once); a
-    cancelled order stays cancelled (place a new one instead), so stock is never counted
-    twice. Shipping mails the shopper.
+class OrderStateError(CheckoutError):
+    """A move the order's state machine does not allow; the message says why."""
+
+
+def allowed_moves(order: Order) -> tuple[str, ...]:
+    return TRANSITIONS.get(order.status, ())
+
+
+def check_move(order: Order, status: str) -> None:
+    """Raise ``OrderStateError`` unless ``order`` may move to ``status``."""
+    if status not in STATUSES:
+        raise OrderStateError(
+            _(
+                "Unknown status “%(status)s” (one of %(statuses)s).",
+                status=status,
+                statuses=", ".join(STATUSES),
+            )
+        )
+    allowed = allowed_moves(order)
+    if status in allowed:
+        return
+    if not allowed:
+        raise OrderStateError(
+            _(
+                "Order %(number)s is %(status)s; its status cannot change any more.",
+                number=order.number,
+                status=status_label(order.status),
+            )
+        )
+    raise OrderStateError(
+        _(
+            "An order that is %(current)s cannot become %(wanted)s (it can become: %(allowed)s).",
+            current=status_label(order.status),
+            wanted=status_label(status),
+            allowed=", ".join(status_label(s) for s in allowed),
+        )
+    )
+
+
+def set_status(
+    order: Order, status: str, *, carrier: str | None = None, tracking_number: str | None = None
+) -> None:
+    """Move an order to ``status`` along ``TRANSITIONS`` (anything else is refused with the
+    reason). Cancelling puts its units back in stock, once; shipping records the carrier
+    and tracking number and mails the shopper.
 
     The move is one conditional UPDATE on the status the order had when read: of two
     requests making the same move at once, one changes the row and the other nothing.
     """
-    if status not in STATUSES:
-        raise CheckoutError(f"unknown status {status!r} (one of {', '.join(STATUSES)})")
-    if order.status == status:
+    if order.status == status and status in STATUSES:
         return
-    if order.status == "cancelled":
-        raise CheckoutError(
-            _("Order %(number)s is cancelled; its status cannot change.", number=order.number)
-        )
+    check_move(order, status)
     previous = order.status
+    values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if status == "shipped":
+        values["carrier"] = (carrier or "").strip()[:100] or None
+        values["tracking_number"] = (tracking_number or "").strip()[:100] or None
     moved = db.session.execute(
         update(Order)
         .where(Order.id == order.id, Order.status == previous)
-        .values(status=status, updated_at=utcnow())
+        .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.session.refresh(order)
     if moved != 1:
         return  # someone else moved it first; their move counts, once
-    if status == "cancelled":
+    if status in RESTOCKING:
         for line in order.lines:
             if line.product_id is not None:
                 db.session.execute(
@@ -128,7 +179,7 @@ def set_status(order: Order, status: str) -> None:
                     .execution_options(synchronize_session=False)
                 )
         invalidate_shop_cache()
-    if status in ("paid", "shipped", "cancelled"):
+    if status in ("paid", "shipped", "delivered", "cancelled", "refunded"):
         emit(f"order.{status}", webhook_data(order))
     if status == "shipped":
         send_order_mail(
@@ -137,6 +188,34 @@ def set_status(order: Order, status: str) -> None:
             _l("Your order %(number)s is on its way", number=order.number),
         )
     db.session.flush()
+
+
+def release_unpaid(now: datetime | None = None) -> int:
+    """Cancel the bound shop's orders still awaiting payment after its
+    ``payment.release_unpaid_hours``: their units go back on sale (once, like any
+    cancel) and the shopper is told. Returns how many were released."""
+    settings = current_tenant().settings
+    hours = settings.payment.release_unpaid_hours if settings else 0
+    if not hours:
+        return 0
+    cutoff = (now or utcnow()) - timedelta(hours=hours)
+    stale = db.session.scalars(
+        select(Order)
+        .where(Order.status == "pending", Order.created_at < cutoff)
+        .order_by(Order.id)
+        .limit(500)
+    ).all()
+    released = 0
+    for order in stale:
+        set_status(order, "cancelled")
+        if order.status == "cancelled":
+            released += 1
+            send_order_mail(
+                order,
+                "orders/mail/released.txt",
+                _l("Your order %(number)s was cancelled", number=order.number),
+            )
+    return released
 
 
 def get_order(number: str) -> Order | None:

@@ -8,6 +8,7 @@ import secrets
 from dataclasses import fields
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
@@ -123,9 +124,12 @@ def _total(cart: object) -> str:
 
 
 @bp.route("/orders/<number>")
-def detail(number: str) -> str:
+def detail(number: str) -> ResponseReturnValue:
     """An order: its shopper's (by account or this session); anyone else gets 404."""
-    order = services.find_visible_order(number, cart_services.signed_in_user_id())
+    key = request.args.get("key")
+    order = services.find_visible_order(number, cart_services.signed_in_user_id(), key)
     if order is None:
         abort(404)
+    if key:  # opened from a mail: remembered now, so the key leaves the address bar
+        return redirect(url_for("orders.detail", number=number))
     return render_template("orders/detail.html", order=services.order_view(order))

@@ -14,10 +14,12 @@ from .models import Order
 from .payments import PROVIDERS
 
 STATUS_LABELS = {
-    "pending": _l("Pending"),
+    "pending": _l("Awaiting payment"),
     "paid": _l("Paid"),
     "shipped": _l("Shipped"),
+    "delivered": _l("Delivered"),
     "cancelled": _l("Cancelled"),
+    "refunded": _l("Refunded"),
 }
 
 
@@ -56,6 +58,8 @@ class OrderView(SafeView):
     total_display: str
     payment_label: str
     payment_instructions: str
+    carrier: str = ""
+    tracking_number: str = ""
 
 
 def order_view(order: Order) -> OrderView:
@@ -88,6 +92,8 @@ def order_view(order: Order) -> OrderView:
         total_display=shop_money(order.total, order.currency),
         payment_label=str(pay.label) if pay else order.payment_method,
         payment_instructions=pay.instructions(order) if pay else "",
+        carrier=order.carrier or "",
+        tracking_number=order.tracking_number or "",
     )
 
 
@@ -102,6 +108,8 @@ def webhook_data(order: Order) -> dict[str, Any]:
         "shipping": order.shipping,
         "total": order.total,
         "created_at": order.created_at.isoformat() + "Z",
+        "carrier": order.carrier,
+        "tracking_number": order.tracking_number,
         "lines": [
             {
                 "sku": line.sku,

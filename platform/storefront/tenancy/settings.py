@@ -98,6 +98,9 @@ class Shipping(_Strict):
 
 class Payment(_Strict):
     instructions: str | None = Field(None, max_length=2000)  # None: the platform's, translated
+    # Orders still awaiting payment this many hours after checkout are cancelled and their
+    # stock released (0: never, e.g. for cash on delivery).
+    release_unpaid_hours: int = Field(0, ge=0, le=24 * 365)
 
 
 class ShopTexts(_Strict):

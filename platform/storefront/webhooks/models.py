@@ -17,7 +17,9 @@ EVENTS = (
     "order.created",
     "order.paid",
     "order.shipped",
+    "order.delivered",
     "order.cancelled",
+    "order.refunded",
     "product.created",
     "product.updated",
 )

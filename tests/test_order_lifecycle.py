@@ -1,0 +1,201 @@
+"""Orders after checkout: only allowed moves (dashboard, API, CLI), shipping with tracking,
+guests' signed links, unpaid orders released once."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from storefront.catalog import services as catalog
+from storefront.catalog.models import Product
+from storefront.extensions import db
+from storefront.orders import services as orders
+from storefront.orders.models import STATUSES, TRANSITIONS
+from storefront.outbox import deliver_committed
+from storefront.tenancy.context import tenant_context
+from storefront.tenancy.models import utcnow
+from tests.fixtures.factories import csrf_from, host, login
+from tests.test_api import api_key
+from tests.test_commerce import add_to_cart, checkout
+
+OWNER = "owner@example.com"
+
+
+@pytest.fixture
+def shop(make_shop, make_user):
+    acme = make_shop(
+        "acme",
+        settings='name = "Acme"\n[payment]\nrelease_unpaid_hours = 48\n',
+    )
+    make_user(acme, OWNER, roles=["owner"])
+    return acme
+
+
+def place(app, shop, email="ada@example.com"):
+    with app.app_context(), tenant_context(shop):
+        if catalog.product_by_sku("SKU-X") is None:
+            catalog.create_product("SKU-X", "Anvil", 1000, stock=10, slug="anvil")
+            db.session.commit()
+    shopper = app.test_client()
+    add_to_cart(shopper, shop, "anvil")
+    assert checkout(shopper, shop, email=email).status_code == 302
+    return shopper
+
+
+def status_of(app, shop, number="ACME-1001"):
+    with app.app_context(), tenant_context(shop):
+        return orders.get_order(number).status
+
+
+def stock_of(app, shop):
+    with app.app_context(), tenant_context(shop):
+        return db.session.scalar(select(Product.stock).where(Product.sku == "SKU-X"))
+
+
+def move(client, shop, number, status, **extra):
+    page = client.get(f"/admin/orders/{number}", headers=host(shop))
+    data = {"csrf_token": csrf_from(page.text), "status": status, **extra}
+    return client.post(f"/admin/orders/{number}", data=data, headers=host(shop))
+
+
+@pytest.mark.parametrize(
+    "start", [s for s in STATUSES if s != "pending"]
+)  # every state, every wanted move
+def test_the_state_machine_allows_exactly_its_moves(app, shop, start):
+    place(app, shop)
+    with app.test_request_context("/", headers=host(shop)), tenant_context(shop):
+        order = orders.get_order("ACME-1001")
+        path = {"paid": ["paid"], "shipped": ["shipped"], "delivered": ["shipped", "delivered"]}
+        path |= {"cancelled": ["cancelled"], "refunded": ["paid", "refunded"]}
+        for step in path[start]:
+            orders.set_status(order, step)
+        assert order.status == start
+        for wanted in STATUSES:
+            if wanted == start:
+                continue
+            if wanted in TRANSITIONS[start]:
+                orders.check_move(order, wanted)  # allowed: no error
+            else:
+                with pytest.raises(orders.OrderStateError):
+                    orders.set_status(order, wanted)
+                assert order.status == start
+
+
+def test_the_dashboard_offers_only_allowed_moves_and_refuses_others(app, shop, outbox):
+    place(app, shop)
+    owner = app.test_client()
+    assert login(owner, shop, OWNER).status_code == 302
+    page = owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    offered = re.findall(r'<option[^>]*value="(\w+)"', page)
+    assert offered == ["pending", "paid", "shipped", "cancelled"]
+    refused = move(owner, shop, "ACME-1001", "delivered")
+    assert refused.status_code == 302
+    text = owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    assert "cannot become Delivered" in text, text
+    assert status_of(app, shop) == "pending"
+    # Shipping records the carrier and tracking number; the mail and the page say them.
+    outbox.clear()
+    shipped = move(owner, shop, "ACME-1001", "shipped", carrier="DHL", tracking_number="JD0142")
+    assert shipped.status_code == 302
+    (mail,) = outbox
+    assert "Carrier: DHL" in mail.body and "Tracking number: JD0142" in mail.body
+    assert (
+        "DHL · tracking number JD0142"
+        in owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    )
+    # Back to pending is not a move an order makes.
+    move(owner, shop, "ACME-1001", "pending")
+    assert status_of(app, shop) == "shipped"
+    assert move(owner, shop, "ACME-1001", "delivered").status_code == 302
+    move(owner, shop, "ACME-1001", "refunded")
+    page = owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    assert "This order&#39;s status is final." in page or "This order's status is final." in page
+
+
+def test_the_api_moves_orders_for_staff_and_says_why_it_refuses(app, shop, make_user):
+    place(app, shop)
+    auth = {**host(shop), "Authorization": f"Bearer {api_key(app, shop, make_user)}"}
+    client = app.test_client()
+    refused = client.patch("/api/v1/orders/ACME-1001", json={"status": "delivered"}, headers=auth)
+    assert refused.status_code == 409
+    assert "cannot become Delivered" in refused.get_json()["error"]["message"]
+    shipped = client.patch(
+        "/api/v1/orders/ACME-1001",
+        json={"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999"},
+        headers=auth,
+    )
+    assert shipped.status_code == 200
+    data = shipped.get_json()["data"]
+    assert data["status"] == "shipped" and data["tracking_number"] == "1Z999"
+    assert data["allowed_statuses"] == ["delivered", "refunded"]
+    assert (
+        client.patch("/api/v1/orders/ACME-1001", json={"status": "bogus"}, headers=auth).status_code
+        == 409
+    )
+    assert (
+        client.patch("/api/v1/orders/ACME-9999", json={"status": "paid"}, headers=auth).status_code
+        == 404
+    )
+    anonymous = client.patch(
+        "/api/v1/orders/ACME-1001", json={"status": "paid"}, headers=host(shop)
+    )
+    assert anonymous.status_code == 401
+
+
+def test_the_cli_moves_orders_and_says_why_it_refuses(app, runner, shop):
+    place(app, shop)
+    refused = runner.invoke(["orders", "set-status", "acme", "ACME-1001", "delivered"])
+    assert refused.exit_code == 1 and "cannot become Delivered" in refused.output
+    done = runner.invoke(
+        ["orders", "set-status", "acme", "ACME-1001", "shipped", "--tracking", "T-1"]
+    )
+    assert done.exit_code == 0 and "ACME-1001: shipped" in done.output
+    assert runner.invoke(["orders", "set-status", "acme", "ACME-4242", "paid"]).exit_code == 1
+
+
+def test_a_guest_opens_the_order_from_the_mail_in_any_browser(app, shop, make_shop, outbox):
+    place(app, shop)
+    (mail,) = outbox
+    link = re.search(r"http://\S+", mail.body).group(0)
+    assert "/orders/ACME-1001?key=" in link
+    path = link.removeprefix(f"http://{shop.primary_host}")
+    stranger = app.test_client()
+    assert stranger.get("/orders/ACME-1001", headers=host(shop)).status_code == 404
+    opened = stranger.get(path, headers=host(shop))
+    assert opened.status_code == 302 and opened.headers["Location"].endswith("/orders/ACME-1001")
+    assert "ACME-1001" in stranger.get("/orders/ACME-1001", headers=host(shop)).text
+    # A wrong key, or the right key at another shop, opens nothing.
+    key = path.split("key=")[1]
+    other = app.test_client()
+    assert other.get(path[:-2] + "xx", headers=host(shop)).status_code == 404
+    globex = make_shop("globex")
+    assert other.get(f"/orders/ACME-1001?key={key}", headers=host(globex)).status_code == 404
+    assert other.get(f"/orders/ACME-1001?key={'a' * 5000}", headers=host(shop)).status_code == 404
+
+
+def test_unpaid_orders_release_their_stock_once_after_the_shops_limit(app, shop, outbox):
+    place(app, shop)
+    place(app, shop, "bob@example.com")
+    assert stock_of(app, shop) == 8
+    with app.app_context(), tenant_context(shop):  # as the hourly job runs it
+        orders.set_status(orders.get_order("ACME-1002"), "paid")
+        db.session.commit()
+        assert orders.release_unpaid(utcnow() + timedelta(hours=47)) == 0  # not yet
+        outbox.clear()
+        assert orders.release_unpaid(utcnow() + timedelta(hours=49)) == 1
+        db.session.commit()
+        assert orders.release_unpaid(utcnow() + timedelta(hours=49)) == 0  # and only once
+        deliver_committed()
+    assert status_of(app, shop) == "cancelled" and status_of(app, shop, "ACME-1002") == "paid"
+    assert stock_of(app, shop) == 9
+    (mail,) = [m for m in outbox if m.to == ["ada@example.com"]]
+    assert "was cancelled" in mail.subject and "back on sale" in mail.body
+
+
+def test_a_shop_without_a_limit_keeps_unpaid_orders(app, make_shop):
+    shop = make_shop("cod", settings='name = "Cash on delivery"\n')
+    with app.app_context(), tenant_context(shop):
+        assert orders.release_unpaid(utcnow() + timedelta(days=365)) == 0
