@@ -18,7 +18,7 @@ ADDRESS = {
     "address": "1 Main Street",
     "postal_code": "12345",
     "city": "Springfield",
-    "country": "Freedonia",
+    "country": "US",
     "payment_method": "manual",
 }
 

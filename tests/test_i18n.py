@@ -40,7 +40,7 @@ ADDRESS = {
     "address": "Hauptstraße 1",
     "postal_code": "10115",
     "city": "Berlin",
-    "country": "Deutschland",
+    "country": "DE",
     "payment_method": "manual",
 }
 

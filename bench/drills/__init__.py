@@ -13,6 +13,6 @@ CHECKOUT = {
     "address": "1 Loop Road",
     "postal_code": "12345",
     "city": "Loopback",
-    "country": "Localhost",
+    "country": "US",
     "payment_method": "manual",
 }

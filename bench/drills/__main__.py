@@ -197,7 +197,7 @@ def oversell(
                 "address": "A",
                 "postal_code": "1",
                 "city": "C",
-                "country": "X",
+                "country": "US",
                 "payment_method": "manual",
                 "csrf_token": CSRF.search(form.text).group(1),
             }

@@ -89,6 +89,11 @@ class OrderLine(BaseModel):
     line_total: int
 
 
+class TaxLine(BaseModel):
+    rate: str = Field(description='Percent, e.g. "19" or "8.25".')
+    amount: int
+
+
 class Order(BaseModel):
     number: str
     status: str
@@ -97,7 +102,12 @@ class Order(BaseModel):
     lines: list[OrderLine]
     currency: str
     subtotal: int
+    discount: int = Field(description="Off the lines, minor units.")
+    discount_code: str | None = None
     shipping: int
+    tax: int = Field(description="All the tax, minor units: included in total, or added.")
+    tax_included: bool
+    tax_lines: list[TaxLine]
     total: int
     total_display: str
     carrier: str | None = None
@@ -163,6 +173,7 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     QuantityIn,
     OrderStatusIn,
     OrderLine,
+    TaxLine,
     Order,
     PageMeta,
     ErrorBody,

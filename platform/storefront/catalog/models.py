@@ -76,6 +76,9 @@ class Product(Model, TenantScoped):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
     image_url: Mapped[str | None] = mapped_column(String(500))
+    tax_class: Mapped[str] = mapped_column(
+        String(16), default="standard", server_default="standard"
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Title and description in the shop's other locales: {"de_DE": {"title": "..."}}.
     translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)

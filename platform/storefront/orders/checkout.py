@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,9 +21,11 @@ from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
+from . import discounts, totals
 from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
 from .payments import PROVIDERS
+from .pricing import LineIn
 from .views_model import webhook_data
 
 
@@ -37,8 +40,9 @@ class Contact:
     address: str
     postal_code: str
     city: str
-    country: str
+    country: str  # ISO 3166 code, one the shop ships to
     payment_method: str = "manual"
+    discount_code: str = ""
 
 
 def create_counter() -> None:
@@ -59,6 +63,11 @@ def next_order_number() -> str:
         create_counter()
         return next_order_number()
     return f"{current_tenant().slug.upper()}-{value - 1}"
+
+
+def rate_text(rate: Decimal) -> str:
+    """0.19 -> "19", 0.0825 -> "8.25": the percentage as shown and stored."""
+    return format((rate * 100).normalize(), "f")
 
 
 def checkout_key(owner: str, form_key: str) -> str:
@@ -93,7 +102,20 @@ def place_order(
     settings = current_tenant().settings
     if settings is None:
         raise CheckoutError(_("This shop cannot take orders right now."))
+    zone = totals.zone_for(contact.country, settings)
+    if zone is None:
+        raise CheckoutError(
+            _("Sorry, we do not ship to %(country)s.", country=totals.country_name(contact.country))
+        )
+    code = None
+    if contact.discount_code.strip():
+        merchandise = sum(item.product.price * item.quantity for item in cart.items)
+        try:
+            code = discounts.find_usable(contact.discount_code, merchandise)
+        except discounts.DiscountError as exc:
+            raise CheckoutError(str(exc)) from None
     lines = []
+    tax_classes = []
     # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
     for item in sorted(cart.items, key=lambda i: i.product_id):
         taken = db.session.execute(
@@ -114,6 +136,7 @@ def place_order(
                 )
             )
         price = item.product.price
+        tax_classes.append(item.product.tax_class or "standard")
         lines.append(
             OrderLine(
                 product_id=item.product_id,
@@ -132,7 +155,16 @@ def place_order(
     )
     if sold_out:
         invalidate_shop_cache()  # listings show "Sold out" now (applied after commit)
-    subtotal = sum(line.line_total for line in lines)
+    quote, _zone = totals.price(
+        (
+            LineIn(line.unit_price, line.quantity, tax_class)
+            for line, tax_class in zip(lines, tax_classes, strict=True)
+        ),
+        contact.country,
+        code.as_discount() if code else None,
+    )
+    for line, priced in zip(lines, quote.lines, strict=True):
+        line.discount, line.tax, line.tax_rate = priced.discount, priced.tax, rate_text(priced.rate)
     order = Order(
         number=next_order_number(),
         user_id=user_id,
@@ -142,10 +174,15 @@ def place_order(
         postal_code=contact.postal_code,
         city=contact.city,
         country=contact.country,
-        shipping_label=shop_text(settings, "shipping_label"),
-        shipping=settings.shipping.flat_rate,
-        subtotal=subtotal,
-        total=subtotal + settings.shipping.flat_rate,
+        shipping_label=zone.label or shop_text(settings, "shipping_label"),
+        shipping=quote.shipping,
+        subtotal=quote.subtotal,
+        discount=quote.discount,
+        discount_code=code.code if code else None,
+        tax=quote.tax,
+        tax_included=quote.include_tax,
+        tax_lines=[[rate_text(rate), amount] for rate, amount in quote.tax_lines],
+        total=quote.total,
         currency=settings.currency,
         payment_method=contact.payment_method,
         checkout_key=key,
@@ -155,6 +192,11 @@ def place_order(
     db.session.add(order)
     db.session.delete(cart)
     db.session.flush()
+    if code is not None:
+        try:
+            discounts.redeem(code, order.id, contact.email)
+        except discounts.DiscountError as exc:
+            raise CheckoutError(str(exc)) from None
     send_order_mail(
         order, "orders/mail/confirmation.txt", _l("Your order %(number)s", number=order.number)
     )

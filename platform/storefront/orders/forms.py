@@ -6,10 +6,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Email, Length, Optional
 
+from . import totals
 from .payments import PROVIDERS
 
 
@@ -21,8 +22,11 @@ class CheckoutForm(FlaskForm):
     address = StringField(_l("Street and number"), validators=[DataRequired(), Length(max=300)])
     postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=20)])
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
-    country = StringField(_l("Country"), validators=[DataRequired(), Length(max=100)])
+    country = SelectField(_l("Country"), choices=[], validate_choice=True)
     payment_method = RadioField(_l("Payment"), default="manual", validators=[DataRequired()])
+    discount_code = StringField(
+        _l("Discount code"), validators=[Optional(), Length(max=40)], description=_l("Optional.")
+    )
     # One per rendered form: a doubled or retried submission carries the same key, and
     # the order it made is answered again instead of a second one.
     checkout_key = HiddenField()
@@ -32,3 +36,5 @@ class CheckoutForm(FlaskForm):
         super().__init__(*args, **kwargs)
         # Read per form, so a provider registered after import is offered too.
         self.payment_method.choices = [SelectChoice(c, str(p.label)) for c, p in PROVIDERS.items()]
+        # The countries the shop ships to, named in the shopper's language.
+        self.country.choices = [SelectChoice(code, name) for code, name in totals.countries()]

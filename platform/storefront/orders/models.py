@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint, and_
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    false,
+)
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from ..extensions import Model
@@ -59,6 +71,12 @@ class Order(Model, TenantScoped):
     shipping_label: Mapped[str] = mapped_column(String(100))
     shipping: Mapped[int] = mapped_column(Integer)  # minor units
     subtotal: Mapped[int] = mapped_column(Integer)
+    # What pricing.quote said when the order was placed (kept: rates and zones change).
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    discount_code: Mapped[str | None] = mapped_column(String(40))
+    tax: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_included: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    tax_lines: Mapped[list[list[Any]] | None] = mapped_column(JSON, default=list)  # [rate, tax]
     total: Mapped[int] = mapped_column(Integer)
     currency: Mapped[str] = mapped_column(String(3))
     payment_method: Mapped[str] = mapped_column(String(32))
@@ -97,3 +115,6 @@ class OrderLine(Model, TenantScoped):
     unit_price: Mapped[int] = mapped_column(Integer)  # the price paid, in minor units
     quantity: Mapped[int] = mapped_column(Integer)
     line_total: Mapped[int] = mapped_column(Integer)
+    discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tax_rate: Mapped[str] = mapped_column(String(12), default="0", server_default="0")

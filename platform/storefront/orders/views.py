@@ -14,13 +14,12 @@ from flask_login import current_user
 from werkzeug import Response
 
 from ..cart import services as cart_services
-from ..catalog.money import shop_money
 from ..extensions import db
-from ..i18n import shop_text
 from ..tenancy.context import current_tenant
 from . import services
 from .forms import CheckoutForm
 from .payments import PROVIDERS
+from .views_model import checkout_summary
 
 bp = Blueprint("orders", __name__)
 log = logging.getLogger(__name__)
@@ -47,9 +46,16 @@ def checkout() -> str | Response:
     if not CHECKOUT_KEY.fullmatch(form.checkout_key.data or ""):
         form.checkout_key.data = secrets.token_urlsafe(18)
     key = services.checkout_key(cart_services.cart_owner() or cart.token, form.checkout_key.data)
-    if form.validate_on_submit():
+    if request.method == "GET":
+        form.country.data = _default_country(form)
+    summary = checkout_summary(cart, form.country.data or "", form.discount_code.data or "")
+    if summary.discount_error:
+        form.discount_code.errors = [*form.discount_code.errors, summary.discount_error]
+    if request.method == "POST" and request.form.get("recalculate"):
+        return render_template("orders/checkout.html", form=form, summary=summary)
+    if form.validate_on_submit() and not summary.discount_error:
         contact = services.Contact(
-            **{f.name: getattr(form, f.name).data.strip() for f in fields(services.Contact)}
+            **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )
         try:
             order = services.place_order(cart, contact, cart_services.signed_in_user_id(), key=key)
@@ -71,14 +77,20 @@ def checkout() -> str | Response:
             db.session.rollback()
             raise
         return _after_order(order)
-    return render_template(
-        "orders/checkout.html",
-        form=form,
-        cart=cart_services.cart_view(cart),
-        shipping_label=shipping_label(),
-        shipping_display=_shipping_display(),
-        total_display=_total(cart),
-    )
+    return render_template("orders/checkout.html", form=form, summary=summary)
+
+
+def _default_country(form: CheckoutForm) -> str:
+    """The shop's own country (from its default locale) when it ships there, else the
+    first it ships to."""
+    codes = [choice.value for choice in form.country.choices]  # type: ignore[union-attr]
+    settings = current_tenant().settings
+    home = settings.locale.split("_")[-1] if settings else ""
+    wanted = request.args.get("country", "").upper()[:2]
+    for candidate in (wanted, home):
+        if candidate in codes:
+            return candidate
+    return codes[0] if codes else ""
 
 
 def _earlier_order(cart: object) -> services.Order | None:
@@ -103,24 +115,6 @@ def _after_order(order: services.Order) -> Response:
         flash(_("Your order is placed, but the payment could not be started."), "error")
         payment_url = None
     return redirect(payment_url or confirmation)
-
-
-def shipping_label() -> str:
-    settings = current_tenant().settings
-    return shop_text(settings, "shipping_label") if settings else ""
-
-
-def _shipping_display() -> str:
-    settings = current_tenant().settings
-    return shop_money(settings.shipping.flat_rate, settings.currency) if settings else ""
-
-
-def _total(cart: object) -> str:
-    settings = current_tenant().settings
-    view = cart_services.cart_view(cart)  # type: ignore[arg-type]
-    if settings is None:
-        return view.subtotal_display
-    return shop_money(view.subtotal + settings.shipping.flat_rate, settings.currency)
 
 
 @bp.route("/orders/<number>")

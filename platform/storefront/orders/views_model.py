@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..cart import services as cart_services
 from ..catalog.money import shop_money
-from ..i18n import format_when, language_name
+from ..i18n import format_when, language_name, shop_text
 from ..shared import SafeView
+from ..tenancy.context import current_tenant
+from . import discounts, totals
 from .models import Order
 from .payments import PROVIDERS
+from .pricing import LineIn
 
 STATUS_LABELS = {
     "pending": _l("Awaiting payment"),
@@ -53,8 +59,11 @@ class OrderView(SafeView):
     created_at: str
     lines: tuple[OrderLineView, ...]
     subtotal_display: str
+    discount_display: str
+    discount_code: str
     shipping_label: str
     shipping_display: str
+    tax_lines: tuple[TaxLineView, ...]
     total_display: str
     payment_label: str
     payment_instructions: str
@@ -74,7 +83,7 @@ def order_view(order: Order) -> OrderView:
         address=order.address,
         postal_code=order.postal_code,
         city=order.city,
-        country=order.country,
+        country=totals.country_name(order.country),
         created_at=format_when(order.created_at),
         lines=tuple(
             OrderLineView(
@@ -87,6 +96,9 @@ def order_view(order: Order) -> OrderView:
             for line in order.lines
         ),
         subtotal_display=shop_money(order.subtotal, order.currency),
+        discount_display=shop_money(-order.discount, order.currency) if order.discount else "",
+        discount_code=order.discount_code or "",
+        tax_lines=tax_line_views(order.tax_lines, order.tax_included, order.currency),
         shipping_label=order.shipping_label,
         shipping_display=shop_money(order.shipping, order.currency),
         total_display=shop_money(order.total, order.currency),
@@ -97,6 +109,82 @@ def order_view(order: Order) -> OrderView:
     )
 
 
+@dataclass(frozen=True)
+class TaxLineView(SafeView):
+    label: str  # "incl. 19 % tax" / "Tax 8.25 %"
+    amount_display: str
+
+
+def tax_line_views(
+    tax_lines: Any, included: bool, currency: str | None = None
+) -> tuple[TaxLineView, ...]:
+    views = []
+    for rate, amount in tax_lines or ():
+        label = (
+            _("incl. %(rate)s %% tax", rate=rate) if included else _("Tax %(rate)s %%", rate=rate)
+        )
+        views.append(TaxLineView(label, shop_money(int(amount), currency)))
+    return tuple(views)
+
+
+@dataclass(frozen=True)
+class CheckoutSummary(SafeView):
+    """The checkout page's totals for the chosen country (and code), before placing."""
+
+    lines: tuple[Any, ...]
+    subtotal_display: str
+    discount_display: str
+    discount_code: str
+    shipping_label: str
+    shipping_display: str
+    ships: bool
+    tax_lines: tuple[TaxLineView, ...]
+    total_display: str
+    discount_error: str = ""
+
+
+def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
+    """What the order will cost shipped to ``country`` with ``code``: the same
+    ``pricing.quote`` the order is placed with."""
+
+    view = cart_services.cart_view(cart)
+    settings = current_tenant().settings
+    lines = [
+        LineIn(item.product.price, item.quantity, item.product.tax_class or "standard")
+        for item in cart.items
+    ]
+    discount, error, applied = None, "", ""
+    if code.strip():
+        try:
+            row = discounts.find_usable(code, sum(i.unit_price * i.quantity for i in lines))
+            discount, applied = row.as_discount(), row.code
+        except discounts.DiscountError as exc:
+            error = str(exc)
+    quote, zone = totals.price(lines, country, discount)
+    label = (zone.label if zone else None) or (
+        shop_text(settings, "shipping_label") if settings else ""
+    )
+    return CheckoutSummary(
+        lines=view.lines,
+        subtotal_display=shop_money(quote.subtotal),
+        discount_display=shop_money(-quote.discount) if quote.discount else "",
+        discount_code=applied,
+        shipping_label=label,
+        shipping_display=shop_money(quote.shipping) if zone else "",
+        ships=zone is not None,
+        tax_lines=tax_line_views(
+            [[rate_text(r), a] for r, a in quote.tax_lines], quote.include_tax
+        ),
+        total_display=shop_money(quote.total),
+        discount_error=error,
+    )
+
+
+def rate_text(rate: Decimal) -> str:
+    """0.19 -> "19", 0.0825 -> "8.25"."""
+    return format((rate * 100).normalize(), "f")
+
+
 def webhook_data(order: Order) -> dict[str, Any]:
     """What an ``order.*`` webhook carries (amounts in minor units)."""
     return {
@@ -105,7 +193,11 @@ def webhook_data(order: Order) -> dict[str, Any]:
         "email": order.email,
         "currency": order.currency,
         "subtotal": order.subtotal,
+        "discount": order.discount,
+        "discount_code": order.discount_code,
         "shipping": order.shipping,
+        "tax": order.tax,
+        "tax_included": order.tax_included,
         "total": order.total,
         "created_at": order.created_at.isoformat() + "Z",
         "carrier": order.carrier,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import pytz
 from babel import Locale, UnknownLocaleError
@@ -91,9 +91,52 @@ class MailSettings(_Strict):
     footer: str = Field("", max_length=500)
 
 
+COUNTRY = r"^(?:[A-Z]{2}|\*)$"  # ISO 3166-1 alpha-2, or * for "everywhere else"
+MAX_PRICE = 2_000_000_000
+
+
+class ShippingZone(_Strict):
+    """Countries a shop ships to at one rate (minor units), free above an order value."""
+
+    name: str = Field(min_length=1, max_length=100)
+    countries: list[Annotated[str, Field(pattern=COUNTRY)]] = Field(min_length=1, max_length=300)
+    rate: int = Field(0, ge=0, le=MAX_PRICE)
+    free_above: int | None = Field(None, ge=0, le=MAX_PRICE)
+    label: str | None = Field(None, max_length=100)  # None: [shipping] label
+
+
 class Shipping(_Strict):
     label: str | None = Field(None, max_length=100)  # None: "Standard shipping", translated
-    flat_rate: int = Field(0, ge=0)
+    flat_rate: int = Field(0, ge=0, le=MAX_PRICE)  # without zones: one rate, every country
+    free_above: int | None = Field(None, ge=0, le=MAX_PRICE)
+    zones: list[ShippingZone] = Field([], max_length=100)
+
+    @field_validator("zones")
+    @classmethod
+    def _each_country_once(cls, zones: list[ShippingZone]) -> list[ShippingZone]:
+        seen: dict[str, str] = {}
+        for zone in zones:
+            for country in zone.countries:
+                if country in seen:
+                    raise ValueError(
+                        f"{country} is in two zones ({seen[country]!r}, {zone.name!r})"
+                    )
+                seen[country] = zone.name
+        return zones
+
+
+TAX_CLASSES = ("standard", "reduced", "zero")
+
+
+class Tax(_Strict):
+    """Prices entered with tax included (EU) or not (US); rates in percent by destination
+    country (ISO code, or * for every other country) and product tax class."""
+
+    prices_include_tax: bool = False
+    rates: dict[
+        Annotated[str, Field(pattern=COUNTRY)],
+        dict[Literal["standard", "reduced", "zero"], Annotated[float, Field(ge=0, le=100)]],
+    ] = Field({}, max_length=300)
 
 
 class Payment(_Strict):
@@ -135,6 +178,7 @@ class ShopSettings(_Strict):
     features: Features = Features()
     mail: MailSettings = MailSettings()
     shipping: Shipping = Shipping()
+    tax: Tax = Tax()
     payment: Payment = Payment()
     config: dict[str, Any] = {}
 
