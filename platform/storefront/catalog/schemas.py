@@ -4,7 +4,7 @@ resource, fed to the docs too)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,6 +30,7 @@ CategorySlugs = Annotated[
 
 
 MAX_TRANSLATIONS = 10
+TaxClass = Literal["standard", "reduced", "zero"]
 
 
 class ProductText(BaseModel):
@@ -64,6 +65,7 @@ class ProductIn(BaseModel):
     image_url: ImageUrl = None
     categories: CategorySlugs = []
     translations: Translations = {}
+    tax_class: TaxClass = "standard"
 
 
 class ProductPatch(BaseModel):
@@ -83,6 +85,7 @@ class ProductPatch(BaseModel):
     image_url: ImageUrl = None
     categories: CategorySlugs | None = None
     translations: Translations | None = None
+    tax_class: TaxClass | None = None
 
     # Fields that exist on every product: sent as null they are an error, not "unset".
     NOT_NULL: ClassVar[tuple[str, ...]] = (
@@ -94,6 +97,7 @@ class ProductPatch(BaseModel):
         "stock",
         "active",
         "featured",
+        "tax_class",
     )
 
     def changes(self) -> dict[str, Any]:

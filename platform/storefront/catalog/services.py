@@ -187,8 +187,10 @@ def create_product(
     slug: str | None = None,
     active: bool = True,
     translations: dict[str, dict[str, str]] | None = None,
+    tax_class: str = "standard",
 ) -> Product:
     product = Product(
+        tax_class=tax_class,
         translations=merge_translations({}, translations),
         active=active,
         sku=sku,
@@ -226,6 +228,7 @@ PRODUCT_FIELDS = frozenset(
         "featured",
         "image_url",
         "translations",
+        "tax_class",
     }
 )
 

@@ -49,11 +49,11 @@ def checkout() -> str | Response:
     if request.method == "GET":
         form.country.data = _default_country(form)
     summary = checkout_summary(cart, form.country.data or "", form.discount_code.data or "")
-    if summary.discount_error:
+    recalculating = request.method == "POST" and bool(request.form.get("recalculate"))
+    valid = not recalculating and form.validate_on_submit()
+    if summary.discount_error:  # after validating: validation resets the field's errors
         form.discount_code.errors = [*form.discount_code.errors, summary.discount_error]
-    if request.method == "POST" and request.form.get("recalculate"):
-        return render_template("orders/checkout.html", form=form, summary=summary)
-    if form.validate_on_submit() and not summary.discount_error:
+    if valid and not summary.discount_error:
         contact = services.Contact(
             **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )

@@ -1,0 +1,268 @@
+"""Checkout with the shop's zones, taxes and codes: the totals the shopper sees are the ones
+stored, mailed and exported; a country outside every zone cannot check out; a code's
+limits hold when shoppers race for it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from storefront.catalog import services as catalog
+from storefront.extensions import db
+from storefront.orders import discounts
+from storefront.orders import services as orders
+from storefront.orders.discounts import DiscountCode, DiscountRedemption
+from storefront.orders.models import Order
+from storefront.tenancy.context import tenant_context
+from storefront.tenancy.models import utcnow
+from tests.fixtures.factories import csrf_from, host
+from tests.test_commerce import ADDRESS, add_to_cart
+
+EU_SHOP = """name = "Gruen"
+locales = ["de_DE", "en_GB"]
+currency = "EUR"
+
+[shipping]
+label = "Paket"
+[[shipping.zones]]
+name = "Deutschland"
+countries = ["DE"]
+rate = 490
+free_above = 5000
+[[shipping.zones]]
+name = "EU"
+countries = ["AT", "FR", "NL"]
+rate = 990
+
+[tax]
+prices_include_tax = true
+[tax.rates.DE]
+standard = 19
+reduced = 7
+[tax.rates."*"]
+standard = 20
+reduced = 10
+"""
+
+US_SHOP = """name = "Acme"
+currency = "USD"
+
+[shipping]
+flat_rate = 500
+free_above = 5000
+
+[tax]
+prices_include_tax = false
+[tax.rates.US]
+standard = 8.25
+"""
+
+
+def buy(client, shop, email="ada@example.com", **overrides):
+    page = client.get("/checkout", headers=host(shop))
+    data = {**ADDRESS, "email": email, "csrf_token": csrf_from(page.text), **overrides}
+    return client.post("/checkout", data=data, headers=host(shop))
+
+
+@pytest.fixture
+def eu(app, make_shop):
+    shop = make_shop("gruen", settings=EU_SHOP)
+    with app.app_context(), tenant_context(shop):
+        catalog.create_product("BOOK", "Buch", 1070, stock=50, slug="buch")
+        catalog.update_product(catalog.product_by_sku("BOOK"), tax_class="reduced")
+        catalog.create_product("LAMP", "Lampe", 2380, stock=50, slug="lampe")
+        db.session.commit()
+    return shop
+
+
+def test_an_eu_order_shows_the_included_tax_everywhere(app, eu, outbox):
+    client = app.test_client()
+    add_to_cart(client, eu, "buch")
+    add_to_cart(client, eu, "lampe")
+    page = client.get("/checkout", headers=host(eu)).text
+    # Germany is the shop's country: 34.50 € with 4.90 € shipping, VAT included.
+    assert "inkl. 19 % MwSt." in page and "inkl. 7 % MwSt." in page
+    assert "39,40\xa0€" in page
+    assert buy(client, eu, country="DE").status_code == 302
+    with app.app_context(), tenant_context(eu):
+        order = orders.get_order("GRUEN-1001")
+        assert (order.subtotal, order.shipping, order.total) == (3450, 490, 3940)
+        assert order.tax == 380 + 70 + 78 and order.tax_included
+        assert order.tax_lines == [["19", 458], ["7", 70]]
+        assert [(line.tax_rate, line.tax) for line in order.lines] == [("7", 70), ("19", 380)]
+    confirmation = client.get("/orders/GRUEN-1001", headers=host(eu)).text
+    assert "inkl. 19 % MwSt." in confirmation and "4,58\xa0€" in confirmation
+    (mail,) = outbox
+    assert "inkl. 19 % MwSt.: 4,58 €" in mail.body.replace("\xa0", " ")
+
+
+def test_another_zone_another_rate_and_another_countrys_tax(app, eu):
+    client = app.test_client()
+    add_to_cart(client, eu, "lampe")
+    assert buy(client, eu, country="FR").status_code == 302
+    with app.app_context(), tenant_context(eu):
+        order = orders.get_order("GRUEN-1001")
+        assert order.shipping == 990 and order.country == "FR"
+        assert order.tax_lines == [["20", 397 + 165]]  # 23.80 and 9.90 at 20 % included
+
+
+def test_a_country_outside_every_zone_is_not_offered_and_cannot_check_out(app, eu):
+    client = app.test_client()
+    add_to_cart(client, eu, "buch")
+    page = client.get("/checkout", headers=host(eu)).text
+    offered = re.findall(r'<option[^>]*value="([A-Z]{2})"', page)
+    assert sorted(offered) == ["AT", "DE", "FR", "NL"]
+    refused = buy(client, eu, country="US")
+    assert refused.status_code == 200  # the form again, with the address kept
+    assert 'value="Ada Shopper"' in refused.text or "Ada Shopper" in refused.text
+    with app.app_context(), tenant_context(eu):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_us_tax_is_added_and_free_shipping_comes_from_the_settings(app, make_shop):
+    shop = make_shop("acme", settings=US_SHOP)
+    with app.app_context(), tenant_context(shop):
+        catalog.create_product("ANV", "Anvil", 1999, stock=50, slug="anvil")
+        db.session.commit()
+    client = app.test_client()
+    add_to_cart(client, shop, "anvil")
+    assert buy(client, shop, country="US").status_code == 302
+    second = app.test_client()
+    for _ in range(3):
+        add_to_cart(second, shop, "anvil")
+    assert buy(second, shop, "bo@example.com", country="US").status_code == 302
+    with app.app_context(), tenant_context(shop):
+        small, large = orders.get_order("ACME-1001"), orders.get_order("ACME-1002")
+        assert (small.shipping, small.tax, small.total) == (500, 165 + 41, 1999 + 500 + 206)
+        assert (large.shipping, large.tax, large.total) == (0, 495, 5997 + 495)
+
+
+def test_a_discount_code_is_a_line_in_every_total(app, eu):
+    with app.app_context(), tenant_context(eu):
+        discounts.create_code("WELCOME10", "percent", 10)
+        db.session.commit()
+    client = app.test_client()
+    add_to_cart(client, eu, "lampe")
+    page = client.get("/checkout", headers=host(eu))
+    recalculated = client.post(
+        "/checkout",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "country": "DE",
+            "discount_code": "welcome10",
+            "recalculate": "1",
+        },
+        headers=host(eu),
+    )
+    assert "Rabatt WELCOME10" in recalculated.text and "-2,38\xa0€" in recalculated.text
+    assert buy(client, eu, country="DE", discount_code="welcome10").status_code == 302
+    with app.app_context(), tenant_context(eu):
+        order = orders.get_order("GRUEN-1001")
+        assert (order.discount, order.discount_code, order.total) == (238, "WELCOME10", 2142 + 490)
+        assert db.session.scalar(select(DiscountCode.uses)) == 1
+
+
+def test_a_code_that_cannot_be_used_says_why_and_keeps_the_form(app, eu):
+    with app.app_context(), tenant_context(eu):
+        discounts.create_code("BIG", "amount", 500, min_order=10_000)
+        discounts.create_code("OLD", "percent", 5, ends_at=utcnow() - timedelta(days=1))
+        db.session.commit()
+    client = app.test_client()
+    add_to_cart(client, eu, "lampe")
+    for code, says in (
+        ("BIG", "höheren Bestellwert"),
+        ("OLD", "abgelaufen"),
+        ("NOPE", "ungültig"),
+    ):
+        answer = buy(client, eu, country="DE", discount_code=code)
+        assert answer.status_code == 200 and says in answer.text, code
+    with app.app_context(), tenant_context(eu):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def _race(app, shop, count, code, email=None):
+    shoppers = [app.test_client() for _ in range(count)]
+    forms = []
+    for i, shopper in enumerate(shoppers):
+        add_to_cart(shopper, shop, "lampe")
+        page = shopper.get("/checkout", headers=host(shop))
+        forms.append(
+            {
+                **ADDRESS,
+                "country": "DE",
+                "email": email or f"s{i}@example.com",
+                "discount_code": code,
+                "csrf_token": csrf_from(page.text),
+            }
+        )
+    start = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def go(shopper, form):
+        try:
+            start.wait()
+            shopper.post("/checkout", data=form, headers=host(shop))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=pair) for pair in zip(shoppers, forms, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+
+
+def test_fifty_shoppers_racing_for_ten_uses_get_exactly_ten(app, eu):
+    with app.app_context(), tenant_context(eu):
+        discounts.create_code("TEN", "percent", 10, max_uses=10)
+        db.session.commit()
+    _race(app, eu, 50, "TEN")
+    with app.app_context(), tenant_context(eu):
+        assert db.session.scalar(select(DiscountCode.uses)) == 10
+        discounted = db.session.scalar(
+            select(func.count()).select_from(Order).where(Order.discount_code == "TEN")
+        )
+        assert discounted == 10
+        assert db.session.scalar(select(func.count()).select_from(DiscountRedemption)) == 10
+
+
+def test_one_customer_racing_for_a_once_per_customer_code_gets_it_once(app, eu):
+    with app.app_context(), tenant_context(eu):
+        discounts.create_code("ONCE", "amount", 100, max_uses_per_customer=1)
+        db.session.commit()
+    _race(app, eu, 8, "ONCE", email="same@example.com")
+    with app.app_context(), tenant_context(eu):
+        redemptions = db.session.scalar(select(func.count()).select_from(DiscountRedemption))
+        assert redemptions == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Order).where(Order.discount_code == "ONCE")
+            )
+            == 1
+        )
+
+
+@pytest.mark.parametrize(
+    ("toml", "says"),
+    [
+        (
+            '[[shipping.zones]]\nname = "A"\ncountries = ["DE"]\n'
+            '[[shipping.zones]]\nname = "B"\ncountries = ["DE"]',
+            "DE is in two zones",
+        ),
+        ('[[shipping.zones]]\nname = "A"\ncountries = ["Germany"]', "shipping.zones.0.countries"),
+        ("[tax.rates.DE]\nluxury = 30", "tax.rates.DE"),
+        ("[tax.rates.DE]\nstandard = 119", "tax.rates.DE.standard"),
+    ],
+)
+def test_bad_zone_and_tax_settings_say_what_is_wrong(toml, says):
+    from storefront.tenancy.settings import SettingsError, parse_settings
+
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(f'name = "x"\n{toml}\n', "tenant.toml")
+    assert says in str(caught.value)
