@@ -266,3 +266,64 @@ def test_bad_zone_and_tax_settings_say_what_is_wrong(toml, says):
     with pytest.raises(SettingsError) as caught:
         parse_settings(f'name = "x"\n{toml}\n', "tenant.toml")
     assert says in str(caught.value)
+
+
+def test_owners_run_discount_codes_in_the_dashboard(app, eu, make_user):
+    from tests.fixtures.factories import login
+
+    make_user(eu, "chef@example.com", roles=["owner"])
+    owner = app.test_client()
+    assert login(owner, eu, "chef@example.com").status_code == 302
+    page = owner.get("/admin/discounts/", headers=host(eu))
+    assert "Noch keine Codes" in page.text
+    made = owner.post(
+        "/admin/discounts/",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "code": "sommer",
+            "kind": "amount",
+            "value": "5.00",
+            "min_order": "20",
+            "max_uses": "100",
+        },
+        headers=host(eu),
+    )
+    assert made.status_code == 302
+    listing = owner.get("/admin/discounts/", headers=host(eu)).text
+    assert "SOMMER" in listing and "5,00\xa0€ Rabatt" in listing and "0 / 100" in listing
+    bad = owner.post(
+        "/admin/discounts/",
+        data={"csrf_token": csrf_from(listing), "code": "x", "kind": "percent", "value": "500"},
+        headers=host(eu),
+    )
+    assert bad.status_code == 200 and "2 bis 40 Buchstaben" in bad.text
+    with app.app_context(), tenant_context(eu):
+        code_id = db.session.scalar(select(DiscountCode.id))
+    owner.post(
+        f"/admin/discounts/{code_id}/toggle",
+        data={"csrf_token": csrf_from(listing)},
+        headers=host(eu),
+    )
+    with app.app_context(), tenant_context(eu):
+        assert db.session.scalar(select(DiscountCode.active)) is False
+
+
+def test_the_cli_adds_and_lists_codes(runner, eu):
+    added = runner.invoke(["discounts", "add", "gruen", "welcome10", "percent", "10"])
+    assert added.exit_code == 0 and "WELCOME10" in added.output
+    refused = runner.invoke(["discounts", "add", "gruen", "WELCOME10", "percent", "10"])
+    assert refused.exit_code == 1 and "exists already" in refused.output
+    listed = runner.invoke(["discounts", "list", "gruen", "--json"])
+    assert '"code": "WELCOME10"' in listed.output
+
+
+def test_the_demo_banner_promises_what_the_zones_say(app, runner, demo_tenants):
+    runner.invoke(["demo"])
+    from storefront.tenancy.registry import context_for
+
+    with app.app_context():
+        acme = context_for("acme")
+    page = app.test_client().get("/", headers=host(acme)).text
+    assert "Free Road Runner Express shipping on orders over $50.00" in page
+    french = app.test_client().get("/fr/", headers=host(acme)).text
+    assert "Livraison Road Runner Express offerte dès 50,00\xa0$US" in french

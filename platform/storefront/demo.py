@@ -10,6 +10,7 @@ from sqlalchemy import select
 from .accounts.services import create_user, find_user
 from .catalog.demo import seed_catalog
 from .extensions import db
+from .orders import discounts
 from .tenancy.context import tenant_context
 from .tenancy.models import Tenant
 from .tenancy.services import NewShop, create_shop, get_shop
@@ -37,6 +38,10 @@ def provision_demo() -> Iterator[str]:
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"
+            if slug == "acme" and not discounts.list_codes():
+                discounts.create_code("WELCOME10", "percent", 10, max_uses_per_customer=1)
+                db.session.commit()
+                yield "  discount code WELCOME10 (10 % off, once per customer) added to acme"
         port = current_app.config.get("SHOP_URL_PORT")
         address = f"{current_app.config['PREFERRED_URL_SCHEME']}://{hosts[0]}"
         address += f":{port}/" if port else "/"

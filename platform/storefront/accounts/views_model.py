@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from ..catalog.money import shop_money
 from ..i18n import current_locale, link_label, shop_text
+from ..orders.totals import free_shipping_from
 from ..shared import SafeView
 from ..tenancy.context import TenantContext
 from ..tenancy.request_hooks import shop_base_url
@@ -41,6 +43,9 @@ class ShopView(SafeView):
     registration_open: bool
     currency: str
     locale: str
+    # "$50.00" when shipping is free above the same order value everywhere the shop
+    # ships, from its zones: what banners promise comes from the settings.
+    free_shipping_from: str = ""
 
     @classmethod
     def of(cls, ctx: TenantContext) -> ShopView:
@@ -63,7 +68,13 @@ class ShopView(SafeView):
             registration_open=s.features.registration,
             currency=s.currency,
             locale=current_locale(),
+            free_shipping_from=_free_shipping_from(),
         )
+
+
+def _free_shipping_from() -> str:
+    threshold = free_shipping_from()
+    return shop_money(threshold) if threshold is not None else ""
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     IntegerField,
     SelectField,
@@ -18,6 +19,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -56,6 +58,15 @@ class ProductForm(FlaskForm):
         _l("Compare-at price"), validators=[Optional(), Length(max=20)], description=_l("Optional.")
     )
     stock = IntegerField(_l("Stock"), default=0, validators=[NumberRange(min=0, max=1_000_000)])
+    tax_class = SelectField(
+        _l("Tax class"),
+        choices=[
+            SelectChoice("standard", _l("Standard rate")),
+            SelectChoice("reduced", _l("Reduced rate")),
+            SelectChoice("zero", _l("Zero rate")),
+        ],
+        default="standard",
+    )
     categories = SelectMultipleField(_l("Categories"), choices=[], validate_choice=True)
     image_url = StringField(_l("Image URL"), validators=[Optional(), Length(max=500), _image_url])
     image = FileField(
@@ -141,6 +152,37 @@ def translations_of(form: FlaskForm, names: tuple[str, ...]) -> dict[str, dict[s
         locale: {name: (form[translation_field(name, locale)].data or "").strip() for name in names}
         for locale in other_locales()
     }
+
+
+class DiscountForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l("What shoppers type, e.g. WELCOME10."),
+    )
+    kind = SelectField(
+        _l("Discount"),
+        choices=[
+            SelectChoice("percent", _l("A percentage")),
+            SelectChoice("amount", _l("A fixed amount")),
+            SelectChoice("free_shipping", _l("Free shipping")),
+        ],
+    )
+    value = StringField(
+        _l("Percentage or amount"),
+        validators=[Optional(), Length(max=20)],
+        description=_l("10 for 10 %, or an amount like 5.00; empty for free shipping."),
+    )
+    min_order = StringField(_l("Minimum order"), validators=[Optional(), Length(max=20)])
+    starts_on = DateField(_l("Valid from"), validators=[Optional()])
+    ends_on = DateField(_l("Valid until (inclusive)"), validators=[Optional()])
+    max_uses = IntegerField(
+        _l("Uses in total"), validators=[Optional(), NumberRange(min=1, max=10_000_000)]
+    )
+    max_uses_per_customer = IntegerField(
+        _l("Uses per customer"), validators=[Optional(), NumberRange(min=1, max=10_000)]
+    )
+    submit = SubmitField(_l("Create code"))
 
 
 class ConfirmForm(FlaskForm):

@@ -103,7 +103,7 @@ def _product_form(product: Product | None = None) -> ProductForm:
     form.categories.choices = [SelectChoice(c.slug, c.name) for c in catalog.all_categories()]
     if product is not None and request.method == "GET":
         currency = shop_currency()
-        for name in ("sku", "title", "slug", "description", "stock", "image_url"):
+        for name in ("sku", "title", "slug", "description", "stock", "image_url", "tax_class"):
             getattr(form, name).data = getattr(product, name)
         form.active.data, form.featured.data = product.active, product.featured
         form.price.data = str(to_major(product.price, currency))
@@ -149,6 +149,7 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         active=form.active.data,
         featured=form.featured.data,
         image_url=form.image_url.data or None,
+        tax_class=form.tax_class.data or "standard",
     )
     texts = translations_of(form, PRODUCT_TEXTS)
     if texts:

@@ -27,6 +27,7 @@ app.add_typer(cache.app, name="cache")
 app.add_typer(config_cmds.app, name="config")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(catalog.orders_app, name="orders")
+app.add_typer(catalog.discounts_app, name="discounts")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
 

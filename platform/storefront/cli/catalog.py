@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import nullcontext
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -12,11 +12,15 @@ import typer
 from rich.progress import Progress
 
 from ..catalog import csv_io
+from ..catalog.money import parse_money, shop_currency
 from ..extensions import db
+from ..orders import discounts
 from ..orders import services as orders
-from .common import err_console, fail, ok, shop_context
+from ..tenancy.models import utcnow
+from .common import JSON_OPTION, emit, err_console, fail, ok, shop_context
 
 app = typer.Typer(help="Import and export a shop's catalog as CSV.", no_args_is_help=True)
+discounts_app = typer.Typer(help="A shop's discount codes: add, list.", no_args_is_help=True)
 orders_app = typer.Typer(
     help="A shop's orders: export as CSV, move along their statuses.", no_args_is_help=True
 )
@@ -114,3 +118,61 @@ def set_order_status(
             fail(str(exc))
         db.session.commit()
         ok(f"{number}: {order.status}")
+
+
+@discounts_app.command("add")
+def add_discount(
+    slug: str,
+    code: str,
+    kind: Annotated[str, typer.Argument(help="percent, amount or free_shipping")],
+    value: Annotated[
+        str, typer.Argument(help="10 (percent) or 5.00 (amount); 0 for free shipping")
+    ] = "0",
+    min_order: Annotated[str | None, typer.Option(help="Minimum order, e.g. 50.00.")] = None,
+    max_uses: Annotated[int | None, typer.Option(help="Uses in total.")] = None,
+    per_customer: Annotated[int | None, typer.Option(help="Uses per customer.")] = None,
+    days: Annotated[int | None, typer.Option(help="Valid for this many days from now.")] = None,
+) -> None:
+    """Create a discount code."""
+    with shop_context(slug):
+        currency = shop_currency()
+        try:
+            amount = int(value) if kind != "amount" else parse_money(value, currency)
+            minimum = parse_money(min_order, currency) if min_order else 0
+            ends = utcnow() + timedelta(days=days) if days else None
+            row = discounts.create_code(
+                code,
+                kind,
+                amount,
+                min_order=minimum,
+                ends_at=ends,
+                max_uses=max_uses,
+                max_uses_per_customer=per_customer,
+            )
+        except (discounts.DiscountError, ValueError) as exc:
+            db.session.rollback()
+            fail(str(exc))
+            return
+        db.session.commit()
+        ok(f"{row.code}: {row.kind} {row.value}")
+
+
+@discounts_app.command("list")
+def list_discounts(slug: str, as_json: bool = JSON_OPTION) -> None:
+    """The shop's codes with their usage counts."""
+    with shop_context(slug):
+        rows = [
+            {
+                "code": c.code,
+                "kind": c.kind,
+                "value": c.value,
+                "min_order": c.min_order,
+                "uses": c.uses,
+                "max_uses": c.max_uses,
+                "per_customer": c.max_uses_per_customer,
+                "ends_at": c.ends_at,
+                "active": c.active,
+            }
+            for c in discounts.list_codes()
+        ]
+    emit(rows, as_json, list(rows[0]) if rows else ["code"])
