@@ -249,7 +249,14 @@ def test_a_payment_provider_can_take_the_shopper_elsewhere(app, client, make_sho
 
     payments.register(FakeGateway())
     try:
-        shop = make_shop("acme")
+        # Offered where the shop lists it (first: the default), nowhere else.
+        other = make_shop("globex")
+        product(other, "anvil")
+        add_to_cart(client, other, "anvil")
+        assert "Fake card gateway" not in client.get("/checkout", headers=host(other)).text
+        shop = make_shop(
+            "acme", settings='name = "Acme"\n[payment]\nmethods = ["fake", "manual"]\n'
+        )
         product(shop, "anvil")
         add_to_cart(client, shop, "anvil")
         page = client.get("/checkout", headers=host(shop)).text
@@ -269,3 +276,15 @@ def test_selling_the_last_unit_refreshes_cached_listings(app, client, make_shop,
     add_to_cart(buyer, shop, "anvil")
     checkout(buyer, shop)
     assert "Sold out" in client.get("/products", headers=host(shop)).text
+
+
+def test_only_the_shops_payment_methods_are_offered_and_taken(app, client, make_shop, product):
+    shop = make_shop("cod", settings='name = "COD"\n[payment]\nmethods = ["cash_on_delivery"]\n')
+    product(shop, "anvil")
+    add_to_cart(client, shop, "anvil")
+    page = client.get("/checkout", headers=host(shop)).text
+    assert "Cash on delivery" in page and "Bank transfer" not in page
+    refused = checkout(client, shop, payment_method="bank_transfer")
+    assert refused.status_code == 200 and order_count(app, shop) == 0
+    assert checkout(client, shop, payment_method="cash_on_delivery").status_code == 302
+    assert "Pay the courier" in client.get("/orders/COD-1001", headers=host(shop)).text

@@ -199,7 +199,7 @@ def test_a_committed_order_is_never_a_500_when_the_provider_fails(app, client, m
         def start(self, order: Order) -> str | None:
             raise RuntimeError("gateway timeout")
 
-    shop = make_shop("acme")
+    shop = make_shop("acme", settings='name = "Acme"\n[payment]\nmethods = ["broken"]\n')
     product(shop, "anvil", stock=5)
     payments.register(Broken())
     try:

@@ -305,6 +305,10 @@ def shop_text(settings: ShopSettings, name: str) -> str:
         return settings.payment.instructions or _(
             "Pay by bank transfer; we ship when the payment arrives."
         )
+    if name == "cash_on_delivery_instructions":
+        return settings.payment.cash_on_delivery_instructions or _(
+            "Pay the courier when your parcel arrives."
+        )
     raise KeyError(name)
 
 

@@ -24,7 +24,7 @@ from ..webhooks import emit
 from . import discounts, totals
 from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
-from .payments import PROVIDERS
+from .payments import enabled_methods
 from .pricing import LineIn
 from .views_model import webhook_data
 
@@ -97,7 +97,7 @@ def place_order(
         return earlier
     if cart is None or not cart.items:
         raise CheckoutError(_("Your cart is empty."))
-    if contact.payment_method not in PROVIDERS:
+    if contact.payment_method not in {p.code for p in enabled_methods()}:
         raise CheckoutError(_("Choose a payment method."))
     settings = current_tenant().settings
     if settings is None:

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from . import totals
-from .payments import PROVIDERS
+from .payments import enabled_methods
 
 
 class CheckoutForm(FlaskForm):
@@ -23,7 +23,7 @@ class CheckoutForm(FlaskForm):
     postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=20)])
     city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
     country = SelectField(_l("Country"), choices=[], validate_choice=True)
-    payment_method = RadioField(_l("Payment"), default="manual", validators=[DataRequired()])
+    payment_method = RadioField(_l("Payment"), validators=[DataRequired()])
     discount_code = StringField(
         _l("Discount code"), validators=[Optional(), Length(max=40)], description=_l("Optional.")
     )
@@ -35,6 +35,9 @@ class CheckoutForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Read per form, so a provider registered after import is offered too.
-        self.payment_method.choices = [SelectChoice(c, str(p.label)) for c, p in PROVIDERS.items()]
+        methods = enabled_methods()
+        self.payment_method.choices = [SelectChoice(p.code, str(p.label)) for p in methods]
+        if methods and not self.payment_method.data:
+            self.payment_method.data = methods[0].code
         # The countries the shop ships to, named in the shopper's language.
         self.country.choices = [SelectChoice(code, name) for code, name in totals.countries()]

@@ -36,7 +36,34 @@ class ManualPayment:
         return None
 
 
-PROVIDERS: dict[str, PaymentProvider] = {ManualPayment.code: ManualPayment()}
+class BankTransfer(ManualPayment):
+    """Paid by transfer to the shop's account (``payment.instructions``), shipped after."""
+
+    code = "bank_transfer"
+    label = _l("Bank transfer")
+
+
+class CashOnDelivery(ManualPayment):
+    """Paid to the courier on delivery: the order may ship while awaiting payment."""
+
+    code = "cash_on_delivery"
+    label = _l("Cash on delivery")
+
+    def instructions(self, order: Order) -> str:
+        settings = current_tenant().settings
+        return shop_text(settings, "cash_on_delivery_instructions") if settings else ""
+
+
+PROVIDERS: dict[str, PaymentProvider] = {
+    provider.code: provider for provider in (ManualPayment(), BankTransfer(), CashOnDelivery())
+}
+
+
+def enabled_methods() -> list[PaymentProvider]:
+    """The methods the bound shop offers, in its order (unknown codes are skipped)."""
+    settings = current_tenant().settings
+    codes = settings.payment.methods if settings else []
+    return [PROVIDERS[code] for code in codes if code in PROVIDERS]
 
 
 def register(provider: PaymentProvider) -> None:

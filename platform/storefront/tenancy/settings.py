@@ -140,7 +140,12 @@ class Tax(_Strict):
 
 
 class Payment(_Strict):
-    instructions: str | None = Field(None, max_length=2000)  # None: the platform's, translated
+    # The methods checkout offers, first the default: bank_transfer, cash_on_delivery,
+    # or any registered provider's code ("manual": the older one-size method).
+    methods: list[str] = Field(["manual"], min_length=1, max_length=10)
+    # Bank transfer: what to pay to (None: the platform's generic wording, translated).
+    instructions: str | None = Field(None, max_length=2000)
+    cash_on_delivery_instructions: str | None = Field(None, max_length=2000)
     # Orders still awaiting payment this many hours after checkout are cancelled and their
     # stock released (0: never, e.g. for cash on delivery).
     release_unpaid_hours: int = Field(0, ge=0, le=24 * 365)
@@ -154,6 +159,7 @@ class ShopTexts(_Strict):
     mail_footer: str | None = Field(None, max_length=500)
     shipping_label: str | None = Field(None, max_length=100)
     payment_instructions: str | None = Field(None, max_length=2000)
+    cash_on_delivery_instructions: str | None = Field(None, max_length=2000)
 
 
 MAX_LOCALES = 10
