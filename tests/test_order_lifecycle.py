@@ -199,3 +199,58 @@ def test_a_shop_without_a_limit_keeps_unpaid_orders(app, make_shop):
     shop = make_shop("cod", settings='name = "Cash on delivery"\n')
     with app.app_context(), tenant_context(shop):
         assert orders.release_unpaid(utcnow() + timedelta(days=365)) == 0
+
+
+def refund_form(owner, shop, number="ACME-1001"):
+    page = owner.get(f"/admin/orders/{number}", headers=host(shop)).text
+    key = re.search(r'name="refund-refund_key" type="hidden" value="([^"]+)"', page).group(1)
+    return page, {"csrf_token": csrf_from(page), "refund-refund_key": key}
+
+
+def test_refunds_partial_then_full_with_a_reason_restocking_once(app, shop):
+    place(app, shop)
+    with app.app_context(), tenant_context(shop):
+        orders.set_status(orders.get_order("ACME-1001"), "paid")
+        db.session.commit()
+    owner = app.test_client()
+    assert login(owner, shop, OWNER).status_code == 302
+    page, base = refund_form(owner, shop)
+    assert 'value="10.00"' in page  # what is left to refund
+    partial = {**base, "refund-amount": "4.00", "refund-reason": "Scratched", "refund-restock": "y"}
+    assert (
+        owner.post("/admin/orders/ACME-1001/refund", data=partial, headers=host(shop)).status_code
+        == 302
+    )
+    # The same form again (a double click): one refund, one restock.
+    owner.post("/admin/orders/ACME-1001/refund", data=partial, headers=host(shop))
+    assert stock_of(app, shop) == 10
+    with app.app_context(), tenant_context(shop):
+        order = orders.get_order("ACME-1001")
+        assert orders.refunded_total(order) == 400 and order.status == "paid"
+    # Too much is refused and says how much is left.
+    _page, base = refund_form(owner, shop)
+    too_much = {**base, "refund-amount": "7.00", "refund-reason": "Oops"}
+    owner.post("/admin/orders/ACME-1001/refund", data=too_much, headers=host(shop))
+    assert "$6.00" in owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    # The rest: the order becomes refunded; asking to restock again restocks nothing.
+    _page, base = refund_form(owner, shop)
+    rest = {**base, "refund-amount": "6.00", "refund-reason": "Returned", "refund-restock": "y"}
+    owner.post("/admin/orders/ACME-1001/refund", data=rest, headers=host(shop))
+    assert status_of(app, shop) == "refunded" and stock_of(app, shop) == 10
+    text = owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    assert "Scratched" in text and "Returned" in text
+
+
+def test_an_unpaid_order_cannot_be_refunded_and_a_cancel_after_a_restock_restocks_nothing(
+    app, shop
+):
+    place(app, shop)
+    with app.test_request_context("/", headers=host(shop)), tenant_context(shop):
+        order = orders.get_order("ACME-1001")
+        with pytest.raises(orders.RefundError):
+            orders.refund(order, 100, "x", key="k1")
+        orders.set_status(order, "paid")
+        orders.refund(order, 100, "damaged", key="k2", restock=True)
+        orders.set_status(order, "cancelled")
+        db.session.commit()
+    assert stock_of(app, shop) == 10  # one unit taken, one given back: not two

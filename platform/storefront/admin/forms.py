@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -183,6 +184,14 @@ class DiscountForm(FlaskForm):
         _l("Uses per customer"), validators=[Optional(), NumberRange(min=1, max=10_000)]
     )
     submit = SubmitField(_l("Create code"))
+
+
+class RefundForm(FlaskForm):
+    amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    restock = BooleanField(_l("Put the items back in stock"))
+    refund_key = HiddenField()
+    submit = SubmitField(_l("Refund"))
 
 
 class ConfirmForm(FlaskForm):

@@ -7,6 +7,7 @@ the scoping layer keeps another shop's rows out of reach whatever id is typed in
 from __future__ import annotations
 
 import io
+import secrets
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -15,6 +16,7 @@ from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 from pydantic import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts import services as accounts
@@ -29,6 +31,7 @@ from ..extensions import db
 from ..listing import page_number
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
+from ..orders.refunds import REFUNDABLE
 from ..orders.views_model import status_label
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
@@ -38,6 +41,7 @@ from .forms import (
     CategoryForm,
     ConfirmForm,
     ProductForm,
+    RefundForm,
     SettingsForm,
     StatusForm,
     StockForm,
@@ -382,7 +386,50 @@ def order_detail(number: str) -> ResponseReturnValue:
         raw=order,
         form=form,
         final=not orders.allowed_moves(order),
+        refund_form=_refund_form(order),
+        refunds=orders.refunds_of(order),
+        refundable=order.status in REFUNDABLE,
+        money=_money,
     )
+
+
+def _refund_form(order: Order, form: RefundForm | None = None) -> RefundForm:
+    form = form or RefundForm(prefix="refund", formdata=None)
+    if not form.refund_key.data:
+        form.refund_key.data = secrets.token_urlsafe(18)
+    if not form.amount.data:
+        left = order.total - orders.refunded_total(order)
+        form.amount.data = str(to_major(max(left, 0), order.currency))
+    return form
+
+
+@bp.route("/orders/<number>/refund", methods=["POST"])
+def order_refund(number: str) -> ResponseReturnValue:
+    order = orders.get_order(number)
+    if order is None:
+        abort(404)
+    form = RefundForm(prefix="refund")
+    if not form.validate_on_submit():
+        flash(_("Give an amount and a reason for the refund."), "error")
+        return redirect(url_for("admin.order_detail", number=number))
+    try:
+        amount = parse_money(form.amount.data, order.currency)
+        orders.refund(
+            order,
+            amount,
+            form.reason.data,
+            key=(form.refund_key.data or secrets.token_urlsafe(18))[:64],
+            restock=form.restock.data,
+        )
+        db.session.commit()
+    except (orders.RefundError, orders.CheckoutError, ValueError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    except IntegrityError:  # the same form, racing itself: the other submission counts
+        db.session.rollback()
+    else:
+        flash(_("Refunded %(amount)s.", amount=shop_money(amount, order.currency)), "success")
+    return redirect(url_for("admin.order_detail", number=number))
 
 
 # Customers --------------------------------------------------------------------------

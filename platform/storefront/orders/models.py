@@ -87,6 +87,7 @@ class Order(Model, TenantScoped):
     locale: Mapped[str | None] = mapped_column(String(16))  # the shopper's; their mails speak it
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
+    restocked_at: Mapped[datetime | None] = mapped_column(DateTime)  # units back, once
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

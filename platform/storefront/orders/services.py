@@ -14,8 +14,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select, update
 
-from ..caching import invalidate_shop_cache
-from ..catalog.models import Product
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
@@ -35,6 +33,7 @@ from .checkout import (
 from .csv_export import CSV_COLUMNS, write_orders_csv
 from .mail import send_order_mail
 from .models import RESTOCKING, STATUSES, TRANSITIONS, Order
+from .refunds import Refund, RefundError, record_refund, refunded_total, refunds_of, restock_once
 from .views_model import OrderLineView, OrderView, order_view, status_label, webhook_data
 
 __all__ = [
@@ -42,6 +41,11 @@ __all__ = [
     "CSV_COLUMNS",
     "CheckoutError",
     "OrderStateError",
+    "Refund",
+    "RefundError",
+    "refund",
+    "refunded_total",
+    "refunds_of",
     "order_key",
     "allowed_moves",
     "check_move",
@@ -170,15 +174,7 @@ def set_status(
     if moved != 1:
         return  # someone else moved it first; their move counts, once
     if status in RESTOCKING:
-        for line in order.lines:
-            if line.product_id is not None:
-                db.session.execute(
-                    update(Product)
-                    .where(Product.id == line.product_id)
-                    .values(stock=Product.stock + line.quantity)
-                    .execution_options(synchronize_session=False)
-                )
-        invalidate_shop_cache()
+        restock_once(order)
     if status in ("paid", "shipped", "delivered", "cancelled", "refunded"):
         emit(f"order.{status}", webhook_data(order))
     if status == "shipped":
@@ -188,6 +184,21 @@ def set_status(
             _l("Your order %(number)s is on its way", number=order.number),
         )
     db.session.flush()
+
+
+def refund(order: Order, amount: int, reason: str, *, key: str, restock: bool = False) -> Refund:
+    """Refund ``amount`` (minor units) of ``order`` with a reason; restock when asked
+    (once per order, whatever else restocked it); refunding what is left moves the order
+    to refunded. Flushes; the caller commits."""
+    row, new = record_refund(order, amount, reason, key)
+    if not new:
+        return row
+    if restock:
+        row.restocked = restock_once(order)
+    if refunded_total(order) >= order.total and "refunded" in allowed_moves(order):
+        set_status(order, "refunded")
+    db.session.flush()
+    return row
 
 
 def release_unpaid(now: datetime | None = None) -> int:

@@ -1,0 +1,118 @@
+"""Refunds: full or partial, with a reason, through the payment provider when it can,
+recorded either way; restocking when asked, once per order.
+
+A refund form carries a key rendered with it (unique per shop): submitting the same form
+twice records one refund. The units go back by one conditional UPDATE on the order's
+``restocked_at``: two refunds asking to restock, racing or not, restock once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import DateTime, Index, Integer, String, func, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..caching import invalidate_shop_cache
+from ..catalog.models import Product
+from ..catalog.money import shop_money
+from ..extensions import Model, db
+from ..tenancy.models import utcnow
+from ..tenancy.scoping import TenantScoped
+from .models import Order
+from .payments import PROVIDERS
+
+REFUNDABLE = ("paid", "shipped", "delivered")
+
+
+class RefundError(ValueError):
+    """A refund that cannot be made; the message says why."""
+
+
+class Refund(Model, TenantScoped):
+    __tablename__ = "refunds"
+    __scoped_args__ = (
+        Index("uq_refunds_tenant_id_refund_key", "tenant_id", "refund_key", unique=True),
+        Index("ix_refunds_tenant_id_order_id", "tenant_id", "order_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(Integer)  # minor units
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    refund_key: Mapped[str] = mapped_column(String(64))
+    provider_ref: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
+    restocked: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def refunded_total(order: Order) -> int:
+    return int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.order_id == order.id)
+        )
+        or 0
+    )
+
+
+def refunds_of(order: Order) -> list[Refund]:
+    return list(
+        db.session.scalars(select(Refund).where(Refund.order_id == order.id).order_by(Refund.id))
+    )
+
+
+def record_refund(order: Order, amount: int, reason: str, key: str) -> tuple[Refund, bool]:
+    """Record (and pass to the provider, when it refunds) ``amount`` of ``order``.
+    Returns the refund and whether it is new: the same ``key`` again answers the refund
+    it made. Flushes (a racing duplicate key fails the flush; the caller rolls back)."""
+    earlier = db.session.scalar(select(Refund).where(Refund.refund_key == key))
+    if earlier is not None:
+        return earlier, False
+    if order.status not in REFUNDABLE:
+        raise RefundError(_("Only paid, shipped or delivered orders can be refunded."))
+    left = order.total - refunded_total(order)
+    if not 1 <= amount <= left:
+        raise RefundError(
+            _(
+                "Refund more than nothing and at most what is left to refund (%(left)s).",
+                left=shop_money(left, order.currency),
+            )
+        )
+    provider: Any = PROVIDERS.get(order.payment_method)
+    provider_ref = None
+    if provider is not None and hasattr(provider, "refund"):
+        provider_ref = provider.refund(order, amount, reason)
+    row = Refund(
+        order_id=order.id,
+        amount=amount,
+        reason=(reason or "").strip()[:500],
+        refund_key=key[:64],
+        provider_ref=provider_ref,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row, True
+
+
+def restock_once(order: Order) -> bool:
+    """Put the order's units back on sale unless that happened already; True if now."""
+    taken = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.restocked_at.is_(None))
+        .values(restocked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if taken != 1:
+        return False
+    for line in order.lines:
+        if line.product_id is not None:
+            db.session.execute(
+                update(Product)
+                .where(Product.id == line.product_id)
+                .values(stock=Product.stock + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+    invalidate_shop_cache()
+    return True
