@@ -254,3 +254,33 @@ def test_an_unpaid_order_cannot_be_refunded_and_a_cancel_after_a_restock_restock
         orders.set_status(order, "cancelled")
         db.session.commit()
     assert stock_of(app, shop) == 10  # one unit taken, one given back: not two
+
+
+def test_guests_are_customers_and_their_orders_join_the_confirmed_account(
+    app, make_shop, make_user, outbox
+):
+    shop = make_shop("gast", settings='name = "Gast"\n[features]\nconfirm_email = true\n')
+    make_user(shop, OWNER, roles=["owner"])
+    place(app, shop, "guest@example.com")
+    place(app, shop, "Guest@Example.com")
+    owner = app.test_client()
+    assert login(owner, shop, OWNER).status_code == 302
+    customers = owner.get("/admin/customers", headers=host(shop)).text
+    assert "guest@example.com" in customers and "Guests" in customers
+    # Registering is not enough: the address must be confirmed first.
+    from tests.fixtures.factories import PASSWORD, register
+
+    shopper = app.test_client()
+    register(shopper, shop, "guest@example.com")
+    with app.app_context(), tenant_context(shop):
+        assert all(o.user_id is None for o in db.session.scalars(select(orders.Order)))
+    confirm = [m for m in outbox if m.to == ["guest@example.com"] and "/confirm/" in m.body][-1]
+    link = re.search(r"http://\S+/confirm/\S+", confirm.body).group(0)
+    shopper.get(link.removeprefix(f"http://{shop.primary_host}"), headers=host(shop))
+    with app.app_context(), tenant_context(shop):
+        owners = {o.user_id for o in db.session.scalars(select(orders.Order))}
+    assert len(owners) == 1 and None not in owners
+    signed_in = app.test_client()
+    assert login(signed_in, shop, "guest@example.com", PASSWORD).status_code == 302
+    history = signed_in.get("/account", headers=host(shop)).text
+    assert "GAST-1001" in history and "GAST-1002" in history

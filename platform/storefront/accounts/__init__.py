@@ -6,12 +6,13 @@ from typing import Any
 
 from flask import Flask
 from flask_login import current_user, user_logged_in
-from flask_security import url_for_security, user_registered
+from flask_security import url_for_security, user_confirmed, user_registered
 from flask_wtf.csrf import generate_csrf
 
 from ..cart.services import merge_anonymous_cart
 from ..extensions import security
 from ..i18n import current_locale
+from ..orders.services import claim_guest_orders
 from ..tenancy.context import current_tenant_or_none
 from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals
@@ -35,6 +36,7 @@ def init_accounts(app: Flask) -> None:
     init_guards(app)
     init_sessions(app)
     user_registered.connect(_give_customer_role, app)
+    user_confirmed.connect(_claim_guest_orders, app)
     user_logged_in.connect(_merge_cart, app)
     init_limits(app)  # wraps Flask-Security's views: after init_security
     app.register_blueprint(bp)
@@ -58,6 +60,12 @@ def _template_context() -> dict[str, Any]:
 def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:
     security.datastore.add_role_to_user(user, "customer")
     user.locale = current_locale()  # the language they registered in
+
+
+def _claim_guest_orders(sender: Any, user: User, **extra: Any) -> None:
+    """The email is proven now: the guest orders placed with it join the account (an
+    unconfirmed address proves nothing, so shops without confirmation do not join)."""
+    claim_guest_orders(user.id, user.email)
 
 
 def _merge_cart(sender: Any, user: User, **extra: Any) -> None:

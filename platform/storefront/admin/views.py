@@ -439,7 +439,12 @@ def order_refund(number: str) -> ResponseReturnValue:
 def customers() -> str:
     query = request.args.get("q", "").strip()
     results = accounts.list_customers(page=_page(), query=query or None)
-    return render_template("admin/customers.html", results=results, q=query)
+    guests = orders.guest_customers(page=_guest_page(), query=query or None)
+    return render_template("admin/customers.html", results=results, guests=guests, q=query)
+
+
+def _guest_page() -> int:
+    return page_number(request.args.get("guests_page"))
 
 
 @bp.route("/customers/<int:user_id>")

@@ -7,12 +7,12 @@ CSV ``csv_export``; their names are re-exported here for the callers of ``servic
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 
 from ..extensions import db
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
@@ -64,6 +64,8 @@ __all__ = [
     "orders_of",
     "orders_of_query",
     "place_order",
+    "claim_guest_orders",
+    "guest_customers",
     "release_unpaid",
     "remember_guest_order",
     "send_order_mail",
@@ -199,6 +201,33 @@ def refund(order: Order, amount: int, reason: str, *, key: str, restock: bool = 
         set_status(order, "refunded")
     db.session.flush()
     return row
+
+
+def claim_guest_orders(user_id: int, email: str) -> int:
+    """Give an account the guest orders placed with its (now confirmed) email; returns how
+    many joined. Only call once the address is proven: orders carry addresses."""
+    return int(
+        db.session.execute(
+            update(Order)
+            .where(Order.user_id.is_(None), func.lower(Order.email) == email.strip().lower())
+            .values(user_id=user_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        or 0
+    )
+
+
+def guest_customers(page: int = 1, per_page: int = 25, query: str | None = None) -> Page:
+    """Emails that ordered without an account: (email, orders, last order), newest first."""
+    stmt = (
+        select(Order.email, func.count(Order.id), func.max(Order.created_at))
+        .where(Order.user_id.is_(None))
+        .group_by(Order.email)
+    )
+    if query:
+        stmt = stmt.where(Order.email.ilike(contains(query), escape=LIKE_ESCAPE))
+    ordered = stmt.order_by(func.max(Order.created_at).desc(), Order.email)
+    return paginate(cast("Select[Any]", ordered), page, per_page, transform=tuple, scalars=False)
 
 
 def release_unpaid(now: datetime | None = None) -> int:
