@@ -65,6 +65,8 @@ class Defaults:
     # A body larger than this is refused (413) before it is read: uploads and JSON alike.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     RATELIMIT_ENABLED = True
+    # Stripe's API address: its own by default; the tests point it at a local fake.
+    STRIPE_API_BASE: str | None = None
 
 
 def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -31,11 +31,13 @@ from ..extensions import db
 from ..listing import page_number
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
+from ..orders.payments import PROVIDERS
 from ..orders.refunds import REFUNDABLE
 from ..orders.views_model import status_label
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
-from ..tenancy.services import ShopError
+from ..tenancy.secrets import SecretsError, load_secrets, mask
+from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
 from .forms import (
     CategoryForm,
@@ -496,4 +498,22 @@ def settings() -> ResponseReturnValue:
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form)
+    return render_template("admin/settings.html", form=form, payments=_payment_summary(ctx.slug))
+
+
+def _payment_summary(slug: str) -> list[tuple[str, str]]:
+    """The shop's payment methods and, for Stripe, its keys masked (set by the operator)."""
+    settings = current_tenant().settings
+    methods = settings.payment.methods if settings else []
+    rows = [(str(PROVIDERS[m].label), "") for m in methods if m in PROVIDERS]
+    if "stripe" in methods:
+        try:
+            keys = load_secrets(tenants_dir(), slug).stripe
+        except SecretsError:
+            keys = None
+        for label, value in (
+            (_("Stripe secret key"), keys.secret_key if keys else None),
+            (_("Stripe webhook secret"), keys.webhook_secret if keys else None),
+        ):
+            rows.append((label, mask(value) or _("not set")))
+    return rows

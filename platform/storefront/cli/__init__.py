@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import cache, catalog, data, domains, ops, outbox, shops, themes, users, webhooks
+from . import cache, catalog, data, domains, ops, outbox, secrets, shops, themes, users, webhooks
 from . import config as config_cmds
 from . import db as db_cmds
 from .common import run_app
@@ -30,6 +30,7 @@ app.add_typer(catalog.orders_app, name="orders")
 app.add_typer(catalog.discounts_app, name="discounts")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
+app.add_typer(secrets.app, name="secrets", no_args_is_help=True)
 
 
 def main() -> None:

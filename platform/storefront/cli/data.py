@@ -48,11 +48,15 @@ def export(
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="Archive path (.tar.gz).")
     ] = None,
+    with_secrets: Annotated[
+        bool, typer.Option("--with-secrets", help="Include secrets.toml (payment keys).")
+    ] = False,
 ) -> None:
-    """Write one archive with the shop's folder and every row it owns."""
+    """Write one archive with the shop's folder and every row it owns (its secrets only
+    with --with-secrets)."""
     target = output or _default_path(slug)
     with app_context(), _progress("exporting") as progress:
-        manifest = transfer.export_shop(slug, target, progress)
+        manifest = transfer.export_shop(slug, target, progress, with_secrets=with_secrets)
     rows = sum(manifest["tables"].values())
     ok(f"exported {slug}: {rows} rows in {len(manifest['tables'])} tables -> {target}")
 

@@ -88,6 +88,8 @@ class Order(Model, TenantScoped):
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
     restocked_at: Mapped[datetime | None] = mapped_column(DateTime)  # units back, once
+    payment_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. a Checkout Session
+    payment_intent: Mapped[str | None] = mapped_column(String(100))  # what refunds refer to
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 

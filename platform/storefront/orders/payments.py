@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from ..i18n import shop_text
 from ..tenancy.context import current_tenant
 from .models import Order
+from .stripe_payment import StripePayment
 
 
 class PaymentProvider(Protocol):
@@ -55,7 +56,8 @@ class CashOnDelivery(ManualPayment):
 
 
 PROVIDERS: dict[str, PaymentProvider] = {
-    provider.code: provider for provider in (ManualPayment(), BankTransfer(), CashOnDelivery())
+    provider.code: provider
+    for provider in (ManualPayment(), BankTransfer(), CashOnDelivery(), StripePayment())
 }
 
 

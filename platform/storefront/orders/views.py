@@ -7,16 +7,17 @@ import re
 import secrets
 from dataclasses import fields
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 
 from ..cart import services as cart_services
-from ..extensions import db
+from ..extensions import csrf, db
+from ..problems import api_error
 from ..tenancy.context import current_tenant
-from . import services
+from . import services, stripe_payment
 from .forms import CheckoutForm
 from .payments import PROVIDERS
 from .views_model import checkout_summary
@@ -115,6 +116,22 @@ def _after_order(order: services.Order) -> Response:
         flash(_("Your order is placed, but the payment could not be started."), "error")
         payment_url = None
     return redirect(payment_url or confirmation)
+
+
+@bp.route("/payments/stripe/webhook", methods=["POST"])
+@csrf.exempt
+def stripe_webhook() -> ResponseReturnValue:
+    """Stripe's signed events for this shop: answered at once, each applied once."""
+    try:
+        event = stripe_payment.verify(
+            request.get_data(), request.headers.get("Stripe-Signature", "")
+        )
+    except ValueError as exc:
+        log.warning("stripe webhook refused: %s", exc)
+        return api_error(400, "The signature does not match.")
+    outcome = stripe_payment.handle_event(event, services.set_status)
+    log.info("stripe event %s (%s): %s", event["id"], event["type"], outcome)
+    return jsonify(received=True, outcome=outcome)
 
 
 @bp.route("/orders/<number>")

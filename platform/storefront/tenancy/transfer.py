@@ -35,6 +35,7 @@ from .context import all_tenants
 from .models import Domain, Tenant
 from .registry import bump_generation
 from .scoping import PLATFORM_TABLES
+from .secrets import SECRETS_FILE
 from .services import (
     ShopError,
     check_domains_free,
@@ -79,8 +80,11 @@ def _encode(value: Any) -> Any:
 # export -----------------------------------------------------------------------------
 
 
-def export_shop(slug: str, out: Path, progress: Progress = _quiet) -> dict[str, Any]:
-    """Write the shop's archive to ``out`` (atomically); returns the manifest."""
+def export_shop(
+    slug: str, out: Path, progress: Progress = _quiet, with_secrets: bool = False
+) -> dict[str, Any]:
+    """Write the shop's archive to ``out`` (atomically); returns the manifest. The shop's
+    ``secrets.toml`` (payment keys) goes in only when asked."""
     tenant = get_shop(slug)
     folder = tenants_dir() / slug
     tables = shop_tables()
@@ -107,7 +111,8 @@ def export_shop(slug: str, out: Path, progress: Progress = _quiet) -> dict[str, 
     try:
         with tarfile.open(tmp_name, "w:gz") as tar, all_tenants():
             if folder.is_dir():
-                tar.add(folder, arcname="folder", filter=_no_links)
+                keep = _no_links if with_secrets else _no_links_no_secrets
+                tar.add(folder, arcname="folder", filter=keep)
             for index, table in enumerate(tables):
                 progress(table.name, index, len(tables))
                 columns = [c for c in table.c if c.name != "tenant_id"]
@@ -133,6 +138,12 @@ def export_shop(slug: str, out: Path, progress: Progress = _quiet) -> dict[str, 
 
 def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return info if info.isfile() or info.isdir() else None
+
+
+def _no_links_no_secrets(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    if info.name == f"folder/{SECRETS_FILE}" or info.name.endswith(".tmp"):
+        return None
+    return _no_links(info)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
