@@ -17,12 +17,18 @@ $(STAMP): pyproject.toml
 # The demo runs in development mode (a generated secret key in instance/) and builds
 # links as http://<shop>.localhost:5000/.
 DEMO_ENV := STOREFRONT_ENVIRONMENT=development STOREFRONT_PREFERRED_URL_SCHEME=http \
-	STOREFRONT_SHOP_URL_PORT=5000
+	STOREFRONT_SHOP_URL_PORT=5000 STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:8420
+# Acme takes cards in test mode: a local fake Stripe (localstripe, extended in
+# tests/fixtures/stripe_fake.py) runs beside the demo and stops with it.
+DEMO_STRIPE := $(BIN)/python -m tests.fixtures.stripe_fake --port 8420 \
+	--secret whsec_demoacme00000000 --host acme.localhost:5000 \
+	--relay http://127.0.0.1:5000/payments/stripe/webhook
 
 demo: install  ## migrate the embedded SQLite database, provision the demo shops, serve on :5000
 	$(DEMO_ENV) $(BIN)/tenantctl db upgrade
 	$(DEMO_ENV) $(BIN)/tenantctl demo
 	@echo "Demo shops: http://acme.localhost:5000/  http://globex.localhost:5000/"
+	$(DEMO_STRIPE) & FAKE=$$!; trap "kill $$FAKE" EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/flask --app wsgi:application run --host 127.0.0.1 --port 5000 --debug
 
 worker: install  ## the jobs worker (STOREFRONT_JOBS_BACKEND=redis and a Redis URL)

@@ -13,11 +13,17 @@ from .extensions import db
 from .orders import discounts
 from .tenancy.context import tenant_context
 from .tenancy.models import Tenant
-from .tenancy.services import NewShop, create_shop, get_shop
+from .tenancy.secrets import load_secrets, set_secret
+from .tenancy.services import NewShop, create_shop, get_shop, tenants_dir
 
 DEMO_SHOPS = {
     "acme": ("acme.localhost", "www.acme.localhost"),
     "globex": ("globex.localhost", "www.globex.localhost"),
+}
+DEMO_STRIPE = {  # not secrets: they only open the local fake Stripe of `make demo`
+    "stripe.secret_key": "sk_test_demoacme00000000",
+    "stripe.publishable_key": "pk_test_demoacme00000000",
+    "stripe.webhook_secret": "whsec_demoacme00000000",
 }
 DEMO_PASSWORD = "demo-password"  # noqa: S105  # demo accounts only; printed by `make demo`
 
@@ -38,6 +44,11 @@ def provision_demo() -> Iterator[str]:
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"
+            if slug == "acme" and not load_secrets(tenants_dir(), slug).stripe.secret_key:
+                # Test-mode keys for the local fake Stripe `make demo` runs beside the shops.
+                for key, value in DEMO_STRIPE.items():
+                    set_secret(tenants_dir(), slug, key, value)
+                yield "  Stripe test-mode keys (for the local fake) added to acme"
             if slug == "acme" and not discounts.list_codes():
                 discounts.create_code("WELCOME10", "percent", 10, max_uses_per_customer=1)
                 db.session.commit()

@@ -7,21 +7,32 @@ renders every page of both themes and looks for inline code), so an injected
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from urllib.parse import urlsplit
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data: https:",  # product images may live on a CDN
-        "style-src 'self'",
-        "script-src 'self'",
-        "font-src 'self' data:",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'self'",
-        "object-src 'none'",
-    ]
-)
+from flask import Flask, Response, current_app, request
+
+# Where a form's redirect may lead besides the shop: a payment provider's hosted page
+# (Chromium applies form-action to the redirect after a POST, so checkout needs it).
+PAYMENT_PAGES = ("https://checkout.stripe.com",)
+
+
+def content_security_policy(form_targets: tuple[str, ...] = ()) -> str:
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "img-src 'self' data: https:",  # product images may live on a CDN
+            "style-src 'self'",
+            "script-src 'self'",
+            "font-src 'self' data:",
+            " ".join(["form-action 'self'", *form_targets]),
+            "frame-ancestors 'none'",
+            "base-uri 'self'",
+            "object-src 'none'",
+        ]
+    )
+
+
+CSP = content_security_policy(PAYMENT_PAGES)
 HSTS = "max-age=31536000"  # no includeSubDomains: a shop's other hosts are not ours
 
 
@@ -30,11 +41,17 @@ def security_headers(response: Response) -> Response:
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("Content-Security-Policy", current_app.extensions["storefront.csp"])
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
 
 def init_headers(app: Flask) -> None:
+    targets: tuple[str, ...] = PAYMENT_PAGES
+    base = app.config.get("STRIPE_API_BASE")
+    if base:  # a local Stripe (tests, the demo) serves its hosted page itself
+        parts = urlsplit(base)
+        targets = (*targets, f"{parts.scheme}://{parts.netloc}")
+    app.extensions["storefront.csp"] = content_security_policy(targets)
     app.after_request(security_headers)

@@ -19,8 +19,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from storefront import create_app
+from storefront.demo import DEMO_STRIPE
 from storefront.extensions import db
 from tests.fixtures.app import REPO
+from tests.fixtures.stripe_fake import fake_stripe
 
 CHROMIUM = os.environ.get("STOREFRONT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -45,7 +47,8 @@ class LiveServer:
 def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
     """Serve the demo shops on http://<slug>.localhost:<port>/."""
     port = _free_port()
-    app = create_app({**app_config, "SHOP_URL_PORT": port})
+    stripe = fake_stripe()
+    app = create_app({**app_config, "SHOP_URL_PORT": port, "STRIPE_API_BASE": stripe.base})
     tenants = Path(app.config["TENANTS_DIR"])
     for slug in ("acme", "globex"):
         shutil.copytree(REPO / "tenants" / slug, tenants / slug)
@@ -55,6 +58,11 @@ def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
         for _ in provision_demo():
             pass
         db.session.remove()
+    # Acme's card payments: the fake Stripe's webhooks reach the shop by its host name.
+    stripe.deliver_to(
+        DEMO_STRIPE["stripe.webhook_secret"],
+        (f"http://127.0.0.1:{port}/payments/stripe/webhook", f"acme.localhost:{port}"),
+    )
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -70,6 +70,7 @@ def test_buy_at_one_shop_stranger_at_the_other_owner_ships(browser, live_server,
         "city": "Springfield",
     }.items():
         page.fill(f"input[name={field}]", value)
+    page.check("input[name=payment_method][value=bank_transfer]")
     page.click("main form.form [type=submit]")
     page.wait_for_url(re.compile(r".*/orders/ACME-1001.*"))
     assert "awaiting payment" in page.locator("main").inner_text().lower()
@@ -168,3 +169,38 @@ def test_a_german_shopper_reads_globex_in_german_and_switches_to_english(
     assert page.locator("html").get_attribute("lang") == "en-GB"
     assert "All products" in page.locator("main").inner_text()
     context.close()
+
+
+def test_a_shopper_pays_by_card_at_acme_through_stripe(browser, live_server, screenshots):
+    """Checkout → Stripe's hosted page (the local fake) → back to the order, which turns
+    paid when Stripe's signed webhook arrives; the discount code is a line in the total."""
+    port = live_server.port
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    add_product(page, "acme", port, 0)
+    page.goto(shop_url("acme", port, "/checkout"))
+    for field, value in {
+        "email": "card@example.com",
+        "name": "Cara Card",
+        "address": "2 Main Street",
+        "postal_code": "85001",
+        "city": "Phoenix",
+        "discount_code": "welcome10",
+    }.items():
+        page.fill(f"input[name={field}]", value)
+    page.check("input[name=payment_method][value=stripe]")
+    page.screenshot(path=screenshots / "acme-checkout.png", full_page=True)
+    page.click("main form.form [type=submit]")
+    page.wait_for_url(re.compile(r".*/_config/pay/cs_test_.*"))
+    assert "Pay" in page.locator("h1").inner_text()
+    page.click("#pay")
+    page.wait_for_url(re.compile(r".*/orders/ACME-\d+$"))
+    number = page.url.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 15
+    while "Paid" not in page.locator(".order-status").inner_text():
+        assert time.monotonic() < deadline, "the payment was never confirmed"
+        time.sleep(0.3)
+        page.reload()
+    text = page.locator("main").inner_text()
+    assert "Discount WELCOME10" in text and "Tax 8.6 %" in text, text
+    page.screenshot(path=screenshots / "acme-paid.png", full_page=True)
+    assert number.startswith("ACME-")
