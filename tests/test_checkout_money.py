@@ -327,3 +327,83 @@ def test_the_demo_banner_promises_what_the_zones_say(app, runner, demo_tenants):
     assert "Free Road Runner Express shipping on orders over $50.00" in page
     french = app.test_client().get("/fr/", headers=host(acme)).text
     assert "Livraison Road Runner Express offerte dès 50,00\xa0$US" in french
+
+
+def test_the_owner_sets_zones_rates_and_payment_methods_in_the_dashboard(app, eu, make_user):
+    from tests.fixtures.factories import login
+
+    make_user(eu, "chef@example.com", roles=["owner"])
+    owner = app.test_client()
+    assert login(owner, eu, "chef@example.com").status_code == 302
+    h = host(eu)
+    page = owner.get("/admin/shipping-payment/", headers=h)
+    assert page.status_code == 200 and "Deutschland" in page.text
+    token = csrf_from(page.text)
+
+    def post(path, **data):
+        return owner.post(f"/admin/shipping-payment/{path}", data=data, headers=h)
+
+    post(
+        "zones",
+        **{
+            "zone-csrf_token": token,
+            "zone-name": "Schweiz",
+            "zone-countries": "ch",
+            "zone-rate": "19.90",
+            "zone-free_above": "",
+        },
+    )
+    refused = post(
+        "zones",
+        **{
+            "zone-csrf_token": token,
+            "zone-name": "X",
+            "zone-countries": "Germany",
+            "zone-rate": "1",
+        },
+    )
+    assert refused.status_code == 302
+    post(
+        "taxes/rates",
+        **{
+            "rate-csrf_token": token,
+            "rate-country": "CH",
+            "rate-standard": "8.1",
+            "rate-reduced": "2.6",
+        },
+    )
+    post(
+        "payment",
+        **{
+            "pay-csrf_token": token,
+            "pay-methods": ["cash_on_delivery", "bank_transfer"],
+            "pay-default": "cash_on_delivery",
+            "pay-instructions": "IBAN CH00 0000",
+        },
+    )
+    text = owner.get("/admin/shipping-payment/", headers=h).text
+    assert "Schweiz" in text and "8.1" in text
+    with app.app_context():
+        from storefront.tenancy.registry import context_for
+
+        settings = context_for("gruen").settings
+    assert [z.name for z in settings.shipping.zones][-1] == "Schweiz"
+    assert settings.shipping.zones[-1].rate == 1990
+    assert settings.tax.rates["CH"] == {"standard": 8.1, "reduced": 2.6}
+    assert settings.payment.methods == ["cash_on_delivery", "bank_transfer"]
+    assert settings.payment.instructions == "IBAN CH00 0000"
+    # The checkout now ships to Switzerland with its own rates.
+    client = app.test_client()
+    add_to_cart(client, eu, "lampe")
+    assert buy(client, eu, country="CH", payment_method="cash_on_delivery").status_code == 302
+    with app.app_context(), tenant_context(eu):
+        order = orders.get_order("GRUEN-1001")
+        assert order.shipping == 1990 and order.tax_lines == [["8.1", tax_on_ch(2380 + 1990)]]
+
+
+def tax_on_ch(amount):
+    from decimal import Decimal
+
+    from storefront.orders.pricing import tax_on
+
+    return tax_on(2380, Decimal("0.081"), True) + tax_on(1990, Decimal("0.081"), True)

@@ -302,6 +302,8 @@ def test_every_page_of_a_german_shop_speaks_german(app, german_shop, untranslate
         "/admin/settings",
         "/admin/api-keys/",
         "/admin/webhooks/",
+        "/admin/discounts/",
+        "/admin/shipping-payment/",
     ]
     _walk(owner, shop, admin_pages, english, untranslated, "de")
     # A refused form answers in German too (WTForms' and our own messages).

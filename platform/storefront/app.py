@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask
 
 from .accounts import init_accounts
+from .admin.commerce import bp as admin_commerce_bp
 from .admin.discounts import bp as admin_discounts_bp
 from .admin.keys import bp as admin_keys_bp
 from .admin.views import bp as admin_bp
@@ -104,6 +105,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)
     app.register_blueprint(admin_discounts_bp)
+    app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_webhooks_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(cart_bp)

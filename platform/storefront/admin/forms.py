@@ -11,6 +11,7 @@ from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
     DateField,
+    DecimalField,
     EmailField,
     HiddenField,
     IntegerField,
@@ -24,12 +25,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
     Email,
+    InputRequired,
     Length,
     NumberRange,
     Optional,
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalog.models import check_image_url
 from ..i18n import language_name, other_locales
@@ -192,6 +195,68 @@ class RefundForm(FlaskForm):
     restock = BooleanField(_l("Put the items back in stock"))
     refund_key = HiddenField()
     submit = SubmitField(_l("Refund"))
+
+
+class PaymentMethodsForm(FlaskForm):
+    methods = SelectMultipleField(
+        _l("Offered at checkout"),
+        choices=[
+            SelectChoice("stripe", _l("Card (Stripe)")),
+            SelectChoice("bank_transfer", _l("Bank transfer")),
+            SelectChoice("cash_on_delivery", _l("Cash on delivery")),
+        ],
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    default = SelectField(
+        _l("Selected first"),
+        choices=[
+            SelectChoice("stripe", _l("Card (Stripe)")),
+            SelectChoice("bank_transfer", _l("Bank transfer")),
+            SelectChoice("cash_on_delivery", _l("Cash on delivery")),
+        ],
+    )
+    instructions = TextAreaField(
+        _l("Bank details for transfers"), validators=[Optional(), Length(max=2000)]
+    )
+    cod_instructions = TextAreaField(
+        _l("Note for cash on delivery"), validators=[Optional(), Length(max=2000)]
+    )
+    submit = SubmitField(_l("Save payment methods"))
+
+
+class ZoneForm(FlaskForm):
+    name = StringField(_l("Zone name"), validators=[DataRequired(), Length(max=100)])
+    countries = StringField(
+        _l("Countries"),
+        validators=[DataRequired(), Length(max=1000)],
+        description=_l("Two-letter codes, e.g. DE, AT, FR; * for every other country."),
+    )
+    rate = StringField(_l("Shipping rate"), validators=[DataRequired(), Length(max=20)])
+    free_above = StringField(
+        _l("Free from an order value of"), validators=[Optional(), Length(max=20)]
+    )
+    submit = SubmitField(_l("Save zone"))
+
+
+class TaxStyleForm(FlaskForm):
+    prices_include_tax = BooleanField(_l("My prices include tax (EU style)"))
+    submit = SubmitField(_l("Save"))
+
+
+class TaxRateForm(FlaskForm):
+    country = StringField(
+        _l("Country"),
+        validators=[DataRequired(), Length(max=2)],
+        description=_l("A two-letter code, or * for every other country."),
+    )
+    standard = DecimalField(
+        _l("Standard rate (%)"), validators=[InputRequired(), NumberRange(0, 100)]
+    )
+    reduced = DecimalField(_l("Reduced rate (%)"), validators=[Optional(), NumberRange(0, 100)])
+    zero = DecimalField(_l("Zero rate (%)"), validators=[Optional(), NumberRange(0, 100)])
+    submit = SubmitField(_l("Save rates"))
 
 
 class ConfirmForm(FlaskForm):
