@@ -407,3 +407,10 @@ def tax_on_ch(amount):
     from storefront.orders.pricing import tax_on
 
     return tax_on(2380, Decimal("0.081"), True) + tax_on(1990, Decimal("0.081"), True)
+
+
+def test_the_cart_shows_what_checkout_will_charge_at_home(app, eu):
+    client = app.test_client()
+    add_to_cart(client, eu, "buch")
+    cart = client.get("/cart/", headers=host(eu)).text
+    assert "inkl. 7 % MwSt." in cart and "Paket" in cart and "15,60\xa0€" in cart

@@ -17,12 +17,30 @@ from ..cart import services as cart_services
 from ..extensions import csrf, db
 from ..problems import api_error
 from ..tenancy.context import current_tenant
-from . import services, stripe_payment
+from ..themes import add_safe_globals
+from . import services, stripe_payment, totals
 from .forms import CheckoutForm
 from .payments import PROVIDERS
-from .views_model import checkout_summary
+from .views_model import CheckoutSummary, checkout_summary
 
 bp = Blueprint("orders", __name__)
+
+
+def cart_estimate() -> CheckoutSummary | None:
+    """The current cart's totals for the shop's home country (the cart page shows what
+    checkout will say; the country can change there)."""
+    cart = cart_services.current_cart()
+    if cart is None or not cart.items:
+        return None
+    codes = [code for code, _name in totals.countries()]
+    settings = current_tenant().settings
+    home = settings.locale.split("_")[-1] if settings else ""
+    country = home if home in codes else (codes[0] if codes else "")
+    return checkout_summary(cart, country, "") if country else None
+
+
+# The cart page (a shop may override it) asks for the estimate; themes sit below orders.
+bp.record_once(lambda state: add_safe_globals(state.app, cart_estimate=cart_estimate))  # type: ignore[arg-type]
 log = logging.getLogger(__name__)
 CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
