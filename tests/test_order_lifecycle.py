@@ -284,3 +284,37 @@ def test_guests_are_customers_and_their_orders_join_the_confirmed_account(
     assert login(signed_in, shop, "guest@example.com", PASSWORD).status_code == 302
     history = signed_in.get("/account", headers=host(shop)).text
     assert "GAST-1001" in history and "GAST-1002" in history
+
+
+def test_an_export_carries_codes_redemptions_and_refunds_into_a_second_shop(
+    app, runner, shop, tmp_path
+):
+    from storefront.orders import discounts
+    from storefront.orders.discounts import DiscountRedemption
+    from storefront.orders.refunds import Refund
+    from storefront.tenancy.context import all_tenants
+
+    with app.app_context(), tenant_context(shop):
+        discounts.create_code("SAVE", "amount", 100)
+        db.session.commit()
+    place(app, shop)
+    client = app.test_client()
+    add_to_cart(client, shop, "anvil")
+    assert checkout(client, shop, email="bo@example.com", discount_code="SAVE").status_code == 302
+    with app.test_request_context("/", headers=host(shop)), tenant_context(shop):
+        order = orders.get_order("ACME-1002")
+        orders.set_status(order, "paid")
+        orders.refund(order, 200, "Late", key="x1")
+        db.session.commit()
+    archive = tmp_path / "acme.tar.gz"
+    assert runner.invoke(["export", "acme", "-o", str(archive)]).exit_code == 0
+    result = runner.invoke(["import", str(archive), "--as", "copy", "--domain", "copy.test"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), all_tenants():
+        for row in db.session.scalars(select(Refund)):
+            target = db.session.get(orders.Order, row.order_id)
+            assert target.tenant_id == row.tenant_id and target.number == "ACME-1002"
+        redemptions = db.session.scalars(select(DiscountRedemption)).all()
+        assert len(redemptions) == 2
+        for row in redemptions:
+            assert db.session.get(orders.Order, row.order_id).tenant_id == row.tenant_id

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
-from ..tenancy.scoping import TenantScoped
+from ..tenancy.scoping import TenantScoped, scoped_fk
 from .pricing import DISCOUNT_KINDS, DiscountIn
 
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
@@ -62,6 +62,8 @@ class DiscountRedemption(Model, TenantScoped):
             "sequence",
             unique=True,
         ),
+        scoped_fk("code_id", "discount_codes"),
+        scoped_fk("order_id", "orders"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -20,7 +20,7 @@ from ..catalog.models import Product
 from ..catalog.money import shop_money
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
-from ..tenancy.scoping import TenantScoped
+from ..tenancy.scoping import TenantScoped, scoped_fk
 from .models import Order
 from .payments import PROVIDERS
 
@@ -36,6 +36,7 @@ class Refund(Model, TenantScoped):
     __scoped_args__ = (
         Index("uq_refunds_tenant_id_refund_key", "tenant_id", "refund_key", unique=True),
         Index("ix_refunds_tenant_id_order_id", "tenant_id", "order_id"),
+        scoped_fk("order_id", "orders"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

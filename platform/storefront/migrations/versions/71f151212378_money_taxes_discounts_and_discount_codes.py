@@ -45,6 +45,8 @@ def upgrade():
     sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'code_id'], ['discount_codes.tenant_id', 'discount_codes.id'], name=op.f('fk_discount_redemptions_tenant_id_code_id_discount_codes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'order_id'], ['orders.tenant_id', 'orders.id'], name=op.f('fk_discount_redemptions_tenant_id_order_id_orders'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_discount_redemptions_tenant_id_tenants'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_discount_redemptions')),
     sa.UniqueConstraint('tenant_id', 'id', name=op.f('uq_discount_redemptions_tenant_id_id'))
