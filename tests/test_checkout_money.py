@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
@@ -17,11 +18,13 @@ from storefront.orders import discounts
 from storefront.orders import services as orders
 from storefront.orders.discounts import DiscountCode, DiscountRedemption
 from storefront.orders.models import Order
+from storefront.orders.pricing import tax_on
 from storefront.tenancy.context import tenant_context
 from storefront.tenancy.models import utcnow
 from tests.fixtures.factories import csrf_from, host
 from tests.test_commerce import ADDRESS, add_to_cart
 
+D19 = Decimal("0.19")
 EU_SHOP = """name = "Gruen"
 locales = ["de_DE", "en_GB"]
 currency = "EUR"
@@ -414,3 +417,36 @@ def test_the_cart_shows_what_checkout_will_charge_at_home(app, eu):
     add_to_cart(client, eu, "buch")
     cart = client.get("/cart/", headers=host(eu)).text
     assert "inkl. 7 % MwSt." in cart and "Paket" in cart and "15,60\xa0€" in cart
+
+
+def test_the_api_gives_the_same_totals_with_a_code(app, eu):
+    with app.app_context(), tenant_context(eu):
+        discounts.create_code("ZEHN", "percent", 10)
+        db.session.commit()
+    client = app.test_client()
+    add_to_cart(client, eu, "lampe")
+    plain = client.get("/api/v1/cart", headers=host(eu)).get_json()["data"]
+    assert plain["totals"] is None  # no country asked: no totals
+    data = client.get("/api/v1/cart?country=DE&discount_code=zehn", headers=host(eu)).get_json()[
+        "data"
+    ]["totals"]
+    assert data["discount_code"] == "ZEHN" and data["discount"] == 238
+    assert data["total"] == 2142 + 490 and data["tax_included"] is True
+    assert data["tax_lines"] == [{"rate": "19", "amount": tax_on(2142, D19, True) + 78}]
+    wrong = client.get("/api/v1/cart?country=US&discount_code=NOPE", headers=host(eu))
+    body = wrong.get_json()["data"]["totals"]
+    assert body["ships"] is False and body["discount_error"]
+
+
+def test_the_csv_lists_the_tax_lines(app, eu, make_user):
+    client = app.test_client()
+    add_to_cart(client, eu, "buch")
+    assert buy(client, eu, country="DE").status_code == 302
+    with app.app_context(), tenant_context(eu):
+        import io
+
+        from storefront.orders.csv_export import write_orders_csv
+
+        out = io.StringIO()
+        write_orders_csv(db.session.scalars(select(Order)), out)
+    assert "19%: 0.78; 7%: 0.70" in out.getvalue()

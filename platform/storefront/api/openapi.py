@@ -116,8 +116,12 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/api/v1/cart": {
         "get": {
-            "summary": "The session's cart",
+            "summary": "The session's cart; with ?country= (and ?discount_code=) its totals",
             "security": [{"session": []}, {}],
+            "parameters": [
+                {"name": "country", "in": "query", "schema": {"type": "string"}},
+                {"name": "discount_code", "in": "query", "schema": {"type": "string"}},
+            ],
             "responses": {"200": _json(_data(_ref("Cart")))},
         }
     },

@@ -75,10 +75,33 @@ class CartLine(BaseModel):
     line_total: Money
 
 
+class TaxLine(BaseModel):
+    rate: str = Field(description='Percent, e.g. "19" or "8.25".')
+    amount: int
+
+
+class CartTotals(BaseModel):
+    """What checkout would charge, for ``?country=`` (ISO code) and ``?discount_code=``."""
+
+    country: str
+    ships: bool = Field(description="Whether the shop ships to the country.")
+    discount_code: str | None
+    discount: int
+    discount_error: str | None = Field(description="Why the code does not apply, if not.")
+    shipping: int
+    tax: int
+    tax_included: bool
+    tax_lines: list[TaxLine]
+    total: int
+
+
 class Cart(BaseModel):
     items: list[CartLine]
     count: int
     subtotal: Money
+    totals: CartTotals | None = Field(
+        None, description="With ?country= (and ?discount_code=): the totals checkout charges."
+    )
 
 
 class OrderLine(BaseModel):
@@ -87,11 +110,6 @@ class OrderLine(BaseModel):
     quantity: int
     unit_price: int
     line_total: int
-
-
-class TaxLine(BaseModel):
-    rate: str = Field(description='Percent, e.g. "19" or "8.25".')
-    amount: int
 
 
 class Order(BaseModel):
@@ -174,6 +192,7 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     OrderStatusIn,
     OrderLine,
     TaxLine,
+    CartTotals,
     Order,
     PageMeta,
     ErrorBody,

@@ -12,8 +12,11 @@ from ..catalog.models import Product as ProductRow
 from ..catalog.money import shop_currency, shop_money
 from ..i18n import current_locale, localized
 from ..listing import Page
+from ..orders import discounts, totals
 from ..orders import services as orders
+from ..orders.checkout import rate_text
 from ..orders.models import Order as OrderRow
+from ..orders.pricing import LineIn
 from . import schemas
 
 
@@ -52,7 +55,38 @@ def category_tree(nodes: Iterable[Any]) -> list[dict[str, Any]]:
     return [build(node).model_dump(mode="json") for node in nodes]
 
 
-def cart() -> dict[str, Any]:
+def cart_totals(country: str, code: str) -> schemas.CartTotals | None:
+    row = cart_services.current_cart()
+    if row is None or not row.items:
+        return None
+    lines = [
+        LineIn(i.product.price, i.quantity, i.product.tax_class or "standard") for i in row.items
+    ]
+    discount, error, applied = None, None, None
+    if code:
+        try:
+            found = discounts.find_usable(code, sum(li.unit_price * li.quantity for li in lines))
+            discount, applied = found.as_discount(), found.code
+        except discounts.DiscountError as exc:
+            error = str(exc)
+    quote, zone = totals.price(lines, country, discount)
+    return schemas.CartTotals(
+        country=country,
+        ships=zone is not None,
+        discount_code=applied,
+        discount=quote.discount,
+        discount_error=error,
+        shipping=quote.shipping,
+        tax=quote.tax,
+        tax_included=quote.include_tax,
+        tax_lines=[
+            schemas.TaxLine(rate=rate_text(rate), amount=amount) for rate, amount in quote.tax_lines
+        ],
+        total=quote.total,
+    )
+
+
+def cart(country: str = "", code: str = "") -> dict[str, Any]:
     view = cart_services.cart_view()
     return schemas.Cart(
         items=[
@@ -68,6 +102,7 @@ def cart() -> dict[str, Any]:
         ],
         count=view.count,
         subtotal=money(view.subtotal),  # type: ignore[arg-type]
+        totals=cart_totals(country, code) if country else None,
     ).model_dump(mode="json")
 
 

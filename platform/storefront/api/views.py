@@ -129,7 +129,9 @@ def product_update(slug: str) -> Response:
 
 @bp.get("/cart")
 def cart() -> Response:
-    return jsonify(data=out.cart())
+    country = request.args.get("country", "").strip().upper()[:2]
+    code = request.args.get("discount_code", "").strip()[:40]
+    return jsonify(data=out.cart(country, code))
 
 
 @bp.post("/cart/items")

@@ -27,6 +27,7 @@ CSV_COLUMNS = (
     "shipping",
     "tax",
     "tax_included",
+    "tax_lines",
     "total",
     "payment_method",
     "lines",
@@ -63,6 +64,10 @@ def _csv_row(order: Order) -> list[Any]:
         to_major(order.shipping, order.currency),
         to_major(order.tax or 0, order.currency),
         "true" if order.tax_included else "false",
+        "; ".join(
+            f"{rate}%: {to_major(int(amount), order.currency)}"
+            for rate, amount in order.tax_lines or []
+        ),
         to_major(order.total, order.currency),
         order.payment_method,
         "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
