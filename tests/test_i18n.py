@@ -775,3 +775,35 @@ def test_the_demo_globex_speaks_german_everywhere(app, runner, demo_tenants, unt
     page = client.get("/", headers=host(shop)).text
     assert "Ausrüstung für jedes Klima" in page and ">English<" in page
     assert "Gear for every climate" in client.get("/en/", headers=host(shop)).text
+
+
+def test_account_mails_speak_the_language_the_account_registered_in(app, make_shop, outbox):
+    """A shopper who registered in French asks for a password reset from a German page:
+    the mail is French (body and subject), the page stays German."""
+    shop = make_shop("konto", settings=shop_toml(["de_DE", "fr_FR"]))
+    client = app.test_client()
+    page = client.get("/fr/register", headers=host(shop))
+    client.post(
+        "/fr/register",
+        data={
+            "email": "lea@example.com",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+            "csrf_token": csrf_from(page.text),
+        },
+        headers=host(shop),
+    )
+    other = app.test_client()
+    form = other.get("/de/reset", headers=host(shop))
+    answer = other.post(
+        "/de/reset",
+        data={"email": "lea@example.com", "csrf_token": csrf_from(form.text)},
+        headers=host(shop),
+        follow_redirects=True,
+    )
+    assert '<html lang="de-DE"' in answer.text
+    reset = outbox[-1]
+    assert "Choisissez un nouveau mot de passe" in reset.body
+    assert (
+        reset.subject != "Password reset instructions" and "mot de passe" in reset.subject.lower()
+    )

@@ -12,7 +12,7 @@ from ..errors import api_error, wants_json
 from ..extensions import db, security
 from ..i18n import TRANSLATIONS_DIR
 from .datastore import ShopUserDatastore
-from .mail import OutboxMailUtil
+from .mail import OutboxMailUtil, speak_to
 from .models import Role, User
 from .tokens import load_user_from_request
 from .views_model import UserView
@@ -65,8 +65,14 @@ def init_security(app: Flask) -> None:
 
 def _render_security_template(template: str, **context: Any) -> str:
     """Flask-Security's pages and mails get the account as a view, never the ORM row: a
-    shop with its own templates renders them in the sandbox, which drops ORM rows."""
+    shop with its own templates renders them in the sandbox, which drops ORM rows.
+
+    An account mail is written in the language its recipient registered in: the locale
+    switches here (Flask-Security renders the body, then localises the subject) and
+    switches back when the mail is queued (``mail.OutboxMailUtil``)."""
     user = context.get("user")
+    if template.startswith("security/email/") and getattr(user, "locale", None):
+        speak_to(user.locale)  # type: ignore[union-attr]
     if user is not None and not isinstance(user, UserView):
         context["user"] = UserView.of(user)
     return render_template(template, **context)

@@ -13,11 +13,12 @@ import logging
 import unicodedata
 from typing import Any
 
-from flask import after_this_request, current_app, has_request_context
+from flask import after_this_request, current_app, g, has_request_context
 from flask_security import MailUtil
 from limits import parse
 
 from ..extensions import db, limiter
+from ..i18n import shop_locale
 from ..outbox import enqueue_mail
 from ..tenancy.context import current_tenant
 
@@ -50,6 +51,23 @@ def recipient_allowed(recipient: str) -> bool:
         return True
 
 
+_MAIL_LOCALE = "storefront.account_mail_locale"
+
+
+def speak_to(locale: str) -> None:
+    """Switch to ``locale`` until the account mail being rendered is queued."""
+    if has_request_context() and _MAIL_LOCALE not in g:
+        switch = shop_locale(locale)
+        switch.__enter__()
+        setattr(g, _MAIL_LOCALE, switch)
+
+
+def _back_to_the_reader() -> None:
+    switch = g.pop(_MAIL_LOCALE, None) if has_request_context() else None
+    if switch is not None:
+        switch.__exit__(None, None, None)
+
+
 class OutboxMailUtil(MailUtil):
     """Flask-Security's ``MailUtil`` that queues instead of sending."""
 
@@ -63,10 +81,12 @@ class OutboxMailUtil(MailUtil):
         html: str | None,
         **kwargs: Any,
     ) -> None:
+        subject_text = str(subject)  # in the recipient's language (see speak_to)
+        _back_to_the_reader()
         if not recipient_allowed(recipient):
             log.info("account mail %s not sent: recipient over its limit", template)
             return
-        enqueue_mail(str(recipient), str(subject), body, html=html, sender=_sender(sender))
+        enqueue_mail(str(recipient), subject_text, body, html=html, sender=_sender(sender))
         if has_request_context():
             # Some Flask-Security views (forgot password, resend confirmation) commit
             # nothing themselves: commit the queued mail with the request.
