@@ -115,7 +115,8 @@ def test_list_filters_and_json(runner):
 
 def test_domain_add_primary_remove_list(runner, client):
     runner.invoke(["create", "acme", "--name", "Acme", "--domain", "acme.test"])
-    assert runner.invoke(["domain", "add", "acme", "Shop.Acme.Test"]).exit_code == 0
+    # Pending until proven (tests/test_domain_verification.py); the operator vouches here.
+    assert runner.invoke(["domain", "add", "acme", "Shop.Acme.Test", "--trust"]).exit_code == 0
     assert client.get("/", headers={"Host": "shop.acme.test"}).status_code == 301
     assert runner.invoke(["domain", "primary", "acme", "shop.acme.test"]).exit_code == 0
     assert client.get("/", headers={"Host": "shop.acme.test"}).status_code == 200
@@ -125,7 +126,9 @@ def test_domain_add_primary_remove_list(runner, client):
     assert runner.invoke(["domain", "remove", "acme", "acme.test"]).exit_code == 0
     assert client.get("/", headers={"Host": "acme.test"}).status_code == 404
     listed = json.loads(runner.invoke(["domain", "list", "acme", "--json"]).output)
-    assert listed == [{"hostname": "shop.acme.test", "primary": True}]
+    assert [(d["hostname"], d["primary"], d["status"]) for d in listed] == [
+        ("shop.acme.test", True, "verified")
+    ]
 
 
 def test_suspend_and_resume_reach_the_running_app(runner, client):

@@ -153,7 +153,7 @@ def test_domain_changes_apply_without_restart(app, client, make_shop):
     make_shop("acme")
     assert client.get("/", headers={"Host": "shop.acme.test"}).status_code == 404
     with app.app_context():
-        services.add_domain("acme", "shop.acme.test", primary=True)
+        services.add_domain("acme", "shop.acme.test", primary=True, trust=True)
     assert client.get("/", headers={"Host": "shop.acme.test"}).status_code == 200
     assert (
         client.get("/", headers={"Host": "acme.test"})

@@ -67,6 +67,14 @@ class Defaults:
     RATELIMIT_ENABLED = True
     # Stripe's API address: its own by default; the tests point it at a local fake.
     STRIPE_API_BASE: str | None = None
+    # Custom domains (tenancy/verification.py): what a shop's domain must point at, the
+    # resolver to ask ("host:port"; the system's when None), and how long a domain whose
+    # records broke keeps serving before it lapses.
+    DOMAIN_CNAME_TARGET: str | None = None
+    DOMAIN_TARGET_ADDRESSES: tuple[str, ...] = ()
+    DNS_RESOLVER: str | None = None
+    DNS_TIMEOUT = 3.0
+    DOMAIN_GRACE_HOURS = 72
 
 
 def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+import ipaddress
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
 
 from .extensions import cache, db
+from .tenancy.hosts import InvalidHost, normalize_host
 
 bp = Blueprint("platform", __name__)
 
@@ -14,6 +17,39 @@ bp = Blueprint("platform", __name__)
 def health() -> Response:
     """Liveness: the process answers. Nothing else is revealed."""
     return jsonify(status="ok")
+
+
+@bp.route("/_tls/ask")
+def tls_ask() -> tuple[str, int]:
+    """Caddy's on-demand TLS asks whether to get a certificate for ``?domain=``: 200 only
+    for a verified (or trusted) domain of an active shop, 404 for anything else (unknown,
+    pending, lapsed, an IP, a malformed name), 403 unless asked from this machine. One
+    in-memory lookup after the host resolver's own normalisation: no DNS, no network."""
+    if not _from_this_machine():
+        return "", 403
+    try:
+        host = normalize_host(request.args.get("domain", ""), allow_ip=False)
+    except InvalidHost:
+        return "", 404
+    if not host:
+        return "", 404
+    record = current_app.extensions["storefront.registry"].lookup(host)
+    tenant = record.tenant
+    return ("", 200) if tenant is not None and tenant.status == "active" else ("", 404)
+
+
+def _from_this_machine() -> bool:
+    """The socket's peer is loopback and nothing relayed the request (a proxy in front of
+    the app adds X-Forwarded-For): the public can never reach this through the proxy."""
+    environ = request.environ
+    peer = environ.get("werkzeug.proxy_fix.orig", {}).get("REMOTE_ADDR") or environ.get(
+        "REMOTE_ADDR", ""
+    )
+    try:
+        loopback = ipaddress.ip_address(peer).is_loopback
+    except ValueError:
+        return False
+    return loopback and "X-Forwarded-For" not in request.headers
 
 
 @bp.route("/_ready")

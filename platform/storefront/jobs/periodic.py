@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,8 @@ from ..orders import services as orders
 from ..outbox import deliver_committed, enqueue_mail
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
+from ..tenancy.registry import bump_generation
+from ..tenancy.verification import apply_check, check
 from .models import PeriodicRun
 
 log = logging.getLogger(__name__)
@@ -86,9 +89,45 @@ def release_unpaid_orders() -> None:
     orders.release_unpaid()
 
 
+def recheck_domains() -> None:
+    """Check the shop's custom domains again: pending ones that now prove themselves
+    serve; verified ones whose records are gone fail, then lapse after the grace period
+    (a dangling domain cannot be taken over through us). The owner hears of a failure."""
+    tenant = db.session.get(Tenant, current_tenant().id)
+    if tenant is None:
+        return
+    changed = []
+    for domain in tenant.domains:
+        if domain.trusted or domain.status == "lapsed":
+            continue
+        before = domain.status
+        ok, result = check(domain)
+        after = apply_check(domain, ok, result)
+        if after != before:
+            changed.append((domain.hostname, before, after, result))
+    if not changed:
+        return
+    bump_generation()  # every worker's registry sees the new statuses
+    settings = current_tenant().settings
+    failing = [c for c in changed if c[2] in ("failing", "lapsed")]
+    if failing and settings is not None and settings.contact_email:
+        with shop_locale(None):
+            lines = "\n".join(f"- {host}: {result}" for host, _b, _a, result in failing)
+            enqueue_mail(
+                settings.contact_email,
+                _("A domain of %(shop)s no longer points at the shop", shop=settings.name),
+                _(
+                    "Fix the records at your DNS host (your platform operator has the exact "
+                    "ones); a domain that stays broken stops serving the shop."
+                )
+                + f"\n\n{lines}\n",
+            )
+
+
 TASKS = (
     Task("low-stock-digest", 86_400, low_stock_digest),
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
+    Task("recheck-domains", 6 * 3_600, recheck_domains),
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     event,
     select,
+    true,
     update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -58,6 +59,9 @@ class Tenant(Model):
         return f"<Tenant {self.slug}>"
 
 
+SERVING = ("verified", "failing")
+
+
 class Domain(Model):
     __tablename__ = "domains"
 
@@ -66,9 +70,22 @@ class Domain(Model):
     # Unique across the platform: no two shops can claim one host.
     hostname: Mapped[str] = mapped_column(String(253), unique=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending (added, not proven) | verified | failing (records gone; still served for a
+    # grace period) | lapsed (no longer served). Only verified and failing serve a shop.
+    status: Mapped[str] = mapped_column(String(16), default="verified", server_default="verified")
+    # Set by the operator (`--trust`, or the domains a shop is created with): not checked.
+    trusted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    verify_token: Mapped[str | None] = mapped_column(String(64))
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_check: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+    @property
+    def serves(self) -> bool:
+        return self.status in SERVING
 
     def __repr__(self) -> str:
         return f"<Domain {self.hostname}{' primary' if self.is_primary else ''}>"

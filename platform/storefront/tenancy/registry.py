@@ -136,7 +136,7 @@ class Registry:
             .where(Domain.hostname == host)
             .options(selectinload(Domain.tenant).selectinload(Tenant.domains))
         )
-        if domain is None:
+        if domain is None or not domain.serves:
             return {"tenant": None}
         return {"tenant": _snapshot(domain.tenant), "primary": domain.is_primary}
 

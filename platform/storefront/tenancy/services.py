@@ -7,6 +7,7 @@ the commit fails, so a failure leaves neither a folder nor rows.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -27,6 +28,7 @@ from .registry import bump_generation, shop_by_slug
 from .scaffold import render_settings
 from .settings import SettingsError, load_settings, parse_settings
 from .signals import shop_created
+from .verification import apply_check, check, new_token
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
@@ -43,6 +45,9 @@ class NewShop:
     theme: str = "classic"
     owner_email: str | None = None
     owner_password: str | None = None
+
+
+log = logging.getLogger(__name__)
 
 
 def tenants_dir() -> Path:
@@ -185,16 +190,46 @@ def _stage_folder(folder: Path, settings_text: str) -> Path:
     return staging
 
 
-def add_domain(slug: str, host: str, primary: bool = False) -> Domain:
+def add_domain(slug: str, host: str, primary: bool = False, trust: bool = False) -> Domain:
+    """Add a domain: pending until its DNS proves it (``verify_domain``), or at once when
+    the operator vouches for it (``trust``, logged)."""
     tenant = get_shop(slug)
     (hostname,) = normalize_domains([host])
     if any(d.hostname == hostname for d in tenant.domains):
         raise ShopError(f"{hostname} already belongs to {slug}")
     check_domains_free([hostname], tenant.id)
-    domain = Domain(hostname=hostname, is_primary=False)
+    if primary and not trust:
+        raise ShopError(f"{hostname} would be pending: verify it before making it primary")
+    domain = Domain(
+        hostname=hostname,
+        is_primary=False,
+        status="verified" if trust else "pending",
+        trusted=trust,
+        verify_token=None if trust else new_token(),
+    )
     tenant.domains.append(domain)
-    if primary or not any(d.is_primary for d in tenant.domains):
+    if trust:
+        log.warning("domain %s of %s trusted by the operator without a DNS check", hostname, slug)
+    if domain.serves and (primary or not any(d.is_primary for d in tenant.domains)):
         _make_primary(tenant, hostname)
+    _commit_registry_change()
+    return domain
+
+
+def verify_domain(slug: str, host: str, trust: bool = False) -> Domain:
+    """Check a domain's records now (or trust it by hand); commits the outcome."""
+    tenant = get_shop(slug)
+    (hostname,) = normalize_domains([host])
+    domain = next((d for d in tenant.domains if d.hostname == hostname), None)
+    if domain is None:
+        raise ShopError(f"{hostname} is not a domain of {slug}")
+    if trust:
+        domain.status, domain.trusted, domain.failing_since = "verified", True, None
+        domain.last_check = "trusted by the operator"
+        log.warning("domain %s of %s trusted by the operator without a DNS check", hostname, slug)
+    else:
+        ok, result = check(domain)
+        apply_check(domain, ok, result)
     _commit_registry_change()
     return domain
 
@@ -215,8 +250,11 @@ def remove_domain(slug: str, host: str) -> None:
 def set_primary(slug: str, host: str) -> None:
     tenant = get_shop(slug)
     (hostname,) = normalize_domains([host])
-    if not any(d.hostname == hostname for d in tenant.domains):
+    domain = next((d for d in tenant.domains if d.hostname == hostname), None)
+    if domain is None:
         raise ShopError(f"{hostname} is not a domain of {slug} (add it first)")
+    if not domain.serves:
+        raise ShopError(f"{hostname} is {domain.status}: verify it first")
     _make_primary(tenant, hostname)
     _commit_registry_change()
 
