@@ -215,3 +215,48 @@ def test_the_ask_endpoint_is_for_this_machine_only(app, make_shop):
     with app.app_context():
         services.suspend_shop("globex", "maintenance")
     assert client.get(f"/_tls/ask?domain={suspended_shop.primary_host}").status_code == 404
+
+
+def test_the_owner_brings_a_domain_from_added_to_serving_in_the_dashboard(
+    app, make_shop, make_user, zone
+):
+    from tests.fixtures.factories import csrf_from, host, login
+
+    shop = make_shop("acme")
+    other = make_shop("globex")
+    with app.app_context():
+        services.add_domain("globex", "taken.example", trust=True)
+    make_user(shop, "boss@example.com", roles=["owner"])
+    owner = app.test_client()
+    assert login(owner, shop, "boss@example.com").status_code == 302
+    page = owner.get("/admin/domains/", headers=host(shop))
+    assert page.status_code == 200 and "acme.test" in page.text
+    added = owner.post(
+        "/admin/domains/",
+        data={"csrf_token": csrf_from(page.text), "hostname": "Shop.Acme.Example"},
+        headers=host(shop),
+    )
+    assert added.status_code == 302
+    listing = owner.get("/admin/domains/", headers=host(shop)).text
+    token = token_of(app, "shop.acme.example")
+    assert "pending" in listing and token in listing and TARGET in listing
+    clash = owner.post(
+        "/admin/domains/",
+        data={"csrf_token": csrf_from(listing), "hostname": "taken.example"},
+        headers=host(shop),
+    )
+    assert "used by another shop" in clash.text and "globex" not in clash.text
+    confirm = {"confirm-csrf_token": csrf_from(listing)}
+    owner.post("/admin/domains/shop.acme.example/verify", data=confirm, headers=host(shop))
+    assert status_of(app, "shop.acme.example") == "pending"
+    publish(zone, app, "shop.acme.example")
+    owner.post("/admin/domains/shop.acme.example/verify", data=confirm, headers=host(shop))
+    assert status_of(app, "shop.acme.example") == "verified"
+    # Another shop's domain is out of reach.
+    foreign = owner.post(
+        f"/admin/domains/{other.primary_host}/remove", data=confirm, headers=host(shop)
+    )
+    assert foreign.status_code == 404
+    assert app.test_client().get("/", headers=host(other)).status_code == 200
+    owner.post("/admin/domains/shop.acme.example/primary", data=confirm, headers=host(shop))
+    assert app.test_client().get("/", headers={"Host": "shop.acme.example"}).status_code == 200

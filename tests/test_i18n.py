@@ -304,6 +304,7 @@ def test_every_page_of_a_german_shop_speaks_german(app, german_shop, untranslate
         "/admin/webhooks/",
         "/admin/discounts/",
         "/admin/shipping-payment/",
+        "/admin/domains/",
     ]
     _walk(owner, shop, admin_pages, english, untranslated, "de")
     # A refused form answers in German too (WTForms' and our own messages).

@@ -259,6 +259,15 @@ class TaxRateForm(FlaskForm):
     submit = SubmitField(_l("Save rates"))
 
 
+class DomainForm(FlaskForm):
+    hostname = StringField(
+        _l("Domain"),
+        validators=[DataRequired(), Length(max=253)],
+        description=_l("e.g. shop.example.com"),
+    )
+    submit = SubmitField(_l("Add domain"))
+
+
 class ConfirmForm(FlaskForm):
     """A bare CSRF-protected form for one-click actions (deactivate, delete)."""
 
