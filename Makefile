@@ -41,7 +41,7 @@ serve: install  ## gunicorn against the configured database (STOREFRONT_DATABASE
 test: install  ## the whole suite but the browser tests (SQLite, or MariaDB + Redis from the env)
 	$(BIN)/pytest -m "not e2e" -n auto
 
-e2e: install  ## browser tests: Playwright driving Debian's chromium (apt-get install -y chromium)
+e2e: install  ## browser and TLS tests: Debian's chromium and caddy (apt-get install -y chromium caddy)
 	$(BIN)/pytest -m e2e tests/e2e
 
 screenshots: install  ## refresh the README's pictures from the browser tests

@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import cache, drivers, overhead, provision, sandbox, scale
+from . import cache, drivers, overhead, provision, sandbox, scale, tls_ask
 
 BENCHES = {
     "overhead": overhead.run,
@@ -21,6 +21,7 @@ BENCHES = {
     "drivers": drivers.run,
     "provision": provision.run,
     "sandbox": sandbox.run,
+    "tls_ask": tls_ask.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

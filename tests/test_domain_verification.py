@@ -186,6 +186,8 @@ def test_operators_can_trust_a_domain_by_hand(app, runner, make_shop, caplog):
         ("", 404),
         ("a" * 300 + ".example", 404),
         ("bad host", 404),
+        ("bücher.acme.example", 200),  # IDNA: the same name, either spelling
+        ("xn--bcher-kva.acme.example", 200),
     ],
 )
 def test_caddys_ask_endpoint_says_yes_only_for_serving_domains(
@@ -195,6 +197,7 @@ def test_caddys_ask_endpoint_says_yes_only_for_serving_domains(
     with app.app_context():
         services.add_domain("acme", "v.acme.example")
         services.add_domain("acme", "p.acme.example")
+        services.add_domain("acme", "bücher.acme.example", trust=True)
     publish(zone, app, "v.acme.example")
     with app.app_context():
         services.verify_domain("acme", "v.acme.example")
