@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
 from flask_babel import gettext as _
 
-from ..i18n import current_locale
+from ..i18n import babel_locale
 from ..tenancy.context import current_tenant
 
 
@@ -15,7 +16,7 @@ def to_major(amount: int, currency: str) -> Decimal:
     return Decimal(amount).scaleb(-get_currency_precision(currency))
 
 
-def format_money(amount: int, currency: str, locale: str) -> str:
+def format_money(amount: int, currency: str, locale: Any) -> str:
     """``format_money(1999, "EUR", "de_DE")`` gives ``19,99 €``."""
     return format_currency(to_major(amount, currency), currency, locale=locale)
 
@@ -62,4 +63,4 @@ def shop_money(amount: int, currency: str | None = None) -> str:
     (an order keeps the currency it was placed in), written the reader's way: "249,00 €"
     in German, "€249.00" in English."""
 
-    return format_money(amount, currency or shop_currency(), current_locale())
+    return format_money(amount, currency or shop_currency(), babel_locale())

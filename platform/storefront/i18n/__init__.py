@@ -27,7 +27,7 @@ from typing import Any
 from babel import Locale, dates
 from babel.support import NullTranslations, Translations
 from cachetools import LRUCache
-from flask import Flask, Response, current_app, has_request_context, request
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 from flask.typing import ResponseReturnValue
 from flask_babel import (
     Babel,
@@ -123,6 +123,11 @@ def select_timezone() -> str | None:
 
 def current_locale() -> str:
     return str(get_locale() or PLATFORM_LOCALE)
+
+
+def babel_locale() -> Locale:
+    """The active locale as Babel's object (formatting with it skips parsing a string)."""
+    return get_locale() or Locale.parse(PLATFORM_LOCALE)
 
 
 @contextmanager
@@ -346,11 +351,24 @@ class ShopDomain(Domain):
         self.shop_cache: LRUCache[tuple[str, int, str], Translations] = LRUCache(cache_size)
 
     def get_translations(self) -> NullTranslations:
+        """The request's translations, worked out once per request and locale (a page asks
+        for a dozen messages; ``force_locale`` gives a new locale, so a mail rendered
+        inside one gets its own)."""
+        locale = get_locale()
+        if has_app_context():
+            hit = g.get(_TRANSLATIONS_KEY)
+            if hit is not None and hit[0] is locale:
+                return hit[1]
+        result = self._translations_for(str(locale or PLATFORM_LOCALE))
+        if has_app_context():
+            setattr(g, _TRANSLATIONS_KEY, (locale, result))
+        return result
+
+    def _translations_for(self, locale: str) -> NullTranslations:
         base = super().get_translations()
         ctx = current_tenant_or_none()
         if ctx is None or ctx.settings is None or not ctx.settings.texts:
             return base
-        locale = current_locale()
         texts = ctx.settings.texts.get(locale)
         if not texts:
             return base
@@ -359,6 +377,9 @@ class ShopDomain(Domain):
         if merged is None:
             merged = self.shop_cache[key] = with_overrides(base, texts)
         return merged
+
+
+_TRANSLATIONS_KEY = "_storefront_translations"
 
 
 def with_overrides(base: NullTranslations, texts: dict[str, str | list[str]]) -> Translations:
