@@ -58,6 +58,7 @@ def index() -> ResponseReturnValue:
     settings = _settings()
     payment = PaymentMethodsForm(prefix="pay", formdata=None)
     payment.methods.data = [m for m in settings.payment.methods if m in OFFERED]
+    payment.default.data = next(iter(payment.methods.data), "bank_transfer")
     payment.instructions.data = settings.payment.instructions or ""
     payment.cod_instructions.data = settings.payment.cash_on_delivery_instructions or ""
     style = TaxStyleForm(prefix="style", formdata=None)
