@@ -65,7 +65,10 @@ def enabled_methods() -> list[PaymentProvider]:
     """The methods the bound shop offers, in its order (unknown codes are skipped)."""
     settings = current_tenant().settings
     codes = settings.payment.methods if settings else []
-    return [PROVIDERS[code] for code in codes if code in PROVIDERS]
+    offered = [PROVIDERS[code] for code in codes if code in PROVIDERS]
+    # A provider that cannot take money here yet (Stripe without the shop's keys) is not
+    # offered: shoppers never pick a method that cannot start.
+    return [p for p in offered if getattr(p, "available", lambda: True)()]
 
 
 def register(provider: PaymentProvider) -> None:

@@ -71,6 +71,13 @@ class StripePayment:
     code = "stripe"
     label = _l("Card (Stripe)")
 
+    def available(self) -> bool:
+        """Whether the bound shop has its keys (checkout offers cards only then)."""
+        try:
+            return bool(shop_secrets().secret_key)
+        except ValueError:  # an unreadable secrets.toml: not available, never a 500
+            return False
+
     def instructions(self, order: Order) -> str:
         if order.status == "pending":
             return str(_l("Waiting for the card payment to be confirmed."))
