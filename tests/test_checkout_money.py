@@ -450,3 +450,24 @@ def test_the_csv_lists_the_tax_lines(app, eu, make_user):
         out = io.StringIO()
         write_orders_csv(db.session.scalars(select(Order)), out)
     assert "19%: 0.78; 7%: 0.70" in out.getvalue()
+
+
+def test_the_catalog_csv_carries_the_tax_class(app, eu, make_user):
+    import io
+
+    from storefront.catalog.csv_io import export_csv, import_rows, parse_rows
+
+    with app.app_context(), tenant_context(eu):
+        out = io.StringIO()
+        export_csv(out)
+        assert ",reduced" in out.getvalue() and "tax_class" in out.getvalue().splitlines()[0]
+        import_rows(parse_rows(io.StringIO("sku,title,price,tax_class\nBOOK,Buch,10.70,zero\n")))
+        db.session.commit()
+        assert catalog.product_by_sku("BOOK").tax_class == "zero"
+    from tests.fixtures.factories import login
+
+    make_user(eu, "chef@example.com", roles=["owner"])
+    owner = app.test_client()
+    assert login(owner, eu, "chef@example.com").status_code == 302
+    page = owner.get("/admin/shipping-payment/", headers=host(eu)).text
+    assert "sobald Ihr Plattformbetreiber die Schlüssel hinterlegt hat" in page

@@ -13,8 +13,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
+from wtforms.fields.choices import SelectChoice
 
 from ..catalog.money import parse_money, shop_money
+from ..orders.payments import PROVIDERS
 from ..orders.totals import country_name
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
@@ -59,6 +61,13 @@ def index() -> ResponseReturnValue:
     payment = PaymentMethodsForm(prefix="pay", formdata=None)
     payment.methods.data = [m for m in settings.payment.methods if m in OFFERED]
     payment.default.data = next(iter(payment.methods.data), "bank_transfer")
+    if not PROVIDERS["stripe"].available():  # type: ignore[attr-defined]
+        # Offered only once the operator has stored the shop's keys: say so.
+        no_keys = _("Card (Stripe) — offered once your platform operator has set the keys")
+        payment.methods.choices = [  # type: ignore[assignment]
+            SelectChoice(c.value, no_keys) if c.value == "stripe" else c
+            for c in payment.methods.choices  # type: ignore[union-attr]
+        ]
     payment.instructions.data = settings.payment.instructions or ""
     payment.cod_instructions.data = settings.payment.cash_on_delivery_instructions or ""
     style = TaxStyleForm(prefix="style", formdata=None)

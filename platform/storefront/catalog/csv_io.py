@@ -1,7 +1,7 @@
 """Catalog CSV import and export (``tenantctl catalog import|export``).
 
 Columns: ``sku,title,price,stock,description,compare_at_price,categories,active,featured,
-image_url,slug``, and ``title:<locale>`` / ``description:<locale>`` for each of the shop's
+image_url,slug,tax_class``, and ``title:<locale>`` / ``description:<locale>`` for each of the shop's
 other languages (``title:de`` or ``title:de_DE``). Only ``sku``, ``title`` and ``price``
 are required. Prices are in major
 units (``19.99``); ``categories`` lists category slugs separated by ``;``; booleans are
@@ -42,6 +42,7 @@ COLUMNS = (
     "featured",
     "image_url",
     "slug",
+    "tax_class",
 )
 REQUIRED = ("sku", "title", "price")
 TRANSLATED = ("title", "description")  # columns with per-locale versions: title:de
@@ -159,7 +160,7 @@ def _check_row(
     for column in ("active", "featured"):
         if values.get(column):
             parsed[column] = _bool(values[column], column)
-    for column in ("description", "image_url", "slug"):
+    for column in ("description", "image_url", "slug", "tax_class"):
         if values.get(column) or (column == "description" and column in values):
             parsed[column] = values[column]
     translations: dict[str, dict[str, str]] = {}
@@ -245,6 +246,7 @@ def export_csv(out: IO[str]) -> int:
                 "true" if product.featured else "false",
                 product.image_url or "",
                 product.slug,
+                product.tax_class or "standard",
                 *(
                     (product.translations or {}).get(locale, {}).get(field, "")
                     for locale in locales
