@@ -230,6 +230,8 @@ def _walk(client, shop, paths, english, misses, lang):
         response = client.get(path, headers=host(shop))
         assert response.status_code in (200, 403, 404), (path, response.status_code)
         assert f'<html lang="{lang}' in response.text, path
+        title = re.search(r"<title>(.*?)</title>", response.text, re.S)
+        assert title and "<" not in title.group(1), f"{path}: markup in the <title>"
         parser = TextNodes()
         parser.feed(response.text)
         leftovers = [text for text in parser.texts if text in english]
