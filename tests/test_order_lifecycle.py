@@ -318,3 +318,39 @@ def test_an_export_carries_codes_redemptions_and_refunds_into_a_second_shop(
         assert len(redemptions) == 2
         for row in redemptions:
             assert db.session.get(orders.Order, row.order_id).tenant_id == row.tenant_id
+
+
+def test_refunds_racing_never_add_up_to_more_than_the_order(app, shop):
+    """Eight owners' tabs each refund 6.00 of a 10.00 order at the same moment: one wins."""
+    import threading
+
+    place(app, shop)
+    with app.app_context(), tenant_context(shop):
+        orders.set_status(orders.get_order("ACME-1001"), "paid")
+        db.session.commit()
+    clients = []
+    for _ in range(8):
+        owner = app.test_client()
+        assert login(owner, shop, OWNER).status_code == 302
+        _page, base = refund_form(owner, shop)
+        clients.append((owner, {**base, "refund-amount": "6.00", "refund-reason": "Race"}))
+    start = threading.Barrier(len(clients))
+    errors = []
+
+    def go(owner, data):
+        try:
+            start.wait()
+            owner.post("/admin/orders/ACME-1001/refund", data=data, headers=host(shop))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=pair) for pair in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    with app.app_context(), tenant_context(shop):
+        order = orders.get_order("ACME-1001")
+        rows = orders.refunds_of(order)
+        assert len(rows) == 1 and orders.refunded_total(order) == 600

@@ -88,6 +88,7 @@ class Order(Model, TenantScoped):
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
     restocked_at: Mapped[datetime | None] = mapped_column(DateTime)  # units back, once
+    refunded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # minor units
     payment_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. a Checkout Session
     payment_intent: Mapped[str | None] = mapped_column(String(100))  # what refunds refer to
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

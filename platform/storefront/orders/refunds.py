@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Index, Integer, String, func, select, update
+from sqlalchemy import DateTime, Index, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..caching import invalidate_shop_cache
@@ -50,12 +50,8 @@ class Refund(Model, TenantScoped):
 
 
 def refunded_total(order: Order) -> int:
-    return int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.order_id == order.id)
-        )
-        or 0
-    )
+    """What has been refunded of ``order`` so far (read fresh: refunds race)."""
+    return int(db.session.scalar(select(Order.refunded).where(Order.id == order.id)) or 0)
 
 
 def refunds_of(order: Order) -> list[Refund]:
@@ -73,8 +69,19 @@ def record_refund(order: Order, amount: int, reason: str, key: str) -> tuple[Ref
         return earlier, False
     if order.status not in REFUNDABLE:
         raise RefundError(_("Only paid, shipped or delivered orders can be refunded."))
-    left = order.total - refunded_total(order)
-    if not 1 <= amount <= left:
+    # The amount is taken from what is left by one conditional UPDATE, before any money
+    # moves: two refunds racing (two forms, two owners) can never add up to more than the
+    # order's total. A failure below rolls the reservation back with the transaction.
+    reserved = 0
+    if amount >= 1:
+        reserved = db.session.execute(
+            update(Order)
+            .where(Order.id == order.id, Order.refunded + amount <= Order.total)
+            .values(refunded=Order.refunded + amount)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    if reserved != 1:
+        left = order.total - refunded_total(order)
         raise RefundError(
             _(
                 "Refund more than nothing and at most what is left to refund (%(left)s).",
@@ -84,7 +91,8 @@ def record_refund(order: Order, amount: int, reason: str, key: str) -> tuple[Ref
     provider: Any = PROVIDERS.get(order.payment_method)
     provider_ref = None
     if provider is not None and hasattr(provider, "refund"):
-        provider_ref = provider.refund(order, amount, reason)
+        # The form's key goes to the provider too: a double submission refunds once there.
+        provider_ref = provider.refund(order, amount, reason, key=key)
     row = Refund(
         order_id=order.id,
         amount=amount,

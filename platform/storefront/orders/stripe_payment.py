@@ -115,15 +115,19 @@ class StripePayment:
         db.session.commit()
         return str(session.url)
 
-    def refund(self, order: Order, amount: int, reason: str) -> str | None:
+    def refund(self, order: Order, amount: int, reason: str, key: str | None = None) -> str | None:
         if not order.payment_intent:
             raise StripeNotConfigured("the order has no Stripe payment to refund")
+        options: dict[str, Any] = (
+            {"idempotency_key": f"refund-{current_tenant().uid}-{key}"} if key else {}
+        )
         refund = client().v1.refunds.create(
             params={
                 "payment_intent": order.payment_intent,
                 "amount": amount,
                 "metadata": {"reason": reason[:500], "order_number": order.number},
-            }
+            },
+            options=options,  # type: ignore[arg-type]
         )
         return str(refund.id)
 
