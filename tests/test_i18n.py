@@ -505,6 +505,10 @@ def test_dates_read_in_the_shops_time_zone_and_language(app, make_shop):
             'locales = ["de_DE"]\n[content.en_GB]\nfooter_text = "x"',
             "not one of the shop's locales",
         ),
+        (
+            'locales = ["de_DE"]\n[texts.de_DE]\n"Cart" = "<img src=x onerror=alert(1)>"',
+            "no markup",
+        ),
     ],
 )
 def test_bad_language_settings_say_what_is_wrong(text, says):

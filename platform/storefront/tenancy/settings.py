@@ -239,6 +239,10 @@ class ShopSettings(_Strict):
                 forms = text if isinstance(text, list) else [text]
                 if not forms or any(len(form) > 2000 for form in forms) or len(msgid) > 2000:
                     raise ValueError(f"{locale}: {msgid[:40]!r}: 1 to 2000 characters")
+                # Jinja marks a translation safe markup (the platform's catalogs are
+                # trusted); a shop's wording may not carry any, in its pages or the dashboard.
+                if any("<" in form or ">" in form for form in forms):
+                    raise ValueError(f"{locale}: {msgid[:40]!r}: no markup (< or >) in a text")
         return value
 
     @model_validator(mode="after")
