@@ -430,9 +430,12 @@ def test_the_api_gives_the_same_totals_with_a_code(app, eu):
     data = client.get("/api/v1/cart?country=DE&discount_code=zehn", headers=host(eu)).get_json()[
         "data"
     ]["totals"]
-    assert data["discount_code"] == "ZEHN" and data["discount"] == 238
-    assert data["total"] == 2142 + 490 and data["tax_included"] is True
-    assert data["tax_lines"] == [{"rate": "19", "amount": tax_on(2142, D19, True) + 78}]
+    assert data["discount_code"] == "ZEHN" and data["discount"]["amount"] == 238
+    assert data["total"]["amount"] == 2142 + 490 and data["tax_included"] is True
+    assert data["total"]["currency"] == "EUR"
+    assert [(t["rate"], t["amount"]["amount"]) for t in data["tax_lines"]] == [
+        ("19", tax_on(2142, D19, True) + 78)
+    ]
     wrong = client.get("/api/v1/cart?country=US&discount_code=NOPE", headers=host(eu))
     body = wrong.get_json()["data"]["totals"]
     assert body["ships"] is False and body["discount_error"]

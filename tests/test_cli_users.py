@@ -92,7 +92,7 @@ def test_token_prints_a_staff_api_token_and_refuses_customers(
     assert result.exit_code == 0, result.output
     token = result.output.strip()
     response = client.post(
-        "/api/v1/products",
+        "/api/v1/admin/products",
         json={"sku": "A", "title": "A", "price": 1},
         headers={**host(shop), "Authorization": f"Bearer {token}"},
     )

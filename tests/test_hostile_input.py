@@ -11,7 +11,7 @@ from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
-from tests.fixtures.factories import csrf_from, host, login
+from tests.fixtures.factories import csrf_from, host, login, product_id
 from tests.test_api import token_for
 
 OWNER = "owner@example.com"
@@ -64,11 +64,15 @@ def test_ids_beyond_the_column_range_are_not_found(client, owner, shop, number):
 def test_api_product_writes_refuse_nulls_and_take_a_category_twice(app, client, shop, make_user):
     auth = {**host(shop), "Authentication-Token": token_for(app, shop, make_user)}
     for field in ("slug", "description", "title"):
-        answer = client.patch("/api/v1/products/anvil", json={field: None}, headers=auth)
+        answer = client.patch(
+            f"/api/v1/admin/products/{product_id(app, shop, 'anvil')}",
+            json={field: None},
+            headers=auth,
+        )
         assert answer.status_code == 422, field
         assert field in answer.json["error"]["fields"]
     created = client.post(
-        "/api/v1/products",
+        "/api/v1/admin/products",
         json={"sku": "SKU-3", "title": "Crate", "price": 100, "categories": ["tools", "tools"]},
         headers=auth,
     )
@@ -90,7 +94,11 @@ def test_api_product_writes_refuse_nulls_and_take_a_category_twice(app, client, 
 )
 def test_image_urls_are_http_or_a_path_everywhere(app, client, owner, runner, shop, make_user, url):
     auth = {**host(shop), "Authentication-Token": token_for(app, shop, make_user)}
-    api = client.patch("/api/v1/products/anvil", json={"image_url": url}, headers=auth)
+    api = client.patch(
+        f"/api/v1/admin/products/{product_id(app, shop, 'anvil')}",
+        json={"image_url": url},
+        headers=auth,
+    )
     assert api.status_code == 422 and "image_url" in api.json["error"]["fields"]
     page = owner.get("/admin/products/new", headers=host(shop))
     form = {
@@ -118,7 +126,11 @@ def test_image_urls_are_http_or_a_path_everywhere(app, client, owner, runner, sh
 def test_good_image_urls_still_pass(app, client, shop, make_user):
     auth = {**host(shop), "Authentication-Token": token_for(app, shop, make_user)}
     for url in ("https://cdn.example.com/a.png", "/static/uploads/a.png"):
-        answer = client.patch("/api/v1/products/anvil", json={"image_url": url}, headers=auth)
+        answer = client.patch(
+            f"/api/v1/admin/products/{product_id(app, shop, 'anvil')}",
+            json={"image_url": url},
+            headers=auth,
+        )
         assert answer.status_code == 200, answer.json
 
 

@@ -119,11 +119,13 @@ def test_the_api_moves_orders_for_staff_and_says_why_it_refuses(app, shop, make_
     place(app, shop)
     auth = {**host(shop), "Authorization": f"Bearer {api_key(app, shop, make_user)}"}
     client = app.test_client()
-    refused = client.patch("/api/v1/orders/ACME-1001", json={"status": "delivered"}, headers=auth)
+    refused = client.patch(
+        "/api/v1/admin/orders/ACME-1001", json={"status": "delivered"}, headers=auth
+    )
     assert refused.status_code == 409
     assert "cannot become Delivered" in refused.get_json()["error"]["message"]
     shipped = client.patch(
-        "/api/v1/orders/ACME-1001",
+        "/api/v1/admin/orders/ACME-1001",
         json={"status": "shipped", "carrier": "UPS", "tracking_number": "1Z999"},
         headers=auth,
     )
@@ -132,15 +134,19 @@ def test_the_api_moves_orders_for_staff_and_says_why_it_refuses(app, shop, make_
     assert data["status"] == "shipped" and data["tracking_number"] == "1Z999"
     assert data["allowed_statuses"] == ["delivered", "refunded"]
     assert (
-        client.patch("/api/v1/orders/ACME-1001", json={"status": "bogus"}, headers=auth).status_code
+        client.patch(
+            "/api/v1/admin/orders/ACME-1001", json={"status": "bogus"}, headers=auth
+        ).status_code
         == 409
     )
     assert (
-        client.patch("/api/v1/orders/ACME-9999", json={"status": "paid"}, headers=auth).status_code
+        client.patch(
+            "/api/v1/admin/orders/ACME-9999", json={"status": "paid"}, headers=auth
+        ).status_code
         == 404
     )
     anonymous = client.patch(
-        "/api/v1/orders/ACME-1001", json={"status": "paid"}, headers=host(shop)
+        "/api/v1/admin/orders/ACME-1001", json={"status": "paid"}, headers=host(shop)
     )
     assert anonymous.status_code == 401
 

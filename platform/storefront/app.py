@@ -16,6 +16,8 @@ from .admin.domains import bp as admin_domains_bp
 from .admin.keys import bp as admin_keys_bp
 from .admin.views import bp as admin_bp
 from .admin.webhooks import bp as admin_webhooks_bp
+from .api.account import bp as api_account_bp
+from .api.admin import bp as api_admin_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .cart.views import bp as cart_bp
@@ -103,6 +105,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_root_bp)
     app.register_blueprint(api_v1_bp)
+    app.register_blueprint(api_admin_bp)
+    app.register_blueprint(api_account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)
     app.register_blueprint(admin_discounts_bp)

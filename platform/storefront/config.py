@@ -53,6 +53,9 @@ class Defaults:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     RATELIMIT_LOGIN = "10 per minute"
+    # The JSON API: per client (an API key, an account, else an address) and per shop.
+    API_RATE_LIMIT = "600 per minute"
+    API_RATE_LIMIT_SHOP = "6000 per minute"
     MAIL_PER_RECIPIENT = "3 per 15 minutes"  # account mails (confirm, reset) per address
     WEBHOOK_TIMEOUT_SECONDS = 5.0
     # "inline": outbox rows run in the web process after the response; "redis": by

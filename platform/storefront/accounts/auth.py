@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, g, render_template
 from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
 
 from ..errors import api_error, wants_json
@@ -81,13 +81,34 @@ def _render_security_template(template: str, **context: Any) -> str:
 def _unauthenticated(mechanisms: Any = None, headers: Any = None) -> Any:
     """The JSON API answers 401 with an error object; pages send the shopper to log in."""
     if wants_json():
+        return api_unauthenticated(headers)
+    return default_unauthn_handler(mechanisms, headers)
+
+
+def api_unauthenticated(headers: Any = None) -> Any:
+    """The API's 401: what was wrong with the credential sent (or that none was)."""
+    problem = g.get("api_key_problem")
+    if problem is None:
         response = api_error(
             401, "Log in, or send an API key: Authorization: Bearer <key>.", "unauthorized"
         )
-        response.headers.update(headers or {})
-        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
-        return response
-    return default_unauthn_handler(mechanisms, headers)
+        challenge = 'Bearer realm="api"'
+    else:
+        # A credential was sent but is no good: say which way, so a client renews it
+        # rather than asking its user to log in (RFC 6750's invalid_token).
+        reasons = {
+            "expired": "The API key has expired: create a new one.",
+            "revoked": "The API key was revoked.",
+            "token": "The authentication token is invalid or has expired: log in again.",
+            "unknown": "This shop knows no such API key.",
+        }
+        codes = {"expired": "token_expired", "token": "token_expired"}
+        code = codes.get(problem, "invalid_token")
+        response = api_error(401, reasons.get(problem, reasons["token"]), code)
+        challenge = f'Bearer realm="api", error="invalid_token", error_description="{code}"'
+    response.headers.update(headers or {})
+    response.headers["WWW-Authenticate"] = challenge
+    return response
 
 
 def _forbidden(func_name: str, params: Any = None) -> Any:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from flask_security import RoleMixin, UserMixin
 from sqlalchemy import (
+    JSON,
     Boolean,
     Column,
     DateTime,
@@ -122,6 +123,8 @@ class ApiKey(Model, TenantScoped):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # What the key may do (``tokens.SCOPES``); None: a key made before scopes, all of them.
+    scopes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     user: Mapped[User] = relationship(
         primaryjoin=lambda: and_(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Request
+from flask import Request, g
 from flask_babel import gettext as _
 from flask_security.core import _request_loader as flask_security_token_loader
 from sqlalchemy import select, update
@@ -25,6 +25,14 @@ from .models import ApiKey, User
 KEY_PREFIX = "sf_"
 STAFF_ROLES = frozenset({"owner", "staff"})
 LAST_USED_GRANULARITY = timedelta(minutes=5)  # at most one write per key this often
+# What a key may be allowed to do; a key gets the ones its owner ticks, nothing more.
+SCOPES = {
+    "products:read": "Read every product, hidden ones too",
+    "products:write": "Create, change and delete products and categories; adjust stock",
+    "orders:read": "Read every order",
+    "orders:write": "Change orders: status, shipping, cancel, refund",
+    "customers:read": "Read customer accounts",
+}
 
 
 class TokenError(ValueError):
@@ -41,8 +49,23 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_key(user: User, name: str, days: int | None = None) -> NewKey:
-    """A new key acting as ``user`` (staff), valid for ``days`` or until revoked."""
+def create_key(
+    user: User, name: str, days: int | None = None, scopes: list[str] | None = None
+) -> NewKey:
+    """A new key acting as ``user`` (staff) within ``scopes``, valid for ``days`` or until
+    revoked. Without ``scopes`` it gets every scope."""
+    chosen = sorted(set(SCOPES if scopes is None else scopes))
+    unknown = set(chosen) - set(SCOPES)
+    if unknown:
+        raise TokenError(
+            _(
+                "Unknown scope %(scope)s: choose from %(scopes)s.",
+                scope=", ".join(sorted(unknown)),
+                scopes=", ".join(SCOPES),
+            )
+        )
+    if not chosen:
+        raise TokenError(_("Choose at least one thing the key may do."))
     if not STAFF_ROLES & {r.name for r in user.roles}:
         raise TokenError(
             _("%(email)s is not staff: grant it the staff role first.", email=user.email)
@@ -57,6 +80,7 @@ def create_key(user: User, name: str, days: int | None = None) -> NewKey:
         prefix=secret[:10],
         key_hash=_digest(secret),
         expires_at=utcnow() + timedelta(days=days) if days else None,
+        scopes=chosen,
     )
     db.session.add(key)
     db.session.flush()
@@ -85,10 +109,25 @@ def key_status(key: ApiKey, now: datetime | None = None) -> str:
     return "active"
 
 
+def key_scopes(key: ApiKey) -> list[str]:
+    return list(SCOPES) if key.scopes is None else list(key.scopes)
+
+
+def request_scopes() -> frozenset[str] | None:
+    """The scopes of the API key this request came with; None when it came with none (a
+    staff member's own login or token: what their role allows)."""
+    return g.get("api_key_scopes")
+
+
+def request_key_id() -> int | None:
+    return g.get("api_key_id")
+
+
 def user_for_key(secret: str) -> User | None:
     """The staff account an API key acts as, if the key is good right now."""
     key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == _digest(secret)))
     if key is None or key_status(key) != "active":
+        g.api_key_problem = "unknown" if key is None else key_status(key)
         return None
     user = db.session.get(User, key.user_id)
     if user is None or not user.active or not STAFF_ROLES & {r.name for r in user.roles}:
@@ -102,6 +141,8 @@ def user_for_key(secret: str) -> User | None:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
+    g.api_key_scopes = frozenset(key_scopes(key))
+    g.api_key_id = key.id
     return user
 
 
@@ -118,7 +159,10 @@ def load_user_from_request(request: Request) -> Any:
         return user
     if not request.headers.get("Authentication-Token"):
         return None
-    return flask_security_token_loader(_HeadersOnly(request))
+    user = flask_security_token_loader(_HeadersOnly(request))
+    if user is None:
+        g.api_key_problem = "token"
+    return user
 
 
 class _HeadersOnly:

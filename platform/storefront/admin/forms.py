@@ -274,9 +274,26 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Confirm"))
 
 
+# What an API key may do (accounts.tokens.SCOPES), as the owner reads it.
+SCOPE_LABELS = {
+    "products:read": _l("Read products, hidden ones too"),
+    "products:write": _l("Change products, categories and stock"),
+    "orders:read": _l("Read orders"),
+    "orders:write": _l("Ship, cancel and refund orders"),
+    "customers:read": _l("Read customer accounts"),
+}
+
+
 class ApiKeyForm(FlaskForm):
     name = StringField(
         _l("Name"), validators=[DataRequired(), Length(max=100)], description=_l("e.g. ERP sync")
+    )
+    scopes = SelectMultipleField(
+        _l("The key may"),
+        choices=[SelectChoice(code, label) for code, label in SCOPE_LABELS.items()],
+        validate_choice=True,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
     days = IntegerField(
         _l("Valid for (days)"),
@@ -284,6 +301,18 @@ class ApiKeyForm(FlaskForm):
         description=_l("Leave empty for a key that lives until you revoke it."),
     )
     submit = SubmitField(_l("Create key"))
+
+
+class CorsForm(FlaskForm):
+    origins = TextAreaField(
+        _l("Sites whose pages may call the API"),
+        validators=[Length(max=4500)],
+        description=_l(
+            "One per line, e.g. https://www.example.com (a headless storefront). "
+            "Pages on any other site cannot read the API's answers."
+        ),
+    )
+    submit = SubmitField(_l("Save sites"))
 
 
 class WebhookForm(FlaskForm):

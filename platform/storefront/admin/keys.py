@@ -1,6 +1,9 @@
-"""The owner's API keys: list, create (the key is shown once), revoke."""
+"""The owner's API access: keys (list, create with scopes, shown once; revoke) and the
+sites whose pages may call the API from a browser (CORS)."""
 
 from __future__ import annotations
+
+import re
 
 from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
@@ -10,8 +13,12 @@ from flask_security import auth_required, roles_accepted
 
 from ..accounts import tokens
 from ..extensions import db
+from ..tenancy import config_edit
+from ..tenancy.context import current_tenant
+from ..tenancy.services import ShopError
+from ..tenancy.settings import ORIGIN
 from ..themes.loader import platform_templates_only
-from .forms import ApiKeyForm, ConfirmForm
+from .forms import SCOPE_LABELS, ApiKeyForm, ConfirmForm, CorsForm
 
 bp = Blueprint("admin_keys", __name__, url_prefix="/admin/api-keys")
 platform_templates_only(bp)
@@ -30,13 +37,17 @@ def index() -> ResponseReturnValue:
     created = None
     if form.validate_on_submit():
         try:
-            new = tokens.create_key(current_user, form.name.data, form.days.data)
+            new = tokens.create_key(
+                current_user, form.name.data, form.days.data, scopes=form.scopes.data or []
+            )
         except tokens.TokenError as exc:
             flash(str(exc), "error")
         else:
             db.session.commit()
             created = new.secret
             form = ApiKeyForm(formdata=None)
+    if not form.is_submitted() or created:
+        form.scopes.data = list(tokens.SCOPES)  # a new key may do everything unless unticked
     keys = [(key, tokens.key_status(key)) for key in tokens.list_keys()]
     return render_template(
         "admin/api_keys.html",
@@ -44,8 +55,51 @@ def index() -> ResponseReturnValue:
         keys=keys,
         created=created,
         confirm=ConfirmForm(),
+        cors=_cors_form(),
         key_status=key_status_label,
+        scope_labels=scope_labels,
     )
+
+
+def scope_labels(scopes: list[str] | None) -> str:
+    chosen = list(tokens.SCOPES) if scopes is None else scopes
+    return ", ".join(str(SCOPE_LABELS.get(scope, scope)) for scope in chosen)
+
+
+def _cors_form() -> CorsForm:
+    form = CorsForm(prefix="cors", formdata=None)
+    settings = current_tenant().settings
+    form.origins.data = "\n".join(settings.api.cors_origins) if settings else ""
+    return form
+
+
+@bp.route("/origins", methods=["POST"])
+def origins() -> ResponseReturnValue:
+    """The sites whose pages may call the API (tenant.toml ``[api] cors_origins``)."""
+    form = CorsForm(prefix="cors")
+    if not form.validate_on_submit():
+        abort(400)
+    wanted = [line.strip().lower().rstrip("/") for line in (form.origins.data or "").splitlines()]
+    wanted = list(dict.fromkeys(line for line in wanted if line))
+    wrong = [line for line in wanted if not re.fullmatch(ORIGIN, line)]
+    if wrong:
+        flash(
+            _(
+                "“%(site)s” is not a site address: write it as https://www.example.com (no path).",
+                site=wrong[0],
+            ),
+            "error",
+        )
+    elif len(wanted) > 20:
+        flash(_("At most 20 sites."), "error")
+    else:
+        try:
+            config_edit.update_values(current_tenant().slug, {"api.cors_origins": wanted})
+        except ShopError as exc:
+            flash(str(exc).split(": ", 2)[-1], "error")
+        else:
+            flash(_("Sites saved."), "success")
+    return redirect("/admin/api-keys/")
 
 
 def key_status_label(status: str) -> str:

@@ -30,7 +30,13 @@ def _answer(exc: ApiError) -> Response:
 
 
 def _json_writes_only() -> None:
-    if request.method in ("POST", "PUT", "PATCH") and not request.is_json:
+    """A write with a body sends JSON. Every type a cross-site form (or a CORS "simple"
+    request) can send is refused, so a page elsewhere cannot ride a shopper's cookie; a
+    write without a body (``POST .../cancel``) sends no Content-Type at all."""
+    has_type = bool(request.headers.get("Content-Type"))
+    has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
+    writes = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    if writes and (has_type or has_body) and not request.is_json:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
     # The JSON-only rule above is this blueprint's CSRF defence (see views.py);
     # tell Flask-Security's decorators, which would otherwise ask for a form token too.

@@ -1,9 +1,10 @@
 """The OpenAPI 3.1 document for ``/api/v1``.
 
 The component schemas are generated from the pydantic models in ``schemas`` (the same
-ones that validate requests and build answers); the paths are a table here. A test walks
-the app's URL map and fails if a route or method is missing here, or if this document
-names one the app does not serve; another validates real answers against the schemas.
+ones that validate requests and build answers); the operations are a table here, each
+built by ``_op`` with the statuses every route can answer (an unknown host's 404, 405,
+429, a suspended shop's 503). Tests walk the app's URL map against it both ways, and
+schemathesis (in ``make test``) fuzzes the app against it as anonymous, shopper and staff.
 """
 
 from __future__ import annotations
@@ -11,204 +12,677 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from ..accounts.tokens import SCOPES
+from .http import CURSOR_PATTERN
 from .schemas import DOCUMENTED
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+HEADER_STRING = {"type": "string"}
 
 
-ERROR = _json(_ref("Error"), "Error")
-PAGING = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-    {
-        "name": "per_page",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
-    },
-]
+def _json(schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None) -> Any:
+    answer: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        answer["headers"] = headers
+    return answer
 
 
 def _data(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": {"data": schema}, "required": ["data"]}
-
-
-def _listing(item: str) -> dict[str, Any]:
     return {
         "type": "object",
-        "properties": {"data": {"type": "array", "items": _ref(item)}, "meta": _ref("PageMeta")},
+        "properties": {"data": schema},
+        "required": ["data"],
+    }
+
+
+def _listing(item: str, meta: str = "PageMeta") -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {"data": {"type": "array", "items": _ref(item)}, "meta": _ref(meta)},
         "required": ["data", "meta"],
     }
 
 
-def _body(name: str) -> dict[str, Any]:
-    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+ERRORS = {
+    400: "The query, a header or the body is malformed",
+    401: "No credential, or one that is no good (WWW-Authenticate says which)",
+    403: "Signed in, but not allowed (or the key lacks the scope)",
+    404: "No such resource (or no shop at this host)",
+    405: "The path does not take this method (Allow lists those it does)",
+    409: "The change conflicts with the resource's state; the message says why",
+    412: "If-Match names a state the resource has left",
+    413: "The body is larger than 10 MB",
+    415: "Writes need Content-Type: application/json",
+    422: "Some fields are invalid (error.fields says which and why)",
+    429: "Over the rate limit (Retry-After says when to come back)",
+    503: "The shop is closed for now (Retry-After)",
+}
+
+ALWAYS = (400, 404, 405, 429, 503)
+
+RATE_HEADERS = {
+    name: {"schema": HEADER_STRING, "description": description}
+    for name, description in (
+        ("RateLimit-Limit", "Requests allowed in the window"),
+        ("RateLimit-Remaining", "Requests left in it"),
+        ("RateLimit-Reset", "Seconds until it starts again"),
+    )
+}
 
 
-STAFF: list[dict[str, list[str]]] = [{"apiKey": []}, {"authToken": []}]
-SHOPPER: list[dict[str, list[str]]] = [{"authToken": []}, {"session": []}]
+def _param(
+    name: str, where: str, schema: dict[str, Any], description: str = "", **extra: Any
+) -> Any:
+    return {"name": name, "in": where, "schema": schema, "description": description, **extra}
 
-PATHS: dict[str, dict[str, Any]] = {
-    "/api/v1/products": {
-        "get": {
-            "summary": "Active products, paginated",
-            "parameters": [
-                *PAGING,
-                {"name": "q", "in": "query", "schema": {"type": "string"}},
-                {"name": "category", "in": "query", "schema": {"type": "string"}},
-                {
-                    "name": "sort",
-                    "in": "query",
-                    "schema": {"enum": ["newest", "price_asc", "price_desc", "title"]},
+
+def _query(name: str, schema: dict[str, Any], description: str = "") -> Any:
+    return _param(name, "query", schema, description)
+
+
+PAGING = [
+    _query("page", {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 1}),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}),
+]
+CURSOR = [
+    _query("limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+    _query(
+        "cursor",
+        {"type": "string", "pattern": CURSOR_PATTERN},
+        "meta.next_cursor of the page before (opaque: pass it back as given).",
+    ),
+]
+UPDATED_SINCE = _query(
+    "updated_since",
+    {"type": "string", "format": "date-time"},
+    "Only what changed at or after this moment (ISO 8601): pass the last updated_at seen.",
+)
+LOCALE = [
+    _query("locale", {"type": "string", "maxLength": 16}, "e.g. de: overrides Accept-Language."),
+]
+CART_TOKEN = _param(
+    "X-Cart-Token",
+    "header",
+    {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
+    "A guest cart's token (Cart.token); without it, the session's cart.",
+)
+IDEMPOTENCY = _param(
+    "Idempotency-Key",
+    "header",
+    {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
+    "A new random value per attempt at this action; the same on a retry: a retried "
+    "request answers the first one's result.",
+    required=True,
+)
+IF_MATCH = _param(
+    "If-Match", "header", {"type": "string"}, "The ETag read: 412 if the resource has changed."
+)
+
+
+def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+PRODUCT_SLUG = _path("slug", {"type": "string", "maxLength": 120})
+PRODUCT_ID = _path("product_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+ITEM_ID = _path("item_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+CUSTOMER_ID = _path("customer_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+NUMBER = _path("number", {"type": "string", "maxLength": 32})
+CATEGORY_SLUG = _path("slug", {"type": "string", "maxLength": 120})
+
+PUBLIC: list[dict[str, list[str]]] = [{}]
+SHOPPER: list[dict[str, list[str]]] = [{"authToken": []}, {}]
+
+
+def _staff(scope: str) -> list[dict[str, list[str]]]:
+    return [{"apiKey": [scope]}, {"authToken": []}]
+
+
+def _op(
+    operation_id: str,
+    tag: str,
+    summary: str,
+    ok: tuple[int, dict[str, Any] | None, str],
+    *,
+    description: str = "",
+    security: list[dict[str, list[str]]] | None = None,
+    body: str | None = None,
+    params: list[dict[str, Any]] | None = None,
+    errors: tuple[int, ...] = (),
+    links: dict[str, Any] | None = None,
+    ok_headers: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    status, schema, what = ok
+    statuses = set(ALWAYS) | set(errors)
+    if body:
+        statuses |= {413, 415, 422}
+    if security and security != PUBLIC and {} not in security:
+        statuses |= {401, 403}
+    headers = {**RATE_HEADERS, **(ok_headers or {})}
+    if status == 204:
+        success: dict[str, Any] = {"description": what, "headers": headers}
+    else:
+        success = _json(schema or {}, what, headers)
+    if links:
+        success["links"] = links
+    responses: dict[str, Any] = {str(status): success}
+    for code in sorted(statuses):
+        responses[str(code)] = _json(_ref("Error"), ERRORS[code])
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "tags": [tag],
+        "summary": summary,
+        "description": description or summary + ".",
+        "parameters": params or [],
+        "responses": responses,
+    }
+    if security is not None:
+        operation["security"] = security
+    if body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        }
+    return operation
+
+
+def _link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": parameters}
+
+
+ETAG = {"ETag": {"schema": HEADER_STRING, "description": "Send as If-Match when writing."}}
+LOCATION = {"Location": {"schema": HEADER_STRING, "description": "The new resource."}}
+CART_HEADERS = {"X-Cart-Token": {"schema": HEADER_STRING, "description": "The guest cart's token."}}
+CART = _data(_ref("Cart"))
+
+
+def _paths() -> dict[str, dict[str, Any]]:
+    product_links = {
+        "GetAdminProduct": _link("getAdminProduct", product_id="$response.body#/data/id")
+    }
+    return {
+        "/api/v1/products": {
+            "get": _op(
+                "listProducts",
+                "catalog",
+                "Active products, a page at a time",
+                (200, _listing("Product"), "A page of products"),
+                security=PUBLIC,
+                description="Filter by category (with its subcategories) or text; sort. "
+                "Answers carry an ETag and Cache-Control; If-None-Match answers 304.",
+                params=[
+                    *PAGING,
+                    *LOCALE,
+                    _query("q", {"type": "string", "maxLength": 100}),
+                    _query("category", {"type": "string", "maxLength": 120}),
+                    _query("sort", {"enum": ["newest", "price_asc", "price_desc", "title"]}),
+                ],
+                links={
+                    "GetProduct": _link("getProduct", slug="$response.body#/data/0/slug"),
+                    "AddToCart": {
+                        "operationId": "addCartItem",
+                        "requestBody": {"product_id": "$response.body#/data/0/id", "quantity": 1},
+                    },
                 },
-            ],
-            "responses": {"200": _json(_listing("Product")), "400": ERROR, "404": ERROR},
+            )
         },
-        "post": {
-            "summary": "Create a product (staff)",
-            "security": STAFF,
-            "requestBody": _body("ProductIn"),
-            "responses": {
-                "201": _json(_data(_ref("Product")), "Created"),
-                "401": ERROR,
-                "403": ERROR,
-                "409": ERROR,
-                "415": ERROR,
-                "422": ERROR,
-            },
+        "/api/v1/products/{slug}": {
+            "parameters": [PRODUCT_SLUG],
+            "get": _op(
+                "getProduct",
+                "catalog",
+                "One active product",
+                (200, _data(_ref("Product")), "The product"),
+                security=PUBLIC,
+                params=LOCALE,
+            ),
         },
-    },
-    "/api/v1/products/{slug}": {
-        "parameters": [
-            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "get": {
-            "summary": "One active product",
-            "responses": {"200": _json(_data(_ref("Product"))), "404": ERROR},
+        "/api/v1/categories": {
+            "get": _op(
+                "listCategories",
+                "catalog",
+                "The category tree",
+                (200, _data({"type": "array", "items": _ref("Category")}), "The tree"),
+                security=PUBLIC,
+                params=LOCALE,
+            )
         },
-        "patch": {
-            "summary": "Change a product (staff); only the fields sent change",
-            "security": STAFF,
-            "requestBody": _body("ProductPatch"),
-            "responses": {
-                "200": _json(_data(_ref("Product"))),
-                "401": ERROR,
-                "403": ERROR,
-                "404": ERROR,
-                "409": ERROR,
-                "422": ERROR,
-            },
+        "/api/v1/cart": {
+            "get": _op(
+                "getCart",
+                "cart",
+                "The cart; with ?country= (and ?discount_code=) what checkout would charge",
+                (200, CART, "The cart"),
+                security=SHOPPER,
+                params=[
+                    CART_TOKEN,
+                    _query("country", {"type": "string", "maxLength": 2}),
+                    _query("discount_code", {"type": "string", "maxLength": 40}),
+                ],
+                ok_headers=CART_HEADERS,
+            )
         },
-    },
-    "/api/v1/categories": {
-        "get": {
-            "summary": "The category tree",
-            "responses": {"200": _json(_data({"type": "array", "items": _ref("Category")}))},
-        }
-    },
-    "/api/v1/cart": {
-        "get": {
-            "summary": "The session's cart; with ?country= (and ?discount_code=) its totals",
-            "security": [{"session": []}, {}],
-            "parameters": [
-                {"name": "country", "in": "query", "schema": {"type": "string"}},
-                {"name": "discount_code", "in": "query", "schema": {"type": "string"}},
-            ],
-            "responses": {"200": _json(_data(_ref("Cart")))},
-        }
-    },
-    "/api/v1/cart/items": {
-        "post": {
-            "summary": "Add a product to the cart",
-            "requestBody": _body("CartItemIn"),
-            "responses": {
-                "201": _json(_data(_ref("Cart")), "Added"),
-                "409": ERROR,
-                "415": ERROR,
-                "422": ERROR,
-            },
-        }
-    },
-    "/api/v1/cart/items/{item_id}": {
-        "parameters": [
-            {"name": "item_id", "in": "path", "required": True, "schema": {"type": "integer"}}
-        ],
-        "patch": {
-            "summary": "Set a line's quantity (0 removes it)",
-            "requestBody": _body("QuantityIn"),
-            "responses": {"200": _json(_data(_ref("Cart"))), "404": ERROR, "409": ERROR},
+        "/api/v1/cart/items": {
+            "post": _op(
+                "addCartItem",
+                "cart",
+                "Add a product to the cart (a new guest cart answers its token)",
+                (201, CART, "The cart, with the line"),
+                security=SHOPPER,
+                body="CartItemIn",
+                params=[CART_TOKEN],
+                errors=(409,),
+                ok_headers=CART_HEADERS,
+                links={
+                    "SetQuantity": {
+                        "operationId": "setCartItemQuantity",
+                        "parameters": {
+                            "item_id": "$response.body#/data/items/0/id",
+                            "X-Cart-Token": "$response.body#/data/token",
+                        },
+                    },
+                },
+            )
         },
-        "delete": {
-            "summary": "Remove a line",
-            "responses": {"200": _json(_data(_ref("Cart"))), "404": ERROR},
+        "/api/v1/cart/items/{item_id}": {
+            "parameters": [ITEM_ID],
+            "patch": _op(
+                "setCartItemQuantity",
+                "cart",
+                "Set a line's quantity (0 removes it)",
+                (200, CART, "The cart"),
+                security=SHOPPER,
+                body="QuantityIn",
+                params=[CART_TOKEN],
+                errors=(409,),
+            ),
+            "delete": _op(
+                "removeCartItem",
+                "cart",
+                "Remove a line",
+                (200, CART, "The cart"),
+                security=SHOPPER,
+                params=[CART_TOKEN],
+            ),
         },
-    },
-    "/api/v1/orders": {
-        "get": {
-            "summary": "The signed-in shopper's orders, newest first",
-            "security": SHOPPER,
-            "parameters": PAGING,
-            "responses": {"200": _json(_listing("Order")), "401": ERROR},
-        }
-    },
-    "/api/v1/orders/{number}": {
-        "parameters": [
-            {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
-        ],
-        "get": {
-            "summary": "One of the shopper's own orders",
-            "security": SHOPPER,
-            "responses": {"200": _json(_data(_ref("Order"))), "401": ERROR, "404": ERROR},
+        "/api/v1/checkout/options": {
+            "get": _op(
+                "getCheckoutOptions",
+                "checkout",
+                "Where the shop ships, how it is paid, and the rate for ?country=",
+                (200, _data(_ref("CheckoutOptions")), "The options"),
+                security=PUBLIC,
+                params=[_query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"})],
+            )
         },
-        "patch": {
-            "summary": "Move an order to another status (staff); a refused move says why",
-            "security": STAFF,
-            "requestBody": _body("OrderStatusIn"),
-            "responses": {
-                "200": _json(_data(_ref("Order"))),
-                "401": ERROR,
-                "403": ERROR,
-                "404": ERROR,
-                "409": ERROR,
-                "422": ERROR,
-            },
+        "/api/v1/checkout": {
+            "post": _op(
+                "checkout",
+                "checkout",
+                "Place the order for the cart",
+                (201, _data(_ref("Placed")), "The order, and where to send the shopper to pay"),
+                description="Takes the cart of X-Cart-Token (or the signed-in account), "
+                "prices it for the address and discount code, takes the stock, and answers "
+                "the order. With the same Idempotency-Key, a retry answers the same order "
+                "(Idempotent-Replayed: true), never a second one. For card payment, send "
+                "the shopper to payment.redirect_url.",
+                security=SHOPPER,
+                body="CheckoutIn",
+                params=[IDEMPOTENCY, CART_TOKEN],
+                errors=(401, 409),
+                ok_headers={**LOCATION, "Idempotent-Replayed": {"schema": HEADER_STRING}},
+                links={
+                    "GetOrder": {
+                        "operationId": "getOrder",
+                        "parameters": {
+                            "number": "$response.body#/data/order/number",
+                            "X-Order-Key": "$response.body#/data/order_key",
+                        },
+                    }
+                },
+            )
         },
-    },
-    "/api/v1/openapi.json": {
-        "get": {"summary": "This document", "responses": {"200": {"description": "OK"}}}
-    },
-}
+        "/api/v1/orders": {
+            "get": _op(
+                "listOrders",
+                "orders",
+                "The signed-in shopper's orders, newest first",
+                (200, _listing("Order"), "A page of orders"),
+                security=[{"authToken": []}],
+                params=PAGING,
+                errors=(401,),
+            )
+        },
+        "/api/v1/orders/{number}": {
+            "parameters": [NUMBER],
+            "get": _op(
+                "getOrder",
+                "orders",
+                "One of the shopper's orders (or a guest's, with its X-Order-Key)",
+                (200, _data(_ref("Order")), "The order"),
+                security=SHOPPER,
+                params=[
+                    _param(
+                        "X-Order-Key",
+                        "header",
+                        {"type": "string", "maxLength": 64},
+                        "Placed.order_key, for a guest's order.",
+                    )
+                ],
+            ),
+        },
+        "/api/v1/account/login": {
+            "post": _op(
+                "login",
+                "account",
+                "Log a shopper in: a token for the Authentication-Token header",
+                (200, _data(_ref("LoginAnswer")), "The token and the account"),
+                description="The guest cart named by X-Cart-Token joins the account. Limited "
+                "per address and per account, like the login page.",
+                security=PUBLIC,
+                body="Credentials",
+                params=[CART_TOKEN],
+                errors=(401, 403),
+            )
+        },
+        "/api/v1/account/register": {
+            "post": _op(
+                "register",
+                "account",
+                "Open an account",
+                (202, _data(_ref("Registered")), "Done, if the address had no account"),
+                description="Answers the same whether or not the address had an account "
+                "(the owner of an existing one gets a mail); then log in, after confirming "
+                "the address when the shop asks for it.",
+                security=PUBLIC,
+                body="Credentials",
+                errors=(403, 409),
+            )
+        },
+        # Staff ---------------------------------------------------------------------
+        "/api/v1/admin/products": {
+            "get": _op(
+                "listAdminProducts",
+                "admin: catalog",
+                "Every product, hidden ones too, by last change",
+                (200, _listing("AdminProduct", "CursorMeta"), "A page of products"),
+                security=_staff("products:read"),
+                params=[
+                    *CURSOR,
+                    UPDATED_SINCE,
+                    _query("active", {"enum": ["true", "false"]}),
+                    _query("q", {"type": "string", "maxLength": 100}),
+                ],
+            ),
+            "post": _op(
+                "createProduct",
+                "admin: catalog",
+                "Create a product",
+                (201, _data(_ref("AdminProduct")), "The product"),
+                security=_staff("products:write"),
+                body="ProductIn",
+                errors=(409,),
+                ok_headers={**LOCATION, **ETAG},
+                links=product_links,
+            ),
+        },
+        "/api/v1/admin/products/{product_id}": {
+            "parameters": [PRODUCT_ID],
+            "get": _op(
+                "getAdminProduct",
+                "admin: catalog",
+                "One product",
+                (200, _data(_ref("AdminProduct")), "The product"),
+                security=_staff("products:read"),
+                ok_headers=ETAG,
+            ),
+            "patch": _op(
+                "updateProduct",
+                "admin: catalog",
+                "Change a product; only the fields sent change",
+                (200, _data(_ref("AdminProduct")), "The product"),
+                security=_staff("products:write"),
+                body="ProductPatch",
+                params=[IF_MATCH],
+                errors=(409, 412),
+                ok_headers=ETAG,
+            ),
+            "delete": _op(
+                "deleteProduct",
+                "admin: catalog",
+                "Delete a product (orders keep their lines)",
+                (204, None, "Deleted"),
+                security=_staff("products:write"),
+                params=[IF_MATCH],
+                errors=(409, 412),
+            ),
+        },
+        "/api/v1/admin/products/{product_id}/inventory": {
+            "parameters": [PRODUCT_ID],
+            "post": _op(
+                "adjustInventory",
+                "admin: catalog",
+                "Add or remove units (atomic; never below zero)",
+                (200, _data(_ref("AdminProduct")), "The product"),
+                security=_staff("products:write"),
+                body="InventoryIn",
+                errors=(409,),
+            ),
+        },
+        "/api/v1/admin/categories": {
+            "get": _op(
+                "listAdminCategories",
+                "admin: catalog",
+                "Every category",
+                (200, _data({"type": "array", "items": _ref("AdminCategory")}), "Categories"),
+                security=_staff("products:read"),
+            ),
+            "post": _op(
+                "createCategory",
+                "admin: catalog",
+                "Create a category",
+                (201, _data(_ref("AdminCategory")), "The category"),
+                security=_staff("products:write"),
+                body="CategoryIn",
+                errors=(409,),
+                ok_headers={**LOCATION, **ETAG},
+                links={"GetCategory": _link("getCategory", slug="$response.body#/data/slug")},
+            ),
+        },
+        "/api/v1/admin/categories/{slug}": {
+            "parameters": [CATEGORY_SLUG],
+            "get": _op(
+                "getCategory",
+                "admin: catalog",
+                "One category",
+                (200, _data(_ref("AdminCategory")), "The category"),
+                security=_staff("products:read"),
+                ok_headers=ETAG,
+            ),
+            "patch": _op(
+                "updateCategory",
+                "admin: catalog",
+                "Change a category",
+                (200, _data(_ref("AdminCategory")), "The category"),
+                security=_staff("products:write"),
+                body="CategoryPatch",
+                params=[IF_MATCH],
+                errors=(409, 412),
+                ok_headers=ETAG,
+            ),
+            "delete": _op(
+                "deleteCategory",
+                "admin: catalog",
+                "Delete a category (its products stay)",
+                (204, None, "Deleted"),
+                security=_staff("products:write"),
+                errors=(409,),
+            ),
+        },
+        "/api/v1/admin/orders": {
+            "get": _op(
+                "listAdminOrders",
+                "admin: orders",
+                "Every order, by last change: filter, and sync with cursors",
+                (200, _listing("AdminOrder", "CursorMeta"), "A page of orders"),
+                security=_staff("orders:read"),
+                params=[
+                    *CURSOR,
+                    UPDATED_SINCE,
+                    _query(
+                        "status",
+                        {
+                            "enum": [
+                                "pending",
+                                "paid",
+                                "shipped",
+                                "delivered",
+                                "cancelled",
+                                "refunded",
+                            ]
+                        },
+                    ),
+                    _query("created_from", {"type": "string", "format": "date-time"}),
+                    _query("created_to", {"type": "string", "format": "date-time"}),
+                ],
+            )
+        },
+        "/api/v1/admin/orders/{number}": {
+            "parameters": [NUMBER],
+            "get": _op(
+                "getAdminOrder",
+                "admin: orders",
+                "One order",
+                (200, _data(_ref("AdminOrder")), "The order"),
+                security=_staff("orders:read"),
+                ok_headers=ETAG,
+            ),
+            "patch": _op(
+                "setOrderStatus",
+                "admin: orders",
+                "Move an order to another status; a refused move says why",
+                (200, _data(_ref("AdminOrder")), "The order"),
+                security=_staff("orders:write"),
+                body="OrderStatusIn",
+                params=[IF_MATCH],
+                errors=(409, 412),
+                ok_headers=ETAG,
+            ),
+        },
+        "/api/v1/admin/orders/{number}/shipment": {
+            "parameters": [NUMBER],
+            "post": _op(
+                "shipOrder",
+                "admin: orders",
+                "Ship an order with its carrier and tracking number (the shopper is mailed)",
+                (200, _data(_ref("AdminOrder")), "The order"),
+                security=_staff("orders:write"),
+                body="ShipmentIn",
+                params=[IF_MATCH],
+                errors=(409, 412),
+            ),
+        },
+        "/api/v1/admin/orders/{number}/cancel": {
+            "parameters": [NUMBER],
+            "post": _op(
+                "cancelOrder",
+                "admin: orders",
+                "Cancel an order; its units go back in stock, once",
+                (200, _data(_ref("AdminOrder")), "The order"),
+                security=_staff("orders:write"),
+                params=[IF_MATCH],
+                errors=(409, 412),
+            ),
+        },
+        "/api/v1/admin/orders/{number}/refunds": {
+            "parameters": [NUMBER],
+            "get": _op(
+                "listRefunds",
+                "admin: orders",
+                "An order's refunds",
+                (200, _data({"type": "array", "items": _ref("Refund")}), "The refunds"),
+                security=_staff("orders:read"),
+            ),
+            "post": _op(
+                "refundOrder",
+                "admin: orders",
+                "Refund part or all of a paid order (with the payment provider)",
+                (201, _data(_ref("Refund")), "The refund"),
+                security=_staff("orders:write"),
+                body="RefundIn",
+                params=[IDEMPOTENCY],
+                errors=(409,),
+                ok_headers=LOCATION,
+            ),
+        },
+        "/api/v1/admin/customers": {
+            "get": _op(
+                "listCustomers",
+                "admin: customers",
+                "Customer accounts, oldest first",
+                (200, _listing("Customer", "CursorMeta"), "A page of customers"),
+                security=_staff("customers:read"),
+                params=[
+                    *CURSOR,
+                    _query(
+                        "created_since",
+                        {"type": "string", "format": "date-time"},
+                        "Only accounts opened at or after this moment.",
+                    ),
+                    _query("q", {"type": "string", "maxLength": 100}),
+                ],
+            )
+        },
+        "/api/v1/admin/customers/{customer_id}": {
+            "parameters": [CUSTOMER_ID],
+            "get": _op(
+                "getCustomer",
+                "admin: customers",
+                "One customer account",
+                (200, _data(_ref("Customer")), "The account"),
+                security=_staff("customers:read"),
+            ),
+        },
+        "/api/v1/openapi.json": {
+            "get": _op(
+                "getOpenApi",
+                "meta",
+                "This document",
+                (200, {"type": "object"}, "The OpenAPI document"),
+                security=PUBLIC,
+            )
+        },
+    }
 
-MONEY = {
-    "type": ["object", "null"],
-    "properties": {
-        "amount": {"type": "integer", "description": "minor units (cents)"},
-        "currency": {"type": "string"},
-        "display": {"type": "string"},
-    },
-}
 
-
-def _schemas() -> dict[str, Any]:
+@cache
+def component_schemas() -> dict[str, Any]:
     """The component schemas, generated from the models the API validates and answers with."""
+    from .account import Credentials, LoginAnswer, Registered
+
+    models: tuple[type[BaseModel], ...] = (*DOCUMENTED, Credentials, LoginAnswer, Registered)
     _, top = models_json_schema(
-        [(model, "validation") for model in DOCUMENTED],
+        [(model, "validation") for model in models],
         ref_template="#/components/schemas/{model}",
     )
     return dict(top["$defs"])
 
 
 @cache
-def component_schemas() -> dict[str, Any]:
-    return _schemas()
+def paths() -> dict[str, dict[str, Any]]:
+    return _paths()
 
 
 def openapi_document(shop_name: str) -> dict[str, Any]:
@@ -217,17 +691,42 @@ def openapi_document(shop_name: str) -> dict[str, Any]:
         "info": {
             "title": f"{shop_name} API",
             "version": VERSION,
-            "description": 'Errors are always {"error": {"code", "message"}}. Writes '
-            "need Content-Type: application/json.",
+            "description": 'Errors are always {"error": {"code", "message"}}. Writes need '
+            "Content-Type: application/json. Amounts are Money objects (minor units, "
+            "currency, display). Catalog reads are public and cacheable; carts are held "
+            "by X-Cart-Token; staff resources live under /api/v1/admin. See docs/api.md.",
         },
         "servers": [{"url": "/"}],
-        "paths": PATHS,
+        "tags": [
+            {"name": name}
+            for name in (
+                "catalog",
+                "cart",
+                "checkout",
+                "orders",
+                "account",
+                "admin: catalog",
+                "admin: orders",
+                "admin: customers",
+                "meta",
+            )
+        ],
+        "paths": paths(),
         "components": {
             "schemas": component_schemas(),
             "securitySchemes": {
-                "apiKey": {"type": "http", "scheme": "bearer", "description": "sf_… API key"},
-                "authToken": {"type": "apiKey", "in": "header", "name": "Authentication-Token"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An integration key (sf_…), limited to its scopes: "
+                    + "; ".join(f"{name}: {text}" for name, text in SCOPES.items()),
+                },
+                "authToken": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authentication-Token",
+                    "description": "From POST /api/v1/account/login (a day).",
+                },
             },
         },
     }

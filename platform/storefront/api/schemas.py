@@ -3,35 +3,37 @@ from these, and every response is built through them, so the two cannot drift.""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..cart.services import MAX_QUANTITY
-from ..catalog.schemas import ProductIn, ProductPatch, ProductText
+from ..catalog.schemas import (
+    MAX_PRICE,
+    MAX_STOCK,
+    MAX_TRANSLATIONS,
+    SLUG_PATTERN,
+    WHOLE,
+    ProductIn,
+    ProductPatch,
+    ProductText,
+)
 from ..listing import MAX_ID
 
-__all__ = [
-    "Cart",
-    "CartItemIn",
-    "CartLine",
-    "CartProduct",
-    "Category",
-    "Error",
-    "ErrorBody",
-    "Money",
-    "Order",
-    "OrderLine",
-    "PageMeta",
-    "Product",
-    "ProductIn",
-    "ProductPatch",
-    "QuantityIn",
-]
+EMAIL_SHAPE = r"^[^@ \t\r\n]+@[^@ \t\r\n]+\.[^@ \t\r\n]+$"  # the same in ECMA and Rust regex
+Id = Annotated[int, Field(ge=1, le=MAX_ID), WHOLE]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class Money(BaseModel):
+    """Every amount the API gives: minor units, the currency, and as the shop writes it."""
+
     amount: int = Field(description="In minor units (cents).")
     currency: str = Field(min_length=3, max_length=3)
-    display: str = Field(description="Formatted in the shop's locale.")
+    display: str = Field(description="Formatted in the reader's locale.")
 
 
 class Product(BaseModel):
@@ -46,7 +48,7 @@ class Product(BaseModel):
     in_stock: bool
     active: bool
     featured: bool
-    image: str
+    image: str = Field(description="Absolute URL of the product's image.")
     categories: list[str]
     locale: str = Field(
         description="The locale title and description are in (Accept-Language or ?locale=)."
@@ -56,10 +58,88 @@ class Product(BaseModel):
     )
 
 
+class AdminProduct(Product):
+    """A product as staff see it: hidden ones too, with what only staff change."""
+
+    tax_class: str
+    image_url: str | None = Field(description="As stored (null: the generated picture).")
+    created_at: str = Field(description="UTC, ISO 8601.")
+    updated_at: str = Field(description="UTC, ISO 8601; any change moves it.")
+
+
 class Category(BaseModel):
     slug: str
     name: str
     children: list[Category]
+
+
+class AdminCategory(BaseModel):
+    slug: str
+    name: str
+    parent: str | None = Field(description="The parent's slug (one level of nesting).")
+    position: int
+    translations: dict[str, dict[str, str]]
+
+
+CategoryName = Annotated[str, Field(min_length=1, max_length=200)]
+CategorySlug = Annotated[str, Field(min_length=1, max_length=120, pattern=SLUG_PATTERN)]
+Position = Annotated[int, Field(ge=0, le=10_000), WHOLE]
+
+
+class NameText(_In):
+    """A category's name in one of the shop's other locales."""
+
+    name: str = Field("", max_length=200)
+
+
+NameTranslations = Annotated[
+    dict[Annotated[str, Field(min_length=2, max_length=16)], NameText],
+    Field(max_length=MAX_TRANSLATIONS),
+]
+
+
+class CategoryIn(_In):
+    name: CategoryName
+    slug: CategorySlug | None = Field(None, description="From the name when not given.")
+    parent: CategorySlug | None = None
+    position: Position = 0
+    translations: NameTranslations = Field({}, description='{"de": {"name": "Zelte"}}')
+
+
+def _not_nullable(*names: str) -> Any:
+    """The document says what the model enforces: these fields, if sent, are not null."""
+
+    def edit(schema: dict[str, Any]) -> None:
+        for name in names:
+            field = schema["properties"][name]
+            options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+            field.pop("default", None)
+            if options:
+                field.update(options[0])
+
+    return edit
+
+
+class CategoryPatch(_In):
+    """Only the fields sent change; ``parent: null`` makes it a top-level category."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra=_not_nullable("name", "position", "translations"),
+    )
+
+    name: CategoryName | None = None
+    parent: CategorySlug | None = None
+    position: Position | None = None
+    translations: NameTranslations | None = None
+
+    @model_validator(mode="after")
+    def _sent_not_null(self) -> CategoryPatch:
+        for name in ("name", "position", "translations"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
 
 
 class CartProduct(BaseModel):
@@ -72,30 +152,42 @@ class CartLine(BaseModel):
     id: int
     product: CartProduct
     quantity: int
+    unit_price: Money
     line_total: Money
 
 
 class TaxLine(BaseModel):
     rate: str = Field(description='Percent, e.g. "19" or "8.25".')
-    amount: int
+    amount: Money
 
 
-class CartTotals(BaseModel):
-    """What checkout would charge, for ``?country=`` (ISO code) and ``?discount_code=``."""
+class Totals(BaseModel):
+    """What checkout charges (a cart's, for a country) or charged (an order's)."""
+
+    subtotal: Money
+    discount: Money = Field(description="Off the lines.")
+    discount_code: str | None
+    shipping: Money
+    tax: Money = Field(description="All the tax: included in total, or added to it.")
+    tax_included: bool
+    tax_lines: list[TaxLine]
+    total: Money
+
+
+class CartTotals(Totals):
+    """The totals for ``?country=`` (ISO code) and ``?discount_code=``."""
 
     country: str
     ships: bool = Field(description="Whether the shop ships to the country.")
-    discount_code: str | None
-    discount: int
+    shipping_rate: str | None = Field(description="The rate's name (send it at checkout).")
     discount_error: str | None = Field(description="Why the code does not apply, if not.")
-    shipping: int
-    tax: int
-    tax_included: bool
-    tax_lines: list[TaxLine]
-    total: int
 
 
 class Cart(BaseModel):
+    token: str | None = Field(
+        description="Send it back as X-Cart-Token to keep this cart without a cookie "
+        "(null: the cart of the signed-in account, or none yet)."
+    )
     items: list[CartLine]
     count: int
     subtotal: Money
@@ -108,8 +200,8 @@ class OrderLine(BaseModel):
     sku: str
     title: str
     quantity: int
-    unit_price: int
-    line_total: int
+    unit_price: Money
+    line_total: Money
 
 
 class Order(BaseModel):
@@ -119,18 +211,44 @@ class Order(BaseModel):
     email: str
     lines: list[OrderLine]
     currency: str
-    subtotal: int
-    discount: int = Field(description="Off the lines, minor units.")
-    discount_code: str | None = None
-    shipping: int
-    tax: int = Field(description="All the tax, minor units: included in total, or added.")
-    tax_included: bool
-    tax_lines: list[TaxLine]
-    total: int
-    total_display: str
+    totals: Totals
+    payment_method: str
     carrier: str | None = None
     tracking_number: str | None = None
     allowed_statuses: list[str] = Field(description="The statuses this order may move to.")
+
+
+class Address(BaseModel):
+    name: str
+    address: str
+    postal_code: str
+    city: str
+    country: str
+
+
+class AdminOrder(Order):
+    updated_at: str = Field(description="UTC, ISO 8601; any change moves it.")
+    customer_id: int | None = Field(description="The account, or null for a guest.")
+    shipping_address: Address
+    refunded: Money
+    note: str
+
+
+class Refund(BaseModel):
+    id: int
+    amount: Money
+    reason: str
+    restocked: bool
+    created_at: str
+
+
+class Customer(BaseModel):
+    id: int
+    email: str
+    active: bool
+    confirmed: bool
+    locale: str | None
+    created_at: str = Field(description="UTC, ISO 8601.")
 
 
 class PageMeta(BaseModel):
@@ -138,6 +256,13 @@ class PageMeta(BaseModel):
     per_page: int
     total: int
     pages: int
+
+
+class CursorMeta(BaseModel):
+    limit: int
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last one."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -150,19 +275,76 @@ class Error(BaseModel):
     error: ErrorBody
 
 
-class CartItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    product_id: int = Field(ge=1, le=MAX_ID)
-    quantity: int = Field(1, ge=1, le=MAX_QUANTITY)
+class CartItemIn(_In):
+    product_id: Id
+    quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), WHOLE] = 1
 
 
-class OrderStatusIn(BaseModel):
+class QuantityIn(_In):
+    quantity: Annotated[int, Field(ge=0, le=MAX_QUANTITY), WHOLE] = Field(
+        description="0 removes the line."
+    )
+
+
+class CheckoutIn(_In):
+    """Who buys, where it goes, how it is paid. The cart is the request's (X-Cart-Token,
+    or the signed-in account's)."""
+
+    email: str = Field(min_length=3, max_length=255, pattern=EMAIL_SHAPE)
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=300)
+    postal_code: str = Field(min_length=1, max_length=20)
+    city: str = Field(min_length=1, max_length=100)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
+    payment_method: str = Field(
+        min_length=1, max_length=32, description="One of GET /checkout/options' methods."
+    )
+    discount_code: str = Field("", max_length=40)
+    shipping_rate: str | None = Field(
+        None,
+        max_length=100,
+        description="The rate the shopper saw (CartTotals.shipping_rate): 409 if it changed.",
+    )
+
+
+class Payment(BaseModel):
+    method: str
+    redirect_url: str | None = Field(description="Send the shopper here to pay (cards).")
+    instructions: str = Field(description="What the shopper reads (bank transfer, COD).")
+
+
+class Placed(BaseModel):
+    order: Order
+    payment: Payment
+    order_url: str = Field(description="The order's page; opens for the shopper without login.")
+    order_key: str = Field(
+        description="Send as X-Order-Key to read the order later without an account."
+    )
+
+
+class PaymentMethod(BaseModel):
+    code: str
+    label: str
+
+
+class ShippingRate(BaseModel):
+    name: str
+    label: str
+    amount: Money
+    free_above: Money | None
+
+
+class CheckoutOptions(BaseModel):
+    countries: list[str] = Field(description="ISO codes the shop ships to.")
+    payment_methods: list[PaymentMethod]
+    shipping_rate: ShippingRate | None = Field(description="For ?country=, when given.")
+
+
+class OrderStatusIn(_In):
     """A move of an order along its allowed statuses (staff)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
-
     status: str = Field(
+        min_length=1,
         max_length=16,
         description="pending → paid | shipped | cancelled; paid → shipped | cancelled | "
         "refunded; shipped → delivered | refunded; delivered → refunded.",
@@ -171,30 +353,63 @@ class OrderStatusIn(BaseModel):
     tracking_number: str | None = Field(None, max_length=100, description="When shipping.")
 
 
-class QuantityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+class ShipmentIn(_In):
+    carrier: str = Field("", max_length=100)
+    tracking_number: str = Field("", max_length=100)
 
-    quantity: int = Field(ge=0, le=MAX_QUANTITY, description="0 removes the line.")
+
+class RefundIn(_In):
+    amount: Annotated[int, Field(ge=1, le=MAX_PRICE), WHOLE] = Field(
+        description="Minor units; at most what is left to refund."
+    )
+    reason: str = Field(min_length=1, max_length=200)
+    restock: bool = False
+
+
+class InventoryIn(_In):
+    delta: Annotated[int, Field(ge=-MAX_STOCK, le=MAX_STOCK), WHOLE] = Field(
+        description="Units to add (negative: to remove); stock never goes below 0."
+    )
 
 
 # Every model the document describes, by the name it has there.
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     Money,
     Product,
+    AdminProduct,
     ProductIn,
     ProductPatch,
     Category,
+    AdminCategory,
+    CategoryIn,
+    CategoryPatch,
+    NameText,
     CartProduct,
     CartLine,
     Cart,
     CartItemIn,
     QuantityIn,
+    CheckoutIn,
+    CheckoutOptions,
+    PaymentMethod,
+    ShippingRate,
+    Payment,
+    Placed,
     OrderStatusIn,
+    ShipmentIn,
+    RefundIn,
+    Refund,
+    InventoryIn,
     OrderLine,
     TaxLine,
+    Totals,
     CartTotals,
     Order,
+    Address,
+    AdminOrder,
+    Customer,
     PageMeta,
+    CursorMeta,
     ErrorBody,
     Error,
 )

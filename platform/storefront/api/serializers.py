@@ -1,49 +1,103 @@
-"""Rows to API answers, through the documented models."""
+"""Rows to API answers, through the documented models. Every amount is a ``Money``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode, urljoin
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request, url_for
 
+from ..accounts.models import User
 from ..cart import services as cart_services
+from ..catalog.models import Category as CategoryRow
 from ..catalog.models import Product as ProductRow
 from ..catalog.money import shop_currency, shop_money
 from ..i18n import current_locale, localized
 from ..listing import Page
 from ..orders import discounts, totals
 from ..orders import services as orders
+from ..orders.access import order_key
 from ..orders.checkout import rate_text
 from ..orders.models import Order as OrderRow
-from ..orders.pricing import LineIn
+from ..orders.payments import PROVIDERS
+from ..orders.pricing import LineIn, Quote
+from ..orders.refunds import Refund as RefundRow
 from . import schemas
 
 
-def money(amount: int | None) -> schemas.Money | None:
-    if amount is None:
-        return None
-    return schemas.Money(amount=amount, currency=shop_currency(), display=shop_money(amount))
+def money(amount: int, currency: str | None = None) -> schemas.Money:
+    currency = currency or shop_currency()
+    return schemas.Money(amount=amount, currency=currency, display=shop_money(amount, currency))
+
+
+def maybe_money(amount: int | None, currency: str | None = None) -> schemas.Money | None:
+    return None if amount is None else money(amount, currency)
+
+
+def absolute(url: str) -> str:
+    """A link the client can follow from anywhere (images may be paths on the shop)."""
+    return urljoin(request.host_url, url)
+
+
+def when(moment: datetime | None) -> str:
+    return (moment or datetime(1970, 1, 1)).isoformat() + "Z"
+
+
+def _product_fields(row: ProductRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "sku": row.sku,
+        "slug": row.slug,
+        "title": localized(row.translations, "title", row.title),
+        "description": localized(row.translations, "description", row.description),
+        "price": money(row.price),
+        "compare_at_price": maybe_money(row.compare_at_price),
+        "stock": row.stock,
+        "in_stock": row.stock > 0,
+        "active": row.active,
+        "featured": row.featured,
+        "image": absolute(row.image_url or f"/p/{row.slug}/image.svg"),
+        "categories": [c.slug for c in row.categories],
+        "locale": current_locale(),
+        "translations": row.translations or {},
+    }
 
 
 def product(row: ProductRow) -> dict[str, Any]:
-    return schemas.Product(
-        id=row.id,
-        sku=row.sku,
-        slug=row.slug,
-        title=localized(row.translations, "title", row.title),
-        description=localized(row.translations, "description", row.description),
-        price=money(row.price),  # type: ignore[arg-type]
-        compare_at_price=money(row.compare_at_price),
-        stock=row.stock,
-        in_stock=row.stock > 0,
-        active=row.active,
-        featured=row.featured,
-        image=row.image_url or f"/p/{row.slug}/image.svg",
-        categories=[c.slug for c in row.categories],
-        locale=current_locale(),
-        translations=row.translations or {},
+    return schemas.Product(**_product_fields(row)).model_dump(mode="json")
+
+
+def admin_product(row: ProductRow) -> dict[str, Any]:
+    return schemas.AdminProduct(
+        **_product_fields(row),
+        tax_class=row.tax_class or "standard",
+        image_url=row.image_url,
+        created_at=when(row.created_at),
+        updated_at=when(row.updated_at or row.created_at),
     ).model_dump(mode="json")
+
+
+def product_state(row: ProductRow) -> dict[str, Any]:
+    """What a product's entity tag covers: every field a write can change."""
+    return {
+        name: getattr(row, name)
+        for name in (
+            "sku",
+            "slug",
+            "title",
+            "description",
+            "price",
+            "compare_at_price",
+            "stock",
+            "active",
+            "featured",
+            "image_url",
+            "tax_class",
+            "translations",
+        )
+    } | {"categories": [c.slug for c in row.categories]}
 
 
 def category_tree(nodes: Iterable[Any]) -> list[dict[str, Any]]:
@@ -53,6 +107,32 @@ def category_tree(nodes: Iterable[Any]) -> list[dict[str, Any]]:
         )
 
     return [build(node).model_dump(mode="json") for node in nodes]
+
+
+def admin_category(row: CategoryRow, parents: dict[int, str]) -> dict[str, Any]:
+    return schemas.AdminCategory(
+        slug=row.slug,
+        name=row.name,
+        parent=parents.get(row.parent_id) if row.parent_id else None,
+        position=row.position,
+        translations=row.translations or {},
+    ).model_dump(mode="json")
+
+
+def totals_of(quote: Quote, code: str | None, currency: str | None = None) -> dict[str, Any]:
+    return {
+        "subtotal": money(quote.subtotal, currency),
+        "discount": money(quote.discount, currency),
+        "discount_code": code,
+        "shipping": money(quote.shipping, currency),
+        "tax": money(quote.tax, currency),
+        "tax_included": quote.include_tax,
+        "tax_lines": [
+            schemas.TaxLine(rate=rate_text(rate), amount=money(amount, currency))
+            for rate, amount in quote.tax_lines
+        ],
+        "total": money(quote.total, currency),
+    }
 
 
 def cart_totals(country: str, code: str) -> schemas.CartTotals | None:
@@ -71,24 +151,19 @@ def cart_totals(country: str, code: str) -> schemas.CartTotals | None:
             error = str(exc)
     quote, zone = totals.price(lines, country, discount)
     return schemas.CartTotals(
+        **totals_of(quote, applied),
         country=country,
         ships=zone is not None,
-        discount_code=applied,
-        discount=quote.discount,
+        shipping_rate=zone.name if zone else None,
         discount_error=error,
-        shipping=quote.shipping,
-        tax=quote.tax,
-        tax_included=quote.include_tax,
-        tax_lines=[
-            schemas.TaxLine(rate=rate_text(rate), amount=amount) for rate, amount in quote.tax_lines
-        ],
-        total=quote.total,
     )
 
 
 def cart(country: str = "", code: str = "") -> dict[str, Any]:
-    view = cart_services.cart_view()
+    row = cart_services.current_cart()
+    view = cart_services.cart_view(row)
     return schemas.Cart(
+        token=row.token if row is not None and row.user_id is None else None,
         items=[
             schemas.CartLine(
                 id=line.id,
@@ -96,46 +171,119 @@ def cart(country: str = "", code: str = "") -> dict[str, Any]:
                     id=line.product.id, slug=line.product.slug, title=line.product.title
                 ),
                 quantity=line.quantity,
-                line_total=money(line.line_total),  # type: ignore[arg-type]
+                unit_price=money(line.product.price),
+                line_total=money(line.line_total),
             )
             for line in view.lines
         ],
         count=view.count,
-        subtotal=money(view.subtotal),  # type: ignore[arg-type]
+        subtotal=money(view.subtotal),
         totals=cart_totals(country, code) if country else None,
     ).model_dump(mode="json")
 
 
-def order(row: OrderRow) -> dict[str, Any]:
-    view = orders.order_view(row)
-    return schemas.Order(
-        number=row.number,
-        status=row.status,
-        created_at=row.created_at.isoformat() + "Z",
-        email=row.email,
-        lines=[
+def _order_fields(row: OrderRow) -> dict[str, Any]:
+    currency = row.currency
+    return {
+        "number": row.number,
+        "status": row.status,
+        "created_at": when(row.created_at),
+        "email": row.email,
+        "lines": [
             schemas.OrderLine(
                 sku=line.sku,
                 title=line.title,
                 quantity=line.quantity,
-                unit_price=line.unit_price,
-                line_total=line.line_total,
+                unit_price=money(line.unit_price, currency),
+                line_total=money(line.line_total, currency),
             )
             for line in row.lines
         ],
-        currency=row.currency,
-        subtotal=row.subtotal,
-        discount=row.discount or 0,
-        discount_code=row.discount_code,
-        shipping=row.shipping,
-        tax=row.tax or 0,
-        tax_included=bool(row.tax_included),
-        tax_lines=[schemas.TaxLine(rate=str(r), amount=int(a)) for r, a in row.tax_lines or []],
-        total=row.total,
-        total_display=view.total_display,
-        carrier=row.carrier,
-        tracking_number=row.tracking_number,
-        allowed_statuses=list(orders.allowed_moves(row)),
+        "currency": currency,
+        "totals": schemas.Totals(
+            subtotal=money(row.subtotal, currency),
+            discount=money(row.discount or 0, currency),
+            discount_code=row.discount_code,
+            shipping=money(row.shipping, currency),
+            tax=money(row.tax or 0, currency),
+            tax_included=bool(row.tax_included),
+            tax_lines=[
+                schemas.TaxLine(rate=str(rate), amount=money(int(amount), currency))
+                for rate, amount in row.tax_lines or []
+            ],
+            total=money(row.total, currency),
+        ),
+        "payment_method": row.payment_method,
+        "carrier": row.carrier,
+        "tracking_number": row.tracking_number,
+        "allowed_statuses": list(orders.allowed_moves(row)),
+    }
+
+
+def order(row: OrderRow) -> dict[str, Any]:
+    return schemas.Order(**_order_fields(row)).model_dump(mode="json")
+
+
+def admin_order(row: OrderRow) -> dict[str, Any]:
+    return schemas.AdminOrder(
+        **_order_fields(row),
+        updated_at=when(row.updated_at),
+        customer_id=row.user_id,
+        shipping_address=schemas.Address(
+            name=row.name,
+            address=row.address,
+            postal_code=row.postal_code,
+            city=row.city,
+            country=row.country,
+        ),
+        refunded=money(row.refunded or 0, row.currency),
+        note=row.note or "",
+    ).model_dump(mode="json")
+
+
+def order_state(row: OrderRow) -> dict[str, Any]:
+    """What an order's entity tag covers: what staff writes change."""
+    return {
+        "status": row.status,
+        "carrier": row.carrier,
+        "tracking_number": row.tracking_number,
+        "refunded": row.refunded,
+        "note": row.note,
+    }
+
+
+def placed(row: OrderRow, redirect_url: str | None) -> dict[str, Any]:
+    provider = PROVIDERS.get(row.payment_method)
+    return schemas.Placed(
+        order=schemas.Order(**_order_fields(row)),
+        payment=schemas.Payment(
+            method=row.payment_method,
+            redirect_url=redirect_url,
+            instructions=provider.instructions(row) if provider else "",
+        ),
+        order_url=url_for("orders.detail", number=row.number, key=order_key(row), _external=True),
+        order_key=order_key(row),
+    ).model_dump(mode="json")
+
+
+def refund(row: RefundRow, currency: str) -> dict[str, Any]:
+    return schemas.Refund(
+        id=row.id,
+        amount=money(row.amount, currency),
+        reason=row.reason,
+        restocked=bool(row.restocked),
+        created_at=when(row.created_at),
+    ).model_dump(mode="json")
+
+
+def customer(row: User) -> dict[str, Any]:
+    return schemas.Customer(
+        id=row.id,
+        email=row.email,
+        active=bool(row.active),
+        confirmed=row.confirmed_at is not None,
+        locale=row.locale,
+        created_at=when(row.created_at),
     ).model_dump(mode="json")
 
 
@@ -144,3 +292,13 @@ def listing(page: Page, items: list[Any]) -> Response:
         page=page.page, per_page=page.per_page, total=page.total, pages=page.pages
     )
     return jsonify(data=items, meta=meta.model_dump())
+
+
+def cursor_listing(items: Sequence[Any], next_cursor: str | None, limit: int) -> Response:
+    meta = schemas.CursorMeta(limit=limit, next_cursor=next_cursor)
+    response = jsonify(data=list(items), meta=meta.model_dump())
+    if next_cursor:
+        args = {**request.args.to_dict(), "cursor": next_cursor}
+        link = f"{request.base_url}?{urlencode(args)}"
+        response.headers["Link"] = f'<{link}>; rel="next"'
+    return response

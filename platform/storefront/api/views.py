@@ -1,38 +1,54 @@
-"""``/api/v1``: catalog (public), cart (session), orders (the shopper's own), product writes
-(staff, by API key). Routes only: models in ``schemas``, answers in ``serializers``,
-refusals in ``errors``.
+"""``/api/v1``, the shopper's half: catalog (public), cart (a token or the session),
+checkout, and a shopper's own orders. Staff resources live in ``admin``. Routes only:
+models in ``schemas``, answers in ``serializers``, manners in ``http``, refusals in
+``errors``.
 
 Cookie-authenticated writes (the cart) need ``Content-Type: application/json``, which a
-cross-site form cannot send without a CORS preflight this API never grants; so the API is
-exempt from the form CSRF token, and product writes take credentials from headers only.
+cross-site form cannot send without a CORS preflight; the preflights this API grants (to
+a shop's listed origins) never allow credentials, so a page elsewhere cannot ride a
+shopper's cookie either. The API is therefore exempt from the form CSRF token.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import logging
+import re
 
-from flask import Blueprint, Response, jsonify, request
-from flask_security import auth_required, current_user, roles_accepted
-from sqlalchemy import select
+from flask import Blueprint, Response, abort, jsonify, request
+from flask_login import current_user
 
+from ..accounts import tokens
+from ..accounts.auth import api_unauthenticated
 from ..cart import services as cart_services
 from ..catalog import services as catalog
-from ..catalog.models import Product
-from ..catalog.schemas import NullField, ProductIn, ProductPatch
 from ..extensions import csrf, db
+from ..i18n import shop_text
 from ..listing import paginate
 from ..orders import services as orders
+from ..orders import totals
+from ..orders.payments import PROVIDERS, enabled_methods
 from ..tenancy.context import current_tenant
 from . import serializers as out
 from .errors import ApiError, body, init_api_errors, paging
+from .http import cacheable, init_http
 from .openapi import openapi_document
-from .schemas import CartItemIn, OrderStatusIn, QuantityIn
+from .schemas import CartItemIn, CheckoutIn, QuantityIn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 init_api_errors(bp)
+init_http(bp)
+log = logging.getLogger(__name__)
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+@bp.before_request
+def _adopt_cart_token() -> None:
+    """A signed-in client still sending its guest cart's token: the cart joins the account."""
+    token = cart_services.header_token()
+    if token and current_user.is_authenticated and tokens.request_key_id() is None:
+        cart_services.merge_anonymous_cart(current_user.id, token)
+        db.session.commit()
 
 
 # Catalog ----------------------------------------------------------------------------
@@ -51,91 +67,47 @@ def products() -> Response:
             sort,
             request.args.get("category") or None,
             request.args.get("q") or None,
+            transform=None,
         )
     except LookupError:
         raise ApiError(404, "No such category.") from None
-    rows = [catalog.product_by_id(item.id) for item in results.items]
-    return out.listing(results, [out.product(p) for p in rows if p is not None])
-
-
-def _active_product(slug: str) -> Product:
-    product = catalog.get_product(slug)
-    if product is None:
-        raise ApiError(404, "No such product.")
-    return product
+    return cacheable(out.listing(results, [out.product(p) for p in results.items]))
 
 
 @bp.get("/products/<slug>")
 def product(slug: str) -> Response:
-    return jsonify(data=out.product(_active_product(slug)))
+    row = catalog.get_product(slug)
+    if row is None:
+        raise ApiError(404, "No such product.")
+    return cacheable(jsonify(data=out.product(row)))
 
 
 @bp.get("/categories")
 def categories() -> Response:
-    return jsonify(data=out.category_tree(catalog.category_tree()))
-
-
-def _staff_only(view: Any) -> Any:
-    return auth_required("token")(roles_accepted("owner", "staff")(view))
-
-
-@contextmanager
-def _catalog_write() -> Iterator[None]:
-    """Commit a catalog change, or roll it back and answer 409 (clash) / 422 (category)."""
-    try:
-        yield
-        db.session.commit()
-    except catalog.CatalogError as exc:
-        db.session.rollback()
-        raise ApiError(409, str(exc)) from None
-    except LookupError as exc:
-        db.session.rollback()
-        raise ApiError(422, "Unknown category.", fields={"categories": str(exc)}) from None
-
-
-@bp.post("/products")
-@_staff_only
-def product_create() -> tuple[Response, int]:
-    data = body(ProductIn)
-    fields = data.model_dump()
-    fields["slug"] = fields["slug"] or catalog.slugify(data.title)
-    with _catalog_write():
-        catalog.check_unique(None, data.sku, fields["slug"])
-        created = catalog.create_product(
-            fields.pop("sku"), fields.pop("title"), fields.pop("price"), **fields
-        )
-    return jsonify(data=out.product(created)), 201
-
-
-@bp.patch("/products/<slug>")
-@_staff_only
-def product_update(slug: str) -> Response:
-    target = db.session.scalar(select(Product).where(Product.slug == slug))
-    if target is None:
-        raise ApiError(404, "No such product.")
-    try:
-        fields = body(ProductPatch).changes()
-    except NullField as exc:
-        problems = dict.fromkeys(exc.names, "may not be null")
-        raise ApiError(422, "Some fields are invalid.", fields=problems) from None
-    categories = fields.pop("categories", None)
-    with _catalog_write():
-        catalog.update_product(target, categories=categories, **fields)
-    return jsonify(data=out.product(target))
+    return cacheable(jsonify(data=out.category_tree(catalog.category_tree())))
 
 
 # Cart -------------------------------------------------------------------------------
+
+
+def _cart_answer(status: int = 200, country: str = "", code: str = "") -> Response:
+    data = out.cart(country, code)
+    response = jsonify(data=data)
+    response.status_code = status
+    if data["token"]:
+        response.headers[cart_services.TOKEN_HEADER] = data["token"]
+    return response
 
 
 @bp.get("/cart")
 def cart() -> Response:
     country = request.args.get("country", "").strip().upper()[:2]
     code = request.args.get("discount_code", "").strip()[:40]
-    return jsonify(data=out.cart(country, code))
+    return _cart_answer(country=country, code=code)
 
 
 @bp.post("/cart/items")
-def cart_add() -> tuple[Response, int]:
+def cart_add() -> Response:
     data = body(CartItemIn)
     try:
         cart_services.add_item(data.product_id, data.quantity)
@@ -143,7 +115,7 @@ def cart_add() -> tuple[Response, int]:
     except cart_services.CartError as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None
-    return jsonify(data=out.cart()), 201
+    return _cart_answer(201)
 
 
 @bp.patch("/cart/items/<int:item_id>")
@@ -156,7 +128,7 @@ def cart_update(item_id: int) -> Response:
         db.session.rollback()
         status = 404 if "no longer in your cart" in str(exc) else 409
         raise ApiError(status, str(exc)) from None
-    return jsonify(data=out.cart())
+    return _cart_answer()
 
 
 @bp.delete("/cart/items/<int:item_id>")
@@ -167,51 +139,149 @@ def cart_remove(item_id: int) -> Response:
     except cart_services.CartError as exc:
         db.session.rollback()
         raise ApiError(404, str(exc)) from None
-    return jsonify(data=out.cart())
+    return _cart_answer()
 
 
-# Orders -----------------------------------------------------------------------------
+# Checkout ---------------------------------------------------------------------------
+
+
+@bp.get("/checkout/options")
+def checkout_options() -> Response:
+    """Where the shop ships, how it is paid, and (for ``?country=``) the shipping rate."""
+    from .schemas import CheckoutOptions, PaymentMethod, ShippingRate
+
+    country = request.args.get("country", "").strip().upper()
+    settings = current_tenant().settings
+    rate = None
+    if country:
+        if not re.fullmatch(r"[A-Z]{2}", country):
+            raise ApiError(400, "country must be a two-letter ISO code, e.g. DE.")
+        zone = totals.zone_for(country)
+        if zone is not None and settings is not None:
+            rate = ShippingRate(
+                name=zone.name,
+                label=zone.label or shop_text(settings, "shipping_label"),
+                amount=out.money(zone.rate),
+                free_above=out.maybe_money(zone.free_above),
+            )
+    options = CheckoutOptions(
+        countries=[code for code, _name in totals.countries()],
+        payment_methods=[PaymentMethod(code=p.code, label=str(p.label)) for p in enabled_methods()],
+        shipping_rate=rate,
+    )
+    return jsonify(data=options.model_dump(mode="json"))
+
+
+@bp.post("/checkout")
+def checkout() -> tuple[Response, int]:
+    """The request's cart becomes an order. ``Idempotency-Key`` makes it happen once: the
+    same key again (a retry, a double tap) answers the order the first request made."""
+    data = body(CheckoutIn)
+    settings = current_tenant().settings
+    if settings and not settings.features.guest_checkout and not current_user.is_authenticated:
+        abort(api_unauthenticated())
+    idempotency = request.headers.get("Idempotency-Key", "").strip()
+    if not IDEMPOTENCY_KEY.fullmatch(idempotency):
+        raise ApiError(
+            400,
+            "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
+            "(a new one per checkout, the same one when retrying it).",
+        )
+    owner = cart_services.cart_owner()
+    if owner is None:
+        raise ApiError(409, "Your cart is empty.")
+    key = orders.checkout_key(owner, "api:" + idempotency)
+    earlier = orders.order_for_checkout(key)
+    if earlier is not None:
+        return _placed(earlier, replayed=True)
+    if data.payment_method not in {p.code for p in enabled_methods()}:
+        offered = ", ".join(p.code for p in enabled_methods())
+        # 409, not 422: the request is well formed; the shop's offer is what it meets.
+        raise ApiError(
+            409,
+            f"Payment method “{data.payment_method}” is not offered here: choose one of "
+            f"{offered} (GET /api/v1/checkout/options).",
+            fields={"payment_method": f"one of {offered}"},
+        )
+    zone = totals.zone_for(data.country)
+    if zone is None:
+        raise ApiError(
+            409,
+            f"The shop does not ship to {data.country} (GET /api/v1/checkout/options).",
+            fields={"country": "the shop does not ship there"},
+        )
+    if data.shipping_rate is not None and data.shipping_rate != zone.name:
+        raise ApiError(
+            409, f"The shipping rate is now “{zone.name}”: show the new totals and retry."
+        )
+    contact = orders.Contact(
+        **data.model_dump(exclude={"shipping_rate"}),
+    )
+    try:
+        order = orders.place_order(
+            cart_services.current_cart(), contact, cart_services.signed_in_user_id(), key=key
+        )
+        db.session.commit()
+    except orders.CheckoutError as exc:
+        db.session.rollback()
+        raise ApiError(409, str(exc)) from None
+    except orders.CONCURRENT_CHECKOUT:
+        db.session.rollback()  # the same checkout committed first in another request
+        order = orders.order_for_checkout(key)  # type: ignore[assignment]
+        if order is None:
+            raise ApiError(409, "The cart changed during checkout: read it and retry.") from None
+        return _placed(order, replayed=True)
+    except BaseException:
+        db.session.rollback()
+        raise
+    return _placed(order, replayed=False)
+
+
+def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
+    """The checkout's answer. The order is committed: whatever the payment provider does,
+    this is never a 500 (payment can be started again from the order's page)."""
+    redirect_url = None
+    if order.status == "pending":
+        try:
+            redirect_url = PROVIDERS[order.payment_method].start(order)
+        except Exception:
+            log.exception("payment provider %s failed to start for %s", order.payment_method, order)
+    response = jsonify(data=out.placed(order, redirect_url))
+    response.headers["Location"] = f"/api/v1/orders/{order.number}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+# A shopper's orders -----------------------------------------------------------------
 
 
 @bp.get("/orders")
-@auth_required("token", "session")
 def order_list() -> Response:
+    if not current_user.is_authenticated:
+        abort(api_unauthenticated())
+    if tokens.request_key_id() is not None:
+        raise ApiError(403, "An API key reads the shop's orders at /api/v1/admin/orders.")
     page, per_page = paging()
     results = paginate(orders.orders_of_query(current_user.id), page, per_page)
     return out.listing(results, [out.order(o) for o in results.items])
 
 
 @bp.get("/orders/<number>")
-@auth_required("token", "session")
 def order_detail(number: str) -> Response:
-    order = orders.find_visible_order(number, current_user.id)
+    """The shopper's own order (signed in), or a guest's with its ``X-Order-Key``."""
+    user_id = current_user.id if current_user.is_authenticated else None
+    key = request.headers.get("X-Order-Key", "").strip()[:64] or None
+    order = orders.find_visible_order(number, user_id, key) if len(number) <= 32 else None
     if order is None:
         raise ApiError(404, "No such order.")
-    return jsonify(data=out.order(order))
-
-
-@bp.patch("/orders/<number>")
-@_staff_only
-def order_update(number: str) -> Response:
-    """Move an order along its state machine; a move it may not make answers 409 and why."""
-    order = orders.get_order(number)
-    if order is None:
-        raise ApiError(404, "No such order.")
-    change = body(OrderStatusIn)
-    try:
-        orders.set_status(
-            order, change.status, carrier=change.carrier, tracking_number=change.tracking_number
-        )
-    except orders.OrderStateError as exc:
-        db.session.rollback()
-        raise ApiError(409, str(exc)) from None
-    db.session.commit()
     return jsonify(data=out.order(order))
 
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    return jsonify(openapi_document(current_tenant().name))
+    response = jsonify(openapi_document(current_tenant().name))
+    return cacheable(response, max_age=300)
 
 
 # Unknown paths answer 404 and known paths with another method 405 (with Allow), both in

@@ -1,14 +1,16 @@
-"""The cart of the current visitor: by a token in the shop's session, or by account."""
+"""The cart of the current visitor: by account, else by a token the visitor holds (the
+``X-Cart-Token`` header an API client sends, or the shop's session cookie)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
-from flask import session
+from flask import request, session
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..catalog.models import Product
 from ..catalog.money import shop_money
@@ -19,6 +21,8 @@ from ..shared import SafeView
 from .models import Cart, CartItem
 
 SESSION_KEY = "cart"
+TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 - a header name
+TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_QUANTITY = 99
 
 
@@ -48,31 +52,45 @@ def signed_in_user_id() -> int | None:
     return current_user.id if current_user and current_user.is_authenticated else None
 
 
+def header_token() -> str | None:
+    """The cart token an API client sent, if it is one (anything else names no cart)."""
+    token = request.headers.get(TOKEN_HEADER, "").strip()
+    return token if TOKEN_FORMAT.fullmatch(token) else None
+
+
+def visitor_token() -> str | None:
+    """The anonymous cart's token: the header's, else the session's."""
+    return header_token() or session.get(SESSION_KEY)
+
+
 def current_cart(create: bool = False) -> Cart | None:
     """The visitor's cart; with ``create`` a new empty one when there is none."""
     user_id = signed_in_user_id()
     if user_id is not None:
         cart = db.session.scalar(select(Cart).where(Cart.user_id == user_id))
     else:
-        token = session.get(SESSION_KEY)
-        cart = token and db.session.scalar(
-            select(Cart).where(Cart.token == token, Cart.user_id.is_(None))
+        token = visitor_token()
+        cart = (
+            db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
+            if token
+            else None
         )
     if cart is None and create:
         cart = Cart(token=secrets.token_urlsafe(24), user_id=user_id)
         db.session.add(cart)
         db.session.flush()
-        if user_id is None:
+        if user_id is None and header_token() is None:
             session[SESSION_KEY] = cart.token
     return cart or None
 
 
 def cart_owner() -> str | None:
-    """Who the cart belongs to, stable across its checkout: the account, or this browser."""
+    """Who the cart belongs to, stable across its checkout: the account, or the token's
+    holder (the same key for the header and the cookie: it is one cart)."""
     user_id = signed_in_user_id()
     if user_id is not None:
         return f"user:{user_id}"
-    token = session.get(SESSION_KEY)
+    token = visitor_token()
     return f"session:{token}" if token else None
 
 
@@ -138,9 +156,10 @@ def cart_view(cart: Cart | None = None) -> CartView:
     return CartView(lines, sum(line.quantity for line in lines), subtotal, shop_money(subtotal))
 
 
-def merge_anonymous_cart(user_id: int) -> None:
-    """On login, move the anonymous cart's items into the account's cart."""
-    token = session.pop(SESSION_KEY, None)
+def merge_anonymous_cart(user_id: int, token: str | None = None) -> None:
+    """On login (or when a signed-in API client still sends its cart token), move the
+    anonymous cart's items into the account's cart."""
+    token = token or session.pop(SESSION_KEY, None) or header_token()
     if not token:
         return
     anonymous = db.session.scalar(select(Cart).where(Cart.token == token, Cart.user_id.is_(None)))
@@ -158,3 +177,12 @@ def merge_anonymous_cart(user_id: int) -> None:
                 mine.items.append(CartItem(product_id=item.product_id, quantity=item.quantity))
         db.session.delete(anonymous)
     db.session.flush()  # the login view commits
+
+
+def drop_product(product_id: int) -> None:
+    """Take a product out of every cart (before it leaves the catalog)."""
+    db.session.execute(
+        delete(CartItem)
+        .where(CartItem.product_id == product_id)
+        .execution_options(synchronize_session=False)
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -12,6 +12,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Table,
@@ -63,7 +64,11 @@ class Category(Model, TenantScoped):
 
 class Product(Model, TenantScoped):
     __tablename__ = "products"
-    __scoped_args__ = (UniqueConstraint("tenant_id", "sku"), UniqueConstraint("tenant_id", "slug"))
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "sku"),
+        UniqueConstraint("tenant_id", "slug"),
+        Index("ix_products_tenant_id_updated_at", "tenant_id", "updated_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sku: Mapped[str] = mapped_column(String(64))
@@ -80,6 +85,8 @@ class Product(Model, TenantScoped):
         String(16), default="standard", server_default="standard"
     )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Any change to the row (stock moves by UPDATE statements too): integrations sync by it.
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # Title and description in the shop's other locales: {"de_DE": {"title": "..."}}.
     translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
 
@@ -102,6 +109,12 @@ class Product(Model, TenantScoped):
 
 
 IMAGE_URL_MAX = 500
+# http(s) with a host, or a path on the shop (not //host); no spaces, quotes, brackets or
+# backslashes. The API's document carries the same pattern.
+IMAGE_URL_PATTERN = (
+    r"^(?:/(?:[^/\\\x00-\x20<>\"'][^\\\x00-\x20<>\"']*)?"
+    r"|https?://[^/?#\\\x00-\x20<>\"']+(?:[/?#][^\\\x00-\x20<>\"']*)?)?$"
+)
 
 
 def check_image_url(value: str | None) -> str | None:
@@ -117,10 +130,7 @@ def check_image_url(value: str | None) -> str | None:
         raise ValueError(
             _("The image URL may not contain spaces, quotes, angle brackets or backslashes.")
         )
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.netloc:
-        return value
-    if not parts.scheme and not parts.netloc and value.startswith("/"):
+    if re.fullmatch(IMAGE_URL_PATTERN, value):
         return value
     raise ValueError(
         _("The image URL must start with https://, http:// or / (a path on this shop).")

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from .models import IMAGE_URL_MAX, check_image_url
+from .models import IMAGE_URL_MAX, IMAGE_URL_PATTERN, check_image_url
 
 MAX_PRICE = 2_000_000_000  # minor units: what an INT column holds, with room to add
 MAX_STOCK = 1_000_000
@@ -16,13 +16,30 @@ MAX_DESCRIPTION = 20_000
 MAX_CATEGORIES = 50
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts ``14.0`` as an integer: take it as 14 (``14.5`` stays refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer as JSON Schema has it (strict models refuse "14" and true, take 14.0).
+WHOLE = BeforeValidator(_whole)
+
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
-Price = Annotated[int, Field(ge=0, le=MAX_PRICE)]
+Price = Annotated[int, Field(ge=0, le=MAX_PRICE), WHOLE]
 Slug = Annotated[str, Field(min_length=1, max_length=120, pattern=SLUG_PATTERN)]
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
-Stock = Annotated[int, Field(ge=0, le=MAX_STOCK)]
-ImageUrl = Annotated[str | None, Field(max_length=IMAGE_URL_MAX), AfterValidator(check_image_url)]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WHOLE]
+ImageUrl = Annotated[
+    Annotated[
+        str, Field(max_length=IMAGE_URL_MAX, json_schema_extra={"pattern": IMAGE_URL_PATTERN})
+    ]
+    | None,
+    AfterValidator(check_image_url),
+]
 CategorySlugs = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=120)]],
     Field(max_length=MAX_CATEGORIES),
@@ -68,10 +85,21 @@ class ProductIn(BaseModel):
     tax_class: TaxClass = "standard"
 
 
+def _no_null_where_refused(schema: dict[str, Any]) -> None:
+    """The document says what ``changes`` enforces: ``null`` only where a product may
+    lack the field (``compare_at_price``, ``image_url``)."""
+    for name in ProductPatch.NOT_NULL:
+        field = schema["properties"][name]
+        options = [o for o in field.pop("anyOf", []) if o.get("type") != "null"]
+        field.pop("default", None)
+        if options:
+            field.update(options[0])
+
+
 class ProductPatch(BaseModel):
     """A change to a product: only the fields sent change; ``null`` only where allowed."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_null_where_refused)
 
     sku: Sku | None = None
     title: Title | None = None

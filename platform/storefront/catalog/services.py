@@ -85,8 +85,10 @@ def list_products(
     sort: str = "newest",
     category: str | None = None,
     query: str | None = None,
+    transform: Any = view,
 ) -> Page:
-    """Active products, filtered and sorted, one page at a time."""
+    """Active products, filtered and sorted, one page at a time (as views, or as rows with
+    ``transform=None``: their categories come in one more statement, whatever the page)."""
     stmt = select(Product).where(Product.active.is_(True))
     if category:
         cat = get_category(category)
@@ -103,7 +105,7 @@ def list_products(
                 Product.sku.ilike(like, escape=LIKE_ESCAPE),
             )
         )
-    return paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, per_page, view)
+    return paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, per_page, transform)
 
 
 def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
@@ -339,6 +341,17 @@ def adjust_stock(product: Product, delta: int) -> int:
     db.session.refresh(product)
     invalidate_shop_cache()
     return product.stock
+
+
+def delete_product(product: Product) -> None:
+    """Remove a product from the catalog (carts first: ``cart.services.drop_product``);
+    orders keep their lines (sku, title and price are copied into them)."""
+    data = webhook_data(product)
+    product.categories = []  # the links go through the relationship (it holds them)
+    db.session.delete(product)
+    db.session.flush()
+    invalidate_shop_cache()
+    emit("product.deleted", data)
 
 
 def admin_products(page: int = 1, per_page: int = 25, query: str | None = None) -> Page:

@@ -117,19 +117,25 @@ def deactivate(slug: str, email: str) -> None:
     ok(f"{email} at {slug} is deactivated; its sessions and tokens are void")
 
 
+SCOPE_HELP = (
+    f"What the key may do; repeat for several (default: all of {', '.join(tokens.SCOPES)})."
+)
+
+
 @app.command("token")
 def token(
     slug: str,
     email: str,
     name: str = typer.Option("integration", help="What the key is for (shown in lists)."),
     days: int | None = typer.Option(None, min=1, max=3650, help="Expire after this many days."),
+    scope: Annotated[list[str] | None, typer.Option("--scope", help=SCOPE_HELP, metavar="SCOPE")] = None,
 ) -> None:
     """Print a new API key acting as a staff account (send it as
     ``Authorization: Bearer <key>``). List and revoke keys with ``tenantctl user keys`` and
     ``tenantctl user revoke-key``, or in the dashboard."""
     with shop_context(slug):
         try:
-            new = tokens.create_key(services.get_user(email), name, days)
+            new = tokens.create_key(services.get_user(email), name, days, scopes=scope or None)
         except tokens.TokenError as exc:
             fail(f"{exc} at {slug}")
         db.session.commit()
@@ -147,6 +153,7 @@ def keys(slug: str, as_json: bool = JSON_OPTION) -> None:
                 "prefix": key.prefix,
                 "user": key.user.email,
                 "status": tokens.key_status(key),
+                "scopes": " ".join(tokens.key_scopes(key)),
                 "created": key.created_at.isoformat(timespec="minutes"),
                 "last_used": key.last_used_at.isoformat(timespec="minutes")
                 if key.last_used_at
@@ -154,7 +161,7 @@ def keys(slug: str, as_json: bool = JSON_OPTION) -> None:
             }
             for key in tokens.list_keys()
         ]
-    columns = ["id", "name", "prefix", "user", "status", "created", "last_used"]
+    columns = ["id", "name", "prefix", "user", "status", "scopes", "created", "last_used"]
     emit(rows, as_json, columns, title=f"API keys of {slug}")
 
 

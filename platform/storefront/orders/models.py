@@ -54,6 +54,7 @@ class Order(Model, TenantScoped):
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "number"),
         Index("uq_orders_tenant_id_checkout_key", "tenant_id", "checkout_key", unique=True),
+        Index("ix_orders_tenant_id_updated_at", "tenant_id", "updated_at", "id"),
         scoped_fk("user_id", "users", ondelete=None),
         Index("ix_orders_tenant_id_user_id", "tenant_id", "user_id"),
         Index("ix_orders_tenant_id_status", "tenant_id", "status"),

@@ -151,6 +151,18 @@ class Payment(_Strict):
     release_unpaid_hours: int = Field(0, ge=0, le=24 * 365)
 
 
+ORIGIN = r"^https?://[a-z0-9.-]+(?::[0-9]{1,5})?$"  # scheme://host[:port], lowercase
+
+
+class ApiSettings(_Strict):
+    """The JSON API: the web origins (a headless storefront's site) whose pages may call
+    it from a browser. None by default: a page on another site cannot read its answers."""
+
+    cors_origins: list[Annotated[str, Field(pattern=ORIGIN, max_length=200)]] = Field(
+        [], max_length=20
+    )
+
+
 class ShopTexts(_Strict):
     """The shop's own texts in one of its other locales (the defaults are the ones in
     ``[branding]``, ``[mail]``, ``[shipping]`` and ``[payment]``)."""
@@ -186,6 +198,7 @@ class ShopSettings(_Strict):
     shipping: Shipping = Shipping()
     tax: Tax = Tax()
     payment: Payment = Payment()
+    api: ApiSettings = ApiSettings()
     config: dict[str, Any] = {}
 
     @model_validator(mode="before")

@@ -22,6 +22,7 @@ EVENTS = (
     "order.refunded",
     "product.created",
     "product.updated",
+    "product.deleted",
 )
 
 

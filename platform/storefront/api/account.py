@@ -1,0 +1,158 @@
+"""``/api/v1/account``: what a headless storefront needs to sign shoppers up and in.
+
+Login answers a short-lived ``Authentication-Token`` (send it as that header); the guest
+cart named by ``X-Cart-Token`` joins the account. Registration answers the same whether
+or not the address had an account (the shop's mail tells its owner), as the pages do:
+the API never says which addresses have accounts. Both are limited like the login page
+(per shop and address, per shop and account).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify
+from flask_limiter.util import get_remote_address
+from flask_security import current_user
+from flask_security.registerable import register_user
+from flask_security.utils import hash_password, verify_and_update_password, verify_password
+from limits import parse
+from pydantic import BaseModel, Field
+from werkzeug.datastructures import MultiDict
+
+from ..accounts import services as accounts
+from ..accounts.mail import normalize_email
+from ..cart import services as cart_services
+from ..extensions import csrf, db, limiter, security
+from ..tenancy.context import current_tenant
+from . import serializers as out
+from .errors import ApiError, body, init_api_errors
+from .http import init_http
+from .schemas import Customer, _In
+
+bp = Blueprint("api_account", __name__, url_prefix="/api/v1/account")
+csrf.exempt(bp)
+init_api_errors(bp)
+init_http(bp)
+
+
+class Credentials(_In):
+    email: str = Field(min_length=3, max_length=255, json_schema_extra={"format": "email"})
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="At least 8 characters; the shop may refuse a common one (422).",
+    )
+
+
+class LoginAnswer(BaseModel):
+    token: str = Field(description="Send as the Authentication-Token header.")
+    expires_in: int = Field(description="Seconds the token lives.")
+    customer: Customer
+
+
+class Registered(BaseModel):
+    confirmation_required: bool
+    message: str
+
+
+@cache
+def _decoy_hash() -> str:
+    """Checked for unknown addresses, so they take as long as known ones."""
+    return str(hash_password("decoy-password-never-matches"))
+
+
+def _known(email: str) -> Any:
+    """The shop's account with this address, or None (also for one that is no address)."""
+    try:
+        return accounts.find_user(email)
+    except accounts.AccountError:
+        return None
+
+
+def _limit(email: str) -> None:
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    item = parse(str(current_app.config["RATELIMIT_LOGIN"]))
+    uid = current_tenant().uid
+    for keys in (("api-login-ip", uid, get_remote_address()), ("api-login", uid, email)):
+        if not limiter.limiter.hit(item, *keys):
+            raise ApiError(429, "Too many attempts: wait a minute and try again.")
+
+
+@bp.post("/login")
+def login() -> Response:
+    data = body(Credentials)
+    email = normalize_email(data.email)
+    _limit(email)
+    user = _known(data.email)
+    if user is None or not user.password:
+        verify_password(data.password, _decoy_hash())
+        raise ApiError(401, "Wrong email or password.", code="invalid_credentials")
+    if not verify_and_update_password(data.password, user) or not user.active:
+        raise ApiError(401, "Wrong email or password.", code="invalid_credentials")
+    if (
+        security.confirmable
+        and user.confirmed_at is None
+        and not current_app.config.get("SECURITY_LOGIN_WITHOUT_CONFIRMATION")
+    ):
+        raise ApiError(403, "Confirm your email address first: see the mail we sent.")
+    token = cart_services.header_token()
+    if token:
+        cart_services.merge_anonymous_cart(user.id, token)
+    db.session.commit()
+    answer = LoginAnswer(
+        token=user.get_auth_token(),
+        expires_in=_seconds(current_app.config["SECURITY_TOKEN_MAX_AGE"]),
+        customer=Customer.model_validate(out.customer(user)),
+    )
+    return jsonify(data=answer.model_dump(mode="json"))
+
+
+def _seconds(value: Any) -> int:
+    return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
+
+
+@bp.post("/register")
+def register() -> tuple[Response, int]:
+    settings = current_tenant().settings
+    if settings is not None and not settings.features.registration:
+        raise ApiError(403, "This shop does not take new accounts.")
+    if current_user.is_authenticated:
+        raise ApiError(409, "You are logged in already.")
+    data = body(Credentials)
+    _limit(normalize_email(data.email))
+    form_class = security.forms["register_form"].cls  # the one the register page uses
+    assert form_class is not None  # noqa: S101 - Flask-Security always sets it
+    form = form_class(
+        formdata=MultiDict(
+            {"email": data.email, "password": data.password, "password_confirm": data.password}
+        ),
+        meta={"csrf": False},
+    )
+    exists = _known(data.email) is not None
+    valid = form.validate()
+    # The same rules for a known address as for a new one: the answer tells them nothing.
+    fields = {
+        name: str(errors[0])
+        for name, errors in form.errors.items()
+        if errors and not (exists and name == "email")
+    }
+    if fields:
+        raise ApiError(422, "Some fields are invalid.", fields=fields)
+    if valid and not exists:
+        register_user(form)
+        db.session.commit()
+    confirm = bool(security.confirmable) and not current_app.config.get(
+        "SECURITY_LOGIN_WITHOUT_CONFIRMATION"
+    )
+    message = (
+        "If the address had no account, it has one now: confirm it from the mail we sent, "
+        "then log in."
+        if confirm
+        else "If the address had no account, it has one now: log in with it."
+    )
+    answer = Registered(confirmation_required=confirm, message=message)
+    return jsonify(data=answer.model_dump(mode="json")), 202

@@ -1,0 +1,474 @@
+"""``/api/v1/admin``: the shop's resources for staff and integrations (products with hidden
+ones, categories, stock, orders with shipping, cancelling and refunds, customers).
+
+Every route needs a staff credential in a header: an API key (``Authorization: Bearer``),
+limited to its scopes, or a staff account's ``Authentication-Token``. Listings page by
+opaque cursors in a stable order (by last change, then id) and filter by
+``updated_since``: what an integration syncs through. Single resources carry an
+``ETag``; a write sent with ``If-Match`` for a state the resource has left answers 412.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+from flask_security import auth_required, roles_accepted
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts import tokens
+from ..accounts.models import Role, User
+from ..caching import invalidate_shop_cache
+from ..cart import services as cart_services
+from ..catalog import services as catalog
+from ..catalog.models import Category, Product
+from ..catalog.schemas import NullField, ProductIn, ProductPatch
+from ..extensions import csrf, db
+from ..listing import LIKE_ESCAPE, MAX_ID, contains
+from ..orders import services as orders
+from ..orders.models import STATUSES, Order
+from . import serializers as out
+from .errors import ApiError, body, init_api_errors
+from .http import (
+    check_if_match,
+    datetime_arg,
+    decode_cursor,
+    encode_cursor,
+    etag_of,
+    init_http,
+    limit_arg,
+    tagged,
+)
+from .schemas import (
+    CategoryIn,
+    CategoryPatch,
+    InventoryIn,
+    OrderStatusIn,
+    RefundIn,
+    ShipmentIn,
+)
+
+bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
+csrf.exempt(bp)
+init_api_errors(bp)
+init_http(bp)
+
+View = Callable[..., Any]
+
+
+def staff(scope: str) -> Callable[[View], View]:
+    """Staff only, by a credential in a header; an API key also needs ``scope``."""
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def scoped(*args: Any, **kwargs: Any) -> Any:
+            scopes = tokens.request_scopes()
+            if scopes is not None and scope not in scopes:
+                raise ApiError(
+                    403,
+                    f"This API key may not do this: it needs the {scope} scope.",
+                    code="insufficient_scope",
+                )
+            return view(*args, **kwargs)
+
+        return auth_required("token")(roles_accepted("owner", "staff")(scoped))  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def _sync_page(stmt: Select[Any], moment_column: Any, id_column: Any, since_arg: str) -> Any:
+    """One page of ``stmt`` in (moment, id) order from the request's cursor; returns the
+    rows and the next cursor (None on the last page)."""
+    limit = limit_arg()
+    since = datetime_arg(since_arg)
+    if since is not None:
+        stmt = stmt.where(moment_column >= since)
+    cursor = request.args.get("cursor")
+    if cursor is not None:
+        moment, row_id = decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(moment_column > moment, and_(moment_column == moment, id_column > row_id))
+        )
+    rows = list(db.session.scalars(stmt.order_by(moment_column, id_column).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if rows else None
+    moment_name = moment_column.key
+    next_cursor = encode_cursor(getattr(last, moment_name), last.id) if more and last else None
+    return rows, next_cursor, limit
+
+
+def _bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(400, f"{name} must be true or false.")
+    return raw == "true"
+
+
+# Products ---------------------------------------------------------------------------
+
+
+def _product(product_id: int) -> Product:
+    row = catalog.product_by_id(product_id) if 1 <= product_id <= MAX_ID else None
+    if row is None:
+        raise ApiError(404, "No such product.")
+    return row
+
+
+def _product_answer(row: Product, status: int = 200) -> Response:
+    response = tagged(jsonify(data=out.admin_product(row)), etag_of(out.product_state(row)))
+    response.status_code = status
+    if status == 201:
+        response.headers["Location"] = f"/api/v1/admin/products/{row.id}"
+    return response
+
+
+@contextmanager
+def _catalog_write() -> Iterator[None]:
+    """Commit a catalog change, or roll it back and answer 409 (clash) / 422 (category)."""
+    try:
+        yield
+        db.session.commit()
+    except catalog.CatalogError as exc:
+        db.session.rollback()
+        raise ApiError(409, str(exc)) from None
+    except LookupError as exc:
+        # 409, not 422: the request is well formed; the shop has no such category.
+        db.session.rollback()
+        raise ApiError(409, "Unknown category.", fields={"categories": str(exc)}) from None
+    except IntegrityError:
+        db.session.rollback()
+        raise ApiError(409, "Another change to the catalog got there first: retry.") from None
+
+
+@bp.get("/products")
+@staff("products:read")
+def products() -> Response:
+    stmt = select(Product)
+    active = _bool_arg("active")
+    if active is not None:
+        stmt = stmt.where(Product.active.is_(active))
+    query = request.args.get("q", "").strip()
+    if query:
+        like = contains(query)
+        stmt = stmt.where(
+            or_(
+                Product.title.ilike(like, escape=LIKE_ESCAPE),
+                Product.sku.ilike(like, escape=LIKE_ESCAPE),
+            )
+        )
+    rows, next_cursor, limit = _sync_page(stmt, Product.updated_at, Product.id, "updated_since")
+    return out.cursor_listing([out.admin_product(r) for r in rows], next_cursor, limit)
+
+
+@bp.post("/products")
+@staff("products:write")
+def product_create() -> Response:
+    data = body(ProductIn)
+    fields = data.model_dump()
+    fields["slug"] = fields["slug"] or catalog.slugify(data.title)
+    with _catalog_write():
+        catalog.check_unique(None, data.sku, fields["slug"])
+        created = catalog.create_product(
+            fields.pop("sku"), fields.pop("title"), fields.pop("price"), **fields
+        )
+    return _product_answer(created, 201)
+
+
+@bp.get("/products/<int:product_id>")
+@staff("products:read")
+def product(product_id: int) -> Response:
+    return _product_answer(_product(product_id))
+
+
+@bp.patch("/products/<int:product_id>")
+@staff("products:write")
+def product_update(product_id: int) -> Response:
+    target = _product(product_id)
+    try:
+        fields = body(ProductPatch).changes()
+    except NullField as exc:
+        problems = dict.fromkeys(exc.names, "may not be null")
+        raise ApiError(422, "Some fields are invalid.", fields=problems) from None
+    check_if_match(etag_of(out.product_state(target)))
+    categories = fields.pop("categories", None)
+    with _catalog_write():
+        catalog.update_product(target, categories=categories, **fields)
+    return _product_answer(target)
+
+
+@bp.delete("/products/<int:product_id>")
+@staff("products:write")
+def product_delete(product_id: int) -> tuple[str, int]:
+    target = _product(product_id)
+    check_if_match(etag_of(out.product_state(target)))
+    with _catalog_write():
+        cart_services.drop_product(target.id)
+        catalog.delete_product(target)
+    return "", 204
+
+
+@bp.post("/products/<int:product_id>/inventory")
+@staff("products:write")
+def inventory(product_id: int) -> Response:
+    """Add or remove units, atomically; never below zero (409 and how many there are)."""
+    target = _product(product_id)
+    change = body(InventoryIn)
+    with _catalog_write():
+        catalog.adjust_stock(target, change.delta)
+    return _product_answer(target)
+
+
+# Categories -------------------------------------------------------------------------
+
+
+def _category(slug: str) -> Category:
+    row = (
+        db.session.scalar(select(Category).where(Category.slug == slug))
+        if len(slug) <= 120
+        else None
+    )
+    if row is None:
+        raise ApiError(404, "No such category.")
+    return row
+
+
+def _parent_id(slug: str | None, child: Category | None = None) -> int | None:
+    if slug is None:
+        return None
+    parent = db.session.scalar(select(Category).where(Category.slug == slug))
+    if parent is None:
+        raise ApiError(
+            409, f"There is no category “{slug}”.", fields={"parent": "no such category"}
+        )
+    if parent.parent_id is not None or (child is not None and parent.id == child.id):
+        raise ApiError(
+            409,
+            "Categories nest one level: pick a top-level category as the parent.",
+            fields={"parent": "not a top-level category"},
+        )
+    if child is not None and db.session.scalar(
+        select(Category.id).where(Category.parent_id == child.id).limit(1)
+    ):
+        raise ApiError(
+            409, "This category has subcategories: it cannot become one (one level of nesting)."
+        )
+    return parent.id
+
+
+def _category_data(row: Category) -> dict[str, Any]:
+    parents = {row.parent_id: _category_slug(row.parent_id)} if row.parent_id else {}
+    return out.admin_category(row, parents)
+
+
+def _category_answer(row: Category, status: int = 200) -> Response:
+    data = _category_data(row)
+    response = tagged(jsonify(data=data), etag_of(data))
+    response.status_code = status
+    if status == 201:
+        response.headers["Location"] = f"/api/v1/admin/categories/{row.slug}"
+    return response
+
+
+def _category_slug(category_id: int) -> str:
+    return db.session.scalar(select(Category.slug).where(Category.id == category_id)) or ""
+
+
+@bp.get("/categories")
+@staff("products:read")
+def categories() -> Response:
+    rows = catalog.all_categories()
+    slugs = {row.id: row.slug for row in rows}
+    return jsonify(data=[out.admin_category(row, slugs) for row in rows])
+
+
+@bp.post("/categories")
+@staff("products:write")
+def category_create() -> Response:
+    data = body(CategoryIn)
+    slug = data.slug or catalog.slugify(data.name)
+    if db.session.scalar(select(Category.id).where(Category.slug == slug)):
+        raise ApiError(409, f"A category “{slug}” exists already.")
+    _parent_id(data.parent)
+    with _catalog_write():
+        texts = {locale: text.model_dump() for locale, text in data.translations.items()}
+        created = catalog.create_category(data.name, slug, data.parent, data.position, texts)
+    return _category_answer(created, 201)
+
+
+@bp.get("/categories/<slug>")
+@staff("products:read")
+def category(slug: str) -> Response:
+    return _category_answer(_category(slug))
+
+
+@bp.patch("/categories/<slug>")
+@staff("products:write")
+def category_update(slug: str) -> Response:
+    row = _category(slug)
+    changes = body(CategoryPatch).model_dump(exclude_unset=True)
+    check_if_match(etag_of(_category_data(row)))
+    with _catalog_write():
+        if "parent" in changes:
+            row.parent_id = _parent_id(changes.pop("parent"), row)
+        if "translations" in changes:
+            row.translations = catalog.merge_translations(
+                row.translations or {}, changes.pop("translations")
+            )
+        for name, value in changes.items():
+            setattr(row, name, value)
+        db.session.flush()
+        invalidate_shop_cache()
+    return _category_answer(row)
+
+
+@bp.delete("/categories/<slug>")
+@staff("products:write")
+def category_delete(slug: str) -> tuple[str, int]:
+    row = _category(slug)
+    with _catalog_write():
+        catalog.delete_category(row.slug)
+    return "", 204
+
+
+# Orders -----------------------------------------------------------------------------
+
+
+def _order(number: str) -> Order:
+    row = orders.get_order(number) if len(number) <= 32 else None
+    if row is None:
+        raise ApiError(404, "No such order.")
+    return row
+
+
+def _order_answer(row: Order, status: int = 200) -> Response:
+    response = tagged(jsonify(data=out.admin_order(row)), etag_of(out.order_state(row)))
+    response.status_code = status
+    return response
+
+
+@bp.get("/orders")
+@staff("orders:read")
+def order_list() -> Response:
+    stmt = select(Order)
+    status = request.args.get("status")
+    if status:
+        if status not in STATUSES:
+            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}.")
+        stmt = stmt.where(Order.status == status)
+    created_from, created_to = datetime_arg("created_from"), datetime_arg("created_to")
+    if created_from is not None:
+        stmt = stmt.where(Order.created_at >= created_from)
+    if created_to is not None:
+        stmt = stmt.where(Order.created_at < created_to)
+    rows, next_cursor, limit = _sync_page(stmt, Order.updated_at, Order.id, "updated_since")
+    return out.cursor_listing([out.admin_order(r) for r in rows], next_cursor, limit)
+
+
+@bp.get("/orders/<number>")
+@staff("orders:read")
+def order(number: str) -> Response:
+    return _order_answer(_order(number))
+
+
+def _move(row: Order, status: str, **shipping: str | None) -> Response:
+    check_if_match(etag_of(out.order_state(row)))
+    try:
+        orders.set_status(row, status, **shipping)  # type: ignore[arg-type]
+    except orders.OrderStateError as exc:
+        db.session.rollback()
+        raise ApiError(409, str(exc)) from None
+    db.session.commit()
+    return _order_answer(row)
+
+
+@bp.patch("/orders/<number>")
+@staff("orders:write")
+def order_update(number: str) -> Response:
+    """Move an order along its state machine; a move it may not make answers 409 and why."""
+    row = _order(number)
+    change = body(OrderStatusIn)
+    return _move(row, change.status, carrier=change.carrier, tracking_number=change.tracking_number)
+
+
+@bp.post("/orders/<number>/shipment")
+@staff("orders:write")
+def order_ship(number: str) -> Response:
+    """Ship it, with the carrier and tracking number the shopper's mail shows."""
+    row = _order(number)
+    shipment = body(ShipmentIn)
+    return _move(row, "shipped", carrier=shipment.carrier, tracking_number=shipment.tracking_number)
+
+
+@bp.post("/orders/<number>/cancel")
+@staff("orders:write")
+def order_cancel(number: str) -> Response:
+    """Cancel it; its units go back in stock, once."""
+    return _move(_order(number), "cancelled")
+
+
+@bp.get("/orders/<number>/refunds")
+@staff("orders:read")
+def refund_list(number: str) -> Response:
+    row = _order(number)
+    return jsonify(data=[out.refund(r, row.currency) for r in orders.refunds_of(row)])
+
+
+@bp.post("/orders/<number>/refunds")
+@staff("orders:write")
+def refund_create(number: str) -> Response:
+    """Refund part or all of a paid order; ``Idempotency-Key`` makes it happen once."""
+    row = _order(number)
+    data = body(RefundIn)
+    idempotency = request.headers.get("Idempotency-Key", "").strip()
+    if not 16 <= len(idempotency) <= 64:
+        raise ApiError(
+            400, "Send an Idempotency-Key header (16 to 64 characters), the same one on retry."
+        )
+    key = hashlib.sha256(f"api:{row.number}:{idempotency}".encode()).hexdigest()
+    try:
+        refund = orders.refund(row, data.amount, data.reason, key=key, restock=data.restock)
+        db.session.commit()
+    except (orders.RefundError, orders.CheckoutError) as exc:
+        db.session.rollback()
+        raise ApiError(409, str(exc)) from None
+    except IntegrityError:  # the same key racing itself: the other request's refund counts
+        db.session.rollback()
+        again = db.session.scalar(select(orders.Refund).where(orders.Refund.refund_key == key))
+        if again is None:
+            raise ApiError(409, "Another refund got there first: read the order again.") from None
+        refund = again
+    response = jsonify(data=out.refund(refund, row.currency))
+    response.status_code = 201
+    response.headers["Location"] = f"/api/v1/admin/orders/{row.number}/refunds"
+    return response
+
+
+# Customers --------------------------------------------------------------------------
+
+
+@bp.get("/customers")
+@staff("customers:read")
+def customers() -> Response:
+    stmt = select(User).where(User.roles.any(Role.name == "customer"))
+    query = request.args.get("q", "").strip()
+    if query:
+        stmt = stmt.where(User.email.ilike(contains(query), escape=LIKE_ESCAPE))
+    rows, next_cursor, limit = _sync_page(stmt, User.created_at, User.id, "created_since")
+    return out.cursor_listing([out.customer(r) for r in rows], next_cursor, limit)
+
+
+@bp.get("/customers/<int:customer_id>")
+@staff("customers:read")
+def customer(customer_id: int) -> Response:
+    row = db.session.get(User, customer_id)
+    if row is None or "customer" not in {r.name for r in row.roles}:
+        raise ApiError(404, "No such customer.")
+    return jsonify(data=out.customer(row))

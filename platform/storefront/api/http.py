@@ -1,0 +1,278 @@
+"""The API's HTTP manners, the same on every route: CORS per shop, rate limits per client
+and per shop, entity tags (``304`` on ``If-None-Match``, ``412`` on a stale ``If-Match``),
+and opaque cursors for listings an integration syncs through."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from flask_limiter.util import get_remote_address
+from flask_login import current_user
+from limits import parse
+
+from ..accounts import tokens
+from ..extensions import limiter
+from ..listing import MAX_ID
+from ..tenancy.context import current_tenant, current_tenant_or_none
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+# What a page on an allowed origin may send and read.
+CORS_REQUEST_HEADERS = (
+    "Accept-Language, Authorization, Authentication-Token, Content-Type, Idempotency-Key, "
+    "If-Match, If-None-Match, X-Cart-Token"
+)
+CORS_EXPOSED_HEADERS = (
+    "Content-Language, ETag, Link, Location, Retry-After, RateLimit-Limit, "
+    "RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy, X-Cart-Token, Idempotent-Replayed"
+)
+CORS_MAX_AGE = "600"
+
+
+def init_http(bp: Blueprint) -> None:
+    bp.before_request(_rate_limit)
+    bp.before_request(_check_parameters)
+    bp.after_request(_manners)
+
+
+# Parameters -------------------------------------------------------------------------
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def _check_parameters() -> None:
+    """Hold the query and header parameters to what the document says of them: a value
+    it does not allow is a 400 that names it, never a value quietly ignored."""
+    from .openapi import paths
+
+    if request.url_rule is None or request.method in ("OPTIONS", "HEAD"):
+        return
+    item = paths().get(_openapi_path(request.url_rule.rule), {})
+    operation = item.get(request.method.lower())
+    if operation is None:
+        return
+    for param in operation.get("parameters", []):
+        where = param["in"]
+        if where not in ("query", "header"):
+            continue
+        source = request.args if where == "query" else request.headers
+        value = source.get(param["name"])
+        if value is None:
+            if param.get("required"):
+                raise ApiError(400, f"Send the {param['name']} header: {param['description']}")
+            continue
+        problem = _violates(param["schema"], value)
+        if problem:
+            raise ApiError(400, f"{param['name']} {problem}.")
+
+
+def _violates(schema: dict[str, Any], value: str) -> str | None:
+    """What is wrong with ``value`` (text from a query or header) for ``schema``."""
+    if "enum" in schema:
+        return None if value in schema["enum"] else f"must be one of {', '.join(schema['enum'])}"
+    if schema.get("type") == "integer":
+        if not re.fullmatch(r"[0-9]{1,12}", value):
+            return "must be a whole number"
+        number = int(value)
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if (low is not None and number < low) or (high is not None and number > high):
+            return f"must be from {low} to {high}"
+        return None
+    if len(value) > schema.get("maxLength", 10_000):
+        return f"may be at most {schema['maxLength']} characters"
+    if "pattern" in schema and not re.search(schema["pattern"], value):
+        return f"must match {schema['pattern']}"
+    if schema.get("format") == "date-time":
+        try:
+            datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return "must be an ISO 8601 date or time, e.g. 2026-11-25T08:00:00Z"
+    return None
+
+
+# CORS -------------------------------------------------------------------------------
+
+
+def allowed_origin() -> str | None:
+    """The request's ``Origin`` when the shop lets pages there call its API."""
+    origin = request.headers.get("Origin", "").strip().lower().rstrip("/")
+    shop = current_tenant_or_none()
+    settings = shop.settings if shop is not None else None
+    if not origin or settings is None:
+        return None
+    return origin if origin in settings.api.cors_origins else None
+
+
+def _cors(response: Response) -> None:
+    response.vary.add("Origin")
+    origin = allowed_origin()
+    if origin is None:
+        return
+    # No Access-Control-Allow-Credentials: a page elsewhere never rides the shop's
+    # cookies; it holds a cart token and sends keys in headers.
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
+    if request.method == "OPTIONS" and request.headers.get("Access-Control-Request-Method"):
+        allow = response.headers.get("Allow", "")
+        response.headers["Access-Control-Allow-Methods"] = allow
+        response.headers["Access-Control-Allow-Headers"] = CORS_REQUEST_HEADERS
+        response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+
+
+def _manners(response: Response) -> Response:
+    _cors(response)
+    for name, value in g.get("rate_headers", {}).items():
+        response.headers.setdefault(name, value)
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# Rate limits ------------------------------------------------------------------------
+
+
+def _client() -> str:
+    """Who a limit counts: the API key, else the signed-in account, else the address."""
+    if current_user.is_authenticated:  # loads a key or token from the headers
+        key_id = tokens.request_key_id()
+        return f"key:{key_id}" if key_id is not None else f"user:{current_user.id}"
+    return f"ip:{get_remote_address()}"
+
+
+def _rate_limit() -> None:
+    """Count the request against its client's limit and the shop's; 429 past either."""
+    if request.method == "OPTIONS" or not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    uid, prefix = current_tenant().uid, current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    checks = (
+        (current_app.config["API_RATE_LIMIT"], (prefix, "api", uid, _client())),
+        (current_app.config["API_RATE_LIMIT_SHOP"], (prefix, "api-shop", uid)),
+    )
+    strategy = limiter.limiter
+    tightest: tuple[int, int, int, str] | None = None  # remaining, limit, reset, policy
+    for text, keys in checks:
+        item = parse(text)
+        try:
+            allowed = strategy.hit(item, *keys)
+            reset_at, remaining = strategy.get_window_stats(item, *keys)
+        except Exception:  # the limits' store is down: serve, as the login limits do
+            log.warning("API rate limit store unavailable", exc_info=True)
+            return
+        reset = max(0, math.ceil(reset_at - time.time()))
+        policy = f"{item.amount};w={item.get_expiry()}"
+        if not allowed:
+            g.rate_headers = _rate_headers(item.amount, 0, reset, policy)
+            g.rate_headers["Retry-After"] = str(max(reset, 1))
+            raise ApiError(429, f"Too many requests: at most {text}. Try again in {reset} s.")
+        if tightest is None or remaining < tightest[0]:
+            tightest = (remaining, item.amount, reset, policy)
+    if tightest is not None:
+        remaining, amount, reset, policy = tightest
+        g.rate_headers = _rate_headers(amount, remaining, reset, policy)
+
+
+def _rate_headers(limit: int, remaining: int, reset: int, policy: str) -> dict[str, str]:
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(reset),
+        "RateLimit-Policy": policy,
+    }
+
+
+# Entity tags ------------------------------------------------------------------------
+
+
+def etag_of(state: Any) -> str:
+    """A strong tag for a resource's state (a JSON-able value)."""
+    text = json.dumps(state, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def cacheable(response: Response, max_age: int = 60) -> Response:
+    """A catalog read: tagged by its body, ``304`` when the client has it already."""
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.vary.add("Accept-Language")
+    response.set_etag(etag_of(response.get_json()))
+    response.make_conditional(request)
+    return response
+
+
+def tagged(response: Response, tag: str) -> Response:
+    """A resource read with the tag a later ``If-Match`` is compared to."""
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.set_etag(tag)
+    response.make_conditional(request)
+    return response
+
+
+def check_if_match(tag: str) -> None:
+    """``412`` when the client wrote against a state the resource has left."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return
+    wanted = {part.strip().removeprefix("W/").strip('"') for part in header.split(",")}
+    if "*" not in wanted and tag not in wanted:
+        raise ApiError(
+            412,
+            "The resource changed since you read it (If-Match): read it again and retry.",
+        )
+
+
+# Cursors ----------------------------------------------------------------------------
+
+MAX_LIMIT = 100
+
+
+def limit_arg(default: int = 50) -> int:
+    raw = request.args.get("limit", str(default))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+EPOCH = datetime(1970, 1, 1)
+CURSOR_PATTERN = r"^[0-9]{1,16}\.[0-9]{1,10}$"  # microseconds since 1970, then the row's id
+
+
+def encode_cursor(moment: datetime | None, row_id: int) -> str:
+    """Where a listing stopped: the last row's (moment, id). Clients treat it as opaque."""
+    micros = (moment or EPOCH) - EPOCH
+    return f"{micros // timedelta(microseconds=1)}.{row_id}"
+
+
+def decode_cursor(raw: str) -> tuple[datetime, int]:
+    """A cursor from ``next_cursor``; anything off its pattern is a 400."""
+    if not re.fullmatch(CURSOR_PATTERN, raw):
+        raise ApiError(400, "cursor is not one this API gave out: use meta.next_cursor.")
+    micros, row_id = raw.split(".")
+    return EPOCH + timedelta(microseconds=int(micros)), min(int(row_id), MAX_ID)
+
+
+def datetime_arg(name: str) -> datetime | None:
+    """An ISO 8601 date or time from the query string, as naive UTC; 400 if malformed."""
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(
+            400, f"{name} must be an ISO 8601 date or time, e.g. 2026-11-25T08:00:00Z."
+        ) from None
+    if moment.tzinfo is not None:
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:  # year 1 or 9999 shifted by its offset: past either end
+            moment = datetime.max if moment.year > 1970 else EPOCH
+    # Nothing in a shop is older than 1970: earlier bounds mean "from the start".
+    return min(max(moment, EPOCH), datetime(9999, 12, 31))
