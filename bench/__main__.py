@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import cache, drivers, overhead, provision, sandbox, scale, tls_ask
+from . import api, cache, drivers, overhead, provision, sandbox, scale, tls_ask
 
 BENCHES = {
     "overhead": overhead.run,
@@ -22,6 +22,7 @@ BENCHES = {
     "provision": provision.run,
     "sandbox": sandbox.run,
     "tls_ask": tls_ask.run,
+    "api": api.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

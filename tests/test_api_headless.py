@@ -132,7 +132,7 @@ def test_racing_checkouts_with_one_key_make_one_order(app, shop):
         assert db.session.scalar(select(db.func.count()).select_from(Order)) == 1
 
 
-def test_a_guest_cart_joins_the_account_on_api_login(app, shop, make_user):
+def test_a_guest_cart_joins_the_account_on_api_login(app, shop, make_user, outbox):
     make_user(shop, "ada@example.com")
     client = app.test_client(use_cookies=False)
     token = client.post(
@@ -169,6 +169,8 @@ def test_a_guest_cart_joins_the_account_on_api_login(app, shop, make_user):
     # The same answer whether the address had an account or not.
     assert registered.status_code == fresh.status_code == 202
     assert registered.json == fresh.json
+    # The owner of the existing address is told; the new one gets its welcome.
+    assert {tuple(mail.to) for mail in outbox} >= {("ada@example.com",), ("bob@example.com",)}
 
 
 def test_cors_only_for_the_shops_origins_and_never_with_credentials(app, client, shop):
@@ -306,3 +308,29 @@ def test_tenantctl_makes_scoped_keys_and_says_what_is_wrong(app, runner, shop, m
     bad = runner.invoke(["user", "token", "headless", "erp@example.com", "--scope", "all"])
     assert bad.exit_code != 0 and "Unknown scope all" in bad.output
     assert "Traceback" not in bad.output
+
+
+@pytest.mark.settings(
+    RATELIMIT_ENABLED=True, API_RATE_LIMIT="3 per minute", API_RATE_LIMIT_SHOP="5 per minute"
+)
+def test_rate_limits_per_client_and_per_shop_say_when_to_come_back(app, shop):
+    client = app.test_client()
+    first = client.get("/api/v1/categories", headers=host(shop))
+    assert first.headers["RateLimit-Limit"] == "3"
+    assert first.headers["RateLimit-Remaining"] == "2"
+    assert first.headers["RateLimit-Policy"] == "3;w=60"
+    for _ in range(2):
+        client.get("/api/v1/categories", headers=host(shop))
+    over = client.get("/api/v1/categories", headers=host(shop))
+    assert over.status_code == 429 and over.json["error"]["code"] == "rate_limited"
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    # Another client has its own allowance, until the shop's runs out.
+    other = {**host(shop), "X-Forwarded-For": "198.51.100.7"}
+    other_client = app.test_client()
+    answers = [
+        other_client.get(
+            "/api/v1/categories", headers=other, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+        ).status_code
+        for _ in range(3)
+    ]
+    assert answers[0] == 200 and 429 in answers  # the shop's 5 are used up after two

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify
 from flask_limiter.util import get_remote_address
 from flask_security import current_user
-from flask_security.registerable import register_user
+from flask_security.registerable import register_existing, register_user
 from flask_security.utils import hash_password, verify_and_update_password, verify_password
 from limits import parse
 from pydantic import BaseModel, Field
@@ -145,6 +145,8 @@ def register() -> tuple[Response, int]:
     if valid and not exists:
         register_user(form)
         db.session.commit()
+    elif exists:
+        register_existing(form)  # mails the address's owner that it has an account
     confirm = bool(security.confirmable) and not current_app.config.get(
         "SECURITY_LOGIN_WITHOUT_CONFIRMATION"
     )
