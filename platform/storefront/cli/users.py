@@ -128,7 +128,9 @@ def token(
     email: str,
     name: str = typer.Option("integration", help="What the key is for (shown in lists)."),
     days: int | None = typer.Option(None, min=1, max=3650, help="Expire after this many days."),
-    scope: Annotated[list[str] | None, typer.Option("--scope", help=SCOPE_HELP, metavar="SCOPE")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", help=SCOPE_HELP, metavar="SCOPE")
+    ] = None,
 ) -> None:
     """Print a new API key acting as a staff account (send it as
     ``Authorization: Bearer <key>``). List and revoke keys with ``tenantctl user keys`` and
