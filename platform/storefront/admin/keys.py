@@ -48,6 +48,10 @@ def index() -> ResponseReturnValue:
             form = ApiKeyForm(formdata=None)
     if not form.is_submitted() or created:
         form.scopes.data = list(tokens.SCOPES)  # a new key may do everything unless unticked
+    return _page(form, _cors_form(), created)
+
+
+def _page(form: ApiKeyForm, cors: CorsForm, created: str | None = None) -> str:
     keys = [(key, tokens.key_status(key)) for key in tokens.list_keys()]
     return render_template(
         "admin/api_keys.html",
@@ -55,7 +59,7 @@ def index() -> ResponseReturnValue:
         keys=keys,
         created=created,
         confirm=ConfirmForm(),
-        cors=_cors_form(),
+        cors=cors,
         key_status=key_status_label,
         scope_labels=scope_labels,
     )
@@ -82,23 +86,25 @@ def origins() -> ResponseReturnValue:
     wanted = [line.strip().lower().rstrip("/") for line in (form.origins.data or "").splitlines()]
     wanted = list(dict.fromkeys(line for line in wanted if line))
     wrong = [line for line in wanted if not re.fullmatch(ORIGIN, line)]
+    problem = None
     if wrong:
-        flash(
-            _(
-                "“%(site)s” is not a site address: write it as https://www.example.com (no path).",
-                site=wrong[0],
-            ),
-            "error",
+        problem = _(
+            "“%(site)s” is not a site address: write it as https://www.example.com (no path).",
+            site=wrong[0],
         )
     elif len(wanted) > 20:
-        flash(_("At most 20 sites."), "error")
+        problem = _("At most 20 sites.")
     else:
         try:
             config_edit.update_values(current_tenant().slug, {"api.cors_origins": wanted})
         except ShopError as exc:
-            flash(str(exc).split(": ", 2)[-1], "error")
-        else:
-            flash(_("Sites saved."), "success")
+            problem = str(exc).split(": ", 2)[-1]
+    if problem:  # the page again, with what was typed: nothing is lost
+        form.origins.errors = [problem]
+        fresh = ApiKeyForm(formdata=None)
+        fresh.scopes.data = list(tokens.SCOPES)
+        return _page(fresh, form), 422
+    flash(_("Sites saved."), "success")
     return redirect("/admin/api-keys/")
 
 

@@ -81,10 +81,10 @@ def _violates(schema: dict[str, Any], value: str) -> str | None:
     if "enum" in schema:
         return None if value in schema["enum"] else f"must be one of {', '.join(schema['enum'])}"
     if schema.get("type") == "integer":
-        if not re.fullmatch(r"[0-9]{1,12}", value):
-            return "must be a whole number"
-        number = int(value)
         low, high = schema.get("minimum"), schema.get("maximum")
+        if not re.fullmatch(r"-?[0-9]+", value):
+            return "must be a whole number"
+        number = int(value[:20])
         if (low is not None and number < low) or (high is not None and number > high):
             return f"must be from {low} to {high}"
         return None
