@@ -291,6 +291,15 @@ def test_owner_changes_display_name_and_footer_keeping_comments(app, owner, shop
         bad.status_code == 200
         and "Acme Deluxe" in (tenant_folder(app, "acme") / "tenant.toml").read_text()
     )
+    assert "Invalid email address." in bad.text
+    # An address at a reserved name (the demo's hello@acme.localhost) saves as it is.
+    local = post_form(
+        owner,
+        shop,
+        "/admin/settings",
+        {"name": "Acme Deluxe", "contact_email": "hello@acme.localhost"},
+    )
+    assert local.status_code == 302
 
 
 @pytest.mark.parametrize("slug", ["acme", "globex"])

@@ -302,7 +302,7 @@ def test_catalog_import_checks_every_row_and_writes_nothing_on_error(
         "B-1,,3,1,\n"
         "C-1,Chain,12.x,1,\n"
         "D-1,Drill,3,-4,\n"
-        "E-1,Eel,3,1,nope\n"
+        "E-1,Eel,3,1,Not A Slug\n"
         "A-1,Dup,1,1,\n",
     )
     result = runner.invoke(["catalog", "import", "acme", path])
@@ -311,7 +311,7 @@ def test_catalog_import_checks_every_row_and_writes_nothing_on_error(
         "line 3: title is empty",
         "line 4: price",
         "line 5: stock",
-        "line 6: categories: unknown nope",
+        "line 6: categories: 'Not A Slug' is not a category slug",
         "line 7: sku 'A-1' already appears",
     ):
         assert expected in result.output
@@ -360,3 +360,28 @@ def test_deleting_a_shop_leaves_every_other_shop_whole(
         assert db.session.scalar(select(User.email)) == "ada@example.com"
     assert "Tent" in client.get("/c/tents", headers={"Host": "globex.test"}).text
     assert login(client, context_for_app(app, "globex"), "ada@example.com").status_code == 302
+
+
+def test_a_catalog_exported_from_one_shop_imports_into_a_fresh_one(
+    app, runner, make_shop, tmp_path
+):
+    from storefront.catalog import services as catalog
+    from storefront.catalog.models import Category
+
+    shop = make_shop("acme")
+    make_shop("fresh")
+    with app.app_context(), tenant_context(shop):
+        catalog.create_category("Camping gear", "camping-gear")
+        catalog.create_product("T-1", "Tent", 1999, stock=3, categories=["camping-gear"])
+        db.session.commit()
+    exported = tmp_path / "acme.csv"
+    assert runner.invoke(["catalog", "export", "acme", "--output", str(exported)]).exit_code == 0
+    result = runner.invoke(["catalog", "import", "fresh", str(exported)])
+    assert result.exit_code == 0, result.output
+    from storefront.tenancy.registry import context_for
+
+    with app.app_context(), tenant_context(context_for("fresh")):
+        made = db.session.scalar(select(Category).where(Category.slug == "camping-gear"))
+        assert made is not None and made.name == "Camping gear"
+        tent = db.session.scalar(select(Product).where(Product.sku == "T-1"))
+        assert [c.slug for c in tent.categories] == ["camping-gear"]

@@ -219,3 +219,25 @@ def test_shell_binds_the_named_shop(app, runner, make_shop, monkeypatch):
     assert seen == {"banner": seen["banner"], "titles": ["acme thing"], "shop": "acme"}
     assert "acme is bound" in seen["banner"]
     assert runner.invoke(["shell", "nope"]).exit_code == 1
+
+
+def test_operator_messages_say_what_is_wrong_in_words(app, runner):
+    long_domain = "www.a-shop-with-a-rather-long-domain-name-for-its-list.example"
+    made = runner.invoke(
+        ["create", "acme", "--name", "Acme", "--domain", "acme.test", "--domain", long_domain]
+    )
+    assert made.exit_code == 0, made.output
+    colour = runner.invoke(["config", "set", "acme", "branding.primary_color", "red"])
+    assert colour.exit_code != 0
+    assert "'red' is not a colour: write it as #1f4e79" in colour.output
+    assert "pattern" not in colour.output
+    theme = runner.invoke(
+        ["create", "beta", "--name", "B", "--domain", "beta.test", "--theme", "nope"]
+    )
+    assert "unknown theme 'nope' (expected one of: classic, minimal)" in theme.output
+    assert "tenant.toml" not in theme.output  # no file was written: none is named
+    listed = runner.invoke(["list"])
+    assert long_domain in listed.output  # never cut at 80 columns
+    assert runner.invoke(["suspend", "acme", "--reason", "unpaid"]).exit_code == 0
+    again = runner.invoke(["suspend", "acme", "--reason", "audit"])
+    assert "was suspended already (reason: unpaid); the reason is now: audit" in again.output

@@ -4,7 +4,8 @@ Columns: ``sku,title,price,stock,description,compare_at_price,categories,active,
 image_url,slug,tax_class``, and ``title:<locale>`` / ``description:<locale>`` for each of the shop's
 other languages (``title:de`` or ``title:de_DE``). Only ``sku``, ``title`` and ``price``
 are required. Prices are in major
-units (``19.99``); ``categories`` lists category slugs separated by ``;``; booleans are
+units (``19.99``); ``categories`` lists category slugs separated by ``;`` (ones the shop
+lacks are created); booleans are
 ``true``/``false`` (also ``yes``/``no``, ``1``/``0``). A row whose SKU exists updates
 that product; any other row creates one.
 
@@ -15,6 +16,7 @@ the error names its line and column.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -27,8 +29,8 @@ from ..extensions import db
 from ..i18n import match_locale, other_locales, shop_locales_of_bound, url_tags
 from .models import Category, Product
 from .money import parse_money, shop_currency, to_major
-from .schemas import check_product, field_errors
-from .services import create_product, product_by_sku, slugify, update_product
+from .schemas import SLUG_PATTERN, check_product, field_errors
+from .services import create_category, create_product, product_by_sku, slugify, update_product
 
 COLUMNS = (
     "sku",
@@ -175,10 +177,13 @@ def _check_row(
     if "categories" in values:
         categories = [c.strip() for c in values["categories"].split(";") if c.strip()]
         parsed["categories"] = categories
-        unknown = [c for c in categories if c not in known]
-        if unknown:
+        # A category the shop lacks is made on import (from its slug): a catalog exported
+        # from one shop imports into a fresh one.
+        malformed = [c for c in categories if c not in known and not _is_slug(c)]
+        if malformed:
             raise ValueError(
-                f"categories: unknown {', '.join(unknown)} (create them in the dashboard first)"
+                f"categories: {malformed[0]!r} is not a category slug "
+                "(lowercase letters, digits and hyphens, e.g. camping-gear)"
             )
     try:
         fields = check_product(parsed)
@@ -190,10 +195,25 @@ def _check_row(
     return Row(line, sku, fields, categories)
 
 
+def _is_slug(text: str) -> bool:
+    return len(text) <= 120 and re.fullmatch(SLUG_PATTERN, text) is not None
+
+
+def new_categories(rows: list[Row]) -> list[str]:
+    """The category slugs the rows name that the shop does not have yet."""
+    known = set(db.session.scalars(select(Category.slug)))
+    wanted = dict.fromkeys(c for row in rows for c in row.categories or [])
+    return [slug for slug in wanted if slug not in known]
+
+
 def import_rows(
     rows: list[Row], progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
-    """Write checked rows (flushes; the caller commits, once); returns (created, updated)."""
+    """Write checked rows (flushes; the caller commits, once); returns (created, updated).
+    Categories the rows name and the shop lacks are created first, named after their slug
+    (``camping-gear`` → "Camping gear"; rename them in the dashboard)."""
+    for slug in new_categories(rows):
+        create_category(slug.replace("-", " ").capitalize(), slug)
     created = updated = 0
     for index, row in enumerate(rows, 1):
         existing = product_by_sku(row.sku)

@@ -21,7 +21,8 @@ from ..outbox import deliver_committed
 from ..tenancy.context import tenant_context
 from ..tenancy.services import ShopError, get_shop
 
-console = Console()
+# Piped or redirected (no terminal to measure): wide enough that no cell is cut or folded.
+console = Console(width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True)
 
 # Errors an operator can fix: a one-line message and exit code 1, never a traceback.
@@ -89,7 +90,8 @@ def emit(
         return
     table = Table(title=title, show_lines=False)
     for column in columns:
-        table.add_column(column.replace("_", " "))
+        # Wrap long cells (domains, emails) rather than cut them: an operator copies them.
+        table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     console.print(table)

@@ -100,8 +100,16 @@ def suspend(
 ) -> None:
     """Suspend a shop: its pages answer 503 with the reason."""
     with app_context():
+        before = services.get_shop(slug)
+        was, old_reason = before.status, before.suspended_reason
         services.suspend_shop(slug, reason)
-    ok(f"{slug} suspended")
+    if was == "suspended":
+        ok(
+            f"{slug} was suspended already (reason: {old_reason or 'none'}); "
+            f"the reason is now: {reason or 'none'}"
+        )
+    else:
+        ok(f"{slug} suspended")
 
 
 def resume(slug: str) -> None:

@@ -144,7 +144,8 @@ def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
             raise ShopError("a shop needs a display name (--name)")
         text = render_settings(slug, name, new.theme)
         try:
-            parse_settings(text, f"{folder}/tenant.toml")
+            # Named as what it is: the settings about to be written (no file exists yet).
+            parse_settings(text, "the new shop's settings")
         except SettingsError as exc:
             raise ShopError(str(exc)) from None
         staging = _stage_folder(folder, text)
@@ -265,6 +266,7 @@ def _make_primary(tenant: Tenant, hostname: str) -> None:
 
 
 def suspend_shop(slug: str, reason: str | None = None) -> Tenant:
+    """Suspend a shop (again: the new reason replaces the old one; the CLI says so)."""
     tenant = get_shop(slug)
     tenant.status = "suspended"
     tenant.suspended_reason = reason

@@ -6,6 +6,7 @@ operator can fix a shop without reading a traceback; one broken shop never stops
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytz
 from babel import Locale, UnknownLocaleError
 from babel.numbers import list_currencies
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -67,13 +69,23 @@ class Link(_Strict):
     labels: dict[str, str] = {}
 
 
+def _color(value: str) -> str:
+    if not re.fullmatch(COLOR, value):
+        raise ValueError(f"{value!r} is not a colour: write it as #1f4e79 (3, 6 or 8 hex digits)")
+    return value
+
+
+# A colour as CSS takes it, with an error that says so (not the pattern).
+Color = Annotated[str, AfterValidator(_color)]
+
+
 class Branding(_Strict):
     logo: str | None = None
     favicon: str | None = None
-    primary_color: str = Field("#1f4e79", pattern=COLOR)
-    accent_color: str = Field("#e8590c", pattern=COLOR)
-    background_color: str = Field("#ffffff", pattern=COLOR)
-    text_color: str = Field("#1d1d1f", pattern=COLOR)
+    primary_color: Color = "#1f4e79"
+    accent_color: Color = "#e8590c"
+    background_color: Color = "#ffffff"
+    text_color: Color = "#1d1d1f"
     font_family: str = Field("system-ui, -apple-system, 'Segoe UI', sans-serif", max_length=200)
     heading_font: str | None = Field(None, max_length=200)
     footer_text: str = Field("", max_length=500)
