@@ -104,6 +104,25 @@ def test_confirmation_required_per_shop(app, make_shop, outbox):
     assert login(app.test_client(), strict, "s@example.com").status_code == 302
 
 
+def test_only_a_shop_that_confirms_speaks_of_confirming(app, make_shop, outbox):
+    strict = make_shop("strict", settings='name = "Strict"\n[features]\nconfirm_email = true\n')
+    relaxed = make_shop("relaxed")
+    shopper = app.test_client()
+    done = register(shopper, relaxed, "r@example.com")
+    assert done.headers["Location"].endswith("/account")
+    page = shopper.get("/account", headers=host(relaxed)).text
+    assert "confirm" not in page.lower()
+    welcome = outbox[-1]
+    assert "confirm" not in welcome.body.lower() and "/confirm/" not in welcome.body
+    newcomer = app.test_client()
+    done = register(newcomer, strict, "s@example.com")
+    assert done.headers["Location"].endswith("/login")  # not an account page it may not open
+    page = newcomer.get("/login", headers=host(strict)).text
+    assert "To confirm your email address" in page
+    assert "You must sign in" not in page
+    assert "/confirm/" in outbox[-1].body
+
+
 def _reset_mail(app, acme, outbox, **environ):
     client = app.test_client()
     token = csrf_from(client.get("/reset", headers=host(acme)).text)

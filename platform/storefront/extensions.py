@@ -59,5 +59,29 @@ migrate = Migrate()
 cache = Cache()
 mail = Mail()
 csrf = CSRFProtect()
-security = Security()
+
+
+class ShopSecurity(Security):
+    """Flask-Security with email confirmation decided per shop.
+
+    Flask-Security reads ``confirmable`` as an attribute during requests (registration,
+    mails, login); here it asks ``confirm_policy`` (set by ``accounts``: the bound shop's
+    ``features.confirm_email``), so a shop that does not confirm never says "confirm".
+    With no shop bound (start-up, when the confirm routes are registered) it is the
+    platform's value.
+    """
+
+    confirm_policy: Callable[[], bool | None] = staticmethod(lambda: None)
+
+    @property  # type: ignore[override]
+    def confirmable(self) -> bool:
+        per_shop = self.confirm_policy()
+        return bool(self._confirmable) if per_shop is None else per_shop
+
+    @confirmable.setter
+    def confirmable(self, value: bool) -> None:
+        self._confirmable = value
+
+
+security = ShopSecurity()
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)

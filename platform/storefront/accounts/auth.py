@@ -11,6 +11,7 @@ from flask_security.decorators import default_unauthn_handler, default_unauthz_h
 from ..errors import api_error, wants_json
 from ..extensions import db, security
 from ..i18n import TRANSLATIONS_DIR
+from ..tenancy.context import current_tenant_or_none
 from .datastore import ShopUserDatastore
 from .mail import OutboxMailUtil, speak_to
 from .models import Role, User
@@ -55,12 +56,21 @@ def init_security(app: Flask) -> None:
     # Security() takes mail_util_cls in its constructor only, and `security` is built
     # unbound in extensions (which must not import accounts): set it before init_app.
     security._mail_util_cls = OutboxMailUtil
+    security.confirm_policy = _shop_confirms  # type: ignore[method-assign]
     security.init_app(app, datastore)
     security.render_template = _render_security_template
     # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
     app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
     security.unauthn_handler(_unauthenticated)
     security.unauthz_handler(_forbidden)
+
+
+def _shop_confirms() -> bool | None:
+    """Whether the bound shop asks new accounts to confirm their address (None: no shop)."""
+    shop = current_tenant_or_none()
+    if shop is None or shop.settings is None:
+        return None
+    return shop.settings.features.confirm_email
 
 
 def _render_security_template(template: str, **context: Any) -> str:

@@ -324,6 +324,10 @@ class ShopSettings(_Strict):
         """The platform config keys this shop overrides, for this shop's requests only."""
         values: dict[str, Any] = dict(self.config)
         values["SECURITY_LOGIN_WITHOUT_CONFIRMATION"] = not self.features.confirm_email
+        if self.features.confirm_email:
+            # Not signed in until confirmed: after registering, the login page (where the
+            # "check your mail" message shows), not the account page it may not open.
+            values["SECURITY_POST_REGISTER_VIEW"] = "/login"
         if self.mail.sender:
             values["SECURITY_EMAIL_SENDER"] = self.mail.sender
             values["MAIL_DEFAULT_SENDER"] = self.mail.sender
