@@ -123,6 +123,21 @@ def test_only_a_shop_that_confirms_speaks_of_confirming(app, make_shop, outbox):
     assert "/confirm/" in outbox[-1].body
 
 
+def test_login_failures_in_plain_words_and_unconfirmed_shoppers_told_so(app, make_shop, outbox):
+    strict = make_shop("strict", settings='name = "Strict"\n[features]\nconfirm_email = true\n')
+    register(app.test_client(), strict, "s@example.com")
+    wrong = login(app.test_client(), strict, "s@example.com", password="not the password")
+    assert "Wrong email or password." in wrong.text and "passcode" not in wrong.text
+    assert "not confirmed" not in wrong.text  # the password did not prove who they are
+    unknown = login(app.test_client(), strict, "nobody@example.com")
+    assert "Wrong email or password." in unknown.text
+    right = login(app.test_client(), strict, "s@example.com")
+    assert right.status_code == 200
+    assert "Your email address is not confirmed yet" in right.text
+    assert "Wrong email or password." not in right.text
+    assert "/confirm" in right.text  # the link to have the mail sent again
+
+
 def _reset_mail(app, acme, outbox, **environ):
     client = app.test_client()
     token = csrf_from(client.get("/reset", headers=host(acme)).text)
