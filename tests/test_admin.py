@@ -363,3 +363,30 @@ def test_another_shops_orders_and_categories_are_out_of_reach(app, owner, shop, 
     )
     with app.app_context(), tenant_context(globex):
         assert catalog.get_category("tents").name == "Tents"  # untouched
+
+
+def test_a_suspended_shop_keeps_its_look_and_its_owner_reads_the_dashboard(
+    app, runner, owner, shop, client
+):
+    assert runner.invoke(["suspend", "acme", "--reason", "Unpaid invoice"]).exit_code == 0
+    page = client.get("/", headers=host(shop))
+    assert page.status_code == 503 and "Unpaid invoice" in page.text
+    for link in ("/products", "/cart/", "/register"):  # no links into the closed shop
+        assert f'href="{link}' not in page.text, link
+    assert "/login?next=/admin/" in page.text
+    css = [href for href in re.findall(r'href="([^"]+\.css[^"]*)"', page.text)]
+    assert css and all(client.get(h, headers=host(shop)).status_code == 200 for h in css)
+    dashboard = owner.get("/admin/", headers=host(shop))
+    assert dashboard.status_code == 200 and "Your shop is suspended" in dashboard.text
+    change = owner.post("/admin/settings", data={"name": "X"}, headers=host(shop))
+    assert change.status_code == 503 and "can be viewed but not changed" in change.text
+    shopper_side = owner.get("/products", headers=host(shop))
+    assert shopper_side.status_code == 503
+
+
+def test_the_platform_page_for_an_unknown_host_is_styled(client):
+    page = client.get("/", headers={"Host": "203.0.113.9"})
+    assert page.status_code == 404
+    sheet = re.search(r'href="(/static/[^"]+\.css)"', page.text).group(1)
+    assert client.get(sheet, headers={"Host": "203.0.113.9"}).status_code == 200
+    assert client.get("/static/../app.py", headers={"Host": "203.0.113.9"}).status_code == 404

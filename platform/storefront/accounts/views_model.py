@@ -46,6 +46,8 @@ class ShopView(SafeView):
     # "$50.00" when shipping is free above the same order value everywhere the shop
     # ships, from its zones: what banners promise comes from the settings.
     free_shipping_from: str = ""
+    # Suspended: its pages show the notice, without links into the closed shop.
+    closed: bool = False
 
     @classmethod
     def of(cls, ctx: TenantContext) -> ShopView:
@@ -69,6 +71,7 @@ class ShopView(SafeView):
             currency=s.currency,
             locale=current_locale(),
             free_shipping_from=_free_shipping_from(),
+            closed=ctx.status == "suspended",
         )
 
 

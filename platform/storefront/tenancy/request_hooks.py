@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import Flask, Request, Response, current_app, g, redirect, render_template, request
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..problems import api_error, wants_json
@@ -81,6 +82,8 @@ def bind_shop() -> ResponseReturnValue | None:
     res = resolve_request(request)
     ctx = res.tenant
     if ctx is None:
+        if res.status == 404 and request.method in ("GET", "HEAD") and _platform_asset():
+            return None  # the platform's own stylesheet, for its styled 404 page
         return platform_error(res.status or 404, res.reason)
     if not res.is_primary:
         target = shop_base_url(ctx) + request.full_path.rstrip("?")
@@ -91,7 +94,15 @@ def bind_shop() -> ResponseReturnValue | None:
     if ctx.status == "suspended":
         if wants_json():
             return platform_error(503, "This shop is not open at the moment.")
-        return _shop_page("errors/suspended.html", 503, reason=ctx.suspended_reason)
+        entry = _open_while_suspended()
+        if entry == "open":
+            return None
+        return _shop_page(
+            "errors/suspended.html",
+            503,
+            reason=ctx.suspended_reason,
+            read_only=entry == "read-only",
+        )
     if ctx.settings is None:
         return platform_error(503, "This shop is being set up. Please come back soon.")
     return None
@@ -133,6 +144,28 @@ def platform_error(status: int, reason: str) -> Response:
     template = current_app.jinja_env.get_template("@base/platform/error.html")
     body = template.render(status=status, reason=reason)
     return Response(body, status=status, mimetype="text/html")
+
+
+def _platform_asset() -> bool:
+    """A file of the platform's base static folder (no shop is bound: no shop's files)."""
+    return request.path.startswith("/static/")
+
+
+def _open_while_suspended() -> str:
+    """What a suspended shop still serves: its look (so the notice is the shop's), login
+    and logout, and its dashboard to its staff, read-only. "open", "read-only" (a change
+    attempted in the dashboard) or "closed"."""
+    path, reading = request.path, request.method in ("GET", "HEAD")
+    if reading and (path.startswith("/static/") or path == "/branding.css"):
+        return "open"
+    if path in ("/login", "/logout"):
+        return "open"
+    if path == "/admin" or path.startswith("/admin/"):
+        user = current_user
+        staff = user.is_authenticated and (user.has_role("owner") or user.has_role("staff"))
+        if staff:
+            return "open" if reading else "read-only"
+    return "closed"
 
 
 def _shop_page(template: str, status: int, **context: object) -> Response:
