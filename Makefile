@@ -15,21 +15,29 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The demo runs in development mode (a generated secret key in instance/) and builds
-# links as http://<shop>.localhost:5000/.
+# links as http://<shop>.localhost:$(PORT)/. Its shops live in instance/tenants/ (copied
+# from tenants/ on the first run, git-ignored): using the demo never changes tracked files.
+PORT ?= 5000
+HOST ?= 127.0.0.1
+DEMO_TENANTS := instance/tenants
 DEMO_ENV := STOREFRONT_ENVIRONMENT=development STOREFRONT_PREFERRED_URL_SCHEME=http \
-	STOREFRONT_SHOP_URL_PORT=5000 STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:8420
+	STOREFRONT_SHOP_URL_PORT=$(PORT) STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:8420 \
+	STOREFRONT_TENANTS_DIR=$(DEMO_TENANTS)
 # Acme takes cards in test mode: a local fake Stripe (localstripe, extended in
 # tests/fixtures/stripe_fake.py) runs beside the demo and stops with it.
 DEMO_STRIPE := $(BIN)/python -m tests.fixtures.stripe_fake --port 8420 \
-	--secret whsec_demoacme00000000 --host acme.localhost:5000 \
-	--relay http://127.0.0.1:5000/payments/stripe/webhook
+	--secret whsec_demoacme00000000 --host acme.localhost:$(PORT) \
+	--relay http://127.0.0.1:$(PORT)/payments/stripe/webhook
 
-demo: install  ## migrate the embedded SQLite database, provision the demo shops, serve on :5000
+demo: install  ## migrate the embedded SQLite database, provision the demo shops, serve on $(HOST):$(PORT)
+	mkdir -p $(DEMO_TENANTS)
+	for shop in acme globex; do test -d $(DEMO_TENANTS)/$$shop || cp -R tenants/$$shop $(DEMO_TENANTS)/; done
 	$(DEMO_ENV) $(BIN)/tenantctl db upgrade
 	$(DEMO_ENV) $(BIN)/tenantctl demo
-	@echo "Demo shops: http://acme.localhost:5000/  http://globex.localhost:5000/"
+	@echo "Demo shops: http://acme.localhost:$(PORT)/  http://globex.localhost:$(PORT)/"
+	@echo "tenantctl for the demo: env $(DEMO_ENV) $(BIN)/tenantctl ..."
 	$(DEMO_STRIPE) & FAKE=$$!; trap "kill $$FAKE" EXIT INT TERM; \
-	$(DEMO_ENV) $(BIN)/flask --app wsgi:application run --host 127.0.0.1 --port 5000 --debug
+	$(DEMO_ENV) $(BIN)/flask --app wsgi:application run --host $(HOST) --port $(PORT) --debug
 
 worker: install  ## the jobs worker (STOREFRONT_JOBS_BACKEND=redis and a Redis URL)
 	$(BIN)/tenantctl worker
