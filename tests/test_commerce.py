@@ -288,3 +288,26 @@ def test_only_the_shops_payment_methods_are_offered_and_taken(app, client, make_
     assert refused.status_code == 200 and order_count(app, shop) == 0
     assert checkout(client, shop, payment_method="cash_on_delivery").status_code == 302
     assert "Pay the courier" in client.get("/orders/COD-1001", headers=host(shop)).text
+
+
+def test_the_checkout_form_helps_browsers_fill_it_and_offers_guests_the_login(
+    client, make_shop, product
+):
+    shop = make_shop("acme")
+    product(shop, "anvil", 1000)
+    add_to_cart(client, shop, "anvil")
+    page = client.get("/checkout", headers=host(shop)).text
+    for field, token in (
+        ("email", "email"),
+        ("name", "name"),
+        ("address", "street-address"),
+        ("postal_code", "postal-code"),
+        ("city", "address-level2"),
+        ("country", "country"),
+    ):
+        assert re.search(
+            rf'name="{field}"[^>]*autocomplete="{token}"|autocomplete="{token}"[^>]*name="{field}"',
+            page,
+        ), field
+    assert "Log in to check out faster" in page, page[page.find("<main") :][:600]
+    assert "login?next=/checkout" in page

@@ -15,14 +15,35 @@ from .payments import enabled_methods
 
 
 class CheckoutForm(FlaskForm):
+    # autocomplete: browsers and password managers fill the address in one go.
     email = EmailField(
-        _l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)]
+        _l("Email"),
+        validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)],
+        render_kw={"autocomplete": "email"},
     )
-    name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
-    address = StringField(_l("Street and number"), validators=[DataRequired(), Length(max=300)])
-    postal_code = StringField(_l("Postal code"), validators=[DataRequired(), Length(max=20)])
-    city = StringField(_l("City"), validators=[DataRequired(), Length(max=100)])
-    country = SelectField(_l("Country"), choices=[], validate_choice=True)
+    name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+    address = StringField(
+        _l("Street and number"),
+        validators=[DataRequired(), Length(max=300)],
+        render_kw={"autocomplete": "street-address"},
+    )
+    postal_code = StringField(
+        _l("Postal code"),
+        validators=[DataRequired(), Length(max=20)],
+        render_kw={"autocomplete": "postal-code"},
+    )
+    city = StringField(
+        _l("City"),
+        validators=[DataRequired(), Length(max=100)],
+        render_kw={"autocomplete": "address-level2"},
+    )
+    country = SelectField(
+        _l("Country"), choices=[], validate_choice=True, render_kw={"autocomplete": "country"}
+    )
     payment_method = RadioField(_l("Payment"), validators=[DataRequired()])
     discount_code = StringField(
         _l("Discount code"), validators=[Optional(), Length(max=40)], description=_l("Optional.")
