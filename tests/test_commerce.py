@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storefront.catalog.models import Product
 from storefront.extensions import db
@@ -311,3 +311,42 @@ def test_the_checkout_form_helps_browsers_fill_it_and_offers_guests_the_login(
         ), field
     assert "Log in to check out faster" in page, page[page.find("<main") :][:600]
     assert "login?next=/checkout" in page
+
+
+def test_the_cart_counts_in_the_header_removes_lines_and_stops_a_short_checkout(
+    app, client, make_shop, product
+):
+    shop = make_shop("acme")
+    product(shop, "anvil", price=1999, stock=3)
+    product(shop, "rope", price=500, stock=5)
+    stranger = app.test_client()
+    assert 'class="cart-count"' not in stranger.get("/", headers=host(shop)).text
+    add_to_cart(client, shop, "anvil", 2)
+    add_to_cart(client, shop, "rope", 1)
+    home = client.get("/", headers=host(shop)).text
+    assert re.search(r'class="cart-count"[^>]*>3<', home)
+    # A page cached for anonymous visitors never carries someone's cart count.
+    assert 'class="cart-count"' not in stranger.get("/", headers=host(shop)).text
+    cart = client.get("/cart/", headers=host(shop)).text
+    assert cart.count('class="cart-thumb"') == 2 and 'max="3"' in cart
+    # Someone else buys the anvils while these sit in the cart: the cart says so.
+    with app.app_context(), tenant_context(shop):
+        db.session.execute(update(Product).where(Product.slug == "anvil").values(stock=1))
+        db.session.commit()
+    cart = client.get("/cart/", headers=host(shop)).text
+    assert "Only 1 left: lower the quantity to check out." in cart
+    assert "/checkout" not in cart.split('class="cart-actions"')[1]
+    # The typed address survives a checkout that sends the shopper back to the cart.
+    sent_back = checkout(client, shop, name="Ada Lovelace")
+    assert sent_back.status_code == 302 and sent_back.headers["Location"].endswith("/cart/")
+    form = client.get("/checkout", headers=host(shop)).text
+    assert 'value="Ada Lovelace"' in form
+    item = re.search(r'name="item_id" value="(\d+)"', cart).group(1)
+    removed = client.post(
+        "/cart/update",
+        data={"item_id": item, "quantity": "0", "csrf_token": csrf_from(cart)},
+        headers=host(shop),
+    )
+    assert removed.status_code == 302
+    cart = client.get("/cart/", headers=host(shop)).text
+    assert cart.count('class="cart-thumb"') == 1 and "/checkout" in cart

@@ -159,13 +159,21 @@ def _content_token(shop_uid: str) -> str:
     return str(token)
 
 
+# Session keys that make a visitor's pages their own (the cart registers its token: the
+# header shows the visitor's cart count).
+PERSONAL_SESSION_KEYS: set[str] = set()
+
+
 def _personal() -> bool:
-    """Pages we never cache: a logged-in user's, one with messages waiting, not a GET."""
+    """Pages we never cache: a logged-in user's, one with messages waiting or a cart of
+    its own, not a GET."""
     if request.method != "GET":
         return True
     if not current_app.config["SHOP_PAGE_CACHE"] or current_app.jinja_env.auto_reload:
         return True  # switched off, or development: template edits show at once
     if current_user and current_user.is_authenticated:
+        return True
+    if any(session.get(key) for key in PERSONAL_SESSION_KEYS):
         return True
     return bool(session.get("_flashes"))
 

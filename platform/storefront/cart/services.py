@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import delete, select
 
+from ..caching import PERSONAL_SESSION_KEYS
 from ..catalog.models import Product
 from ..catalog.money import shop_money
 from ..catalog.services import ProductView, view
@@ -21,6 +22,7 @@ from ..shared import SafeView
 from .models import Cart, CartItem
 
 SESSION_KEY = "cart"
+PERSONAL_SESSION_KEYS.add(SESSION_KEY)  # a visitor with a cart sees its count: no shared page
 TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 - a header name
 TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_QUANTITY = 99
@@ -138,6 +140,14 @@ def set_quantity(item_id: int, quantity: int) -> None:
     else:
         item.quantity = min(quantity, MAX_QUANTITY)
     db.session.flush()
+
+
+def cart_count() -> int:
+    """How many units the visitor's cart holds (for the header); no query without one."""
+    if signed_in_user_id() is None and not visitor_token():
+        return 0
+    cart = current_cart()
+    return sum(item.quantity for item in cart.items) if cart else 0
 
 
 def cart_view(cart: Cart | None = None) -> CartView:

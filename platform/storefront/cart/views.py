@@ -7,10 +7,13 @@ from flask_babel import gettext as _
 from werkzeug import Response
 
 from ..extensions import db
+from ..themes import add_safe_globals
 from . import services
 from .forms import AddToCartForm, UpdateItemForm
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
+# The header's cart count, for every page (a shop's own templates too).
+bp.record_once(lambda state: add_safe_globals(state.app, cart_count=services.cart_count))  # type: ignore[arg-type]
 
 
 @bp.route("/")

@@ -7,7 +7,17 @@ import re
 import secrets
 from dataclasses import fields
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -43,6 +53,8 @@ def cart_estimate() -> CheckoutSummary | None:
 bp.record_once(lambda state: add_safe_globals(state.app, cart_estimate=cart_estimate))  # type: ignore[arg-type]
 log = logging.getLogger(__name__)
 CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+TYPED_KEY = "checkout_typed"
+TYPED_FIELDS = ("email", "name", "address", "postal_code", "city", "country", "discount_code")
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -60,6 +72,11 @@ def checkout() -> str | Response:
         flash(_("Your cart is empty."), "error")
         return redirect(url_for("cart.show"))
     form = CheckoutForm()
+    if request.method == "GET":
+        # What the shopper typed before checkout sent them back to fix the cart.
+        for name, value in session.get(TYPED_KEY, {}).items():
+            if name in TYPED_FIELDS:
+                getattr(form, name).data = value
     if current_user.is_authenticated and not form.email.data:
         form.email.data = current_user.email
     if not CHECKOUT_KEY.fullmatch(form.checkout_key.data or ""):
@@ -82,6 +99,8 @@ def checkout() -> str | Response:
         except services.CheckoutError as exc:
             db.session.rollback()
             flash(str(exc), "error")
+            # Kept for when they come back: a sold-out line must not cost them the form.
+            session[TYPED_KEY] = {name: getattr(contact, name) for name in TYPED_FIELDS}
             return redirect(url_for("cart.show"))
         except services.CONCURRENT_CHECKOUT:
             # The same checkout committed first in another request: answer its order;
@@ -95,6 +114,7 @@ def checkout() -> str | Response:
         except BaseException:
             db.session.rollback()
             raise
+        session.pop(TYPED_KEY, None)
         return _after_order(order)
     return render_template("orders/checkout.html", form=form, summary=summary)
 
