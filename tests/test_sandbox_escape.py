@@ -16,6 +16,7 @@ import pytest
 from jinja2 import FileSystemLoader
 
 from storefront.catalog import services as catalog
+from storefront.content import services as content
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
 from storefront.themes.loader import SHIPPED_THEMES_DIR
@@ -90,6 +91,7 @@ def world(app, make_shop, make_user):
     with app.app_context(), tenant_context(shop):
         catalog.create_category("Tools", "tools")
         catalog.create_product("SKU-1", "TNT <i>Crate</i>", 1999, stock=50, categories=["tools"])
+        content.save_page(None, slug="shipping", title="Ship", body="We **ship**.", published=True)
         db.session.commit()
     shopper = app.test_client()
     login(shopper, shop, SHOPPER)
@@ -107,6 +109,7 @@ PAGES = [
     "/c/tools",
     "/search?q=crate",
     "/p/tnt-i-crate-i",
+    "/pages/shipping",
     "/cart/",
     "/checkout",
     "/login",

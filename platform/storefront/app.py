@@ -11,6 +11,7 @@ from flask import Flask
 
 from .accounts import init_accounts
 from .admin.commerce import bp as admin_commerce_bp
+from .admin.content import bp as admin_pages_bp
 from .admin.discounts import bp as admin_discounts_bp
 from .admin.domains import bp as admin_domains_bp
 from .admin.keys import bp as admin_keys_bp
@@ -110,6 +111,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)
     app.register_blueprint(admin_discounts_bp)
+    app.register_blueprint(admin_pages_bp)
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from .accounts.services import create_user, find_user
 from .catalog.demo import seed_catalog
+from .content import services as content
 from .extensions import db
 from .orders import discounts
 from .tenancy.context import tenant_context
@@ -24,6 +25,47 @@ DEMO_STRIPE = {  # not secrets: they only open the local fake Stripe of `make de
     "stripe.secret_key": "sk_test_demoacme00000000",
     "stripe.publishable_key": "pk_test_demoacme00000000",
     "stripe.webhook_secret": "whsec_demoacme00000000",
+}
+# The pages the demo shops' footers link to (Markdown; translations by locale).
+DEMO_PAGES = {
+    "acme": {
+        "slug": "shipping",
+        "title": "Shipping and returns",
+        "body": (
+            "We ship every order from our warehouse in **Walla Walla** within two working "
+            "days.\n\n"
+            "| Where | Rate | Free from |\n|---|---|---|\n"
+            "| Contiguous US | $5.00 | $50.00 |\n| Canada and Mexico | $15.00 | $100.00 |\n\n"
+            "## Returns\n\nNot happy? Send it back within **30 days** for a full refund. "
+            "Anvils that fell off a cliff excepted.\n\n"
+            "Questions? [Write to us](mailto:hello@acme.localhost)."
+        ),
+        "translations": {
+            "fr_FR": {
+                "title": "Livraison et retours",
+                "body": (
+                    "Nous expédions chaque commande depuis notre entrepôt de **Walla Walla** "
+                    "sous deux jours ouvrés.\n\n## Retours\n\nPas satisfait ? Renvoyez "
+                    "l'article sous **30 jours** pour un remboursement complet."
+                ),
+            }
+        },
+    },
+    "globex": {
+        "slug": "versand",
+        "title": "Versand",
+        "body": (
+            "Wir versenden innerhalb Deutschlands ab 4,90 € und **kostenlos ab 50 €**. "
+            "Bestellungen vor 14 Uhr verlassen das Lager am selben Tag.\n\n"
+            "## Rückgabe\n\n30 Tage Rückgaberecht, ohne Wenn und Aber."
+        ),
+        "translations": {
+            "en_GB": {
+                "title": "Shipping",
+                "body": "We ship within Germany from €4.90 and **free over €50**.",
+            }
+        },
+    },
 }
 DEMO_PASSWORD = "demo-password"  # noqa: S105  # demo accounts only; printed by `make demo`
 
@@ -41,6 +83,10 @@ def provision_demo() -> Iterator[str]:
                 create_user(owner, DEMO_PASSWORD, roles=["owner"])
                 db.session.commit()
 
+            if slug in DEMO_PAGES and not content.all_pages():
+                content.save_page(None, published=True, **DEMO_PAGES[slug])  # type: ignore[arg-type]
+                db.session.commit()
+                yield f"  page /pages/{DEMO_PAGES[slug]['slug']} added to {slug}"
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"

@@ -131,6 +131,7 @@ TRANSLATABLE: dict[str, tuple[Any, int, Callable[[str], Any]]] = {
         lambda lang: _l("Description in %(language)s", language=lang),
     ),
     "name": (StringField, 200, lambda lang: _l("Name in %(language)s", language=lang)),
+    "body": (TextAreaField, 50000, lambda lang: _l("Text in %(language)s", language=lang)),
     "footer_text": (
         TextAreaField,
         500,
@@ -307,6 +308,26 @@ class ApiKeyForm(FlaskForm):
         description=_l("Leave empty for a key that lives until you revoke it."),
     )
     submit = SubmitField(_l("Create key"))
+
+
+class PageForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
+    slug = StringField(
+        _l("Address"),
+        validators=[Optional(), Length(max=120), SLUG],
+        description=_l("The page lives at /pages/<address>; from the title when empty."),
+    )
+    body = TextAreaField(
+        _l("Text"),
+        validators=[Length(max=50000)],
+        description=_l(
+            "Markdown: **bold**, *italic*, # headings, - lists, [links](https://…). "
+            "HTML is shown as text."
+        ),
+        render_kw={"rows": 14},
+    )
+    published = BooleanField(_l("Published"), default=True)
+    submit = SubmitField(_l("Save page"))
 
 
 class CorsForm(FlaskForm):

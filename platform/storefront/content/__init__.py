@@ -1,0 +1,1 @@
+"""Pages an owner writes (shipping, returns, about, legal), in Markdown, per language."""

@@ -1,0 +1,33 @@
+"""A shop's content pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import Model
+from ..tenancy.models import utcnow
+from ..tenancy.scoping import TenantScoped
+
+MAX_BODY = 50_000
+
+
+class Page(Model, TenantScoped):
+    """``/pages/<slug>``: a title and a Markdown body, with both in the shop's other
+    locales in ``translations`` (``{"fr_FR": {"title": …, "body": …}}``)."""
+
+    __tablename__ = "pages"
+    __scoped_args__ = (UniqueConstraint("tenant_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Page {self.slug}>"
