@@ -84,7 +84,7 @@ def test_search_and_category_and_empty_states(client, make_shop, stocked):
     assert "Opening soon" in client.get("/", headers=host(shop)).text
     stocked(shop)
     assert "Item 1" in client.get("/search?q=acme-1", headers=host(shop)).text  # by SKU
-    assert "No products match" in client.get("/search?q=nothing", headers=host(shop)).text
+    assert "No match for “nothing”" in client.get("/search?q=nothing", headers=host(shop)).text
     assert "Item 2" in client.get("/c/tools", headers=host(shop)).text
     assert client.get("/c/missing", headers=host(shop)).status_code == 404
     assert "Sold out" in client.get("/p/item-0", headers=host(shop)).text
@@ -111,3 +111,32 @@ def test_four_byte_characters_round_trip(app, client, make_shop):
     with app.app_context(), tenant_context(shop):
         assert services.get_product("rocket").title == "Rocket 🚀 anvil"
     assert "Rocket 🚀 anvil" in client.get("/p/rocket", headers=host(shop)).text
+
+
+def test_search_forgives_typos_plurals_case_and_language(
+    app, client, make_shop, demo_tenants, runner
+):
+    """What a shopper types finds what they mean, best matches first, in any language."""
+    runner.invoke(["demo"])
+    acme = {"Host": "acme.localhost"}
+
+    def found(query: str, headers=acme) -> list[str]:
+        page = client.get(f"/search?q={query}", headers=headers).text
+        return re.findall(r'class="product-title"[^>]*>([^<]+)<', page) or re.findall(
+            r"<h3[^>]*>\s*<a[^>]*>([^<]+)</a>", page
+        )
+
+    for query in ("anvil", "Anvils", "anvl", "ANVIL", "anvils"):
+        titles = found(query)
+        assert titles and all("Anvil" in t for t in titles), (query, titles)
+        assert len(titles) == 3, (query, titles)
+    assert found("rockt skates")[0] == "Rocket Skates"  # a typo, two words, best first
+    assert "Rocket Sled" not in found("rockt skates")  # every word must match
+    french = found("enclume", headers=acme)  # the French title of the anvils
+    assert french and len(french) == 3
+    page = client.get("/search?q=anvl", headers=acme).text
+    assert 'value="anvl"' in page  # the query stays in the box
+    nothing = client.get("/search?q=zzzzqqq", headers=acme).text
+    assert "No match for “zzzzqqq”" in nothing
+    api = client.get("/api/v1/products?q=anvl", headers=acme).json
+    assert api["meta"]["total"] == 3

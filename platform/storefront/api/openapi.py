@@ -227,7 +227,11 @@ def _paths() -> dict[str, dict[str, Any]]:
                     *LOCALE,
                     _query("q", {"type": "string", "maxLength": 100}),
                     _query("category", {"type": "string", "maxLength": 120}),
-                    _query("sort", {"enum": ["newest", "price_asc", "price_desc", "title"]}),
+                    _query(
+                        "sort",
+                        {"enum": ["relevance", "newest", "price_asc", "price_desc", "title"]},
+                        "relevance (best match first) is the default with q, newest without.",
+                    ),
                 ],
                 links={
                     "GetProduct": _link("getProduct", slug="$response.body#/data/0/slug"),

@@ -57,7 +57,8 @@ def _adopt_cart_token() -> None:
 @bp.get("/products")
 def products() -> Response:
     page, per_page = paging()
-    sort = request.args.get("sort", "newest")
+    query = request.args.get("q") or None
+    sort = request.args.get("sort", "relevance" if query else "newest")
     if sort not in catalog.SORTS:
         raise ApiError(400, f"sort must be one of {', '.join(catalog.SORTS)}.")
     try:
@@ -66,7 +67,7 @@ def products() -> Response:
             per_page,
             sort,
             request.args.get("category") or None,
-            request.args.get("q") or None,
+            query,
             transform=None,
         )
     except LookupError:

@@ -14,9 +14,10 @@ from sqlalchemy.orm import joinedload
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
-from ..listing import LIKE_ESCAPE, Page, contains, paginate
+from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
 from ..shared import SafeView
 from ..webhooks import emit
+from . import search
 from .models import Category, Product, product_categories
 from .money import shop_money
 
@@ -25,6 +26,8 @@ SORTS: dict[str, tuple[Any, ...]] = {
     "price_asc": (Product.price.asc(), Product.id.asc()),
     "price_desc": (Product.price.desc(), Product.id.desc()),
     "title": (Product.title.asc(), Product.id.asc()),
+    # Best match first when searching (catalog.search); otherwise the newest.
+    "relevance": (Product.created_at.desc(), Product.id.desc()),
 }
 
 
@@ -88,7 +91,10 @@ def list_products(
     transform: Any = view,
 ) -> Page:
     """Active products, filtered and sorted, one page at a time (as views, or as rows with
-    ``transform=None``: their categories come in one more statement, whatever the page)."""
+    ``transform=None``: their categories come in one more statement, whatever the page).
+
+    A ``query`` goes through ``catalog.search`` (forgiving, every language); sorted by
+    ``relevance``, its best matches come first."""
     stmt = select(Product).where(Product.active.is_(True))
     if category:
         cat = get_category(category)
@@ -97,15 +103,23 @@ def list_products(
         )
         stmt = stmt.where(Product.categories.any(Category.id.in_(ids)))
     if query:
-        like = contains(query)
-        stmt = stmt.where(
-            or_(
-                Product.title.ilike(like, escape=LIKE_ESCAPE),
-                Product.description.ilike(like, escape=LIKE_ESCAPE),
-                Product.sku.ilike(like, escape=LIKE_ESCAPE),
-            )
-        )
+        matches = search.ranked_ids(query)
+        stmt = stmt.where(Product.id.in_(matches))
+        if sort == "relevance":
+            return _by_relevance(stmt, matches, page, per_page, transform)
     return paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, per_page, transform)
+
+
+def _by_relevance(stmt: Any, ranked: list[int], page: int, per_page: int, transform: Any) -> Page:
+    """One page of ``stmt``'s products in ``ranked`` order (the search's)."""
+    allowed = set(db.session.scalars(stmt.with_only_columns(Product.id)))
+    ids = [pid for pid in ranked if pid in allowed]
+    page = min(max(page, 1), MAX_PAGE)
+    window = ids[(page - 1) * per_page : page * per_page]
+    rows = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(window)))}
+    ordered = [rows[pid] for pid in window if pid in rows]
+    items = tuple(transform(row) for row in ordered) if transform else tuple(ordered)
+    return Page(items=items, page=page, per_page=per_page, total=len(ids))
 
 
 def featured_products(limit: int = 8) -> tuple[ProductView, ...]:

@@ -23,13 +23,15 @@ SORT_LABELS = {
     "price_desc": _l("Price: high to low"),
     "title": _l("Name"),
 }
+SEARCH_SORT_LABELS = {"relevance": _l("Best match"), **SORT_LABELS}
 
 
 def _listing(title: str, category: str | None = None, query: str | None = None) -> str:
     page = page_number(request.args.get("page"))
-    sort = request.args.get("sort", "newest")
-    if sort not in SORT_LABELS:
-        sort = "newest"
+    labels = SEARCH_SORT_LABELS if query else SORT_LABELS
+    sort = request.args.get("sort", "relevance" if query else "newest")
+    if sort not in labels:
+        sort = "relevance" if query else "newest"
     per_page = int(current_app.config["PRODUCTS_PER_PAGE"])
     results = services.list_products(page, per_page, sort, category, query)
     page_args = {"sort": sort, "q": query, "slug": category}
@@ -38,7 +40,7 @@ def _listing(title: str, category: str | None = None, query: str | None = None) 
         title=title,
         results=results,
         sort=sort,
-        sorts={key: str(label) for key, label in SORT_LABELS.items()},
+        sorts={key: str(label) for key, label in labels.items()},
         query=query or "",
         categories=services.category_tree(),
         endpoint=request.endpoint,
