@@ -14,7 +14,7 @@ from tests.fixtures.factories import host, tenant_folder
 
 
 def titles(html: str) -> list[str]:
-    return re.findall(r'<h3 class="product-title">([^<]+)</h3>', html)
+    return re.findall(r'<h[23] class="product-title">([^<]+)</h[23]>', html)
 
 
 @pytest.fixture

@@ -82,6 +82,10 @@ def branding_css() -> ResponseReturnValue:
         ":root {\n"
         f"  --color-primary: {b.primary_color};\n"
         f"  --color-accent: {b.accent_color};\n"
+        # What white text sits on (buttons, badges): the brand colour, darkened only as
+        # far as WCAG AA needs (4.5:1), whatever colour the owner picked.
+        f"  --color-primary-strong: {readable_on_white_text(b.primary_color)};\n"
+        f"  --color-accent-strong: {readable_on_white_text(b.accent_color)};\n"
         f"  --color-background: {b.background_color};\n"
         f"  --color-text: {b.text_color};\n"
         f"  --font-body: {_css_string(b.font_family)};\n"
@@ -93,6 +97,29 @@ def branding_css() -> ResponseReturnValue:
     response.set_etag(hashlib.sha256(css.encode()).hexdigest()[:16])
     response.cache_control.max_age = 300
     return response.make_conditional(request)
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(c: float) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def readable_on_white_text(color: str) -> str:
+    """``color`` (#rgb, #rrggbb or #rrggbbaa), darkened step by step until white text on
+    it has a contrast of at least 4.5:1 (WCAG 2.1 AA); unchanged when it already has."""
+    hex_part = color.lstrip("#")
+    if len(hex_part) == 3:
+        hex_part = "".join(c * 2 for c in hex_part)
+    rgb = tuple(float(int(hex_part[i : i + 2], 16)) for i in (0, 2, 4))
+    for _ in range(40):
+        if 1.05 / (_luminance(rgb) + 0.05) >= 4.5:  # type: ignore[arg-type]
+            break
+        rgb = tuple(c * 0.93 for c in rgb)
+    return "#" + "".join(f"{round(c):02x}" for c in rgb)
 
 
 def _css_string(value: str) -> str:

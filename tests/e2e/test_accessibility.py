@@ -1,0 +1,95 @@
+"""axe-core (from the npm registry, installed by this test's setup) on every page type of
+both demo themes and the dashboard, on a desktop and a 390×844 phone: no serious or
+critical violation, and no page wider than the phone's screen."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.app import REPO
+
+pytestmark = pytest.mark.e2e
+
+AXE_DIR = REPO / "test-artifacts" / "axe"
+RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+SHOP_PAGES = {
+    "acme": ["/", "/products", "/search?q=anvl", "/search?q=zzzz", "/p/classic-anvil-50-lb",
+             "/cart/", "/login", "/register", "/reset", "/pages/shipping", "/nope", "/fr/"],
+    "globex": ["/", "/products", "/p/sturmjacke", "/cart/", "/login", "/pages/versand", "/en/"],
+}  # fmt: skip
+DASHBOARD = ["/admin/", "/admin/products", "/admin/products/new", "/admin/orders",
+             "/admin/customers", "/admin/categories", "/admin/discounts/", "/admin/pages/",
+             "/admin/pages/new", "/admin/settings", "/admin/shipping-payment/",
+             "/admin/domains/", "/admin/api-keys/", "/admin/webhooks/", "/account"]  # fmt: skip
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        AXE_DIR.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR),
+             "axe-core@4"],
+            check=True,
+            timeout=300,
+        )  # fmt: skip
+    return Path(script).read_text()
+
+
+def _audit(page, url: str, axe: str, viewport: str) -> list[str]:
+    page.goto(url)
+    page.wait_for_load_state()
+    page.evaluate(axe)
+    found = page.evaluate(
+        """async (rules) => {
+            const r = await axe.run(document, {runOnly: {type: 'tag', values: rules}});
+            return r.violations.filter(v => ['serious', 'critical'].includes(v.impact))
+                .map(v => `${v.id} (${v.impact}): ${v.nodes[0].target.join(' ')}`);
+        }""",
+        RULES,
+    )
+    wide = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if viewport == "phone" and wide > 1:
+        culprits = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .slice(-3).map(e => e.tagName.toLowerCase() + '.' + e.className)"""
+        )
+        found.append(f"{wide}px wider than the phone's screen: {culprits}")
+    return [f"{viewport} {url}: {problem}" for problem in found]
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_every_page_type_is_accessible(browser, live_server, axe_source, viewport):
+    port = live_server.port
+    context = browser.new_context(viewport=VIEWPORTS[viewport], bypass_csp=True)
+    page = context.new_page()
+    problems: list[str] = []
+    for slug, paths in SHOP_PAGES.items():
+        for path in paths:
+            problems += _audit(page, f"http://{slug}.localhost:{port}{path}", axe_source, viewport)
+    base = f"http://acme.localhost:{port}"
+    if viewport == "phone":  # a compact header: the links behind a Menu button
+        page.goto(base + "/products")
+        assert not page.locator(".site-nav").is_visible()
+        page.click(".nav-toggle")
+        assert page.locator(".site-nav a[href*='/login']").first.is_visible()
+        columns = page.evaluate(
+            "getComputedStyle(document.querySelector('.product-grid')).gridTemplateColumns"
+        )
+        assert len(columns.split()) == 2, columns  # two products per row
+    page.goto(base + "/login")
+    page.fill("input[name=email]", "owner@acme.example.com")
+    page.fill("input[name=password]", "demo-password")
+    page.click("form.form [type=submit]")
+    page.wait_for_load_state()
+    for path in DASHBOARD:
+        problems += _audit(page, base + path, axe_source, viewport)
+    problems += _audit(page, f"http://127.0.0.1:{port}/", axe_source, viewport)
+    context.close()
+    assert not problems, "\n".join(problems)
