@@ -202,6 +202,34 @@ def test_categories_are_added_and_deleted(app, owner, shop):
     assert "Hammers" not in owner.get("/admin/categories", headers=host(shop)).text
 
 
+def test_categories_are_renamed_moved_and_ordered(app, owner, shop, client):
+    post_form(owner, shop, "/admin/categories", {"name": "Tools", "parent": ""})
+    post_form(owner, shop, "/admin/categories", {"name": "Rope", "parent": ""})
+    renamed = post_form(
+        owner,
+        shop,
+        "/admin/categories/rope",
+        {"name": "Ropes & cords", "parent": "", "position": "0"},
+    )
+    assert renamed.status_code == 302
+    post_form(
+        owner, shop, "/admin/categories/tools", {"name": "Tools", "parent": "", "position": "5"}
+    )
+    listing = client.get("/products", headers=host(shop)).text
+    assert listing.index("Ropes &amp; cords") < listing.index("Tools")  # ordered by position
+    moved = post_form(
+        owner, shop, "/admin/categories/tools", {"name": "Tools", "parent": "rope", "position": "5"}
+    )
+    assert moved.status_code == 302
+    with app.app_context(), tenant_context(shop):
+        assert catalog.get_category("tools").parent_id == catalog.get_category("rope").id
+    refused = post_form(
+        owner, shop, "/admin/categories/rope", {"name": "Ropes", "parent": "", "position": "-1"}
+    )
+    assert refused.status_code == 200  # out of range: the form again, with the reason
+    assert owner.get("/admin/categories/nope", headers=host(shop)).status_code == 404
+
+
 def place(app, shop, email="ada@example.com"):
     with app.app_context(), tenant_context(shop):
         if catalog.product_by_sku("SKU-X") is None:
@@ -390,3 +418,20 @@ def test_the_platform_page_for_an_unknown_host_is_styled(client):
     sheet = re.search(r'href="(/static/[^"]+\.css)"', page.text).group(1)
     assert client.get(sheet, headers={"Host": "203.0.113.9"}).status_code == 200
     assert client.get("/static/../app.py", headers={"Host": "203.0.113.9"}).status_code == 404
+
+
+def test_an_existing_product_has_one_stock_control(app, owner, shop):
+    with app.app_context(), tenant_context(shop):
+        product = catalog.create_product("ONE-1", "One", 100, stock=4)
+        db.session.commit()
+        product_id = product.id
+    page = owner.get(f"/admin/products/{product_id}", headers=host(shop)).text
+    assert 'name="stock"' not in page and 'name="stock-delta"' in page
+    saved = post_form(
+        owner,
+        shop,
+        f"/admin/products/{product_id}",
+        {"sku": "ONE-1", "title": "One", "price": "1.00"},
+    )
+    assert saved.status_code == 302 and product_row(app, shop, "ONE-1").stock == 4  # untouched
+    assert 'name="stock"' in owner.get("/admin/products/new", headers=host(shop)).text

@@ -140,3 +140,23 @@ def test_search_forgives_typos_plurals_case_and_language(
     assert "No match for “zzzzqqq”" in nothing
     api = client.get("/api/v1/products?q=anvl", headers=acme).json
     assert api["meta"]["total"] == 3
+
+
+def test_a_product_description_keeps_its_formatting_and_nothing_else(app, client, make_shop):
+    from storefront.catalog import services as catalog_services
+    from storefront.extensions import db as database
+    from storefront.tenancy import tenant_context as bound
+
+    shop = make_shop("acme")
+    with app.app_context(), bound(shop):
+        catalog_services.create_product(
+            "MD-1",
+            "Formatted",
+            100,
+            stock=1,
+            description="**Heavy.**\n\n- forged\n- tested\n\n<script>alert(1)</script>",
+        )
+        database.session.commit()
+    page = client.get("/p/formatted", headers=host(shop)).text
+    assert "<strong>Heavy.</strong>" in page and "<li>forged</li>" in page
+    assert "<script>alert(1)" not in page and "&lt;script&gt;" in page

@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 import pytest
 
 from storefront.content import services as content
-from storefront.content.markdown import TAGS, render
 from storefront.extensions import db
+from storefront.markdown import TAGS, render
 from storefront.tenancy import tenant_context
 from tests.fixtures.factories import csrf_from, host, login
 

@@ -55,7 +55,14 @@ class ProductForm(FlaskForm):
         validators=[Optional(), Length(max=120), SLUG],
         description=_l("Leave empty to derive it from the title."),
     )
-    description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
+    description = TextAreaField(
+        _l("Description"),
+        validators=[Length(max=20000)],
+        description=_l(
+            "Markdown: **bold**, *italic*, # headings, - lists, [links](https://…). "
+            "HTML is shown as text."
+        ),
+    )
     price = StringField(_l("Price"), validators=[DataRequired(), Length(max=20)])
     compare_at_price = StringField(
         _l("Compare-at price"), validators=[Optional(), Length(max=20)], description=_l("Optional.")
@@ -94,6 +101,17 @@ class CategoryForm(FlaskForm):
     slug = StringField(_l("Slug"), validators=[Optional(), Length(max=120), SLUG])
     parent = SelectField(_l("Parent"), choices=[], validate_choice=True)
     submit = SubmitField(_l("Add category"))
+
+
+class CategoryEditForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    parent = SelectField(_l("Parent"), choices=[], validate_choice=True)
+    position = IntegerField(
+        _l("Position"),
+        validators=[InputRequired(), NumberRange(min=0, max=10000)],
+        description=_l("Lower numbers come first in the shop's menus."),
+    )
+    submit = SubmitField(_l("Save category"))
 
 
 class StatusForm(FlaskForm):

@@ -40,6 +40,7 @@ from ..tenancy.secrets import SecretsError, load_secrets, mask
 from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
 from .forms import (
+    CategoryEditForm,
     CategoryForm,
     ConfirmForm,
     ProductForm,
@@ -107,9 +108,13 @@ PRODUCT_TEXTS = ("title", "description")
 def _product_form(product: Product | None = None) -> ProductForm:
     form: ProductForm = translated(ProductForm, PRODUCT_TEXTS)(obj=None)  # type: ignore[assignment]
     form.categories.choices = [SelectChoice(c.slug, c.name) for c in catalog.all_categories()]
+    if product is not None:
+        # One stock control on an existing product: the adjustment beside the form, which
+        # adds or removes units atomically (a typed total would undo sales meanwhile).
+        del form.stock
     if product is not None and request.method == "GET":
         currency = shop_currency()
-        for name in ("sku", "title", "slug", "description", "stock", "image_url", "tax_class"):
+        for name in ("sku", "title", "slug", "description", "image_url", "tax_class"):
             getattr(form, name).data = getattr(product, name)
         form.active.data, form.featured.data = product.active, product.featured
         form.price.data = str(to_major(product.price, currency))
@@ -151,12 +156,13 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         title=form.title.data.strip(),
         slug=form.slug.data or catalog.slugify(form.title.data),
         description=form.description.data or "",
-        stock=form.stock.data or 0,
         active=form.active.data,
         featured=form.featured.data,
         image_url=form.image_url.data or None,
         tax_class=form.tax_class.data or "standard",
     )
+    if "stock" in form:
+        fields["stock"] = form.stock.data or 0
     texts = translations_of(form, PRODUCT_TEXTS)
     if texts:
         fields["translations"] = texts
@@ -290,6 +296,47 @@ def categories() -> ResponseReturnValue:
         categories=all_categories,
         confirm=ConfirmForm(prefix="confirm"),
     )
+
+
+@bp.route("/categories/<slug>", methods=["GET", "POST"])
+def category_edit(slug: str) -> ResponseReturnValue:
+    """Rename a category (in every language), move it, order it."""
+    try:
+        category = catalog.get_category(slug)
+    except LookupError:
+        abort(404)
+    form: CategoryEditForm = translated(CategoryEditForm, ("name",))()  # type: ignore[assignment]
+    has_children = any(c.parent_id == category.id for c in catalog.all_categories())
+    form.parent.choices = [SelectChoice("", _("— none —"))] + [
+        SelectChoice(c.slug, c.name)
+        for c in catalog.all_categories()
+        if c.parent_id is None and c.id != category.id and not has_children
+    ]
+    if request.method == "GET":
+        form.name.data, form.position.data = category.name, category.position
+        parent = next((c for c in catalog.all_categories() if c.id == category.parent_id), None)
+        form.parent.data = parent.slug if parent else ""
+        for locale, texts in (category.translations or {}).items():
+            field = form._fields.get(translation_field("name", locale))
+            if field is not None:
+                field.data = texts.get("name", "")
+    if form.validate_on_submit():
+        try:
+            catalog.update_category(
+                category,
+                name=form.name.data.strip(),
+                parent=form.parent.data or None,
+                position=form.position.data,
+                translations=translations_of(form, ("name",)),
+            )
+            db.session.commit()
+        except catalog.CatalogError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.categories"))
+    return render_template("admin/category_form.html", form=form, category=category)
 
 
 @bp.route("/categories/<slug>/delete", methods=["POST"])

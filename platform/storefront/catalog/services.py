@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
+from markupsafe import Markup
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -15,6 +16,7 @@ from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
+from ..markdown import render as render_markdown
 from ..shared import SafeView
 from ..webhooks import emit
 from . import search
@@ -47,6 +49,8 @@ class ProductView(SafeView):
     stock: int
     image: str
     categories: tuple[str, ...] = ()
+    # The description as the owner formatted it (Markdown, sanitised): see storefront.markdown.
+    description_html: Markup = Markup("")
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,17 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "item"
 
 
-def view(product: Product) -> ProductView:
+def view(product: Product, full: bool = False) -> ProductView:
+    """The product for a page; ``full`` (its own page) adds the formatted description,
+    which listings do not show and need not render."""
+    description = localized(product.translations, "description", product.description)
     return ProductView(
         id=product.id,
         sku=product.sku,
         slug=product.slug,
         title=localized(product.translations, "title", product.title),
-        description=localized(product.translations, "description", product.description),
+        description=description,
+        description_html=render_markdown(description) if full else Markup(""),
         price=product.price,
         price_display=shop_money(product.price),
         compare_at_display=(
@@ -384,6 +392,33 @@ def admin_products(page: int = 1, per_page: int = 25, query: str | None = None) 
 
 def all_categories() -> list[Category]:
     return list(db.session.scalars(select(Category).order_by(Category.position, Category.name)))
+
+
+def update_category(
+    category: Category,
+    *,
+    name: str,
+    parent: str | None,
+    position: int,
+    translations: dict[str, dict[str, str]] | None = None,
+) -> Category:
+    """Rename, move (one level of nesting) and order a category."""
+    parent_id = None
+    if parent:
+        target = get_category(parent)
+        if target.parent_id is not None or target.id == category.id:
+            raise CatalogError(_("Categories nest one level: pick a top-level category."))
+        if db.session.scalar(select(func.count()).where(Category.parent_id == category.id)):
+            raise CatalogError(
+                _("“%(name)s” has subcategories: it cannot become one.", name=category.name)
+            )
+        parent_id = target.id
+    category.name, category.parent_id, category.position = name, parent_id, position
+    if translations is not None:
+        category.translations = merge_translations(category.translations or {}, translations)
+    db.session.flush()
+    invalidate_shop_cache()
+    return category
 
 
 def delete_category(slug: str) -> None:

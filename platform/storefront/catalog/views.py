@@ -80,7 +80,7 @@ def product(slug: str) -> str:
     found = services.get_product(slug)
     if found is None:
         abort(404)
-    return render_template("catalog/product.html", product=services.view(found))
+    return render_template("catalog/product.html", product=services.view(found, full=True))
 
 
 @bp.route("/p/<slug>/image.svg")

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
+from ..markdown import render
 from ..shared import SafeView
-from .markdown import render
 from .models import MAX_BODY, Page
 
 __all__ = ["MAX_BODY", "Page", "PageError", "PageView"]
