@@ -435,3 +435,27 @@ def test_an_existing_product_has_one_stock_control(app, owner, shop):
     )
     assert saved.status_code == 302 and product_row(app, shop, "ONE-1").stock == 4  # untouched
     assert 'name="stock"' in owner.get("/admin/products/new", headers=host(shop)).text
+
+
+def test_the_overview_shows_sales_best_sellers_and_what_runs_low(app, owner, shop):
+    from datetime import timedelta
+
+    from storefront.orders import reports
+    from storefront.orders.models import Order
+    from storefront.tenancy.models import utcnow
+
+    place(app, shop, "ada@example.com")
+    place(app, shop, "bob@example.com")
+    with app.app_context(), tenant_context(shop):
+        catalog.create_product("LOW-1", "Last Rope", 500, stock=1)
+        old = db.session.scalar(select(Order).where(Order.email == "bob@example.com"))
+        old.created_at = utcnow() - timedelta(days=40)  # outside the 30 days
+        db.session.commit()
+        days = reports.daily_sales(30)
+        assert len(days) == 30 and days[-1].orders == 1
+        assert [b.sku for b in reports.best_sellers()] == ["SKU-X"]
+    page = owner.get("/admin/", headers=host(shop)).text
+    assert '<svg class="sales-chart"' in page and 'role="img"' in page
+    assert "from 1 orders" in page or "from 1 order" in page
+    assert "Anvil" in page.split("Best sellers")[1]
+    assert "Last Rope" in page.split("Running low")[1] and "1 left" in page

@@ -10,8 +10,19 @@ import io
 import secrets
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 from pydantic import ValidationError
@@ -29,6 +40,7 @@ from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..catalog.schemas import check_product, field_errors
 from ..extensions import db
 from ..listing import page_number
+from ..orders import reports
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
 from ..orders.payments import PROVIDERS
@@ -39,6 +51,7 @@ from ..tenancy.context import current_tenant
 from ..tenancy.secrets import SecretsError, load_secrets, mask
 from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
+from .charts import sales_chart
 from .forms import (
     CategoryEditForm,
     CategoryForm,
@@ -83,7 +96,26 @@ def index() -> str:
         "customers": accounts.list_customers(per_page=1).total,
     }
     latest = orders.list_orders(per_page=5).items
-    return render_template("admin/index.html", counts=counts, latest=latest, money=_money)
+    days = reports.daily_sales(30)
+    revenue, count = sum(d.revenue for d in days), sum(d.orders for d in days)
+    summary = _(
+        "Sales over the last 30 days: %(revenue)s from %(num)s orders.",
+        revenue=shop_money(revenue),
+        num=count,
+    )
+    chart = sales_chart(days, shop_money, lambda d: format_date(d.day, "d MMM"), summary)
+    return render_template(
+        "admin/index.html",
+        counts=counts,
+        latest=latest,
+        money=_money,
+        chart=chart,
+        summary=summary,
+        week=sum(d.revenue for d in days[-7:]),
+        best=reports.best_sellers(30),
+        low=reports.running_low(),
+        threshold=int(current_app.config.get("LOW_STOCK_THRESHOLD", 3)),
+    )
 
 
 def _money(amount: int | None, currency: str | None = None) -> str:

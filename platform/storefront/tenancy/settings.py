@@ -32,6 +32,7 @@ COLOR = r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$"
 # else (database URL, secret key, infrastructure) is platform-only.
 SHOP_CONFIG_KEYS: dict[str, type] = {
     "PRODUCTS_PER_PAGE": int,
+    "LOW_STOCK_THRESHOLD": int,  # the dashboard's and the daily digest's "running low"
     "RATELIMIT_LOGIN": str,
     "SECURITY_EMAIL_SUBJECT_REGISTER": str,
     "SECURITY_EMAIL_SUBJECT_PASSWORD_RESET": str,
