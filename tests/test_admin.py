@@ -459,3 +459,46 @@ def test_the_overview_shows_sales_best_sellers_and_what_runs_low(app, owner, sho
     assert "from 1 orders" in page or "from 1 order" in page
     assert "Anvil" in page.split("Best sellers")[1]
     assert "Last Rope" in page.split("Running low")[1] and "1 left" in page
+
+
+def test_the_owner_sets_logo_colours_and_fonts_with_a_preview(app, owner, shop, client):
+    import io
+
+    page = owner.get("/admin/settings", headers=host(shop)).text
+    assert '<svg class="branding-preview"' in page and 'type="color"' in page
+    token = csrf_from(page)
+    saved = owner.post(
+        "/admin/settings/branding",
+        data={
+            "brand-csrf_token": token,
+            "brand-primary_color": "#123456",
+            "brand-accent_color": "#EA580C",
+            "brand-background_color": "#ffffff",
+            "brand-text_color": "#111111",
+            "brand-font_family": "Georgia, 'Times New Roman', serif",
+            "brand-heading_font": "Georgia, 'Times New Roman', serif",
+            "brand-logo": (io.BytesIO(PNG), "logo.png"),
+        },
+        headers=host(shop),
+        content_type="multipart/form-data",
+    )
+    assert saved.status_code == 302, saved.text[:500]
+    toml = (tenant_folder(app, "acme") / "tenant.toml").read_text()
+    assert 'primary_color = "#123456"' in toml and 'accent_color = "#ea580c"' in toml
+    assert 'logo = "uploads/' in toml
+    css = client.get("/branding.css", headers=host(shop)).text
+    assert "--color-primary: #123456" in css and "--color-accent-strong: #ca4c0a" in css
+    home = client.get("/", headers=host(shop)).text
+    logo = re.search(r'<img src="([^"]+)"[^>]*class="brand-logo"', home).group(1)
+    assert client.get(logo, headers=host(shop)).status_code == 200
+    bad = owner.post(
+        "/admin/settings/branding",
+        data={"brand-csrf_token": token, "brand-primary_color": "red; }",
+              "brand-accent_color": "#000000", "brand-background_color": "#ffffff",
+              "brand-text_color": "#000000",
+              "brand-font_family": "x; } body { display: none",
+              "brand-heading_font": "Georgia, 'Times New Roman', serif"},
+        headers=host(shop),
+    )  # fmt: skip
+    assert bad.status_code == 422 and "Pick a colour." in bad.text
+    assert 'primary_color = "#123456"' in (tenant_folder(app, "acme") / "tenant.toml").read_text()

@@ -44,3 +44,24 @@ def sales_chart(
         )
     parts.append(f'<text x="0" y="10" class="chart-max">{escape(money(top))}</text></svg>')
     return Markup("".join(parts))  # noqa: S704 - numbers and escaped text only
+
+
+def branding_preview(
+    name: str, primary: str, accent: str, background: str, text: str, labels: tuple[str, str]
+) -> Markup:
+    """A miniature of the shop in the chosen colours: header, text, a button. SVG paints
+    with attributes, so the page's Content-Security-Policy (no inline styles) holds."""
+    title, sample, button = escape(name), escape(labels[0]), escape(labels[1])
+    primary_c, accent_c, background_c, text_c = (
+        escape(c) for c in (primary, accent, background, text)
+    )
+    return Markup(  # noqa: S704 - colours are validated #rrggbb, texts escaped
+        f'<svg class="branding-preview" viewBox="0 0 360 150" role="img" aria-label="{title}">'
+        f'<rect width="360" height="150" fill="{background_c}" stroke="#ccc"/>'
+        f'<rect width="360" height="36" fill="{primary_c}"/>'
+        f'<text x="14" y="24" fill="#fff" font-size="15" font-weight="700">{title}</text>'
+        f'<text x="14" y="68" fill="{text_c}" font-size="13">{sample}</text>'
+        f'<rect x="14" y="92" width="120" height="34" rx="5" fill="{accent_c}"/>'
+        f'<text x="74" y="114" fill="#fff" font-size="13" text-anchor="middle">{button}</text>'
+        "</svg>"
+    )

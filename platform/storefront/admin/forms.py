@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField
 from wtforms import (
     BooleanField,
+    ColorField,
     DateField,
     DecimalField,
     EmailField,
@@ -326,6 +327,40 @@ class ApiKeyForm(FlaskForm):
         description=_l("Leave empty for a key that lives until you revoke it."),
     )
     submit = SubmitField(_l("Create key"))
+
+
+# Font stacks an owner picks from (no web fonts to load, none that can break a rule).
+FONTS = {
+    "system-ui, -apple-system, 'Segoe UI', sans-serif": _l("System (sans-serif)"),
+    "Georgia, 'Times New Roman', serif": _l("Classic serif"),
+    "'Helvetica Neue', Arial, sans-serif": _l("Helvetica / Arial"),
+    "'Trebuchet MS', Verdana, sans-serif": _l("Friendly sans-serif"),
+    "'Courier New', monospace": _l("Typewriter"),
+}
+COLOR_RULE = Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Pick a colour."))
+
+
+class BrandingForm(FlaskForm):
+    logo = FileField(
+        _l("Logo"),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp"])],
+        description=_l("PNG, JPEG, GIF or WebP; leave empty to keep the current one."),
+    )
+    primary_color = ColorField(_l("Main colour"), validators=[DataRequired(), COLOR_RULE])
+    accent_color = ColorField(
+        _l("Accent colour"),
+        validators=[DataRequired(), COLOR_RULE],
+        description=_l("Buttons darken it as far as needed to stay readable."),
+    )
+    background_color = ColorField(_l("Background"), validators=[DataRequired(), COLOR_RULE])
+    text_color = ColorField(_l("Text colour"), validators=[DataRequired(), COLOR_RULE])
+    font_family = SelectField(
+        _l("Text font"), choices=[SelectChoice(k, v) for k, v in FONTS.items()]
+    )
+    heading_font = SelectField(
+        _l("Heading font"), choices=[SelectChoice(k, v) for k, v in FONTS.items()]
+    )
+    submit = SubmitField(_l("Save look"))
 
 
 class PageForm(FlaskForm):

@@ -7,6 +7,7 @@ the scoping layer keeps another shop's rows out of reach whatever id is typed in
 from __future__ import annotations
 
 import io
+import re
 import secrets
 from typing import Any
 
@@ -51,8 +52,10 @@ from ..tenancy.context import current_tenant
 from ..tenancy.secrets import SecretsError, load_secrets, mask
 from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
-from .charts import sales_chart
+from ..themes.views import readable_on_white_text
+from .charts import branding_preview, sales_chart
 from .forms import (
+    BrandingForm,
     CategoryEditForm,
     CategoryForm,
     ConfirmForm,
@@ -577,7 +580,81 @@ def settings() -> ResponseReturnValue:
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, payments=_payment_summary(ctx.slug))
+    return render_template(
+        "admin/settings.html",
+        form=form,
+        payments=_payment_summary(ctx.slug),
+        **_branding_page(_branding_form()),
+    )
+
+
+def _branding_form(formdata: bool = False) -> BrandingForm:
+    form = BrandingForm(prefix="brand") if formdata else BrandingForm(prefix="brand", formdata=None)
+    settings = current_tenant().settings
+    if settings is None:
+        return form
+    b = settings.branding
+    for field in (form.font_family, form.heading_font):
+        current = b.font_family if field is form.font_family else (b.heading_font or b.font_family)
+        if current not in {choice.value for choice in field.choices}:  # type: ignore[union-attr]
+            field.choices = [SelectChoice(current, current), *field.choices]  # type: ignore[misc]
+    if not formdata:
+        form.primary_color.data, form.accent_color.data = b.primary_color, b.accent_color
+        form.background_color.data, form.text_color.data = b.background_color, b.text_color
+        form.font_family.data = b.font_family
+        form.heading_font.data = b.heading_font or b.font_family
+    return form
+
+
+def _branding_page(form: BrandingForm) -> dict[str, Any]:
+    """The look form and a miniature of the shop in its colours."""
+    name = current_tenant().name
+    colour = {  # what the form holds (a refused submission previews what was typed)
+        field: (getattr(form, field).data or "#000000")
+        for field in ("primary_color", "accent_color", "background_color", "text_color")
+    }
+    preview = branding_preview(
+        name,
+        colour["primary_color"],
+        readable_on_white_text(colour["accent_color"])
+        if re.fullmatch(r"#[0-9a-fA-F]{6}", colour["accent_color"])
+        else colour["accent_color"],
+        colour["background_color"],
+        colour["text_color"],
+        (_("Your products, your words."), _("Add to cart")),
+    )
+    return {"branding": form, "preview": preview}
+
+
+@bp.route("/settings/branding", methods=["POST"])
+@roles_accepted("owner")
+def branding() -> ResponseReturnValue:
+    """Logo, colours and fonts, saved into tenant.toml's [branding]."""
+    ctx = current_tenant()
+    form = _branding_form(formdata=True)
+    if form.validate_on_submit():
+        changes: dict[str, Any] = {
+            f"branding.{name}": getattr(form, name).data.lower()
+            for name in ("primary_color", "accent_color", "background_color", "text_color")
+        }
+        changes["branding.font_family"] = form.font_family.data
+        changes["branding.heading_font"] = form.heading_font.data
+        try:
+            if form.logo.data:
+                changes["branding.logo"] = save_upload(form.logo.data).removeprefix("/static/")
+            config_edit.update_values(ctx.slug, changes)
+        except (ImageError, ShopError) as exc:
+            form.logo.errors = [*form.logo.errors, str(exc).split(": ", 2)[-1]]
+        else:
+            flash(_("The shop's look is saved."), "success")
+            return redirect(url_for("admin.settings"))
+    settings_form: SettingsForm = translated(SettingsForm, ("footer_text",))(formdata=None)  # type: ignore[assignment]
+    return render_template(
+        "admin/settings.html",
+        form=settings_form,
+        payments=_payment_summary(ctx.slug),
+        **_branding_page(form),
+    ), 422
 
 
 def _payment_summary(slug: str) -> list[tuple[str, str]]:
