@@ -296,6 +296,15 @@ def test_customers_list_and_detail_with_orders(app, owner, shop, make_user):
     user_id = re.search(r"/admin/customers/(\d+)", listing).group(1)
     detail = owner.get(f"/admin/customers/{user_id}", headers=host(shop)).text
     assert "ACME-1001" in detail
+    # A guest order with the same address, placed before logging in: shown apart.
+    guest = app.test_client()
+    add_to_cart(guest, shop, "anvil")
+    checkout(guest, shop, email="ada@example.com", name="Ada Guest")
+    detail = owner.get(f"/admin/customers/{user_id}", headers=host(shop)).text
+    assert "Guest orders with this address" in detail and "ACME-1002" in detail
+    spent = detail.split("Total spent")[1][:80]
+    assert "$10.00" in spent  # the account's own order; not the guest's, not shipping
+    assert "Addresses" in detail and "Ada Guest" in detail
 
 
 def test_owner_changes_display_name_and_footer_keeping_comments(app, owner, shop):

@@ -536,8 +536,30 @@ def customer(user_id: int) -> str:
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    history = [orders.order_view(o) for o in orders.orders_of(user.id)]
-    return render_template("admin/customer.html", customer=user, orders=history)
+    placed = orders.orders_of(user.id)
+    # Orders placed as a guest with the same address, not (yet) joined to the account.
+    guest = list(
+        db.session.scalars(
+            select(Order)
+            .where(Order.user_id.is_(None), func.lower(Order.email) == user.email.lower())
+            .order_by(Order.created_at.desc())
+        )
+    )
+    counted = [o for o in placed if o.status != "cancelled"]
+    spent = sum(o.total - (o.refunded or 0) for o in counted)
+    addresses = list(
+        dict.fromkeys(
+            (o.name, o.address, f"{o.postal_code} {o.city}", o.country) for o in placed + guest
+        )
+    )
+    return render_template(
+        "admin/customer.html",
+        customer=user,
+        orders=[orders.order_view(o) for o in placed],
+        guest_orders=[orders.order_view(o) for o in guest],
+        spent=shop_money(spent),
+        addresses=addresses,
+    )
 
 
 # Settings ---------------------------------------------------------------------------
