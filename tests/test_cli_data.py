@@ -205,6 +205,7 @@ def test_import_as_a_second_shop_with_new_ids_and_domains(app, runner, populated
     assert clash.exit_code == 1 and "already exists" in clash.output
     taken = runner.invoke(["import", str(archive), "--as", "acme2"])
     assert taken.exit_code == 1 and "claimed by shop 'acme'" in taken.output
+    assert "import it under other domains with --domain HOST" in taken.output
     result = runner.invoke(["import", str(archive), "--as", "acme2", "--domain", "acme2.test"])
     assert result.exit_code == 0, result.output
     client = app.test_client()

@@ -195,7 +195,14 @@ def import_shop(
         hosts = normalize_domains(domains or [d["hostname"] for d in manifest["domains"]])
         if not hosts:
             raise ShopError("the shop needs at least one domain (--domain HOST)")
-        check_domains_free(hosts)
+        try:
+            check_domains_free(hosts)
+        except ShopError as exc:
+            # A copy of a live shop: say how to import it beside the original.
+            raise ShopError(
+                f"{exc}; import it under other domains with --domain HOST "
+                f"(and --as another slug if {slug!r} is taken)"
+            ) from None
         folder = tenants_dir() / slug
         if folder.exists():
             raise ShopError(f"{folder} already exists; move it away or import --as another slug")
