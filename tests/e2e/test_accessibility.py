@@ -65,7 +65,7 @@ def _audit(page, url: str, axe: str, viewport: str) -> list[str]:
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_every_page_type_is_accessible(browser, live_server, axe_source, viewport):
+def test_every_page_type_is_accessible(browser, live_server, axe_source, viewport, screenshots):
     port = live_server.port
     context = browser.new_context(viewport=VIEWPORTS[viewport], bypass_csp=True)
     page = context.new_page()
@@ -90,6 +90,8 @@ def test_every_page_type_is_accessible(browser, live_server, axe_source, viewpor
     page.wait_for_load_state()
     for path in DASHBOARD:
         problems += _audit(page, base + path, axe_source, viewport)
+        if path == "/admin/" and viewport == "desktop":
+            page.screenshot(path=screenshots / "acme-dashboard.png", full_page=True)
     problems += _audit(page, f"http://127.0.0.1:{port}/", axe_source, viewport)
     context.close()
     assert not problems, "\n".join(problems)
