@@ -13,16 +13,12 @@ from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
-from tests.fixtures.factories import csrf_from, host, login, tenant_folder
+from tests.fixtures.factories import csrf_from, host, login, picture, tenant_folder
 from tests.test_commerce import add_to_cart, checkout
 
 OWNER = "owner@example.com"
 
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x9a\xa0\xa0"
-    b"\x00\x00\x00\x00IEND\xaeB`\x82"
-)
+PNG = picture(40, 30)
 
 
 @pytest.fixture
@@ -152,7 +148,7 @@ def test_stock_adjusts_and_never_goes_below_zero(app, owner, shop):
     assert "only 7 in stock" in owner.get(edit, headers=host(shop)).text
 
 
-def test_uploaded_image_lands_in_the_shops_storage(app, owner, shop):
+def test_a_new_products_picture_is_stored_and_served_from_the_shops_storage(app, owner, shop):
     response = post_form(
         owner,
         shop,
@@ -161,10 +157,13 @@ def test_uploaded_image_lands_in_the_shops_storage(app, owner, shop):
         files={"image": (io.BytesIO(PNG), "anvil.png")},
     )
     assert response.status_code == 302
-    url = product_row(app, shop, "A-1").image_url
-    assert url.startswith("/static/uploads/") and url.endswith(".png")
-    assert (tenant_folder(app, "acme") / url.removeprefix("/")).read_bytes() == PNG
-    assert owner.get(url, headers=host(shop)).data == PNG
+    with app.app_context(), tenant_context(shop):
+        (image,) = catalog.product_by_sku("A-1").images
+        key = image.key
+    assert key.startswith("img/") and (image.width, image.height) == (40, 30)
+    served = owner.get(f"/media/{key}/master.png", headers=host(shop))
+    assert served.status_code == 200 and served.mimetype == "image/png"
+    assert "immutable" in served.headers["Cache-Control"]
 
     fake = post_form(
         owner,
@@ -173,7 +172,7 @@ def test_uploaded_image_lands_in_the_shops_storage(app, owner, shop):
         {"sku": "A-2", "title": "Fake", "price": "1"},
         files={"image": (io.BytesIO(b"<?php evil"), "evil.png")},
     )
-    assert "Only PNG, JPEG, GIF or WebP" in fake.text
+    assert "Only PNG, JPEG, GIF, WebP or AVIF images can be uploaded." in fake.text
     assert product_row(app, shop, "A-2") is None
 
 
@@ -494,7 +493,7 @@ def test_the_owner_sets_logo_colours_and_fonts_with_a_preview(app, owner, shop, 
     assert saved.status_code == 302, saved.text[:500]
     toml = (tenant_folder(app, "acme") / "tenant.toml").read_text()
     assert 'primary_color = "#123456"' in toml and 'accent_color = "#ea580c"' in toml
-    assert 'logo = "uploads/' in toml
+    assert 'logo = "/media/branding/' in toml
     css = client.get("/branding.css", headers=host(shop)).text
     assert "--color-primary: #123456" in css and "--color-accent-strong: #ca4c0a" in css
     home = client.get("/", headers=host(shop)).text

@@ -15,6 +15,7 @@ from .admin.content import bp as admin_pages_bp
 from .admin.discounts import bp as admin_discounts_bp
 from .admin.domains import bp as admin_domains_bp
 from .admin.keys import bp as admin_keys_bp
+from .admin.product_details import bp as admin_products_bp
 from .admin.views import bp as admin_bp
 from .admin.webhooks import bp as admin_webhooks_bp
 from .api.account import bp as api_account_bp
@@ -32,9 +33,11 @@ from .i18n import init_i18n
 from .jobs import init_jobs
 from .listing import IdConverter
 from .main.views import pages_bp
+from .media import bp as media_bp
 from .orders.views import bp as orders_bp
 from .outbox import init_outbox
 from .probes import bp as platform_bp
+from .storage import init_storage
 from .tenancy import init_tenancy
 from .tenancy.overlay import OverlayConfig
 from .tenancy.request_hooks import RequestLogFilter
@@ -96,6 +99,7 @@ def init_extensions(app: Flask) -> None:
         compare_type=True,
     )
     cache.init_app(app)
+    init_storage(app)  # shop files: a folder, or an S3-compatible store
     mail.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -110,12 +114,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)
+    app.register_blueprint(admin_products_bp)
     app.register_blueprint(admin_discounts_bp)
     app.register_blueprint(admin_pages_bp)
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)
     app.register_blueprint(catalog_bp)
+    app.register_blueprint(media_bp)
     app.register_blueprint(cart_bp)
     app.register_blueprint(orders_bp)
 

@@ -65,8 +65,14 @@ def _same_shop_path(target: str) -> str:
     return target
 
 
+# Files that are the same for everyone (assets, uploaded pictures): cacheable by anyone.
+PUBLIC_FILES = frozenset({"themes.static", "themes.branding_css", "media.serve"})
+
+
 def _private_pages(response: Response) -> Response:
     """Pages of a logged-in user are nobody else's: no shared caches may keep them."""
+    if request.endpoint in PUBLIC_FILES:
+        return response
     if current_tenant_or_none() is not None and current_user and current_user.is_authenticated:
         response.headers["Cache-Control"] = "private, no-store"
         response.vary.add("Cookie")

@@ -81,8 +81,9 @@ class ProductForm(FlaskForm):
     categories = SelectMultipleField(_l("Categories"), choices=[], validate_choice=True)
     image_url = StringField(_l("Image URL"), validators=[Optional(), Length(max=500), _image_url])
     image = FileField(
-        _l("Or upload an image"),
-        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp"], _l("Images only."))],
+        _l("Picture"),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp", "avif"], _l("Images only."))],
+        description=_l("More pictures, and their order, once the product is saved."),
     )
     active = BooleanField(_l("Active (visible in the shop)"), default=True)
     featured = BooleanField(_l("Featured on the home page"))
@@ -343,8 +344,8 @@ COLOR_RULE = Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Pick a colour."))
 class BrandingForm(FlaskForm):
     logo = FileField(
         _l("Logo"),
-        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp"])],
-        description=_l("PNG, JPEG, GIF or WebP; leave empty to keep the current one."),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp", "avif"])],
+        description=_l("PNG, JPEG, GIF, WebP or AVIF; leave empty to keep the current one."),
     )
     primary_color = ColorField(_l("Main colour"), validators=[DataRequired(), COLOR_RULE])
     accent_color = ColorField(

@@ -34,13 +34,14 @@ from wtforms.fields.choices import SelectChoice
 from ..accounts import services as accounts
 from ..accounts.models import User
 from ..accounts.views_model import role_label
+from ..catalog import images
 from ..catalog import services as catalog
-from ..catalog.images import ImageError, save_upload
 from ..catalog.models import Product
 from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..catalog.schemas import check_product, field_errors
 from ..extensions import db
 from ..listing import page_number
+from ..media import ImageError, store_image
 from ..orders import reports
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
@@ -53,6 +54,7 @@ from ..tenancy.secrets import SecretsError, load_secrets, mask
 from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
 from ..themes.views import readable_on_white_text
+from . import product_details
 from .charts import branding_preview, sales_chart
 from .forms import (
     BrandingForm,
@@ -146,7 +148,9 @@ def _product_form(product: Product | None = None) -> ProductForm:
     if product is not None:
         # One stock control on an existing product: the adjustment beside the form, which
         # adds or removes units atomically (a typed total would undo sales meanwhile).
+        # Its pictures have their own section too.
         del form.stock
+        del form.image
     if product is not None and request.method == "GET":
         currency = shop_currency()
         for name in ("sku", "title", "slug", "description", "image_url", "tax_class"):
@@ -209,12 +213,6 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
             if field is not None:
                 field.errors = [*field.errors, message]
         return None
-    if form.image.data:  # stored only once everything else is valid
-        try:
-            fields["image_url"] = save_upload(form.image.data)
-        except ImageError as exc:
-            form.image.errors = [*form.image.errors, str(exc)]
-            return None
     return fields
 
 
@@ -231,7 +229,12 @@ def product_new() -> ResponseReturnValue:
                 categories=form.categories.data,
                 **fields,
             )
+            if form.image.data:  # its first picture, once everything else is valid
+                images.add_image(product, form.image.data.read(images.MAX_BYTES + 1))
             db.session.commit()
+        except ImageError as exc:
+            db.session.rollback()
+            form.image.errors = [*form.image.errors, str(exc)]
         except catalog.CatalogError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -267,7 +270,8 @@ def product_edit(product_id: int) -> ResponseReturnValue:
         form=form,
         product=product,
         stock_form=StockForm(prefix="stock"),
-        confirm=ConfirmForm(prefix="confirm"),
+        money=_money,
+        **product_details.sections(product),
     )
 
 
@@ -663,7 +667,8 @@ def branding() -> ResponseReturnValue:
         changes["branding.heading_font"] = form.heading_font.data
         try:
             if form.logo.data:
-                changes["branding.logo"] = save_upload(form.logo.data).removeprefix("/static/")
+                logo = store_image(form.logo.data.read(), folder="branding", max_side=800)
+                changes["branding.logo"] = f"/media/{logo.master_key}"
             config_edit.update_values(ctx.slug, changes)
         except (ImageError, ShopError) as exc:
             form.logo.errors = [*form.logo.errors, str(exc).split(": ", 2)[-1]]

@@ -10,6 +10,9 @@ from wtforms.validators import DataRequired, NumberRange
 
 class AddToCartForm(FlaskForm):
     product_id = HiddenField(validators=[DataRequired()])
+    # A product with variants: the variant (set by the page's script), or the values
+    # chosen for each option (the radio buttons ``option-1`` … ``option-3``, without it).
+    variant_id = HiddenField()
     quantity = IntegerField(_l("Quantity"), default=1, validators=[NumberRange(min=1, max=99)])
     submit = SubmitField(_l("Add to cart"))
 

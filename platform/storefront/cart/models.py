@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, and_
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
-from ..catalog.models import Product
+from ..catalog.models import Product, Variant
 from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -40,19 +40,28 @@ class Cart(Model, TenantScoped):
 class CartItem(Model, TenantScoped):
     __tablename__ = "cart_items"
     __scoped_args__ = (
-        UniqueConstraint("tenant_id", "cart_id", "product_id"),
+        UniqueConstraint("tenant_id", "cart_id", "product_id", "variant_id"),
         scoped_fk("cart_id", "carts"),
         scoped_fk("product_id", "products"),
+        scoped_fk("variant_id", "variants"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cart_id: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int] = mapped_column(Integer)
+    variant_id: Mapped[int | None] = mapped_column(Integer)  # set when the product has variants
     quantity: Mapped[int] = mapped_column(Integer, default=1)
 
     product: Mapped[Product] = relationship(
         primaryjoin=lambda: and_(
             foreign(CartItem.product_id) == Product.id, CartItem.tenant_id == Product.tenant_id
+        ),
+        lazy="joined",
+        viewonly=True,
+    )
+    variant: Mapped[Variant | None] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(CartItem.variant_id) == Variant.id, CartItem.tenant_id == Variant.tenant_id
         ),
         lazy="joined",
         viewonly=True,

@@ -13,9 +13,10 @@ from flask_login import current_user
 from sqlalchemy import delete, select
 
 from ..caching import PERSONAL_SESSION_KEYS
-from ..catalog.models import Product
+from ..catalog import variants
+from ..catalog.models import Product, Variant
 from ..catalog.money import shop_money
-from ..catalog.services import ProductView, view
+from ..catalog.views_model import ProductView, option_views, variant_label, view
 from ..extensions import db
 from ..i18n import localized
 from ..shared import SafeView
@@ -39,6 +40,14 @@ class CartLine(SafeView):
     quantity: int
     line_total: int
     line_total_display: str
+    # The line as bought: the variant's label, price, picture and stock where it has one.
+    variant: str = ""
+    variant_id: int | None = None
+    sku: str = ""
+    unit_price: int = 0
+    unit_price_display: str = ""
+    image: str = ""
+    available: int = 0  # units in stock for this line
 
 
 @dataclass(frozen=True)
@@ -96,30 +105,58 @@ def cart_owner() -> str | None:
     return f"session:{token}" if token else None
 
 
-def add_item(product_id: int, quantity: int = 1) -> Cart:
+def add_item(
+    product_id: int,
+    quantity: int = 1,
+    variant_id: int | None = None,
+    values: list[str] | None = None,
+) -> Cart:
+    """Put ``quantity`` of a product (of one of its variants: by id, or by the option
+    values chosen, in the shop's language) into the visitor's cart."""
     if not 1 <= quantity <= MAX_QUANTITY:
         raise CartError(_("Choose a quantity between 1 and %(max)s.", max=MAX_QUANTITY))
     product = db.session.get(Product, product_id)
     if product is None or not product.active:
         raise CartError(_("That product is not available."))
+    variant = _chosen_variant(product, variant_id, values)
     cart = current_cart(create=True)
     assert cart is not None  # noqa: S101 - create=True always returns one
-    item = next((i for i in cart.items if i.product_id == product_id), None)
+    chosen = variant.id if variant else None
+    item = next(
+        (i for i in cart.items if i.product_id == product_id and i.variant_id == chosen), None
+    )
     wanted = quantity + (item.quantity if item else 0)
-    if wanted > product.stock:
-        raise CartError(
-            _(
-                "Only %(num)s of “%(title)s” left in stock.",
-                num=product.stock,
-                title=localized(product.translations, "title", product.title),
-            )
-        )
+    available = variant.stock if variant else product.stock
+    if wanted > available:
+        title = localized(product.translations, "title", product.title)
+        if variant is not None:
+            title = f"{title} ({variant_label(product, variant)})"
+        raise CartError(_("Only %(num)s of “%(title)s” left in stock.", num=available, title=title))
     if item is None:
-        cart.items.append(CartItem(product_id=product_id, quantity=quantity))
+        cart.items.append(CartItem(product_id=product_id, variant_id=chosen, quantity=quantity))
     else:
         item.quantity = min(wanted, MAX_QUANTITY)
     db.session.flush()
     return cart
+
+
+def _chosen_variant(
+    product: Product, variant_id: int | None, values: list[str] | None
+) -> Variant | None:
+    """The variant asked for; a product with variants needs one, one without takes none."""
+    if not product.variants:
+        if variant_id is not None:
+            raise CartError(_("That product has no such option."))
+        return None
+    variant = (
+        variants.variant_of(product, variant_id)
+        if variant_id is not None
+        else variants.find_variant(product, values or [])
+    )
+    if variant is None:
+        names = [o.name for o in option_views(product.options)]
+        raise CartError(_("Choose %(options)s first.", options=" / ".join(names)))
+    return variant
 
 
 def set_quantity(item_id: int, quantity: int) -> None:
@@ -127,13 +164,14 @@ def set_quantity(item_id: int, quantity: int) -> None:
     item = next((i for i in cart.items if i.id == item_id), None) if cart else None
     if item is None:
         raise CartError(_("That item is no longer in your cart."))
+    available = item.variant.stock if item.variant else item.product.stock
     if quantity <= 0:
         cart.items.remove(item)  # type: ignore[union-attr]
-    elif quantity > item.product.stock:
+    elif quantity > available:
         raise CartError(
             _(
                 "Only %(num)s of “%(title)s” left in stock.",
-                num=item.product.stock,
+                num=available,
                 title=localized(item.product.translations, "title", item.product.title),
             )
         )
@@ -150,18 +188,37 @@ def cart_count() -> int:
     return sum(item.quantity for item in cart.items) if cart else 0
 
 
+def unit_price(item: CartItem) -> int:
+    """What one unit of a line costs: its variant's price, else the product's."""
+    if item.variant is not None and item.variant.price is not None:
+        return item.variant.price
+    return item.product.price
+
+
+def cart_line(item: CartItem) -> CartLine:
+    product = view(item.product)
+    price = unit_price(item)
+    variant = next((v for v in product.variants if v.id == item.variant_id), None)
+    image = variant.image if variant is not None and variant.image is not None else None
+    return CartLine(
+        item.id,
+        product,
+        item.quantity,
+        price * item.quantity,
+        shop_money(price * item.quantity),
+        variant=variant.label if variant else "",
+        variant_id=item.variant_id,
+        sku=variant.sku if variant else product.sku,
+        unit_price=price,
+        unit_price_display=shop_money(price),
+        image=image.src if image else product.image,
+        available=variant.stock if variant else product.stock,
+    )
+
+
 def cart_view(cart: Cart | None = None) -> CartView:
     cart = cart if cart is not None else current_cart()
-    lines = tuple(
-        CartLine(
-            i.id,
-            view(i.product),
-            i.quantity,
-            i.product.price * i.quantity,
-            shop_money(i.product.price * i.quantity),
-        )
-        for i in (cart.items if cart else [])
-    )
+    lines = tuple(cart_line(i) for i in (cart.items if cart else []))
     subtotal = sum(line.line_total for line in lines)
     return CartView(lines, sum(line.quantity for line in lines), subtotal, shop_money(subtotal))
 
@@ -180,11 +237,24 @@ def merge_anonymous_cart(user_id: int, token: str | None = None) -> None:
         anonymous.user_id = user_id
     else:
         for item in list(anonymous.items):
-            existing = next((i for i in mine.items if i.product_id == item.product_id), None)
+            existing = next(
+                (
+                    i
+                    for i in mine.items
+                    if i.product_id == item.product_id and i.variant_id == item.variant_id
+                ),
+                None,
+            )
             if existing:
                 existing.quantity = min(existing.quantity + item.quantity, MAX_QUANTITY)
             else:
-                mine.items.append(CartItem(product_id=item.product_id, quantity=item.quantity))
+                mine.items.append(
+                    CartItem(
+                        product_id=item.product_id,
+                        variant_id=item.variant_id,
+                        quantity=item.quantity,
+                    )
+                )
         db.session.delete(anonymous)
     db.session.flush()  # the login view commits
 

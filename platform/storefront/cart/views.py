@@ -31,8 +31,15 @@ def add() -> Response:
     if not form.validate_on_submit() or not (form.product_id.data or "").isdigit():
         flash(_("Choose a quantity between 1 and 99."), "error")
         return redirect(back)
+    variant = form.variant_id.data or ""
+    values = [request.form.get(f"option-{n}", "")[:100] for n in (1, 2, 3)]
     try:
-        services.add_item(int(form.product_id.data), form.quantity.data or 1)
+        services.add_item(
+            int(form.product_id.data),
+            form.quantity.data or 1,
+            variant_id=int(variant) if variant.isdigit() and len(variant) < 10 else None,
+            values=[v for v in values if v],
+        )
         db.session.commit()
     except services.CartError as exc:
         db.session.rollback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -89,6 +90,10 @@ class Product(Model, TenantScoped):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     # Title and description in the shop's other locales: {"de_DE": {"title": "..."}}.
     translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
+    # What shoppers choose between (see catalog.variants): [{"name": "Size", "values":
+    # ["S", "M"], "translations": {"de_DE": {"name": "Größe", "values": ["S", "M"]}}}].
+    # Empty: a simple product, priced and stocked on its own row.
+    options: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
 
     categories: Mapped[list[Category]] = relationship(
         secondary=product_categories,
@@ -104,8 +109,83 @@ class Product(Model, TenantScoped):
         order_by=lambda: Category.position,
     )
 
+    images: Mapped[list[ProductImage]] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(ProductImage.product_id) == Product.id,
+            ProductImage.tenant_id == Product.tenant_id,
+        ),
+        lazy="selectin",
+        order_by=lambda: (ProductImage.position, ProductImage.id),
+        viewonly=True,
+    )
+    variants: Mapped[list[Variant]] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(Variant.product_id) == Product.id, Variant.tenant_id == Product.tenant_id
+        ),
+        lazy="selectin",
+        order_by=lambda: (Variant.position, Variant.id),
+        viewonly=True,
+    )
+
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"
+
+
+class ProductImage(Model, TenantScoped):
+    """A picture of a product: its master and renditions live in the shop's storage under
+    ``key`` (see storefront.media); ``widths`` lists the renditions made so far."""
+
+    __tablename__ = "product_images"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "product_id", "key"),
+        scoped_fk("product_id", "products"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer)
+    key: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    fallback: Mapped[str] = mapped_column(String(4))  # "jpg" or "png"
+    widths: Mapped[list[int] | None] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    alt: Mapped[str] = mapped_column(String(300), default="")
+    # The alt text in the shop's other locales: {"de_DE": {"alt": "..."}}.
+    translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<ProductImage {self.key}>"
+
+
+class Variant(Model, TenantScoped):
+    """One combination of a product's options, with its own SKU, price, stock and image.
+
+    ``option_values`` follow the product's ``options`` in order. A product's own ``stock``
+    is the sum of its variants': every change moves both, the product's row first (one
+    lock order for checkout, restocks and adjustments alike).
+    """
+
+    __tablename__ = "variants"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "sku"),
+        scoped_fk("product_id", "products"),
+        Index("ix_variants_tenant_id_product_id", "tenant_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(Integer)
+    sku: Mapped[str] = mapped_column(String(64))
+    option_values: Mapped[list[str]] = mapped_column(JSON, default=list)
+    price: Mapped[int | None] = mapped_column(Integer)  # None: the product's price
+    compare_at_price: Mapped[int | None] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer, default=0)
+    image_key: Mapped[str | None] = mapped_column(String(64))  # one of the product's images
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Variant {self.sku}>"
 
 
 IMAGE_URL_MAX = 500

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from markupsafe import Markup
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload
 
@@ -16,12 +14,11 @@ from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
-from ..markdown import render as render_markdown
-from ..shared import SafeView
 from ..webhooks import emit
 from . import search
+from .images import forget_objects
 from .models import Category, Product, product_categories
-from .money import shop_money
+from .views_model import CategoryView, ProductView, view
 
 SORTS: dict[str, tuple[Any, ...]] = {
     "newest": (Product.created_at.desc(), Product.id.desc()),
@@ -33,61 +30,9 @@ SORTS: dict[str, tuple[Any, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class ProductView(SafeView):
-    """What a page shows of a product: plain values, safe for sandboxed templates."""
-
-    id: int
-    sku: str
-    slug: str
-    title: str
-    description: str
-    price: int
-    price_display: str
-    compare_at_display: str | None
-    in_stock: bool
-    stock: int
-    image: str
-    categories: tuple[str, ...] = ()
-    # The description as the owner formatted it (Markdown, sanitised): see storefront.markdown.
-    description_html: Markup = Markup("")
-
-
-@dataclass(frozen=True)
-class CategoryView(SafeView):
-    slug: str
-    name: str
-    children: tuple[CategoryView, ...] = ()
-
-
 def slugify(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:120] or "item"
-
-
-def view(product: Product, full: bool = False) -> ProductView:
-    """The product for a page; ``full`` (its own page) adds the formatted description,
-    which listings do not show and need not render."""
-    description = localized(product.translations, "description", product.description)
-    return ProductView(
-        id=product.id,
-        sku=product.sku,
-        slug=product.slug,
-        title=localized(product.translations, "title", product.title),
-        description=description,
-        description_html=render_markdown(description) if full else Markup(""),
-        price=product.price,
-        price_display=shop_money(product.price),
-        compare_at_display=(
-            shop_money(product.compare_at_price)
-            if product.compare_at_price and product.compare_at_price > product.price
-            else None
-        ),
-        in_stock=product.stock > 0,
-        stock=product.stock,
-        image=product.image_url or f"/p/{product.slug}/image.svg",
-        categories=tuple(localized(c.translations, "name", c.name) for c in product.categories),
-    )
 
 
 def list_products(
@@ -345,7 +290,12 @@ def webhook_data(product: Product) -> dict[str, Any]:
 
 
 def adjust_stock(product: Product, delta: int) -> int:
-    """Add (or with a negative delta remove) units atomically; never below zero."""
+    """Add (or with a negative delta remove) units atomically; never below zero. A
+    product with variants keeps its stock on them (``variants.adjust_variant_stock``)."""
+    if product.variants:
+        raise CatalogError(
+            _("“%(title)s” has variants: change the stock of a variant.", title=product.title)
+        )
     result = db.session.execute(
         update(Product)
         .where(Product.id == product.id, Product.stock + delta >= 0)
@@ -369,6 +319,7 @@ def delete_product(product: Product) -> None:
     """Remove a product from the catalog (carts first: ``cart.services.drop_product``);
     orders keep their lines (sku, title and price are copied into them)."""
     data = webhook_data(product)
+    forget_objects([image.key for image in product.images])
     product.categories = []  # the links go through the relationship (it holds them)
     db.session.delete(product)
     db.session.flush()

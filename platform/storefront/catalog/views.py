@@ -13,9 +13,15 @@ from ..caching import shop_cached
 from ..i18n import localized
 from ..listing import page_number
 from ..tenancy.context import current_tenant
+from ..themes import add_safe_values
 from . import services
+from .views_model import CARD_SIZES, PAGE_SIZES
 
 bp = Blueprint("catalog", __name__)
+# What the picture macro tells browsers about a card's and a product page's image width.
+bp.record_once(
+    lambda state: add_safe_values(state.app, CARD_SIZES=CARD_SIZES, PAGE_SIZES=PAGE_SIZES)  # type: ignore[arg-type]
+)
 
 SORT_LABELS = {
     "newest": _l("Newest"),
@@ -80,7 +86,11 @@ def product(slug: str) -> str:
     found = services.get_product(slug)
     if found is None:
         abort(404)
-    return render_template("catalog/product.html", product=services.view(found, full=True))
+    wanted = request.args.get("variant", "")
+    variant_id = int(wanted) if wanted.isdigit() and len(wanted) < 10 else None
+    return render_template(
+        "catalog/product.html", product=services.view(found, full=True, variant_id=variant_id)
+    )
 
 
 @bp.route("/p/<slug>/image.svg")

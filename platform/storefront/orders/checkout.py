@@ -16,7 +16,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from ..caching import invalidate_shop_cache
 from ..cart.models import Cart
+from ..cart.services import unit_price
+from ..catalog import variants
 from ..catalog.models import Product
+from ..catalog.views_model import variant_label
 from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
 from ..tenancy.context import current_tenant
@@ -109,40 +112,35 @@ def place_order(
         )
     code = None
     if contact.discount_code.strip():
-        merchandise = sum(item.product.price * item.quantity for item in cart.items)
+        merchandise = sum(unit_price(item) * item.quantity for item in cart.items)
         try:
             code = discounts.find_usable(contact.discount_code, merchandise)
         except discounts.DiscountError as exc:
             raise CheckoutError(str(exc)) from None
     lines = []
     tax_classes = []
-    # Lock rows in one order (by product id) so concurrent checkouts never deadlock.
-    for item in sorted(cart.items, key=lambda i: i.product_id):
-        taken = db.session.execute(
-            update(Product)
-            .where(
-                Product.id == item.product_id,
-                Product.active.is_(True),
-                Product.stock >= item.quantity,
-            )
-            .values(stock=Product.stock - item.quantity)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
+    # Take stock in one order (product, then variant; see catalog.variants) so concurrent
+    # checkouts, restocks and adjustments never deadlock.
+    for item in sorted(cart.items, key=lambda i: (i.product_id, i.variant_id or 0)):
+        title = localized(item.product.translations, "title", item.product.title)
+        variant = item.variant if item.variant_id is not None else None
+        if item.product.variants and variant is None:
+            raise CheckoutError(_("Choose an option for “%(title)s” in your cart.", title=title))
+        if not variants.take_stock(item.product_id, item.variant_id, item.quantity):
+            label = f"{title} ({variant_label(item.product, variant)})" if variant else title
             raise CheckoutError(
-                _(
-                    "Sorry, “%(title)s” sold out while you were shopping.",
-                    title=localized(item.product.translations, "title", item.product.title),
-                )
+                _("Sorry, “%(title)s” sold out while you were shopping.", title=label)
             )
-        price = item.product.price
+        price = unit_price(item)
         tax_classes.append(item.product.tax_class or "standard")
         lines.append(
             OrderLine(
                 product_id=item.product_id,
-                sku=item.product.sku,
+                variant_id=item.variant_id,
+                sku=variant.sku if variant else item.product.sku,
                 # As the shopper read it: the order and its mails keep their language.
-                title=localized(item.product.translations, "title", item.product.title),
+                title=title,
+                variant=variant_label(item.product, variant) if variant else None,
                 unit_price=price,
                 quantity=item.quantity,
                 line_total=price * item.quantity,

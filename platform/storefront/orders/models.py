@@ -115,8 +115,10 @@ class OrderLine(Model, TenantScoped):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(Integer)
     product_id: Mapped[int | None] = mapped_column(Integer)  # kept as a plain reference
+    variant_id: Mapped[int | None] = mapped_column(Integer)  # likewise
     sku: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
+    variant: Mapped[str | None] = mapped_column(String(200))  # "M / Red", as the shopper read it
     unit_price: Mapped[int] = mapped_column(Integer)  # the price paid, in minor units
     quantity: Mapped[int] = mapped_column(Integer)
     line_total: Mapped[int] = mapped_column(Integer)

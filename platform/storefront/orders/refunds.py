@@ -16,8 +16,8 @@ from sqlalchemy import DateTime, Index, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..caching import invalidate_shop_cache
-from ..catalog.models import Product
 from ..catalog.money import shop_money
+from ..catalog.variants import put_back
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -115,13 +115,9 @@ def restock_once(order: Order) -> bool:
     ).rowcount  # type: ignore[attr-defined]
     if taken != 1:
         return False
-    for line in order.lines:
+    # The same lock order as checkout: by product, then variant (catalog.variants).
+    for line in sorted(order.lines, key=lambda li: (li.product_id or 0, li.variant_id or 0)):
         if line.product_id is not None:
-            db.session.execute(
-                update(Product)
-                .where(Product.id == line.product_id)
-                .values(stock=Product.stock + line.quantity)
-                .execution_options(synchronize_session=False)
-            )
+            put_back(line.product_id, line.variant_id, line.quantity)
     invalidate_shop_cache()
     return True

@@ -42,6 +42,7 @@ class OrderLineView(SafeView):
     quantity: int
     unit_price_display: str
     line_total_display: str
+    variant: str = ""  # "M / Red": the options chosen, as the shopper read them
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def order_view(order: Order) -> OrderView:
                 line.quantity,
                 shop_money(line.unit_price, order.currency),
                 shop_money(line.line_total, order.currency),
+                line.variant or "",
             )
             for line in order.lines
         ),
@@ -150,8 +152,8 @@ def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
     view = cart_services.cart_view(cart)
     settings = current_tenant().settings
     lines = [
-        LineIn(item.product.price, item.quantity, item.product.tax_class or "standard")
-        for item in cart.items
+        LineIn(cart_services.unit_price(i), i.quantity, i.product.tax_class or "standard")
+        for i in cart.items
     ]
     discount, error, applied = None, "", ""
     if code.strip():
@@ -206,6 +208,7 @@ def webhook_data(order: Order) -> dict[str, Any]:
             {
                 "sku": line.sku,
                 "title": line.title,
+                "variant": line.variant,
                 "quantity": line.quantity,
                 "unit_price": line.unit_price,
             }

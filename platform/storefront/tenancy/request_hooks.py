@@ -156,7 +156,7 @@ def _open_while_suspended() -> str:
     and logout, and its dashboard to its staff, read-only. "open", "read-only" (a change
     attempted in the dashboard) or "closed"."""
     path, reading = request.path, request.method in ("GET", "HEAD")
-    if reading and (path.startswith("/static/") or path == "/branding.css"):
+    if reading and (path.startswith(("/static/", "/media/")) or path == "/branding.css"):
         return "open"
     if path in ("/login", "/logout"):
         return "open"

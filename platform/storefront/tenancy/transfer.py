@@ -48,7 +48,10 @@ from .services import (
 FORMAT = "storefront-shop-export"
 VERSION = 1
 # References without a foreign key (kept on purpose: an order line outlives its product).
-PLAIN_REFERENCES = {("order_lines", "product_id"): "products"}
+PLAIN_REFERENCES = {
+    ("order_lines", "product_id"): "products",
+    ("order_lines", "variant_id"): "variants",
+}
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 

@@ -81,6 +81,13 @@ def add_safe_globals(app: Flask, **helpers: Any) -> None:
         app.jinja_env.sandbox.globals[name] = wrapped  # type: ignore[attr-defined]
 
 
+def add_safe_values(app: Flask, **values: str | int) -> None:
+    """Expose plain constants to every template, shop overrides included."""
+    for name, value in values.items():
+        app.jinja_env.globals[name] = value
+        app.jinja_env.sandbox.globals[name] = value  # type: ignore[attr-defined]
+
+
 def _wrap(fn: Any) -> Any:
     def call(*args: Any, **kwargs: Any) -> Any:
         return fn(*args, **kwargs)

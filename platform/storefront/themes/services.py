@@ -138,8 +138,8 @@ def _branding_problems(slug: str, theme: str, branding: Any) -> list[TemplatePro
     folders = [shop_dir(current_app, slug) / "static", theme_dir(theme) / "static", BASE_STATIC]
     for key in ("logo", "favicon"):
         value = getattr(branding, key, None)
-        if not value or "://" in value:
-            continue
+        if not value or "://" in value or value.startswith("/media/"):
+            continue  # an address, or an uploaded file in the shop's storage
         relative = value.removeprefix("/static/").lstrip("/")
         if not any((folder / relative).is_file() for folder in folders):
             problems.append(

@@ -137,6 +137,8 @@ def static_url(filename: str) -> str:
     """
     from flask import url_for
 
+    if filename.startswith("/media/"):
+        return filename  # an uploaded file (a logo): its key already names its content
     ctx = current_tenant_or_none()
     key = (ctx.slug, ctx.theme, ctx.cache_generation, filename) if ctx else ("", filename)
     urls = _static_urls()
