@@ -211,3 +211,25 @@ def test_a_committed_order_is_never_a_500_when_the_provider_fails(app, client, m
     assert answer.status_code == 302 and "/orders/ACME-1001" in answer.location
     with app.app_context(), tenant_context(shop):
         assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+
+
+@pytest.mark.settings(OUTBOX_SWEEP_SECONDS=0.2)
+def test_in_process_jobs_are_swept_when_no_response_delivered_them(app, client, make_shop, outbox):
+    """The embedded default: rows committed where no response delivers them (a server
+    that closes responses late, another process) go out within the sweep interval."""
+    import time
+
+    from storefront.outbox import SWEEPER_KEY, enqueue_mail
+
+    shop = make_shop("acme")
+    with app.app_context(), tenant_context(shop):
+        enqueue_mail("ada@example.com", "Hello", "Swept, not forgotten.")
+        db.session.commit()  # outside a request and a CLI command: nobody delivers it
+    assert client.get("/", headers=host(shop)).status_code == 200  # starts the sweeper
+    try:
+        deadline = time.monotonic() + 5
+        while not outbox and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [m.subject for m in outbox] == ["Hello"]
+    finally:
+        app.extensions[SWEEPER_KEY][1].set()

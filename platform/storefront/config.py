@@ -62,6 +62,7 @@ class Defaults:
     # `tenantctl worker` (see storefront/jobs).
     JOBS_BACKEND = "inline"
     JOBS_PER_SHOP = 2  # outbox rows of one shop running at once, across all workers
+    OUTBOX_SWEEP_SECONDS = 5.0  # inline jobs: a thread per process runs what is due
     LOW_STOCK_THRESHOLD = 3  # the daily low-stock digest lists products at or below it
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True

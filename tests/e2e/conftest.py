@@ -48,7 +48,12 @@ def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
     """Serve the demo shops on http://<slug>.localhost:<port>/."""
     port = _free_port()
     stripe = fake_stripe()
-    app = create_app({**app_config, "SHOP_URL_PORT": port, "STRIPE_API_BASE": stripe.base})
+    # A browser keeps connections open, and Werkzeug's server closes a response (which
+    # delivers its outbox rows) only once it lets go: the sweeper delivers within a second.
+    app = create_app(
+        {**app_config, "SHOP_URL_PORT": port, "STRIPE_API_BASE": stripe.base,
+         "OUTBOX_SWEEP_SECONDS": 0.5}
+    )  # fmt: skip
     tenants = Path(app.config["TENANTS_DIR"])
     for slug in ("acme", "globex"):
         shutil.copytree(REPO / "tenants" / slug, tenants / slug)

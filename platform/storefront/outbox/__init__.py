@@ -8,6 +8,9 @@ them with everything else. Failed deliveries wait in the table for the next roun
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -20,6 +23,7 @@ from ..extensions import PlatformSession
 from .services import NEW_ROWS, deliver, enqueue, enqueue_mail, run_due
 
 __all__ = [
+    "SWEEPER_KEY",
     "deliver",
     "deliver_committed",
     "enqueue",
@@ -116,3 +120,45 @@ def init_outbox(app: Flask) -> None:
         return response
 
     app.after_request(schedule)
+    app.before_request(lambda: _start_sweeper(app))
+
+
+_sweepers_lock = threading.Lock()
+SWEEPER_KEY = "storefront.outbox.sweeper"  # app.extensions: (pid, event that stops it)
+
+
+def _start_sweeper(app: Flask) -> None:
+    """With in-process jobs, a thread per process runs what is due every few seconds.
+
+    The rows of a request normally go right after its response, but that waits for the
+    server to close the response: Werkzeug's development server (``make demo``) does
+    so only once the browser lets go of the connection, which can take a minute. The
+    sweeper also picks up retries and rows another process committed. Started on the
+    first request of each process (gunicorn forks after loading the app); it holds the
+    app weakly and ends with it."""
+    interval = float(app.config.get("OUTBOX_SWEEP_SECONDS") or 0)
+    if interval <= 0 or app.config.get("JOBS_BACKEND", "inline") != "inline":
+        return
+    pid = os.getpid()
+    if app.extensions.get(SWEEPER_KEY, (None,))[0] == pid:
+        return
+    with _sweepers_lock:
+        if app.extensions.get(SWEEPER_KEY, (None,))[0] == pid:
+            return
+        ref = weakref.ref(app)
+        stop = threading.Event()
+
+        def sweep() -> None:
+            while not stop.wait(interval):
+                current = ref()
+                if current is None:
+                    return
+                with current.app_context():
+                    try:
+                        run_due(RETRY_PER_ROUND)
+                    except Exception:  # next round: the rows stay queued
+                        log.exception("outbox sweep failed")
+                del current
+
+        app.extensions[SWEEPER_KEY] = (pid, stop)
+        threading.Thread(target=sweep, name="outbox-sweeper", daemon=True).start()
