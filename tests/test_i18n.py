@@ -659,7 +659,7 @@ def test_the_csv_carries_a_column_per_language(app, german_shop):
         out = io.StringIO()
         export_csv(out)
         header = next(csv.reader(io.StringIO(out.getvalue())))
-        assert header[-2:] == ["title:en", "description:en"]
+        assert header[-4:] == ["title:en", "description:en", "options:en", "values:en"]
         text = "sku,title,price,title:en,description:en\nZ-1,Kuppelzelt,199,Dome Tent,Roomy\n"
         import_rows(parse_rows(io.StringIO(text)))
         db.session.commit()

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from .extensions import db
 from .problems import api_error, wants_json
+from .storage import StorageError
 from .tenancy.context import current_tenant_or_none
 from .tenancy.request_hooks import platform_error
 from .themes.budget import TemplateBudgetError
@@ -160,6 +161,16 @@ def _database_down(exc: Exception) -> Response:
     return platform_error(503, "The service is briefly unavailable. Please try again shortly.")
 
 
+def _storage_down(exc: StorageError) -> Response:
+    """The file store did not answer (uploads, their files): 503, nothing half-written."""
+    _rollback()
+    log.warning("file storage unavailable: %s", exc)
+    message = _("Files cannot be stored right now. Please try again in a minute.")
+    response = api_error(503, message) if wants_json() else error_page(503, message)
+    response.headers["Retry-After"] = "60"
+    return response
+
+
 def _unexpected(exc: Exception) -> Response:
     if is_database_down(exc):
         return _database_down(exc)
@@ -175,5 +186,6 @@ def init_errors(app: Flask) -> None:
     app.register_error_handler(TemplateError, _template_error)
     for database_down in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(database_down, _database_down)
+    app.register_error_handler(StorageError, _storage_down)
     if not app.config.get("PROPAGATE_EXCEPTIONS") and not app.testing:
         app.register_error_handler(Exception, _unexpected)

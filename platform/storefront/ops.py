@@ -19,6 +19,7 @@ from .accounts.models import Role, User
 from .extensions import db
 from .orders.models import Order
 from .outbox.services import health
+from .storage import StorageError, current_storage, shop_prefix
 from .tenancy.context import all_tenants
 from .tenancy.hosts import InvalidHost, normalize_host
 from .tenancy.models import Tenant
@@ -99,7 +100,52 @@ def doctor() -> list[Finding]:
         _folder("tenants folder", tenants_dir()),
         _secret_key(),
         _outbox(),
+        _storage(),
     ]
+
+
+PROBE_KEY = "platform/doctor-probe.txt"
+
+
+def orphan_files() -> list[str]:
+    """Shop prefixes in the store whose shop is gone (a delete that could not reach it)."""
+    with all_tenants():
+        known = set(db.session.scalars(select(Tenant.uid)))
+    return [uid for uid in current_storage().children("shops/") if uid not in known]
+
+
+def purge_orphan_files() -> int:
+    """Delete the files of shops that no longer exist; returns how many went."""
+    return sum(current_storage().delete_prefix(shop_prefix(uid)) for uid in orphan_files())
+
+
+def _storage() -> Finding:
+    """The shops' files: the store answers a write, a read and a delete."""
+    store = current_storage()
+    try:
+        store.put(PROBE_KEY, b"ok", "text/plain")
+        found = store.get(PROBE_KEY)
+        store.delete_prefix("platform")
+        orphans = orphan_files()
+    except StorageError as exc:
+        return Finding(
+            "file storage",
+            False,
+            f"{store.describe()}: {exc}",
+            "start the object store or fix STOREFRONT_STORAGE_URL and its credentials",
+        )
+    if found is None or found.data != b"ok":
+        return Finding(
+            "file storage", False, f"{store.describe()}: a file written is not read back"
+        )
+    if orphans:
+        return Finding(
+            "file storage",
+            False,
+            f"{store.describe()}: files of {len(orphans)} deleted shop(s) remain",
+            "tenantctl doctor --purge-orphan-files",
+        )
+    return Finding("file storage", True, store.describe())
 
 
 def _outbox() -> Finding:

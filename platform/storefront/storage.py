@@ -54,6 +54,10 @@ class Storage(Protocol):
 
     def delete_prefix(self, prefix: str) -> int: ...
 
+    def children(self, prefix: str) -> list[str]: ...
+
+    def describe(self) -> str: ...
+
 
 def check_key(key: str) -> str:
     """``key`` if it is a plain relative path; ValueError otherwise (no ``..``, no ``//``,
@@ -104,6 +108,14 @@ class FolderStorage:
         for path in sorted(base.rglob("*")):
             if path.is_file() and not path.name.startswith(".part-"):
                 yield path.relative_to(self.root).as_posix()
+
+    def children(self, prefix: str) -> list[str]:
+        """The names one level below ``prefix`` ("shops/" -> every shop's uid)."""
+        base = self.root / check_key(prefix.rstrip("/"))
+        return sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+
+    def describe(self) -> str:
+        return f"folder {self.root}"
 
     def delete_prefix(self, prefix: str) -> int:
         gone = 0
@@ -166,6 +178,24 @@ class S3Storage:
             if not page or not page.get("IsTruncated"):
                 return
             token = page.get("NextContinuationToken")
+
+    def children(self, prefix: str) -> list[str]:
+        names: list[str] = []
+        token: str | None = None
+        wanted = self._key(prefix.rstrip("/")) + "/"
+        while True:
+            extra = {"ContinuationToken": token} if token else {}
+            page = self._call("list_objects_v2", Prefix=wanted, Delimiter="/", **extra) or {}
+            names += [
+                p["Prefix"][len(wanted) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+            ]
+            if not page.get("IsTruncated"):
+                return sorted(names)
+            token = page.get("NextContinuationToken")
+
+    def describe(self) -> str:
+        endpoint = self.client.meta.endpoint_url
+        return f"s3://{self.bucket}/{self.prefix} at {endpoint}"
 
     def delete_prefix(self, prefix: str) -> int:
         batch: list[str] = []

@@ -17,7 +17,8 @@ AXE_DIR = REPO / "test-artifacts" / "axe"
 RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 SHOP_PAGES = {
     "acme": ["/", "/products", "/search?q=anvl", "/search?q=zzzz", "/p/classic-anvil-50-lb",
-             "/cart/", "/login", "/register", "/reset", "/pages/shipping", "/nope", "/fr/"],
+             "/p/rocket-skates", "/cart/", "/login", "/register", "/reset", "/pages/shipping",
+             "/nope", "/fr/"],
     "globex": ["/", "/products", "/p/sturmjacke", "/cart/", "/login", "/pages/versand", "/en/"],
 }  # fmt: skip
 DASHBOARD = ["/admin/", "/admin/products", "/admin/products/new", "/admin/orders",
@@ -64,6 +65,15 @@ def _audit(page, url: str, axe: str, viewport: str) -> list[str]:
     return [f"{viewport} {url}: {problem}" for problem in found]
 
 
+def _product_id(live_server, slug: str, sku: str) -> int:
+    from storefront.catalog.services import product_by_sku
+    from storefront.tenancy import tenant_context
+    from storefront.tenancy.registry import context_for
+
+    with live_server.app.app_context(), tenant_context(context_for(slug)):
+        return product_by_sku(sku).id
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_every_page_type_is_accessible(browser, live_server, axe_source, viewport, screenshots):
     port = live_server.port
@@ -88,7 +98,8 @@ def test_every_page_type_is_accessible(browser, live_server, axe_source, viewpor
     page.fill("input[name=password]", "demo-password")
     page.click("form.form [type=submit]")
     page.wait_for_load_state()
-    for path in DASHBOARD:
+    skates = _product_id(live_server, "acme", "ACME-RKT-SKATES")  # pictures and variants
+    for path in [*DASHBOARD, f"/admin/products/{skates}"]:
         problems += _audit(page, base + path, axe_source, viewport)
         if path == "/admin/" and viewport == "desktop":
             page.screenshot(path=screenshots / "acme-dashboard.png", full_page=True)

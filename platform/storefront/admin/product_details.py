@@ -23,6 +23,7 @@ from ..catalog.views_model import image_view
 from ..extensions import db
 from ..i18n import language_name, other_locales
 from ..media.images import MAX_BYTES
+from ..storage import StorageError
 from ..themes.loader import platform_templates_only
 from .forms import ConfirmForm, StockForm
 
@@ -69,7 +70,8 @@ def sections(product: Product) -> dict[str, Any]:
     return {
         "pictures": [(image, image_view(image, product.title)) for image in product.images],
         "max_pictures": images.MAX_IMAGES,
-        "option_rows": [*options, *([{}] * (variants.MAX_OPTIONS - len(options)))],
+        # The options it has, and room for one more.
+        "option_rows": [*options, *([{}] if len(options) < variants.MAX_OPTIONS else [])],
         "variant_rows": rows,
         "other_locales": locales,
         "confirm": ConfirmForm(prefix="confirm"),
@@ -104,6 +106,10 @@ def pictures_add(product_id: int) -> ResponseReturnValue:
             db.session.rollback()
             name = (upload.filename or "")[:80]
             flash(_("%(file)s: %(reason)s", file=name, reason=exc), "error")
+        except StorageError:
+            db.session.rollback()
+            flash(_("Files cannot be stored right now. Please try again in a minute."), "error")
+            break
     if added:
         flash(ngettext("%(num)s picture added.", "%(num)s pictures added.", added), "success")
     return _back(product, "pictures")

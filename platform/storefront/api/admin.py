@@ -25,10 +25,12 @@ from ..accounts import tokens
 from ..accounts.models import Role, User
 from ..caching import invalidate_shop_cache
 from ..cart import services as cart_services
+from ..catalog import images, variants
 from ..catalog import services as catalog
 from ..catalog.models import Category, Product
 from ..catalog.schemas import NullField, ProductIn, ProductPatch
 from ..extensions import csrf, db
+from ..i18n import match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_ID, contains
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
@@ -48,9 +50,11 @@ from .schemas import (
     CategoryIn,
     CategoryPatch,
     InventoryIn,
+    OptionsIn,
     OrderStatusIn,
     RefundIn,
     ShipmentIn,
+    VariantPatch,
 )
 
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
@@ -59,6 +63,7 @@ init_api_errors(bp)
 init_http(bp)
 
 View = Callable[..., Any]
+IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
 
 
 def staff(scope: str) -> Callable[[View], View]:
@@ -136,9 +141,12 @@ def _catalog_write() -> Iterator[None]:
     try:
         yield
         db.session.commit()
-    except catalog.CatalogError as exc:
+    except (catalog.CatalogError, variants.VariantError) as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None
+    except ApiError:
+        db.session.rollback()
+        raise
     except LookupError as exc:
         # 409, not 422: the request is well formed; the shop has no such category.
         db.session.rollback()
@@ -222,8 +230,99 @@ def inventory(product_id: int) -> Response:
     target = _product(product_id)
     change = body(InventoryIn)
     with _catalog_write():
-        catalog.adjust_stock(target, change.delta)
+        if change.variant_id is None:
+            catalog.adjust_stock(target, change.delta)
+        else:
+            variant = variants.variant_of(target, change.variant_id)
+            if variant is None:
+                raise ApiError(404, "This product has no such variant.")
+            variants.adjust_variant_stock(target, variant, change.delta)
     return _product_answer(target)
+
+
+@bp.put("/products/<int:product_id>/options")
+@staff("products:write")
+def product_options(product_id: int) -> Response:
+    """Set the product's options; every combination of their values is a variant."""
+    target = _product(product_id)
+    data = body(OptionsIn)
+    check_if_match(etag_of(out.product_state(target)))
+    given = [
+        variants.OptionIn(
+            o.name,
+            tuple(o.values),
+            {
+                locale: (t.name, tuple(t.values))
+                for wanted, t in o.translations.items()
+                if (locale := match_locale(wanted, other_locales())) is not None
+            },
+        )
+        for o in data.options
+    ]
+    with _catalog_write():
+        variants.set_options(target, given)
+    return _product_answer(target)
+
+
+@bp.patch("/products/<int:product_id>/variants/<int:variant_id>")
+@staff("products:write")
+def variant_update(product_id: int, variant_id: int) -> Response:
+    """Change a variant's SKU, price, compare-at price or picture."""
+    target = _product(product_id)
+    variant = variants.variant_of(target, variant_id)
+    if variant is None:
+        raise ApiError(404, "This product has no such variant.")
+    sent = body(VariantPatch).model_dump(exclude_unset=True)
+    check_if_match(etag_of(out.product_state(target)))
+    picture = sent.get("image_id", -1)
+    image_key = variant.image_key
+    if picture is None:
+        image_key = None
+    elif picture != -1:
+        found = images.image_of(target, picture)
+        if found is None:
+            raise ApiError(409, "Not one of this product's images.", fields={"image_id": "unknown"})
+        image_key = found.key
+    with _catalog_write():
+        variants.update_variant(
+            target,
+            variant,
+            sku=sent.get("sku"),
+            price=sent.get("price", variant.price),
+            compare_at_price=sent.get("compare_at_price", variant.compare_at_price),
+            image_key=image_key,
+        )
+    return _product_answer(target)
+
+
+@bp.post("/products/<int:product_id>/images")
+@staff("products:write")
+def image_upload(product_id: int) -> Response:
+    """Add a picture: the body is the image itself (Content-Type image/png, image/jpeg,
+    image/gif, image/webp or image/avif); ``?alt=`` describes it."""
+    target = _product(product_id)
+    if request.mimetype not in IMAGE_TYPES:
+        raise ApiError(415, "Send the image itself with its Content-Type (e.g. image/png).")
+    alt = request.args.get("alt", "")
+    with _catalog_write():
+        try:
+            images.add_image(target, request.get_data(cache=False), alt=alt)
+        except images.ImageError as exc:
+            raise ApiError(422, str(exc), fields={"body": str(exc)}) from None
+    return _product_answer(target, 201)
+
+
+@bp.delete("/products/<int:product_id>/images/<int:image_id>")
+@staff("products:write")
+def image_delete(product_id: int, image_id: int) -> tuple[str, int]:
+    """Take a picture off the product."""
+    target = _product(product_id)
+    found = images.image_of(target, image_id)
+    if found is None:
+        raise ApiError(404, "This product has no such image.")
+    with _catalog_write():
+        images.remove_image(target, found)
+    return "", 204
 
 
 # Categories -------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from ..errors import api_error
 from ..listing import MAX_PAGE
 
 MAX_PER_PAGE = 100
+RAW_IMAGE_ENDPOINTS = frozenset({"api_admin.image_upload"})
 
 
 class ApiError(Exception):
@@ -36,7 +37,9 @@ def _json_writes_only() -> None:
     has_type = bool(request.headers.get("Content-Type"))
     has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
     writes = request.method in ("POST", "PUT", "PATCH", "DELETE")
-    if writes and (has_type or has_body) and not request.is_json:
+    # An image upload sends the image itself: image/* is no type a form can send either.
+    picture = request.endpoint in RAW_IMAGE_ENDPOINTS and request.mimetype.startswith("image/")
+    if writes and (has_type or has_body) and not request.is_json and not picture:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
     # The JSON-only rule above is this blueprint's CSRF defence (see views.py);
     # tell Flask-Security's decorators, which would otherwise ask for a form token too.

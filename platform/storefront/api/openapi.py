@@ -138,6 +138,8 @@ def _path(name: str, schema: dict[str, Any]) -> dict[str, Any]:
 PRODUCT_SLUG = _path("slug", {"type": "string", "maxLength": 120})
 PRODUCT_ID = _path("product_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 ITEM_ID = _path("item_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+VARIANT_ID = _path("variant_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
+IMAGE_ID = _path("image_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 CUSTOMER_ID = _path("customer_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 NUMBER = _path("number", {"type": "string", "maxLength": 32})
 CATEGORY_SLUG = _path("slug", {"type": "string", "maxLength": 120})
@@ -195,6 +197,33 @@ def _op(
             "required": True,
             "content": {"application/json": {"schema": _ref(body)}},
         }
+    return operation
+
+
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif")
+
+
+def _image_upload() -> dict[str, Any]:
+    """The one operation whose body is not JSON: the picture itself."""
+    operation = _op(
+        "uploadProductImage",
+        "admin: catalog",
+        "Add a picture to the product (the body is the image file)",
+        (201, _data(_ref("AdminProduct")), "The product with its new picture"),
+        description="Send the file as the body with its own Content-Type (PNG, JPEG, GIF, "
+        "WebP or AVIF, at most 10 MB and 40 megapixels). It is decoded and stored again "
+        "without metadata; AVIF, WebP and JPEG/PNG renditions follow within seconds.",
+        security=_staff("products:write"),
+        params=[_query("alt", {"type": "string", "maxLength": 300}, "What the picture shows.")],
+        errors=(409, 413, 415, 422),
+        ok_headers=LOCATION,
+    )
+    operation["requestBody"] = {
+        "required": True,
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}} for kind in IMAGE_TYPES
+        },
+    }
     return operation
 
 
@@ -480,8 +509,59 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Add or remove units (atomic; never below zero)",
                 (200, _data(_ref("AdminProduct")), "The product"),
+                description="A product with variants keeps its stock on them: name the "
+                "variant (variant_id); the product's stock is their sum.",
                 security=_staff("products:write"),
                 body="InventoryIn",
+                errors=(409,),
+            ),
+        },
+        "/api/v1/admin/products/{product_id}/options": {
+            "parameters": [PRODUCT_ID],
+            "put": _op(
+                "setProductOptions",
+                "admin: catalog",
+                "Set the product's options; every combination is a variant",
+                (200, _data(_ref("AdminProduct")), "The product with its variants"),
+                description="At most three options and 100 combinations. Variants carry "
+                "over where they still fit (a value renamed in place keeps its SKU and "
+                "stock; a new option extends them with its first value); new ones start "
+                "with no stock, except that a simple product's stock goes to its first "
+                "variant; combinations no longer possible leave with their stock. An "
+                "empty list makes it a simple product again.",
+                security=_staff("products:write"),
+                body="OptionsIn",
+                params=[IF_MATCH],
+                errors=(409, 412),
+                ok_headers=ETAG,
+            ),
+        },
+        "/api/v1/admin/products/{product_id}/variants/{variant_id}": {
+            "parameters": [PRODUCT_ID, VARIANT_ID],
+            "patch": _op(
+                "updateVariant",
+                "admin: catalog",
+                "Change a variant's SKU, price, compare-at price or picture",
+                (200, _data(_ref("AdminProduct")), "The product"),
+                security=_staff("products:write"),
+                body="VariantPatch",
+                params=[IF_MATCH],
+                errors=(409, 412),
+                ok_headers=ETAG,
+            ),
+        },
+        "/api/v1/admin/products/{product_id}/images": {
+            "parameters": [PRODUCT_ID],
+            "post": _image_upload(),
+        },
+        "/api/v1/admin/products/{product_id}/images/{image_id}": {
+            "parameters": [PRODUCT_ID, IMAGE_ID],
+            "delete": _op(
+                "deleteProductImage",
+                "admin: catalog",
+                "Take a picture off the product",
+                (204, None, "Removed"),
+                security=_staff("products:write"),
                 errors=(409,),
             ),
         },

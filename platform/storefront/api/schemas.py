@@ -36,6 +36,46 @@ class Money(BaseModel):
     display: str = Field(description="Formatted in the reader's locale.")
 
 
+class Rendition(BaseModel):
+    url: str = Field(description="Absolute URL.")
+    width: int
+    type: str = Field(description="image/avif, image/webp, image/jpeg or image/png.")
+
+
+class Image(BaseModel):
+    """A picture of a product: the fallback URL and the renditions made of it (a srcset)."""
+
+    id: int | None = Field(description="For DELETE (null: an image address, not an upload).")
+    url: str = Field(description="Absolute URL of the largest fallback (JPEG or PNG).")
+    width: int
+    height: int
+    alt: str = Field(description="What a screen reader says, in the answer's locale.")
+    renditions: list[Rendition] = Field(description="Empty until they are made (seconds).")
+
+
+class OptionText(BaseModel):
+    name: str
+    values: list[str]
+
+
+class Option(BaseModel):
+    """What a shopper chooses, e.g. Size: S, M, L (in the answer's locale)."""
+
+    name: str
+    values: list[str]
+
+
+class Variant(BaseModel):
+    id: int = Field(description="Send as variant_id to put this one into a cart.")
+    sku: str
+    options: dict[str, str] = Field(description='Option name -> value, e.g. {"Size": "M"}.')
+    price: Money
+    compare_at_price: Money | None
+    stock: int
+    in_stock: bool
+    image: str | None = Field(description="Absolute URL of its own picture, if it has one.")
+
+
 class Product(BaseModel):
     id: int
     sku: str
@@ -56,11 +96,27 @@ class Product(BaseModel):
     translations: dict[str, ProductText] = Field(
         description="Title and description in the shop's other locales, by locale."
     )
+    images: list[Image] = Field(description="In order; the first is the main one.")
+    options: list[Option] = Field(description="Empty: no variants.")
+    variants: list[Variant] = Field(
+        description="Each combination of the options; a cart line needs one of them."
+    )
+
+
+class AdminOption(BaseModel):
+    """An option as stored: in the shop's language, with its translations."""
+
+    name: str
+    values: list[str]
+    translations: dict[str, OptionText]
 
 
 class AdminProduct(Product):
     """A product as staff see it: hidden ones too, with what only staff change."""
 
+    option_definitions: list[AdminOption] = Field(
+        description="The options in the shop's language (what PUT .../options takes)."
+    )
     tax_class: str
     image_url: str | None = Field(description="As stored (null: the generated picture).")
     created_at: str = Field(description="UTC, ISO 8601.")
@@ -148,9 +204,16 @@ class CartProduct(BaseModel):
     title: str
 
 
+class CartVariant(BaseModel):
+    id: int
+    sku: str
+    label: str = Field(description='The options chosen, e.g. "M / Red".')
+
+
 class CartLine(BaseModel):
     id: int
     product: CartProduct
+    variant: CartVariant | None
     quantity: int
     unit_price: Money
     line_total: Money
@@ -199,6 +262,7 @@ class Cart(BaseModel):
 class OrderLine(BaseModel):
     sku: str
     title: str
+    variant: str | None = Field(description='The options chosen, e.g. "M / Red".')
     quantity: int
     unit_price: Money
     line_total: Money
@@ -277,6 +341,9 @@ class Error(BaseModel):
 
 class CartItemIn(_In):
     product_id: Id
+    variant_id: Id | None = Field(
+        None, description="Which variant (Product.variants): needed when the product has any."
+    )
     quantity: Annotated[int, Field(ge=1, le=MAX_QUANTITY), WHOLE] = 1
 
 
@@ -370,11 +437,67 @@ class InventoryIn(_In):
     delta: Annotated[int, Field(ge=-MAX_STOCK, le=MAX_STOCK), WHOLE] = Field(
         description="Units to add (negative: to remove); stock never goes below 0."
     )
+    variant_id: Id | None = Field(
+        None, description="A product with variants keeps its stock on them: which one."
+    )
+
+
+OptionName = Annotated[str, Field(min_length=1, max_length=40)]
+OptionValue = Annotated[str, Field(min_length=1, max_length=60)]
+
+
+class OptionTextIn(_In):
+    name: str = Field("", max_length=40)
+    values: list[Annotated[str, Field(max_length=60)]] = Field([], max_length=30)
+
+
+class OptionIn(_In):
+    name: OptionName
+    values: list[OptionValue] = Field(min_length=1, max_length=30)
+    translations: Annotated[
+        dict[Annotated[str, Field(min_length=2, max_length=16)], OptionTextIn],
+        Field(max_length=MAX_TRANSLATIONS),
+    ] = Field({}, description='{"de": {"name": "Größe", "values": ["S", "M"]}}')
+
+
+class OptionsIn(_In):
+    """The product's options, all of them (at most three, at most 100 combinations);
+    existing variants carry over where they still fit (renamed values keep theirs)."""
+
+    options: list[OptionIn] = Field(max_length=3)
+
+
+class VariantPatch(_In):
+    """A change to a variant: only the fields sent change; a null price is the product's."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_not_nullable("sku"))
+
+    sku: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    price: Annotated[int, Field(ge=0, le=MAX_PRICE), WHOLE] | None = None
+    compare_at_price: Annotated[int, Field(ge=0, le=MAX_PRICE), WHOLE] | None = None
+    image_id: Id | None = Field(None, description="One of the product's images (null: none).")
+
+    @model_validator(mode="after")
+    def _sku_not_null(self) -> VariantPatch:
+        if "sku" in self.model_fields_set and self.sku is None:
+            raise ValueError("sku may not be null")
+        return self
 
 
 # Every model the document describes, by the name it has there.
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     Money,
+    Rendition,
+    Image,
+    Option,
+    OptionText,
+    AdminOption,
+    Variant,
+    OptionIn,
+    OptionTextIn,
+    OptionsIn,
+    VariantPatch,
+    CartVariant,
     Product,
     AdminProduct,
     ProductIn,

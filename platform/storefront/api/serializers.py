@@ -13,9 +13,12 @@ from ..accounts.models import User
 from ..cart import services as cart_services
 from ..catalog.models import Category as CategoryRow
 from ..catalog.models import Product as ProductRow
+from ..catalog.models import ProductImage as ImageRow
 from ..catalog.money import shop_currency, shop_money
+from ..catalog.views_model import image_view, option_views, variant_label
 from ..i18n import current_locale, localized
 from ..listing import Page
+from ..media import media_url
 from ..orders import discounts, totals
 from ..orders import services as orders
 from ..orders.access import order_key
@@ -45,12 +48,68 @@ def when(moment: datetime | None) -> str:
     return (moment or datetime(1970, 1, 1)).isoformat() + "Z"
 
 
+def image(row: ImageRow, title: str) -> schemas.Image:
+    shown = image_view(row, title)
+    renditions = [
+        schemas.Rendition(url=absolute(media_url(f"{row.key}/{w}.{fmt}")), width=w, type=mime)
+        for fmt, mime in (("avif", "image/avif"), ("webp", "image/webp"), (row.fallback, None))
+        for w in sorted(row.widths or [])
+        for mime in [mime or f"image/{'png' if row.fallback == 'png' else 'jpeg'}"]
+    ]
+    return schemas.Image(
+        id=row.id,
+        url=absolute(shown.src),
+        width=row.width,
+        height=row.height,
+        alt=shown.alt,
+        renditions=renditions,
+    )
+
+
+def _images(row: ProductRow, title: str) -> list[schemas.Image]:
+    if row.images:
+        return [image(i, title) for i in row.images]
+    if row.image_url:
+        return [schemas.Image(id=None, url=absolute(row.image_url), width=800, height=600,
+                              alt=title, renditions=[])]  # fmt: skip
+    return []
+
+
+def _variants(row: ProductRow) -> tuple[list[schemas.Option], list[schemas.Variant]]:
+    if not row.variants:
+        return [], []
+    options = option_views(row.options)
+    names = [o.name for o in options]
+    pictures = {i.key: i for i in row.images}
+    variants = []
+    for v in row.variants:
+        price = row.price if v.price is None else v.price
+        shown = variant_label(row, v).split(" / ")
+        picture = pictures.get(v.image_key or "")
+        variants.append(
+            schemas.Variant(
+                id=v.id,
+                sku=v.sku,
+                options=dict(zip(names, shown, strict=False)),
+                price=money(price),
+                compare_at_price=maybe_money(v.compare_at_price),
+                stock=v.stock,
+                in_stock=v.stock > 0,
+                image=absolute(image_view(picture, "").src) if picture else None,
+            )
+        )
+    return [schemas.Option(name=o.name, values=list(o.values)) for o in options], variants
+
+
 def _product_fields(row: ProductRow) -> dict[str, Any]:
+    title = localized(row.translations, "title", row.title)
+    options, variants = _variants(row)
+    images = _images(row, title)
     return {
         "id": row.id,
         "sku": row.sku,
         "slug": row.slug,
-        "title": localized(row.translations, "title", row.title),
+        "title": title,
         "description": localized(row.translations, "description", row.description),
         "price": money(row.price),
         "compare_at_price": maybe_money(row.compare_at_price),
@@ -58,10 +117,13 @@ def _product_fields(row: ProductRow) -> dict[str, Any]:
         "in_stock": row.stock > 0,
         "active": row.active,
         "featured": row.featured,
-        "image": absolute(row.image_url or f"/p/{row.slug}/image.svg"),
+        "image": images[0].url if images else absolute(f"/p/{row.slug}/image.svg"),
         "categories": [c.slug for c in row.categories],
         "locale": current_locale(),
         "translations": row.translations or {},
+        "images": images,
+        "options": options,
+        "variants": variants,
     }
 
 
@@ -72,6 +134,17 @@ def product(row: ProductRow) -> dict[str, Any]:
 def admin_product(row: ProductRow) -> dict[str, Any]:
     return schemas.AdminProduct(
         **_product_fields(row),
+        option_definitions=[
+            schemas.AdminOption(
+                name=o["name"],
+                values=list(o["values"]),
+                translations={
+                    locale: schemas.OptionText(name=t.get("name", ""), values=t.get("values", []))
+                    for locale, t in (o.get("translations") or {}).items()
+                },
+            )
+            for o in (row.options or [])
+        ],
         tax_class=row.tax_class or "standard",
         image_url=row.image_url,
         created_at=when(row.created_at),
@@ -96,8 +169,15 @@ def product_state(row: ProductRow) -> dict[str, Any]:
             "image_url",
             "tax_class",
             "translations",
+            "options",
         )
-    } | {"categories": [c.slug for c in row.categories]}
+    } | {
+        "categories": [c.slug for c in row.categories],
+        "images": [(i.id, i.position, i.alt) for i in row.images],
+        "variants": [
+            (v.id, v.sku, v.price, v.compare_at_price, v.stock, v.image_key) for v in row.variants
+        ],
+    }
 
 
 def category_tree(nodes: Iterable[Any]) -> list[dict[str, Any]]:
@@ -140,7 +220,8 @@ def cart_totals(country: str, code: str) -> schemas.CartTotals | None:
     if row is None or not row.items:
         return None
     lines = [
-        LineIn(i.product.price, i.quantity, i.product.tax_class or "standard") for i in row.items
+        LineIn(cart_services.unit_price(i), i.quantity, i.product.tax_class or "standard")
+        for i in row.items
     ]
     discount, error, applied = None, None, None
     if code:
@@ -170,8 +251,11 @@ def cart(country: str = "", code: str = "") -> dict[str, Any]:
                 product=schemas.CartProduct(
                     id=line.product.id, slug=line.product.slug, title=line.product.title
                 ),
+                variant=schemas.CartVariant(id=line.variant_id, sku=line.sku, label=line.variant)
+                if line.variant_id is not None
+                else None,
                 quantity=line.quantity,
-                unit_price=money(line.product.price),
+                unit_price=money(line.unit_price),
                 line_total=money(line.line_total),
             )
             for line in view.lines
@@ -193,6 +277,7 @@ def _order_fields(row: OrderRow) -> dict[str, Any]:
             schemas.OrderLine(
                 sku=line.sku,
                 title=line.title,
+                variant=line.variant,
                 quantity=line.quantity,
                 unit_price=money(line.unit_price, currency),
                 line_total=money(line.line_total, currency),

@@ -111,7 +111,7 @@ def cart() -> Response:
 def cart_add() -> Response:
     data = body(CartItemIn)
     try:
-        cart_services.add_item(data.product_id, data.quantity)
+        cart_services.add_item(data.product_id, data.quantity, variant_id=data.variant_id)
         db.session.commit()
     except cart_services.CartError as exc:
         db.session.rollback()

@@ -9,6 +9,11 @@ lacks are created); booleans are
 ``true``/``false`` (also ``yes``/``no``, ``1``/``0``). A row whose SKU exists updates
 that product; any other row creates one.
 
+Variants: the product's row names its options in ``options`` (``Size;Colour``, and
+``options:de`` in another language); each variant is a row of its own after it, with
+``variant_of`` (the product's SKU), its own ``sku``, its ``values`` (``M;Red``, and
+``values:de``) and, where it differs, its ``price``, ``compare_at_price`` and ``stock``.
+
 Every row is checked before anything is written: one bad row means nothing changes, and
 the error names its line and column.
 """
@@ -27,6 +32,7 @@ from sqlalchemy import select
 from ..csvcells import read_cell, safe_cell
 from ..extensions import db
 from ..i18n import match_locale, other_locales, shop_locales_of_bound, url_tags
+from . import variants
 from .models import Category, Product
 from .money import parse_money, shop_currency, to_major
 from .schemas import SLUG_PATTERN, check_product, field_errors
@@ -45,9 +51,13 @@ COLUMNS = (
     "image_url",
     "slug",
     "tax_class",
+    "options",
+    "variant_of",
+    "values",
 )
 REQUIRED = ("sku", "title", "price")
-TRANSLATED = ("title", "description")  # columns with per-locale versions: title:de
+VARIANT_COLUMNS = ("sku", "variant_of", "values", "price", "compare_at_price", "stock")
+TRANSLATED = ("title", "description", "options", "values")  # title:de, values:de, …
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 100_000
 
@@ -69,6 +79,20 @@ class Row:
     sku: str
     fields: dict[str, Any]
     categories: list[str] | None
+    options: list[str] | None = None  # option names (a product with variants)
+    option_translations: dict[str, list[str]] | None = None
+
+
+@dataclass
+class VariantRow:
+    line: int
+    sku: str
+    parent: str  # the product's SKU
+    values: list[str]
+    translations: dict[str, list[str]]
+    price: int | None
+    compare_at_price: int | None
+    stock: int | None
 
 
 def _bool(value: str, column: str) -> bool:
@@ -96,7 +120,7 @@ def export_columns() -> tuple[str, ...]:
     return COLUMNS + tuple(f"{field}:{tags[loc]}" for loc in locales for field in TRANSLATED)
 
 
-def parse_rows(lines: Iterable[str]) -> list[Row]:
+def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
     """Read and check every row; raise ImportError_ listing all problems."""
     reader = csv.DictReader(lines)
     header = [h.strip() for h in reader.fieldnames or []]
@@ -114,7 +138,7 @@ def parse_rows(lines: Iterable[str]) -> list[Row]:
     reader.fieldnames = header
     currency = shop_currency()
     known_categories = set(db.session.scalars(select(Category.slug)))
-    rows: list[Row] = []
+    rows: list[Row | VariantRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
     for record in reader:
@@ -126,14 +150,102 @@ def parse_rows(lines: Iterable[str]) -> list[Row]:
             continue
         values = {k: read_cell((v or "").strip()) for k, v in record.items()}
         try:
-            rows.append(_check_row(line, values, currency, known_categories, seen))
+            if values.get("variant_of"):
+                rows.append(_check_variant(line, values, currency, seen))
+            else:
+                rows.append(_check_row(line, values, currency, known_categories, seen))
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
+    problems += _check_families(rows)
     if problems:
         raise ImportError_(problems)
     if not rows:
         raise ImportError_(["the file has a header but no rows"])
     return rows
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(";")] if text.strip() else []
+
+
+def _translated(values: dict[str, str], field: str) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for column, value in values.items():
+        hit = _locale_column(column)
+        if hit and hit[0] == field and value.strip():
+            found[hit[1]] = _split(value)
+    return found
+
+
+def _check_variant(
+    line: int, values: dict[str, str], currency: str, seen: dict[str, int]
+) -> VariantRow:
+    """A variant's row: its SKU, its product's, its option values, and what differs."""
+    extra = [
+        c
+        for c, v in values.items()
+        if v and c not in VARIANT_COLUMNS and (_locale_column(c) or ("", ""))[0] != "values"
+    ]
+    if extra:
+        raise ValueError(f"a variant's row only has {', '.join(VARIANT_COLUMNS)} (not {extra[0]})")
+    sku = values.get("sku", "")
+    if not sku or len(sku) > 64:
+        raise ValueError("sku: a variant needs a SKU of 1 to 64 characters")
+    if sku in seen:
+        raise ValueError(f"sku {sku!r} already appears on line {seen[sku]}")
+    seen[sku] = line
+    money: dict[str, int | None] = {}
+    for column in ("price", "compare_at_price"):
+        try:
+            money[column] = parse_money(values[column], currency) if values.get(column) else None
+        except ValueError as exc:
+            raise ValueError(f"{column}: {exc}") from None
+    stock = values.get("stock", "")
+    if stock and not stock.isdigit():
+        raise ValueError(f"stock: {stock!r} is not a whole number of 0 or more")
+    chosen = _split(values.get("values", ""))
+    if not chosen or not all(chosen):
+        raise ValueError("values: name the variant's value of each option, e.g. M;Red")
+    return VariantRow(
+        line,
+        sku,
+        values["variant_of"],
+        chosen,
+        _translated(values, "values"),
+        money["price"],
+        money["compare_at_price"],
+        int(stock) if stock else None,
+    )
+
+
+def _check_families(rows: list[Row | VariantRow]) -> list[str]:
+    """Each variant row follows a product row of the file (or an existing product) with
+    options, and gives one value per option."""
+    problems = []
+    products = {row.sku: row for row in rows if isinstance(row, Row)}
+    for row in rows:
+        if not isinstance(row, VariantRow):
+            continue
+        parent = products.get(row.parent)
+        names = parent.options if parent is not None else _existing_options(row.parent)
+        if names is None:
+            problems.append(f"line {row.line}: variant_of: no product {row.parent!r}")
+        elif not names:
+            problems.append(
+                f"line {row.line}: product {row.parent!r} has no options (its row's "
+                "options column names them, e.g. Size;Colour)"
+            )
+        elif len(row.values) != len(names):
+            problems.append(
+                f"line {row.line}: values: {len(names)} option(s) ({';'.join(names)}), "
+                f"{len(row.values)} value(s) given"
+            )
+    return problems
+
+
+def _existing_options(sku: str) -> list[str] | None:
+    product = product_by_sku(sku)
+    return None if product is None else [o["name"] for o in product.options or []]
 
 
 def _check_row(
@@ -168,7 +280,7 @@ def _check_row(
     translations: dict[str, dict[str, str]] = {}
     for column, value in values.items():
         found = _locale_column(column)
-        if found:
+        if found and found[0] in ("title", "description"):
             field, locale = found
             translations.setdefault(locale, {})[field] = value
     if translations:
@@ -192,30 +304,35 @@ def _check_row(
         raise ValueError("; ".join(f"{k}: {v}" for k, v in problems.items())) from None
     fields.pop("sku")
     fields.pop("categories", None)
-    return Row(line, sku, fields, categories)
+    options = _split(values["options"]) if "options" in values else None
+    return Row(line, sku, fields, categories, options, _translated(values, "options"))
 
 
 def _is_slug(text: str) -> bool:
     return len(text) <= 120 and re.fullmatch(SLUG_PATTERN, text) is not None
 
 
-def new_categories(rows: list[Row]) -> list[str]:
+def new_categories(rows: list[Row | VariantRow]) -> list[str]:
     """The category slugs the rows name that the shop does not have yet."""
     known = set(db.session.scalars(select(Category.slug)))
-    wanted = dict.fromkeys(c for row in rows for c in row.categories or [])
+    wanted = dict.fromkeys(c for row in rows if isinstance(row, Row) for c in row.categories or [])
     return [slug for slug in wanted if slug not in known]
 
 
 def import_rows(
-    rows: list[Row], progress: Callable[[int, int], None] | None = None
+    rows: list[Row | VariantRow], progress: Callable[[int, int], None] | None = None
 ) -> tuple[int, int]:
-    """Write checked rows (flushes; the caller commits, once); returns (created, updated).
-    Categories the rows name and the shop lacks are created first, named after their slug
-    (``camping-gear`` → "Camping gear"; rename them in the dashboard)."""
+    """Write checked rows (flushes; the caller commits, once); returns (created, updated)
+    products. Categories the rows name and the shop lacks are created first, named after
+    their slug (``camping-gear`` → "Camping gear"; rename them in the dashboard). Then the
+    variants of each product whose row names options."""
     for slug in new_categories(rows):
         create_category(slug.replace("-", " ").capitalize(), slug)
     created = updated = 0
-    for index, row in enumerate(rows, 1):
+    products = [row for row in rows if isinstance(row, Row)]
+    for index, row in enumerate(products, 1):
+        if row.options:  # its stock is its variants' (their rows carry it)
+            row.fields.pop("stock", None)
         existing = product_by_sku(row.sku)
         if existing is None:
             fields = dict(row.fields)
@@ -231,9 +348,54 @@ def import_rows(
         else:
             update_product(existing, categories=row.categories, **row.fields)
             updated += 1
-        if progress is not None and (index % 100 == 0 or index == len(rows)):
-            progress(index, len(rows))
+        if progress is not None and (index % 100 == 0 or index == len(products)):
+            progress(index, len(products))
+    _import_variants(products, [row for row in rows if isinstance(row, VariantRow)])
     return created, updated
+
+
+def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> None:
+    """Give each product the options its row names and its variant rows' values; then
+    each variant its SKU, prices and stock (moved by delta: the sum stays right)."""
+    by_parent: dict[str, list[VariantRow]] = {}
+    for each in variant_rows:
+        by_parent.setdefault(each.parent, []).append(each)
+    named = {each.sku: each for each in products if each.options is not None}
+    for sku in dict.fromkeys([*named, *by_parent]):
+        product = product_by_sku(sku)
+        if product is None:
+            continue
+        row = named.get(sku)
+        names = row.options if row else [o["name"] for o in product.options or []]
+        mine = by_parent.get(sku, [])
+        if row is not None and not mine and product.options:
+            if not names:  # the options column emptied: a simple product again
+                variants.set_options(product, [])
+            continue
+        if not mine:
+            continue
+        options = _options_of(row, names or [], mine)
+        try:
+            variants.set_options(product, options)
+        except variants.VariantError as exc:
+            raise ImportError_([f"line {mine[0].line}: {exc}"]) from None
+        for vrow in mine:
+            variant = variants.find_variant(product, vrow.values)
+            if variant is None:  # a value refused above would have raised
+                continue
+            try:
+                variants.update_variant(
+                    product,
+                    variant,
+                    sku=vrow.sku,
+                    price=vrow.price,
+                    compare_at_price=vrow.compare_at_price,
+                    image_key=variant.image_key,
+                )
+                if vrow.stock is not None and vrow.stock != variant.stock:
+                    variants.adjust_variant_stock(product, variant, vrow.stock - variant.stock)
+            except variants.VariantError as exc:
+                raise ImportError_([f"line {vrow.line}: {exc}"]) from None
 
 
 def _free_slug(base: str) -> str:
@@ -252,6 +414,7 @@ def export_csv(out: IO[str]) -> int:
     locales = other_locales()
     count = 0
     for product in db.session.scalars(select(Product).order_by(Product.id)):
+        options = product.options or []
         writer.writerow(
             safe_cell(cell)
             for cell in [
@@ -267,12 +430,84 @@ def export_csv(out: IO[str]) -> int:
                 product.image_url or "",
                 product.slug,
                 product.tax_class or "standard",
+                ";".join(o["name"] for o in options),
+                "",
+                "",
                 *(
-                    (product.translations or {}).get(locale, {}).get(field, "")
+                    _translation_cell(product, field, locale)
                     for locale in locales
                     for field in TRANSLATED
                 ),
             ]
         )
+        for variant in product.variants:
+            writer.writerow(
+                safe_cell(cell)
+                for cell in [
+                    variant.sku,
+                    "",  # title
+                    "" if variant.price is None else to_major(variant.price, currency),
+                    variant.stock,
+                    "",  # description
+                    ""
+                    if variant.compare_at_price is None
+                    else to_major(variant.compare_at_price, currency),
+                    *([""] * 7),  # categories … options: the product's row has them
+                    product.sku,
+                    ";".join(variant.option_values),
+                    *(
+                        _value_cell(product, variant.option_values, locale)
+                        if field == "values"
+                        else ""
+                        for locale in locales
+                        for field in TRANSLATED
+                    ),
+                ]
+            )
         count += 1
     return count
+
+
+def _options_of(
+    row: Row | None, names: list[str], mine: list[VariantRow]
+) -> list[variants.OptionIn]:
+    """The options a product's rows give: names from its row, values (and their
+    translations, where a variant row has them for every option) from its variants'."""
+    named = (row.option_translations or {}) if row else {}
+    options = []
+    for i, name in enumerate(names):
+        values = list(dict.fromkeys(v.values[i] for v in mine))
+        translations = {}
+        for locale in dict.fromkeys([*named, *(loc for v in mine for loc in v.translations)]):
+            shown: dict[str, str] = {}
+            for v in mine:
+                other = v.translations.get(locale) or []
+                if len(other) == len(names):
+                    shown.setdefault(v.values[i], other[i])
+            other_names = named.get(locale) or []
+            translations[locale] = (
+                other_names[i] if i < len(other_names) else "",
+                tuple(shown.get(value, "") for value in values),
+            )
+        options.append(variants.OptionIn(name, tuple(values), translations))
+    return options
+
+
+def _translation_cell(product: Product, field: str, locale: str) -> str:
+    if field == "options":
+        return ";".join(
+            ((o.get("translations") or {}).get(locale) or {}).get("name", "")
+            for o in product.options or []
+        )
+    if field == "values":
+        return ""
+    return str((product.translations or {}).get(locale, {}).get(field, ""))
+
+
+def _value_cell(product: Product, values: list[str], locale: str) -> str:
+    shown = []
+    for option, value in zip(product.options or [], values, strict=False):
+        own = ((option.get("translations") or {}).get(locale) or {}).get("values") or []
+        index = option["values"].index(value) if value in option["values"] else -1
+        shown.append(own[index] if 0 <= index < len(own) else "")
+    return ";".join(shown) if any(shown) else ""

@@ -1,13 +1,19 @@
-"""Demo catalogs for the two demo shops: a dozen products each, in a few categories."""
+"""Demo catalogs for the two demo shops: a dozen products each, in a few categories,
+with pictures drawn at install (``demo_pictures``) and a few products sold in sizes and
+colours."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from sqlalchemy import func, select
 
 from ..extensions import db
 from ..i18n import other_locales
+from . import images, variants
+from .demo_pictures import pictures_for
 from .models import Product
-from .services import create_category, create_product, slugify
+from .services import create_category, create_product, product_by_sku, slugify
 
 CATALOGS: dict[str, dict[str, list[tuple[str, str, int, int, str]]]] = {
     "acme": {
@@ -120,6 +126,71 @@ def _translations(slug: str, key: str, field: str) -> dict[str, dict[str, str]]:
     return {locale: {k: v for k, v in values.items() if v}}
 
 
+# Products sold in sizes and colours: options in the shop's language, their translation,
+# and how the product's stock is spread over the combinations (in order).
+SIZES = ("S", "M", "L", "XL")
+SIZE_DE = variants.OptionIn("Größe", SIZES, {"en_GB": ("Size", SIZES)})
+OPTIONS: dict[str, tuple[list[variants.OptionIn], list[int]]] = {
+    "ACME-RKT-SKATES": (
+        [
+            variants.OptionIn(
+                "Size",
+                ("8", "9", "10", "11", "12"),
+                {"fr_FR": ("Pointure", ("41", "42", "43", "44", "45"))},
+            )
+        ],
+        [1, 2, 3, 2, 0],
+    ),
+    "GLX-JKT-STORM": (
+        [
+            SIZE_DE,
+            variants.OptionIn(
+                "Farbe", ("Rot", "Blau", "Grün"), {"en_GB": ("Colour", ("Red", "Blue", "Green"))}
+            ),
+        ],
+        [1, 1, 0, 2, 2, 1, 2, 1, 0, 0, 0, 0],
+    ),
+    "GLX-JKT-DOWN": ([SIZE_DE], [1, 2, 2, 1]),
+    "GLX-PCK-30": (
+        [variants.OptionIn("Farbe", ("Grün", "Grau"), {"en_GB": ("Colour", ("Green", "Grey"))})],
+        [8, 6],
+    ),
+}
+PRICES: dict[tuple[str, tuple[str, ...]], int] = {
+    ("ACME-RKT-SKATES", ("12",)): 13900
+}  # the big size costs more
+_RENDITIONS: dict[str, dict[str, bytes]] = {}  # the same drawings for every provisioning
+
+
+@cache
+def _pictures(sku: str) -> list[tuple[str, bytes]]:
+    return pictures_for(sku)
+
+
+def dress_product(sku: str) -> None:
+    """Give a demo product its pictures (renditions made now: the demo is ready when it
+    says so) and, for some, sizes and colours."""
+    product = product_by_sku(sku)
+    if product is None:
+        return
+    by_colour = {}
+    for colour, data in _pictures(sku):
+        image = images.add_image(product, data)
+        images.make_renditions(image, _RENDITIONS)
+        by_colour[colour] = image.key
+    if sku not in OPTIONS:
+        return
+    options, spread = OPTIONS[sku]
+    variants.set_options(product, options)
+    for variant, stock in zip(product.variants, spread, strict=True):
+        if stock != variant.stock:
+            variants.adjust_variant_stock(product, variant, stock - variant.stock)
+        picture = next((by_colour[v] for v in variant.option_values if v in by_colour), None)
+        price = PRICES.get((sku, tuple(variant.option_values)))
+        if picture is not None or price is not None:
+            variants.update_variant(product, variant, price=price, image_key=picture)
+
+
 def seed_catalog(slug: str) -> int:
     """Add the demo products of ``slug`` if it has none; returns how many were added."""
     catalog = CATALOGS.get(slug)
@@ -146,6 +217,7 @@ def seed_catalog(slug: str) -> int:
                 translations=_translations(slug, sku, "title"),
                 featured=index == 0,
             )
+            dress_product(sku)
             added += 1
     db.session.commit()
     return added

@@ -118,21 +118,29 @@ def _changed(product: Product) -> None:
     invalidate_shop_cache()
 
 
-@handler("catalog.image")
-def _make_renditions(payload: dict[str, Any]) -> None:
-    """Make a picture's renditions, then let pages offer them (outbox job)."""
-    image = db.session.get(ProductImage, int(payload["image_id"]))
-    if image is None:
-        return  # removed meanwhile
-    master = media.Master(image.key, image.width, image.height, image.fallback)
-    media.derive(master)
+def make_renditions(image: ProductImage, made: dict[str, dict[str, bytes]] | None = None) -> None:
+    """Store a picture's renditions and let pages offer them (flushes; see media.derive)."""
+    widths = list(media.images.widths_for(image.width))
+    if list(image.widths or []) == widths:
+        return  # made already (the job after a synchronous run, or a retry)
+    media.derive(media.Master(image.key, image.width, image.height, image.fallback), made)
     db.session.execute(
         update(ProductImage)
         .where(ProductImage.key == image.key)
-        .values(widths=list(media.images.widths_for(image.width)))
+        .values(widths=widths)
         .execution_options(synchronize_session=False)
     )
-    invalidate_shop_cache()  # once this commits
+    db.session.refresh(image)
+    invalidate_shop_cache()
+
+
+@handler("catalog.image")
+def _make_renditions(payload: dict[str, Any]) -> None:
+    """Make a picture's renditions after its upload committed (outbox job)."""
+    image = db.session.get(ProductImage, int(payload["image_id"]))
+    if image is None:
+        return  # removed meanwhile
+    make_renditions(image)
     db.session.commit()
 
 

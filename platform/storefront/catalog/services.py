@@ -233,6 +233,10 @@ def update_product(
         raise CatalogError(f"unknown product fields: {', '.join(sorted(unknown))}")
     if "stock" in fields and fields["stock"] < 0:
         raise CatalogError(_("Stock cannot be negative."))
+    if "stock" in fields and fields["stock"] != product.stock and product.variants:
+        raise CatalogError(
+            _("“%(title)s” has variants: change the stock of a variant.", title=product.title)
+        )
     check_unique(product, fields.get("sku", product.sku), fields.get("slug", product.slug))
     if "translations" in fields:
         fields["translations"] = merge_translations(

@@ -17,7 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from ..caching import invalidate_shop_cache
@@ -46,10 +48,10 @@ class OptionIn:
     translations: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
-def _clean(text: str, limit: int, what: str) -> str:
+def _clean(text: str, limit: int, empty: LazyString) -> str:
     text = " ".join(str(text).split())
     if not text:
-        raise VariantError(_("Every %(what)s needs a name.", what=what))
+        raise VariantError(str(empty))
     if len(text) > limit:
         raise VariantError(
             _("“%(text)s” is longer than %(num)s characters.", text=text[:20] + "…", num=limit)
@@ -65,11 +67,13 @@ def check_options(options: Sequence[OptionIn]) -> list[dict[str, Any]]:
     names: set[str] = set()
     locales = set(other_locales())
     for option in options:
-        name = _clean(option.name, NAME_MAX, _("option"))
+        name = _clean(option.name, NAME_MAX, _l("Every option needs a name."))
         if name.lower() in names:
             raise VariantError(_("Two options are called “%(name)s”.", name=name))
         names.add(name.lower())
-        values = [_clean(v, VALUE_MAX, _("value")) for v in option.values]
+        values = [
+            _clean(v, VALUE_MAX, _l("An option's values cannot be empty.")) for v in option.values
+        ]
         if not values:
             raise VariantError(_("Give “%(name)s” at least one value.", name=name))
         if len(values) > MAX_VALUES:

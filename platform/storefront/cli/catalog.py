@@ -53,9 +53,13 @@ def import_(
             fail(f"{csv_file}: {exc}")
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("importing", total=len(rows))
-            created, updated = csv_io.import_rows(
-                rows, lambda done, total: bar.update(task, completed=done)
-            )
+            try:
+                created, updated = csv_io.import_rows(
+                    rows, lambda done, total: bar.update(task, completed=done)
+                )
+            except csv_io.ImportError_ as exc:  # a variant the shop's state refuses
+                db.session.rollback()
+                fail(f"{csv_file}: {exc}")
         db.session.commit()  # all rows or none: an exception above leaves nothing written
     ok(f"{slug}: {created} products created, {updated} updated")
 

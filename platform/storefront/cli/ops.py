@@ -38,9 +38,20 @@ def check(
         raise typer.Exit(1)
 
 
-def doctor(as_json: bool = JSON_OPTION) -> None:
-    """Check the database, migrations, cache, mail, folders and secret key; say the fix."""
+def doctor(
+    as_json: bool = JSON_OPTION,
+    purge_orphan_files: Annotated[
+        bool,
+        typer.Option(
+            "--purge-orphan-files", help="Delete stored files of shops that no longer exist."
+        ),
+    ] = False,
+) -> None:
+    """Check the database, migrations, cache, mail, folders, file storage and secret key;
+    say the fix."""
     with app_context():
+        if purge_orphan_files:
+            ok(f"deleted {ops.purge_orphan_files()} files of deleted shops")
         findings = ops.doctor()
     if as_json:
         emit([f.__dict__ for f in findings], True, [])

@@ -59,12 +59,20 @@ def store_image(data: bytes, folder: str = "img", max_side: int | None = None) -
     return master
 
 
-def derive(master: Master) -> None:
-    """Store every rendition of a stored master (a job runs this after the upload)."""
-    data = fetch(master.master_key)
-    if data is None:
-        raise LookupError(f"master {master.master_key} is gone")
-    for key, encoded in renditions(data, master).items():
+def derive(master: Master, made: dict[str, dict[str, bytes]] | None = None) -> None:
+    """Store every rendition of a stored master (a job runs this after the upload).
+
+    ``made`` keeps renditions by master key for pictures drawn again and again (the demo
+    shops, provisioned per browser test): the same key is the same picture."""
+    found = made.get(master.key) if made is not None else None
+    if found is None:
+        data = fetch(master.master_key)
+        if data is None:
+            raise LookupError(f"master {master.master_key} is gone")
+        found = renditions(data, master)
+        if made is not None:
+            made[master.key] = found
+    for key, encoded in found.items():
         store(key, encoded)
 
 
@@ -87,10 +95,7 @@ def serve(key: str) -> Response:
         full = _full(key)
     except ValueError:
         abort(404)
-    try:
-        found = current_storage().get(full)
-    except StorageError:
-        abort(503)
+    found = current_storage().get(full)  # StorageError: 503 with Retry-After (errors.py)
     if found is None:
         abort(404)
     response = Response(found.data, mimetype=found.content_type)

@@ -6,7 +6,9 @@ The archive (``.tar.gz``, format ``storefront-shop-export`` version 1) holds:
   and the row count of every table;
 - ``folder/``: the shop's instance folder (``tenant.toml``, templates, static files);
 - ``data/<table>.jsonl``: every row the shop owns, one JSON object per line, without
-  ``tenant_id``; datetimes as ISO 8601 strings.
+  ``tenant_id``; datetimes as ISO 8601 strings;
+- ``media/<key>``: the shop's files in the platform's storage (pictures, logos), by their
+  key under the shop's prefix (rows name them by that key, so they travel unchanged).
 
 Import gives every row a new id and rewrites every reference (composite foreign keys and
 the plain references listed in ``PLAIN_REFERENCES``), so one archive can be imported twice
@@ -31,6 +33,7 @@ from typing import Any
 from sqlalchemy import DateTime, Table, insert, select
 
 from ..extensions import db
+from ..storage import check_key, content_type_of, current_storage, shop_prefix
 from .context import all_tenants
 from .models import Domain, Tenant
 from .registry import bump_generation
@@ -116,6 +119,14 @@ def export_shop(
             if folder.is_dir():
                 keep = _no_links if with_secrets else _no_links_no_secrets
                 tar.add(folder, arcname="folder", filter=keep)
+            media = 0
+            for key in current_storage().keys(shop_prefix(tenant.uid)):
+                found = current_storage().get(key)
+                if found is not None:
+                    relative = key.removeprefix(shop_prefix(tenant.uid))
+                    _add_bytes(tar, f"media/{relative}", found.data)
+                    media += 1
+            manifest["media"] = media
             for index, table in enumerate(tables):
                 progress(table.name, index, len(tables))
                 columns = [c for c in table.c if c.name != "tenant_id"]
@@ -211,9 +222,12 @@ def import_shop(
             raise ShopError(f"{folder} already exists; move it away or import --as another slug")
         data = {t.name: _rows(tar, t.name) for t in shop_tables()}
         staging = Path(tempfile.mkdtemp(prefix=f".import-{slug}.", dir=tenants_dir()))
+        prefix: str | None = None
         try:
             _extract_folder(tar, staging)
             tenant = _insert_rows(manifest, slug, hosts, data, progress)
+            prefix = shop_prefix(tenant.uid)
+            _store_media(tar, prefix)
             staging.rename(folder)
             try:
                 db.session.commit()
@@ -223,8 +237,26 @@ def import_shop(
         except BaseException:
             db.session.rollback()
             shutil.rmtree(staging, ignore_errors=True)
+            if prefix is not None:
+                current_storage().delete_prefix(prefix)
             raise
     return tenant
+
+
+def _store_media(tar: tarfile.TarFile, prefix: str) -> None:
+    """Put the archive's ``media/`` files under the new shop's prefix (keys checked)."""
+    for member in tar.getmembers():
+        if not member.name.startswith("media/"):
+            continue
+        if not member.isfile():
+            raise ShopError(f"archive entry {member.name} is not a plain file")
+        try:
+            key = check_key(member.name.removeprefix("media/"))
+        except ValueError:
+            raise ShopError(f"unsafe path in archive: {member.name}") from None
+        source = tar.extractfile(member)
+        data = source.read() if source else b""
+        current_storage().put(prefix + key, data, content_type_of(key))
 
 
 def _rows(tar: tarfile.TarFile, table: str) -> list[dict[str, Any]]:

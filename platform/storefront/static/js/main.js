@@ -47,7 +47,7 @@ document.addEventListener("click", (event) => {
     }
     const stock = page.querySelector("[data-stock]");
     stock.textContent = inStock ? stock.dataset.in : stock.dataset.out;
-    const sku = form.querySelector("[data-sku]");
+    const sku = page.querySelector("[data-sku]");
     if (sku && variant) sku.textContent = sku.textContent.replace(/\S+$/, variant.sku);
     form.querySelector("[data-add]").disabled = !inStock;
     const qty = form.querySelector("input[name=quantity]");
