@@ -338,6 +338,27 @@ def test_owner_changes_display_name_and_footer_keeping_comments(app, owner, shop
     assert local.status_code == 302
 
 
+def test_the_owner_puts_a_banner_above_every_page_in_each_language(app, make_shop, make_user):
+    shop = make_shop("laden", settings='name = "Laden"\nlocales = ["de_DE", "en_GB"]\n')
+    make_user(shop, OWNER, roles=["owner"])
+    owner = app.test_client()
+    login(owner, shop, OWNER)
+    saved = post_form(
+        owner,
+        shop,
+        "/admin/settings",
+        {"name": "Laden", "banner_text": "Sommerschlussverkauf: <b>30 %</b>",
+         "banner_text__en_GB": "Summer sale: 30 % off"},
+    )  # fmt: skip
+    assert saved.status_code == 302
+    visitor = app.test_client()
+    german = visitor.get("/products", headers=host(shop)).text
+    assert '<p class="shop-banner">Sommerschlussverkauf: &lt;b&gt;30 %&lt;/b&gt;</p>' in german
+    assert "Summer sale: 30 % off" in visitor.get("/en/products", headers=host(shop)).text
+    post_form(owner, shop, "/admin/settings", {"name": "Laden", "banner_text": ""})
+    assert "shop-banner" not in app.test_client().get("/", headers=host(shop)).text
+
+
 @pytest.mark.parametrize("slug", ["acme", "globex"])
 def test_every_dashboard_page_renders_in_both_demo_themes(app, runner, demo_tenants, slug):
     """The demo shops use different themes and overrides; the dashboard works in both."""

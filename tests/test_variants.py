@@ -483,3 +483,17 @@ def test_bad_variant_rows_are_named_and_nothing_is_written(
     assert result.exit_code == 1 and problem in result.output, result.output
     with app.app_context(), tenant_context(shop):
         assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_option_texts_with_control_characters_are_refused(app, shop):
+    make_shirt(app, shop)
+    with app.app_context(), tenant_context(shop):
+        shirt = catalog.product_by_sku("SHIRT")
+        for bad in (
+            variants.OptionIn("Size", ("S", "M\x00")),
+            variants.OptionIn("Si\x1bze", ("S",)),
+            variants.OptionIn("Size", ("S",), {"de_DE": ("Grö\x07ße", ("S",))}),
+        ):
+            with pytest.raises(variants.VariantError, match="control characters"):
+                variants.set_options(shirt, [bad])
+            db.session.rollback()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, render_template
+from flask import Flask, Response, current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from jinja2 import TemplateError, TemplateSyntaxError
@@ -85,23 +85,26 @@ def _http_error(exc: HTTPException) -> Response:
     original = getattr(exc, "original_exception", None)
     if exc.code == 500 and original is not None and is_database_down(original):
         return _database_down(original)
-    if wants_json():
-        response = api_error(exc.code, exc.description or str(TITLES.get(exc.code, "Error")))
-        for name, value in exc.get_headers():  # Allow on a 405, Retry-After, ...
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
+    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     messages = {
         400: _("The request could not be understood."),
         403: _("You are not allowed to see this page."),
         404: _("There is nothing at this address."),
         405: _("This address does not take that kind of request."),
-        413: _("What you sent is too large."),
+        413: _("What you sent is larger than %(num)s MB.", num=limit),
         429: _("Too many attempts. Please wait a minute and try again."),
     }
     # A description given where the error was raised is already in the reader's language;
     # werkzeug's stock descriptions are English, so they give way to ours.
     custom = exc.description and exc.description != type(exc).description
+    if wants_json():
+        stock = messages.get(exc.code) if exc.code in (413,) else None
+        text = str(exc.description) if custom else stock or exc.description
+        response = api_error(exc.code, text or str(TITLES.get(exc.code, "Error")))
+        for name, value in exc.get_headers():  # Allow on a 405, Retry-After, ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
     message = str(exc.description) if custom else messages.get(exc.code, exc.description or "")
     return error_page(exc.code, message)
 

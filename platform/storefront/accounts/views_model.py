@@ -38,6 +38,7 @@ class ShopView(SafeView):
     favicon: str | None
     footer_text: str
     mail_footer: str
+    banner_text: str
     footer_links: tuple[LinkView, ...]
     contact_email: str | None
     registration_open: bool
@@ -63,6 +64,7 @@ class ShopView(SafeView):
             favicon=s.branding.favicon,
             footer_text=shop_text(s, "footer_text"),
             mail_footer=shop_text(s, "mail_footer"),
+            banner_text=shop_text(s, "banner_text"),
             footer_links=tuple(
                 LinkView(link_label(x.labels, x.label), x.url) for x in s.branding.footer_links
             ),

@@ -137,6 +137,11 @@ class SettingsForm(FlaskForm):
             Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Invalid email address.")),
         ],
     )
+    banner_text = StringField(
+        _l("Banner"),
+        validators=[Length(max=200)],
+        description=_l("A line above every page, e.g. a sale; leave empty for none."),
+    )
     footer_text = TextAreaField(_l("Footer text"), validators=[Length(max=500)])
     submit = SubmitField(_l("Save settings"))
 
@@ -156,6 +161,11 @@ TRANSLATABLE: dict[str, tuple[Any, int, Callable[[str], Any]]] = {
         TextAreaField,
         500,
         lambda lang: _l("Footer text in %(language)s", language=lang),
+    ),
+    "banner_text": (
+        StringField,
+        200,
+        lambda lang: _l("Banner in %(language)s", language=lang),
     ),
 }
 

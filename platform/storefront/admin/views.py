@@ -572,7 +572,9 @@ SETTINGS_KEYS = {
     "name": "name",
     "contact_email": "contact_email",
     "footer_text": "branding.footer_text",
+    "banner_text": "branding.banner_text",
 }
+SETTINGS_TEXTS = ("banner_text", "footer_text")  # the shop's own texts, per language
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -583,22 +585,25 @@ def settings() -> ResponseReturnValue:
     The footer text is the shop's own text: one field per language the shop speaks.
     """
     ctx = current_tenant()
-    form: SettingsForm = translated(SettingsForm, ("footer_text",))()  # type: ignore[assignment]
+    form: SettingsForm = translated(SettingsForm, SETTINGS_TEXTS)()  # type: ignore[assignment]
     if request.method == "GET" and ctx.settings is not None:
         form.name.data = ctx.settings.name
         form.contact_email.data = ctx.settings.contact_email or ""
         form.footer_text.data = ctx.settings.branding.footer_text
+        form.banner_text.data = ctx.settings.branding.banner_text
         for locale, own in ctx.settings.content.items():
-            field = form._fields.get(translation_field("footer_text", locale))
-            if field is not None:
-                field.data = own.footer_text or ""
+            for name in SETTINGS_TEXTS:
+                field = form._fields.get(translation_field(name, locale))
+                if field is not None:
+                    field.data = getattr(own, name) or ""
     if form.validate_on_submit():
         changes = {
             key: (getattr(form, field).data or "").strip() or None
             for field, key in SETTINGS_KEYS.items()
         }
-        for locale, texts in translations_of(form, ("footer_text",)).items():
-            changes[f"content.{locale}.footer_text"] = texts["footer_text"] or None
+        for locale, texts in translations_of(form, SETTINGS_TEXTS).items():
+            for name in SETTINGS_TEXTS:
+                changes[f"content.{locale}.{name}"] = texts.get(name) or None
         try:
             config_edit.update_values(ctx.slug, changes)
         except ShopError as exc:
@@ -675,7 +680,7 @@ def branding() -> ResponseReturnValue:
         else:
             flash(_("The shop's look is saved."), "success")
             return redirect(url_for("admin.settings"))
-    settings_form: SettingsForm = translated(SettingsForm, ("footer_text",))(formdata=None)  # type: ignore[assignment]
+    settings_form: SettingsForm = translated(SettingsForm, SETTINGS_TEXTS)(formdata=None)  # type: ignore[assignment]
     return render_template(
         "admin/settings.html",
         form=settings_form,

@@ -442,13 +442,14 @@ class InventoryIn(_In):
     )
 
 
-OptionName = Annotated[str, Field(min_length=1, max_length=40)]
-OptionValue = Annotated[str, Field(min_length=1, max_length=60)]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # the same in ECMA and Rust regex
+OptionName = Annotated[str, Field(min_length=1, max_length=40, pattern=PRINTABLE)]
+OptionValue = Annotated[str, Field(min_length=1, max_length=60, pattern=PRINTABLE)]
 
 
 class OptionTextIn(_In):
-    name: str = Field("", max_length=40)
-    values: list[Annotated[str, Field(max_length=60)]] = Field([], max_length=30)
+    name: str = Field("", max_length=40, pattern=PRINTABLE)
+    values: list[Annotated[str, Field(max_length=60, pattern=PRINTABLE)]] = Field([], max_length=30)
 
 
 class OptionIn(_In):

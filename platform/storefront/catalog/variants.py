@@ -52,6 +52,8 @@ def _clean(text: str, limit: int, empty: LazyString) -> str:
     text = " ".join(str(text).split())
     if not text:
         raise VariantError(str(empty))
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise VariantError(_("Option names and values cannot contain control characters."))
     if len(text) > limit:
         raise VariantError(
             _("“%(text)s” is longer than %(num)s characters.", text=text[:20] + "…", num=limit)
@@ -87,6 +89,8 @@ def check_options(options: Sequence[OptionIn]) -> list[dict[str, Any]]:
             if locale not in locales:
                 continue
             shown = [" ".join(str(v).split())[:VALUE_MAX] for v in other_values][: len(values)]
+            if any(ord(c) < 32 or ord(c) == 127 for c in other_name + "".join(shown)):
+                raise VariantError(_("Option names and values cannot contain control characters."))
             if other_name.strip() or any(shown):
                 translations[locale] = {"name": other_name.strip()[:NAME_MAX], "values": shown}
         stored.append({"name": name, "values": values, "translations": translations})

@@ -302,6 +302,8 @@ def shop_text(settings: ShopSettings, name: str) -> str:
         return str(value)
     if name == "footer_text":
         return settings.branding.footer_text
+    if name == "banner_text":
+        return settings.branding.banner_text
     if name == "mail_footer":
         return settings.mail.footer
     if name == "shipping_label":

@@ -90,6 +90,8 @@ class Branding(_Strict):
     font_family: str = Field("system-ui, -apple-system, 'Segoe UI', sans-serif", max_length=200)
     heading_font: str | None = Field(None, max_length=200)
     footer_text: str = Field("", max_length=500)
+    # A line above every page (a sale, a shipping promise); empty: none.
+    banner_text: str = Field("", max_length=200)
     footer_links: list[Link] = []
 
 
@@ -181,6 +183,7 @@ class ShopTexts(_Strict):
     ``[branding]``, ``[mail]``, ``[shipping]`` and ``[payment]``)."""
 
     footer_text: str | None = Field(None, max_length=500)
+    banner_text: str | None = Field(None, max_length=200)
     mail_footer: str | None = Field(None, max_length=500)
     shipping_label: str | None = Field(None, max_length=100)
     payment_instructions: str | None = Field(None, max_length=2000)
