@@ -81,13 +81,61 @@ def test_logged_in_pages_are_never_cached_or_served_from_cache(app, client, shop
     assert "Fresh anvil" in client.get("/products", headers=host(acme)).text  # not from cache
 
 
-def test_product_pages_with_a_csrf_token_are_not_cached(app, client, shops):
+def test_anonymous_catalog_pages_set_no_cookie_and_may_be_kept_by_shared_caches(app, client, shops):
+    """A first-time visitor's home, listing, category, search and product pages: no
+    Set-Cookie, public with a short shared lifetime, an entity tag and 304 on a match;
+    the product page's form needs no session (its cart form checks the origin)."""
     acme, _ = shops
-    first = client.get("/p/anvil", headers=host(acme)).text
-    other = app.test_client().get("/p/anvil", headers=host(acme)).text
-    assert 'name="csrf_token"' in first
-    token = lambda html: html.split('name="csrf_token" value="')[1].split('"')[0]  # noqa: E731
-    assert token(first) != token(other)
+    with app.app_context(), tenant_context(acme):
+        catalog.create_category("Tools")
+        db.session.commit()
+    for path in ("/", "/products", "/c/tools", "/search?q=anvil", "/p/anvil"):
+        visitor = app.test_client()
+        first = visitor.get(path, headers=host(acme))
+        assert first.status_code == 200, path
+        assert "Set-Cookie" not in first.headers, (path, first.headers.get("Set-Cookie"))
+        control = first.headers["Cache-Control"]
+        assert "public" in control and "s-maxage=60" in control, (path, control)
+        assert "stale-while-revalidate=300" in control and "max-age=0" in control
+        assert first.headers["ETag"]
+        kept = visitor.get(path, headers={**host(acme), "If-None-Match": first.headers["ETag"]})
+        assert kept.status_code == 304 and kept.data == b"", path
+        again = visitor.get(path, headers=host(acme))  # from the page cache this time
+        assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+        assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+        assert "Set-Cookie" not in again.headers
+    assert 'name="csrf_token"' not in visitor.get("/p/anvil", headers=host(acme)).text
+
+
+def test_a_cross_site_form_cannot_add_to_a_cart(app, client, shops):
+    acme, _ = shops
+    page = client.get("/p/anvil", headers=host(acme)).text
+    product_id = page.split('name="product_id" value="')[1].split('"')[0]
+    form = {"product_id": product_id, "quantity": "1"}
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another shop
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://globex.test"},
+    ):
+        answer = client.post("/cart/add", data=form, headers={**host(acme), **headers})
+        assert answer.status_code == 403, headers
+    assert "Anvil" not in client.get("/cart/", headers=host(acme)).text
+    ok = client.post("/cart/add", data=form, headers={**host(acme), "Origin": "http://acme.test"})
+    assert ok.status_code == 302 and "Anvil" in client.get("/cart/", headers=host(acme)).text
+
+
+def test_a_visitor_with_a_cart_or_a_login_never_gets_the_shared_page(app, client, shops):
+    acme, _ = shops
+    client.get("/products", headers=host(acme))  # kept for everyone
+    page = client.get("/p/anvil", headers=host(acme)).text
+    product_id = page.split('name="product_id" value="')[1].split('"')[0]
+    client.post("/cart/add", data={"product_id": product_id}, headers=host(acme))
+    mine = client.get("/products", headers=host(acme))
+    assert 'class="cart-count"' in mine.text and "public" not in mine.headers.get(
+        "Cache-Control", ""
+    )
+    assert 'class="cart-count"' not in app.test_client().get("/products", headers=host(acme)).text
 
 
 def test_no_shop_key_without_a_shop_bound(app):

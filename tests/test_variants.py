@@ -121,7 +121,6 @@ def add_variant(client, shop, values=None, variant_id=None, quantity=1):
     data = {
         "product_id": re.search(r'name="product_id" value="(\d+)"', page.text).group(1),
         "quantity": quantity,
-        "csrf_token": csrf_from(page.text),
     }
     for n, value in enumerate(values or [], 1):
         data[f"option-{n}"] = value

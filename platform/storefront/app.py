@@ -22,6 +22,7 @@ from .api.account import bp as api_account_bp
 from .api.admin import bp as api_admin_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
+from .caching import init_page_cache
 from .cart.views import bp as cart_bp
 from .catalog.views import bp as catalog_bp
 from .config import build_config, instance_path
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.jinja_options = {**app.jinja_options, "cache_size": app.config["TEMPLATE_CACHE_SIZE"]}
     init_logging(app)
     init_extensions(app)
+    init_page_cache(app)  # wraps Flask before the language prefix comes off the path
     init_i18n(app)  # before tenancy (the URL prefix) and themes (the Babel filters)
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)

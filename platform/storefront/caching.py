@@ -9,21 +9,29 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
+import uuid
 from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import parse_qs
 
-from flask import current_app, request, session
+from flask import Flask, Response, current_app, request, session
 from flask_caching.backends.rediscache import RedisCache
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header, parse_cookie
+from werkzeug.wsgi import ClosingIterator
 
 from .extensions import PlatformSession, cache, db
-from .i18n import current_locale
+from .i18n import COOKIE, ENVIRON_TAG, negotiate
 from .tenancy.context import current_tenant
+from .tenancy.hosts import InvalidHost, normalize_host
 
 log = logging.getLogger(__name__)
 
@@ -178,22 +186,186 @@ def _personal() -> bool:
     return bool(session.get("_flashes"))
 
 
-def _cacheable(response: Any) -> bool:
-    return isinstance(response, str)  # a rendered page; never a redirect or an error
+PAGE_MARK = "storefront.page"  # environ: the view found the page shareable (its TTL)
+PAGE_KEY = "storefront.page_key"  # environ: where PageCache keeps the page (key, token)
+STALE_FACTOR = 5  # stale-while-revalidate: this many times the page's lifetime
 
 
 def shop_cached(timeout: int = 60) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``@cache.cached`` for anonymous shop pages, keyed by shop, generation, language and URL.
+    """Mark an anonymous catalog page shareable for ``timeout`` seconds.
 
-    Only for pages without a CSRF token or anything personal in them.
+    Only for pages without a form token or anything personal in them; a visitor's page
+    that is personal (logged in, a cart, messages waiting) is never marked. A marked page
+    answers ``Cache-Control: public`` with an entity tag (``public_page``), and
+    ``PageCache`` keeps it per shop, generation, content token, language and URL.
     """
 
-    return cache.cached(
-        timeout=timeout,
-        key_prefix=lambda: shop_key(f"page:{current_locale()}:{request.full_path}"),
-        unless=_personal,
-        response_filter=_cacheable,
-    )
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def marked(*args: Any, **kwargs: Any) -> Any:
+            if not _personal():
+                request.environ[PAGE_MARK] = timeout
+            return view(*args, **kwargs)
+
+        return marked
+
+    return decorate
+
+
+def public_page(response: Response) -> Response:
+    """``after_request``: a marked page says who may keep it and for how long, and
+    answers ``304`` to a client that has it."""
+    timeout = request.environ.get(PAGE_MARK)
+    if not timeout or response.status_code != 200 or session.modified:
+        request.environ.pop(PAGE_MARK, None)
+        return response
+    response.cache_control.public = True
+    response.cache_control.max_age = 0  # browsers revalidate (a 304 is cheap)
+    response.cache_control.s_maxage = timeout
+    response.cache_control.stale_while_revalidate = timeout * STALE_FACTOR  # type: ignore[attr-defined]
+    response.add_etag()
+    response.make_conditional(request)
+    return response
+
+
+class PageCache:
+    """Anonymous catalog pages, answered before Flask runs.
+
+    A GET from a visitor without a session (or remember-me) cookie, at a shop's primary
+    host that this worker knows, looks up the page under ``page:<shop uid>:<cache
+    generation>:<language>:<URL>`` together with the shop's content token, in one cache
+    round trip; a page kept under an older token (a catalog write since) is a miss. A
+    hit costs no session, no user, no database and no template: the headers the page
+    was answered with are replayed, with a request id of its own, and ``If-None-Match``
+    gets a 304. On a miss, the page Flask renders is kept if its view marked it
+    shareable (``shop_cached``) and it set no cookie.
+    """
+
+    def __init__(self, wsgi_app: Any, app: Flask) -> None:
+        self.wsgi_app, self.app = wsgi_app, app
+        self.enabled = bool(app.config["SHOP_PAGE_CACHE"]) and not app.debug
+        self.personal_cookies = (
+            app.config.get("SESSION_COOKIE_NAME", "session"),
+            app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+        )
+        self._backend: Any = None
+
+    def backend(self) -> Any:
+        if self._backend is None:
+            with self.app.app_context():
+                self._backend = cache.cache
+        return self._backend
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        found = self._find(environ) if self.enabled else None
+        if found is None:
+            return self.wsgi_app(environ, start_response)
+        key, token, page = found
+        if page is not None:
+            return self._serve(page, environ, start_response)
+        environ[PAGE_KEY] = (key, token)
+        answer: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer["status"], answer["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        body = self.wsgi_app(environ, capture)
+        timeout = environ.get(PAGE_MARK)
+        if not timeout or not answer.get("status", "").startswith("200"):
+            return body
+        if any(name.lower() == "set-cookie" for name, _ in answer["headers"]):
+            return body
+        chunks = list(body)
+        self._keep(key, token, timeout, answer["headers"], b"".join(chunks))
+        return ClosingIterator(chunks, getattr(body, "close", None))
+
+    def _find(self, environ: dict[str, Any]) -> tuple[str, str, Any] | None:
+        """(key, content token, the kept page or None) for a request the cache may
+        answer or keep; None for one it must leave to Flask."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        try:
+            host = normalize_host(environ.get("HTTP_HOST", ""))
+        except InvalidHost:
+            return None
+        registry = self.app.extensions["storefront.registry"]
+        record = registry.peek(host)
+        if record is None:  # not seen yet, or its poll is due: look it up properly
+            try:
+                with self.app.app_context():
+                    record = registry.lookup(host)
+            except Exception:  # noqa: BLE001 - the database is down: Flask answers that
+                return None
+        ctx = record.tenant
+        if ctx is None or not record.is_primary or ctx.status != "active" or not ctx.settings:
+            return None
+        cookies = parse_cookie(environ)
+        locales = ctx.settings.all_locales
+        query = environ.get("QUERY_STRING", "")
+        asked = parse_qs(query).get("locale", [""])[0] if "locale=" in query else ""
+        accepted = parse_accept_header(environ.get("HTTP_ACCEPT_LANGUAGE"), LanguageAccept)
+        locale = negotiate(
+            locales, environ.get(ENVIRON_TAG), asked, cookies.get(COOKIE, ""), accepted
+        )
+        url = f"{environ.get('wsgi.url_scheme')}://{host}{environ.get('SCRIPT_NAME', '')}"
+        url += f"{environ.get('PATH_INFO', '')}?{query}"
+        key = f"page:{ctx.uid}:{ctx.cache_generation}:{locale}:{url}"
+        backend = self.backend()
+        try:
+            token, page = backend.get_many(f"shopgen:{ctx.uid}", key)
+            if token is None:
+                backend.add(f"shopgen:{ctx.uid}", secrets.token_hex(4), timeout=0)
+                token = backend.get(f"shopgen:{ctx.uid}")
+        except Exception:  # noqa: BLE001 - a cache outage: Flask answers, uncached
+            return None
+        if token is None:
+            return None
+        environ["storefront.shop"] = ctx.slug
+        personal = any(name in cookies for name in self.personal_cookies)
+        fresh = isinstance(page, dict) and page.get("t") == token and not personal
+        return key, str(token), page if fresh else None
+
+    def _keep(
+        self, key: str, token: str, timeout: int, headers: list[tuple[str, str]], body: bytes
+    ) -> None:
+        kept = [[name, value] for name, value in headers if name.lower() not in ("x-request-id",)]
+        try:
+            self.backend().set(
+                key, {"t": token, "h": kept, "b": body.decode("utf-8")}, timeout=timeout
+            )
+        except Exception:  # not kept this time
+            log.debug("page not kept", exc_info=True)
+
+    def _serve(self, page: dict[str, Any], environ: dict[str, Any], start_response: Any) -> Any:
+        request_id = environ.get("HTTP_X_REQUEST_ID", "")
+        if not _REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        environ["storefront.request_id"] = request_id
+        headers = [(name, value) for name, value in page["h"]]
+        headers.append(("X-Request-ID", request_id))
+        etag = next((v for n, v in headers if n.lower() == "etag"), None)
+        wanted = environ.get("HTTP_IF_NONE_MATCH")
+        if etag and wanted and etag in (t.strip() for t in wanted.split(",")):
+            kept = [(n, v) for n, v in headers if n.lower() not in NOT_ON_304]
+            start_response("304 NOT MODIFIED", kept)
+            return []
+        start_response("200 OK", headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            return []
+        return [page["b"].encode("utf-8")]
+
+
+NOT_ON_304 = ("content-length", "content-type")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def init_page_cache(app: Flask) -> None:
+    """Answer anonymous catalog pages from the cache before Flask runs (``PageCache``);
+    must wrap the app before the language prefix is taken off the path (``init_i18n``):
+    it runs after it, and keys by the prefix too."""
+    app.wsgi_app = PageCache(app.wsgi_app, app)  # type: ignore[method-assign]
+    app.after_request(public_page)
 
 
 def invalidate_shop_cache() -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug import Response
 
-from ..extensions import db
+from ..extensions import csrf, db
 from ..themes import add_safe_globals
 from . import services
 from .forms import AddToCartForm, UpdateItemForm
@@ -22,10 +24,32 @@ def show() -> str:
     return render_template("cart/cart.html", cart=services.cart_view())
 
 
+def from_this_shop() -> bool:
+    """Whether a form was sent from one of this shop's own pages, by the headers every
+    browser sends with a POST: ``Sec-Fetch-Site``, else ``Origin``. A request with
+    neither is no browser's cross-site form (a script can send anything anyway)."""
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    # The host alone: behind a TLS proxy the app may see http where the browser saw https.
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
 @bp.route("/add", methods=["POST"])
+@csrf.exempt
 def add() -> Response:
-    """Add a product; back to where the shopper was, with a message."""
-    form = AddToCartForm()
+    """Add a product; back to where the shopper was, with a message.
+
+    The product page's form carries no CSRF token, so the page needs no session and a
+    shared cache may keep it (docs/decisions.md): the form must come from this shop's
+    own page (``from_this_shop``), and the session cookie is ``SameSite=Lax``, so a
+    cross-site post would not even reach the visitor's cart."""
+    if not from_this_shop():
+        abort(403)
+    form = AddToCartForm(meta={"csrf": False})
     referrer = request.referrer or ""
     back = referrer if referrer.startswith(request.host_url) else url_for("cart.show")
     if not form.validate_on_submit() or not (form.product_id.data or "").isdigit():

@@ -73,6 +73,7 @@ def category(slug: str) -> str:
 
 
 @bp.route("/search")
+@shop_cached()
 def search() -> str:
     """Search titles, descriptions and SKUs."""
     query = request.args.get("q", "").strip()
@@ -81,6 +82,7 @@ def search() -> str:
 
 
 @bp.route("/p/<slug>")
+@shop_cached()
 def product(slug: str) -> str:
     """A product page."""
     found = services.get_product(slug)

@@ -17,17 +17,27 @@ shop too, so one shop's wording never reaches another that shares the locale.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from babel import Locale, dates
 from babel.support import NullTranslations, Translations
 from cachetools import LRUCache
-from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    has_app_context,
+    has_request_context,
+    redirect,
+    request,
+)
 from flask.typing import ResponseReturnValue
 from flask_babel import (
     Babel,
@@ -102,14 +112,32 @@ def select_locale() -> str:
     if not has_request_context():
         # The CLI speaks English; a job that writes to someone says whom with shop_locale().
         return PLATFORM_LOCALE
-    tag = request.environ.get(ENVIRON_TAG)
+    return negotiate(
+        locales,
+        request.environ.get(ENVIRON_TAG),
+        request.args.get("locale", ""),
+        request.cookies.get(COOKIE, ""),
+        request.accept_languages,
+    )
+
+
+def negotiate(
+    locales: tuple[str, ...],
+    tag: str | None,
+    asked: str,
+    cookie: str,
+    accepted: Iterable[tuple[str, float]],
+) -> str:
+    """The page's locale among the shop's: the URL's prefix, else ``?locale=``, else the
+    cookie, else the best ``Accept-Language`` match, else the shop's default. Pure: the
+    page cache (``caching.PageCache``) decides with it before Flask runs."""
     if tag:
         return url_tags(locales).get(tag, locales[0])
-    for wanted in (request.args.get("locale", ""), request.cookies.get(COOKIE, "")):
+    for wanted in (asked, cookie):
         found = match_locale(wanted, locales)
         if found:
             return found
-    for wanted, _quality in request.accept_languages:
+    for wanted, _quality in accepted:
         found = match_locale(wanted, locales)
         if found:
             return found
@@ -207,29 +235,41 @@ def check_prefix() -> ResponseReturnValue | None:
     return None
 
 
-def remember_choice(response: Response) -> Response:
-    """``after_request``: a page asked for in a language by its URL remembers the choice
-    for the pages without a prefix (a redirect after login, a bookmark of ``/``)."""
+def say_language(response: Response) -> Response:
+    """``after_request``: which language the page is in, and what chose it (a page
+    without a prefix depends on ``?locale=``, the cookie or ``Accept-Language``).
+
+    A prefixed page sets no cookie: it is the same page for everyone, so a shared cache
+    may keep it. The switcher remembers a choice (``choose_language``)."""
     ctx = current_tenant_or_none()
     locales = shop_locales(ctx)
     if locales and response.mimetype in ("text/html", "application/json"):
         response.headers.setdefault("Content-Language", html_lang())
-    if len(locales) < 2:
-        return response
-    tag = request.environ.get(ENVIRON_TAG)
-    if tag:
-        locale = url_tags(locales).get(tag)
-        if locale and request.cookies.get(COOKIE) != locale:
-            response.set_cookie(
-                COOKIE,
-                locale,
-                max_age=COOKIE_MAX_AGE,
-                samesite="Lax",
-                secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
-                httponly=True,
-            )
-    else:  # the language came from ?locale=, the cookie or Accept-Language
+    if len(locales) >= 2 and not request.environ.get(ENVIRON_TAG):
         response.vary.update(("Accept-Language", "Cookie"))
+    return response
+
+
+def choose_language(tag: str) -> ResponseReturnValue:
+    """``/_language/<tag>?next=/path``: the switcher's link. Remembers the shopper's choice
+    (for the pages without a prefix: a redirect after login, a bookmark of ``/``) and
+    shows the page they were on in that language."""
+    ctx = current_tenant_or_none()
+    locale = url_tags(shop_locales(ctx)).get(tag)
+    if locale is None:
+        raise NotFound()
+    wanted = request.args.get("next", "/")[:2000]
+    local = wanted.startswith("/") and not wanted.startswith(("//", "/\\"))
+    response = redirect(f"/{tag}{wanted if local else '/'}", code=303)
+    response.set_cookie(
+        COOKIE,
+        locale,
+        max_age=COOKIE_MAX_AGE,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+        httponly=True,
+    )
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -243,6 +283,7 @@ class LanguageLink(SafeView):
     label: str  # "Deutsch": each language named in itself
     url: str  # this page in that language
     current: bool
+    choose_url: str = ""  # the switcher's link: remembers the choice, then shows ``url``
 
 
 def html_lang() -> str:
@@ -276,6 +317,7 @@ def language_links() -> tuple[LanguageLink, ...]:
                 label=name[:1].upper() + name[1:],
                 url=f"{base}/{tag}{path}",
                 current=locale == active,
+                choose_url=f"{base}/_language/{tag}?{urlencode({'next': path})}",
             )
         )
     return tuple(links)
@@ -424,7 +466,8 @@ def init_i18n(app: Flask) -> Babel:
     babel.domain_instance = ShopDomain([str(TRANSLATIONS_DIR)])  # type: ignore[misc]
     app.wsgi_app = LocalePrefix(app.wsgi_app)  # type: ignore[method-assign]
     app.before_request(check_prefix)
-    app.after_request(remember_choice)
+    app.after_request(say_language)
+    app.add_url_rule("/_language/<tag>", "choose_language", choose_language)
     app.jinja_env.filters.update(when=format_when, day=format_day)
     app.jinja_env.globals["markup"] = Markup  # platform templates only (never the sandbox)
     return babel

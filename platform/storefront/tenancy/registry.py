@@ -109,6 +109,15 @@ class Registry:
             self._hosts.clear()
             self._checked_at = float("-inf")
 
+    def peek(self, host: str) -> HostRecord | None:
+        """The record of a host this worker knows, if it may still trust it (its poll of
+        the registry counter is not due): no database, no cache, no app context. None
+        sends the caller through ``lookup``."""
+        if time.monotonic() - self._checked_at >= self.poll_seconds:
+            return None
+        with self._lock:
+            return self._hosts.get(host)
+
     def lookup(self, host: str) -> HostRecord:
         """The shop a normalised host belongs to (``tenant`` None when it is unknown)."""
         generation = self._current_generation()
