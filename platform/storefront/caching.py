@@ -177,8 +177,8 @@ def _personal() -> bool:
     its own, not a GET."""
     if request.method != "GET":
         return True
-    if not current_app.config["SHOP_PAGE_CACHE"] or current_app.jinja_env.auto_reload:
-        return True  # switched off, or development: template edits show at once
+    if current_app.jinja_env.auto_reload:
+        return True  # development: template edits show at once
     if current_user and current_user.is_authenticated:
         return True
     if any(session.get(key) for key in PERSONAL_SESSION_KEYS):
@@ -219,12 +219,14 @@ def public_page(response: Response) -> Response:
     if not timeout or response.status_code != 200 or session.modified:
         request.environ.pop(PAGE_MARK, None)
         return response
-    response.cache_control.public = True
-    response.cache_control.max_age = 0  # browsers revalidate (a 304 is cheap)
-    response.cache_control.s_maxage = timeout
-    response.cache_control.stale_while_revalidate = timeout * STALE_FACTOR  # type: ignore[attr-defined]
+    # Written as one string: Werkzeug's cache-control object parses the header anew on
+    # every attribute it sets. max-age=0: browsers revalidate (a 304 is cheap).
+    response.headers["Cache-Control"] = (
+        f"public, max-age=0, s-maxage={timeout}, stale-while-revalidate={timeout * STALE_FACTOR}"
+    )
     response.add_etag()
-    response.make_conditional(request)
+    if "If-None-Match" in request.headers:
+        response.make_conditional(request)
     return response
 
 
@@ -243,6 +245,7 @@ class PageCache:
 
     def __init__(self, wsgi_app: Any, app: Flask) -> None:
         self.wsgi_app, self.app = wsgi_app, app
+        # Switched off (the page headers still say who else may keep a page).
         self.enabled = bool(app.config["SHOP_PAGE_CACHE"]) and not app.debug
         self.personal_cookies = (
             app.config.get("SESSION_COOKIE_NAME", "session"),

@@ -60,13 +60,21 @@ def contains(query: str) -> str:
 
 
 def paginate(
-    stmt: Select[Any], page: int, per_page: int, transform: Any = None, scalars: bool = True
+    stmt: Select[Any],
+    page: int,
+    per_page: int,
+    transform: Any = None,
+    scalars: bool = True,
+    prepare: Any = None,
 ) -> Page:
-    """One page of ``stmt`` (already ordered) and the total count: two statements."""
+    """One page of ``stmt`` (already ordered) and the total count: two statements, and
+    what ``prepare`` loads for the page's rows at once before ``transform`` sees each."""
     page = min(max(page, 1), MAX_PAGE)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     window = stmt.limit(per_page).offset((page - 1) * per_page)
-    rows = db.session.scalars(window) if scalars else db.session.execute(window)
+    rows = list(db.session.scalars(window) if scalars else db.session.execute(window))
+    if prepare is not None:
+        prepare(rows)
     items = tuple(transform(row) for row in rows) if transform else tuple(rows)
     return Page(items=items, page=page, per_page=per_page, total=total or 0)
 

@@ -8,6 +8,8 @@ event attributes — never reaches a page as markup.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -27,7 +29,10 @@ ATTRIBUTES = {
 SCHEMES = {"http", "https", "mailto"}
 
 
+@lru_cache(maxsize=4096)
 def render(text: str) -> Markup:
+    """The text as sanitised HTML; kept per text (a product page renders its description
+    on every visit: the same text gives the same HTML)."""
     html = _RENDERER.render(text or "")
     clean = nh3.clean(
         html,

@@ -13,7 +13,7 @@ from ..cart.services import merge_anonymous_cart
 from ..extensions import security
 from ..i18n import current_locale
 from ..orders.services import claim_guest_orders
-from ..tenancy.context import current_tenant_or_none
+from ..tenancy.context import TenantContext, current_tenant_or_none
 from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals
 from .auth import init_security
@@ -54,7 +54,24 @@ def _template_context() -> dict[str, Any]:
     ctx = current_tenant_or_none()
     if ctx is None or ctx.settings is None:
         return {"shop": None, "user": ANONYMOUS}
-    return {"shop": ShopView.of(ctx), "user": UserView.of(current_user)}
+    return {"shop": _shop_view(ctx), "user": UserView.of(current_user)}
+
+
+_SHOP_VIEWS: dict[tuple[str, int, str, str, str], ShopView] = {}
+_SHOP_VIEWS_MAX = 20_000
+
+
+def _shop_view(ctx: TenantContext) -> ShopView:
+    """The shop as every page shows it: the same for a shop, its cache generation (a
+    settings edit moves it), its status, its primary domain and the language, so it is
+    built once per worker for each. (A plain dict: atomic under threads.)"""
+    key = (ctx.uid, ctx.cache_generation, current_locale(), ctx.status, ctx.primary_host)
+    view = _SHOP_VIEWS.get(key)
+    if view is None:
+        if len(_SHOP_VIEWS) >= _SHOP_VIEWS_MAX:
+            _SHOP_VIEWS.clear()
+        view = _SHOP_VIEWS[key] = ShopView.of(ctx)
+    return view
 
 
 def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:

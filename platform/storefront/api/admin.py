@@ -27,6 +27,7 @@ from ..caching import invalidate_shop_cache
 from ..cart import services as cart_services
 from ..catalog import images, variants
 from ..catalog import services as catalog
+from ..catalog.loading import load_details
 from ..catalog.models import Category, Product
 from ..catalog.schemas import NullField, ProductIn, ProductPatch
 from ..extensions import csrf, db
@@ -173,6 +174,7 @@ def products() -> Response:
             )
         )
     rows, next_cursor, limit = _sync_page(stmt, Product.updated_at, Product.id, "updated_since")
+    load_details(rows)
     return out.cursor_listing([out.admin_product(r) for r in rows], next_cursor, limit)
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 
 from ..caching import PERSONAL_SESSION_KEYS
 from ..catalog import variants
+from ..catalog.loading import load_details
 from ..catalog.models import Product, Variant
 from ..catalog.money import shop_money
 from ..catalog.views_model import ProductView, option_views, variant_label, view
@@ -218,6 +219,8 @@ def cart_line(item: CartItem) -> CartLine:
 
 def cart_view(cart: Cart | None = None) -> CartView:
     cart = cart if cart is not None else current_cart()
+    if cart is not None:
+        load_details(item.product for item in cart.items)
     lines = tuple(cart_line(i) for i in (cart.items if cart else []))
     subtotal = sum(line.line_total for line in lines)
     return CartView(lines, sum(line.quantity for line in lines), subtotal, shop_money(subtotal))

@@ -109,20 +109,21 @@ class Product(Model, TenantScoped):
         order_by=lambda: Category.position,
     )
 
+    # The join names the product's id alone: the scoping criterion adds the shop to every
+    # load, the composite foreign key keeps rows in their shop, and SQLAlchemy can load a
+    # page's pictures by their product ids without joining products again.
+    # Loaded on demand, or for a page of products at once by ``loading.load_details``.
     images: Mapped[list[ProductImage]] = relationship(
-        primaryjoin=lambda: and_(
-            foreign(ProductImage.product_id) == Product.id,
-            ProductImage.tenant_id == Product.tenant_id,
-        ),
-        lazy="selectin",
+        primaryjoin=lambda: foreign(ProductImage.product_id) == Product.id,
+        lazy="select",
         order_by=lambda: (ProductImage.position, ProductImage.id),
         viewonly=True,
     )
+    # Loaded on demand, or for a page of products at once by ``loading.load_details``
+    # (one statement, none at all when no product of the page has options).
     variants: Mapped[list[Variant]] = relationship(
-        primaryjoin=lambda: and_(
-            foreign(Variant.product_id) == Product.id, Variant.tenant_id == Product.tenant_id
-        ),
-        lazy="selectin",
+        primaryjoin=lambda: foreign(Variant.product_id) == Product.id,
+        lazy="select",
         order_by=lambda: (Variant.position, Variant.id),
         viewonly=True,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_currency, get_currency_precision
@@ -18,6 +19,12 @@ def to_major(amount: int, currency: str) -> Decimal:
 
 def format_money(amount: int, currency: str, locale: Any) -> str:
     """``format_money(1999, "EUR", "de_DE")`` gives ``19,99 €``."""
+    return _formatted(amount, currency, str(locale))
+
+
+@lru_cache(maxsize=20_000)
+def _formatted(amount: int, currency: str, locale: str) -> str:
+    """Prices repeat (every listing shows the same few): each is formatted once."""
     return format_currency(to_major(amount, currency), currency, locale=locale)
 
 

@@ -7,7 +7,7 @@ import unicodedata
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import joinedload
 
 from ..caching import invalidate_shop_cache
@@ -17,6 +17,7 @@ from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
 from ..webhooks import emit
 from . import search
 from .images import forget_objects
+from .loading import load_details
 from .models import Category, Product, product_categories
 from .views_model import CategoryView, ProductView, view
 
@@ -60,7 +61,8 @@ def list_products(
         stmt = stmt.where(Product.id.in_(matches))
         if sort == "relevance":
             return _by_relevance(stmt, matches, page, per_page, transform)
-    return paginate(stmt.order_by(*SORTS.get(sort, SORTS["newest"])), page, per_page, transform)
+    ordered = stmt.order_by(*SORTS.get(sort, SORTS["newest"]))
+    return paginate(ordered, page, per_page, transform, prepare=load_details)
 
 
 def _by_relevance(stmt: Any, ranked: list[int], page: int, per_page: int, transform: Any) -> Page:
@@ -71,6 +73,7 @@ def _by_relevance(stmt: Any, ranked: list[int], page: int, per_page: int, transf
     window = ids[(page - 1) * per_page : page * per_page]
     rows = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(window)))}
     ordered = [rows[pid] for pid in window if pid in rows]
+    load_details(ordered)
     items = tuple(transform(row) for row in ordered) if transform else tuple(ordered)
     return Page(items=items, page=page, per_page=per_page, total=len(ids))
 
@@ -82,17 +85,23 @@ def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
         .order_by(Product.featured.desc(), Product.created_at.desc(), Product.id.desc())
         .limit(limit)
     )
-    return tuple(view(p) for p in db.session.scalars(stmt))
+    products = list(db.session.scalars(stmt))
+    load_details(products)
+    return tuple(view(p) for p in products)
+
+
+# Built once: a product page runs it with its slug (building a statement is a tenth of
+# the page's work); the scoping hook adds the shop as it does to every statement.
+_PRODUCT_BY_SLUG = (
+    select(Product)
+    .where(Product.slug == bindparam("slug"), Product.active.is_(True))
+    .options(joinedload(Product.categories))
+)
 
 
 def get_product(slug: str) -> Product | None:
     """An active product by slug, with its categories in the same query."""
-    stmt = (
-        select(Product)
-        .where(Product.slug == slug, Product.active.is_(True))
-        .options(joinedload(Product.categories))
-    )
-    return db.session.scalars(stmt).unique().first()
+    return db.session.scalars(_PRODUCT_BY_SLUG, {"slug": slug}).unique().first()
 
 
 def get_category(slug: str) -> Category:

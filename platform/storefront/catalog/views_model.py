@@ -17,6 +17,7 @@ from ..markdown import render as render_markdown
 from ..media import media_url
 from ..media.images import MODERN
 from ..shared import SafeView
+from .loading import load_details
 from .models import Product, ProductImage, Variant
 from .money import shop_money
 
@@ -215,6 +216,7 @@ def view(product: Product, full: bool = False, variant_id: int | None = None) ->
     one asked for, else the first in stock)."""
     description = localized(product.translations, "description", product.description)
     title = localized(product.translations, "title", product.title)
+    load_details([product])  # nothing to load when a page loaded them for all its products
     images = _images(product, title)
     options = option_views(product.options) if product.variants else ()
     variants = _variant_views(product, options, {i.key: i for i in images if i.key})

@@ -41,12 +41,19 @@ class ShopSessionInterface(SecureCookieSessionInterface):
     def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
         from flask import request
 
-        serializer = super().get_signing_serializer(app)
-        if serializer is None:
-            return None
         ctx = resolve_request(request).tenant
         # The shop's uid, never reused: a cookie of a deleted shop is void at any later one.
-        serializer.salt = f"{self.salt}:shop:{ctx.uid if ctx else '-'}".encode()
+        uid = ctx.uid if ctx else "-"
+        kept = app.extensions.setdefault("storefront.session_serializers", {})
+        serializer = kept.get(uid)  # built once per shop and worker: the key is derived
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            if serializer is None:
+                return None
+            serializer.salt = f"{self.salt}:shop:{uid}".encode()
+            if len(kept) >= 20_000:
+                kept.clear()
+            kept[uid] = serializer
         return serializer
 
 

@@ -58,6 +58,7 @@ def init_themes(app: Flask) -> None:
     sandbox.install_gettext_callables(newstyle=True, **gettext_callables())  # type: ignore[attr-defined]
     for name in GETTEXT_GLOBALS:
         helper(sandbox.globals[name])
+    env.install_gettext_callables(newstyle=True, **gettext_callables())  # type: ignore[attr-defined]
     env.sandbox = sandbox
     _bytecode_caches(app, env, sandbox)
     app.extensions["storefront.sandbox_globals"] = sandbox.globals

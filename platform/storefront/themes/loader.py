@@ -14,6 +14,7 @@ trusted environment never loads a shop's text, and refuses to if asked.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -119,6 +120,11 @@ class Layers:
         self._names: TTLCache[tuple[str, ...], frozenset[str]] = TTLCache(
             maxsize=app.config["REGISTRY_LRU_SIZE"], ttl=ttl or 1e-9
         )
+        # What ``find`` answered, for as long as the override lists it read stay trusted:
+        # a page includes a dozen templates, each looked up on every render.
+        self._ttl = ttl
+        self._found: dict[tuple[Any, str], tuple[float, Any]] = {}
+        self._found_max = 4 * app.config["TEMPLATE_CACHE_SIZE"]
 
     def _loader(self, key: tuple[str, ...], folder: Path) -> FileSystemLoader:
         loader = self._loaders.get(key)
@@ -132,9 +138,14 @@ class Layers:
             names = self._names[key] = _template_names(folder)
         return name in names
 
+    @staticmethod
+    def _chain_key(ctx: TenantContext | None) -> Any:
+        own = not _without_overrides.get()
+        return (ctx.uid, ctx.slug, ctx.cache_generation, ctx.theme, own) if ctx else None
+
     def chain(self, ctx: TenantContext | None) -> list[tuple[tuple[str, ...], Path | None]]:
         own = not _without_overrides.get()
-        key = (ctx.uid, ctx.slug, ctx.cache_generation, ctx.theme, own) if ctx else None
+        key = self._chain_key(ctx)
         layers = self._chains.get(key)
         if layers is None:
             layers = []
@@ -156,6 +167,21 @@ class Layers:
         it replaces); ``@base/x.html`` goes straight to the base templates.
         """
         chain = self.chain(ctx)
+        memo = (self._chain_key(ctx), name)  # the shop's identity: never another shop's
+        if self._ttl:
+            kept = self._found.get(memo)
+            if kept is not None and kept[0] > time.monotonic():
+                return kept[1]  # type: ignore[no-any-return]
+        found = self._find(name, chain, ctx)
+        if self._ttl:
+            if len(self._found) >= self._found_max:
+                self._found.clear()
+            self._found[memo] = (time.monotonic() + self._ttl, found)
+        return found
+
+    def _find(
+        self, name: str, chain: list[tuple[tuple[str, ...], Path | None]], ctx: Any
+    ) -> tuple[tuple[str, ...], BaseLoader, str]:
         if name.startswith(THEME_PREFIX):
             name, chain = name.removeprefix(THEME_PREFIX), chain[-2:] if ctx else chain
         elif name.startswith(BASE_PREFIX):
@@ -181,6 +207,7 @@ class Layers:
 
     def invalidate(self) -> None:
         self._names.clear()
+        self._found.clear()
 
 
 class LayeredEnvironment(FlaskEnvironment):
