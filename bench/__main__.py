@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import api, cache, drivers, overhead, provision, sandbox, scale, tls_ask
+from . import api, bulk, cache, drivers, overhead, provision, sandbox, scale, tls_ask
 
 BENCHES = {
     "overhead": overhead.run,
@@ -23,6 +23,7 @@ BENCHES = {
     "sandbox": sandbox.run,
     "tls_ask": tls_ask.run,
     "api": api.run,
+    "bulk": bulk.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -131,9 +131,12 @@ def provision(
             for table, data in batches:
                 for chunk in range(0, len(data), 5000):
                     conn.execute(insert(table.__table__), data[chunk : chunk + 5000])
+        from storefront.tenancy.models import RegistryState
         from storefront.tenancy.registry import bump_generation
 
         bump_generation()
+        # The shop-id counter moves past the ids given here, as create_shop would move it.
+        db.session.execute(db.update(RegistryState).values(next_tenant_id=start + count))
         db.session.commit()
     return hosts
 

@@ -33,10 +33,12 @@ from ..csvcells import read_cell, safe_cell
 from ..extensions import db
 from ..i18n import match_locale, other_locales, shop_locales_of_bound, url_tags
 from . import variants
+from .bulk import ProductIn, upsert_products
+from .loading import load_variants
 from .models import Category, Product
 from .money import parse_money, shop_currency, to_major
 from .schemas import SLUG_PATTERN, check_product, field_errors
-from .services import create_category, create_product, product_by_sku, slugify, update_product
+from .services import CatalogError, create_category, product_by_sku
 
 COLUMNS = (
     "sku",
@@ -223,11 +225,13 @@ def _check_families(rows: list[Row | VariantRow]) -> list[str]:
     options, and gives one value per option."""
     problems = []
     products = {row.sku: row for row in rows if isinstance(row, Row)}
+    parents = {row.parent for row in rows if isinstance(row, VariantRow)} - set(products)
+    existing = _existing_options(parents)
     for row in rows:
         if not isinstance(row, VariantRow):
             continue
         parent = products.get(row.parent)
-        names = parent.options if parent is not None else _existing_options(row.parent)
+        names = parent.options if parent is not None else existing.get(row.parent)
         if names is None:
             problems.append(f"line {row.line}: variant_of: no product {row.parent!r}")
         elif not names:
@@ -243,9 +247,12 @@ def _check_families(rows: list[Row | VariantRow]) -> list[str]:
     return problems
 
 
-def _existing_options(sku: str) -> list[str] | None:
-    product = product_by_sku(sku)
-    return None if product is None else [o["name"] for o in product.options or []]
+def _existing_options(skus: set[str]) -> dict[str, list[str]]:
+    """The option names of the shop's products with these SKUs (one statement)."""
+    if not skus:
+        return {}
+    rows = db.session.execute(select(Product.sku, Product.options).where(Product.sku.in_(skus)))
+    return {sku: [o["name"] for o in options or []] for sku, options in rows}
 
 
 def _check_row(
@@ -328,28 +335,15 @@ def import_rows(
     variants of each product whose row names options."""
     for slug in new_categories(rows):
         create_category(slug.replace("-", " ").capitalize(), slug)
-    created = updated = 0
     products = [row for row in rows if isinstance(row, Row)]
-    for index, row in enumerate(products, 1):
+    for row in products:
         if row.options:  # its stock is its variants' (their rows carry it)
             row.fields.pop("stock", None)
-        existing = product_by_sku(row.sku)
-        if existing is None:
-            fields = dict(row.fields)
-            fields.setdefault("slug", _free_slug(slugify(fields["title"])))
-            create_product(
-                row.sku,
-                fields.pop("title"),
-                fields.pop("price"),
-                categories=row.categories,
-                **fields,
-            )
-            created += 1
-        else:
-            update_product(existing, categories=row.categories, **row.fields)
-            updated += 1
-        if progress is not None and (index % 100 == 0 or index == len(products)):
-            progress(index, len(products))
+    items = [ProductIn(row.line, row.sku, row.fields, row.categories) for row in products]
+    try:
+        created, updated = upsert_products(items, progress)
+    except CatalogError as exc:
+        raise ImportError_([str(exc)]) from None
     _import_variants(products, [row for row in rows if isinstance(row, VariantRow)])
     return created, updated
 
@@ -398,13 +392,6 @@ def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> Non
                 raise ImportError_([f"line {vrow.line}: {exc}"]) from None
 
 
-def _free_slug(base: str) -> str:
-    slug, n = base, 2
-    while db.session.scalar(select(Product.id).where(Product.slug == slug)) is not None:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
-
-
 def export_csv(out: IO[str]) -> int:
     """Every product of the bound shop, in the import format; returns the row count."""
     currency = shop_currency()
@@ -413,7 +400,9 @@ def export_csv(out: IO[str]) -> int:
     writer.writerow(columns)
     locales = other_locales()
     count = 0
-    for product in db.session.scalars(select(Product).order_by(Product.id)):
+    products = list(db.session.scalars(select(Product).order_by(Product.id)))
+    load_variants(products)  # one statement for every product's variants
+    for product in products:
         options = product.options or []
         writer.writerow(
             safe_cell(cell)

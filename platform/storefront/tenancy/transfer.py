@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from sqlalchemy import DateTime, Table, insert, select
+from sqlalchemy import DateTime, Table, bindparam, func, insert, select
 
 from ..extensions import db
 from ..storage import check_key, content_type_of, current_storage, shop_prefix
@@ -311,38 +311,113 @@ def _insert_rows(
     new_ids: dict[str, dict[int, int]] = {}
     total = sum(len(rows) for rows in data.values())
     done = 0
+    connection = db.session.connection()
     with all_tenants():
         for table in shop_tables():
-            references = _references(table)
-            self_refs = [col for col, target in references.items() if target == table.name]
-            rows = sorted(
-                data[table.name],
-                key=lambda r: (any(r.get(c) is not None for c in self_refs), r.get("id", 0)),
-            )
-            ids = new_ids.setdefault(table.name, {})
-            for row in rows:
-                row = _decode(table, row)
-                old_id = row.pop("id", None) if _has_surrogate_id(table) else None
-                for column, target in references.items():
-                    if row.get(column) is not None:
-                        mapped = new_ids.get(target, {}).get(row[column])
-                        if mapped is None and (table.name, column) not in PLAIN_REFERENCES:
-                            raise ShopError(
-                                f"{table.name}.{column}={row[column]} points at a missing "
-                                f"{target} row: the archive is inconsistent"
-                            )
-                        row[column] = mapped
-                if table.name == "users":
-                    row["fs_uniquifier"] = _free_uniquifier(table, row.get("fs_uniquifier"))
-                result = db.session.execute(insert(table).values(tenant_id=tenant.id, **row))
-                if old_id is not None:
-                    ids[old_id] = result.inserted_primary_key[0]  # type: ignore[attr-defined]
-                done += 1
-                if done % 200 == 0:
-                    progress(table.name, done, total)
+            rows = [_decode(table, row) for row in data[table.name]]
+            new_ids[table.name] = _insert_table(connection, table, tenant.id, rows, new_ids)
+            done += len(rows)
+            progress(table.name, done, total)
     progress("done", total, total)
     bump_generation()
     return tenant
+
+
+BATCH = 1000
+
+
+def _insert_table(
+    connection: Any,
+    table: Table,
+    tenant_id: int,
+    rows: list[dict[str, Any]],
+    new_ids: dict[str, dict[int, int]],
+) -> dict[int, int]:
+    """Insert one table's rows in batches (``executemany`` with ``RETURNING`` the new ids,
+    in the rows' order); references are rewritten first, references within the table
+    itself in a second pass, once every row has its new id. Returns old id -> new id."""
+    references = _references(table)
+    surrogate = _has_surrogate_id(table)
+    if table.name == "users":
+        _free_uniquifiers(table, rows)
+    old_ids: list[Any] = []
+    later: list[tuple[int, str, int]] = []  # (row, column, old id of a row of this table)
+    for index, row in enumerate(rows):
+        old_ids.append(row.pop("id", None) if surrogate else None)
+        for column, target in references.items():
+            if row.get(column) is None:
+                continue
+            if target == table.name:
+                later.append((index, column, row[column]))
+                row[column] = None
+                continue
+            mapped = new_ids.get(target, {}).get(row[column])
+            if mapped is None and (table.name, column) not in PLAIN_REFERENCES:
+                raise ShopError(
+                    f"{table.name}.{column}={row[column]} points at a missing "
+                    f"{target} row: the archive is inconsistent"
+                )
+            row[column] = mapped
+        row["tenant_id"] = tenant_id
+    ids: dict[int, int] = {}
+    for indexes in _by_shape(rows):
+        for start in range(0, len(indexes), BATCH):
+            chunk = indexes[start : start + BATCH]
+            batch = [rows[i] for i in chunk]
+            if not surrogate:
+                connection.execute(insert(table), batch)
+                continue
+            if connection.dialect.name == "sqlite":
+                # SQLite cannot return ids in the rows' order from one statement (SQLAlchemy
+                # would send a statement per row); it has one writer, and this transaction
+                # is it (it inserted the shop already), so the next ids are ours to give.
+                first = (connection.scalar(select(func.max(table.c.id))) or 0) + 1
+                made = list(range(first, first + len(batch)))
+                connection.execute(
+                    insert(table),
+                    [{**row, "id": new_id} for row, new_id in zip(batch, made, strict=True)],
+                )
+            else:
+                returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+                made = [found[0] for found in connection.execute(returning, batch)]
+            for index, new_id in zip(chunk, made, strict=True):
+                ids[old_ids[index]] = new_id
+    if later:  # a row pointing at another row of the same table (a subcategory)
+        for column in {name for _index, name, _old in later}:
+            moves = [
+                {"b_id": ids[old_ids[index]], "b_to": ids.get(old)}
+                for index, name, old in later
+                if name == column
+            ]
+            statement = (
+                table.update()
+                .where(table.c.id == bindparam("b_id"))
+                .values({column: bindparam("b_to")})
+            )
+            connection.execute(statement, moves)
+    return ids
+
+
+def _by_shape(rows: list[dict[str, Any]]) -> list[list[int]]:
+    """Row indexes grouped by their set of columns (``executemany`` wants one shape)."""
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for index, row in enumerate(rows):
+        groups.setdefault(tuple(sorted(row)), []).append(index)
+    return list(groups.values())
+
+
+def _free_uniquifiers(users: Table, rows: list[dict[str, Any]]) -> None:
+    """Keep each user's uniquifier unless another account already has it (one query)."""
+    wanted = [row["fs_uniquifier"] for row in rows if row.get("fs_uniquifier")]
+    taken: set[str] = set()
+    if wanted:
+        found = select(users.c.fs_uniquifier).where(users.c.fs_uniquifier.in_(wanted))
+        taken = set(db.session.scalars(found))
+    for row in rows:
+        value = row.get("fs_uniquifier")
+        if not value or value in taken:
+            row["fs_uniquifier"] = uuid.uuid4().hex
+        taken.add(row["fs_uniquifier"])
 
 
 def self_references(table: Table) -> list[str]:
@@ -386,16 +461,3 @@ def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
             value = datetime.fromisoformat(value).replace(tzinfo=None)
         decoded[key] = value
     return decoded
-
-
-def _free_uniquifier(users: Table, value: str | None) -> str:
-    """Keep the user's uniquifier unless another account already has it (a second copy)."""
-    if (
-        value
-        and db.session.scalar(select(users.c.id).where(users.c.fs_uniquifier == value)) is None
-    ):
-        return value
-    return uuid.uuid4().hex
-
-
-# delete -----------------------------------------------------------------------------

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from .models import EVENTS, WebhookEndpoint
-from .services import emit
+from .services import emit, emit_many, listeners
 
-__all__ = ["EVENTS", "WebhookEndpoint", "emit"]
+__all__ = ["EVENTS", "WebhookEndpoint", "emit", "emit_many", "listeners"]

@@ -144,17 +144,33 @@ def enable_endpoint(endpoint_id: int) -> WebhookEndpoint:
 
 def emit(event: str, data: dict[str, Any]) -> int:
     """Queue ``event`` for every active endpoint of the bound shop that wants it."""
+    return emit_many(event, [data])
+
+
+def listeners(event: str) -> list[WebhookEndpoint]:
+    """The bound shop's active endpoints that want ``event`` (one statement)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    event_id = "evt_" + secrets.token_hex(12)
+    endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+    return [endpoint for endpoint in endpoints if event in endpoint.event_list]
+
+
+def emit_many(
+    event: str, datas: list[dict[str, Any]], endpoints: list[WebhookEndpoint] | None = None
+) -> int:
+    """Queue one ``event`` per item of ``datas`` for every endpoint that wants it: one
+    statement for the endpoints, whatever the number (a catalog import)."""
+    if not datas:
+        return 0
+    endpoints = listeners(event) if endpoints is None else endpoints
     created = int(datetime.now(UTC).timestamp())
-    body = {"id": event_id, "type": event, "created": created, "shop": current_tenant().slug}
+    shop = current_tenant().slug
     queued = 0
-    for endpoint in db.session.scalars(
-        select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True))
-    ):
-        if event in endpoint.event_list:
-            payload = {"endpoint_id": endpoint.id, "body": {**body, "data": data}}
+    for data in datas:
+        event_id = "evt_" + secrets.token_hex(12)
+        body = {"id": event_id, "type": event, "created": created, "shop": shop, "data": data}
+        for endpoint in endpoints:
+            payload = {"endpoint_id": endpoint.id, "body": body}
             enqueue("webhook", payload, dedupe_key=f"webhook:{endpoint.id}:{event_id}")
             queued += 1
     return queued
