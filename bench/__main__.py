@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from . import api, bulk, cache, drivers, overhead, provision, sandbox, scale, tls_ask
+from .stats import GOALS, table
 
 BENCHES = {
     "overhead": overhead.run,
@@ -64,6 +65,11 @@ def main() -> None:
         (RESULTS / f"{name}.json").write_text(
             json.dumps({"machine": info, "quick": args.quick, **result}, indent=2)
         )
+    if GOALS:
+        met = sum(row["met"] == "yes" for row in GOALS)
+        print(f"\n== goals: {met} of {len(GOALS)} met ==")
+        print(table(GOALS, ["bench", "what", "value", "goal", "met"]))
+        (RESULTS / "goals.json").write_text(json.dumps({"machine": info, "goals": GOALS}, indent=2))
 
 
 if __name__ == "__main__":

@@ -46,3 +46,22 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
             "  ".join(cell(r.get(c, "")).rjust(w) for c, w in zip(columns, widths, strict=True))
         )
     return "\n".join(lines)
+
+
+# Goals: every bench records its ratios here; ``python -m bench`` prints them all at the end.
+GOALS: list[dict[str, Any]] = []
+
+
+def goal(bench: str, what: str, value: float, target: float, at_most: bool = False) -> str:
+    """Record ``value`` against ``target`` (at least, or ``at_most``); "yes" or "no"."""
+    met = value <= target if at_most else value >= target
+    GOALS.append(
+        {
+            "bench": bench,
+            "what": what,
+            "value": round(value, 3),
+            "goal": f"{'≤' if at_most else '≥'} {target}",
+            "met": "yes" if met else "no",
+        }
+    )
+    return "yes" if met else "no"

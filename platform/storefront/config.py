@@ -38,7 +38,7 @@ class Defaults:
     PREFERRED_URL_SCHEME = "https"
     REGISTRY_POLL_SECONDS = 2.0  # how often a worker looks for tenantctl changes
     REGISTRY_LRU_SIZE = 10_000  # hosts kept in each worker's in-process registry
-    TEMPLATE_CACHE_SIZE = 2_000  # compiled templates kept per worker (LRU)
+    TEMPLATE_CACHE_SIZE = 10_000  # compiled templates kept per worker (LRU; ~16 KB each)
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLITE_BUSY_TIMEOUT_MS = 5_000
