@@ -74,7 +74,11 @@ i18n: install  ## extract, update and compile the message catalogs (en de fr es 
 	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 	$(BIN)/pybabel compile -D flask_security -d $(TRANSLATIONS)  # what Flask-Security lacks
 
-bench: install  ## benchmarks; figures in docs/benchmarks.md
+# The peer (Django + django-tenants on PostgreSQL) and granian come from the [bench]
+# extra; wrk from Debian when the machine lacks it.
+bench: install  ## benchmarks, each ratio against its goal; figures in docs/benchmarks.md
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.plot
 

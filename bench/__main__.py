@@ -12,7 +12,19 @@ import subprocess
 import time
 from pathlib import Path
 
-from . import api, bulk, cache, drivers, overhead, provision, sandbox, scale, tls_ask
+from . import (
+    api,
+    bulk,
+    cache,
+    drivers,
+    overhead,
+    peer,
+    provision,
+    sandbox,
+    scale,
+    servers,
+    tls_ask,
+)
 from .stats import GOALS, table
 
 BENCHES = {
@@ -25,6 +37,8 @@ BENCHES = {
     "tls_ask": tls_ask.run,
     "api": api.run,
     "bulk": bulk.run,
+    "peer": peer.run,
+    "servers": servers.run,
 }
 RESULTS = Path(__file__).parent / "results"
 

@@ -1,5 +1,7 @@
 """Cache: an anonymous catalog page with the page cache warm, cold (every request
-renders), and with Redis down (every cache call fails fast; pages come from the DB)."""
+renders), and with Redis down (every cache call fails fast; pages come from the DB);
+then the warm page against a bare Flask "hello" in the same run, in-process and through
+gunicorn + wrk (goal: at least 0.8x its rate)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import socket
 import time
 from typing import Any
 
+from .net import start_gunicorn
+from .overhead import wrk
 from .platform_setup import build_app, migrate, provision, temp_root
-from .stats import summary, table
+from .stats import goal, summary, table
 
 PATH = "/products"
+GOAL = 0.8  # a warm page's rate against a bare Flask "hello"
 
 
 def measure(app: Any, host: str, requests: int, path: str = PATH) -> dict[str, float]:
@@ -64,6 +69,48 @@ def run(quick: bool = False) -> dict[str, Any]:
         for row in rows:
             row["ratio_vs_cold_p50"] = row["p50_ms"] / cold["p50_ms"]
         print(table(rows, ["case", "rps", "p50_ms", "p99_ms", "ratio_vs_cold_p50"]))
-        return {"rows": rows}
+        floor = against_hello(root, host, requests, quick)
+        return {"rows": rows, "hello": floor}
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def against_hello(root: Any, host: str, requests: int, quick: bool) -> list[dict[str, Any]]:
+    """The warm page (in-process cache) against Flask's "hello": alternating rounds in
+    process (the median round of each), then each behind gunicorn (2 sync workers) + wrk."""
+    from .plain_app import create_hello_app
+
+    platform = build_app(root)
+    hello = create_hello_app()
+    cases = {"platform, warm page": (platform, host), 'Flask "hello"': (hello, "localhost")}
+    rates: dict[str, list[float]] = {name: [] for name in cases}
+    for r in range(5 if quick else 9):
+        for name in list(cases)[r % 2 :] + list(cases)[: r % 2]:
+            app, on = cases[name]
+            rates[name].append(measure(app, on, requests // 3)["rps"])
+    rows = [
+        {"how": "in-process (WSGI)", "app": name, "rps": sorted(found)[len(found) // 2]}
+        for name, found in rates.items()
+    ]
+    if shutil.which("wrk"):
+        targets = {
+            "platform, warm page": ("bench.servers_wsgi:application", host),
+            'Flask "hello"': ("bench.plain_app:hello_app", "localhost"),
+        }
+        for name, (target, on) in targets.items():
+            server, port = start_gunicorn(target, root, env={"BENCH_PAGE_CACHE": "1"})
+            try:
+                wrk(port, on, 1, PATH)  # warm every worker's cache
+                runs = [wrk(port, on, 3 if quick else 6, PATH) for _ in range(1 if quick else 3)]
+            finally:
+                server.terminate()
+                server.wait(10)
+            rows.append({"how": "gunicorn 2 sync workers + wrk", "app": name,
+                         "rps": sorted(run["rps"] for run in runs)[len(runs) // 2]})  # fmt: skip
+    for how in {row["how"] for row in rows}:
+        mine, floor = (r for r in rows if r["how"] == how)
+        mine["vs_hello"] = mine["rps"] / floor["rps"]
+        mine["goal"] = GOAL
+        mine["met"] = goal("cache", f"warm page vs Flask hello, {how}", mine["vs_hello"], GOAL)
+    print(table(rows, ["how", "app", "rps", "vs_hello", "goal", "met"]))
+    return rows

@@ -31,7 +31,13 @@ def wait_port(port: int, up: bool = True, timeout: float = 30.0) -> None:
 
 
 def start_gunicorn(
-    target: str, root: Path, *, workers: int = 2, threads: int = 1, log: Path | None = None
+    target: str,
+    root: Path,
+    *,
+    workers: int = 2,
+    threads: int = 1,
+    log: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Serve ``target`` with gunicorn on a spare loopback port (``BENCH_ROOT`` = ``root``);
     returns the process and the port once it accepts connections. The repository's
@@ -45,7 +51,7 @@ def start_gunicorn(
     errors = log.open("w") if log else subprocess.DEVNULL  # owned by the child
     server = subprocess.Popen(
         command,
-        env={**os.environ, "BENCH_ROOT": str(root)},
+        env={**os.environ, "BENCH_ROOT": str(root), **(env or {})},
         stdout=subprocess.DEVNULL,
         stderr=errors,
     )

@@ -54,10 +54,14 @@ def interleaved(
     }
 
 
-def wrk(port: int, host: str, seconds: int) -> dict[str, float]:
+def wrk(
+    port: int, host: str, seconds: int, path: str = PATH, script: Path | None = None
+) -> dict[str, float]:
+    """wrk, 2 threads and 16 connections, on ``path`` at ``host`` (or as ``script`` says)."""
+    how = ["-s", str(script)] if script else ["-H", f"Host: {host}"]
     done = subprocess.run(
-        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"Host: {host}",
-         f"http://127.0.0.1:{port}{PATH}"],
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", *how,
+         f"http://127.0.0.1:{port}{path}"],
         capture_output=True,
         text=True,
     )  # fmt: skip

@@ -2,8 +2,8 @@
 
 ``create_plain_app`` is Flask and Flask-SQLAlchemy only: the same product row, its
 categories and its pictures read the way a plain app would (its own models on the same
-tables, the shop's id as a constant; ``joinedload`` and ``selectinload`` like the
-platform's page), the same page (the markup the platform answers, from one compiled
+tables, the shop's id as a constant; categories and pictures joined in one statement,
+as the platform's page does), the same page (the markup the platform answers, from one compiled
 template), Babel money. No host resolution, no scoping, no themes, no sessions, no
 accounts.
 
@@ -23,7 +23,7 @@ from babel.numbers import format_currency
 from flask import Flask, abort
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import ForeignKeyConstraint, and_, select
-from sqlalchemy.orm import foreign, joinedload, relationship, selectinload
+from sqlalchemy.orm import foreign, joinedload, relationship
 
 # The platform's product page for a product without pictures or options (classic
 # theme), as it answers it, with the product's values as template variables.
@@ -184,7 +184,7 @@ def create_plain_app(root: Path, stack: bool = False) -> Flask:
         row = db.session.scalar(
             select(Product)
             .where(Product.tenant_id == 1, Product.slug == slug, Product.active.is_(True))
-            .options(joinedload(Product.categories), selectinload(Product.images))
+            .options(joinedload(Product.categories), joinedload(Product.images))
         )
         if row is None:
             abort(404)
@@ -222,5 +222,18 @@ def _stack(app: Flask) -> Any:
     return gettext
 
 
+def create_hello_app() -> Flask:
+    """Flask's "hello": the floor for a page answered from a cache."""
+    hello = Flask("hello")
+
+    @hello.route("/", defaults={"path": ""})
+    @hello.route("/<path:path>")
+    def index(path: str) -> str:
+        return "Hello, World!"
+
+    return hello
+
+
 app = create_plain_app(Path(os.environ.get("BENCH_ROOT", ".")))
 stack_app = create_plain_app(Path(os.environ.get("BENCH_ROOT", ".")), stack=True)
+hello_app = create_hello_app()

@@ -66,15 +66,18 @@ def provision(
     products: int = PRODUCTS_PER_SHOP,
     counters: bool = True,
     overrides: bool = False,
+    categories: bool = False,
 ) -> list[str]:
     """Insert ``count`` shops named s00000.. with ``products`` products each; return hosts.
 
     With ``overrides`` every shop also overrides its footer template, so each shop has a
-    compiled template of its own (what white-label shops look like).
+    compiled template of its own (what white-label shops look like). With ``categories``
+    every shop has one category ("Goods") holding all its products.
     """
     from storefront.accounts.models import Role
-    from storefront.catalog.models import Product
+    from storefront.catalog.models import Category, Product, product_categories
     from storefront.orders.models import OrderCounter
+    from storefront.tenancy import all_tenants
     from storefront.tenancy.models import Domain, Tenant
     from storefront.tenancy.scaffold import render_settings
 
@@ -83,6 +86,10 @@ def provision(
     with app.app_context():
         start = (db.session.scalar(select(db.func.max(Tenant.id))) or 0) + 1
         tenants, domains, roles, counter_rows, rows = [], [], [], [], []
+        category_rows: list[dict[str, Any]] = []
+        with all_tenants():
+            start_product = (db.session.scalar(select(db.func.max(Product.id))) or 0) + 1
+            start_category = (db.session.scalar(select(db.func.max(Category.id))) or 0) + 1
         for i in range(count):
             tenant_id = start + i
             slug = f"s{tenant_id:05d}"
@@ -110,9 +117,15 @@ def provision(
             domains.append({"tenant_id": tenant_id, "hostname": host, "is_primary": True})
             roles += [{"tenant_id": tenant_id, "name": n} for n in ("owner", "staff", "customer")]
             counter_rows.append({"tenant_id": tenant_id, "next_number": 1001})
+            if categories:
+                category_rows.append(
+                    {"id": start_category + i, "tenant_id": tenant_id, "slug": "goods",
+                     "name": "Goods", "position": 0}
+                )  # fmt: skip
             for p in range(products):
                 rows.append(
                     {
+                        "id": start_product + len(rows),
                         "tenant_id": tenant_id,
                         "sku": f"SKU-{p}",
                         "slug": f"product-{p}",
@@ -125,12 +138,24 @@ def provision(
                     }
                 )
         with db.engine.begin() as conn:
-            batches = [(Tenant, tenants), (Domain, domains), (Role, roles), (Product, rows)]
+            links = [
+                {"tenant_id": row["tenant_id"], "product_id": row["id"],
+                 "category_id": start_category + row["tenant_id"] - start}
+                for row in rows
+            ] if categories else []  # fmt: skip
+            batches = [
+                (Tenant.__table__, tenants),
+                (Domain.__table__, domains),
+                (Role.__table__, roles),
+                (Product.__table__, rows),
+                (Category.__table__, category_rows),
+                (product_categories, links),
+            ]
             if counters:
-                batches.append((OrderCounter, counter_rows))
+                batches.append((OrderCounter.__table__, counter_rows))
             for table, data in batches:
                 for chunk in range(0, len(data), 5000):
-                    conn.execute(insert(table.__table__), data[chunk : chunk + 5000])
+                    conn.execute(insert(table), data[chunk : chunk + 5000])
         from storefront.tenancy.models import RegistryState
         from storefront.tenancy.registry import bump_generation
 

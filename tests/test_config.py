@@ -78,7 +78,8 @@ def test_mysql_and_redis_urls_switch_the_backends(tmp_path):
     )
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("?charset=utf8mb4")
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
-    assert options["pool_pre_ping"] is True
+    assert "pool_pre_ping" not in options  # storefront.db pings idle connections only
+    assert options["pool_reset_on_return"] is None  # storefront.db's reset event instead
     assert options["pool_recycle"] < 28800
     assert app.config["CACHE_TYPE"] == "storefront.caching.ResilientRedisCache"
     assert app.config["CACHE_OPTIONS"]["socket_timeout"] <= 1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from storefront.accounts.models import Role, User, roles_users
@@ -63,6 +63,71 @@ def test_selects_joins_and_counts_see_only_the_bound_shop(app, shops_with_users)
             assert emails() == ["g1@example.com"]
             # A filter naming the other shop's id still cannot reach its rows.
             assert db.session.scalars(select(User).where(User.tenant_id == acme.id)).all() == []
+
+
+def test_a_statement_built_once_answers_for_whichever_shop_is_bound(app, shops_with_users):
+    """The shop's id is a parameter of one criterion shared by all shops, and a statement
+    reused across requests keeps its scoped form: neither may carry one shop's id into
+    another shop's query."""
+    acme, globex = shops_with_users
+    statement = select(User.email).order_by(User.email)  # built once, like a module constant
+    with app.app_context():
+        for _ in range(2):
+            with tenant_context(acme):
+                assert db.session.scalars(statement).all() == ["a1@example.com", "a2@example.com"]
+            with tenant_context(globex):
+                assert db.session.scalars(statement).all() == ["g1@example.com"]
+
+
+def test_a_caller_cannot_supply_the_shop_parameter(app, shops_with_users):
+    from storefront.tenancy.scoping import SHOP_PARAM
+
+    acme, globex = shops_with_users
+    with app.app_context(), tenant_context(globex):
+        found = db.session.scalars(select(User.email), {SHOP_PARAM: acme.id}).all()
+        assert found == ["g1@example.com"]
+        db.session.execute(update(User).values(name="x"), {SHOP_PARAM: acme.id})
+        db.session.commit()
+    with app.app_context(), tenant_context(acme):
+        assert db.session.scalars(select(User.name)).all() == [None, None]
+
+
+def test_bulk_updates_by_primary_key_are_refused_under_a_shop(app, shops_with_users):
+    """SQLAlchemy's UPDATE by primary key (a list of rows) leaves loader criteria out."""
+    acme, globex = shops_with_users
+    with app.app_context():
+        with all_tenants():
+            a1 = db.session.scalar(select(User.id).where(User.email == "a1@example.com"))
+        with tenant_context(globex), pytest.raises(CrossTenantWrite):
+            db.session.execute(update(User), [{"id": a1, "name": "theirs"}])
+        with tenant_context(globex), pytest.raises(CrossTenantWrite):
+            db.session.execute(delete(User).where(User.id == bindparam("x")), [{"x": a1}])
+        db.session.rollback()
+        with all_tenants():
+            assert db.session.get(User, a1).name is None
+
+
+def test_inserts_through_the_session_get_the_bound_shop(app, shops_with_users):
+    """``session.execute(insert(Model), rows)`` skips the flush that stamps objects."""
+    acme, globex = shops_with_users
+    with app.app_context():
+        with pytest.raises(TenantNotBound):
+            db.session.execute(insert(Role), [{"name": "nobody"}])
+        with tenant_context(globex):
+            with pytest.raises(CrossTenantWrite):
+                db.session.execute(insert(Role), [{"name": "spy", "tenant_id": acme.id}])
+            with pytest.raises(CrossTenantWrite):
+                db.session.execute(insert(Role).values(name="spy", tenant_id=acme.id))
+            db.session.execute(insert(Role), [{"name": "clerk"}, {"name": "buyer"}])
+            db.session.execute(insert(Role), {"name": "packer"})
+            db.session.commit()
+        with all_tenants():
+            placed = db.session.execute(
+                select(Role.name, Role.tenant_id).where(
+                    Role.name.in_(["clerk", "buyer", "packer", "spy", "nobody"])
+                )
+            ).all()
+        assert sorted(placed) == [("buyer", globex.id), ("clerk", globex.id), ("packer", globex.id)]
 
 
 def test_bulk_update_and_delete_are_scoped(app, shops_with_users):
@@ -130,12 +195,11 @@ def test_a_moved_object_cannot_be_saved_into_another_shop(app, shops_with_users)
 
 def test_the_database_refuses_a_link_between_two_shops(app, shops_with_users):
     acme, globex = shops_with_users
-    with app.app_context():
-        with all_tenants():
-            a_user = db.session.scalar(select(User.id).where(User.tenant_id == acme.id))
-            g_role = db.session.scalar(select(Role.id).where(Role.tenant_id == globex.id))
+    with app.app_context(), all_tenants():
+        a_user = db.session.scalar(select(User.id).where(User.tenant_id == acme.id))
+        g_role = db.session.scalar(select(Role.id).where(Role.tenant_id == globex.id))
         link = insert(roles_users).values(tenant_id=acme.id, user_id=a_user, role_id=g_role)
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError):  # the database's own check, no hook's
             db.session.execute(link)
         db.session.rollback()
 

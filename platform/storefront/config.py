@@ -43,6 +43,7 @@ class Defaults:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     SQLITE_BUSY_TIMEOUT_MS = 5_000
     MYSQL_POOL_RECYCLE = 280  # below MariaDB/MySQL's usual wait_timeout floor
+    MYSQL_PING_IDLE_SECONDS = 1.0  # ping a pooled connection idle longer than this
     CACHE_DEFAULT_TIMEOUT = 300
     STATIC_URL_CACHE_SECONDS = 300  # fingerprinted asset URLs kept per shop (not in dev)
     SHOP_PAGE_CACHE = True  # anonymous catalog pages, 60 s, per shop (off in development)
@@ -136,10 +137,13 @@ def _secret_key(config: Config, instance: Path) -> str:
 def _database(config: Config, instance: Path) -> None:
     url = config.get("DATABASE_URL") or f"sqlite:///{instance / 'storefront.db'}"
     options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # storefront.db's reset event rolls back a returned connection, only when needed.
+    options.setdefault("pool_reset_on_return", None)
     if url.startswith("mysql"):
         if "charset=" not in url:
             url += ("&" if "?" in url else "?") + "charset=utf8mb4"
-        options.setdefault("pool_pre_ping", True)
+        # No pool_pre_ping: a ping per request is a round trip per page. storefront.db
+        # pings a connection only when it sat idle (MYSQL_PING_IDLE_SECONDS).
         options.setdefault("pool_recycle", config["MYSQL_POOL_RECYCLE"])
         options.setdefault("isolation_level", "READ COMMITTED")
     config["DATABASE_URL"] = url

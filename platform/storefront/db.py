@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import weakref
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from .extensions import db
 
@@ -26,6 +27,9 @@ def init_engine_hooks(app: Flask) -> None:
         engine = db.engine
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     _dispose_after_fork(engine)
+    _skip_needless_rollbacks(engine)
+    if engine.dialect.name in ("mysql", "mariadb"):
+        _ping_when_idle(engine, float(app.config["MYSQL_PING_IDLE_SECONDS"]))
     # Registered after Flask-SQLAlchemy's own teardown, so it runs first.
     app.teardown_appcontext(_remove_session_safely)
 
@@ -41,6 +45,69 @@ def init_engine_hooks(app: Flask) -> None:
         elif engine.dialect.name in ("mysql", "mariadb"):
             cursor.execute(f"SET SESSION sql_mode='{MYSQL_SQL_MODE}'")
         cursor.close()
+
+
+_OPEN = "storefront.transaction_open"
+_IDLE_SINCE = "storefront.idle_since"
+
+
+def _skip_needless_rollbacks(engine: Any) -> None:
+    """One ROLLBACK per request, not two.
+
+    Closing the request's session rolls its transaction back; the pool then resets the
+    connection it gets back with a second ROLLBACK, a round trip that does nothing. Here
+    the pool's reset rolls back unless SQLAlchemy saw the connection's last transaction
+    end (committed or rolled back) since it left the pool; work done on the raw driver
+    connection is rolled back as before. The reset event replaces the pool's own
+    (``pool_reset_on_return=None``), as SQLAlchemy's pooling guide describes.
+    """
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        record.info[_OPEN] = True  # until SQLAlchemy sees a transaction end
+
+    @event.listens_for(engine, "begin")
+    def _began(conn: Any) -> None:
+        conn.info[_OPEN] = True
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _ended(conn: Any) -> None:
+        conn.info[_OPEN] = False
+
+    @event.listens_for(engine, "reset")
+    def _reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if state.terminate_only:  # the connection is being closed, not pooled
+            return
+        if record is not None and not record.info.get(_OPEN, True):
+            return
+        engine.dialect.do_rollback(dbapi_connection)
+        if record is not None:
+            record.info[_OPEN] = False
+
+
+def _ping_when_idle(engine: Any, idle_seconds: float) -> None:
+    """Check a pooled connection before use only when it sat idle a while.
+
+    ``pool_pre_ping`` pings on every checkout: a round trip per page. A connection that
+    was in use a moment ago is alive; one idle for a while may have been closed by the
+    server or a failover, and gets pinged (if dead, the pool opens a fresh one and the
+    request never sees it).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_seconds:
+            return
+        try:
+            dbapi_connection.ping(False)  # PyMySQL and mysqlclient: no reconnect
+        except Exception as exc:  # the driver's error, whichever driver
+            raise DisconnectionError(f"pooled connection is dead: {exc}") from exc
 
 
 def _dispose_after_fork(engine: Any) -> None:

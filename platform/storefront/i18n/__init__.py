@@ -38,6 +38,7 @@ from flask import (
     redirect,
     request,
 )
+from flask.globals import _cv_app  # the app context, without a proxy (page_translations)
 from flask.typing import ResponseReturnValue
 from flask_babel import (
     Babel,
@@ -48,6 +49,8 @@ from flask_babel import (
     get_translations,
 )
 from flask_babel import gettext as _
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 from werkzeug.exceptions import NotFound
 
@@ -443,23 +446,72 @@ def with_overrides(base: NullTranslations, texts: dict[str, str | list[str]]) ->
 
 def page_translations() -> NullTranslations:
     """The request's translations: what ``ShopDomain`` worked out for this request and
-    locale, straight from ``g`` (a page asks for a dozen labels; Flask-Babel's own path
-    looks the domain and the locale up again for each)."""
-    hit = g.get(_TRANSLATIONS_KEY) if has_app_context() else None
-    if hit is not None and hit[0] is get_locale():
-        return hit[1]  # type: ignore[no-any-return]
+    locale, straight from the app context's ``g`` (a page asks for a dozen labels;
+    Flask-Babel's own path looks the domain and the locale up again for each, through
+    three context-local proxies). ``force_locale`` changes Flask-Babel's locale object,
+    so a mail rendered inside one misses and works out its own."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        data = ctx.g.__dict__
+        hit = data.get(_TRANSLATIONS_KEY)
+        babel = data.get("_flask_babel")
+        if hit is not None and hit[0] is getattr(babel, "babel_locale", None):
+            return hit[1]  # type: ignore[no-any-return]
     return get_translations()
 
 
-def gettext_callables() -> dict[str, Any]:
-    """What Jinja's i18n extension calls (what Flask-Babel installs, faster): for the
-    platform's templates and the sandbox that renders the shops' own."""
-    return {
-        "gettext": lambda s: page_translations().ugettext(s),
-        "ngettext": lambda s, p, n: page_translations().ungettext(s, p, n),
-        "pgettext": lambda c, s: page_translations().upgettext(c, s),
-        "npgettext": lambda c, s, p, n: page_translations().unpgettext(c, s, p, n),
-    }
+# What Jinja's i18n extension calls, "new style" (autoescaped, always %-formatted with
+# the keywords) as ``install_gettext_callables(newstyle=True)`` makes them, but one call
+# each: Jinja's own wrappers go through three ``Context.call``s per label. Marking the
+# text Markup is what Jinja does: the catalogs are the platform's, and a shop's own
+# wording may carry no markup (ShopSettings refuses < and > in [texts]).
+
+
+@pass_eval_context
+def _gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    text = page_translations().ugettext(string)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
+
+
+@pass_eval_context
+def _ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    text = page_translations().ungettext(singular, plural, num)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
+
+
+@pass_eval_context
+def _pgettext(eval_ctx: EvalContext, context: str, string: str, /, **variables: Any) -> str:
+    variables.setdefault("context", context)
+    text = page_translations().upgettext(context, string)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
+
+
+@pass_eval_context
+def _npgettext(
+    eval_ctx: EvalContext, context: str, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("context", context)
+    variables.setdefault("num", num)
+    text = page_translations().unpgettext(context, singular, plural, num)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
+
+
+def install_gettext(env: Any) -> None:
+    """Give ``env`` (with Jinja's i18n extension) the request's translations: ``_()``,
+    ``gettext()``, ``ngettext()``, ``pgettext()``, ``npgettext()`` and ``{% trans %}``."""
+    env.install_null_translations(newstyle=True)  # compiles {% trans %} new style
+    env.globals.update(
+        {
+            "_": _gettext,
+            "gettext": _gettext,
+            "ngettext": _ngettext,
+            "pgettext": _pgettext,
+            "npgettext": _npgettext,
+        }
+    )
 
 
 GETTEXT_GLOBALS = ("_", "gettext", "ngettext", "pgettext", "npgettext")

@@ -9,9 +9,10 @@ relationship loads and bulk statements included, through ``with_loader_criteria`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Table, UniqueConstraint, event
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Table, UniqueConstraint, bindparam, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -78,9 +79,12 @@ def _touches_scoped_table(statement: Any) -> bool:
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
     if _all_tenants.get() or state.execution_options.get(SKIP_OPTION):
+        return
+    if state.is_insert:
+        _hold_insert(state)
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
         return
     ctx = _current.get()
     if ctx is None:
@@ -90,30 +94,81 @@ def _scope_statement(state: ORMExecuteState) -> None:
                 "use tenant_context(shop) or all_tenants()"
             )
         return
-    state.statement = state.statement.options(_criteria(ctx.id))
-
-
-_CRITERIA: dict[int, Any] = {}  # a plain dict: atomic under threads; emptied when full
-_CRITERIA_MAX = 20_000
-
-
-def _criteria(tenant_id: int) -> Any:
-    """The loader criterion of one shop, built once: building it analyses the lambda, a
-    fifth of a scoped query's own cost. The option is immutable; its compiled SQL is
-    shared by every shop (the id is a bound parameter)."""
-    option = _CRITERIA.get(tenant_id)
-    if option is None:
-        # The lambda closes over a plain value, never over the context: it is cached.
-        option = with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_id == tenant_id,
-            include_aliases=True,
-            track_closure_variables=True,
+    params = state.parameters
+    if not state.is_select and params and not isinstance(params, Mapping):
+        # SQLAlchemy's bulk UPDATE by primary key (a list of rows) matches on the key
+        # alone and leaves loader criteria out: it could reach another shop's rows.
+        raise CrossTenantWrite(
+            "an UPDATE or DELETE with a list of rows cannot be held to one shop: "
+            "change the objects, or run one statement with a WHERE"
         )
-        if len(_CRITERIA) >= _CRITERIA_MAX:
-            _CRITERIA.clear()
-        _CRITERIA[tenant_id] = option
-    return option
+    state.statement = _scoped(state.statement)
+    if not params:
+        state.parameters = {SHOP_PARAM: ctx.id}
+    elif isinstance(params, Mapping):
+        state.parameters = {**params, SHOP_PARAM: ctx.id}
+    else:  # executemany: every set of values gets the shop
+        state.parameters = [{**row, SHOP_PARAM: ctx.id} for row in params]
+
+
+# The shop's id is a bound parameter of one criterion shared by every shop and every
+# statement: the criterion never changes, so a statement's cache key and compiled SQL are
+# computed once, and the hook above gives each execution its shop's id. A statement that
+# somehow ran with the criterion but without the id fails ("A value is required for bind
+# parameter"), it never matches another shop. (A lambda closing over the id, built per
+# shop, costs a third of a simple query at every execution: SQLAlchemy calls it for each
+# entity to pull the id out again.)
+SHOP_PARAM = "storefront_shop_id"
+
+
+def _hold_insert(state: ORMExecuteState) -> None:
+    """An INSERT through the session (``session.execute(insert(Model), rows)``, which
+    skips the flush and so ``_stamp_inserts``): every row gets the bound shop, a row
+    naming another shop is refused, values written into the statement are refused."""
+    table = getattr(state.statement, "table", None)
+    if table is None or "tenant_id" not in table.c or table.name in PLATFORM_TABLES:
+        return
+    ctx = _current.get()
+    if ctx is None:
+        raise TenantNotBound(f"cannot insert into {table.name} with no shop bound")
+    statement = state.statement
+    if getattr(statement, "_values", None) or getattr(statement, "_multi_values", None):
+        raise CrossTenantWrite(
+            f"insert into {table.name} with .values() under a shop: pass the rows as "
+            "parameters, so each gets the shop"
+        )
+    params = state.parameters
+    rows = [params] if isinstance(params, Mapping) else list(params or [{}])
+    for row in rows:
+        if row.get("tenant_id", ctx.id) != ctx.id:
+            raise CrossTenantWrite(f"a row for {table.name} belongs to another shop")
+    stamped = [{**row, "tenant_id": ctx.id} for row in rows]
+    state.parameters = stamped[0] if isinstance(params, Mapping) or not params else stamped
+
+
+_SCOPED: dict[int, tuple[Any, Any]] = {}  # id(statement) -> (statement, with the criterion)
+_SCOPED_MAX = 512
+
+
+def _scoped(statement: Any) -> Any:
+    """``statement`` with the shop criterion; the same object for the same statement, so a
+    statement built once (a module constant) keeps its cache key computed (SQLAlchemy
+    memoizes it per object; ``options()`` makes a new one)."""
+    kept = _SCOPED.get(id(statement))
+    if kept is not None and kept[0] is statement:
+        return kept[1]
+    scoped = statement.options(_SHOP_CRITERIA)
+    if len(_SCOPED) >= _SCOPED_MAX:
+        _SCOPED.clear()  # statements built per call pass through; constants come back
+    _SCOPED[id(statement)] = (statement, scoped)
+    return scoped
+
+
+_SHOP_CRITERIA = with_loader_criteria(
+    TenantScoped,
+    lambda cls: cls.tenant_id == bindparam("storefront_shop_id"),  # SHOP_PARAM
+    include_aliases=True,
+)
 
 
 def _stamp_inserts(session: Session, flush_context: Any, instances: Any) -> None:

@@ -9,7 +9,7 @@ from cachetools import LRUCache
 from flask import Flask, get_flashed_messages, url_for
 from jinja2 import FileSystemBytecodeCache
 
-from ..i18n import GETTEXT_GLOBALS, default_url, gettext_callables, html_lang, language_links
+from ..i18n import GETTEXT_GLOBALS, default_url, html_lang, install_gettext, language_links
 from ..tenancy.settings import register_themes
 from .budget import BudgetedNamespace, Limits, budgeted_range
 from .loader import LayeredEnvironment, Layers, shipped_themes
@@ -55,10 +55,10 @@ def init_themes(app: Flask) -> None:
     sandbox.install_budgeted_filters()
     # The shop's templates speak the shop's languages too: _(), ngettext(), {% trans %}.
     sandbox.add_extension("jinja2.ext.i18n")
-    sandbox.install_gettext_callables(newstyle=True, **gettext_callables())  # type: ignore[attr-defined]
+    install_gettext(sandbox)
     for name in GETTEXT_GLOBALS:
         helper(sandbox.globals[name])
-    env.install_gettext_callables(newstyle=True, **gettext_callables())  # type: ignore[attr-defined]
+    install_gettext(env)
     env.sandbox = sandbox
     _bytecode_caches(app, env, sandbox)
     app.extensions["storefront.sandbox_globals"] = sandbox.globals
