@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 from flask_login import current_user, user_logged_in
-from flask_security import url_for_security, user_confirmed, user_registered
+from flask_security import user_confirmed, user_registered
 from flask_wtf.csrf import generate_csrf
 
 from ..cart.services import merge_anonymous_cart
@@ -15,7 +15,8 @@ from ..i18n import current_locale
 from ..orders.services import claim_guest_orders
 from ..tenancy.context import TenantContext, current_tenant_or_none
 from ..tenancy.signals import shop_created
-from ..themes import add_safe_globals
+from ..themes import add_safe_globals, page_security_url
+from ..themes.sandbox import helper
 from .auth import init_security
 from .guards import init_guards, next_param
 from .limits import init_limits
@@ -31,7 +32,7 @@ def init_accounts(app: Flask) -> None:
     init_security(app)
     app.context_processor(_template_context)
     add_safe_globals(
-        app, url_for_security=url_for_security, csrf_token=generate_csrf, next_param=next_param
+        app, url_for_security=page_security_url, csrf_token=generate_csrf, next_param=next_param
     )
     init_guards(app)
     init_sessions(app)
@@ -50,11 +51,20 @@ def _set_up_accounts(tenant: Any, owner_email: str | None = None, **extra: Any) 
         create_user(owner_email, extra.get("owner_password"), roles=["owner"])
 
 
+# Flask-Security's context processor gives templates its own url_for_security; this one
+# (run after it) gives them the same links, built once (themes.page_url_for).
+_SECURITY_URL = helper(page_security_url)
+
+
 def _template_context() -> dict[str, Any]:
     ctx = current_tenant_or_none()
     if ctx is None or ctx.settings is None:
-        return {"shop": None, "user": ANONYMOUS}
-    return {"shop": _shop_view(ctx), "user": UserView.of(current_user)}
+        return {"shop": None, "user": ANONYMOUS, "url_for_security": _SECURITY_URL}
+    return {
+        "shop": _shop_view(ctx),
+        "user": UserView.of(current_user),
+        "url_for_security": _SECURITY_URL,
+    }
 
 
 _SHOP_VIEWS: dict[tuple[str, int, str, str, str], ShopView] = {}

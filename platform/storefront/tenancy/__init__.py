@@ -38,6 +38,12 @@ __all__ = [
 class ShopSessionInterface(SecureCookieSessionInterface):
     """Session cookies signed per shop: a cookie minted at one shop is void at another."""
 
+    def open_session(self, app: Flask, request: Any) -> Any:
+        """A visitor without a session cookie gets an empty session at once (no signer)."""
+        if not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
     def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
         from flask import request
 

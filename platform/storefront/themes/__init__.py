@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from cachetools import LRUCache
-from flask import Flask, get_flashed_messages, url_for
+from flask import Flask, current_app, get_flashed_messages, url_for
+from flask.globals import _cv_request  # the request context, without a proxy
 from jinja2 import FileSystemBytecodeCache
 
 from ..i18n import GETTEXT_GLOBALS, default_url, html_lang, install_gettext, language_links
@@ -65,13 +66,46 @@ def init_themes(app: Flask) -> None:
     app.register_blueprint(bp)
     add_safe_globals(
         app,
-        url_for=url_for,
+        url_for=page_url_for,
         static_url=static_url,
         get_flashed_messages=get_flashed_messages,
         html_lang=html_lang,
         language_links=language_links,
         default_url=default_url,
     )
+
+
+_URLS_KEY = "storefront.page_urls"
+_URLS_MAX = 5_000
+
+
+def page_url_for(endpoint: str, **values: Any) -> str:
+    """``url_for`` for pages: a link without arguments (the header's "Products", "Cart",
+    "Log in") is built once per app, language prefix and endpoint, not on every page.
+
+    Only links relative to the request's root are kept: with arguments (``_external``
+    among them) it is ``url_for`` itself. The root (``script_root``) carries the language
+    prefix, the only part of such a link that varies by request.
+    """
+    ctx = _cv_request.get(None)
+    if values or ctx is None:
+        return url_for(endpoint, **values)
+    request = ctx.request
+    key = (request.script_root, request.blueprint if endpoint[:1] == "." else "", endpoint)
+    kept: dict[tuple[str, str | None, str], str] = ctx.app.extensions.setdefault(_URLS_KEY, {})
+    found = kept.get(key)
+    if found is None:
+        found = url_for(endpoint)
+        if len(kept) >= _URLS_MAX:
+            kept.clear()
+        kept[key] = found
+    return found
+
+
+def page_security_url(endpoint: str, **values: Any) -> str:
+    """Flask-Security's ``url_for_security``, through ``page_url_for``."""
+    blueprint = current_app.config.get("SECURITY_BLUEPRINT_NAME", "security")
+    return page_url_for(f"{blueprint}.{endpoint.lstrip('.')}", **values)
 
 
 def add_safe_globals(app: Flask, **helpers: Any) -> None:

@@ -166,13 +166,12 @@ class Layers:
         ``@theme/x.html`` skips the shop's override (so an override can extend the version
         it replaces); ``@base/x.html`` goes straight to the base templates.
         """
-        chain = self.chain(ctx)
         memo = (self._chain_key(ctx), name)  # the shop's identity: never another shop's
         if self._ttl:
             kept = self._found.get(memo)
             if kept is not None and kept[0] > time.monotonic():
                 return kept[1]  # type: ignore[no-any-return]
-        found = self._find(name, chain, ctx)
+        found = self._find(name, self.chain(ctx), ctx)
         if self._ttl:
             if len(self._found) >= self._found_max:
                 self._found.clear()
