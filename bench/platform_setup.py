@@ -46,8 +46,22 @@ def migrate(app: Any, revision: str = "head") -> None:
 
     with app.app_context():
         if app.config["DATABASE_URL"].startswith("mysql"):
+            _create_mysql_database(app.config["DATABASE_URL"])
             _drop_all_mysql()
         flask_migrate.upgrade(revision=revision)
+
+
+def _create_mysql_database(url: str) -> None:
+    """A bench's own MariaDB database, created on first use."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    admin = create_engine(parsed.set(database=""))
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "
+                          "CHARACTER SET utf8mb4"))  # fmt: skip
+    admin.dispose()
 
 
 def _drop_all_mysql() -> None:

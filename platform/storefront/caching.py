@@ -28,6 +28,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 from werkzeug.wsgi import ClosingIterator
 
+from . import redisconn
 from .extensions import PlatformSession, cache, db
 from .i18n import COOKIE, ENVIRON_TAG, negotiate
 from .tenancy.context import current_tenant
@@ -57,6 +58,15 @@ class JSONSerializer:
 
 class JSONRedisCache(RedisCache):
     serializer = JSONSerializer()  # type: ignore[assignment]
+
+    @classmethod
+    def factory(cls, app: Any, config: Any, args: Any, kwargs: Any) -> Any:
+        """Like RedisCache's, with the client from storefront.redisconn (plain or Sentinel)."""
+        if config.get("CACHE_KEY_PREFIX"):
+            kwargs["key_prefix"] = config["CACHE_KEY_PREFIX"]
+        options = config.get("CACHE_OPTIONS") or {}
+        kwargs["host"] = redisconn.client(config["CACHE_REDIS_URL"], **options)
+        return cls(*args, **kwargs)
 
 
 # Redis going away is not an outage --------------------------------------------------

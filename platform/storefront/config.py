@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Config, Flask
 
+from . import redisconn
+
 ENV_PREFIX = "STOREFRONT"
 INSTANCE_CONFIG_FILE = "application.cfg.py"
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
@@ -154,18 +156,29 @@ def _database(config: Config, instance: Path) -> None:
 def _cache(config: Config) -> None:
     redis_url = config.get("REDIS_URL")
     if redis_url:
+        for name in ("REDIS_URL", "JOBS_REDIS_URL"):
+            if config.get(name):
+                try:
+                    redisconn.check(config[name])
+                except redisconn.RedisURLError as exc:
+                    raise ConfigError(f"{name}: {exc}") from None
         config.setdefault("CACHE_TYPE", "storefront.caching.ResilientRedisCache")
         config.setdefault("CACHE_REDIS_URL", redis_url)
         # redis-py waits forever by default: a hung Redis must fail fast, not pin a worker.
         config.setdefault("CACHE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5})
         # After a failure, stay off Redis this long (see storefront.caching).
         config.setdefault("CACHE_RETRY_SECONDS", 5.0)
-        config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
         # Rate limits must not turn a Redis outage into an outage of the login page:
         # fail fast, then count in memory until Redis is back.
-        config.setdefault(
-            "RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-        )
+        limit_options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        if redisconn.is_sentinel(redis_url):  # limits speaks Sentinel itself
+            target = redisconn.parse_sentinel(redis_url)
+            config.setdefault("RATELIMIT_STORAGE_URI", target.limits_uri())
+            # Counts are read where they are written: a replica's lag would let a burst by.
+            limit_options.update(db=target.db, use_replicas=False, **target.auth)
+        else:
+            config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", limit_options)
         config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
         config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     else:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import time
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask
 from sqlalchemy import event
@@ -15,6 +17,8 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from .extensions import db
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MYSQL_SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
@@ -140,3 +144,51 @@ def _remove_session_safely(exc: BaseException | None = None) -> None:
         session = db.session.registry()
         session.invalidate()
         db.session.registry.clear()
+
+
+# Write conflicts -------------------------------------------------------------------
+
+# MySQL/MariaDB error numbers that mean "this transaction lost a race; run it again":
+# 1213 ER_LOCK_DEADLOCK (InnoDB's deadlock victim, and how Galera reports a transaction
+# that failed certification against a write committed on another node), 1205
+# ER_LOCK_WAIT_TIMEOUT (InnoDB rolls back the statement only; the whole transaction is
+# rolled back and rerun here), 1020 ER_CHECKREAD (a row changed under a snapshot read).
+CONFLICT_ERRORS = frozenset({1213, 1205, 1020})
+CONFLICT_ATTEMPTS = 4  # the first try and three more
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """A database error that says the transaction lost a race, not that it was wrong."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    orig = exc.orig
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):
+        return args[0] in CONFLICT_ERRORS
+    # SQLite: another writer held the database past the busy timeout.
+    return "database is locked" in str(orig)
+
+
+def retrying(work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """Run ``work`` and commit, as one transaction; when it loses a write race, roll the
+    whole transaction back and run ``work`` again (a bounded number of times, with a short
+    random pause), so it takes effect once.
+
+    ``work`` must do everything the transaction does from its start: it runs again from
+    a rolled-back session (ORM objects it uses reload their rows). What it leaves for
+    after the commit (outbox rows to dispatch) is dropped with the rollback and made
+    again by the next run. Any other error propagates as it is, for the caller to handle.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except DBAPIError as exc:
+            if not is_write_conflict(exc) or attempt == attempts:
+                raise
+            db.session.rollback()
+            log.warning("write conflict (%s), attempt %d of %d: running the transaction again",
+                        exc.orig, attempt, attempts)  # fmt: skip
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 (jitter, not a secret)
+    raise AssertionError("unreachable")

@@ -218,8 +218,10 @@ def _cache() -> Finding:
         )
     import redis  # only when a Redis URL is configured
 
+    from . import redisconn
+
     try:
-        redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1).ping()
+        redisconn.client(url, socket_timeout=1, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
         return Finding(
             "cache",

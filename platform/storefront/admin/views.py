@@ -39,6 +39,7 @@ from ..catalog import services as catalog
 from ..catalog.models import Product
 from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..catalog.schemas import check_product, field_errors
+from ..db import retrying
 from ..extensions import db
 from ..listing import page_number
 from ..media import ImageError, store_image
@@ -283,8 +284,8 @@ def product_stock(product_id: int) -> ResponseReturnValue:
         flash(_("Enter a whole number of units, e.g. 5 or -2."), "error")
     else:
         try:
-            stock = catalog.adjust_stock(product, form.delta.data)
-            db.session.commit()
+            delta = form.delta.data
+            stock = retrying(lambda: catalog.adjust_stock(product, delta))
             flash(_("Stock is now %(stock)s.", stock=stock), "success")
         except catalog.CatalogError as exc:
             db.session.rollback()
@@ -446,13 +447,11 @@ def order_detail(number: str) -> ResponseReturnValue:
         form.status.choices = [SelectChoice(s, status_label(s)) for s in STATUSES]
     if form.validate_on_submit():
         try:
-            orders.set_status(
-                order,
-                form.status.data,
-                carrier=form.carrier.data,
-                tracking_number=form.tracking_number.data,
+            status, carrier = form.status.data, form.carrier.data
+            tracking = form.tracking_number.data
+            retrying(
+                lambda: orders.set_status(order, status, carrier=carrier, tracking_number=tracking)
             )
-            db.session.commit()
         except orders.CheckoutError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -502,14 +501,9 @@ def order_refund(number: str) -> ResponseReturnValue:
         return redirect(url_for("admin.order_detail", number=number))
     try:
         amount = parse_money(form.amount.data, order.currency)
-        orders.refund(
-            order,
-            amount,
-            form.reason.data,
-            key=(form.refund_key.data or secrets.token_urlsafe(18))[:64],
-            restock=form.restock.data,
-        )
-        db.session.commit()
+        reason, restock = form.reason.data, form.restock.data
+        key = (form.refund_key.data or secrets.token_urlsafe(18))[:64]
+        retrying(lambda: orders.refund(order, amount, reason, key=key, restock=restock))
     except (orders.RefundError, orders.CheckoutError, ValueError) as exc:
         db.session.rollback()
         flash(str(exc), "error")

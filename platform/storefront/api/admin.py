@@ -30,6 +30,7 @@ from ..catalog import services as catalog
 from ..catalog.loading import load_details
 from ..catalog.models import Category, Product
 from ..catalog.schemas import NullField, ProductIn, ProductPatch
+from ..db import retrying
 from ..extensions import csrf, db
 from ..i18n import match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_ID, contains
@@ -231,7 +232,8 @@ def inventory(product_id: int) -> Response:
     """Add or remove units, atomically; never below zero (409 and how many there are)."""
     target = _product(product_id)
     change = body(InventoryIn)
-    with _catalog_write():
+
+    def adjust() -> None:
         if change.variant_id is None:
             catalog.adjust_stock(target, change.delta)
         else:
@@ -239,6 +241,9 @@ def inventory(product_id: int) -> Response:
             if variant is None:
                 raise ApiError(404, "This product has no such variant.")
             variants.adjust_variant_stock(target, variant, change.delta)
+
+    with _catalog_write():  # commits nothing left: retrying committed the adjustment
+        retrying(adjust)
     return _product_answer(target)
 
 
@@ -482,11 +487,10 @@ def order(number: str) -> Response:
 def _move(row: Order, status: str, **shipping: str | None) -> Response:
     check_if_match(etag_of(out.order_state(row)))
     try:
-        orders.set_status(row, status, **shipping)  # type: ignore[arg-type]
+        retrying(lambda: orders.set_status(row, status, **shipping))  # type: ignore[arg-type]
     except orders.OrderStateError as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None
-    db.session.commit()
     return _order_answer(row)
 
 
@@ -535,8 +539,9 @@ def refund_create(number: str) -> Response:
         )
     key = hashlib.sha256(f"api:{row.number}:{idempotency}".encode()).hexdigest()
     try:
-        refund = orders.refund(row, data.amount, data.reason, key=key, restock=data.restock)
-        db.session.commit()
+        refund = retrying(
+            lambda: orders.refund(row, data.amount, data.reason, key=key, restock=data.restock)
+        )
     except (orders.RefundError, orders.CheckoutError) as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None

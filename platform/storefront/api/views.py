@@ -21,6 +21,7 @@ from ..accounts import tokens
 from ..accounts.auth import api_unauthenticated
 from ..cart import services as cart_services
 from ..catalog import services as catalog
+from ..db import retrying
 from ..extensions import csrf, db
 from ..i18n import shop_text
 from ..listing import paginate
@@ -219,10 +220,10 @@ def checkout() -> tuple[Response, int]:
         **data.model_dump(exclude={"shipping_rate"}),
     )
     try:
-        order = orders.place_order(
-            cart_services.current_cart(), contact, cart_services.signed_in_user_id(), key=key
+        user_id = cart_services.signed_in_user_id()
+        order = retrying(
+            lambda: orders.place_order(cart_services.current_cart(), contact, user_id, key=key)
         )
-        db.session.commit()
     except orders.CheckoutError as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None

@@ -6,13 +6,13 @@ import logging
 from datetime import timedelta
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.rate_limits import ConcurrentRateLimiter
 from dramatiq.rate_limits.backends import RedisBackend
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
+from .. import redisconn
 from ..extensions import db
 from ..outbox.models import PENDING, SENDING, OutboxMessage
 from ..outbox.services import deliver
@@ -30,8 +30,9 @@ def make_broker(app: Flask) -> RedisBroker:
     url = app.config.get("JOBS_REDIS_URL") or app.config.get("REDIS_URL")
     if not url:
         raise ValueError("JOBS_BACKEND = 'redis' needs REDIS_URL (or JOBS_REDIS_URL)")
-    broker = RedisBroker(url=url, namespace=app.config.get("JOBS_NAMESPACE", "storefront"))
-    backend = RedisBackend(client=redis.Redis.from_url(url))
+    client = redisconn.client(url)  # plain or Sentinel; follows a failover
+    broker = RedisBroker(client=client, namespace=app.config.get("JOBS_NAMESPACE", "storefront"))
+    backend = RedisBackend(client=client)
     per_shop = int(app.config.get("JOBS_PER_SHOP", 2))
     # A slot of a worker killed mid-row frees itself after this long (a row's work is
     # bounded by the mail and webhook timeouts, well below it).

@@ -24,6 +24,7 @@ from flask_login import current_user
 from werkzeug import Response
 
 from ..cart import services as cart_services
+from ..db import retrying
 from ..extensions import csrf, db
 from ..problems import api_error
 from ..tenancy.context import current_tenant
@@ -94,8 +95,8 @@ def checkout() -> str | Response:
             **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )
         try:
-            order = services.place_order(cart, contact, cart_services.signed_in_user_id(), key=key)
-            db.session.commit()
+            user_id = cart_services.signed_in_user_id()
+            order = retrying(lambda: services.place_order(cart, contact, user_id, key=key))
         except services.CheckoutError as exc:
             db.session.rollback()
             flash(str(exc), "error")

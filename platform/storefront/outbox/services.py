@@ -21,6 +21,7 @@ from flask import current_app
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select, update
 
+from ..db import retrying
 from ..extensions import db
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant, utcnow
@@ -135,13 +136,17 @@ def run_due(limit: int = 100) -> int:
 
 def _run_one(row_id: int) -> int:
     with all_tenants():
-        claimed = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING)
-            .values(status=SENDING, next_attempt_at=utcnow() + _claim_lease())
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        db.session.commit()
+
+        def claim() -> int:
+            result = db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id, OutboxMessage.status == PENDING)
+                .values(status=SENDING, next_attempt_at=utcnow() + _claim_lease())
+                .execution_options(synchronize_session=False)
+            )
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        claimed = retrying(claim)
         if claimed != 1:
             return 0  # another runner has it, or it is done
         row = db.session.get(OutboxMessage, row_id)
@@ -203,14 +208,15 @@ def _finish(
     }
     if status == DONE:
         values["done_at"] = utcnow()
-    with all_tenants():
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    with all_tenants():  # lost to a write conflict, the row would be sent again: retried
+        retrying(
+            lambda: db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
         )
-        db.session.commit()
 
 
 def health() -> dict[str, Any]:
