@@ -83,7 +83,13 @@ def main() -> None:
         met = sum(row["met"] == "yes" for row in GOALS)
         print(f"\n== goals: {met} of {len(GOALS)} met ==")
         print(table(GOALS, ["bench", "what", "value", "goal", "met"]))
-        (RESULTS / "goals.json").write_text(json.dumps({"machine": info, "goals": GOALS}, indent=2))
+        # A partial run replaces its own benches' goals and keeps the others'.
+        path = RESULTS / "goals.json"
+        ran = set(args.names or BENCHES)
+        kept = []
+        if path.exists():
+            kept = [g for g in json.loads(path.read_text())["goals"] if g["bench"] not in ran]
+        path.write_text(json.dumps({"machine": info, "goals": kept + GOALS}, indent=2))
 
 
 if __name__ == "__main__":

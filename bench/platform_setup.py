@@ -34,6 +34,9 @@ def build_app(root: Path, **config: Any) -> Any:
         "MAIL_BACKEND": "locmem",
         "RATELIMIT_ENABLED": False,
         "LOG_LEVEL": "WARNING",
+        # No outbox sweeper thread: the benches send no mail, and an app a bench has
+        # finished with would keep polling its deleted database.
+        "OUTBOX_SWEEP_SECONDS": 0,
         **config,
     }
     if os.environ.get("BENCH_REDIS_URL"):
