@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo serve worker test e2e screenshots lint i18n bench drills clean
+.PHONY: install demo serve worker test e2e screenshots lint i18n bench drills drills-cluster clean
 
 install: $(STAMP)
 
@@ -85,6 +85,9 @@ bench: install  ## benchmarks, each ratio against its goal; figures in docs/benc
 drills: install  ## load and fault drills on gunicorn + own MariaDB + Redis; docs/reliability.md
 	$(BIN)/python -m bench.drills
 	$(BIN)/python -m bench.drills.mail
+
+drills-cluster: install  ## 3 app servers, Galera x3 behind HAProxy, Redis + Sentinels, with faults; docs/reliability.md
+	$(BIN)/python -m bench.drills.cluster
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

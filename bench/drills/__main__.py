@@ -28,6 +28,7 @@ from . import CHECKOUT, CSRF, PRODUCT_ID
 from .services import MariaDB, Redis
 
 SLUG = re.compile(r"\bs\d{5}\b")
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
 class Drill:
@@ -60,6 +61,12 @@ class Drill:
     def post(self, client: httpx.Client, host: str, path: str, data: dict[str, str]) -> Any:
         return self._send(client, host, "POST", path, data)
 
+    def add_to_cart(self, client: httpx.Client, host: str, product_id: str) -> Any:
+        """The product page is shareable (no token): the form is checked by its origin,
+        which a browser sends as ``Sec-Fetch-Site``."""
+        data = {"product_id": product_id, "quantity": "1"}
+        return self._send(client, host, "POST", "/cart/add", data, SAME_ORIGIN)
+
     def _send(
         self,
         client: httpx.Client,
@@ -67,9 +74,12 @@ class Drill:
         method: str,
         path: str,
         data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response | None:
         try:
-            response = client.request(method, self.base + path, data=data, headers={"Host": host})
+            response = client.request(
+                method, self.base + path, data=data, headers={"Host": host, **(headers or {})}
+            )
         except httpx.HTTPError as exc:
             self.record(599, f"{method} {host}{path}", repr(exc))
             return None
@@ -123,15 +133,10 @@ class Drill:
                 if account is not None and account.status_code == 200 and email not in account.text:
                     with self.lock:
                         self.failures.append(f"{host}/account does not show {email}")
-        token, product = CSRF.search(page.text), PRODUCT_ID.search(page.text)
-        if not (token and product):
+        product = PRODUCT_ID.search(page.text)
+        if not product:
             return
-        added = self.post(
-            client,
-            host,
-            "/cart/add",
-            {"product_id": product.group(1), "quantity": "1", "csrf_token": token.group(1)},
-        )
+        added = self.add_to_cart(client, host, product.group(1))
         if added is None or added.status_code != 302:
             return
         form = self.get(client, host, "/checkout")
@@ -182,13 +187,8 @@ def oversell(
     for _ in range(buyers):
         client = httpx.Client(timeout=30)
         page = drill.get(client, host, "/p/product-5")
-        token, product = CSRF.search(page.text), PRODUCT_ID.search(page.text)
-        drill.post(
-            client,
-            host,
-            "/cart/add",
-            {"product_id": product.group(1), "quantity": "1", "csrf_token": token.group(1)},
-        )
+        product = PRODUCT_ID.search(page.text)
+        drill.add_to_cart(client, host, product.group(1))
         form = drill.get(client, host, "/checkout")
         forms.append(
             {

@@ -104,6 +104,10 @@ def init_extensions(app: Flask) -> None:
     init_storage(app)  # shop files: a folder, or an S3-compatible store
     mail.init_app(app)
     csrf.init_app(app)
+    # Flask-Limiter merges RATELIMIT_STORAGE_OPTIONS into the one Limiter's own dict at
+    # every init_app: start each app from its own options (a Sentinel app's options
+    # must not reach the next app the process builds, as in the tests).
+    limiter._storage_options = {}
     limiter.init_app(app)
 
 

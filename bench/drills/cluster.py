@@ -1,0 +1,529 @@
+"""``make drills-cluster``: the platform beyond one machine, on loopback.
+
+Three gunicorn app servers behind HAProxy; a 3-node MariaDB Galera cluster behind HAProxy
+(one node takes the writes, the others are its backups, each health-checked); Redis with
+a replica and three Sentinels (the app reaches it by a ``redis+sentinel://`` URL); 50
+shops under concurrent shoppers while the drill
+
+- kills an app server (SIGKILL) and brings it back,
+- kills the Galera node HAProxy sends the writes to, then restarts it (it rejoins and
+  catches up by IST or SST),
+- kills the Redis primary (the Sentinels promote the replica), then restarts it,
+
+then runs the oversell drill (40 buyers, 10 units) and reconciles every acknowledged
+order with the database, and the three nodes with each other. Prints a summary, writes
+``bench/results/drills-cluster.json``, exits 1 if any check failed. Bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ..net import free_port, wait_port
+from ..platform_setup import build_app, migrate, provision, temp_root
+from .__main__ import Drill, oversell, reconcile
+
+GALERA = "/usr/lib/galera/libgalera_smm.so"
+PACKAGES = {"galera-4": Path(GALERA), "haproxy": Path("/usr/sbin/haproxy"),
+            "rsync": Path("/usr/bin/rsync")}  # fmt: skip
+# Answers a fault may cost while it lasts (and a few seconds after): a proxy with no
+# server (502/503), the app's own 503 for a lost database connection, a reset (599).
+FAULT_STATUSES = {502, 503, 504, 599}
+
+
+def ensure_packages() -> None:
+    missing = [name for name, path in PACKAGES.items() if not path.exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        sys.exit(f"drills-cluster needs Debian packages {' '.join(missing)} (apt-get install)")
+    print(f"installing {' '.join(missing)} ...", flush=True)
+    subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", *missing], check=True, capture_output=True)
+
+
+def _until(check: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not ready yet
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+class Galera:
+    """Three MariaDB nodes in one Galera cluster, each with its own ports and folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "galera"
+        self.ports = [free_port() for _ in range(3)]
+        self.gcomm = [free_port() for _ in range(3)]
+        self.ist = [free_port() for _ in range(3)]
+        self.sst = [free_port() for _ in range(3)]
+        self.processes: list[subprocess.Popen[bytes] | None] = [None, None, None]
+
+    def _folder(self, i: int) -> Path:
+        return self.root / f"n{i + 1}"
+
+    def install(self) -> None:
+        members = ",".join(f"127.0.0.1:{p}" for p in self.gcomm)
+        for i in range(3):
+            folder = self._folder(i)
+            (folder / "data").mkdir(parents=True)
+            (folder / "my.cnf").write_text(
+                f"""[mysqld]
+user=root
+datadir={folder / "data"}
+socket={folder / "mysqld.sock"}
+port={self.ports[i]}
+bind-address=127.0.0.1
+pid-file={folder / "mysqld.pid"}
+log-error={folder / "error.log"}
+binlog_format=ROW
+default_storage_engine=InnoDB
+innodb_autoinc_lock_mode=2
+innodb_buffer_pool_size=64M
+innodb_flush_log_at_trx_commit=2
+max_connections=300
+skip-name-resolve
+wsrep_on=ON
+wsrep_provider={GALERA}
+wsrep_cluster_name=storefront_drill
+wsrep_cluster_address=gcomm://{members}
+wsrep_node_address=127.0.0.1:{self.gcomm[i]}
+wsrep_node_name=n{i + 1}
+wsrep_provider_options="gmcast.listen_addr=tcp://127.0.0.1:{self.gcomm[i]};ist.recv_addr=127.0.0.1:{self.ist[i]};gcache.size=128M"
+wsrep_sst_method=rsync
+wsrep_sst_receive_address=127.0.0.1:{self.sst[i]}
+"""
+            )
+            subprocess.run(
+                ["mariadb-install-db", f"--defaults-file={folder / 'my.cnf'}", "--user=root",
+                 "--auth-root-authentication-method=normal", "--skip-test-db"],
+                check=True, capture_output=True,
+            )  # fmt: skip
+
+    def start(self, i: int, bootstrap: bool = False) -> None:
+        command = ["/usr/sbin/mariadbd", f"--defaults-file={self._folder(i) / 'my.cnf'}"]
+        if bootstrap:
+            command.append("--wsrep-new-cluster")
+        self.processes[i] = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        _until(lambda: self.state(i) == "Synced", 180, f"Galera node n{i + 1} to sync")
+
+    def query(self, i: int, sql: str) -> list[tuple[Any, ...]]:
+        import pymysql
+
+        conn = pymysql.connect(
+            unix_socket=str(self._folder(i) / "mysqld.sock"), user="root", connect_timeout=2
+        )
+        try:
+            with conn.cursor() as cursor:
+                cursor.execute(sql)
+                return list(cursor.fetchall())
+        finally:
+            conn.close()
+
+    def state(self, i: int) -> str:
+        return str(self.query(i, "SHOW STATUS LIKE 'wsrep_local_state_comment'")[0][1])
+
+    def size(self, i: int) -> int:
+        return int(self.query(i, "SHOW STATUS LIKE 'wsrep_cluster_size'")[0][1])
+
+    def prepare(self) -> None:
+        for sql in (
+            "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'",
+            "GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION",
+            "CREATE USER IF NOT EXISTS 'haproxy'@'127.0.0.1'",
+            "CREATE DATABASE IF NOT EXISTS drills CHARACTER SET utf8mb4",
+        ):
+            self.query(0, sql)
+
+    def kill(self, i: int) -> None:
+        process = self.processes[i]
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait(30)
+        wait_port(self.ports[i], up=False)
+
+    def joined_by(self, i: int) -> str:
+        log = (self._folder(i) / "error.log").read_text(errors="replace")
+        tail = log[log.rfind("Starting MariaDB") :] if "Starting MariaDB" in log else log
+        return "IST" if "IST received" in tail else ("SST" if "SST" in tail else "?")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process is not None and process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            if process is not None:
+                try:
+                    process.wait(60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+class RedisSentinels:
+    """A Redis primary, one replica and three Sentinels (quorum 2)."""
+
+    SERVICE = "drill"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root / "redis"
+        self.root.mkdir(parents=True)
+        self.ports = [free_port(), free_port()]
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.servers: list[subprocess.Popen[bytes] | None] = [None, None]
+        self.sentinels: list[subprocess.Popen[bytes]] = []
+
+    def _server(self, i: int, replica_of: int | None) -> None:
+        command = [shutil.which("redis-server") or "redis-server", "--port", str(self.ports[i]),
+                   "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                   "--dir", str(self.root)]  # fmt: skip
+        if replica_of is not None:
+            command += ["--replicaof", "127.0.0.1", str(replica_of)]
+        self.servers[i] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        wait_port(self.ports[i])
+
+    def start(self) -> None:
+        self._server(0, None)
+        self._server(1, self.ports[0])
+        for n, port in enumerate(self.sentinel_ports):
+            conf = self.root / f"sentinel-{n}.conf"
+            conf.write_text(
+                f"port {port}\nbind 127.0.0.1\n"
+                f"sentinel monitor {self.SERVICE} 127.0.0.1 {self.ports[0]} 2\n"
+                f"sentinel down-after-milliseconds {self.SERVICE} 1000\n"
+                f"sentinel failover-timeout {self.SERVICE} 5000\n"
+            )
+            self.sentinels.append(
+                subprocess.Popen(
+                    [shutil.which("redis-server") or "redis-server", str(conf), "--sentinel"],
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            wait_port(port)
+        _until(lambda: len(self._ask("SENTINEL", "REPLICAS", self.SERVICE)) == 1, 30,
+               "the Sentinels to see the replica")  # fmt: skip
+
+    def _ask(self, *command: str) -> Any:
+        import redis
+
+        client = redis.Redis(port=self.sentinel_ports[0], socket_timeout=2)
+        try:
+            return client.execute_command(*command)
+        finally:
+            client.close()
+
+    def primary(self) -> int:
+        return int(self._ask("SENTINEL", "GET-MASTER-ADDR-BY-NAME", self.SERVICE)[1])
+
+    @property
+    def url(self) -> str:
+        hosts = ",".join(f"127.0.0.1:{p}" for p in self.sentinel_ports)
+        return f"redis+sentinel://{hosts}/{self.SERVICE}"
+
+    def kill_primary(self) -> int:
+        port = self.primary()
+        i = self.ports.index(port)
+        process = self.servers[i]
+        if process is not None:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        return i
+
+    def restart(self, i: int) -> None:
+        """Back as it was started; the Sentinels turn it into a replica of the new primary."""
+        self._server(i, None)
+
+    def stop(self) -> None:
+        for process in [*self.servers, *self.sentinels]:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(10)
+
+
+class HAProxy:
+    def __init__(self, root: Path, galera: Galera, apps: list[int]) -> None:
+        self.config = root / "haproxy.cfg"
+        self.sql_port, self.web_port = free_port(), free_port()
+        sql = "\n".join(
+            f"    server n{i + 1} 127.0.0.1:{port} check inter 500 fall 2 rise 2"
+            + (" backup" if i else "")
+            for i, port in enumerate(galera.ports)
+        )
+        web = "\n".join(
+            f"    server a{i + 1} 127.0.0.1:{port} check inter 500 fall 2 rise 2"
+            for i, port in enumerate(apps)
+        )
+        self.config.write_text(
+            f"""global
+    maxconn 4000
+defaults
+    timeout connect 2s
+    timeout client 60s
+    timeout server 60s
+listen sql
+    mode tcp
+    bind 127.0.0.1:{self.sql_port}
+    option mysql-check user haproxy
+{sql}
+listen web
+    mode http
+    bind 127.0.0.1:{self.web_port}
+    balance roundrobin
+    option httpchk GET /_health
+    retries 2
+    option redispatch
+{web}
+"""
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["/usr/sbin/haproxy", "-f", str(self.config), "-db"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_port(self.sql_port)
+        wait_port(self.web_port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+class AppServers:
+    def __init__(self, root: Path, env: dict[str, str], count: int = 3) -> None:
+        self.root = root
+        self.env = env
+        self.ports = [free_port() for _ in range(count)]
+        self.processes: list[subprocess.Popen[bytes] | None] = [None] * count
+
+    def start(self, i: int) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn", "-c", "/dev/null", "-w", "2", "--threads", "2",
+            "-b", f"127.0.0.1:{self.ports[i]}", "--timeout", "30", "--log-level", "warning",
+            "bench.drills.wsgi:application",
+        ]  # fmt: skip
+        log = (self.root / f"app-{i + 1}.log").open("a")
+        self.processes[i] = subprocess.Popen(
+            command, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=log
+        )
+        wait_port(self.ports[i], timeout=60)
+
+    def kill(self, i: int) -> None:
+        process = self.processes[i]
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        # SIGKILL leaves the workers orphaned for a moment; they exit when they see it.
+        subprocess.run(["pkill", "-9", "-f", f"127.0.0.1:{self.ports[i]}"], check=False)
+        wait_port(self.ports[i], up=False)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process is not None and process.poll() is None:
+                process.terminate()
+                process.wait(30)
+
+
+class ClusterDrill(Drill):
+    """The single-machine drill's shoppers and checks, plus latency by phase; a 5xx is
+    tolerated only while a fault lasts (and 5 s after it ends)."""
+
+    def __init__(self, port: int, hosts: list[str]) -> None:
+        super().__init__(port, hosts)
+        self.fault = False
+        self.fault_ended = float("-inf")
+        self.latencies: dict[str, list[float]] = defaultdict(list)
+
+    def record(self, status: int, what: str, detail: str = "") -> None:
+        phase = self.phase
+        with self.lock:
+            self.statuses[(phase, status)] += 1
+            if status < 500:
+                return
+            tolerated = self.fault or time.monotonic() < self.fault_ended + 5
+            if not (tolerated and status in FAULT_STATUSES):
+                self.failures.append(f"{phase}: {what} -> {status} {detail[:120]}")
+
+    def _send(
+        self,
+        client: httpx.Client,
+        host: str,
+        method: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            return super()._send(client, host, method, path, data, headers)
+        finally:
+            with self.lock:
+                self.latencies[self.phase].append(time.perf_counter() - started)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.drills.cluster", description=__doc__)
+    parser.add_argument("--shops", type=int, default=50)
+    parser.add_argument("--shoppers", type=int, default=12)
+    parser.add_argument("--seconds", type=int, default=120)
+    args = parser.parse_args()
+    ensure_packages()
+    root = temp_root("drills-cluster")
+    galera, redis = Galera(root), RedisSentinels(root)
+    apps: AppServers | None = None
+    proxy: HAProxy | None = None
+    try:
+        print("starting a 3-node Galera cluster ...", flush=True)
+        galera.install()
+        galera.start(0, bootstrap=True)
+        galera.prepare()
+        galera.start(1)
+        galera.start(2)
+        print(f"Galera: {galera.size(0)} nodes, synced", flush=True)
+        print("starting Redis, its replica and three Sentinels ...", flush=True)
+        redis.start()
+        apps_ports_env: dict[str, str] = {}
+        apps = AppServers(root, apps_ports_env)
+        proxy = HAProxy(root, galera, apps.ports)
+        proxy.start()
+        database = f"mysql+pymysql://root@127.0.0.1:{proxy.sql_port}/drills"
+        apps_ports_env.update(BENCH_ROOT=str(root), BENCH_DATABASE_URL=database,
+                              BENCH_REDIS_URL=redis.url)  # fmt: skip
+        os.environ["BENCH_DATABASE_URL"] = database
+        os.environ["BENCH_REDIS_URL"] = redis.url
+        app = build_app(root, REDIS_URL=redis.url)
+        migrate(app)
+        hosts = provision(app, args.shops)
+        print("starting three app servers behind HAProxy ...", flush=True)
+        for i in range(3):
+            apps.start(i)
+        drill = ClusterDrill(proxy.web_port, hosts)
+        shoppers = [threading.Thread(target=drill.shopper, args=(n,), daemon=True)
+                    for n in range(args.shoppers)]  # fmt: skip
+        rejoin: dict[str, Any] = {}
+
+        def galera_back() -> None:
+            started = time.monotonic()
+            galera.start(0)
+            rejoin.update(seconds=round(time.monotonic() - started, 1), by=galera.joined_by(0))
+
+        promoted: dict[str, Any] = {}
+
+        def redis_down() -> None:
+            before = redis.primary()
+            promoted["killed"] = redis.kill_primary()
+            started = time.monotonic()
+            _until(lambda: redis.primary() != before, 30, "the Sentinels to promote")
+            promoted["seconds"] = round(time.monotonic() - started, 1)
+
+        s = args.seconds
+        rejoin_thread = threading.Thread(target=galera_back)
+        timeline: list[tuple[float, str, Any, bool]] = [
+            (0.0, "normal", None, False),
+            (s * 0.12, "app server a1 killed", lambda: apps.kill(0), True),
+            (s * 0.12 + 10, "app server a1 back", lambda: apps.start(0), False),
+            (s * 0.30, "Galera writer n1 killed", lambda: galera.kill(0), True),
+            (s * 0.30 + 15, "n1 rejoining", rejoin_thread.start, False),
+            (s * 0.62, "Redis primary killed", redis_down, True),
+            (s * 0.62 + 15, "Redis old primary back", lambda: redis.restart(promoted["killed"]),
+             False),
+            (s * 0.85, "after", None, False),
+        ]  # fmt: skip
+        started = time.monotonic()
+        for thread in shoppers:
+            thread.start()
+        for at, phase, action, fault in timeline:
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            print(f"t={time.monotonic() - started:5.1f}s  {phase}", flush=True)
+            drill.phase = phase
+            if fault:
+                drill.fault = True
+            elif drill.fault:
+                drill.fault, drill.fault_ended = False, time.monotonic()
+            if action is not None:
+                action()
+        time.sleep(max(0.0, started + s - time.monotonic()))
+        drill.stop.set()
+        for thread in shoppers:
+            thread.join(30)
+        rejoin_thread.join(180)
+        print("oversell drill ...", flush=True)
+        drill.phase = "oversell"
+        oversold = oversell(drill, app, hosts[0])
+        orders = reconcile(app, drill.orders)
+        if orders["lost"] or orders["duplicated"]:
+            drill.failures.append(f"ORDERS: {orders}")
+        nodes = [
+            galera.query(i, "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM drills.orders")[0]
+            for i in range(3)
+        ]
+        if len({tuple(map(int, n)) for n in nodes}) != 1:
+            drill.failures.append(f"GALERA NODES DIFFER: {nodes}")
+        phases: dict[str, dict[str, Any]] = {}
+        for (phase, status), count in sorted(drill.statuses.items()):
+            phases.setdefault(phase, {"statuses": {}})["statuses"][str(status)] = count
+        for phase, values in drill.latencies.items():
+            phases.setdefault(phase, {"statuses": {}}).update(
+                requests=len(values),
+                p50_ms=round(statistics.median(values) * 1000, 1),
+                p99_ms=round(_percentile(values, 0.99) * 1000, 1),
+            )
+        summary = {
+            "shops": args.shops, "shoppers": args.shoppers, "seconds": s,
+            "topology": "3 gunicorn app servers (2 workers x 2 threads) behind HAProxy; "
+                        "3 Galera nodes behind HAProxy (one writer, two backups); "
+                        "Redis primary + replica + 3 Sentinels",
+            "responses": sum(drill.statuses.values()),
+            "phases": phases,
+            "orders": orders,
+            "oversell": oversold,
+            "galera_nodes_orders_and_sum": [list(map(int, n)) for n in nodes],
+            "galera_rejoin": rejoin,
+            "redis_promotion": promoted,
+            "failures": drill.failures[:50],
+            "failure_count": len(drill.failures),
+        }  # fmt: skip
+        print(json.dumps(summary, indent=2))
+        results = Path(__file__).resolve().parent.parent / "results"
+        results.mkdir(exist_ok=True)
+        (results / "drills-cluster.json").write_text(json.dumps(summary, indent=2))
+        sys.exit(1 if drill.failures else 0)
+    finally:
+        for part in (apps, proxy):
+            if part is not None:
+                part.stop()
+        redis.stop()
+        galera.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
