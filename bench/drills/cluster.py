@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -71,8 +73,11 @@ def _until(check: Any, seconds: float, what: str) -> None:
 class Galera:
     """Three MariaDB nodes in one Galera cluster, each with its own ports and folder."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / "galera"
+    def __init__(self) -> None:
+        # A folder of its own that the mysql user can reach: as root, the rsync daemon of
+        # a state transfer runs as nobody and could not write the joiner's files.
+        self.root = Path(tempfile.mkdtemp(prefix="storefront-galera-"))
+        self.root.chmod(0o755)
         self.ports = [free_port() for _ in range(3)]
         self.gcomm = [free_port() for _ in range(3)]
         self.ist = [free_port() for _ in range(3)]
@@ -89,7 +94,7 @@ class Galera:
             (folder / "data").mkdir(parents=True)
             (folder / "my.cnf").write_text(
                 f"""[mysqld]
-user=root
+user=mysql
 datadir={folder / "data"}
 socket={folder / "mysqld.sock"}
 port={self.ports[i]}
@@ -115,19 +120,34 @@ wsrep_sst_receive_address=127.0.0.1:{self.sst[i]}
 """
             )
             subprocess.run(
-                ["mariadb-install-db", f"--defaults-file={folder / 'my.cnf'}", "--user=root",
+                ["mariadb-install-db", f"--defaults-file={folder / 'my.cnf'}", "--user=mysql",
                  "--auth-root-authentication-method=normal", "--skip-test-db"],
                 check=True, capture_output=True,
             )  # fmt: skip
 
-    def start(self, i: int, bootstrap: bool = False) -> None:
+    def start(self, i: int, bootstrap: bool = False, recover: bool = False) -> None:
+        subprocess.run(["chown", "-R", "mysql:mysql", str(self.root)], check=True)
         command = ["/usr/sbin/mariadbd", f"--defaults-file={self._folder(i) / 'my.cnf'}"]
         if bootstrap:
             command.append("--wsrep-new-cluster")
+        position = self._recovered_position(i) if recover else None
+        if position:  # what galera_recovery does under systemd: rejoin by IST if it can
+            command.append(f"--wsrep-start-position={position}")
         self.processes[i] = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         _until(lambda: self.state(i) == "Synced", 180, f"Galera node n{i + 1} to sync")
+
+    def _recovered_position(self, i: int) -> str | None:
+        """The last transaction a killed node committed, read by ``--wsrep-recover``."""
+        log = self._folder(i) / "recover.log"
+        subprocess.run(
+            ["/usr/sbin/mariadbd", f"--defaults-file={self._folder(i) / 'my.cnf'}",
+             "--wsrep-recover", f"--log-error={log}"],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        found = re.search(r"Recovered position: (\S+)", log.read_text(errors="replace"))
+        return found.group(1) if found else None
 
     def query(self, i: int, sql: str) -> list[tuple[Any, ...]]:
         import pymysql
@@ -179,6 +199,7 @@ wsrep_sst_receive_address=127.0.0.1:{self.sst[i]}
                     process.wait(60)
                 except subprocess.TimeoutExpired:
                     process.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class RedisSentinels:
@@ -397,7 +418,7 @@ def main() -> None:
     args = parser.parse_args()
     ensure_packages()
     root = temp_root("drills-cluster")
-    galera, redis = Galera(root), RedisSentinels(root)
+    galera, redis = Galera(), RedisSentinels(root)
     apps: AppServers | None = None
     proxy: HAProxy | None = None
     try:
@@ -425,6 +446,9 @@ def main() -> None:
         print("starting three app servers behind HAProxy ...", flush=True)
         for i in range(3):
             apps.start(i)
+        web = f"http://127.0.0.1:{proxy.web_port}/_health"
+        _until(lambda: httpx.get(web, timeout=2).status_code == 200, 30, "HAProxy's web backends")
+        time.sleep(2)  # every backend through its rising checks, not only the first
         drill = ClusterDrill(proxy.web_port, hosts)
         shoppers = [threading.Thread(target=drill.shopper, args=(n,), daemon=True)
                     for n in range(args.shoppers)]  # fmt: skip
@@ -432,7 +456,7 @@ def main() -> None:
 
         def galera_back() -> None:
             started = time.monotonic()
-            galera.start(0)
+            galera.start(0, recover=True)
             rejoin.update(seconds=round(time.monotonic() - started, 1), by=galera.joined_by(0))
 
         promoted: dict[str, Any] = {}
