@@ -99,7 +99,7 @@ def goals() -> None:
     if not data:
         return
     rows = data["goals"]
-    fig, ax = plt.subplots(figsize=(8, 0.38 * len(rows) + 1))
+    fig, ax = plt.subplots(figsize=(11, 0.38 * len(rows) + 1.2))
     labels, values, colours = [], [], []
     for row in rows:
         bound = float(row["goal"].split()[-1])
@@ -111,7 +111,7 @@ def goals() -> None:
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("measured / goal (1.0 = the goal; green = met)")
+    ax.set_xlabel("measured ÷ goal (1.0 is the goal; green: met)")
     fig.tight_layout()
     fig.savefig(OUT / "bench-goals.png", dpi=110)
     plt.close(fig)

@@ -266,6 +266,22 @@ def reconcile(app: Any, acknowledged: list[tuple[str, str]]) -> dict[str, int]:
     }
 
 
+def wind_down(
+    drill: Drill, shoppers: list[threading.Thread], app: Any, host: str
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """Stop the shoppers, run the oversell drill, reconcile every acknowledged order."""
+    drill.stop.set()
+    for thread in shoppers:
+        thread.join(30)
+    print("oversell drill ...", flush=True)
+    drill.phase = "oversell"
+    oversold = oversell(drill, app, host)
+    orders = reconcile(app, drill.orders)
+    if orders["lost"] or orders["duplicated"]:
+        drill.failures.append(f"ORDERS: {orders}")
+    return oversold, orders
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.drills", description=__doc__)
     parser.add_argument("--shops", type=int, default=50)
@@ -319,15 +335,7 @@ def main() -> None:
                 drill.phase = "recovered"
                 drill.recovered_at = time.monotonic()
         time.sleep(max(0.0, started + s - time.monotonic()))
-        drill.stop.set()
-        for thread in shoppers:
-            thread.join(30)
-        print("oversell drill ...", flush=True)
-        drill.phase = "oversell"
-        oversold = oversell(drill, app, hosts[0])
-        orders = reconcile(app, drill.orders)
-        if orders["lost"] or orders["duplicated"]:
-            drill.failures.append(f"ORDERS: {orders}")
+        oversold, orders = wind_down(drill, shoppers, app, hosts[0])
         by_phase: dict[str, dict[str, int]] = {}
         for (phase, status), count in sorted(drill.statuses.items()):
             by_phase.setdefault(phase, {})[str(status)] = count

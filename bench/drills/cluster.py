@@ -37,7 +37,7 @@ import httpx
 
 from ..net import free_port, wait_port
 from ..platform_setup import build_app, migrate, provision, temp_root
-from .__main__ import Drill, oversell, reconcile
+from .__main__ import Drill, wind_down
 
 GALERA = "/usr/lib/galera/libgalera_smm.so"
 PACKAGES = {"galera-4": Path(GALERA), "haproxy": Path("/usr/sbin/haproxy"),
@@ -388,18 +388,10 @@ class ClusterDrill(Drill):
             if not (tolerated and status in FAULT_STATUSES):
                 self.failures.append(f"{phase}: {what} -> {status} {detail[:120]}")
 
-    def _send(
-        self,
-        client: httpx.Client,
-        host: str,
-        method: str,
-        path: str,
-        data: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
+    def _send(self, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return super()._send(client, host, method, path, data, headers)
+            return super()._send(*args, **kwargs)
         finally:
             with self.lock:
                 self.latencies[self.phase].append(time.perf_counter() - started)
@@ -495,16 +487,8 @@ def main() -> None:
             if action is not None:
                 action()
         time.sleep(max(0.0, started + s - time.monotonic()))
-        drill.stop.set()
-        for thread in shoppers:
-            thread.join(30)
         rejoin_thread.join(180)
-        print("oversell drill ...", flush=True)
-        drill.phase = "oversell"
-        oversold = oversell(drill, app, hosts[0])
-        orders = reconcile(app, drill.orders)
-        if orders["lost"] or orders["duplicated"]:
-            drill.failures.append(f"ORDERS: {orders}")
+        oversold, orders = wind_down(drill, shoppers, app, hosts[0])
         nodes = [
             galera.query(i, "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM drills.orders")[0]
             for i in range(3)
