@@ -11,7 +11,7 @@ from typing import Any
 from .platform_setup import build_app, migrate, provision, temp_root
 from .stats import percentile, table
 
-BEFORE_LAST = "68db125942c1"  # the revision before the last ("pictures and variants")
+BEFORE_LAST = "68db125942c1"  # two revisions back: pictures and variants, shop databases
 
 
 def _create_shops(count: int) -> dict[str, float]:

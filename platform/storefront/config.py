@@ -34,6 +34,9 @@ class Defaults:
     ENVIRONMENT = "production"  # "development" generates a local secret key; see finalize()
     SECRET_KEY = None
     DATABASE_URL = None  # None: SQLite file in the instance folder (the embedded default)
+    # The name shop rows use for the database above; a shop whose row names another is
+    # not served here (it lives on another cluster, or is moving there).
+    DATABASE_NAME = "main"
     REDIS_URL = None  # None: in-process SimpleCache and in-memory rate limits
     TENANTS_DIR = None  # None: ./tenants
     TRUSTED_PROXY_COUNT = 0  # X-Forwarded-* is ignored unless this is > 0

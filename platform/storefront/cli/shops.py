@@ -23,7 +23,7 @@ from .common import JSON_OPTION, app_context, emit, get_app, ok
 
 
 def register(app: typer.Typer) -> None:
-    for command in (create, list_, show, rename, suspend, resume, demo, shell):
+    for command in (create, list_, show, rename, suspend, resume, place, demo, shell):
         name = command.__name__.rstrip("_")
         app.command(name)(command)
 
@@ -112,6 +112,20 @@ def suspend(
         ok(f"{slug} suspended")
 
 
+def place(
+    slug: str,
+    database: Annotated[str, typer.Argument(help="The database name, e.g. main or eu-2.")],
+) -> None:
+    """Name the database holding a shop's rows; installations serve only their own
+    (STOREFRONT_DATABASE_NAME, default main). See docs/deploy.md for moving a shop."""
+    with app_context():
+        before = services.get_shop(slug).database
+        services.place_shop(slug, database)
+        here = get_app().config["DATABASE_NAME"]
+    served = "served here" if database == here else f"not served here (this is {here!r})"
+    ok(f"{slug} is placed on {database!r} (was {before!r}): {served}")
+
+
 def resume(slug: str) -> None:
     """Resume a suspended shop."""
     with app_context():
@@ -168,6 +182,7 @@ def _row(tenant: Tenant, counts: bool = False) -> dict[str, Any]:
         "domains": [d.hostname for d in tenant.domains],
         "theme": theme,
         "suspended_reason": tenant.suspended_reason,
+        "database": tenant.database,
         "created_at": tenant.created_at.isoformat(timespec="seconds")
         if tenant.created_at
         else None,

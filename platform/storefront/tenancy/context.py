@@ -39,6 +39,7 @@ class TenantContext:
     suspended_reason: str | None = None
     cache_generation: int = 1
     uid: str = ""  # random, never reused: what caches and sessions are bound to
+    database: str = "main"  # the cluster holding its rows (Tenant.database)
     settings: ShopSettings | None = None
     settings_error: str | None = None
     overlay: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

@@ -46,6 +46,9 @@ class Tenant(Model):
     # Bumped to drop every cached value of this shop at once (cache keys carry it).
     cache_generation: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # The database (cluster) that holds the shop's rows, by name: this installation serves
+    # the shops whose name is its DATABASE_NAME and refuses the others (docs/deploy.md).
+    database: Mapped[str] = mapped_column(String(63), default="main", server_default="main")
 
     domains: Mapped[list[Domain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="Domain.hostname"

@@ -46,6 +46,7 @@ def _snapshot(tenant: Tenant) -> dict[str, Any]:
         "status": tenant.status,
         "suspended_reason": tenant.suspended_reason,
         "cache_generation": tenant.cache_generation,
+        "database": tenant.database,
         "primary_host": primary.hostname if primary else "",
         "hosts": [d.hostname for d in tenant.domains],
     }
@@ -68,6 +69,7 @@ def build_context(snapshot: dict[str, Any], tenants_dir: str) -> TenantContext:
         suspended_reason=snapshot["suspended_reason"],
         cache_generation=snapshot["cache_generation"],
         uid=snapshot["uid"],
+        database=snapshot.get("database", "main"),  # snapshots cached before the column
         settings=settings,
         settings_error=error,
         overlay=MappingProxyType(settings.overlay() if settings else {}),

@@ -88,6 +88,11 @@ def bind_shop() -> ResponseReturnValue | None:
     if not res.is_primary:
         target = shop_base_url(ctx) + request.full_path.rstrip("?")
         return redirect(target, code=301)
+    if ctx.database != current_app.config["DATABASE_NAME"]:
+        # Its rows live on another cluster (or are moving there): nothing here may read
+        # or write them, so the shop is never bound.
+        log.warning("shop %s lives in database %r, not here", ctx.slug, ctx.database)
+        return platform_error(503, "This shop is briefly unavailable. Please try again shortly.")
     g.tenant_token = bind(ctx)
     g.shop_slug = request.environ["storefront.shop"] = ctx.slug  # for the access log
     _build_urls_for(ctx)

@@ -65,6 +65,7 @@ def bare_context(tenant: Tenant) -> TenantContext:
         primary_host=primary.hostname if primary else "",
         hosts=tuple(d.hostname for d in tenant.domains),
         uid=tenant.uid,
+        database=tenant.database,
     )
 
 
@@ -270,6 +271,24 @@ def suspend_shop(slug: str, reason: str | None = None) -> Tenant:
     tenant = get_shop(slug)
     tenant.status = "suspended"
     tenant.suspended_reason = reason
+    _commit_registry_change()
+    return tenant
+
+
+DATABASE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def place_shop(slug: str, database: str) -> Tenant:
+    """Name the database (cluster) that holds the shop's rows. Installations serve only
+    the shops placed on their own ``DATABASE_NAME``: naming another (or a name no
+    installation has, while the rows move) takes the shop off this one at once."""
+    if not DATABASE_NAME.fullmatch(database):
+        raise ShopError(
+            f"{database!r} is not a database name: lowercase letters, digits, - and _ "
+            "(up to 63), e.g. main or eu-2"
+        )
+    tenant = get_shop(slug)
+    tenant.database = database
     _commit_registry_change()
     return tenant
 
