@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 from storefront import create_app
 from storefront.demo import DEMO_STRIPE
 from storefront.extensions import db
+from storefront.outbox import stop_sweeper
 from tests.fixtures.app import REPO
 from tests.fixtures.stripe_fake import fake_stripe
 
@@ -74,6 +75,7 @@ def live_server(app_config: dict[str, Any]) -> Iterator[LiveServer]:
     yield LiveServer(app, port)
     server.shutdown()
     thread.join(10)
+    stop_sweeper(app)  # before the test database goes
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -24,6 +24,7 @@ from .services import NEW_ROWS, deliver, enqueue, enqueue_mail, run_due
 
 __all__ = [
     "SWEEPER_KEY",
+    "stop_sweeper",
     "deliver",
     "deliver_committed",
     "enqueue",
@@ -162,3 +163,11 @@ def _start_sweeper(app: Flask) -> None:
 
         app.extensions[SWEEPER_KEY] = (pid, stop)
         threading.Thread(target=sweep, name="outbox-sweeper", daemon=True).start()
+
+
+def stop_sweeper(app: Flask) -> None:
+    """End this process's sweeper thread of ``app`` (an app being thrown away, as in the
+    tests, whose database may be gone before the app is)."""
+    running = app.extensions.get(SWEEPER_KEY)
+    if running is not None:
+        running[1].set()
