@@ -6,6 +6,9 @@ import re
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PRODUCT_ID = re.compile(r'name="product_id" value="(\d+)"')
+# The product page is shareable (no form token): add-to-cart is checked by its origin,
+# which a browser sends as Sec-Fetch-Site.
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 # What the drills' shoppers type at checkout (plus the form's CSRF token).
 CHECKOUT = {
     "email": "drill@example.com",

@@ -24,11 +24,10 @@ import httpx
 
 from ..net import start_gunicorn
 from ..platform_setup import build_app, migrate, provision, temp_root
-from . import CHECKOUT, CSRF, PRODUCT_ID
+from . import CHECKOUT, CSRF, PRODUCT_ID, SAME_ORIGIN
 from .services import MariaDB, Redis
 
 SLUG = re.compile(r"\bs\d{5}\b")
-SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 
 
 class Drill:

@@ -38,6 +38,8 @@ import httpx
 from ..net import free_port, wait_port
 from ..platform_setup import build_app, migrate, provision, temp_root
 from .__main__ import Drill, wind_down
+from .mail import start_worker, wait_drained
+from .smtp import SmtpSink
 
 GALERA = "/usr/lib/galera/libgalera_smm.so"
 PACKAGES = {"galera-4": Path(GALERA), "haproxy": Path("/usr/sbin/haproxy"),
@@ -344,7 +346,7 @@ class AppServers:
         command = [
             sys.executable, "-m", "gunicorn", "-c", "/dev/null", "-w", "2", "--threads", "2",
             "-b", f"127.0.0.1:{self.ports[i]}", "--timeout", "30", "--log-level", "warning",
-            "bench.drills.wsgi:application",
+            "bench.drills.mail_app:application",
         ]  # fmt: skip
         log = (self.root / f"app-{i + 1}.log").open("a")
         self.processes[i] = subprocess.Popen(
@@ -397,6 +399,37 @@ class ClusterDrill(Drill):
                 self.latencies[self.phase].append(time.perf_counter() - started)
 
 
+def _mails_once(app: Any, sink: SmtpSink, drill: Drill) -> dict[str, int]:
+    """Wait for the outbox to drain, then count each stored order's confirmation mail."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from storefront.extensions import db
+    from storefront.orders.models import Order
+    from storefront.tenancy import all_tenants
+
+    left = wait_drained(app, 120)
+    with app.app_context(), all_tenants():
+        numbers = set(db.session.scalars(select(Order.number)))
+        db.session.remove()
+    subjects = Counter(
+        str(m["Subject"]).removeprefix("Your order ")
+        for m in sink.messages
+        if str(m["Subject"]).startswith("Your order ")
+    )
+    result = {
+        "orders": len(numbers),
+        "mailed": sum(1 for n in numbers if subjects[n] >= 1),
+        "missing": sum(1 for n in numbers if subjects[n] == 0),
+        "duplicated": sum(1 for n in numbers if subjects[n] > 1),
+        "outbox_left": left,
+    }
+    if result["missing"] or result["duplicated"] or left:
+        drill.failures.append(f"MAILS: {result}")
+    return result
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
@@ -413,7 +446,10 @@ def main() -> None:
     galera, redis = Galera(), RedisSentinels(root)
     apps: AppServers | None = None
     proxy: HAProxy | None = None
+    sink = SmtpSink(free_port())
+    worker: subprocess.Popen[bytes] | None = None
     try:
+        sink.start()
         print("starting a 3-node Galera cluster ...", flush=True)
         galera.install()
         galera.start(0, bootstrap=True)
@@ -429,7 +465,8 @@ def main() -> None:
         proxy.start()
         database = f"mysql+pymysql://root@127.0.0.1:{proxy.sql_port}/drills"
         apps_ports_env.update(BENCH_ROOT=str(root), BENCH_DATABASE_URL=database,
-                              BENCH_REDIS_URL=redis.url)  # fmt: skip
+                              BENCH_REDIS_URL=redis.url,
+                              BENCH_SMTP_PORT=str(sink.port))  # fmt: skip
         os.environ["BENCH_DATABASE_URL"] = database
         os.environ["BENCH_REDIS_URL"] = redis.url
         app = build_app(root, REDIS_URL=redis.url)
@@ -438,6 +475,9 @@ def main() -> None:
         print("starting three app servers behind HAProxy ...", flush=True)
         for i in range(3):
             apps.start(i)
+        # Mails go through the job queue (Redis via the Sentinels) to one worker and an
+        # SMTP sink: every order's confirmation must arrive once, whatever the faults.
+        worker = start_worker({**os.environ, **apps_ports_env})
         web = f"http://127.0.0.1:{proxy.web_port}/_health"
         _until(lambda: httpx.get(web, timeout=2).status_code == 200, 30, "HAProxy's web backends")
         time.sleep(2)  # every backend through its rising checks, not only the first
@@ -489,6 +529,7 @@ def main() -> None:
         time.sleep(max(0.0, started + s - time.monotonic()))
         rejoin_thread.join(180)
         oversold, orders = wind_down(drill, shoppers, app, hosts[0])
+        mails = _mails_once(app, sink, drill)
         nodes = [
             galera.query(i, "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM drills.orders")[0]
             for i in range(3)
@@ -516,6 +557,7 @@ def main() -> None:
             "galera_nodes_orders_and_sum": [list(map(int, n)) for n in nodes],
             "galera_rejoin": rejoin,
             "redis_promotion": promoted,
+            "mails": mails,
             "failures": drill.failures[:50],
             "failure_count": len(drill.failures),
         }  # fmt: skip
@@ -525,6 +567,10 @@ def main() -> None:
         (results / "drills-cluster.json").write_text(json.dumps(summary, indent=2))
         sys.exit(1 if drill.failures else 0)
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(30)
+        sink.stop()
         for part in (apps, proxy):
             if part is not None:
                 part.stop()

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from ..net import free_port, start_gunicorn
 from ..platform_setup import migrate, provision, temp_root
-from . import CHECKOUT, CSRF, PRODUCT_ID
+from . import CHECKOUT, CSRF, PRODUCT_ID, SAME_ORIGIN
 from .services import Redis
 from .smtp import SmtpSink
 
@@ -40,16 +40,16 @@ def place_order(base: str, host: str, statuses: Counter[int]) -> str | None:
     with httpx.Client(timeout=15) as client:
 
         def send(method: str, path: str, data: dict[str, str] | None = None) -> httpx.Response:
-            response = client.request(method, base + path, data=data, headers={"Host": host})
+            headers = {"Host": host, **(SAME_ORIGIN if path == "/cart/add" else {})}
+            response = client.request(method, base + path, data=data, headers=headers)
             statuses[response.status_code] += 1
             return response
 
         page = send("GET", "/p/product-1")
-        token, product = CSRF.search(page.text), PRODUCT_ID.search(page.text)
-        if not (token and product):
+        product = PRODUCT_ID.search(page.text)
+        if not product:
             return None
-        data = {"product_id": product.group(1), "quantity": "1", "csrf_token": token.group(1)}
-        send("POST", "/cart/add", data)
+        send("POST", "/cart/add", {"product_id": product.group(1), "quantity": "1"})
         form = send("GET", "/checkout")
         token = CSRF.search(form.text)
         if token is None:
