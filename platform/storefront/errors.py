@@ -149,8 +149,19 @@ def is_database_down(exc: BaseException) -> bool:
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    message = str(exc).lower()
-    return isinstance(exc, PendingRollbackError) and ("connect" in message or "invalid" in message)
+    if not isinstance(exc, PendingRollbackError):
+        return False
+    # A session whose flush failed: unavailable when that failure was the database's
+    # (a lost connection, a deadlock or a Galera conflict, a node not ready), which the
+    # message names; a bug's leftover (an IntegrityError, say) stays a 500.
+    message = str(exc)
+    lowered = message.lower()
+    return (
+        "OperationalError" in message
+        or "InterfaceError" in message
+        or "connect" in lowered
+        or "invalid" in lowered
+    )
 
 
 def _database_down(exc: Exception) -> Response:
