@@ -335,3 +335,22 @@ def test_asset_fingerprints_are_kept_until_the_shop_cache_is_cleared(app, client
     assert fingerprint() == first  # no file-system call per page in production
     runner.invoke(["cache", "clear", "acme"])
     assert fingerprint() != first
+
+
+def test_a_cache_failure_after_a_commit_never_fails_the_request(app, make_shop, monkeypatch):
+    """The page-cache token is renewed once the transaction has committed; whatever the
+    cache raises then (a failover mid-call), the committed work stands and nothing raises."""
+    from storefront.caching import invalidate_shop_cache
+
+    shop = make_shop("acme")
+
+    def broken(*_args, **_kwargs):
+        raise OSError("connection reset during failover")
+
+    with app.app_context(), tenant_context(shop):
+        monkeypatch.setattr(cache, "set", broken)
+        catalog.create_product("a-1", "Anvil", 100, stock=1)
+        invalidate_shop_cache()
+        db.session.commit()  # does not raise
+        monkeypatch.undo()
+        assert catalog.get_product("anvil") is not None

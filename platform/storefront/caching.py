@@ -403,7 +403,10 @@ def _apply_invalidations(session: Session) -> None:
         return
 
     for shop_uid in shops:
-        cache.set(f"shopgen:{shop_uid}", secrets.token_hex(4), timeout=0)
+        try:
+            cache.set(f"shopgen:{shop_uid}", secrets.token_hex(4), timeout=0)
+        except Exception:  # committed already: nothing may fail the request now
+            log.warning("could not renew the page cache token of shop %s", shop_uid, exc_info=True)
 
 
 @event.listens_for(PlatformSession, "after_rollback")
