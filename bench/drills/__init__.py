@@ -19,3 +19,14 @@ CHECKOUT = {
     "country": "US",
     "payment_method": "manual",
 }
+
+
+def s3_settings(endpoint: str) -> dict[str, str]:
+    """Shop files in the drill's S3-compatible store (its bucket, fixed credentials)."""
+    return {
+        "STORAGE_URL": "s3://drill-shops/storefront",
+        "S3_ENDPOINT_URL": endpoint,
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY_ID": "drill",
+        "S3_SECRET_ACCESS_KEY": "drill",
+    }

@@ -8,10 +8,15 @@ shops under concurrent shoppers while the drill
 - kills an app server (SIGKILL) and brings it back,
 - kills the Galera node HAProxy sends the writes to, then restarts it (it rejoins and
   catches up by IST or SST),
+- restarts the S3-compatible object store that keeps the shops' pictures (moto's server;
+  it keeps objects in memory, so it runs with its request recorder and replays that log
+  when it comes back, the way a store with a disk comes back holding what it held),
 - kills the Redis primary (the Sentinels promote the replica), then restarts it,
 
 then runs the oversell drill (40 buyers, 10 units) and reconciles every acknowledged
-order with the database, and the three nodes with each other. Prints a summary, writes
+order with the database, and the three nodes with each other. Every order's confirmation
+mail (SMTP sink) and ``order.created`` webhook (a receiver checking signatures) must
+arrive once. Prints a summary, writes
 ``bench/results/drills-cluster.json``, exits 1 if any check failed. Bounded in time.
 """
 
@@ -38,7 +43,9 @@ import httpx
 from ..net import free_port, wait_port
 from ..platform_setup import build_app, migrate, provision, temp_root
 from ..stats import percentile
+from . import s3_settings
 from .__main__ import Drill, wind_down
+from .hooks import WebhookSink
 from .mail import start_worker, wait_drained
 from .smtp import SmtpSink
 
@@ -285,9 +292,117 @@ class RedisSentinels:
                 process.wait(10)
 
 
+class ObjectStore:
+    """moto's S3-compatible server behind HAProxy (``endpoint`` is the proxy's port).
+
+    moto keeps objects in memory, so it runs with its request recorder: every request is
+    appended to a log, and a restarted server replays the log's writes (a durable store's
+    recovery) before HAProxy's health check, which asks for a marker object written
+    last, lets traffic back to it. The recorder stops once the shops are provisioned (the
+    drill writes no files after that)."""
+
+    BUCKET = "drill-shops"  # s3_settings' bucket
+    READY = f"/{BUCKET}/drill-ready"  # what HAProxy's check asks for
+
+    def __init__(self, root: Path) -> None:
+        self.port, self.backend_port = free_port(), free_port()
+        self.log = root / "s3-recording.jsonl"
+        self.replay_log = root / "s3-replay.jsonl"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def backend(self) -> str:
+        return f"http://127.0.0.1:{self.backend_port}"
+
+    def start(self, replay: bool = False) -> None:
+        if replay:
+            # The log's writes compacted (the last PUT to each address), in order (the
+            # bucket first), without the marker (it comes last, when the rest is back).
+            last: dict[str, str] = {}
+            for n, line in enumerate(self.log.read_text().splitlines(keepends=True)):
+                entry = json.loads(line)
+                address = "/" + entry["url"].split("//", 1)[-1].split("/", 1)[-1]
+                if entry["method"] not in ("PUT", "POST", "DELETE") or address == self.READY:
+                    continue
+                key = address if entry["method"] == "PUT" else f"{n} {address}"
+                last.pop(key, None)  # a later PUT to an address replaces the earlier
+                last[key] = line
+            self.replay_log.write_text("".join(last.values()))
+            env = {**os.environ, "MOTO_RECORDER_FILEPATH": str(self.replay_log)}
+        else:
+            env = {**os.environ, "MOTO_ENABLE_RECORDING": "1",
+                   "MOTO_RECORDER_FILEPATH": str(self.log)}  # fmt: skip
+        server = shutil.which("moto_server", path=str(Path(sys.executable).parent))
+        self.process = subprocess.Popen(
+            [server or "moto_server", "-H", "127.0.0.1", "-p", str(self.backend_port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        wait_port(self.backend_port)
+        if replay:
+            self._api("replay-recording")
+        else:
+            httpx.put(f"{self.backend}/{self.BUCKET}").raise_for_status()
+        # Readable without credentials: HAProxy's check does not sign its request.
+        public = {"x-amz-acl": "public-read"}
+        httpx.put(self.backend + self.READY, content=b"ready", headers=public).raise_for_status()
+
+    def provisioned(self) -> None:
+        self._api("stop-recording")
+
+    def _api(self, action: str) -> None:
+        httpx.post(f"{self.backend}/moto-api/recorder/{action}", timeout=300).raise_for_status()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+        wait_port(self.backend_port, up=False)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def dress_shops(app: Any, hosts: list[str], hooks: WebhookSink) -> None:
+    """Give every shop a picture on each product (stored in the object store, renditions
+    made now) and a webhook endpoint for ``order.created`` at the drill's receiver."""
+    import io
+
+    from PIL import Image
+    from sqlalchemy import select
+
+    from storefront.catalog.images import add_image, make_renditions
+    from storefront.catalog.models import Product
+    from storefront.extensions import db
+    from storefront.tenancy import tenant_context
+    from storefront.tenancy.registry import context_for
+    from storefront.webhooks.services import add_endpoint
+
+    made: dict[str, dict[str, bytes]] = {}
+    for n, host in enumerate(hosts):
+        slug = host.split(".")[0]
+        buffer = io.BytesIO()
+        Image.new("RGB", (96, 96), (40 + n % 200, 120, 200)).save(buffer, "PNG")
+        with app.app_context(), tenant_context(context_for(slug)):
+            for product in db.session.scalars(select(Product)):
+                make_renditions(add_image(product, buffer.getvalue(), alt="drill"), made)
+            endpoint = add_endpoint(hooks.url(slug), ["order.created"])
+            hooks.secrets[f"/hooks/{slug}"] = endpoint.secret
+            db.session.commit()
+
+
+MEDIA = re.compile(r"/media/[A-Za-z0-9/._-]+")
+
+
 class HAProxy:
-    def __init__(self, root: Path, galera: Galera, apps: list[int]) -> None:
+    def __init__(self, root: Path, galera: Galera, apps: list[int], store: ObjectStore) -> None:
         self.config = root / "haproxy.cfg"
+        self.store_port = store.port
         self.sql_port, self.web_port = free_port(), free_port()
         sql = "\n".join(
             f"    server n{i + 1} 127.0.0.1:{port} check inter 500 fall 2 rise 2"
@@ -318,6 +433,11 @@ listen web
     retries 2
     option redispatch
 {web}
+listen s3
+    mode http
+    bind 127.0.0.1:{store.port}
+    option httpchk GET {store.READY}
+    server s1 127.0.0.1:{store.backend_port} check inter 500 fall 2 rise 2
 """
         )
         self.process: subprocess.Popen[bytes] | None = None
@@ -329,6 +449,7 @@ listen web
         )  # fmt: skip
         wait_port(self.sql_port)
         wait_port(self.web_port)
+        wait_port(self.store_port)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -380,6 +501,7 @@ class ClusterDrill(Drill):
         self.fault = False
         self.fault_ended = float("-inf")
         self.latencies: dict[str, list[float]] = defaultdict(list)
+        self.pictures = 0
 
     def record(self, status: int, what: str, detail: str = "") -> None:
         phase = self.phase
@@ -390,6 +512,25 @@ class ClusterDrill(Drill):
             tolerated = self.fault or time.monotonic() < self.fault_ended + 5
             if not (tolerated and status in FAULT_STATUSES):
                 self.failures.append(f"{phase}: {what} -> {status} {detail[:120]}")
+
+    def get(self, client: httpx.Client, host: str, path: str) -> httpx.Response | None:
+        """A product page, then (like a browser) its first picture, from the object store."""
+        page = super().get(client, host, path)
+        if page is not None and page.status_code == 200 and path.startswith("/p/"):
+            if not (found := MEDIA.search(page.text)):
+                with self.lock:
+                    self.failures.append(f"{host}{path}: no picture on the page")
+                return page
+            picture = self._send(client, host, "GET", found.group(0))
+            if picture is not None and picture.status_code == 404:
+                with self.lock:  # the page links it: the store lost it
+                    self.failures.append(f"{self.phase}: {host}{found.group(0)} -> 404")
+            if picture is not None and picture.status_code == 200:
+                with self.lock:
+                    self.pictures += 1
+                    if not picture.headers.get("content-type", "").startswith("image/"):
+                        self.failures.append(f"{host}{found.group(0)}: not an image")
+        return page
 
     def _send(self, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -436,6 +577,37 @@ def _mails_once(app: Any, sink: SmtpSink, drill: Drill) -> dict[str, int]:
     return result
 
 
+def _webhooks_once(app: Any, hooks: WebhookSink, drill: Drill) -> dict[str, int]:
+    """Every stored order's ``order.created`` arrived once (the outbox has drained)."""
+    from sqlalchemy import select
+
+    from storefront.extensions import db
+    from storefront.orders.models import Order
+    from storefront.tenancy import all_tenants
+
+    with app.app_context(), all_tenants():
+        numbers = set(db.session.scalars(select(Order.number)))
+        db.session.remove()
+    received = hooks.orders()
+    result = {
+        "orders": len(numbers),
+        "delivered": sum(1 for n in numbers if n in received),
+        "missing": sum(1 for n in numbers if n not in received),
+        "duplicated": sum(1 for n in numbers if len(received.get(n, ())) > 1),
+        "resent_same_event": sum(1 for n in numbers if max(received.get(n, {0: 0}).values()) > 1),
+        "unknown_orders": sum(1 for n in received if n not in numbers),
+        "bad_signatures": hooks.bad_signatures,
+    }
+    if (
+        result["missing"]
+        or result["duplicated"]
+        or result["unknown_orders"]
+        or result["bad_signatures"]
+    ):
+        drill.failures.append(f"WEBHOOKS: {result}")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.drills.cluster", description=__doc__)
     parser.add_argument("--shops", type=int, default=50)
@@ -448,9 +620,13 @@ def main() -> None:
     apps: AppServers | None = None
     proxy: HAProxy | None = None
     sink = SmtpSink(free_port())
+    hooks = WebhookSink(free_port())
+    store = ObjectStore(root)
     worker: subprocess.Popen[bytes] | None = None
     try:
         sink.start()
+        hooks.start()
+        store.start()
         print("starting a 3-node Galera cluster ...", flush=True)
         galera.install()
         galera.start(0, bootstrap=True)
@@ -462,17 +638,21 @@ def main() -> None:
         redis.start()
         apps_ports_env: dict[str, str] = {}
         apps = AppServers(root, apps_ports_env)
-        proxy = HAProxy(root, galera, apps.ports)
+        proxy = HAProxy(root, galera, apps.ports, store)
         proxy.start()
         database = f"mysql+pymysql://root@127.0.0.1:{proxy.sql_port}/drills"
         apps_ports_env.update(BENCH_ROOT=str(root), BENCH_DATABASE_URL=database,
                               BENCH_REDIS_URL=redis.url,
-                              BENCH_SMTP_PORT=str(sink.port))  # fmt: skip
-        os.environ["BENCH_DATABASE_URL"] = database
-        os.environ["BENCH_REDIS_URL"] = redis.url
-        app = build_app(root, REDIS_URL=redis.url)
+                              BENCH_SMTP_PORT=str(sink.port),
+                              BENCH_S3_ENDPOINT=store.endpoint)  # fmt: skip
+        os.environ.update(apps_ports_env)
+        app = build_app(root, REDIS_URL=redis.url, WEBHOOK_ALLOW_PRIVATE=True,
+                        **s3_settings(store.endpoint))  # fmt: skip
         migrate(app)
         hosts = provision(app, args.shops)
+        print("pictures into the object store, webhook endpoints ...", flush=True)
+        dress_shops(app, hosts, hooks)
+        store.provisioned()
         print("starting three app servers behind HAProxy ...", flush=True)
         for i in range(3):
             apps.start(i)
@@ -503,14 +683,24 @@ def main() -> None:
 
         s = args.seconds
         rejoin_thread = threading.Thread(target=galera_back)
-        timeline: list[tuple[float, str, Any, bool]] = [
+        store_back: dict[str, Any] = {}
+
+        def store_up() -> None:
+            started = time.monotonic()
+            store.start(replay=True)
+            store_back["seconds"] = round(time.monotonic() - started, 1)
+
+        timeline: list[tuple[float | None, str, Any, bool]] = [
             (0.0, "normal", None, False),
-            (s * 0.12, "app server a1 killed", lambda: apps.kill(0), True),
-            (s * 0.12 + 10, "app server a1 back", lambda: apps.start(0), False),
-            (s * 0.30, "Galera writer n1 killed", lambda: galera.kill(0), True),
-            (s * 0.30 + 15, "n1 rejoining", rejoin_thread.start, False),
-            (s * 0.62, "Redis primary killed", redis_down, True),
-            (s * 0.62 + 15, "Redis old primary back", lambda: redis.restart(promoted["killed"]),
+            (s * 0.10, "app server a1 killed", lambda: apps.kill(0), True),
+            (s * 0.10 + 10, "app server a1 back", lambda: apps.start(0), False),
+            (s * 0.25, "Galera writer n1 killed", lambda: galera.kill(0), True),
+            (s * 0.25 + 15, "n1 rejoining", rejoin_thread.start, False),
+            (s * 0.47, "object store killed", store.kill, True),
+            (s * 0.47 + 8, "object store recovering", store_up, True),
+            (None, "object store back", None, False),
+            (s * 0.65, "Redis primary killed", redis_down, True),
+            (s * 0.65 + 15, "Redis old primary back", lambda: redis.restart(promoted["killed"]),
              False),
             (s * 0.85, "after", None, False),
         ]  # fmt: skip
@@ -518,7 +708,8 @@ def main() -> None:
         for thread in shoppers:
             thread.start()
         for at, phase, action, fault in timeline:
-            time.sleep(max(0.0, started + at - time.monotonic()))
+            if at is not None:  # None: right after the step before
+                time.sleep(max(0.0, started + at - time.monotonic()))
             print(f"t={time.monotonic() - started:5.1f}s  {phase}", flush=True)
             drill.phase = phase
             if fault:
@@ -531,6 +722,7 @@ def main() -> None:
         rejoin_thread.join(180)
         oversold, orders = wind_down(drill, shoppers, app, hosts[0])
         mails = _mails_once(app, sink, drill)
+        webhooks = _webhooks_once(app, hooks, drill)
         nodes = [
             galera.query(i, "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM drills.orders")[0]
             for i in range(3)
@@ -550,7 +742,8 @@ def main() -> None:
             "shops": args.shops, "shoppers": args.shoppers, "seconds": s,
             "topology": "3 gunicorn app servers (2 workers x 2 threads) behind HAProxy; "
                         "3 Galera nodes behind HAProxy (one writer, two backups); "
-                        "Redis primary + replica + 3 Sentinels",
+                        "Redis primary + replica + 3 Sentinels; "
+                        "moto's S3 server behind HAProxy",
             "responses": sum(drill.statuses.values()),
             "phases": phases,
             "orders": orders,
@@ -558,7 +751,10 @@ def main() -> None:
             "galera_nodes_orders_and_sum": [list(map(int, n)) for n in nodes],
             "galera_rejoin": rejoin,
             "redis_promotion": promoted,
+            "object_store_back_seconds": store_back.get("seconds"),
+            "pictures_served": drill.pictures,
             "mails": mails,
+            "webhooks": webhooks,
             "failures": drill.failures[:50],
             "failure_count": len(drill.failures),
         }  # fmt: skip
@@ -574,6 +770,8 @@ def main() -> None:
             worker.terminate()
             worker.wait(30)
         sink.stop()
+        hooks.stop()
+        store.stop()
         for part in (apps, proxy):
             if part is not None:
                 part.stop()

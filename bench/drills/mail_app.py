@@ -1,5 +1,6 @@
 """The platform of the mail drill: jobs on the drill's Redis, mail to its SMTP sink
-(``BENCH_ROOT``, ``BENCH_REDIS_URL``, ``BENCH_SMTP_PORT``). ``python -m
+(``BENCH_ROOT``, ``BENCH_REDIS_URL``, ``BENCH_SMTP_PORT``; shop files in an S3-compatible store
+with ``BENCH_S3_ENDPOINT``). ``python -m
 bench.drills.mail_app`` runs the jobs worker; gunicorn serves ``application``."""
 
 from __future__ import annotations
@@ -8,6 +9,10 @@ import os
 from pathlib import Path
 
 from ..platform_setup import build_app
+from . import s3_settings
+
+# The cluster drill keeps shop files in an S3-compatible store on loopback.
+S3 = s3_settings(os.environ["BENCH_S3_ENDPOINT"]) if os.environ.get("BENCH_S3_ENDPOINT") else {}
 
 application = build_app(
     Path(os.environ["BENCH_ROOT"]),
@@ -23,6 +28,9 @@ application = build_app(
     JOBS_SLOT_SECONDS=8,
     CACHE_RETRY_SECONDS=2.0,
     SECURITY_PASSWORD_HASH="pbkdf2_sha512",
+    WEBHOOK_ALLOW_PRIVATE=True,  # the drill's receiver listens on loopback
+    WEBHOOK_TIMEOUT_SECONDS=3,
+    **S3,
 )
 
 if __name__ == "__main__":

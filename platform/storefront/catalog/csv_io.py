@@ -62,6 +62,7 @@ VARIANT_COLUMNS = ("sku", "variant_of", "values", "price", "compare_at_price", "
 TRANSLATED = ("title", "description", "options", "values")  # title:de, values:de, …
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 100_000
+Localized = dict[str, tuple[str, str]]  # column -> (field, locale), e.g. title:de
 
 
 class ImportError_(ValueError):  # not the builtin ImportError
@@ -138,6 +139,9 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
             )
         raise ImportError_(header_problems)
     reader.fieldnames = header
+    # Which columns carry another language ("title:de" -> ("title", "de_DE")): once per
+    # file, not once per cell.
+    localized = {c: hit for c in header if (hit := _locale_column(c))}
     currency = shop_currency()
     known_categories = set(db.session.scalars(select(Category.slug)))
     rows: list[Row | VariantRow] = []
@@ -153,9 +157,11 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
         values = {k: read_cell((v or "").strip()) for k, v in record.items()}
         try:
             if values.get("variant_of"):
-                rows.append(_check_variant(line, values, currency, seen))
+                rows.append(_check_variant(line, values, currency, seen, localized))
             else:
-                rows.append(_check_row(line, values, currency, known_categories, seen))
+                rows.append(
+                    _check_row(line, values, currency, known_categories, seen, localized)
+                )
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
     problems += _check_families(rows)
@@ -170,23 +176,23 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(";")] if text.strip() else []
 
 
-def _translated(values: dict[str, str], field: str) -> dict[str, list[str]]:
+def _translated(values: dict[str, str], field: str, localized: Localized) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
-    for column, value in values.items():
-        hit = _locale_column(column)
-        if hit and hit[0] == field and value.strip():
-            found[hit[1]] = _split(value)
+    for column, (of, locale) in localized.items():
+        value = values.get(column, "")
+        if of == field and value.strip():
+            found[locale] = _split(value)
     return found
 
 
 def _check_variant(
-    line: int, values: dict[str, str], currency: str, seen: dict[str, int]
+    line: int, values: dict[str, str], currency: str, seen: dict[str, int], localized: Localized
 ) -> VariantRow:
     """A variant's row: its SKU, its product's, its option values, and what differs."""
     extra = [
         c
         for c, v in values.items()
-        if v and c not in VARIANT_COLUMNS and (_locale_column(c) or ("", ""))[0] != "values"
+        if v and c not in VARIANT_COLUMNS and localized.get(c, ("", ""))[0] != "values"
     ]
     if extra:
         raise ValueError(f"a variant's row only has {', '.join(VARIANT_COLUMNS)} (not {extra[0]})")
@@ -213,7 +219,7 @@ def _check_variant(
         sku,
         values["variant_of"],
         chosen,
-        _translated(values, "values"),
+        _translated(values, "values", localized),
         money["price"],
         money["compare_at_price"],
         int(stock) if stock else None,
@@ -256,7 +262,12 @@ def _existing_options(skus: set[str]) -> dict[str, list[str]]:
 
 
 def _check_row(
-    line: int, values: dict[str, str], currency: str, known: set[str], seen: dict[str, int]
+    line: int,
+    values: dict[str, str],
+    currency: str,
+    known: set[str],
+    seen: dict[str, int],
+    localized: Localized,
 ) -> Row:
     """Parse a row's text (money, numbers, booleans, lists), then hold it to the product
     schema, the same one the API and the dashboard use."""
@@ -285,11 +296,9 @@ def _check_row(
         if values.get(column) or (column == "description" and column in values):
             parsed[column] = values[column]
     translations: dict[str, dict[str, str]] = {}
-    for column, value in values.items():
-        found = _locale_column(column)
-        if found and found[0] in ("title", "description"):
-            field, locale = found
-            translations.setdefault(locale, {})[field] = value
+    for column, (field, locale) in localized.items():
+        if field in ("title", "description") and column in values:
+            translations.setdefault(locale, {})[field] = values[column]
     if translations:
         parsed["translations"] = translations
     categories = None
@@ -312,7 +321,7 @@ def _check_row(
     fields.pop("sku")
     fields.pop("categories", None)
     options = _split(values["options"]) if "options" in values else None
-    return Row(line, sku, fields, categories, options, _translated(values, "options"))
+    return Row(line, sku, fields, categories, options, _translated(values, "options", localized))
 
 
 def _is_slug(text: str) -> bool:

@@ -272,8 +272,10 @@ def merge_translations(
     other locales are taken; a locale whose fields are all empty is removed.
     """
     merged = {locale: dict(texts) for locale, texts in current.items()}
+    if not given:
+        return merged
     others = other_locales()
-    for wanted, texts in (given or {}).items():
+    for wanted, texts in given.items():
         locale = match_locale(wanted, others)
         if locale is None:
             raise CatalogError(

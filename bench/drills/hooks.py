@@ -1,0 +1,67 @@
+"""A loopback webhook receiver for the drills: it checks each delivery's signature the way
+a shop's receiver would, keeps what arrived, and answers 200."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        sink: WebhookSink = self.server.sink  # type: ignore[attr-defined]
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        sink.received(self.path, self.headers.get("Storefront-Signature", ""), body)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class WebhookSink:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.lock = threading.Lock()
+        self.secrets: dict[str, str] = {}  # path -> the endpoint's signing secret
+        self.events: list[dict[str, Any]] = []
+        self.bad_signatures = 0
+        self.server: ThreadingHTTPServer | None = None
+
+    def url(self, shop: str) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/{shop}"
+
+    def received(self, path: str, signature: str, body: bytes) -> None:
+        from storefront.webhooks.services import verify
+
+        secret = self.secrets.get(path, "")
+        with self.lock:
+            if not verify(secret, signature, body):
+                self.bad_signatures += 1
+                return
+            self.events.append(json.loads(body))
+
+    def orders(self) -> dict[str, Counter[str]]:
+        """Per order number, how often each ``order.created`` event id arrived."""
+        found: dict[str, Counter[str]] = {}
+        with self.lock:
+            for event in self.events:
+                if event["type"] == "order.created":
+                    found.setdefault(event["data"]["number"], Counter())[event["id"]] += 1
+        return found
+
+    def start(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
+        self.server.sink = self  # type: ignore[attr-defined]
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
