@@ -5,6 +5,7 @@ and takes effect once: one order, one stock move, one mail, one use of a code.""
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
@@ -15,7 +16,8 @@ from storefront.extensions import db
 from storefront.orders.models import Order
 from storefront.outbox.models import OutboxMessage
 from storefront.tenancy import all_tenants, tenant_context
-from tests.test_commerce import add_to_cart, checkout, stock_of
+from tests.fixtures.factories import csrf_from, host
+from tests.test_commerce import ADDRESS, add_to_cart, checkout, stock_of
 
 
 class Deadlock(Exception):
@@ -202,3 +204,72 @@ def test_concurrent_writers_of_one_row_each_count_once(app, database_url, caplog
     retried = sum("write conflict" in r.getMessage() for r in caplog.records)
     assert failures == [], f"{len(failures)} gave up after {retried} runs again"
     assert total == threads * each
+
+
+@contextmanager
+def _lagging_reads(app, table: str):
+    """After the first commit, every read of ``table`` sees no rows: a database node that
+    has not applied that commit yet (a Galera node the proxy fails back to while it
+    still applies what the others certified)."""
+    with app.app_context():
+        engine = db.engine
+    committed: list[bool] = []
+
+    def _commit(_conn):
+        committed.append(True)
+
+    def _lag(_conn, _cursor, statement, params, _context, _many):
+        if (
+            committed
+            and statement.lstrip().upper().startswith("SELECT")
+            and (f"FROM {table}" in statement)
+        ):
+            return f"SELECT * FROM ({statement}) AS lagging WHERE 1 = 0", params
+        return statement, params
+
+    event.listen(engine, "commit", _commit)
+    event.listen(engine, "before_cursor_execute", _lag, retval=True)
+    try:
+        yield
+    finally:
+        event.remove(engine, "commit", _commit)
+        event.remove(engine, "before_cursor_execute", _lag)
+
+
+def test_a_checkout_answers_from_what_it_committed_not_from_a_lagging_read(app, make_shop, product):
+    shop = make_shop("acme")
+    product(shop, "anvil", stock=5)
+    client = app.test_client()
+    add_to_cart(client, shop, "anvil")
+    page = client.get("/checkout", headers=host(shop))
+    data = {**ADDRESS, "email": "ada@example.com", "csrf_token": csrf_from(page.text)}
+    with _lagging_reads(app, "orders"):
+        answer = client.post("/checkout", data=data, headers=host(shop))
+    assert answer.status_code == 302, answer.status_code  # not a 500 for a placed order
+    assert "/orders/ACME-" in answer.headers["Location"]
+    assert _orders(app, shop) == 1
+
+
+def test_an_api_checkout_answers_from_what_it_committed_not_from_a_lagging_read(
+    app, make_shop, product
+):
+    shop = make_shop("acme")
+    product(shop, "anvil", stock=5, price=1500)
+    client = app.test_client(use_cookies=False)
+    item = client.get("/api/v1/products", headers=host(shop)).json["data"][0]
+    added = client.post(
+        "/api/v1/cart/items", json={"product_id": item["id"], "quantity": 2}, headers=host(shop)
+    )
+    headers = {
+        **host(shop),
+        "X-Cart-Token": added.json["data"]["token"],
+        "Idempotency-Key": "lagging-read-" + "k" * 12,
+    }
+    body = {**ADDRESS, "email": "ada@example.com", "payment_method": "manual"}
+    with _lagging_reads(app, "orders"):
+        answer = client.post("/api/v1/checkout", json=body, headers=headers)
+    assert answer.status_code == 201, answer.json
+    placed = answer.json["data"]["order"]
+    assert placed["number"].startswith("ACME-") and placed["totals"]["total"]["amount"] >= 3000
+    assert len(placed["lines"]) == 1
+    assert _orders(app, shop) == 1

@@ -119,6 +119,10 @@ innodb_flush_log_at_trx_commit=2
 max_connections=300
 skip-name-resolve
 wsrep_on=ON
+# Causal reads: a read waits until this node has applied what the cluster committed
+# before it. Without it, a node HAProxy fails back to while it still applies writes
+# certified elsewhere answers "no such row" for an order committed a moment ago.
+wsrep_sync_wait=1
 wsrep_provider={GALERA}
 wsrep_cluster_name=storefront_drill
 wsrep_cluster_address=gcomm://{members}

@@ -169,7 +169,9 @@ def is_write_conflict(exc: BaseException) -> bool:
     return "database is locked" in str(orig)
 
 
-def retrying(work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
+def retrying(
+    work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS, keep_loaded: bool = False
+) -> T:
     """Run ``work`` and commit, as one transaction; when it loses a write race, roll the
     whole transaction back and run ``work`` again (a bounded number of times, with a short
     random pause), so it takes effect once.
@@ -178,11 +180,16 @@ def retrying(work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
     a rolled-back session (ORM objects it uses reload their rows). What it leaves for
     after the commit (outbox rows to dispatch) is dropped with the rollback and made
     again by the next run. Any other error propagates as it is, for the caller to handle.
+
+    ``keep_loaded``: what the transaction wrote keeps the values it wrote after the commit,
+    instead of being read again on next use. On a cluster that read may reach a node that
+    has not applied the commit yet (Galera applies on the others after certifying), see
+    no row, and turn a committed order into an error page.
     """
     for attempt in range(1, attempts + 1):
         try:
             result = work()
-            db.session.commit()
+            _commit(keep_loaded)
             return result
         except DBAPIError as exc:
             if not is_write_conflict(exc) or attempt == attempts:
@@ -192,3 +199,15 @@ def retrying(work: Callable[[], T], attempts: int = CONFLICT_ATTEMPTS) -> T:
                         exc.orig, attempt, attempts)  # fmt: skip
             time.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311 (jitter, not a secret)
     raise AssertionError("unreachable")
+
+
+def _commit(keep_loaded: bool) -> None:
+    session = db.session()
+    if not keep_loaded:
+        session.commit()
+        return
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring

@@ -222,7 +222,8 @@ def checkout() -> tuple[Response, int]:
     try:
         user_id = cart_services.signed_in_user_id()
         order = retrying(
-            lambda: orders.place_order(cart_services.current_cart(), contact, user_id, key=key)
+            lambda: orders.place_order(cart_services.current_cart(), contact, user_id, key=key),
+            keep_loaded=True,  # the answer is what was committed, not a read that may lag
         )
     except orders.CheckoutError as exc:
         db.session.rollback()

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
 from ..csvcells import read_cell, safe_cell
@@ -37,7 +37,8 @@ from .bulk import ProductIn, upsert_products
 from .loading import load_variants
 from .models import Category, Product
 from .money import parse_money, shop_currency, to_major
-from .schemas import SLUG_PATTERN, check_product, field_errors
+from .schemas import SLUG_PATTERN
+from .schemas import ProductIn as ProductSchema
 from .services import CatalogError, create_category, product_by_sku
 
 COLUMNS = (
@@ -63,6 +64,9 @@ TRANSLATED = ("title", "description", "options", "values")  # title:de, values:d
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 100_000
 Localized = dict[str, tuple[str, str]]  # column -> (field, locale), e.g. title:de
+# The product schema (the API's and the dashboard's), applied to a whole file's rows in
+# one call: pydantic's per-call overhead once, not once per row.
+PRODUCTS = TypeAdapter(list[ProductSchema])
 
 
 class ImportError_(ValueError):  # not the builtin ImportError
@@ -159,17 +163,22 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
             if values.get("variant_of"):
                 rows.append(_check_variant(line, values, currency, seen, localized))
             else:
-                rows.append(
-                    _check_row(line, values, currency, known_categories, seen, localized)
-                )
+                rows.append(_check_row(line, values, currency, known_categories, seen, localized))
         except ValueError as exc:
             problems.append(f"line {line}: {exc}")
+    problems += _check_schema([row for row in rows if isinstance(row, Row)])
     problems += _check_families(rows)
     if problems:
-        raise ImportError_(problems)
+        raise ImportError_(sorted(problems, key=_line_of))
     if not rows:
         raise ImportError_(["the file has a header but no rows"])
     return rows
+
+
+def _line_of(problem: str) -> int:
+    """The line a problem names ("line 12: …"), to list them in the file's order."""
+    found = re.match(r"line (\d+):", problem)
+    return int(found.group(1)) if found else 0
 
 
 def _split(text: str) -> list[str]:
@@ -313,15 +322,34 @@ def _check_row(
                 f"categories: {malformed[0]!r} is not a category slug "
                 "(lowercase letters, digits and hyphens, e.g. camping-gear)"
             )
-    try:
-        fields = check_product(parsed)
-    except ValidationError as exc:
-        problems = field_errors(exc)
-        raise ValueError("; ".join(f"{k}: {v}" for k, v in problems.items())) from None
-    fields.pop("sku")
-    fields.pop("categories", None)
     options = _split(values["options"]) if "options" in values else None
-    return Row(line, sku, fields, categories, options, _translated(values, "options", localized))
+    # ``parsed`` is held to the product schema with the file's other rows (_check_schema).
+    return Row(line, sku, parsed, categories, options, _translated(values, "options", localized))
+
+
+def _check_schema(rows: list[Row]) -> list[str]:
+    """Hold every product row's parsed fields to the product schema, in one call; each
+    row's ``fields`` become what the schema made of them. Returns the problems by line."""
+    try:
+        checked = PRODUCTS.dump_python(
+            PRODUCTS.validate_python([row.fields for row in rows]), exclude_unset=True
+        )
+    except ValidationError as exc:
+        wrong: dict[int, dict[str, str]] = {}
+        for error in exc.errors():
+            index, *where = error["loc"]
+            name = ".".join(str(part) for part in where) or "row"
+            message = error["msg"].removeprefix("Value error, ")
+            wrong.setdefault(int(index), {}).setdefault(name, message)
+        return [
+            f"line {rows[i].line}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+            for i, fields in sorted(wrong.items())
+        ]
+    for row, fields in zip(rows, checked, strict=True):
+        fields.pop("sku")
+        fields.pop("categories", None)
+        row.fields = fields
+    return []
 
 
 def _is_slug(text: str) -> bool:

@@ -96,7 +96,9 @@ def checkout() -> str | Response:
         )
         try:
             user_id = cart_services.signed_in_user_id()
-            order = retrying(lambda: services.place_order(cart, contact, user_id, key=key))
+            order = retrying(
+                lambda: services.place_order(cart, contact, user_id, key=key), keep_loaded=True
+            )
         except services.CheckoutError as exc:
             db.session.rollback()
             flash(str(exc), "error")
