@@ -86,7 +86,7 @@ drills: install  ## load and fault drills on gunicorn + own MariaDB + Redis; doc
 	$(BIN)/python -m bench.drills
 	$(BIN)/python -m bench.drills.mail
 
-drills-cluster: install  ## 3 app servers, Galera x3 behind HAProxy, Redis + Sentinels, with faults; docs/reliability.md
+drills-cluster: install  ## 3 app servers, Galera x3 behind HAProxy, Redis + Sentinels, an S3 store, with faults; docs/reliability.md
 	$(BIN)/python -m bench.drills.cluster
 
 clean:
