@@ -14,7 +14,6 @@ trusted environment never loads a shop's text, and refuses to if asked.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -22,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache, TTLCache
+from cachetools import LRUCache
 from flask.templating import Environment as FlaskEnvironment
 from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound
 from jinja2.exceptions import SecurityError
@@ -113,17 +112,19 @@ class Layers:
         self._loaders: LRUCache[tuple[str, ...], FileSystemLoader] = LRUCache(
             maxsize=app.config["REGISTRY_LRU_SIZE"]
         )
-        # In production a shop's override list is re-read every few seconds at most; in
-        # development on every lookup, so new override files show up at once.
-        live = app.debug or app.config.get("TEMPLATES_AUTO_RELOAD")
-        ttl = 0.0 if live else max(app.config["REGISTRY_POLL_SECONDS"], 1.0)
-        self._names: TTLCache[tuple[str, ...], frozenset[str]] = TTLCache(
-            maxsize=app.config["REGISTRY_LRU_SIZE"], ttl=ttl or 1e-9
+        # A shop's override list, read from its folder. In development it is read on every
+        # lookup, so new override files show up at once. In production it is trusted
+        # until the shop's cache generation changes (``tenantctl cache clear``, part of
+        # the layer's key): a list that expired after a few seconds was read again on
+        # nearly every visit of a shop once there were more shops than requests per few
+        # seconds (a folder walk per page at 1,000 shops: benchmarks.md).
+        self._live = bool(app.debug or app.config.get("TEMPLATES_AUTO_RELOAD"))
+        self._names: LRUCache[tuple[str, ...], frozenset[str]] = LRUCache(
+            maxsize=app.config["REGISTRY_LRU_SIZE"]
         )
         # What ``find`` answered, for as long as the override lists it read stay trusted:
         # a page includes a dozen templates, each looked up on every render.
-        self._ttl = ttl
-        self._found: dict[tuple[Any, str], tuple[float, Any]] = {}
+        self._found: dict[tuple[Any, str], Any] = {}
         self._found_max = 4 * app.config["TEMPLATE_CACHE_SIZE"]
 
     def _loader(self, key: tuple[str, ...], folder: Path) -> FileSystemLoader:
@@ -133,10 +134,15 @@ class Layers:
         return loader
 
     def _has(self, key: tuple[str, ...], folder: Path, name: str) -> bool:
-        names = self._names.get(key)
+        return name in self._listed(key, folder)
+
+    def _listed(self, key: tuple[str, ...], folder: Path) -> frozenset[str]:
+        names = None if self._live else self._names.get(key)
         if names is None:
-            names = self._names[key] = _template_names(folder)
-        return name in names
+            names = _template_names(folder)
+            if not self._live:
+                self._names[key] = names
+        return names
 
     @staticmethod
     def _chain_key(ctx: TenantContext | None) -> Any:
@@ -167,15 +173,15 @@ class Layers:
         it replaces); ``@base/x.html`` goes straight to the base templates.
         """
         memo = (self._chain_key(ctx), name)  # the shop's identity: never another shop's
-        if self._ttl:
+        if not self._live:
             kept = self._found.get(memo)
-            if kept is not None and kept[0] > time.monotonic():
-                return kept[1]  # type: ignore[no-any-return]
+            if kept is not None:
+                return kept  # type: ignore[no-any-return]
         found = self._find(name, self.chain(ctx), ctx)
-        if self._ttl:
+        if not self._live:
             if len(self._found) >= self._found_max:
                 self._found.clear()
-            self._found[memo] = (time.monotonic() + self._ttl, found)
+            self._found[memo] = found
         return found
 
     def _find(
@@ -199,10 +205,7 @@ class Layers:
         key, folder = self.chain(ctx)[0]
         if key[0] != "shop" or folder is None:
             return False
-        names = self._names.get(key)
-        if names is None:
-            names = self._names[key] = _template_names(folder)
-        return bool(names)
+        return bool(self._listed(key, folder))
 
     def invalidate(self) -> None:
         self._names.clear()
