@@ -37,4 +37,7 @@ def override(slug: str, template: str) -> None:
     """Copy TEMPLATE (e.g. index.html) into the shop's folder to customise it."""
     with app_context():
         path = services.start_override(slug, template)
-    ok(f"copied to {path}; edit it there (it renders sandboxed)")
+    ok(
+        f"copied to {path}; edit it there (it renders sandboxed), then run "
+        f"`tenantctl cache clear {slug}` to serve it"
+    )
