@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 
 def free_port() -> int:
@@ -57,3 +58,17 @@ def start_gunicorn(
     )
     wait_port(port)
     return server, port
+
+
+def serve_in_thread(server: Any) -> None:
+    """Serve a ``socketserver`` server (the drills' SMTP sink and webhook receiver) from
+    daemon threads, one per connection."""
+    import threading
+
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+
+def stop_serving(server: Any) -> None:
+    server.shutdown()
+    server.server_close()

@@ -545,20 +545,26 @@ class ClusterDrill(Drill):
                 self.latencies[self.phase].append(time.perf_counter() - started)
 
 
-def _mails_once(app: Any, sink: SmtpSink, drill: Drill) -> dict[str, int]:
-    """Wait for the outbox to drain, then count each stored order's confirmation mail."""
-    from collections import Counter
-
+def _stored_orders(app: Any) -> set[str]:
+    """The number of every order in the database, every shop's."""
     from sqlalchemy import select
 
     from storefront.extensions import db
     from storefront.orders.models import Order
     from storefront.tenancy import all_tenants
 
-    left = wait_drained(app, 120)
     with app.app_context(), all_tenants():
         numbers = set(db.session.scalars(select(Order.number)))
         db.session.remove()
+    return numbers
+
+
+def _mails_once(app: Any, sink: SmtpSink, drill: Drill) -> dict[str, int]:
+    """Wait for the outbox to drain, then count each stored order's confirmation mail."""
+    from collections import Counter
+
+    left = wait_drained(app, 120)
+    numbers = _stored_orders(app)
     ids: dict[str, Counter[str]] = {}
     for message in sink.messages:
         subject = str(message["Subject"])
@@ -583,15 +589,7 @@ def _mails_once(app: Any, sink: SmtpSink, drill: Drill) -> dict[str, int]:
 
 def _webhooks_once(app: Any, hooks: WebhookSink, drill: Drill) -> dict[str, int]:
     """Every stored order's ``order.created`` arrived once (the outbox has drained)."""
-    from sqlalchemy import select
-
-    from storefront.extensions import db
-    from storefront.orders.models import Order
-    from storefront.tenancy import all_tenants
-
-    with app.app_context(), all_tenants():
-        numbers = set(db.session.scalars(select(Order.number)))
-        db.session.remove()
+    numbers = _stored_orders(app)
     received = hooks.orders()
     result = {
         "orders": len(numbers),

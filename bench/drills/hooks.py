@@ -9,6 +9,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from ..net import serve_in_thread, stop_serving
+
 
 class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
@@ -57,11 +59,9 @@ class WebhookSink:
     def start(self) -> None:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
         self.server.sink = self  # type: ignore[attr-defined]
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            stop_serving(self.server)
             self.server = None

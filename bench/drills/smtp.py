@@ -8,6 +8,8 @@ import socketserver
 import threading
 from email.message import Message
 
+from ..net import serve_in_thread, stop_serving
+
 
 class _Handler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
@@ -49,11 +51,9 @@ class SmtpSink:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), _Handler)
         self.server.sink = self  # type: ignore[attr-defined]
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def stop(self) -> None:
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            stop_serving(self.server)
             self.server = None
