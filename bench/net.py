@@ -60,15 +60,29 @@ def start_gunicorn(
     return server, port
 
 
-def serve_in_thread(server: Any) -> None:
-    """Serve a ``socketserver`` server (the drills' SMTP sink and webhook receiver) from
-    daemon threads, one per connection."""
-    import threading
+class LoopbackSink:
+    """A drill's stand-in for an outside service (an SMTP server, a webhook receiver) on
+    a loopback port, served from daemon threads; it can be stopped (connections refused)
+    and started again. Its handler finds it as ``self.server.sink``."""
 
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server_class: Any
+    handler: Any
 
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.server: Any = None
 
-def stop_serving(server: Any) -> None:
-    server.shutdown()
-    server.server_close()
+    def start(self) -> None:
+        self.server_class.allow_reuse_address = True
+        self.server = self.server_class(("127.0.0.1", self.port), self.handler)
+        self.server.sink = self
+        self.server.daemon_threads = True
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None

@@ -9,7 +9,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..net import serve_in_thread, stop_serving
+from ..net import LoopbackSink
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -25,14 +25,16 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-class WebhookSink:
+class WebhookSink(LoopbackSink):
+    server_class = ThreadingHTTPServer
+    handler = _Handler
+
     def __init__(self, port: int) -> None:
-        self.port = port
+        super().__init__(port)
         self.lock = threading.Lock()
         self.secrets: dict[str, str] = {}  # path -> the endpoint's signing secret
         self.events: list[dict[str, Any]] = []
         self.bad_signatures = 0
-        self.server: ThreadingHTTPServer | None = None
 
     def url(self, shop: str) -> str:
         return f"http://127.0.0.1:{self.port}/hooks/{shop}"
@@ -55,13 +57,3 @@ class WebhookSink:
                 if event["type"] == "order.created":
                     found.setdefault(event["data"]["number"], Counter())[event["id"]] += 1
         return found
-
-    def start(self) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), _Handler)
-        self.server.sink = self  # type: ignore[attr-defined]
-        serve_in_thread(self.server)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            stop_serving(self.server)
-            self.server = None

@@ -8,7 +8,7 @@ import socketserver
 import threading
 from email.message import Message
 
-from ..net import serve_in_thread, stop_serving
+from ..net import LoopbackSink
 
 
 class _Handler(socketserver.StreamRequestHandler):
@@ -36,24 +36,15 @@ class _Handler(socketserver.StreamRequestHandler):
                 self.wfile.write(b"250 ok\r\n")
 
 
-class SmtpSink:
+class SmtpSink(LoopbackSink):
+    server_class = socketserver.ThreadingTCPServer
+    handler = _Handler
+
     def __init__(self, port: int) -> None:
-        self.port = port
+        super().__init__(port)
         self.messages: list[Message] = []
         self.lock = threading.Lock()
-        self.server: socketserver.ThreadingTCPServer | None = None
 
     def received(self, message: Message) -> None:
         with self.lock:
             self.messages.append(message)
-
-    def start(self) -> None:
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), _Handler)
-        self.server.sink = self  # type: ignore[attr-defined]
-        serve_in_thread(self.server)
-
-    def stop(self) -> None:
-        if self.server is not None:
-            stop_serving(self.server)
-            self.server = None
