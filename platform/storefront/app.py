@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,26 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(shop)s %(request_id)s] %(name)s: %(me
 class StorefrontFlask(Flask):
     config_class = OverlayConfig
     jinja_environment = LayeredEnvironment
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's, with its answer kept per function: it asks, for every hook of every
+        request (about twenty a page), whether the function is a coroutine, by reading
+        its code flags through ``inspect``. Functions do not change kind. Bounded: an
+        ``after_this_request`` function is new on every request."""
+        known = self._coroutines
+        try:
+            is_async = known[func]
+        except KeyError:
+            if len(known) >= 512:
+                known.clear()
+            is_async = known[func] = inspect.iscoroutinefunction(func)
+        except TypeError:  # unhashable: ask each time, as Flask does
+            is_async = inspect.iscoroutinefunction(func)
+        return self.async_to_sync(func) if is_async else func
+
+    @cached_property
+    def _coroutines(self) -> dict[Callable[..., Any], bool]:
+        return {}
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:

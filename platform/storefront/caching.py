@@ -20,7 +20,6 @@ from urllib.parse import parse_qs
 
 from flask import Flask, Response, current_app, request, session
 from flask_caching.backends.rediscache import RedisCache
-from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from werkzeug.wsgi import ClosingIterator
 from . import redisconn
 from .extensions import PlatformSession, cache, db
 from .i18n import COOKIE, ENVIRON_TAG, negotiate
+from .shared import signed_in_user
 from .tenancy.context import current_tenant
 from .tenancy.hosts import InvalidHost, normalize_host
 
@@ -189,7 +189,7 @@ def _personal() -> bool:
         return True
     if current_app.jinja_env.auto_reload:
         return True  # development: template edits show at once
-    if current_user and current_user.is_authenticated:
+    if signed_in_user() is not None:
         return True
     if any(session.get(key) for key in PERSONAL_SESSION_KEYS):
         return True

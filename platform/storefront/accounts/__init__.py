@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_login import current_user, user_logged_in
+from flask_login import user_logged_in
 from flask_security import user_confirmed, user_registered
 from flask_wtf.csrf import generate_csrf
 
@@ -13,6 +13,7 @@ from ..cart.services import merge_anonymous_cart
 from ..extensions import security
 from ..i18n import current_locale
 from ..orders.services import claim_guest_orders
+from ..shared import signed_in_user
 from ..tenancy.context import TenantContext, current_tenant_or_none
 from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals, page_security_url
@@ -62,7 +63,7 @@ def _template_context() -> dict[str, Any]:
         return {"shop": None, "user": ANONYMOUS, "url_for_security": _SECURITY_URL}
     return {
         "shop": _shop_view(ctx),
-        "user": UserView.of(current_user),
+        "user": UserView.of(signed_in_user()),
         "url_for_security": _SECURITY_URL,
     }
 

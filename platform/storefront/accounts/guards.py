@@ -6,9 +6,9 @@ from __future__ import annotations
 from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, abort, request
-from flask_login import current_user
 from werkzeug.datastructures import ImmutableMultiDict
 
+from ..shared import signed_in_user
 from ..tenancy.context import current_tenant_or_none
 
 
@@ -73,7 +73,7 @@ def _private_pages(response: Response) -> Response:
     """Pages of a logged-in user are nobody else's: no shared caches may keep them."""
     if request.endpoint in PUBLIC_FILES:
         return response
-    if current_tenant_or_none() is not None and current_user and current_user.is_authenticated:
+    if current_tenant_or_none() is not None and signed_in_user() is not None:
         response.headers["Cache-Control"] = "private, no-store"
         response.vary.add("Cookie")
     return response

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from flask import request, session
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import delete, select
 
 from ..caching import PERSONAL_SESSION_KEYS
@@ -20,7 +19,7 @@ from ..catalog.money import shop_money
 from ..catalog.views_model import ProductView, option_views, variant_label, view
 from ..extensions import db
 from ..i18n import localized
-from ..shared import SafeView
+from ..shared import SafeView, signed_in_user
 from .models import Cart, CartItem
 
 SESSION_KEY = "cart"
@@ -61,7 +60,8 @@ class CartView(SafeView):
 
 def signed_in_user_id() -> int | None:
     """The signed-in account's id, or None for a guest."""
-    return current_user.id if current_user and current_user.is_authenticated else None
+    user = signed_in_user()
+    return user.id if user is not None else None
 
 
 def header_token() -> str | None:

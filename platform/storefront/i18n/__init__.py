@@ -153,12 +153,35 @@ def select_timezone() -> str | None:
 
 
 def current_locale() -> str:
-    return str(get_locale() or PLATFORM_LOCALE)
+    locale = active_locale()
+    if locale is None:
+        return PLATFORM_LOCALE
+    name = _LOCALE_NAMES.get(locale)
+    if name is None:
+        if len(_LOCALE_NAMES) >= 1024:
+            _LOCALE_NAMES.clear()
+        name = _LOCALE_NAMES[locale] = str(locale)
+    return name
+
+
+_LOCALE_NAMES: dict[Locale, str] = {}  # str(Locale) builds the name anew each time
 
 
 def babel_locale() -> Locale:
     """The active locale as Babel's object (formatting with it skips parsing a string)."""
-    return get_locale() or Locale.parse(PLATFORM_LOCALE)
+    return active_locale() or Locale.parse(PLATFORM_LOCALE)
+
+
+def active_locale() -> Locale | None:
+    """Flask-Babel's ``get_locale()``: what it chose for this request, read from the app
+    context once chosen (a page asks half a dozen times; each of Flask-Babel's own asks
+    goes through ``g``'s proxy twice)."""
+    ctx = _cv_app.get(None)
+    if ctx is not None:
+        chosen = getattr(ctx.g.__dict__.get("_flask_babel"), "babel_locale", None)
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
+    return get_locale()
 
 
 @contextmanager
@@ -179,7 +202,7 @@ def format_when(value: datetime | None) -> str:
     "25. Nov. 2026, 14:31", "Nov 25, 2026, 2:31 PM"."""
     if value is None:
         return ""
-    locale = get_locale() or Locale.parse(PLATFORM_LOCALE)
+    locale = active_locale() or Locale.parse(PLATFORM_LOCALE)
     moment = _aware(value)
     tz = get_timezone()
     day = dates.format_skeleton("yMMMd", moment, tzinfo=tz, locale=locale)
@@ -192,7 +215,7 @@ def format_day(value: datetime | None) -> str:
     """A day in the shop's time zone: "25. Nov. 2026"."""
     if value is None:
         return ""
-    locale = get_locale() or Locale.parse(PLATFORM_LOCALE)
+    locale = active_locale() or Locale.parse(PLATFORM_LOCALE)
     return dates.format_skeleton("yMMMd", _aware(value), tzinfo=get_timezone(), locale=locale)
 
 
@@ -401,7 +424,7 @@ class ShopDomain(Domain):
         """The request's translations, worked out once per request and locale (a page asks
         for a dozen messages; ``force_locale`` gives a new locale, so a mail rendered
         inside one gets its own)."""
-        locale = get_locale()
+        locale = active_locale()
         if has_app_context():
             hit = g.get(_TRANSLATIONS_KEY)
             if hit is not None and hit[0] is locale:
@@ -470,6 +493,8 @@ def page_translations() -> NullTranslations:
 @pass_eval_context
 def _gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
     text = page_translations().ugettext(string)
+    if not variables and "%" not in text:
+        return Markup(text) if eval_ctx.autoescape else text  # noqa: S704 - as below
     return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-import uuid
+import secrets
 from dataclasses import dataclass
 
 from flask import Flask, Request, Response, current_app, g, redirect, render_template, request
@@ -179,7 +179,7 @@ def _shop_page(template: str, status: int, **context: object) -> Response:
 
 def _request_id() -> str:
     given = request.headers.get("X-Request-ID", "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.match(given) else secrets.token_hex(16)
 
 
 def add_request_id(response: Response) -> Response:

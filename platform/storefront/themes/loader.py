@@ -14,7 +14,7 @@ trusted environment never loads a shop's text, and refuses to if asked.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -219,6 +219,15 @@ class LayeredEnvironment(FlaskEnvironment):
     layers: Layers
     sandbox: Any
     max_template_bytes = 256 * 1024
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        """A template's globals as one plain dict, not Jinja's ``ChainMap`` over the
+        environment's: every context a page opens (the page, its layout, each include)
+        copies the globals' names, and a ``ChainMap`` walks both maps in Python for each
+        of some thirty names. The platform sets its globals while building the app, before
+        any template loads (which Jinja's documentation asks anyway), so the snapshot
+        misses nothing."""
+        return {**self.globals, **(d or {})}
 
     def get_or_select_template(self, template_name_or_list: Any, *args: Any, **kw: Any) -> Any:
         """Flask's entry point for a page: a shop with templates of its own renders here
