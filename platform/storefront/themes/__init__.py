@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cachetools import LRUCache
 from flask import Flask, current_app, get_flashed_messages, url_for
 from flask.globals import _cv_request  # the request context, without a proxy
 from jinja2 import FileSystemBytecodeCache
@@ -13,7 +12,7 @@ from jinja2 import FileSystemBytecodeCache
 from ..i18n import GETTEXT_GLOBALS, default_url, html_lang, install_gettext, language_links
 from ..tenancy.settings import register_themes
 from .budget import BudgetedNamespace, Limits, budgeted_range
-from .loader import LayeredEnvironment, Layers, shipped_themes
+from .loader import LayeredEnvironment, Layers, TemplateCache, shipped_themes
 from .sandbox import ShopSandbox, helper
 from .views import bp, static_url
 
@@ -44,9 +43,8 @@ def init_themes(app: Flask) -> None:
     env.max_template_bytes = sandbox.max_template_bytes = int(
         app.config.get("TEMPLATE_MAX_FILE_BYTES", 256 * 1024)
     )
-    # One LRU for both environments (keys say which one compiled a template). cachetools'
-    # LRU is O(1) per hit; Jinja's own moves the key through a deque, O(n) in its size.
-    env.cache = LRUCache(maxsize=app.config["TEMPLATE_CACHE_SIZE"])
+    # One cache for both environments (keys say which one compiled a template).
+    env.cache = TemplateCache(app.config["TEMPLATE_CACHE_SIZE"], env.layers)  # type: ignore[assignment]  # keyed by layer
     sandbox.cache = env.cache
     sandbox.filters.update(env.filters)
     sandbox.tests.update(env.tests)

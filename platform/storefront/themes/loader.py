@@ -118,14 +118,18 @@ class Layers:
         # the layer's key): a list that expired after a few seconds was read again on
         # nearly every visit of a shop once there were more shops than requests per few
         # seconds (a folder walk per page at 1,000 shops: benchmarks.md).
-        self._live = bool(app.debug or app.config.get("TEMPLATES_AUTO_RELOAD"))
+        self.live = bool(app.debug or app.config.get("TEMPLATES_AUTO_RELOAD"))
         self._names: LRUCache[tuple[str, ...], frozenset[str]] = LRUCache(
             maxsize=app.config["REGISTRY_LRU_SIZE"]
         )
         # What ``find`` answered, for as long as the override lists it read stay trusted:
         # a page includes a dozen templates, each looked up on every render.
         self._found: dict[tuple[Any, str], Any] = {}
-        self._found_max = 4 * app.config["TEMPLATE_CACHE_SIZE"]
+        self.found_max = 4 * app.config["TEMPLATE_CACHE_SIZE"]
+        # The compiled template each environment answered for a (shop chain, name), under
+        # the same trust: an include then costs one dict lookup, not the layer lookup, the
+        # layer-keyed cache's bookkeeping and (for a shop's own) a stat of its file.
+        self.loaded: dict[tuple[Any, ...], Template] = {}
 
     def _loader(self, key: tuple[str, ...], folder: Path) -> FileSystemLoader:
         loader = self._loaders.get(key)
@@ -137,21 +141,21 @@ class Layers:
         return name in self._listed(key, folder)
 
     def _listed(self, key: tuple[str, ...], folder: Path) -> frozenset[str]:
-        names = None if self._live else self._names.get(key)
+        names = None if self.live else self._names.get(key)
         if names is None:
             names = _template_names(folder)
-            if not self._live:
+            if not self.live:
                 self._names[key] = names
         return names
 
     @staticmethod
-    def _chain_key(ctx: TenantContext | None) -> Any:
+    def chain_key(ctx: TenantContext | None) -> Any:
         own = not _without_overrides.get()
         return (ctx.uid, ctx.slug, ctx.cache_generation, ctx.theme, own) if ctx else None
 
     def chain(self, ctx: TenantContext | None) -> list[tuple[tuple[str, ...], Path | None]]:
         own = not _without_overrides.get()
-        key = self._chain_key(ctx)
+        key = self.chain_key(ctx)
         layers = self._chains.get(key)
         if layers is None:
             layers = []
@@ -172,14 +176,14 @@ class Layers:
         ``@theme/x.html`` skips the shop's override (so an override can extend the version
         it replaces); ``@base/x.html`` goes straight to the base templates.
         """
-        memo = (self._chain_key(ctx), name)  # the shop's identity: never another shop's
-        if not self._live:
+        memo = (self.chain_key(ctx), name)  # the shop's identity: never another shop's
+        if not self.live:
             kept = self._found.get(memo)
             if kept is not None:
                 return kept  # type: ignore[no-any-return]
         found = self._find(name, self.chain(ctx), ctx)
-        if not self._live:
-            if len(self._found) >= self._found_max:
+        if not self.live:
+            if len(self._found) >= self.found_max:
                 self._found.clear()
             self._found[memo] = found
         return found
@@ -210,6 +214,21 @@ class Layers:
     def invalidate(self) -> None:
         self._names.clear()
         self._found.clear()
+        self.loaded.clear()
+
+
+class TemplateCache(LRUCache[tuple[str, ...], Template]):
+    """Compiled templates keyed by layer, for both environments (cachetools' LRU is O(1)
+    per hit; Jinja's own moves the key through a deque, O(n) in its size). Clearing it
+    also forgets which template each shop's chain was answered (``Layers.loaded``)."""
+
+    def __init__(self, maxsize: int, layers: Layers) -> None:
+        super().__init__(maxsize=maxsize)
+        self.layers = layers
+
+    def clear(self) -> None:
+        self.layers.loaded.clear()
+        super().clear()
 
 
 class LayeredEnvironment(FlaskEnvironment):
@@ -237,7 +256,21 @@ class LayeredEnvironment(FlaskEnvironment):
         return super().get_or_select_template(template_name_or_list, *args, **kw)
 
     def _load_template(self, name: str, globals: Any) -> Template:  # Jinja's name
-        key, loader, layer_name = self.layers.find(name, current_tenant_or_none())
+        ctx = current_tenant_or_none()
+        if globals or self.auto_reload or self.layers.live:
+            return self._load_layered(name, globals, ctx)
+        memo = (self.sandboxed, self.layers.chain_key(ctx), name)
+        loaded = self.layers.loaded
+        template = loaded.get(memo)
+        if template is None:
+            template = self._load_layered(name, globals, ctx)
+            if len(loaded) >= self.layers.found_max:
+                loaded.clear()
+            loaded[memo] = template
+        return template
+
+    def _load_layered(self, name: str, globals: Any, ctx: TenantContext | None) -> Template:
+        key, loader, layer_name = self.layers.find(name, ctx)
         if key[0] == "shop":
             if not self.sandboxed:
                 # Fail closed: a trusted render must never reach a shop's text (it would
