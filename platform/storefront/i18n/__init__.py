@@ -112,6 +112,8 @@ def select_locale() -> str:
     locales = shop_locales(ctx)
     if not locales:
         return PLATFORM_LOCALE
+    if len(locales) == 1:
+        return locales[0]  # nothing to choose between (a prefix it lacks is a 404)
     if not has_request_context():
         # The CLI speaks English; a job that writes to someone says whom with shop_locale().
         return PLATFORM_LOCALE
@@ -122,6 +124,19 @@ def select_locale() -> str:
         request.cookies.get(COOKIE, ""),
         request.accept_languages,
     )
+
+
+def _babel_selector() -> Locale:
+    """What Flask-Babel asks once a request: ``select_locale``'s answer as Babel's
+    object, parsed once per locale (Flask-Babel would parse the name on every request)."""
+    name = select_locale()
+    locale = _PARSED.get(name)
+    if locale is None:
+        locale = _PARSED[name] = Locale.parse(name)
+    return locale
+
+
+_PARSED: dict[str, Locale] = {}  # one entry per locale some shop speaks
 
 
 def negotiate(
@@ -549,7 +564,7 @@ def init_i18n(app: Flask) -> Babel:
     folded any server-given ``SCRIPT_NAME`` back into it, so it wraps the app first.
     """
     app.config.setdefault("BABEL_DEFAULT_LOCALE", PLATFORM_LOCALE)
-    babel = Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    babel = Babel(app, locale_selector=_babel_selector, timezone_selector=select_timezone)
     babel.domain_instance = ShopDomain([str(TRANSLATIONS_DIR)])  # type: ignore[misc]
     app.wsgi_app = LocalePrefix(app.wsgi_app)  # type: ignore[method-assign]
     app.before_request(check_prefix)

@@ -23,8 +23,9 @@ from typing import Any
 
 from cachetools import LRUCache
 from flask.templating import Environment as FlaskEnvironment
-from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound
+from jinja2 import BaseLoader, Environment, FileSystemLoader, Template, TemplateNotFound
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 
 from ..tenancy.context import TenantContext, current_tenant_or_none
 
@@ -217,6 +218,35 @@ class Layers:
         self.loaded.clear()
 
 
+class TemplateGlobals(dict[str, Any]):
+    """A template's globals with their names kept: Jinja copies the names into a new set
+    for every context a page opens (the page and each include). Only
+    ``LayeredEnvironment`` writes to a template's globals, and says so (``renamed``)."""
+
+    names: frozenset[str]
+
+    def renamed(self) -> TemplateGlobals:
+        self.names = frozenset(self)
+        return self
+
+
+class LayeredContext(Context):
+    """Jinja's context, taking the globals' names from ``TemplateGlobals``."""
+
+    def __init__(
+        self,
+        environment: Environment,
+        parent: dict[str, Any],
+        name: str | None,
+        blocks: dict[str, Any],
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> None:
+        names = getattr(globals, "names", None)
+        super().__init__(environment, parent, name, blocks, None if names else globals)
+        if names:
+            self.globals_keys = names  # type: ignore[assignment]  # read only, by Jinja too
+
+
 class TemplateCache(LRUCache[tuple[str, ...], Template]):
     """Compiled templates keyed by layer, for both environments (cachetools' LRU is O(1)
     per hit; Jinja's own moves the key through a deque, O(n) in its size). Clearing it
@@ -235,6 +265,7 @@ class LayeredEnvironment(FlaskEnvironment):
     """Flask's Jinja environment with the layered lookup and a layer-keyed cache."""
 
     sandboxed = False
+    context_class = LayeredContext
     layers: Layers
     sandbox: Any
     max_template_bytes = 256 * 1024
@@ -246,7 +277,7 @@ class LayeredEnvironment(FlaskEnvironment):
         of some thirty names. The platform sets its globals while building the app, before
         any template loads (which Jinja's documentation asks anyway), so the snapshot
         misses nothing."""
-        return {**self.globals, **(d or {})}
+        return TemplateGlobals({**self.globals, **(d or {})}).renamed()
 
     def get_or_select_template(self, template_name_or_list: Any, *args: Any, **kw: Any) -> Any:
         """Flask's entry point for a page: a shop with templates of its own renders here
@@ -283,6 +314,8 @@ class LayeredEnvironment(FlaskEnvironment):
             if template is not None and (not self.auto_reload or template.is_up_to_date):
                 if globals:
                     template.globals.update(globals)
+                    if isinstance(template.globals, TemplateGlobals):
+                        template.globals.renamed()
                 return template
         template = loader.load(self, layer_name, self.make_globals(globals))
         if self.cache is not None:

@@ -56,7 +56,7 @@ from .budget import (
     start_budget,
     tick,
 )
-from .loader import LayeredEnvironment
+from .loader import LayeredContext, LayeredEnvironment
 
 SCALARS = (str, int, float, bool, type(None), Decimal, date, datetime, Markup)
 FIELD_ATTRS = frozenset(
@@ -123,7 +123,7 @@ def is_safe_value(value: Any, depth: int = 0) -> bool:
     return callable(value) and getattr(value, "__storefront_helper__", False)
 
 
-class CuratedContext(Context):
+class CuratedContext(LayeredContext):
     """A template context that keeps only safe values, however the template is reached."""
 
     def __init__(
