@@ -184,3 +184,28 @@ def test_theme_cli_list_check_override(app, runner, make_shop):
     bad = runner.invoke(["theme", "check", "acme"])
     assert bad.exit_code == 1
     assert "broken.html:1" in bad.output
+
+
+def test_a_new_override_shows_after_cache_clear_and_never_in_another_shop(app, runner, make_shop):
+    """Includes answer from a memo of compiled templates per shop chain: it follows the
+    shop's cache generation and holds one shop's override only for that shop."""
+    acme, globex = make_shop("acme"), make_shop("globex")
+    client = app.test_client()
+    for shop in (acme, globex):  # both chains remembered with the theme's footer
+        assert "ACME FOOTER" not in client.get("/", headers=host(shop)).text
+    write(app, "acme", "templates/layout_sections/footer.html", "<footer>ACME FOOTER</footer>")
+    assert runner.invoke(["cache", "clear", "acme"]).exit_code == 0
+    assert "ACME FOOTER" in client.get("/", headers=host(acme)).text
+    assert "ACME FOOTER" not in client.get("/", headers=host(globex)).text
+
+
+def test_clearing_the_template_cache_forgets_every_remembered_template(app, make_shop):
+    shop = make_shop("acme")
+    path = write(app, "acme", "templates/index.html", "<p>v1</p>")
+    client = app.test_client()
+    assert "v1" in client.get("/", headers=host(shop)).text
+    assert app.jinja_env.layers.loaded
+    path.write_text("<p>v2</p>")
+    app.jinja_env.cache.clear()
+    assert not app.jinja_env.layers.loaded
+    assert "v2" in client.get("/", headers=host(shop)).text

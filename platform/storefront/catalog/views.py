@@ -85,7 +85,7 @@ def search() -> str:
 @shop_cached()
 def product(slug: str) -> str:
     """A product page."""
-    found = services.get_product(slug)
+    found = services.get_product_page(slug)
     if found is None:
         abort(404)
     wanted = request.args.get("variant", "")
