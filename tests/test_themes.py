@@ -199,6 +199,7 @@ def test_a_new_override_shows_after_cache_clear_and_never_in_another_shop(app, r
     assert "ACME FOOTER" not in client.get("/", headers=host(globex)).text
 
 
+@pytest.mark.settings(SHOP_PAGE_CACHE=False)  # the page itself would be kept otherwise
 def test_clearing_the_template_cache_forgets_every_remembered_template(app, make_shop):
     shop = make_shop("acme")
     path = write(app, "acme", "templates/index.html", "<p>v1</p>")

@@ -276,8 +276,15 @@ class LayeredEnvironment(FlaskEnvironment):
         copies the globals' names, and a ``ChainMap`` walks both maps in Python for each
         of some thirty names. The platform sets its globals while building the app, before
         any template loads (which Jinja's documentation asks anyway), so the snapshot
-        misses nothing."""
-        return TemplateGlobals({**self.globals, **(d or {})}).renamed()
+        misses nothing. Templates without globals of their own share one snapshot (a
+        worker keeps thousands of compiled templates); nothing writes to it
+        (``_load_layered`` gives a template asked for with more globals a copy)."""
+        if d:
+            return TemplateGlobals({**self.globals, **d}).renamed()
+        shared = self.__dict__.get("_shared_globals")
+        if shared is None or len(shared) != len(self.globals):  # one added since: renew
+            shared = self._shared_globals = TemplateGlobals(self.globals).renamed()
+        return shared
 
     def get_or_select_template(self, template_name_or_list: Any, *args: Any, **kw: Any) -> Any:
         """Flask's entry point for a page: a shop with templates of its own renders here
@@ -312,10 +319,8 @@ class LayeredEnvironment(FlaskEnvironment):
         if self.cache is not None:
             template = self.cache.get(cache_key)  # type: ignore[arg-type]  # keyed by layer
             if template is not None and (not self.auto_reload or template.is_up_to_date):
-                if globals:
-                    template.globals.update(globals)
-                    if isinstance(template.globals, TemplateGlobals):
-                        template.globals.renamed()
+                if globals:  # a copy: the template's globals may be the shared ones
+                    template.globals = TemplateGlobals({**template.globals, **globals}).renamed()
                 return template
         template = loader.load(self, layer_name, self.make_globals(globals))
         if self.cache is not None:
