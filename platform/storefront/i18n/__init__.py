@@ -112,11 +112,11 @@ def select_locale() -> str:
     locales = shop_locales(ctx)
     if not locales:
         return PLATFORM_LOCALE
-    if len(locales) == 1:
-        return locales[0]  # nothing to choose between (a prefix it lacks is a 404)
     if not has_request_context():
         # The CLI speaks English; a job that writes to someone says whom with shop_locale().
         return PLATFORM_LOCALE
+    if len(locales) == 1:
+        return locales[0]  # nothing to choose between (a prefix it lacks is a 404)
     return negotiate(
         locales,
         request.environ.get(ENVIRON_TAG),
