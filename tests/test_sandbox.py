@@ -84,6 +84,29 @@ def test_injection_payload_in_a_shop_override_leaks_nothing(app, make_shop, make
         assert "template" in body  # a clear answer, not a blank page
 
 
+@pytest.mark.parametrize("payload", ["{{ config.SECRET_KEY }}", "{{ config }}", "{{ markup }}"])
+def test_a_section_override_gets_nothing_after_trusted_pages_filled_the_memos(
+    app, make_shop, payload
+):
+    """Templates and their globals are remembered per environment and shop chain: a shop's
+    partial, included by the base layout, must still render sandboxed after another
+    shop's trusted pages compiled the same layout, and that shop must not get the partial."""
+    acme, globex = make_shop("acme"), make_shop("globex")
+    client = app.test_client()
+    for _ in range(2):  # the trusted layout, sections and globals snapshot, remembered
+        assert client.get("/", headers=host(globex)).status_code == 200
+    path = tenant_folder(app, "acme") / "templates" / "layout_sections" / "footer.html"
+    path.parent.mkdir(parents=True)
+    path.write_text(f'<footer id="own">{payload}</footer>')
+    response = client.get("/", headers=host(acme))
+    assert response.status_code in (200, 403, 503)  # rendered as nothing, refused, or said
+    for leak in LEAKS:
+        assert leak not in response.text, (payload, leak)
+    if response.status_code == 200:
+        assert '<footer id="own">' in response.text
+    assert '<footer id="own">' not in client.get("/", headers=host(globex)).text
+
+
 def test_a_form_in_a_shop_override_shows_its_fields_but_not_its_secrets(app, make_shop):
     shop = make_shop("acme")
     path = tenant_folder(app, "acme") / "templates" / "security" / "login_user.html"

@@ -129,14 +129,19 @@ def select_locale() -> str:
 def _babel_selector() -> Locale:
     """What Flask-Babel asks once a request: ``select_locale``'s answer as Babel's
     object, parsed once per locale (Flask-Babel would parse the name on every request)."""
-    name = select_locale()
+    return parsed_locale(select_locale())
+
+
+def parsed_locale(name: str) -> Locale:
+    """Babel's object for a locale name, parsed once per name (a shop's locales are
+    validated names, so these are few)."""
     locale = _PARSED.get(name)
     if locale is None:
         locale = _PARSED[name] = Locale.parse(name)
     return locale
 
 
-_PARSED: dict[str, Locale] = {}  # one entry per locale some shop speaks
+_PARSED: dict[str, Locale] = {}
 
 
 def negotiate(
@@ -184,7 +189,7 @@ _LOCALE_NAMES: dict[Locale, str] = {}  # str(Locale) builds the name anew each t
 
 def babel_locale() -> Locale:
     """The active locale as Babel's object (formatting with it skips parsing a string)."""
-    return active_locale() or Locale.parse(PLATFORM_LOCALE)
+    return active_locale() or parsed_locale(PLATFORM_LOCALE)
 
 
 def active_locale() -> Locale | None:
@@ -217,7 +222,7 @@ def format_when(value: datetime | None) -> str:
     "25. Nov. 2026, 14:31", "Nov 25, 2026, 2:31 PM"."""
     if value is None:
         return ""
-    locale = active_locale() or Locale.parse(PLATFORM_LOCALE)
+    locale = active_locale() or parsed_locale(PLATFORM_LOCALE)
     moment = _aware(value)
     tz = get_timezone()
     day = dates.format_skeleton("yMMMd", moment, tzinfo=tz, locale=locale)
@@ -230,7 +235,7 @@ def format_day(value: datetime | None) -> str:
     """A day in the shop's time zone: "25. Nov. 2026"."""
     if value is None:
         return ""
-    locale = active_locale() or Locale.parse(PLATFORM_LOCALE)
+    locale = active_locale() or parsed_locale(PLATFORM_LOCALE)
     return dates.format_skeleton("yMMMd", _aware(value), tzinfo=get_timezone(), locale=locale)
 
 
