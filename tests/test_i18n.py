@@ -523,12 +523,97 @@ def test_dates_read_in_the_shops_time_zone_and_language(app, make_shop):
             'locales = ["de_DE"]\n[texts.de_DE]\n"Cart" = "<img src=x onerror=alert(1)>"',
             "no markup",
         ),
+        (
+            'locales = ["de_DE"]\n[texts.de_DE]\n"Cart" = "%(nope)s"',
+            "texts: de_DE: 'Cart': unknown placeholder %(nope)s (the message's own: none)",
+        ),
+        (
+            'locales = ["de_DE"]\n[texts.de_DE]\n"Tax %(rate)s %%" = "MwSt. %(rate)d %%"',
+            "unknown placeholder %(rate)d (the message's own: %(rate)s)",
+        ),
+        ('locales = ["de_DE"]\n[texts.de_DE]\n"Cart" = "50% Rabatt"', "a lone %"),
     ],
 )
 def test_bad_language_settings_say_what_is_wrong(text, says):
     with pytest.raises(SettingsError) as caught:
         parse_settings(f'name = "x"\n{text}\n', "tenant.toml")
     assert says in str(caught.value)
+
+
+def test_wording_may_use_the_messages_own_placeholders_and_percent_signs():
+    settings = parse_settings(
+        'name = "x"\nlocales = ["de_DE"]\n[texts.de_DE]\n'
+        '"Tax %(rate)s %%" = "inkl. %(rate)s %% MwSt."\n'
+        '"%(num)d item" = ["ein Stück", "%(num)s Stück"]\n',
+        "tenant.toml",
+    )
+    assert settings.texts["de_DE"]["Tax %(rate)s %%"] == "inkl. %(rate)s %% MwSt."
+
+
+def test_wording_with_an_unknown_placeholder_is_refused_at_load_not_on_every_page(
+    app, runner, make_shop
+):
+    # Formatting "%(nope)s" with the message's keywords raised on every page (500) while
+    # `tenantctl check` said ok; now the settings refuse it, naming the key, and the shop
+    # waits like any misconfigured one while the others answer.
+    broken = make_shop(
+        "kaputt", settings=shop_toml(["de_DE"], '[texts.de_DE]\n"Cart" = "%(nope)s"\n')
+    )
+    fine = make_shop("heil", settings=shop_toml(["de_DE"]))
+    client = app.test_client()
+    page = client.get("/", headers=host(broken))
+    assert page.status_code == 503 and "Traceback" not in page.text
+    assert client.get("/", headers=host(fine)).status_code == 200
+    result = runner.invoke(["check", "kaputt"])
+    assert result.exit_code == 1
+    assert "texts: de_DE: 'Cart': unknown placeholder %(nope)s" in result.output
+
+
+class _Inputs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "input":
+            self.inputs.append(dict(attrs))
+
+
+ATTACK = 'Find" autofocus onfocus="alert(document.cookie)'
+
+
+def test_a_quote_in_wording_stays_inside_the_html_attribute(app, make_shop):
+    # No < or >, so the markup check let it through; Jinja marked the translation Markup
+    # and the quote ended placeholder="…", adding an event handler to the search box.
+    shop = make_shop(
+        "zitat", settings=shop_toml(["en_US"], f"[texts.en_US]\nSearch = '{ATTACK}'\n")
+    )
+    html = app.test_client().get("/", headers=host(shop)).text
+    parser = _Inputs()
+    parser.feed(html)
+    search = next(i for i in parser.inputs if i.get("type") == "search")
+    assert search["placeholder"] == ATTACK
+    assert "onfocus" not in search and "autofocus" not in search
+    assert "&#34;" in html or "&quot;" in html
+
+
+def test_lazy_and_python_side_wording_is_escaped_as_text_too(app, make_shop):
+    # Flask-Babel's lazy strings declare themselves markup (__html__ returns the text),
+    # so a label or a form's render_kw carried the raw wording into an attribute.
+    from flask_babel import gettext, lazy_gettext
+    from markupsafe import Markup, escape
+
+    shop = make_shop("lazy", settings=shop_toml(["en_US"], f"[texts.en_US]\nEmail = '{ATTACK}'\n"))
+    escaped = str(escape(ATTACK))
+    with app.test_request_context("/", headers=host(shop)):
+        app.preprocess_request()
+        lazy = lazy_gettext("Email")
+        assert str(lazy) == ATTACK  # text stays text for mails and JSON
+        assert escape(lazy) == escaped
+        assert Markup('<input placeholder="%s">') % lazy == f'<input placeholder="{escaped}">'
+        assert escape(gettext("Email")) == escaped
+        template = app.jinja_env.from_string('<input placeholder="{{ _("Email") }}">')
+        assert template.render() == f'<input placeholder="{escaped}">'
 
 
 # Per-shop wording ---------------------------------------------------------------------

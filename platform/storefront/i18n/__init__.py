@@ -51,7 +51,7 @@ from flask_babel import (
 from flask_babel import gettext as _
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 
 from ..shared import SafeView
@@ -472,6 +472,30 @@ class ShopDomain(Domain):
 _TRANSLATIONS_KEY = "_storefront_translations"
 
 
+class ShopWording(str):
+    """A shop's own wording for a platform message: text, never markup.
+
+    Jinja treats a translation as markup (``Markup(text)``: the platform's catalogs are
+    trusted) and so does Flask-Babel's lazy string (its ``__html__`` hands the text over
+    as is), so a quote in a shop's wording used to end an HTML attribute. Both ask the
+    text for its HTML (``Markup()`` and ``escape()`` call ``__html__``), and this answer
+    is the text escaped: every way a translation reaches a page escapes a shop's wording
+    as text. ``str()`` and ``%`` keep the mark, so a lazy string and a formatted message
+    carry it to where they are shown; anything else makes a plain ``str``, which Jinja
+    escapes anyway."""
+
+    __slots__ = ()
+
+    def __html__(self) -> Markup:
+        return escape(str.__str__(self))
+
+    def __str__(self) -> str:
+        return self  # str() of a lazy string must keep the mark (see above)
+
+    def __mod__(self, values: Any) -> ShopWording:
+        return ShopWording(str.__mod__(self, values))
+
+
 def with_overrides(base: NullTranslations, texts: dict[str, str | list[str]]) -> Translations:
     """A copy of ``base`` whose messages ``texts`` replaces (lists are plural forms)."""
     merged = Translations()
@@ -479,9 +503,9 @@ def with_overrides(base: NullTranslations, texts: dict[str, str | list[str]]) ->
     for msgid, text in texts.items():
         if isinstance(text, list):
             for index, form in enumerate(text):
-                catalog[(msgid, index)] = form
+                catalog[(msgid, index)] = ShopWording(form)
         else:
-            catalog[msgid] = text
+            catalog[msgid] = ShopWording(text)
     merged._catalog = catalog  # type: ignore[attr-defined]
     merged.plural = getattr(base, "plural", merged.plural)  # type: ignore[attr-defined]
     return merged
@@ -506,8 +530,8 @@ def page_translations() -> NullTranslations:
 # What Jinja's i18n extension calls, "new style" (autoescaped, always %-formatted with
 # the keywords) as ``install_gettext_callables(newstyle=True)`` makes them, but one call
 # each: Jinja's own wrappers go through three ``Context.call``s per label. Marking the
-# text Markup is what Jinja does: the catalogs are the platform's, and a shop's own
-# wording may carry no markup (ShopSettings refuses < and > in [texts]).
+# text Markup is what Jinja does: the catalogs are the platform's. A shop's own wording
+# is a ``ShopWording``, which ``Markup()`` escapes as text (attributes included).
 
 
 @pass_eval_context

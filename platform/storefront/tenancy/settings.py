@@ -268,10 +268,14 @@ class ShopSettings(_Strict):
                 forms = text if isinstance(text, list) else [text]
                 if not forms or any(len(form) > 2000 for form in forms) or len(msgid) > 2000:
                     raise ValueError(f"{locale}: {msgid[:40]!r}: 1 to 2000 characters")
-                # Jinja marks a translation safe markup (the platform's catalogs are
-                # trusted); a shop's wording may not carry any, in its pages or the dashboard.
+                # A shop's wording is text, escaped wherever it is shown (i18n.ShopWording);
+                # markup in it is refused too, so no page or mail ever shows a tag as text.
                 if any("<" in form or ">" in form for form in forms):
                     raise ValueError(f"{locale}: {msgid[:40]!r}: no markup (< or >) in a text")
+                for form in forms:
+                    problem = placeholder_problem(msgid, form, plural=isinstance(text, list))
+                    if problem:
+                        raise ValueError(f"{locale}: {msgid[:40]!r}: {problem}")
         return value
 
     @model_validator(mode="after")
@@ -336,6 +340,33 @@ class ShopSettings(_Strict):
             values["SECURITY_EMAIL_SENDER"] = self.mail.sender
             values["MAIL_DEFAULT_SENDER"] = self.mail.sender
         return values
+
+
+# A %-format token: a literal percent sign, a named placeholder, or a lone ``%`` (which
+# formatting would reject). Every message is %-formatted with its keywords when shown
+# (Jinja's new-style gettext), so a wording may use only the placeholders its message has.
+_FORMAT_TOKEN = re.compile(r"%%|%\([^()]{0,60}\)[-#0 +*]*\d*(?:\.\d*)?[a-zA-Z]?|%")
+
+
+def placeholder_problem(msgid: str, text: str, *, plural: bool = False) -> str | None:
+    """Why ``text`` cannot stand for ``msgid`` when formatted with the message's keywords
+    (an unknown placeholder, a lone ``%``), or None. A wording may repeat the message's
+    own placeholders, leave some out, or show any of them with ``s``; a plural's forms may
+    also show ``num``."""
+    own = {part for part in _FORMAT_TOKEN.findall(msgid) if part not in ("%%", "%")}
+    names = {part[2 : part.index(")")] for part in own}
+    if plural:
+        names.add("num")
+        own.add("%(num)d")
+    allowed = own | {f"%({name})s" for name in names}
+    for part in _FORMAT_TOKEN.findall(text):
+        if part == "%%" or part in allowed:
+            continue
+        if part == "%":
+            return "a lone % (a percent sign is written %%, as in the platform's messages)"
+        known = ", ".join(sorted(allowed)) or "none"
+        return f"unknown placeholder {part} (the message's own: {known})"
+    return None
 
 
 def _check_locale(value: str) -> str:
