@@ -16,7 +16,8 @@ from sqlalchemy import select
 from storefront.catalog import services as catalog
 from storefront.extensions import db
 from storefront.orders import services as orders
-from storefront.orders.stripe_payment import PaymentEvent
+from storefront.orders.models import Order
+from storefront.orders.stripe_events import PaymentEvent
 from storefront.tenancy.context import tenant_context
 from storefront.tenancy.secrets import load_secrets, mask, set_secret
 from tests.fixtures.factories import csrf_from, host, tenant_folder
@@ -119,7 +120,10 @@ def test_replays_and_late_events_change_nothing_twice(app, shop, stripe_fake):
         "data": {"object": stripe_fake.sessions[session_id]._export()},
     }
     for _ in range(2):
-        assert signed_post(app, shop, event).get_json()["outcome"] in ("already paid", "replayed")
+        assert signed_post(app, shop, event).get_json()["outcome"] in (
+            "unchanged: already_paid",
+            "replayed",
+        )
     stripe_fake.expire(session_id)
     time.sleep(1.5)
     assert wait_for(lambda: len(stripe_fake.deliveries) >= 2)
@@ -255,3 +259,207 @@ def test_the_owner_sees_the_keys_masked(app, shop, make_user):
     page = owner.get("/admin/settings", headers=host(shop)).text
     assert "sk_test_…5678" in page and "sk_test_acme12345678" not in page
     assert "whsec_…1234" in page
+
+
+# Signed events that name an order they do not pay (issue 29): each is refused, recorded
+# for the owner, answered 200 (Stripe stops retrying), and the order does not move.
+
+
+@pytest.fixture
+def gadget(app, shop):
+    """A $19.99 product (the red team's order)."""
+    with app.app_context(), tenant_context(shop):
+        catalog.create_product("GAD", "Gadget", 1999, stock=5, slug="gadget")
+        db.session.commit()
+    return shop
+
+
+def order_by(app, shop, method, slug="gadget"):
+    """Place an order paid by ``method``; its number and its session (if any)."""
+    client = app.test_client()
+    add_to_cart(client, shop, slug)
+    page = client.get("/checkout", headers=host(shop))
+    data = {**ADDRESS, "email": "eve@example.com", "payment_method": method}
+    answer = client.post(
+        "/checkout", data={**data, "csrf_token": csrf_from(page.text)}, headers=host(shop)
+    )
+    assert answer.status_code == 302
+    with app.app_context(), tenant_context(shop):
+        newest = db.session.scalars(select(Order).order_by(Order.id.desc())).first()
+        return newest.number, newest.payment_ref
+
+
+def completed(session, event_id="evt_attack", kind="checkout.session.completed", **changes):
+    body = {**session, "payment_status": "paid", "payment_intent": "pi_attack", **changes}
+    return {"id": event_id, "type": kind, "data": {"object": body}}
+
+
+def a_session(shop, number, session_id=None, amount=1999):
+    """The session object Stripe would send for ``number`` (by its real one if it has it)."""
+    return {
+        "id": session_id or "cs_test_forged",
+        "object": "checkout.session",
+        "amount_total": amount,
+        "currency": "usd",
+        "client_reference_id": number,
+        "metadata": {"order_number": number, "shop": shop.uid},
+        "status": "complete",
+    }
+
+
+def order_state(app, shop, number):
+    with app.app_context(), tenant_context(shop):
+        db.session.expire_all()
+        order = orders.get_order(number)
+        return order.status, order.payment_intent, catalog.product_by_sku("GAD").stock
+
+
+def recorded(app, shop, event_id):
+    with app.app_context(), tenant_context(shop):
+        row = db.session.scalar(select(PaymentEvent).where(PaymentEvent.event_id == event_id))
+        return row and (row.outcome, row.reason)
+
+
+def test_a_completed_event_for_one_cent_does_not_pay_a_1999_order(app, gadget, stripe_fake):
+    number, session_id = order_by(app, gadget, "stripe")
+    before = order_state(app, gadget, number)
+    cheap = completed(a_session(gadget, number, session_id, amount=1))
+    answer = signed_post(app, gadget, cheap)
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "refused: amount"
+    assert order_state(app, gadget, number) == before == ("pending", None, 4)
+    assert recorded(app, gadget, "evt_attack") == ("refused", "amount")
+    # The session's own event for the full amount still settles it.
+    paid = completed(a_session(gadget, number, session_id), event_id="evt_real")
+    assert signed_post(app, gadget, paid).get_json()["outcome"] == "applied: paid"
+    assert order_state(app, gadget, number)[:2] == ("paid", "pi_attack")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"currency": "eur"}, "currency"),
+        ({"currency": "USD", "amount_total": 199900}, "amount"),
+        ({"metadata": {"order_number": "ACME-1001", "shop": "another-shop-uid"}}, "other_shop"),
+        ({"metadata": {"order_number": "ACME-1001"}}, "other_shop"),
+        ({"id": "cs_test_someone_elses"}, "other_session"),
+        ({"metadata": {"order_number": "ACME-9999", "shop": "SHOP"}}, "unknown_order"),
+    ],
+)
+def test_a_completed_event_that_is_not_the_orders_own_changes_nothing(app, gadget, change, reason):
+    number, session_id = order_by(app, gadget, "stripe")
+    assert number == "ACME-1001"
+    session = a_session(gadget, number, session_id)
+    if change.get("metadata", {}).get("shop") == "SHOP":  # this shop's uid, made per test
+        change = {"metadata": {**change["metadata"], "shop": gadget.uid}}
+    answer = signed_post(app, gadget, completed({**session, **change}))
+    assert answer.status_code == 200, answer.text
+    assert answer.get_json()["outcome"] == f"refused: {reason}"
+    assert order_state(app, gadget, number) == ("pending", None, 4)
+    assert recorded(app, gadget, "evt_attack") == ("refused", reason)
+
+
+def test_another_orders_session_does_not_pay_this_one(app, gadget):
+    """Pay the cheap order's session, name the dear one: the session is not its own."""
+    dear, _dear_session = order_by(app, gadget, "stripe")
+    cheap, cheap_session = order_by(app, gadget, "stripe")
+    forged = completed(
+        {
+            **a_session(gadget, cheap, cheap_session),
+            "metadata": {"order_number": dear, "shop": gadget.uid},
+        }
+    )
+    assert signed_post(app, gadget, forged).get_json()["outcome"] == "refused: other_session"
+    assert order_state(app, gadget, dear)[0] == order_state(app, gadget, cheap)[0] == "pending"
+
+
+@pytest.mark.parametrize("kind", ["checkout.session.completed", "checkout.session.expired"])
+def test_a_card_event_naming_a_bank_transfer_order_changes_nothing(app, gadget, kind):
+    number, session_id = order_by(app, gadget, "bank_transfer")
+    assert session_id is None  # it never had a Checkout Session
+    event = completed(a_session(gadget, number), kind=kind)
+    answer = signed_post(app, gadget, event)
+    assert answer.status_code == 200 and answer.get_json()["outcome"] == "refused: not_card"
+    assert order_state(app, gadget, number) == ("pending", None, 4)  # not paid, not restocked
+    assert recorded(app, gadget, "evt_attack") == ("refused", "not_card")
+
+
+def test_an_expiry_of_another_session_does_not_cancel_a_card_order(app, gadget):
+    number, _session_id = order_by(app, gadget, "stripe")
+    event = completed(a_session(gadget, number, "cs_test_other"), kind="checkout.session.expired")
+    assert signed_post(app, gadget, event).get_json()["outcome"] == "refused: other_session"
+    assert order_state(app, gadget, number) == ("pending", None, 4)
+
+
+def signed_raw(app, shop, body: bytes):
+    stamp = int(time.time())
+    signature = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+    return app.test_client().post(
+        "/payments/stripe/webhook",
+        data=body,
+        headers={
+            **host(shop),
+            "Content-Type": "application/json",
+            "Stripe-Signature": f"t={stamp},v1={signature.hexdigest()}",
+        },
+    )
+
+
+def test_signed_but_malformed_events_answer_400_and_are_recorded(app, gadget):
+    number, session_id = order_by(app, gadget, "stripe")
+    good = a_session(gadget, number, session_id)
+    kind = "checkout.session.completed"
+    shapes = [
+        b"not json at all",
+        b"[1, 2, 3]",
+        b'"a string"',
+        b"{}",
+        b'{"id": 5, "type": "checkout.session.completed"}',
+        {"id": "evt_m1", "type": kind},
+        {"id": "evt_m2", "type": kind, "data": None},
+        {"id": "evt_m3", "type": kind, "data": {"object": [good]}},
+        {"id": "evt_m4", "type": kind, "data": {"object": "cs_test_x"}},
+        completed({**good, "amount_total": "1999"}, event_id="evt_m5"),
+        completed({**good, "amount_total": 19.99}, event_id="evt_m6"),
+        completed({**good, "amount_total": True}, event_id="evt_m7"),
+        completed({**good, "metadata": ["order_number", number]}, event_id="evt_m8"),
+        completed({k: v for k, v in good.items() if k != "id"}, event_id="evt_m9"),
+        completed({**good, "currency": ["usd"]}, event_id="evt_m10"),
+        completed({**good, "metadata": {"order_number": 1001}}, event_id="evt_m11"),
+        b"[" * 5000 + b"]" * 5000,
+    ]
+    for shape in shapes:
+        body = shape if isinstance(shape, bytes) else json.dumps(shape).encode()
+        answer = signed_raw(app, gadget, body)
+        assert answer.status_code == 400, (shape, answer.status_code)
+        assert order_state(app, gadget, number) == ("pending", None, 4)
+    with app.app_context(), tenant_context(gadget):
+        unreadable = db.session.scalars(
+            select(PaymentEvent.event_id).where(PaymentEvent.outcome == "malformed")
+        ).all()
+    assert len(unreadable) == len(shapes)
+    assert {f"evt_m{i}" for i in range(1, 12)} <= set(unreadable)
+    # Stripe retries a 400: the same body again is still 400, and still one row.
+    assert signed_raw(app, gadget, b"not json at all").status_code == 400
+    paid = completed(good, event_id="evt_real")
+    assert signed_post(app, gadget, paid).get_json()["outcome"] == "applied: paid"
+
+
+def test_the_owner_sees_refused_payment_events(app, gadget, make_user):
+    from tests.fixtures.factories import login
+
+    number, session_id = order_by(app, gadget, "stripe")
+    signed_post(app, gadget, completed(a_session(gadget, number, session_id, amount=1)))
+    make_user(gadget, "boss@example.com", roles=["owner"])
+    owner = app.test_client()
+    assert login(owner, gadget, "boss@example.com").status_code == 302
+    order_page = owner.get(f"/admin/orders/{number}", headers=host(gadget)).text
+    assert f"/admin/payments/?order={number}" in order_page
+    page = owner.get(f"/admin/payments/?order={number}", headers=host(gadget))
+    assert page.status_code == 200
+    assert "evt_attack" in page.text and "refused" in page.text
+    assert "The amount is not the order&#39;s total." in page.text and "$0.01" in page.text
+    # Shoppers and anonymous visitors do not.
+    assert app.test_client().get("/admin/payments/", headers=host(gadget)).status_code in (
+        302,
+        401,
+    )

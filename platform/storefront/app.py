@@ -17,6 +17,7 @@ from .admin.content import bp as admin_pages_bp
 from .admin.discounts import bp as admin_discounts_bp
 from .admin.domains import bp as admin_domains_bp
 from .admin.keys import bp as admin_keys_bp
+from .admin.payments import bp as admin_payments_bp
 from .admin.product_details import bp as admin_products_bp
 from .admin.views import bp as admin_bp
 from .admin.webhooks import bp as admin_webhooks_bp
@@ -144,6 +145,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_keys_bp)
     app.register_blueprint(admin_products_bp)
     app.register_blueprint(admin_discounts_bp)
+    app.register_blueprint(admin_payments_bp)
     app.register_blueprint(admin_pages_bp)
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)

@@ -29,7 +29,7 @@ from ..extensions import csrf, db
 from ..problems import api_error
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_globals
-from . import services, stripe_payment, totals
+from . import services, stripe_events, stripe_payment, totals
 from .forms import CheckoutForm
 from .payments import PROVIDERS
 from .views_model import CheckoutSummary, checkout_summary
@@ -162,17 +162,28 @@ def _after_order(order: services.Order) -> Response:
 @bp.route("/payments/stripe/webhook", methods=["POST"])
 @csrf.exempt
 def stripe_webhook() -> ResponseReturnValue:
-    """Stripe's signed events for this shop: answered at once, each applied once."""
+    """Stripe's signed events for this shop: answered at once, each applied once and only
+    to its own order; refused ones are recorded for the owner (and answered 200, so
+    Stripe stops retrying), signed ones that are not shaped like Stripe's answer 400."""
+    body = request.get_data()
     try:
-        event = stripe_payment.verify(
-            request.get_data(), request.headers.get("Stripe-Signature", "")
-        )
+        event = stripe_payment.verify(body, request.headers.get("Stripe-Signature", ""))
+    except stripe_events.MalformedEvent:
+        outcome = stripe_events.record_unreadable(body)
+        event = None
     except ValueError as exc:
         log.warning("stripe webhook refused: %s", exc)
         return api_error(400, "The signature does not match.")
-    outcome = stripe_payment.handle_event(event, services.set_status)
-    log.info("stripe event %s (%s): %s", event["id"], event["type"], outcome)
-    return jsonify(received=True, outcome=outcome)
+    else:
+        outcome = stripe_events.handle_event(event, services.set_status)
+    db.session.commit()  # a refused or unreadable event is kept too
+    name = event.get("id") if isinstance(event, dict) else None
+    if outcome.status != 200:
+        log.warning("stripe event %r unreadable: %s", name, outcome)
+        return api_error(outcome.status, "The event is not shaped like a Stripe event.")
+    level = logging.WARNING if outcome.outcome == stripe_events.REFUSED else logging.INFO
+    log.log(level, "stripe event %r (%s): %s", name, event.get("type") if event else None, outcome)
+    return jsonify(received=True, outcome=str(outcome))
 
 
 @bp.route("/orders/<number>")
