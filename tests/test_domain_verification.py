@@ -14,7 +14,7 @@ from dnslib.server import BaseResolver, DNSServer
 from storefront.extensions import db
 from storefront.jobs.periodic import recheck_domains
 from storefront.outbox import deliver_committed
-from storefront.tenancy import services
+from storefront.tenancy import services, verification
 from storefront.tenancy.context import tenant_context
 from storefront.tenancy.models import Domain, utcnow
 
@@ -263,3 +263,90 @@ def test_the_owner_brings_a_domain_from_added_to_serving_in_the_dashboard(
     assert app.test_client().get("/", headers=host(other)).status_code == 200
     owner.post("/admin/domains/shop.acme.example/primary", data=confirm, headers=host(shop))
     assert app.test_client().get("/", headers={"Host": "shop.acme.example"}).status_code == 200
+
+
+# Unproven claims: they lapse, and a proof wins over them --------------------------------
+
+
+def test_an_unproven_claim_lapses_after_the_stated_time(app, runner, make_shop, zone, monkeypatch):
+    # A shop that adds someone else's name and never proves it held the name for ever:
+    # the real owner could not even add it. It holds it DOMAIN_CLAIM_HOURS, no longer.
+    make_shop("squat")
+    make_shop("owner")
+    app.config["DOMAIN_CLAIM_HOURS"] = 72
+    assert runner.invoke(["domain", "add", "squat", "brand.example"]).exit_code == 0
+    clock = utcnow()
+    monkeypatch.setattr(verification, "utcnow", lambda: clock + timedelta(hours=71))
+    early = runner.invoke(["domain", "add", "owner", "brand.example"])
+    assert early.exit_code == 1 and "claimed by shop 'squat', unproven" in early.output
+    monkeypatch.setattr(verification, "utcnow", lambda: clock + timedelta(hours=73))
+    late = runner.invoke(["domain", "add", "owner", "brand.example"])
+    assert late.exit_code == 0 and "pending" in late.output, late.output
+    with app.app_context():
+        (row,) = db.session.query(Domain).filter_by(hostname="brand.example").all()
+        assert row.tenant.slug == "owner" and row.status == "pending"
+
+
+def test_a_proof_takes_the_name_from_another_shops_unproven_claim(app, runner, make_shop, zone):
+    make_shop("squat")
+    owner = make_shop("owner")
+    assert runner.invoke(["domain", "add", "squat", "brand.example"]).exit_code == 0
+    squat_token = token_of(app, "brand.example")
+    refused = runner.invoke(["domain", "add", "owner", "brand.example"])
+    assert refused.exit_code == 1
+    # The owner is told which record proves the name for its own shop (not the squatter's).
+    with app.app_context():
+        owner_token = verification.claim_token(owner.uid, "brand.example")
+    assert owner_token != squat_token
+    assert owner_token in refused.output and squat_token not in refused.output
+    publish(zone, app, "brand.example", token=owner_token)
+    taken = runner.invoke(["domain", "add", "owner", "brand.example"])
+    assert taken.exit_code == 0 and "now serves owner" in taken.output, taken.output
+    assert status_of(app, "brand.example") == "verified"
+    with app.app_context():
+        (row,) = db.session.query(Domain).filter_by(hostname="brand.example").all()
+        assert row.tenant.slug == "owner" and row.verify_token == owner_token
+    answer = app.test_client().get("/", headers={"Host": "brand.example"})
+    assert answer.status_code == 301 and owner.primary_host in answer.headers["Location"]
+    gone = runner.invoke(["domain", "verify", "squat", "brand.example"])
+    assert gone.exit_code == 1 and "not a domain of squat" in gone.output
+    # The owner's own records never prove the squatter's claim, nor does a proof take a
+    # name that serves another shop.
+    again = runner.invoke(["domain", "add", "squat", "brand.example"])
+    assert again.exit_code == 1 and "already claimed by shop 'owner'" in again.output
+
+
+def test_a_proof_never_takes_a_name_another_shop_serves(app, runner, make_shop, zone):
+    make_shop("first")
+    second = make_shop("second")
+    runner.invoke(["domain", "add", "first", "kept.example"])
+    publish(zone, app, "kept.example")
+    assert runner.invoke(["domain", "verify", "first", "kept.example"]).exit_code == 0
+    with app.app_context():
+        publish(
+            zone, app, "kept.example", token=verification.claim_token(second.uid, "kept.example")
+        )
+    refused = runner.invoke(["domain", "add", "second", "kept.example"])
+    assert refused.exit_code == 1 and "already claimed by shop 'first'" in refused.output
+    assert status_of(app, "kept.example") == "verified"
+
+
+def test_the_owner_is_shown_how_to_prove_a_contested_domain(app, make_shop, make_user, zone):
+    from tests.fixtures.factories import csrf_from, host, login
+
+    make_shop("squat")
+    shop = make_shop("owner")
+    with app.app_context():
+        services.add_domain("squat", "brand.example")
+        token = verification.claim_token(shop.uid, "brand.example")
+    make_user(shop, "boss@example.com", roles=["owner"])
+    client = app.test_client()
+    assert login(client, shop, "boss@example.com").status_code == 302
+    page = client.get("/admin/domains/", headers=host(shop))
+    form = {"csrf_token": csrf_from(page.text), "hostname": "brand.example"}
+    refused = client.post("/admin/domains/", data=form, headers=host(shop))
+    assert token in refused.text and "_storefront-verify.brand.example" in refused.text
+    assert "squat" not in refused.text
+    publish(zone, app, "brand.example", token=token)
+    assert client.post("/admin/domains/", data=form, headers=host(shop)).status_code == 302
+    assert status_of(app, "brand.example") == "verified"

@@ -78,13 +78,15 @@ class Defaults:
     # Stripe's API address: its own by default; the tests point it at a local fake.
     STRIPE_API_BASE: str | None = None
     # Custom domains (tenancy/verification.py): what a shop's domain must point at, the
-    # resolver to ask ("host:port"; the system's when None), and how long a domain whose
-    # records broke keeps serving before it lapses.
+    # resolver to ask ("host:port"; the system's when None), how long a domain whose
+    # records broke keeps serving before it lapses, and how long an unproven claim holds
+    # a name against other shops (a DNS proof takes it from such a claim at any time).
     DOMAIN_CNAME_TARGET: str | None = None
     DOMAIN_TARGET_ADDRESSES: tuple[str, ...] = ()
     DNS_RESOLVER: str | None = None
     DNS_TIMEOUT = 3.0
     DOMAIN_GRACE_HOURS = 72
+    DOMAIN_CLAIM_HOURS = 72
 
 
 def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -10,8 +10,8 @@ from flask_security import auth_required, roles_accepted
 
 from ..tenancy import services
 from ..tenancy.context import current_tenant
-from ..tenancy.services import ShopError
-from ..tenancy.verification import expected_records
+from ..tenancy.services import DomainContested, ShopError
+from ..tenancy.verification import TXT_PREFIX, expected_records
 from ..themes.loader import platform_templates_only
 from .forms import ConfirmForm, DomainForm
 
@@ -30,6 +30,15 @@ def _owner_only() -> None:
 def _owner_message(exc: ShopError) -> str:
     """Operator messages name other shops; an owner hears only what is about their own."""
     text = str(exc)
+    if isinstance(exc, DomainContested):
+        return _(
+            "Another shop has claimed this domain without proving it (until %(until)s UTC). "
+            "If it is yours, publish the TXT record %(name)s with the value %(token)s and "
+            "point the domain at the platform, then add it again: your proof takes it.",
+            until=exc.until,
+            name=f"{TXT_PREFIX}.{exc.hostname}",
+            token=exc.token,
+        )
     if "claimed by shop" in text:
         return _("This domain is used by another shop.")
     if text.startswith("invalid domain"):

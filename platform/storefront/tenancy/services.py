@@ -23,18 +23,39 @@ from sqlalchemy.orm import selectinload
 from ..extensions import db
 from .context import TenantContext, tenant_context
 from .hosts import InvalidHost, validate_domain
-from .models import Domain, Tenant
+from .models import Domain, Tenant, utcnow
 from .registry import bump_generation, shop_by_slug
 from .scaffold import render_settings
 from .settings import SettingsError, load_settings, parse_settings
 from .signals import shop_created
-from .verification import apply_check, check, new_token
+from .verification import (
+    apply_check,
+    check,
+    check_name,
+    claim_ends,
+    claim_expired,
+    claim_token,
+    records_for,
+    yields_to_proof,
+)
 
 SLUG = re.compile(r"^[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 
 
 class ShopError(ValueError):
     """An operator error, with a one-line message that says what to fix."""
+
+
+class DomainContested(ShopError):
+    """Another shop claims the name but has not proven it: this shop's proof takes it."""
+
+    def __init__(self, hostname: str, owner: str, token: str, until: str, found: str) -> None:
+        records = "; ".join(f"{r.kind} {r.name} {r.value}" for r in records_for(hostname, token))
+        super().__init__(
+            f"domain {hostname} is claimed by shop {owner!r}, unproven (it holds the name "
+            f"until {until} UTC). To take it now, publish {records} and add it again ({found})"
+        )
+        self.hostname, self.token, self.until = hostname, token, until
 
 
 @dataclass(frozen=True)
@@ -105,15 +126,30 @@ def normalize_domains(hosts: Iterable[str]) -> list[str]:
 
 
 def check_domains_free(hosts: Iterable[str], for_tenant: int | None = None) -> None:
+    """Refuse hosts another shop holds; a pending claim past its time holds nothing and
+    is dropped here."""
     for host in hosts:
-        owner = db.session.scalar(
-            select(Tenant.slug)
-            .join(Domain)
-            .where(Domain.hostname == host)
-            .where(Tenant.id != (for_tenant or -1))
-        )
-        if owner:
-            raise ShopError(f"domain {host} is already claimed by shop {owner!r}")
+        held = _other_claim(host, for_tenant)
+        if held is not None:
+            raise ShopError(f"domain {host} is already claimed by shop {held.tenant.slug!r}")
+
+
+def _other_claim(host: str, for_tenant: int | None) -> Domain | None:
+    """Another shop's row for ``host``, after dropping it if it is an expired claim."""
+    held = db.session.scalar(
+        select(Domain).where(Domain.hostname == host).where(Domain.tenant_id != (for_tenant or -1))
+    )
+    if held is not None and claim_expired(held):
+        log.warning("unproven claim of %s on %s expired: dropped", held.tenant.slug, host)
+        _drop_claim(held)
+        return None
+    return held
+
+
+def _drop_claim(domain: Domain) -> None:
+    domain.tenant.domains.remove(domain)
+    db.session.delete(domain)
+    db.session.flush()  # the name is free before a new row takes it (unique index)
 
 
 def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
@@ -199,15 +235,31 @@ def add_domain(slug: str, host: str, primary: bool = False, trust: bool = False)
     (hostname,) = normalize_domains([host])
     if any(d.hostname == hostname for d in tenant.domains):
         raise ShopError(f"{hostname} already belongs to {slug}")
-    check_domains_free([hostname], tenant.id)
-    if primary and not trust:
+    token = None if trust else claim_token(tenant.uid, hostname)
+    proof = ""
+    held = _other_claim(hostname, tenant.id)
+    if held is not None:
+        if trust or not yields_to_proof(held):
+            raise ShopError(f"domain {hostname} is already claimed by shop {held.tenant.slug!r}")
+        # An unproven claim must not block the name's owner: a proof takes it.
+        proven, proof = check_name(hostname, token or "")
+        if not proven:
+            until = f"{claim_ends(held):%Y-%m-%d %H:%M}"
+            raise DomainContested(hostname, held.tenant.slug, token or "", until, proof)
+        log.warning(
+            "%s proved %s: taken from %s's unproven claim", slug, hostname, held.tenant.slug
+        )
+        _drop_claim(held)
+    if primary and not (trust or proof):
         raise ShopError(f"{hostname} would be pending: verify it before making it primary")
     domain = Domain(
         hostname=hostname,
         is_primary=False,
-        status="verified" if trust else "pending",
+        status="verified" if trust or proof else "pending",
         trusted=trust,
-        verify_token=None if trust else new_token(),
+        verify_token=token,
+        last_check=proof[:300],
+        last_checked_at=utcnow() if proof else None,
     )
     tenant.domains.append(domain)
     if trust:

@@ -8,13 +8,22 @@ against ``DNS_RESOLVER`` (``host:port``; the system's when unset). A verified do
 checked again by a periodic job: when its records stop pointing here it is *failing*
 (still served for ``DOMAIN_GRACE_HOURS``), then *lapsed* (no longer served): a domain left
 dangling cannot be taken over through us. Operators may trust a domain by hand.
+
+A claim that proves nothing must not block the name's real owner: a claim that serves
+nothing (pending, lapsed) holds the name against other shops for ``DOMAIN_CLAIM_HOURS``
+after it was added (``claim_expired``), and a shop whose records prove the name takes it
+from such a claim at once. Each shop's token for a name is its own
+(``claim_token``), so the real owner knows what to publish before its claim exists, and
+the records it publishes never prove the other shop's claim.
 """
 
 from __future__ import annotations
 
-import secrets
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import dns.exception
@@ -33,19 +42,45 @@ class Record:
     value: str
 
 
-def new_token() -> str:
-    return "sf-verify-" + secrets.token_urlsafe(24)
+def claim_token(shop_uid: str, hostname: str) -> str:
+    """The TXT value that proves ``hostname`` for the shop ``shop_uid``: a keyed hash, so
+    the same for every attempt of one shop and different for every other shop."""
+    key = str(current_app.secret_key or "").encode()
+    digest = hmac.new(key, f"domain-claim:{shop_uid}:{hostname}".encode(), hashlib.sha256)
+    return "sf-verify-" + base64.urlsafe_b64encode(digest.digest()[:24]).decode()
+
+
+def claim_ends(domain: Domain) -> datetime:
+    """When an unproven claim stops holding its name against other shops."""
+    hours = float(current_app.config.get("DOMAIN_CLAIM_HOURS", 72))
+    return (domain.created_at or utcnow()) + timedelta(hours=hours)
+
+
+def yields_to_proof(domain: Domain) -> bool:
+    """A claim that serves nothing (pending, lapsed) and that no operator vouched for."""
+    return not domain.serves and not domain.trusted
+
+
+def claim_expired(domain: Domain, now: datetime | None = None) -> bool:
+    """A claim that serves nothing, added more than ``DOMAIN_CLAIM_HOURS`` ago: any shop
+    may add its name (and must prove it in turn before it serves)."""
+    return yields_to_proof(domain) and (now or utcnow()) >= claim_ends(domain)
 
 
 def expected_records(domain: Domain) -> list[Record]:
     """What the owner creates at their DNS host."""
+    return records_for(domain.hostname, domain.verify_token or "")
+
+
+def records_for(hostname: str, token: str) -> list[Record]:
+    """The records that prove ``hostname`` with ``token``."""
     config = current_app.config
-    records = [Record("TXT", f"{TXT_PREFIX}.{domain.hostname}", domain.verify_token or "")]
+    records = [Record("TXT", f"{TXT_PREFIX}.{hostname}", token)]
     target = config.get("DOMAIN_CNAME_TARGET")
     if target:
-        records.append(Record("CNAME", domain.hostname, target))
+        records.append(Record("CNAME", hostname, target))
     for address in config.get("DOMAIN_TARGET_ADDRESSES") or ():
-        records.append(Record("A" if ":" not in address else "AAAA", domain.hostname, address))
+        records.append(Record("A" if ":" not in address else "AAAA", hostname, address))
     return records
 
 
@@ -77,26 +112,31 @@ def _answers(resolver: dns.resolver.Resolver, name: str, kind: str) -> list[str]
 
 def check(domain: Domain) -> tuple[bool, str]:
     """Whether the domain proves itself now: (ok, what was found, in one line)."""
+    return check_name(domain.hostname, domain.verify_token or "")
+
+
+def check_name(hostname: str, token: str) -> tuple[bool, str]:
+    """Whether ``hostname``'s records hold ``token`` and point here: (ok, one line)."""
     config = current_app.config
     resolver = _resolver()
     try:
-        tokens = _answers(resolver, f"{TXT_PREFIX}.{domain.hostname}", "TXT")
-        if domain.verify_token not in tokens:
+        tokens = _answers(resolver, f"{TXT_PREFIX}.{hostname}", "TXT")
+        if not token or token not in tokens:
             found = "none" if not tokens else "another value"
-            return False, f"TXT {TXT_PREFIX}.{domain.hostname}: {found}"
+            return False, f"TXT {TXT_PREFIX}.{hostname}: {found}"
         target = str(config.get("DOMAIN_CNAME_TARGET") or "").rstrip(".").lower()
         addresses = {a.lower() for a in config.get("DOMAIN_TARGET_ADDRESSES") or ()}
         if not target and not addresses:
             return True, "TXT found (no target configured to check)"
-        cnames = _answers(resolver, domain.hostname, "CNAME")
+        cnames = _answers(resolver, hostname, "CNAME")
         if target and target in cnames:
             return True, f"TXT found; CNAME -> {target}"
-        pointed = set(_answers(resolver, domain.hostname, "A"))
-        pointed |= set(_answers(resolver, domain.hostname, "AAAA"))
+        pointed = set(_answers(resolver, hostname, "A"))
+        pointed |= set(_answers(resolver, hostname, "AAAA"))
         if addresses and pointed & addresses:
             return True, "TXT found; A/AAAA -> the platform"
         where = ", ".join(sorted(cnames or pointed)) or "nowhere"
-        return False, f"{domain.hostname} points to {where}, not to the platform"
+        return False, f"{hostname} points to {where}, not to the platform"
     except dns.exception.DNSException as exc:
         return False, f"DNS lookup failed: {type(exc).__name__}"
 
