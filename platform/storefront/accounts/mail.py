@@ -86,17 +86,13 @@ class OutboxMailUtil(MailUtil):
         if not recipient_allowed(recipient):
             log.info("account mail %s not sent: recipient over its limit", template)
             return
-        enqueue_mail(str(recipient), subject_text, body, html=html, sender=_sender(sender))
+        # ``sender`` is Flask-Security's SECURITY_EMAIL_SENDER; the outbox puts the shop's
+        # own sender on every mail when it goes out (outbox.services.shop_sender).
+        enqueue_mail(str(recipient), subject_text, body, html=html)
         if has_request_context():
             # Some Flask-Security views (forgot password, resend confirmation) commit
             # nothing themselves: commit the queued mail with the request.
             after_this_request(_commit)
-
-
-def _sender(sender: Any) -> str:
-    if isinstance(sender, tuple) and len(sender) == 2:
-        return f"{sender[0]} <{sender[1]}>"
-    return str(sender)
 
 
 def _commit(response: Any) -> Any:

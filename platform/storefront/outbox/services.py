@@ -76,18 +76,24 @@ def enqueue_mail(
     body: str,
     dedupe_key: str | None = None,
     html: str | None = None,
-    sender: str | None = None,
 ) -> OutboxMessage:
-    sender = sender or current_app.config.get("MAIL_DEFAULT_SENDER")
+    """Queue a mail from the bound shop. No sender is stored: see ``shop_sender``."""
     payload = {
         "to": to,
         "subject": subject,
         "body": body,
         "html": html,
-        "from": sender,
         "message_id": f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>",
     }
     return enqueue("mail", payload, dedupe_key)
+
+
+def shop_sender() -> str:
+    """The bound shop's ``[mail] sender`` (through the config overlay), else the platform's
+    ``MAIL_DEFAULT_SENDER``. Read when a mail goes out, never from the queued row: a row
+    may come from an imported archive, and the From of a shop's mail is the shop's."""
+    current_tenant()  # fail closed: without a shop there is no shop's sender
+    return str(current_app.config.get("MAIL_DEFAULT_SENDER"))
 
 
 @handler("mail")
@@ -95,7 +101,7 @@ def _send_mail(payload: dict[str, Any]) -> None:
     message = EmailMultiAlternatives(
         payload["subject"],
         payload["body"],
-        from_email=payload.get("from"),
+        from_email=shop_sender(),
         to=[payload["to"]],
         # One Message-ID per outbox row: a retry after a crash mid-send carries the same
         # id, so mail servers and clients can tell a repeat from a new mail.

@@ -13,7 +13,9 @@ The archive (``.tar.gz``, format ``storefront-shop-export`` version 1) holds:
 Import gives every row a new id and rewrites every reference (composite foreign keys and
 the plain references listed in ``PLAIN_REFERENCES``), so one archive can be imported twice
 under two slugs. Password hashes travel as they are: the target installation needs the
-same ``SECURITY_PASSWORD_SALT`` for them to keep working.
+same ``SECURITY_PASSWORD_SALT`` for them to keep working. An archive is untrusted input:
+it is unpacked within limits (``archive``), and only data comes alive (``SKIPPED_TABLES``,
+``INERT``): no queued mail, session, key or token of the archive works after an import.
 """
 
 from __future__ import annotations
@@ -21,21 +23,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import shutil
 import tarfile
 import tempfile
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Table, bindparam, func, insert, select
 
 from ..extensions import db
 from ..storage import check_key, content_type_of, current_storage, shop_prefix
+from .archive import unpack
 from .context import all_tenants
-from .models import Domain, Tenant
+from .models import Domain, Tenant, utcnow
 from .registry import bump_generation
 from .scoping import PLATFORM_TABLES
 from .secrets import SECRETS_FILE
@@ -55,6 +59,9 @@ PLAIN_REFERENCES = {
     ("order_lines", "product_id"): "products",
     ("order_lines", "variant_id"): "variants",
 }
+
+# Columns that go in only with --with-secrets (an import makes new ones anyway).
+SECRET_COLUMNS = {("webhook_endpoints", "secret")}
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -129,7 +136,12 @@ def export_shop(
             manifest["media"] = media
             for index, table in enumerate(tables):
                 progress(table.name, index, len(tables))
-                columns = [c for c in table.c if c.name != "tenant_id"]
+                columns = [
+                    c
+                    for c in table.c
+                    if c.name != "tenant_id"
+                    and (with_secrets or (table.name, c.name) not in SECRET_COLUMNS)
+                ]
                 rows = db.session.execute(
                     select(*columns)
                     .where(table.c.tenant_id == tenant.id)
@@ -169,12 +181,75 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 
 # import -----------------------------------------------------------------------------
 
+# An archive may come from anyone (issue 29), so an import brings in data and nothing that
+# can act on its own: send, call out, sign someone in or hold off the new shop's work.
+# Per table: left out (the reason says why), or brought in dead by ``INERT``. Every other
+# table is data (products, orders, accounts with their password hashes, ...) and comes as
+# it was. Orders' shopper links need nothing: they are HMACs over the shop's uid, and the
+# imported shop has a new one. docs/operators.md ("Data") lists the same.
+SKIPPED_TABLES = {
+    "outbox": "queued mails, webhook deliveries and jobs would run as the archive wrote them",
+    "user_sessions": "signed-in browsers of the installation the archive came from",
+    "periodic_runs": "another installation's schedule (it could hold off the shop's checks)",
+}
 
-def read_manifest(tar: tarfile.TarFile, source: str) -> dict[str, Any]:
+
+def _kill_api_key(row: dict[str, Any]) -> None:
+    row["revoked_at"] = row.get("revoked_at") or utcnow()  # the owner makes new keys
+
+
+def _stop_webhook(row: dict[str, Any]) -> None:
+    row["active"] = False  # the owner checks the address and turns it on again
+    row["disabled_reason"] = "imported: check the address, then turn it on"
+    row["secret"] = "whsec_" + secrets.token_urlsafe(24)  # the archive's is known to its holder
+
+
+def _new_identity(row: dict[str, Any]) -> None:
+    # Flask-Security's session id, remember cookie, login tokens and reset and
+    # confirmation links all carry the uniquifier: a new one makes every one of them dead.
+    row["fs_uniquifier"] = uuid.uuid4().hex
+
+
+def _new_cart_token(row: dict[str, Any]) -> None:
+    row["token"] = secrets.token_urlsafe(32)  # a guest's cart is opened by its token
+
+
+INERT: dict[str, Callable[[dict[str, Any]], None]] = {
+    "api_keys": _kill_api_key,
+    "webhook_endpoints": _stop_webhook,
+    "users": _new_identity,
+    "carts": _new_cart_token,
+}
+# Plain data, imported as it was. Every shop table is in exactly one of the three
+# (tests/test_shop_archive.py checks it): a new table needs a decision.
+DATA_TABLES = frozenset(
+    {
+        "categories",
+        "products",
+        "product_categories",
+        "product_images",
+        "variants",
+        "pages",
+        "roles",
+        "roles_users",
+        "cart_items",
+        "order_counters",
+        "orders",
+        "order_lines",
+        "refunds",
+        "payment_events",  # which provider events were handled: they can only refuse
+        "discount_codes",
+        "discount_redemptions",
+    }
+)
+MANIFEST_MAX = 4 * 1024 * 1024
+
+
+def read_manifest(path: Path, source: str) -> dict[str, Any]:
+    """The unpacked archive's manifest, checked against this platform's format and schema."""
     try:
-        member = tar.extractfile("manifest.json")
-        manifest = json.loads(member.read()) if member else None
-    except (KeyError, json.JSONDecodeError):
+        manifest = json.loads(path.read_bytes()) if path.stat().st_size <= MANIFEST_MAX else None
+    except (OSError, ValueError):
         manifest = None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ShopError(f"{source} is not a storefront shop export (no valid manifest.json)")
@@ -187,6 +262,8 @@ def read_manifest(tar: tarfile.TarFile, source: str) -> dict[str, Any]:
             f"{source} was exported at schema {manifest.get('schema')}, this platform is at "
             f"{_schema_heads()}: run `tenantctl db upgrade` on the older side first"
         )
+    if not isinstance(manifest.get("shop"), dict) or not isinstance(manifest.get("domains"), list):
+        raise ShopError(f"{source}: manifest.json lacks the shop or its domains")
     return manifest
 
 
@@ -196,17 +273,23 @@ def import_shop(
     domains: list[str] | None = None,
     progress: Progress = _quiet,
 ) -> Tenant:
-    """Restore an export as a new shop: all or nothing (no rows, no folder on failure)."""
+    """Restore an export as a new shop: all or nothing (no rows, no folder on failure).
+
+    The archive is unpacked within limits into a private folder first (``archive``);
+    only data comes alive (see ``SKIPPED_TABLES`` and ``INERT``)."""
+    root = tenants_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".import.", dir=root))
+    prefix: str | None = None
     try:
-        tar = tarfile.open(archive, "r:gz")  # noqa: SIM115 - closed by the with below
-    except (OSError, tarfile.TarError) as exc:
-        raise ShopError(f"cannot read {archive}: {exc}") from None
-    with tar:
-        manifest = read_manifest(tar, str(archive))
-        slug = validate_slug(new_slug or manifest["shop"]["slug"])
+        progress("unpacking", 0, 1)
+        unpack(archive, staging)
+        manifest = read_manifest(staging / "manifest.json", str(archive))
+        slug = validate_slug(new_slug or str(manifest["shop"].get("slug")))
         if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
             raise ShopError(f"shop {slug!r} already exists (import it --as another slug)")
-        hosts = normalize_domains(domains or [d["hostname"] for d in manifest["domains"]])
+        archived = [str(d.get("hostname")) for d in manifest["domains"] if isinstance(d, dict)]
+        hosts = normalize_domains(domains or archived)
         if not hosts:
             raise ShopError("the shop needs at least one domain (--domain HOST)")
         try:
@@ -217,78 +300,65 @@ def import_shop(
                 f"{exc}; import it under other domains with --domain HOST "
                 f"(and --as another slug if {slug!r} is taken)"
             ) from None
-        folder = tenants_dir() / slug
+        folder = root / slug
         if folder.exists():
             raise ShopError(f"{folder} already exists; move it away or import --as another slug")
-        data = {t.name: _rows(tar, t.name) for t in shop_tables()}
-        staging = Path(tempfile.mkdtemp(prefix=f".import-{slug}.", dir=tenants_dir()))
-        prefix: str | None = None
+        data = {t.name: _rows(staging / "data", t.name) for t in shop_tables()}
+        tenant = _insert_rows(manifest, slug, hosts, data, progress)
+        prefix = shop_prefix(tenant.uid)
+        _store_media(staging / "media", prefix)
+        unpacked = staging / "folder"
+        if not unpacked.is_dir():
+            unpacked.mkdir()
+        unpacked.rename(folder)
         try:
-            _extract_folder(tar, staging)
-            tenant = _insert_rows(manifest, slug, hosts, data, progress)
-            prefix = shop_prefix(tenant.uid)
-            _store_media(tar, prefix)
-            staging.rename(folder)
-            try:
-                db.session.commit()
-            except BaseException:
-                shutil.rmtree(folder, ignore_errors=True)
-                raise
+            db.session.commit()
         except BaseException:
-            db.session.rollback()
-            shutil.rmtree(staging, ignore_errors=True)
-            if prefix is not None:
-                current_storage().delete_prefix(prefix)
+            shutil.rmtree(folder, ignore_errors=True)
             raise
+    except BaseException:
+        db.session.rollback()
+        if prefix is not None:
+            current_storage().delete_prefix(prefix)
+        raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return tenant
 
 
-def _store_media(tar: tarfile.TarFile, prefix: str) -> None:
+def _store_media(media: Path, prefix: str) -> None:
     """Put the archive's ``media/`` files under the new shop's prefix (keys checked)."""
-    for member in tar.getmembers():
-        if not member.name.startswith("media/"):
+    if not media.is_dir():
+        return
+    for path in sorted(media.rglob("*")):
+        if path.is_dir():
             continue
-        if not member.isfile():
-            raise ShopError(f"archive entry {member.name} is not a plain file")
+        name = path.relative_to(media).as_posix()
         try:
-            key = check_key(member.name.removeprefix("media/"))
+            key = check_key(name)
         except ValueError:
-            raise ShopError(f"unsafe path in archive: {member.name}") from None
-        source = tar.extractfile(member)
-        data = source.read() if source else b""
-        current_storage().put(prefix + key, data, content_type_of(key))
+            raise ShopError(f"unsafe path in archive: media/{name}") from None
+        current_storage().put(prefix + key, path.read_bytes(), content_type_of(key))
 
 
-def _rows(tar: tarfile.TarFile, table: str) -> list[dict[str, Any]]:
-    try:
-        member = tar.extractfile(f"data/{table}.jsonl")
-    except KeyError:
+def _rows(data: Path, table: str) -> list[dict[str, Any]]:
+    path = data / f"{table}.jsonl"
+    if table in SKIPPED_TABLES or not path.is_file():
         return []
-    text = member.read().decode() if member else ""
-    try:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except json.JSONDecodeError as exc:
-        raise ShopError(f"data/{table}.jsonl is damaged: {exc}") from None
-
-
-def _extract_folder(tar: tarfile.TarFile, target: Path) -> None:
-    """Extract ``folder/`` only: plain files and folders, nothing outside the target."""
-    for member in tar.getmembers():
-        path = PurePosixPath(member.name)
-        if not path.parts or path.parts[0] != "folder" or len(path.parts) == 1:
-            continue
-        relative = PurePosixPath(*path.parts[1:])
-        if relative.is_absolute() or ".." in relative.parts:
-            raise ShopError(f"unsafe path in archive: {member.name}")
-        destination = target / relative
-        if member.isdir():
-            destination.mkdir(parents=True, exist_ok=True)
-        elif member.isfile():
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            source = tar.extractfile(member)
-            destination.write_bytes(source.read() if source else b"")
-        else:
-            raise ShopError(f"archive entry {member.name} is not a plain file")
+    rows = []
+    number = 0
+    with path.open(encoding="utf-8") as lines:
+        try:
+            for line in lines:
+                number += 1
+                if line.strip():
+                    row = json.loads(line)
+                    if not isinstance(row, dict):
+                        raise ValueError("not an object")
+                    rows.append(row)
+        except ValueError as exc:  # JSON and UTF-8 errors alike
+            raise ShopError(f"data/{table}.jsonl is damaged at line {number}: {exc}") from None
+    return rows
 
 
 def _insert_rows(
@@ -315,6 +385,9 @@ def _insert_rows(
     with all_tenants():
         for table in shop_tables():
             rows = [_decode(table, row) for row in data[table.name]]
+            if (inert := INERT.get(table.name)) is not None:
+                for row in rows:
+                    inert(row)
             new_ids[table.name] = _insert_table(connection, table, tenant.id, rows, new_ids)
             done += len(rows)
             progress(table.name, done, total)
@@ -338,8 +411,6 @@ def _insert_table(
     itself in a second pass, once every row has its new id. Returns old id -> new id."""
     references = _references(table)
     surrogate = _has_surrogate_id(table)
-    if table.name == "users":
-        _free_uniquifiers(table, rows)
     old_ids: list[Any] = []
     later: list[tuple[int, str, int]] = []  # (row, column, old id of a row of this table)
     for index, row in enumerate(rows):
@@ -404,20 +475,6 @@ def _by_shape(rows: list[dict[str, Any]]) -> list[list[int]]:
     for index, row in enumerate(rows):
         groups.setdefault(tuple(sorted(row)), []).append(index)
     return list(groups.values())
-
-
-def _free_uniquifiers(users: Table, rows: list[dict[str, Any]]) -> None:
-    """Keep each user's uniquifier unless another account already has it (one query)."""
-    wanted = [row["fs_uniquifier"] for row in rows if row.get("fs_uniquifier")]
-    taken: set[str] = set()
-    if wanted:
-        found = select(users.c.fs_uniquifier).where(users.c.fs_uniquifier.in_(wanted))
-        taken = set(db.session.scalars(found))
-    for row in rows:
-        value = row.get("fs_uniquifier")
-        if not value or value in taken:
-            row["fs_uniquifier"] = uuid.uuid4().hex
-        taken.add(row["fs_uniquifier"])
 
 
 def self_references(table: Table) -> list[str]:
