@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from sqlalchemy import event
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from storefront import create_app
-from storefront.extensions import db
+from storefront.extensions import cache, db
 from storefront.tenancy import services
 from tests.fixtures.factories import host
 
@@ -167,3 +169,57 @@ def test_platform_probes_answer_on_any_host(client):
     ready = client.get("/_ready", headers={"Host": "whatever.invalid"})
     assert ready.status_code == 200
     assert ready.json["checks"] == {"database": "ok", "cache": "ok"}
+
+
+def _shared_keys(backend) -> int:
+    """Keys under this test's prefix in Redis; 0 for an in-process backend."""
+    client = getattr(backend, "_read_client", None)
+    if client is None:
+        return 0
+    return sum(1 for _ in client.scan_iter(match=f"{backend.key_prefix}*", count=1000))
+
+
+@pytest.mark.settings(REGISTRY_POLL_SECONDS=3600, REGISTRY_UNKNOWN_SIZE=100)
+def test_random_unknown_hosts_add_nothing_to_the_shared_cache(app, client, make_shop, monkeypatch):
+    # Every unknown Host wrote a shared entry kept for an hour: 300 random names, 300 keys
+    # in Redis. Negative answers now stay in each worker, in a bounded LRU of their own.
+    acme = make_shop("acme")
+    assert client.get("/api/", headers=host(acme)).status_code == 200
+    with app.app_context():
+        backend = cache.cache  # the configured backend: SimpleCache, or Redis in CI
+    written: list[str] = []
+    for name in ("set", "add", "set_many", "inc", "dec"):
+        original = getattr(backend, name, None)
+        if original is not None:
+
+            def spy(key, *args, _original=original, **kwargs):
+                written.append(str(key))
+                return _original(key, *args, **kwargs)
+
+            monkeypatch.setattr(backend, name, spy)
+    keys_before = _shared_keys(backend)
+    if hasattr(backend, "_read_client"):
+        assert keys_before >= 1  # the count sees keys: acme's registry entry is one
+    names = [f"{secrets.token_hex(8)}.example" for _ in range(300)]
+    for name in names:
+        assert client.get("/", headers={"Host": name}).status_code == 404
+    assert [key for key in written if any(name in key for name in names)] == []
+    assert len(written) <= 3  # nothing per name
+    assert _shared_keys(backend) - keys_before <= 3
+    registry = app.extensions["storefront.registry"]
+    assert len(registry._unknown) <= 100  # bounded in the worker too
+    # The flood pushed no known shop out, and a name seen again costs no query.
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/api/", headers=host(acme)).status_code == 200
+        assert client.get("/", headers={"Host": names[-1]}).status_code == 404
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert seen == []

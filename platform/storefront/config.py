@@ -43,6 +43,7 @@ class Defaults:
     PREFERRED_URL_SCHEME = "https"
     REGISTRY_POLL_SECONDS = 2.0  # how often a worker looks for tenantctl changes
     REGISTRY_LRU_SIZE = 10_000  # hosts kept in each worker's in-process registry
+    REGISTRY_UNKNOWN_SIZE = 4_096  # unknown hosts each worker remembers (never shared)
     TEMPLATE_CACHE_SIZE = 10_000  # compiled templates kept per worker (LRU; ~16 KB each)
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
     SQLALCHEMY_TRACK_MODIFICATIONS = False

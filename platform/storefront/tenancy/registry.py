@@ -5,6 +5,11 @@ round trip. Every ``tenantctl`` change bumps one counter in ``registry_state``; 
 worker reads it at most every ``REGISTRY_POLL_SECONDS`` and drops its LRU when it moved,
 so changes reach all workers within seconds, without a restart. Shared-cache entries
 carry the counter in their key, so they can never be stale.
+
+Only shops go to the shared cache. An unknown host is remembered in this process only,
+in an LRU of its own (``REGISTRY_UNKNOWN_SIZE``): anyone can send any ``Host``, so a
+shared entry per unknown name would let random names grow Redis without bound, and a
+flood of them would push the known shops out of the LRU.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ log = logging.getLogger(__name__)
 class HostRecord:
     tenant: TenantContext | None
     is_primary: bool = False
+
+
+UNKNOWN = HostRecord(None)
 
 
 def _snapshot(tenant: Tenant) -> dict[str, Any]:
@@ -102,6 +110,7 @@ class Registry:
         self.tenants_dir = app.config["TENANTS_DIR"]
         self.poll_seconds = float(app.config["REGISTRY_POLL_SECONDS"])
         self._hosts: LRUCache[str, HostRecord] = LRUCache(app.config["REGISTRY_LRU_SIZE"])
+        self._unknown: LRUCache[str, HostRecord] = LRUCache(app.config["REGISTRY_UNKNOWN_SIZE"])
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._checked_at = float("-inf")
@@ -109,6 +118,7 @@ class Registry:
     def clear(self) -> None:
         with self._lock:
             self._hosts.clear()
+            self._unknown.clear()
             self._checked_at = float("-inf")
 
     def peek(self, host: str) -> HostRecord | None:
@@ -118,25 +128,27 @@ class Registry:
         if time.monotonic() - self._checked_at >= self.poll_seconds:
             return None
         with self._lock:
-            return self._hosts.get(host)
+            return self._hosts.get(host) or self._unknown.get(host)
 
     def lookup(self, host: str) -> HostRecord:
         """The shop a normalised host belongs to (``tenant`` None when it is unknown)."""
         generation = self._current_generation()
         with self._lock:
-            record = self._hosts.get(host)
+            record = self._hosts.get(host) or self._unknown.get(host)
         if record is not None:
             return record
         shared_key = f"registry:{generation}:{host}"
         data = _cache_get(shared_key)
         if data is None:
             data = self._load(host)
-            _cache_set(shared_key, data)
+            if data.get("tenant"):  # never an entry per unknown name (see the docstring)
+                _cache_set(shared_key, data)
         tenant = data.get("tenant")
-        record = HostRecord(
-            build_context(tenant, self.tenants_dir) if tenant else None,
-            bool(data.get("primary")),
-        )
+        if not tenant:
+            with self._lock:
+                self._unknown[host] = UNKNOWN
+            return UNKNOWN
+        record = HostRecord(build_context(tenant, self.tenants_dir), bool(data.get("primary")))
         with self._lock:
             self._hosts[host] = record
         return record
@@ -167,6 +179,7 @@ class Registry:
             self._checked_at = now
             if generation != self._generation:
                 self._hosts.clear()
+                self._unknown.clear()
                 self._generation = generation
         return generation
 
