@@ -23,10 +23,18 @@ from typing import Any
 
 from cachetools import LRUCache
 from flask.templating import Environment as FlaskEnvironment
-from jinja2 import BaseLoader, Environment, FileSystemLoader, Template, TemplateNotFound
+from jinja2 import (
+    BaseLoader,
+    Environment,
+    FileSystemLoader,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 
+from ..shopfiles import list_inside, open_inside, stat_inside
 from ..tenancy.context import TenantContext, current_tenant_or_none
 
 SHIPPED_THEMES_DIR = Path(__file__).parent / "shipped"
@@ -65,18 +73,51 @@ def shop_dir(app: Any, slug: str) -> Path:
 
 
 def _template_names(folder: Path) -> frozenset[str]:
-    """Every template file below ``folder``; links that leave the folder are ignored."""
-    if not folder.is_dir():
-        return frozenset()
-    root = folder.resolve()
-    names = set()
-    for dirpath, _dirs, files in os.walk(folder):
-        for filename in files:
-            path = Path(dirpath) / filename
-            if not path.resolve().is_relative_to(root):
-                continue
-            names.add(path.relative_to(folder).as_posix())
-    return frozenset(names)
+    """Every regular file below ``folder``, reached without following a link."""
+    return frozenset(list_inside(folder.parent, folder.name))
+
+
+class ShopFolderLoader(BaseLoader):
+    """A shop's own templates, each opened at the moment it is read through
+    ``open_inside``: no link followed below the shop's folder, a regular file only, at most
+    the environment's ``max_template_bytes``. The list of a shop's templates is trusted
+    for long in production; the file is not: a listed template swapped for a link to
+    another shop's ``secrets.toml`` afterwards is not found, never read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.root, self.sub = folder.parent, folder.name
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str, Any]:
+        relative = f"{self.sub}/{template}"
+        limit = int(getattr(environment, "max_template_bytes", 256 * 1024))
+        try:
+            with open_inside(self.root, relative) as file:
+                seen = _signature(os.fstat(file.fileno()))
+                data = file.read(limit + 1)
+        except OSError:
+            raise TemplateNotFound(template) from None
+        if len(data) > limit:
+            raise SecurityError(f"{template} is larger than {limit // 1024} KiB")
+        filename = str(self.root / relative)
+        try:
+            source = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise TemplateSyntaxError("the file is not UTF-8 text", 1, template, filename) from None
+
+        def uptodate() -> bool:  # asked only with auto-reload (development)
+            try:
+                return _signature(stat_inside(self.root, relative)) == seen
+            except OSError:
+                return False
+
+        return source, filename, uptodate
+
+    def list_templates(self) -> list[str]:
+        return sorted(list_inside(self.root, self.sub))
+
+
+def _signature(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def platform_templates_only(bp: Any) -> None:
@@ -110,7 +151,7 @@ class Layers:
             maxsize=app.config["REGISTRY_LRU_SIZE"]
         )
         # Bounded like the registry: one loader per shop with overrides, per theme.
-        self._loaders: LRUCache[tuple[str, ...], FileSystemLoader] = LRUCache(
+        self._loaders: LRUCache[tuple[str, ...], BaseLoader] = LRUCache(
             maxsize=app.config["REGISTRY_LRU_SIZE"]
         )
         # A shop's override list, read from its folder. In development it is read on every
@@ -132,10 +173,13 @@ class Layers:
         # layer-keyed cache's bookkeeping and (for a shop's own) a stat of its file.
         self.loaded: dict[tuple[Any, ...], Template] = {}
 
-    def _loader(self, key: tuple[str, ...], folder: Path) -> FileSystemLoader:
+    def _loader(self, key: tuple[str, ...], folder: Path) -> BaseLoader:
         loader = self._loaders.get(key)
         if loader is None:
-            loader = self._loaders[key] = FileSystemLoader(str(folder))
+            # A shop's files are hostile; the shipped themes' are the platform's own.
+            shop = key[0] == "shop"
+            loader = ShopFolderLoader(folder) if shop else FileSystemLoader(str(folder))
+            self._loaders[key] = loader
         return loader
 
     def _has(self, key: tuple[str, ...], folder: Path, name: str) -> bool:
@@ -309,12 +353,10 @@ class LayeredEnvironment(FlaskEnvironment):
 
     def _load_layered(self, name: str, globals: Any, ctx: TenantContext | None) -> Template:
         key, loader, layer_name = self.layers.find(name, ctx)
-        if key[0] == "shop":
-            if not self.sandboxed:
-                # Fail closed: a trusted render must never reach a shop's text (it would
-                # run with the full context). Pages of such shops render sandboxed.
-                raise SecurityError(f"a trusted page reached the shop template {name!r}")
-            self._check_size(loader, layer_name)
+        if key[0] == "shop" and not self.sandboxed:
+            # Fail closed: a trusted render must never reach a shop's text (it would
+            # run with the full context). Pages of such shops render sandboxed.
+            raise SecurityError(f"a trusted page reached the shop template {name!r}")
         cache_key = (("sandbox",) if self.sandboxed else ()) + key + (layer_name,)
         if self.cache is not None:
             template = self.cache.get(cache_key)  # type: ignore[arg-type]  # keyed by layer
@@ -326,9 +368,3 @@ class LayeredEnvironment(FlaskEnvironment):
         if self.cache is not None:
             self.cache[cache_key] = template  # type: ignore[index]
         return template
-
-    def _check_size(self, loader: BaseLoader, name: str) -> None:
-        for folder in getattr(loader, "searchpath", ()):
-            path = Path(folder) / name
-            if path.is_file() and path.stat().st_size > self.max_template_bytes:
-                raise SecurityError(f"{name} is larger than {self.max_template_bytes // 1024} KiB")

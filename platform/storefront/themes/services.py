@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from flask import current_app
 from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 
+from ..shopfiles import create_inside, list_inside, open_inside, stat_inside
 from ..tenancy.context import current_tenant, tenant_context
 from ..tenancy.registry import context_for
 from ..tenancy.services import ShopError, get_shop
@@ -52,9 +52,10 @@ def list_themes() -> list[ThemeInfo]:
 def reachable_templates(slug: str, theme: str) -> list[str]:
     """Every template name a shop can render: base, its theme's and its own."""
     names: set[str] = set(FileSystemLoader(str(BASE_TEMPLATES)).list_templates())
-    for folder in (theme_dir(theme) / "templates", shop_dir(current_app, slug) / "templates"):
-        if folder.is_dir():
-            names.update(FileSystemLoader(str(folder)).list_templates())
+    folder = theme_dir(theme) / "templates"
+    if folder.is_dir():
+        names.update(FileSystemLoader(str(folder)).list_templates())
+    names.update(_own_templates(slug))
     return sorted(names)
 
 
@@ -95,15 +96,19 @@ def check_templates(slug: str) -> list[TemplateProblem]:
 
 
 def _own_templates(slug: str) -> list[str]:
-    folder = shop_dir(current_app, slug) / "templates"
-    return FileSystemLoader(str(folder)).list_templates() if folder.is_dir() else []
+    """The shop's template files: regular files reached without following a link."""
+    return sorted(list_inside(shop_dir(current_app, slug), "templates"))
 
 
 def _sandbox_problems(env: Any, slug: str, name: str) -> list[TemplateProblem]:
     """Names and attributes a shop template may not use (they would fail at render)."""
-    path = shop_dir(current_app, slug) / "templates" / name
-    source = path.read_text(encoding="utf-8", errors="replace")
-    tree = env.parse(source, name, str(path))
+    folder = shop_dir(current_app, slug)
+    try:
+        with open_inside(folder, f"templates/{name}") as file:
+            source = file.read(env.max_template_bytes + 1).decode("utf-8", errors="replace")
+    except OSError:
+        return [TemplateProblem(name, None, "no longer a regular file in the shop's folder")]
+    tree = env.parse(source, name, str(folder / "templates" / name))
     problems = []
     for node in tree.find_all(nodes.Name):
         if node.name in FORBIDDEN_NAMES and node.ctx == "load":
@@ -135,17 +140,26 @@ def _budget_problems(template: Any, slug: str, name: str) -> list[TemplateProble
 def _branding_problems(slug: str, theme: str, branding: Any) -> list[TemplateProblem]:
     """Logo, favicon and stylesheet named in tenant.toml must exist in the shop's assets."""
     problems = []
-    folders = [shop_dir(current_app, slug) / "static", theme_dir(theme) / "static", BASE_STATIC]
+    folders = [shop_dir(current_app, slug), theme_dir(theme), BASE_STATIC.parent]
     for key in ("logo", "favicon"):
         value = getattr(branding, key, None)
         if not value or "://" in value or value.startswith("/media/"):
             continue  # an address, or an uploaded file in the shop's storage
         relative = value.removeprefix("/static/").lstrip("/")
-        if not any((folder / relative).is_file() for folder in folders):
+        if not any(_is_file(folder, f"static/{relative}") for folder in folders):
             problems.append(
                 TemplateProblem("tenant.toml", None, f"branding.{key} names {value}, not found")
             )
     return problems
+
+
+def _is_file(folder: Path, relative: str) -> bool:
+    """Whether the platform would serve ``folder/relative`` (see ``open_static``)."""
+    try:
+        stat_inside(folder, relative)
+    except OSError:
+        return False
+    return True
 
 
 def start_override(slug: str, template: str) -> Path:
@@ -156,13 +170,20 @@ def start_override(slug: str, template: str) -> Path:
     if template not in names:
         raise ShopError(f"no template {template!r} (e.g. {', '.join(names[:5])}, …)")
     target = shop_dir(current_app, slug) / "templates" / template
-    if target.exists():
+    if template in _own_templates(slug):
         raise ShopError(f"{target} already exists: edit it there")
     for folder in (theme_dir(ctx.theme) / "templates", BASE_TEMPLATES):
         source = folder / template
         if source.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
+            # Written through the shop's folder without following a link: a theme author's
+            # link in place of a folder would otherwise aim this copy at another shop.
+            try:
+                with create_inside(shop_dir(current_app, slug), f"templates/{template}") as out:
+                    out.write(source.read_bytes())
+            except FileExistsError:
+                raise ShopError(f"{target} already exists: edit it there") from None
+            except OSError as exc:
+                raise ShopError(f"cannot write {target}: {exc.strerror or exc}") from None
             current_app.jinja_env.layers.invalidate()  # type: ignore[attr-defined]
             return target
     raise ShopError(f"{template} is already the shop's own")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import mimetypes
+import os
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from cachetools import TTLCache
-from flask import Blueprint, Response, abort, current_app, make_response, request, send_file
+from flask import Blueprint, Response, abort, current_app, make_response, request
 from flask.typing import ResponseReturnValue
-from werkzeug.security import safe_join
+from werkzeug.wsgi import wrap_file
 
+from ..shopfiles import open_inside
 from ..tenancy.context import current_tenant_or_none
 from .loader import shop_dir, theme_dir
 
@@ -30,45 +35,56 @@ def static_folders() -> list[Path]:
     return folders
 
 
-def find_static(filename: str) -> Path | None:
-    """The file that serves ``filename``, or None; never a path outside its folder."""
-    if "\x00" in filename or "\\" in filename:
-        return None
+def open_static(filename: str) -> BinaryIO | None:
+    """The opened file that serves ``filename``, or None.
+
+    Opened through ``open_inside`` from each folder in turn: no ``..``, no absolute path,
+    no link followed, a regular file only. What is served (or fingerprinted) is the file
+    this opened, never the path again: a file swapped for a link after it was first
+    served is refused at its next request.
+    """
     for folder in static_folders():
-        joined = safe_join(str(folder), filename)
-        if joined is None:
-            return None
-        path = Path(joined)
         try:
-            real = path.resolve(strict=True)
-        except (OSError, RuntimeError):
+            return open_inside(folder.parent, f"{folder.name}/{filename}")
+        except OSError:  # missing here, or refused: a link, a folder, a FIFO, "..", "/…"
             continue
-        # A symlink pointing out of the folder is refused, not followed.
-        if not real.is_relative_to(folder.resolve()) or not real.is_file():
-            continue
-        return real
     return None
 
 
-def fingerprint(path: Path) -> str:
-    stat = path.stat()
-    return hashlib.sha256(f"{path}:{stat.st_mtime_ns}:{stat.st_size}".encode()).hexdigest()[:12]
+def fingerprint(st: os.stat_result) -> str:
+    """A short version of an opened file: changes whenever the file is edited or replaced.
+    (No inode: the same file copied to several app servers keeps one URL.)"""
+    key = f"{st.st_mtime_ns}:{st.st_size}"
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 @bp.route("/static/<path:filename>", endpoint="static")
 def static(filename: str) -> Response:
-    """Serve a shop asset, else the theme's, else the base one."""
-    path = find_static(filename)
-    if path is None:
+    """Serve a shop asset, else the theme's, else the base one (streamed from the file
+    ``open_static`` opened, never reopened by name)."""
+    file = open_static(filename)
+    if file is None:
         abort(404)
-    fingerprinted = "v" in request.args
-    response = send_file(
-        path, conditional=True, etag=True, max_age=LONG_CACHE if fingerprinted else 300
-    )
-    if fingerprinted:
-        response.cache_control.immutable = True
+    try:
+        st = os.fstat(file.fileno())
+        response = current_app.response_class(
+            wrap_file(request.environ, file),
+            mimetype=mimetypes.guess_type(filename)[0] or "application/octet-stream",
+            direct_passthrough=True,
+        )
+        response.content_length = st.st_size
+        response.last_modified = datetime.fromtimestamp(st.st_mtime, UTC)
+        response.set_etag(fingerprint(st))
+        fingerprinted = "v" in request.args
         response.cache_control.public = True
-    return response
+        response.cache_control.max_age = LONG_CACHE if fingerprinted else 300
+        if fingerprinted:
+            response.cache_control.immutable = True
+        response.make_conditional(request.environ, accept_ranges=True, complete_length=st.st_size)
+        return response
+    except BaseException:
+        file.close()
+        raise
 
 
 @bp.route("/branding.css")
@@ -130,7 +146,7 @@ def _css_string(value: str) -> str:
 def static_url(filename: str) -> str:
     """A fingerprinted URL for a static file: cached for a year, changed when the file is.
 
-    Finding the file means resolving it through three folders and reading its stat; the
+    Finding the file means opening it through up to three folders and reading its stat; the
     answer is kept per shop, theme, cache generation and name for STATIC_URL_CACHE_SECONDS
     (not at all in development, where edits must show at once), so a page with four assets
     costs no file-system calls. ``tenantctl cache clear SHOP`` refreshes a shop's at once.
@@ -144,11 +160,13 @@ def static_url(filename: str) -> str:
     urls = _static_urls()
     if urls is not None and (known := urls.get(key)) is not None:
         return known
-    path = find_static(filename)
-    if path is None:
+    file = open_static(filename)
+    if file is None:
         url = url_for("themes.static", filename=filename)
     else:
-        url = url_for("themes.static", filename=filename, v=fingerprint(path))
+        with file:
+            version = fingerprint(os.fstat(file.fileno()))
+        url = url_for("themes.static", filename=filename, v=version)
     if urls is not None:
         urls[key] = url
     return url
