@@ -251,6 +251,49 @@ def test_one_customer_racing_for_a_once_per_customer_code_gets_it_once(app, eu):
 
 
 @pytest.mark.parametrize(
+    "spelling",
+    ["sam+promo@example.com", "SAM@EXAMPLE.COM", "\u0455am@example.com", "Sam+2@Example.com"],
+    ids=["plus-tag", "upper-case", "cyrillic-dze", "all-three-but-cyrillic"],
+)
+def test_a_per_customer_limit_holds_however_the_address_is_spelt(app, eu, spelling):
+    """The red team's way round a once-per-customer code: the same mailbox, typed again
+    with a +tag, in capitals, or with a Cyrillic ѕ (U+0455) for the s."""
+    with app.app_context(), tenant_context(eu):
+        discounts.create_code("ONCE", "amount", 100, max_uses_per_customer=1)
+        db.session.commit()
+    first = app.test_client()
+    add_to_cart(first, eu, "lampe")
+    assert buy(first, eu, "sam@example.com", country="DE", discount_code="once").status_code == 302
+    again = app.test_client()
+    add_to_cart(again, eu, "lampe")
+    answer = buy(again, eu, spelling, country="DE", discount_code="once")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/cart/")
+    assert "bereits verwendet" in again.get("/cart/", headers=host(eu)).text
+    with app.app_context(), tenant_context(eu):
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 1
+        assert db.session.scalar(select(DiscountCode.uses)) == 1
+        assert db.session.scalar(select(func.count()).select_from(DiscountRedemption)) == 1
+    # Another customer is still welcome.
+    other = app.test_client()
+    add_to_cart(other, eu, "lampe")
+    assert buy(other, eu, "tom@example.com", country="DE", discount_code="once").status_code == 302
+    with app.app_context(), tenant_context(eu):
+        assert db.session.scalar(select(DiscountCode.uses)) == 2
+
+
+def test_the_customer_key_folds_case_tags_and_look_alikes_only():
+    key = discounts.customer_key
+    assert key("a+x@ex.com") == key("a@ex.com") == key("A@EX.COM") == key(" a@ex.com. ")
+    assert key("\u0455am@ex.com") == key("sam@ex.com")  # Cyrillic dze
+    assert key("p\u0430ypal@ex.com") == key("paypal@ex.com")  # Cyrillic a
+    assert key("\uff53am@ex.com") == key("sam@ex.com")  # fullwidth s (NFKC)
+    assert key("sam@ex.com") != key("tam@ex.com")
+    assert key("a@ex.com") != key("a@ex.org")
+    assert key("a+b@ex.com") != key("b@ex.com")
+    assert len(key("m" * 300 + "@ex.com")) <= 255
+
+
+@pytest.mark.parametrize(
     ("toml", "says"),
     [
         (

@@ -3,9 +3,11 @@ a total limit and a per-customer limit that hold under concurrent checkouts.
 
 Uses are counted by one conditional UPDATE (``uses < max_uses``): of 50 checkouts racing
 for a code limited to 10, exactly 10 change the row. Per customer, each redemption gets
-the next number for that email, under a unique index: two checkouts by one customer
-racing for the same last use cannot both get it. A use is not given back when an order
-is cancelled (documented in docs/operators.md).
+the next number for that customer, under a unique index: two checkouts by one customer
+racing for the same last use cannot both get it. A customer is their address as the
+limit means it (``customer_key``): case, ``+tags`` and look-alike letters do not make a
+second one. A use is not given back when an order is cancelled (documented in
+docs/operators.md).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import re
 import unicodedata
 from datetime import datetime
 
+import icu  # type: ignore[import-untyped]
 from flask_babel import gettext as _
 from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
@@ -69,14 +72,31 @@ class DiscountRedemption(Model, TenantScoped):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_id: Mapped[int] = mapped_column(Integer)
     order_id: Mapped[int] = mapped_column(Integer)
-    customer: Mapped[str] = mapped_column(String(255))  # the normalised email
+    customer: Mapped[str] = mapped_column(String(255))  # customer_key(email), not the address
     sequence: Mapped[int] = mapped_column(Integer)  # this customer's nth use of the code
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
-def normalize_email(email: str) -> str:
-    """One customer, however the address is typed (as accounts.limits does for logins)."""
-    return unicodedata.normalize("NFKC", email or "").strip().casefold()[:255]
+# ICU's SpoofChecker: the skeleton of UTS #39 (confusables.txt of the ICU it runs on).
+# Its const methods are thread-safe, so one serves every request.
+_SPOOF = icu.SpoofChecker()
+
+
+def customer_key(email: str) -> str:
+    """One customer per address as a per-customer limit means it: ``A@EX.COM``,
+    ``a+promo@ex.com`` and ``а@ex.com`` (a Cyrillic ``а``) are all ``a@ex.com``'s key.
+
+    NFKC and case-folding first (UTS #39 compares case-insensitively by folding before
+    the skeleton), then the skeleton folds look-alike letters to one prototype, then the
+    ``+tag`` of the local part goes (after the skeleton, so a look-alike plus is a plus).
+    The key is for comparing only: it is not an address (``m`` becomes ``rn``).
+    """
+    text = unicodedata.normalize("NFKC", (email or "")[:1000]).strip().casefold()
+    text = _SPOOF.getSkeleton(0, text)  # the type argument is ignored by ICU since 58
+    local, at, domain = text.rpartition("@")
+    if at:
+        text = f"{local.split('+', 1)[0]}@{domain.rstrip('.')}"
+    return text[:255]
 
 
 def normalize_code(text: str) -> str:
@@ -166,7 +186,7 @@ def redeem(row: DiscountCode, order_id: int, email: str) -> None:
     ).rowcount  # type: ignore[attr-defined]
     if taken != 1:
         raise DiscountError(_("The code %(code)s has been used up.", code=row.code))
-    customer = normalize_email(email)
+    customer = customer_key(email)
     used = db.session.scalar(
         select(func.count())
         .select_from(DiscountRedemption)
