@@ -29,7 +29,7 @@ application = build_app(
     CACHE_RETRY_SECONDS=2.0,
     SECURITY_PASSWORD_HASH="pbkdf2_sha512",
     WEBHOOK_ALLOW_PRIVATE=True,  # the drill's receiver listens on loopback
-    WEBHOOK_TIMEOUT_SECONDS=3,
+    WEBHOOK_DEADLINE_SECONDS=3,
     **S3,
 )
 

@@ -64,10 +64,18 @@ class Defaults:
     API_RATE_LIMIT = "600 per minute"
     API_RATE_LIMIT_SHOP = "6000 per minute"
     MAIL_PER_RECIPIENT = "3 per 15 minutes"  # account mails (confirm, reset) per address
-    WEBHOOK_TIMEOUT_SECONDS = 5.0
-    # "inline": outbox rows run in the web process after the response; "redis": by
-    # `tenantctl worker` (see storefront/jobs).
+    # Webhook deliveries (webhooks/network.py): the whole of one (lookup, connect, TLS,
+    # send, answer) ends after this long, and at most this much of the answer is read.
+    WEBHOOK_DEADLINE_SECONDS = 10.0
+    WEBHOOK_MAX_RESPONSE_BYTES = 64 * 1024
+    # Networks a receiver may sit in although they are not public (CIDRs, e.g. a private
+    # deployment's own receivers); empty: only globally routable addresses.
+    WEBHOOK_ALLOWED_NETWORKS: tuple[str, ...] = ()
+    WEBHOOK_CA_FILE: str | None = None  # None: certifi's roots (as httpx); else this PEM
+    # "inline": outbox rows run in the web process (mails after the response, webhooks on
+    # JOBS_THREADS threads of their own); "redis": by `tenantctl worker` (storefront/jobs).
     JOBS_BACKEND = "inline"
+    JOBS_THREADS = 4  # inline: webhook threads per process, one delivery per shop at a time
     JOBS_PER_SHOP = 2  # outbox rows of one shop running at once, across all workers
     OUTBOX_SWEEP_SECONDS = 5.0  # inline jobs: a thread per process runs what is due
     LOW_STOCK_THRESHOLD = 3  # the daily low-stock digest lists products at or below it

@@ -1,7 +1,9 @@
 """Jobs on Redis (Dramatiq) that carry their shop.
 
 The embedded default (``JOBS_BACKEND = "inline"``) delivers outbox rows in the web
-process right after the response. With ``JOBS_BACKEND = "redis"`` the web process only
+process: mails right after the response, webhooks on a small pool of threads of their
+own, one per shop at a time (``inline``), never in the worker that served the request.
+With ``JOBS_BACKEND = "redis"`` the web process only
 sends a message per committed outbox row; ``tenantctl worker`` runs them:
 
 - every message carries its shop's id; the worker looks the shop up again when the
@@ -26,17 +28,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from ..outbox import set_dispatcher
+from ..outbox import set_background, set_dispatcher
 from .broker import make_broker, send_rows
+from .inline import ShopPool
 from .periodic import run_periodic
 
 __all__ = ["init_jobs", "run_periodic"]
 
 
 def init_jobs(app: Flask) -> None:
-    """With ``JOBS_BACKEND = "redis"``, committed outbox rows become Dramatiq messages."""
+    """With ``JOBS_BACKEND = "redis"``, committed outbox rows become Dramatiq messages;
+    with ``"inline"``, webhook rows go to an in-process pool, off the request's worker."""
     backend = app.config.get("JOBS_BACKEND", "inline")
     if backend == "inline":
+        set_background(app, ShopPool(app, threads=int(app.config.get("JOBS_THREADS", 4))))
         return
     if backend != "redis":
         raise ValueError(f"JOBS_BACKEND must be 'inline' or 'redis', not {backend!r}")

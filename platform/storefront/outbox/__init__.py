@@ -1,8 +1,10 @@
-"""The outbox: mails (and later webhooks) written with the change that causes them.
+"""The outbox: mails and webhooks written with the change that causes them.
 
 Rows added in a transaction are delivered once it commits: after the response has gone
 out (``call_on_close``), or at the end of a ``tenantctl`` command. A rollback drops
 them with everything else. Failed deliveries wait in the table for the next round.
+Rows of ``BACKGROUND_KINDS`` (webhooks) never run in a web worker: with in-process jobs
+they go to the background runner the jobs layer installs (``set_background``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,14 @@ import threading
 import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask, Response, current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..extensions import PlatformSession
-from .services import NEW_ROWS, deliver, enqueue, enqueue_mail, run_due
+from .services import BACKGROUND_KINDS, NEW_ROWS, deliver, due_rows, enqueue, enqueue_mail, run_due
 
 __all__ = [
     "SWEEPER_KEY",
@@ -31,6 +33,7 @@ __all__ = [
     "enqueue_mail",
     "init_outbox",
     "run_due",
+    "set_background",
     "set_dispatcher",
 ]
 
@@ -44,14 +47,32 @@ def set_dispatcher(app: Flask, dispatch: Dispatcher) -> None:
     app.extensions[DISPATCHER_KEY] = dispatch
 
 
+class Background(Protocol):
+    """Runs outbox rows on threads of its own (the in-process jobs backend)."""
+
+    def submit(self, rows: list[tuple[int, int]]) -> None:
+        """Take (row id, shop id) pairs to run soon; never blocks."""
+
+    def stop(self) -> None:
+        """Take nothing more; idle threads end."""
+
+
+BACKGROUND_KEY = "storefront.outbox.background"
+
+
+def set_background(app: Flask, runner: Background) -> None:
+    """Where rows of ``BACKGROUND_KINDS`` go instead of the thread that committed them
+    (the jobs layer installs a thread pool when ``JOBS_BACKEND = "inline"``)."""
+    app.extensions[BACKGROUND_KEY] = runner
+
+
 log = logging.getLogger(__name__)
 
 FLUSHED = "storefront.outbox.flushed"
 ENVIRON_KEY = "storefront.outbox"
+Row = tuple[int, int, str]  # row id, shop id, kind
 # Rows committed outside a request (a CLI command), delivered by ``deliver_committed``.
-_committed: ContextVar[list[tuple[int, int]] | None] = ContextVar(
-    "storefront_outbox_committed", default=None
-)
+_committed: ContextVar[list[Row] | None] = ContextVar("storefront_outbox_committed", default=None)
 RETRY_PER_ROUND = 20  # due rows of earlier failures retried after each delivery
 
 
@@ -59,7 +80,9 @@ RETRY_PER_ROUND = 20  # due rows of earlier failures retried after each delivery
 def _flushed(session: Session, _context: Any) -> None:
     rows = session.info.pop(NEW_ROWS, None)
     if rows:
-        session.info.setdefault(FLUSHED, []).extend((row.id, row.tenant_id) for row in rows)
+        session.info.setdefault(FLUSHED, []).extend(
+            (row.id, row.tenant_id, row.kind) for row in rows
+        )
 
 
 @event.listens_for(PlatformSession, "after_commit")
@@ -88,22 +111,33 @@ def deliver_committed() -> int:
     if not pending:
         return 0
     rows, pending[:] = list(pending), []
-    return _deliver_safely(rows)
+    return _deliver_safely(rows, here=True)  # a command, not a web worker: it may wait
 
 
-def _deliver_safely(rows: list[tuple[int, int]]) -> int:
-    """Deliver here, or hand to the queue; a failure leaves the rows pending for later."""
+def _deliver_safely(rows: list[Row], here: bool = False) -> int:
+    """Hand the rows to the queue, or run them (``BACKGROUND_KINDS`` on the background
+    runner unless ``here``); a failure leaves the rows pending for later."""
     try:
         dispatch = current_app.extensions.get(DISPATCHER_KEY)
         if dispatch is not None:
-            dispatch(rows)
+            dispatch([(row_id, shop) for row_id, shop, _kind in rows])
             return 0
-        sent = deliver([row_id for row_id, _shop in rows])
-        run_due(RETRY_PER_ROUND)
+        sent = _run(rows, here)
+        _run(due_rows(RETRY_PER_ROUND), here)
         return sent
     except Exception:  # delivery is best effort; the rows stay pending
         log.exception("outbox delivery failed; the rows stay queued")
         return 0
+
+
+def _run(rows: list[Row], here: bool) -> int:
+    background = None if here else current_app.extensions.get(BACKGROUND_KEY)
+    if background is None:
+        return deliver(row_id for row_id, _shop, _kind in rows)
+    later = [(row_id, shop) for row_id, shop, kind in rows if kind in BACKGROUND_KINDS]
+    if later:
+        background.submit(later)
+    return deliver(row_id for row_id, _shop, kind in rows if kind not in BACKGROUND_KINDS)
 
 
 def init_outbox(app: Flask) -> None:
@@ -156,7 +190,7 @@ def _start_sweeper(app: Flask) -> None:
                     return
                 with current.app_context():
                     try:
-                        run_due(RETRY_PER_ROUND)
+                        _run(due_rows(RETRY_PER_ROUND), here=False)
                     except Exception:  # next round: the rows stay queued
                         log.exception("outbox sweep failed")
                 del current
@@ -166,8 +200,12 @@ def _start_sweeper(app: Flask) -> None:
 
 
 def stop_sweeper(app: Flask) -> None:
-    """End this process's sweeper thread of ``app`` (an app being thrown away, as in the
-    tests, whose database may be gone before the app is)."""
+    """End this process's sweeper thread of ``app`` and its background runner's idle
+    threads (an app being thrown away, as in the tests, whose database may be gone
+    before the app is)."""
     running = app.extensions.get(SWEEPER_KEY)
     if running is not None:
         running[1].set()
+    background = app.extensions.get(BACKGROUND_KEY)
+    if background is not None:
+        background.stop()

@@ -35,13 +35,20 @@ NEW_ROWS = "storefront.outbox.new"  # session.info: rows added in this transacti
 Handler = Callable[[dict[str, Any]], None]
 HANDLERS: dict[str, Handler] = {}
 GIVE_UP: dict[str, Handler] = {}  # called (shop bound) when a row of that kind goes dead
+# Kinds whose rows wait on someone else's server (webhooks): the receiver, not the
+# platform, decides how long they take, so a web worker never runs them (the in-process
+# jobs backend hands them to its own threads).
+BACKGROUND_KINDS: set[str] = set()
 
 
-def handler(kind: str) -> Callable[[Handler], Handler]:
-    """Register the function that carries out outbox rows of ``kind``."""
+def handler(kind: str, *, background: bool = False) -> Callable[[Handler], Handler]:
+    """Register the function that carries out outbox rows of ``kind``; ``background``:
+    rows of this kind never run in a web worker."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
+        if background:
+            BACKGROUND_KINDS.add(kind)
         return fn
 
     return register
@@ -122,6 +129,11 @@ def deliver(ids: Iterable[int]) -> int:
 
 def run_due(limit: int = 100) -> int:
     """Run up to ``limit`` rows whose time has come, any shop; returns how many ran."""
+    return deliver(row_id for row_id, _shop, _kind in due_rows(limit))
+
+
+def due_rows(limit: int = 100) -> list[tuple[int, int, str]]:
+    """Up to ``limit`` rows whose time has come, any shop: (row id, shop id, kind)."""
     now = utcnow()
     with all_tenants():
         db.session.execute(
@@ -131,13 +143,13 @@ def run_due(limit: int = 100) -> int:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-        ids = db.session.scalars(
-            select(OutboxMessage.id)
+        rows = db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.tenant_id, OutboxMessage.kind)
             .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         ).all()
-    return deliver(ids)
+    return [(row.id, row.tenant_id, row.kind) for row in rows]
 
 
 def _run_one(row_id: int) -> int:

@@ -5,13 +5,15 @@ transaction: a webhook exists exactly when the change commits. Each delivery is 
 POST signed like Stripe's: ``Storefront-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
 "<t>.<raw body>" with the endpoint's secret>``, with the event id (for deduplication)
 and the timestamp (against replays) in headers too. A delivery that does not answer 2xx
-within ``WEBHOOK_TIMEOUT_SECONDS`` is retried by the outbox with exponential backoff;
-after ``DISABLE_AFTER`` deliveries gave up in a row, the endpoint is switched off and
-the shop's contact is mailed.
+within ``WEBHOOK_DEADLINE_SECONDS`` (all of it, not per read) is retried by the outbox
+with exponential backoff; after ``DISABLE_AFTER`` deliveries gave up in a row, the
+endpoint is switched off and the shop's contact is mailed. Deliveries never run in a web
+worker: the in-process jobs backend runs them on its own threads, one per shop at a time.
 
-Endpoints must be http(s), and in production never the platform itself, loopback, a
-private, link-local or reserved address (checked when added and again before every
-delivery, against what the name resolves to then).
+Endpoints must be http(s), and in production https and never the platform itself nor an
+address that is not globally routable, in any spelling (``network.is_public``): checked
+when added and again at every delivery, which then connects to exactly the addresses it
+checked (``network``).
 """
 
 from __future__ import annotations
@@ -22,13 +24,10 @@ import ipaddress
 import json
 import logging
 import secrets
-import socket
 import time
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, update
@@ -39,16 +38,14 @@ from ..outbox import enqueue, enqueue_mail
 from ..outbox.models import OutboxMessage
 from ..outbox.services import handler, on_give_up
 from ..tenancy.context import current_tenant
+from . import network
 from .models import EVENTS, WebhookEndpoint
+from .network import WebhookError
 
 log = logging.getLogger(__name__)
 
 DISABLE_AFTER = 5  # deliveries that gave up in a row
 MAX_ENDPOINTS = 20
-
-
-class WebhookError(ValueError):
-    """An endpoint cannot be added; the message says why."""
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -73,37 +70,41 @@ def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
 def check_url(url: str) -> str:
     """An endpoint address the platform may call; raises ``WebhookError`` otherwise."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError(_("The URL must start with https:// (or http://) and name a host."))
     if len(url) > 500:
         raise WebhookError(_("The URL is longer than 500 characters."))
-    if current_app.config.get("WEBHOOK_ALLOW_PRIVATE"):
-        return url
-    if parts.scheme != "https":
-        raise WebhookError(_("Use an https:// URL."))
-    _refuse_private(parts.hostname, parts.port or 443)
+    checked_addresses(network.parse(url), time.monotonic() + _deadline_seconds())
     return url
 
 
-def _refuse_private(host: str, port: int) -> None:
+def checked_addresses(target: network.Target, deadline: float) -> list[network.Address]:
+    """Every address ``target``'s host resolves to now, each one checked; the only
+    addresses a delivery may connect to. Raises ``WebhookError``."""
+    config = current_app.config
+    if config.get("WEBHOOK_ALLOW_PRIVATE"):  # development and the demo: any address
+        return network.resolve(target, deadline, config.get("DNS_RESOLVER"))
+    if target.scheme != "https":
+        raise WebhookError(_("Use an https:// URL."))
     own = {h.strip().lower() for h in current_tenant().hosts}
-    if host.lower().rstrip(".") in own or host.lower().endswith(".localhost"):
+    if target.host in own or target.host == "localhost" or target.host.endswith(".localhost"):
         raise WebhookError(_("The URL points at the platform itself."))
-    try:
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except OSError:
-        raise WebhookError(_("%(host)s does not resolve.", host=host)) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global or address.is_multicast:
+    # Operator-listed networks a receiver may sit in though not public (a private
+    # deployment's own receivers; the tests' loopback receivers). Empty by default.
+    allowed = [ipaddress.ip_network(n) for n in config.get("WEBHOOK_ALLOWED_NETWORKS") or ()]
+    addresses = network.resolve(target, deadline, config.get("DNS_RESOLVER"))
+    for address in addresses:
+        if not network.is_public(address) and not any(address in net for net in allowed):
             raise WebhookError(
                 _(
                     "%(host)s resolves to %(address)s, which is not a public address.",
-                    host=host,
+                    host=target.host,
                     address=address,
                 )
             )
+    return addresses
+
+
+def _deadline_seconds() -> float:
+    return float(current_app.config.get("WEBHOOK_DEADLINE_SECONDS", 10.0))
 
 
 def add_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
@@ -211,13 +212,13 @@ def redeliver(delivery_id: int) -> OutboxMessage:
     return enqueue("webhook", payload, dedupe_key=f"webhook:redeliver:{secrets.token_hex(8)}")
 
 
-@handler("webhook")
+# Never in a web worker: a receiver decides how long it takes (see outbox.BACKGROUND_KINDS).
+@handler("webhook", background=True)
 def _deliver(payload: dict[str, Any]) -> None:
     endpoint = db.session.get(WebhookEndpoint, payload["endpoint_id"])
     if endpoint is None or not endpoint.active:
         log.info("webhook endpoint %s gone or disabled; delivery dropped", payload["endpoint_id"])
         return
-    check_url(endpoint.url)  # again: what the name resolves to may have changed
     body = json.dumps(payload["body"], separators=(",", ":")).encode()
     timestamp = int(time.time())
     headers = {
@@ -228,10 +229,24 @@ def _deliver(payload: dict[str, Any]) -> None:
         "Storefront-Timestamp": str(timestamp),
         "Storefront-Signature": sign(endpoint.secret, timestamp, body),
     }
-    timeout = float(current_app.config.get("WEBHOOK_TIMEOUT_SECONDS", 5.0))
-    response = httpx.post(endpoint.url, content=body, headers=headers, timeout=timeout)
-    if not 200 <= response.status_code < 300:
-        raise RuntimeError(f"answered {response.status_code}")
+    config = current_app.config
+    # One deadline for all of it: the lookup, the connection, the request and the answer.
+    deadline = time.monotonic() + _deadline_seconds()
+    target = network.parse(endpoint.url)
+    # Checked again (what the name resolves to may have changed), and the connection goes
+    # to these very addresses: no second lookup for a rebinding resolver to answer.
+    addresses = checked_addresses(target, deadline)
+    status = network.post(
+        target,
+        addresses,
+        body,
+        headers,
+        deadline=deadline,
+        max_bytes=int(config.get("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)),
+        ca_file=config.get("WEBHOOK_CA_FILE"),
+    )
+    if not 200 <= status < 300:
+        raise RuntimeError(f"answered {status}")
     if endpoint.failures:
         db.session.execute(
             update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(failures=0)
