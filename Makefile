@@ -8,8 +8,12 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
+# PyICU (UTS #39 skeletons for discount limits) has no wheels: it builds against the
+# system's ICU, installed here when missing and allowed.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	pkg-config --exists icu-i18n 2>/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get install -y -q libicu-dev pkg-config >/dev/null; } \
+		|| { echo "PyICU builds against ICU: install libicu-dev and pkg-config first" >&2; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
