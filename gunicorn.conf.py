@@ -39,6 +39,13 @@ secure_scheme_headers: dict[str, str] = {}
 header_map = "drop"
 
 
+def nworkers_changed(server, new_value, old_value):  # gunicorn's hook signature
+    """Tell the app how many workers serve it, before it is loaded (``-w`` on the command
+    line and TTIN included): production refuses per-process rate-limit counts with more
+    than one (storefront.config)."""
+    os.environ["STOREFRONT_WEB_PROCESSES"] = str(new_value)
+
+
 def pre_fork(server, worker):  # gunicorn's hook signature
     """Freeze what the master preloaded: workers then share those pages instead of copying
     them on the first garbage collection, and never rescan them."""

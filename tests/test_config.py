@@ -27,6 +27,50 @@ def test_production_refuses_a_short_secret_key(tmp_path):
         )
 
 
+PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "k" * 40, "OUTBOX_SWEEP_SECONDS": 0}
+
+
+@pytest.fixture
+def no_shared_storage(monkeypatch):
+    for name in ("STOREFRONT_REDIS_URL", "STOREFRONT_RATELIMIT_STORAGE_URI"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("STOREFRONT_WEB_PROCESSES", raising=False)
+
+
+def test_production_refuses_per_worker_rate_limits(tmp_path, no_shared_storage):
+    # Without Redis the limits were kept per worker: 13 wrong passwords on two workers,
+    # no 429. Production now refuses to start rather than count that way.
+    with pytest.raises(ConfigError) as info:
+        create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION})
+    message = str(info.value)
+    assert "\n" not in message
+    assert "memory://" in message and "several web processes" in message
+    assert "STOREFRONT_REDIS_URL" in message and "STOREFRONT_WEB_PROCESSES=1" in message
+
+
+def test_gunicorn_tells_the_app_its_worker_count_which_production_checks(
+    tmp_path, monkeypatch, no_shared_storage
+):
+    import runpy
+    from pathlib import Path
+
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
+    conf["nworkers_changed"](None, 3, None)  # what gunicorn calls before loading the app
+    with pytest.raises(ConfigError, match="and 3 web processes may serve"):
+        create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION})
+    conf["nworkers_changed"](None, 1, 3)
+    assert create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION}).config["WEB_PROCESSES"] == 1
+
+
+def test_shared_rate_limits_or_no_web_processes_start_in_production(tmp_path, no_shared_storage):
+    shared = create_app(
+        {"INSTANCE_PATH": str(tmp_path), **PRODUCTION, "REDIS_URL": "redis://127.0.0.1:1/0"}
+    )
+    assert shared.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
+    # tenantctl serves no pages: it starts without Redis (cli.common builds it so).
+    create_app({"INSTANCE_PATH": str(tmp_path), **PRODUCTION, "WEB_PROCESSES": 0})
+
+
 def test_development_generates_a_secret_key_once_into_the_instance_folder(tmp_path):
     config = {"INSTANCE_PATH": str(tmp_path), "ENVIRONMENT": "development"}
     first, second = create_app(config), create_app(config)

@@ -84,6 +84,10 @@ class Defaults:
     # A body larger than this is refused (413) before it is read: uploads and JSON alike.
     MAX_CONTENT_LENGTH = 10 * 1024 * 1024
     RATELIMIT_ENABLED = True
+    # How many processes serve pages with this config (gunicorn.conf.py sets it from its
+    # worker count; 0: none, as in tenantctl). None: unknown, so perhaps several, and
+    # production then refuses rate-limit counts kept in one process (see finalize).
+    WEB_PROCESSES: int | None = None
     # Stripe's API address: its own by default; the tests point it at a local fake.
     STRIPE_API_BASE: str | None = None
     # Custom domains (tenancy/verification.py): what a shop's domain must point at, the
@@ -122,6 +126,7 @@ def finalize(app: Flask) -> None:
     )
     _database(config, instance)
     _cache(config)
+    _shared_rate_limits(config)
     # Webhooks to loopback and private addresses: for the demo and the tests, never in
     # production (an owner's endpoint must not reach the platform's own network).
     config.setdefault("WEBHOOK_ALLOW_PRIVATE", config["ENVIRONMENT"] != "production")
@@ -198,6 +203,28 @@ def _cache(config: Config) -> None:
     else:
         config.setdefault("CACHE_TYPE", "SimpleCache")
         config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+
+
+def _shared_rate_limits(config: Config) -> None:
+    """Production counts login and reset attempts where every worker sees them: with
+    ``memory://`` each process counts on its own, so N workers allow N times the limit."""
+    if config["ENVIRONMENT"] != "production" or not config.get("RATELIMIT_ENABLED", True):
+        return
+    if not str(config.get("RATELIMIT_STORAGE_URI") or "").startswith("memory://"):
+        return
+    processes = config.get("WEB_PROCESSES")
+    try:
+        if processes is not None and int(processes) in (0, 1):
+            return
+    except (TypeError, ValueError):
+        raise ConfigError(f"WEB_PROCESSES: expected a number, got {processes!r}") from None
+    who = f"{processes} web processes" if processes is not None else "several web processes"
+    raise ConfigError(
+        f"rate limits are counted in memory (RATELIMIT_STORAGE_URI=memory://) and {who} "
+        "may serve this app, each counting on its own (a login limit of 10 per minute "
+        "would allow 10 per worker): set STOREFRONT_REDIS_URL so all workers share the "
+        "counts, or run a single worker and set STOREFRONT_WEB_PROCESSES=1"
+    )
 
 
 def instance_path(overrides: Mapping[str, Any] | None) -> str:

@@ -36,7 +36,7 @@ def get_app() -> Flask:
     global _app
     if _app is None:
         try:
-            _app = create_app()
+            _app = create_app({"WEB_PROCESSES": 0})  # serves no pages: no rate limits
         except ConfigError as exc:
             fail(f"configuration: {exc}", code=2)
     assert _app is not None  # noqa: S101 - fail() exits
