@@ -329,6 +329,21 @@ def test_catalog_import_checks_every_row_and_writes_nothing_on_error(
     assert "not UTF-8" in runner.invoke(["catalog", "import", "acme", str(binary)]).output
 
 
+def test_a_cell_past_the_csv_field_limit_is_one_line_naming_its_line(
+    app, runner, make_shop, tmp_path
+):
+    shop = make_shop("acme")
+    huge = "x" * (5 * 1024 * 1024)  # 5 MB: past the csv module's field limit
+    body = f"sku,title,price,description\nA-1,Anvil,1.00,\nB-1,Bell,2.00,{huge}\nC-1,Cup,3,\n"
+    for text, line in ((body, 3), (f"sku,title,price,{huge}\nA-1,Anvil,1.00,\n", 1)):
+        result = runner.invoke(["catalog", "import", "acme", write_csv(tmp_path, text)])
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        (only,) = result.output.strip().splitlines()
+        assert f"line {line}: a cell is longer than 131,072 characters" in only
+    with app.app_context(), tenant_context(shop):
+        assert db.session.scalar(select(func.count()).select_from(Product)) == 0
+
+
 def test_orders_export_since(app, runner, populated, tmp_path):
     out = tmp_path / "orders.csv"
     assert runner.invoke(["orders", "export", "acme", "-o", str(out)]).exit_code == 0

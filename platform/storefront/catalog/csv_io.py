@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -76,7 +76,9 @@ class ImportError_(ValueError):  # not the builtin ImportError
         shown = problems[:20] + (
             [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
         )
-        super().__init__("nothing imported:\n" + "\n".join(shown))
+        # One problem on one line (the CLI's error line); several, one per line.
+        sep = " " if len(shown) == 1 else "\n"
+        super().__init__("nothing imported:" + sep + "\n".join(shown))
         self.problems = problems
 
 
@@ -130,7 +132,10 @@ def export_columns() -> tuple[str, ...]:
 def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
     """Read and check every row; raise ImportError_ listing all problems."""
     reader = csv.DictReader(lines)
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise ImportError_([_unreadable(reader, exc)]) from None
     missing = [c for c in REQUIRED if c not in header]
     unknown = [c for c in header if c not in COLUMNS and not _locale_column(c)]
     if missing or unknown:
@@ -151,7 +156,7 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
     rows: list[Row | VariantRow] = []
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for record in reader:
+    for record in _records(reader, problems):
         line = reader.line_num
         if len(rows) >= MAX_ROWS:
             raise ImportError_([f"more than {MAX_ROWS} rows: split the file"])
@@ -173,6 +178,27 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
     if not rows:
         raise ImportError_(["the file has a header but no rows"])
     return rows
+
+
+def _records(reader: csv.DictReader[str], problems: list[str]) -> Iterator[dict[str, Any]]:
+    """The file's records, until a line the csv module cannot read: that line becomes a
+    problem naming it (a cell past the field limit, a stray quote), never a traceback."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            problems.append(_unreadable(reader, exc))
+            return
+        yield record
+
+
+def _unreadable(reader: csv.DictReader[str], exc: csv.Error) -> str:
+    reason = str(exc)
+    if "field larger than field limit" in reason:
+        reason = f"a cell is longer than {csv.field_size_limit():,} characters"
+    return f"line {reader.reader.line_num}: {reason}"  # DictReader's own lags on errors
 
 
 def _line_of(problem: str) -> int:
