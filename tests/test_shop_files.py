@@ -261,3 +261,33 @@ def test_a_template_larger_than_the_limit_is_refused_as_read(app, shops):
     response = app.test_client().get("/cart/", headers=host(acme))
     assert response.status_code == 403
     assert "ACME CART" not in response.text
+
+
+def test_an_export_reads_no_file_swapped_for_a_link_while_it_runs(app, runner, shops, tmp_path):
+    """``tenantctl export`` lists the shop's folder, then reads each file: one swapped for
+    a link to another shop's ``secrets.toml`` in between is left out, not read."""
+    import tarfile
+
+    from storefront.tenancy import transfer
+
+    real_list = transfer.list_inside
+
+    def list_then_swap(*args, **kwargs):
+        names = real_list(*args, **kwargs)
+        folder = tenant_folder(app, "acme")
+        swap_for_link(
+            folder / "templates/index.html", tenant_folder(app, "globex") / "secrets.toml"
+        )
+        return names
+
+    archive = tmp_path / "acme.tar.gz"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transfer, "list_inside", list_then_swap)
+        result = runner.invoke(["export", "acme", "-o", str(archive)])
+    assert result.exit_code == 0, result.output
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        contents = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+    assert SECRET.encode() not in contents
+    assert "folder/templates/index.html" not in names
+    assert "folder/templates/cart/cart.html" in names  # the honest files travel

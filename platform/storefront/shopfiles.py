@@ -107,11 +107,12 @@ def create_inside(root: str | Path, relative: str) -> BinaryIO:
     return os.fdopen(fd, "wb")
 
 
-def list_inside(root: str | Path, relative: str) -> list[str]:
-    """Every regular file below ``root/relative`` (paths relative to it, ``/``-separated),
-    never through a link; nothing when the folder is missing or is a link."""
+def list_inside(root: str | Path, relative: str = "") -> list[str]:
+    """Every regular file below ``root/relative`` (``root`` itself when empty; paths
+    relative to it, ``/``-separated), never through a link; nothing when the folder is
+    missing or is a link."""
     try:
-        top = _open_dir(root, parts_of(relative))
+        top = _open_dir(root, parts_of(relative) if relative else [])
     except OSError:
         return []
     names = []

@@ -36,6 +36,7 @@ from typing import Any
 from sqlalchemy import DateTime, Table, bindparam, func, insert, select
 
 from ..extensions import db
+from ..shopfiles import list_inside, open_inside
 from ..storage import check_key, content_type_of, current_storage, shop_prefix
 from .archive import unpack
 from .context import all_tenants
@@ -123,9 +124,7 @@ def export_shop(
     os.close(fd)
     try:
         with tarfile.open(tmp_name, "w:gz") as tar, all_tenants():
-            if folder.is_dir():
-                keep = _no_links if with_secrets else _no_links_no_secrets
-                tar.add(folder, arcname="folder", filter=keep)
+            _add_folder(tar, folder, with_secrets)
             media = 0
             for key in current_storage().keys(shop_prefix(tenant.uid)):
                 found = current_storage().get(key)
@@ -162,14 +161,24 @@ def export_shop(
     return manifest
 
 
-def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    return info if info.isfile() or info.isdir() else None
-
-
-def _no_links_no_secrets(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    if info.name == f"folder/{SECRETS_FILE}" or info.name.endswith(".tmp"):
-        return None
-    return _no_links(info)
+def _add_folder(tar: tarfile.TarFile, folder: Path, with_secrets: bool) -> None:
+    """The shop's folder as ``folder/…``: regular files only, each read from the file that
+    was opened without following a link (a template swapped for a link to another shop's
+    ``secrets.toml`` while the export runs is left out, not read)."""
+    for relative in sorted(list_inside(folder)):
+        if relative.endswith(".tmp") or (relative == SECRETS_FILE and not with_secrets):
+            continue
+        try:
+            file = open_inside(folder, relative)
+        except OSError:
+            continue  # gone or swapped since it was listed
+        with file:
+            st = os.fstat(file.fileno())
+            info = tarfile.TarInfo(f"folder/{relative}")
+            info.size, info.mtime, info.mode = st.st_size, int(st.st_mtime), 0o644
+            if relative == SECRETS_FILE:
+                info.mode = 0o600
+            tar.addfile(info, file)
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
