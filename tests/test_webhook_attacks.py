@@ -493,3 +493,45 @@ def test_one_shops_slow_receivers_take_one_thread_not_all(app, make_shop):
         fast.close()
     assert slow.max_active == 1  # never two of one shop at once
     assert slow.connections == 3
+
+
+@pytest.mark.settings(WEBHOOK_DEADLINE_SECONDS=3.0)
+def test_a_due_retry_never_runs_in_another_shops_request(app, client, make_shop, product):
+    slow = RawReceiver(dribble(b"HTTP/1.1 200 OK\r\n"))
+    try:
+        acme, globex = make_shop("acme"), make_shop("globex")
+        add_endpoint(app, acme, slow.url, ["product.updated"])
+        emit(app, acme)  # acme's delivery, due now
+        product(globex, "tent")
+        add_to_cart(client, globex, "tent")
+        # globex's order: its mail goes after the response, then a round of due rows.
+        assert checkout(client, globex).status_code == 302
+        assert attempts(app) == [0]  # acme's delivery was not run in globex's worker
+        settle(app)
+    finally:
+        slow.close()
+    assert attempts(app) == [1] and slow.connections == 1
+
+
+@pytest.mark.settings(WEBHOOK_DEADLINE_SECONDS=3.0, OUTBOX_SWEEP_SECONDS=0.1)
+def test_the_sweeper_hands_webhooks_to_the_pool(app, client, make_shop, outbox):
+    from storefront.outbox import enqueue_mail
+
+    slow = RawReceiver(dribble(b"HTTP/1.1 200 OK\r\n"))
+    try:
+        acme, globex = make_shop("acme"), make_shop("globex")
+        add_endpoint(app, acme, slow.url, ["product.updated"])
+        emit(app, acme)  # due first
+        with app.app_context(), tenant_context(globex):
+            enqueue_mail("someone@example.com", "Hello", "A mail behind a slow webhook")
+            db.session.commit()
+        client.get("/", headers=host(globex))  # the first request starts the sweeper
+        ends = time.monotonic() + 10
+        while not outbox and time.monotonic() < ends:
+            time.sleep(0.02)
+        assert [m.subject for m in outbox] == ["Hello"]
+        assert attempts(app) == [0]  # the mail did not wait for acme's receiver
+        settle(app)
+    finally:
+        slow.close()
+    assert attempts(app) == [1]
