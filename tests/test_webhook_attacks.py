@@ -19,11 +19,13 @@ import tracemalloc
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 import trustme
 from dnslib import AAAA, QTYPE, RCODE, RR, A
 from dnslib.server import BaseResolver, DNSServer
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from storefront.extensions import db
 from storefront.outbox import BACKGROUND_KEY, run_due
@@ -468,6 +470,33 @@ def test_a_slow_receiver_never_holds_the_worker_that_served_the_request(
     (row,) = rows(app)
     assert row.attempts == 1 and "deadline" in row.last_error
     assert slow.connections == 1
+
+
+@pytest.mark.settings(WEBHOOK_DEADLINE_SECONDS=3.0)
+def test_a_single_worker_serves_another_shop_while_a_delivery_runs(app, make_shop, product):
+    """The attack as it happened: one worker process that serves a request at a time (a
+    gunicorn sync worker; here Werkzeug's unthreaded server), a shop whose receiver
+    dribbles, and another shop's visitor right after."""
+    slow = RawReceiver(dribble(b"HTTP/1.1 200 OK\r\n"))
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        acme, globex = make_shop("acme"), make_shop("globex")
+        add_endpoint(app, acme, slow.url)
+        product(acme, "anvil")
+        with httpx.Client(base_url=base, timeout=10) as browser:  # cookies kept
+            add_to_cart(browser, acme, "anvil")
+            assert checkout(browser, acme).status_code == 302
+        visitor = httpx.get(base + "/", headers=host(globex), timeout=10)
+        assert visitor.status_code == 200
+        assert attempts(app) == [0]  # globex's page came while acme's delivery ran on
+        settle(app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        slow.close()
+    assert attempts(app) == [1] and slow.connections == 1
 
 
 @pytest.mark.settings(WEBHOOK_DEADLINE_SECONDS=2.0, JOBS_THREADS=2)
