@@ -426,6 +426,8 @@ def test_signed_but_malformed_events_answer_400_and_are_recorded(app, gadget):
         completed({**good, "currency": ["usd"]}, event_id="evt_m10"),
         completed({**good, "metadata": {"order_number": 1001}}, event_id="evt_m11"),
         b"[" * 5000 + b"]" * 5000,
+        b"[" * 500 + b"]" * 500,
+        {"id": "evt_m12", "type": kind, "data": {"object": {"id": [[[[[[[[]]]]]]]]}}},
     ]
     for shape in shapes:
         body = shape if isinstance(shape, bytes) else json.dumps(shape).encode()
@@ -437,7 +439,7 @@ def test_signed_but_malformed_events_answer_400_and_are_recorded(app, gadget):
             select(PaymentEvent.event_id).where(PaymentEvent.outcome == "malformed")
         ).all()
     assert len(unreadable) == len(shapes)
-    assert {f"evt_m{i}" for i in range(1, 12)} <= set(unreadable)
+    assert {f"evt_m{i}" for i in range(1, 13)} <= set(unreadable)
     # Stripe retries a 400: the same body again is still 400, and still one row.
     assert signed_raw(app, gadget, b"not json at all").status_code == 400
     paid = completed(good, event_id="evt_real")

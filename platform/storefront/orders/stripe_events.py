@@ -107,13 +107,16 @@ class Outcome:
         return f"{self.outcome}: {self.reason}" if self.reason else self.outcome
 
 
-def handle_event(payload: Any, set_status: Callable[[Order, str], None]) -> Outcome:
-    """Apply a verified event at most once, if it settles the order it names; record it
-    either way. Flushes; the caller commits (also when the event was refused)."""
+def handle_event(
+    payload: Any, set_status: Callable[[Order, str], None], body: bytes = b""
+) -> Outcome:
+    """Apply a verified event (``payload``, parsed from ``body``) at most once, if it
+    settles the order it names; record it either way. Flushes; the caller commits (also
+    when the event was refused)."""
     try:
         envelope = _Envelope.model_validate(payload)
     except ValidationError:
-        return _record_malformed(payload, kind="")
+        return _record_malformed(payload, kind="", event_id=_digest_id(body) if body else "")
     if envelope.type not in HANDLED:
         return Outcome("ignored")
     try:

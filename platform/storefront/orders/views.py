@@ -175,7 +175,7 @@ def stripe_webhook() -> ResponseReturnValue:
         log.warning("stripe webhook refused: %s", exc)
         return api_error(400, "The signature does not match.")
     else:
-        outcome = stripe_events.handle_event(event, services.set_status)
+        outcome = stripe_events.handle_event(event, services.set_status, body)
     db.session.commit()  # a refused or unreadable event is kept too
     name = event.get("id") if isinstance(event, dict) else None
     if outcome.status != 200:
