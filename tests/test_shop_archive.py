@@ -401,6 +401,25 @@ def test_a_truncated_or_foreign_file_is_one_line(app, runner, acme, tmp_path):
         assert db.session.scalar(select(Tenant.id).where(Tenant.slug == "cut")) is None
 
 
+@pytest.mark.parametrize(
+    ("member", "data", "expected"),
+    [
+        ("data/users.jsonl", b'{"id": 1, "email": null}', "data/users.jsonl does not fit"),
+        ("data/categories.jsonl", b'{"id": [1], "slug": "x"}', "categories.jsonl does not fit"),
+        ("data/pages.jsonl", b'{"id": 1}\n[1, 2]', "pages.jsonl is damaged at line 2"),
+        ("data/users.jsonl", b'{"id": 1, "created_at": 7}', "users.jsonl is damaged at line 1"),
+        ("manifest.json", b'{"format": "storefront-shop-export"}', "format version None"),
+    ],
+)
+def test_rows_the_schema_refuses_are_one_line_and_leave_nothing(
+    app, runner, acme, tmp_path, member, data, expected
+):
+    hostile = rewrite(export(runner, tmp_path), tmp_path / "bad.tar.gz", replace={member: data})
+    result = runner.invoke(["import", str(hostile), "--as", "bad", "--domain", "bad.test"])
+    assert expected in one_line_refusal(result)
+    nothing_half_written(app, "bad")
+
+
 def test_every_shop_table_is_data_skipped_or_made_inert_on_import(app):
     from storefront.tenancy.transfer import DATA_TABLES, INERT, SKIPPED_TABLES, shop_tables
 

@@ -28,12 +28,13 @@ import shutil
 import tarfile
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Table, bindparam, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..shopfiles import list_inside, open_inside
@@ -271,8 +272,17 @@ def read_manifest(path: Path, source: str) -> dict[str, Any]:
             f"{source} was exported at schema {manifest.get('schema')}, this platform is at "
             f"{_schema_heads()}: run `tenantctl db upgrade` on the older side first"
         )
-    if not isinstance(manifest.get("shop"), dict) or not isinstance(manifest.get("domains"), list):
+    shop = manifest.get("shop")
+    if not isinstance(shop, dict) or not isinstance(manifest.get("domains"), list):
         raise ShopError(f"{source}: manifest.json lacks the shop or its domains")
+    name, reason = shop.get("name"), shop.get("suspended_reason")
+    if (
+        not isinstance(name, str)
+        or not 0 < len(name) <= 200
+        or shop.get("status", "active") not in ("active", "suspended")
+        or not isinstance(reason, str | None)
+    ):
+        raise ShopError(f"{source}: manifest.json describes the shop wrongly (name, status)")
     return manifest
 
 
@@ -312,8 +322,7 @@ def import_shop(
         folder = root / slug
         if folder.exists():
             raise ShopError(f"{folder} already exists; move it away or import --as another slug")
-        data = {t.name: _rows(staging / "data", t.name) for t in shop_tables()}
-        tenant = _insert_rows(manifest, slug, hosts, data, progress)
+        tenant = _insert_rows(manifest, slug, hosts, staging / "data", progress)
         prefix = shop_prefix(tenant.uid)
         _store_media(staging / "media", prefix)
         unpacked = staging / "folder"
@@ -350,31 +359,36 @@ def _store_media(media: Path, prefix: str) -> None:
         current_storage().put(prefix + key, path.read_bytes(), content_type_of(key))
 
 
-def _rows(data: Path, table: str) -> list[dict[str, Any]]:
-    path = data / f"{table}.jsonl"
-    if table in SKIPPED_TABLES or not path.is_file():
-        return []
-    rows = []
+def _rows(data: Path, table: Table) -> Iterator[dict[str, Any]]:
+    """One table's rows, read a line at a time (an archive's table may be large), decoded,
+    and made inert where ``INERT`` says so."""
+    path = data / f"{table.name}.jsonl"
+    if table.name in SKIPPED_TABLES or not path.is_file():
+        return
+    inert = INERT.get(table.name)
     number = 0
     with path.open(encoding="utf-8") as lines:
         try:
             for line in lines:
                 number += 1
-                if line.strip():
-                    row = json.loads(line)
-                    if not isinstance(row, dict):
-                        raise ValueError("not an object")
-                    rows.append(row)
-        except ValueError as exc:  # JSON and UTF-8 errors alike
-            raise ShopError(f"data/{table}.jsonl is damaged at line {number}: {exc}") from None
-    return rows
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ValueError("not a JSON object")
+                row = _decode(table, row)
+                if inert is not None:
+                    inert(row)
+                yield row
+        except (ValueError, TypeError) as exc:  # JSON, UTF-8 and date errors alike
+            raise ShopError(f"data/{table.name}.jsonl is damaged at line {number}: {exc}") from None
 
 
 def _insert_rows(
     manifest: dict[str, Any],
     slug: str,
     hosts: list[str],
-    data: dict[str, list[dict[str, Any]]],
+    data: Path,
     progress: Progress,
 ) -> Tenant:
     shop = manifest["shop"]
@@ -388,19 +402,24 @@ def _insert_rows(
     db.session.add(tenant)
     db.session.flush()
     new_ids: dict[str, dict[int, int]] = {}
-    total = sum(len(rows) for rows in data.values())
+    counts = manifest.get("tables")  # for the progress bar only
+    total = sum(n for n in counts.values() if isinstance(n, int)) if isinstance(counts, dict) else 0
     done = 0
     connection = db.session.connection()
     with all_tenants():
         for table in shop_tables():
-            rows = [_decode(table, row) for row in data[table.name]]
-            if (inert := INERT.get(table.name)) is not None:
-                for row in rows:
-                    inert(row)
-            new_ids[table.name] = _insert_table(connection, table, tenant.id, rows, new_ids)
-            done += len(rows)
-            progress(table.name, done, total)
-    progress("done", total, total)
+            try:
+                new_ids[table.name], count = _insert_table(
+                    connection, table, tenant.id, _rows(data, table), new_ids
+                )
+            except TypeError as exc:  # an id or a reference that is not a plain value
+                raise ShopError(f"data/{table.name}.jsonl does not fit: {exc}") from None
+            except SQLAlchemyError as exc:  # a row this platform's schema refuses
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+                raise ShopError(f"data/{table.name}.jsonl does not fit: {reason}") from None
+            done += count
+            progress(table.name, done, max(total, done))
+    progress("done", done, done)
     bump_generation()
     return tenant
 
@@ -412,38 +431,40 @@ def _insert_table(
     connection: Any,
     table: Table,
     tenant_id: int,
-    rows: list[dict[str, Any]],
+    rows: Iterable[dict[str, Any]],
     new_ids: dict[str, dict[int, int]],
-) -> dict[int, int]:
-    """Insert one table's rows in batches (``executemany`` with ``RETURNING`` the new ids,
-    in the rows' order); references are rewritten first, references within the table
-    itself in a second pass, once every row has its new id. Returns old id -> new id."""
+) -> tuple[dict[int, int], int]:
+    """Insert one table's rows, ``BATCH`` at a time as they are read (``executemany``
+    with ``RETURNING`` the new ids, in the rows' order); references are rewritten first,
+    references within the table itself in a second pass, once every row has its new id.
+    Returns old id -> new id, and how many rows went in."""
     references = _references(table)
     surrogate = _has_surrogate_id(table)
-    old_ids: list[Any] = []
-    later: list[tuple[int, str, int]] = []  # (row, column, old id of a row of this table)
-    for index, row in enumerate(rows):
-        old_ids.append(row.pop("id", None) if surrogate else None)
-        for column, target in references.items():
-            if row.get(column) is None:
-                continue
-            if target == table.name:
-                later.append((index, column, row[column]))
-                row[column] = None
-                continue
-            mapped = new_ids.get(target, {}).get(row[column])
-            if mapped is None and (table.name, column) not in PLAIN_REFERENCES:
-                raise ShopError(
-                    f"{table.name}.{column}={row[column]} points at a missing "
-                    f"{target} row: the archive is inconsistent"
-                )
-            row[column] = mapped
-        row["tenant_id"] = tenant_id
     ids: dict[int, int] = {}
-    for indexes in _by_shape(rows):
-        for start in range(0, len(indexes), BATCH):
-            chunk = indexes[start : start + BATCH]
-            batch = [rows[i] for i in chunk]
+    later: list[tuple[Any, str, Any]] = []  # (row's old id, column, old id it points at)
+    count = 0
+    for chunk in _batches(rows):
+        old_ids: list[Any] = []
+        for row in chunk:
+            old_ids.append(row.pop("id", None) if surrogate else None)
+            for column, target in references.items():
+                if row.get(column) is None:
+                    continue
+                if target == table.name:
+                    later.append((old_ids[-1], column, row[column]))
+                    row[column] = None
+                    continue
+                mapped = new_ids.get(target, {}).get(row[column])
+                if mapped is None and (table.name, column) not in PLAIN_REFERENCES:
+                    raise ShopError(
+                        f"{table.name}.{column}={row[column]} points at a missing "
+                        f"{target} row: the archive is inconsistent"
+                    )
+                row[column] = mapped
+            row["tenant_id"] = tenant_id
+        count += len(chunk)
+        for indexes in _by_shape(chunk):
+            batch = [chunk[i] for i in indexes]
             if not surrogate:
                 connection.execute(insert(table), batch)
                 continue
@@ -460,14 +481,14 @@ def _insert_table(
             else:
                 returning = insert(table).returning(table.c.id, sort_by_parameter_order=True)
                 made = [found[0] for found in connection.execute(returning, batch)]
-            for index, new_id in zip(chunk, made, strict=True):
+            for index, new_id in zip(indexes, made, strict=True):
                 ids[old_ids[index]] = new_id
     if later:  # a row pointing at another row of the same table (a subcategory)
-        for column in {name for _index, name, _old in later}:
+        for column in {name for _row, name, _old in later}:
             moves = [
-                {"b_id": ids[old_ids[index]], "b_to": ids.get(old)}
-                for index, name, old in later
-                if name == column
+                {"b_id": ids[row], "b_to": ids.get(old)}
+                for row, name, old in later
+                if name == column and row in ids
             ]
             statement = (
                 table.update()
@@ -475,7 +496,18 @@ def _insert_table(
                 .values({column: bindparam("b_to")})
             )
             connection.execute(statement, moves)
-    return ids
+    return ids, count
+
+
+def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _by_shape(rows: list[dict[str, Any]]) -> list[list[int]]:
