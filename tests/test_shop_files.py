@@ -248,9 +248,12 @@ def test_theme_check_reads_no_template_through_a_link(app, runner, shops):
     broken = outside / "broken.html"
     broken.write_text("{% if %}" + OUTSIDE)
     (tenant_folder(app, "acme") / "templates/broken.html").symlink_to(broken)
-    result = runner.invoke(["theme", "check", "acme"])
-    assert OUTSIDE not in result.output
-    assert "broken.html" not in result.output  # not a template of the shop: never read
+    for command in (["theme", "check", "acme"], ["check", "acme"]):
+        result = runner.invoke(command)
+        assert OUTSIDE not in result.output
+        assert "{% if %}" not in result.output  # never compiled: not a template of the shop
+        assert result.exit_code == 1, result.output  # but the operator hears of the link
+        assert "templates/broken.html: a link or not a regular file" in result.output
 
 
 @pytest.mark.settings(TEMPLATE_MAX_FILE_BYTES=1024)

@@ -128,3 +128,29 @@ def list_inside(root: str | Path, relative: str = "") -> list[str]:
     finally:
         os.close(top)
     return names
+
+
+def ignored_inside(root: str | Path, relative: str) -> list[str]:
+    """What ``list_inside`` leaves out below ``root/relative``: links, FIFOs, sockets and
+    devices (``"."`` when the folder itself is one of them), for ``tenantctl check``."""
+    try:
+        if not stat.S_ISDIR(os.lstat(Path(root) / relative).st_mode):
+            return ["."]
+        top = _open_dir(root, parts_of(relative))
+    except FileNotFoundError:
+        return []
+    except OSError:
+        return ["."]
+    ignored = []
+    try:
+        for dirpath, dirs, files, dirfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
+            for name in (*dirs, *files):
+                try:
+                    mode = os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode
+                except OSError:
+                    continue
+                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                    ignored.append(os.path.normpath(os.path.join(dirpath, name)))
+    finally:
+        os.close(top)
+    return sorted(ignored)

@@ -11,7 +11,7 @@ from flask import current_app
 from jinja2 import FileSystemLoader, TemplateError, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 
-from ..shopfiles import create_inside, list_inside, open_inside, stat_inside
+from ..shopfiles import create_inside, ignored_inside, list_inside, open_inside, stat_inside
 from ..tenancy.context import current_tenant, tenant_context
 from ..tenancy.registry import context_for
 from ..tenancy.services import ShopError, get_shop
@@ -71,6 +71,7 @@ def check_templates(slug: str) -> list[TemplateProblem]:
     if ctx.settings is None:
         return [TemplateProblem("tenant.toml", None, ctx.settings_error or "invalid")]
     problems = _branding_problems(slug, ctx.theme, ctx.settings.branding)
+    problems.extend(_ignored_files(slug))
     trusted = current_app.jinja_env
     env = trusted.sandbox  # type: ignore[attr-defined]
     own = set(_own_templates(slug))
@@ -150,6 +151,18 @@ def _branding_problems(slug: str, theme: str, branding: Any) -> list[TemplatePro
             problems.append(
                 TemplateProblem("tenant.toml", None, f"branding.{key} names {value}, not found")
             )
+    return problems
+
+
+def _ignored_files(slug: str) -> list[TemplateProblem]:
+    """Links and other non-regular files in the shop's templates and assets: the platform
+    never reads them, which the operator should hear about rather than guess."""
+    problems = []
+    for sub in ("templates", "static"):
+        for name in ignored_inside(shop_dir(current_app, slug), sub):
+            where = sub if name == "." else f"{sub}/{name}"
+            message = "a link or not a regular file: never read (copy the file instead)"
+            problems.append(TemplateProblem(where, None, message))
     return problems
 
 
