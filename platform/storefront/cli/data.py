@@ -71,7 +71,8 @@ def import_(
         typer.Option("--domain", help="Domains to use instead of the archived ones; repeat."),
     ] = None,
 ) -> None:
-    """Restore an export as a new shop (new ids, references kept); all or nothing."""
+    """Restore an export as a new shop (new ids, references kept); all or nothing. Only
+    data comes alive: queued mails are dropped, keys revoked, sessions and tokens dead."""
     if not archive.is_file():
         fail(f"{archive}: no such file")
     with app_context(), _progress("importing") as progress:
