@@ -155,7 +155,9 @@ def parse(url: str) -> Target:
         if _NUMERIC_HOST.match(host):
             with contextlib.suppress(OSError):  # else a name that looks numeric ("cafe.be")
                 literal = ipaddress.IPv4Address(socket.inet_aton(host))
-    if literal is None:
+    if literal is not None:
+        host = str(literal)  # one spelling for the checks, the Host header and the socket
+    else:
         try:
             host = normalize_host(host, allow_ip=False)
         except InvalidHost:
