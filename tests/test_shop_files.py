@@ -83,16 +83,20 @@ def test_the_app_runs_as_in_production(app):
     assert not app.jinja_env.layers.live  # the template list is trusted, as the attack needs
 
 
-@pytest.mark.parametrize("target", ["another shop's secrets.toml", "a file outside"])
+@pytest.mark.parametrize(
+    "target", ["another shop's secrets.toml", "a file outside", "/proc/self/environ"]
+)
 def test_a_listed_template_swapped_for_a_link_is_never_compiled(app, shops, target):
     acme, _globex, outside = shops
     client = app.test_client()
     assert "ACME INDEX" in client.get("/", headers=host(acme)).text  # list read and trusted
-    swap_for_link(
-        tenant_folder(app, "acme") / "templates/cart/cart.html", targets(app, outside)[target]
-    )
+    environ = Path("/proc/self/environ")
+    aimed = environ if target == str(environ) else targets(app, outside)[target]
+    swap_for_link(tenant_folder(app, "acme") / "templates/cart/cart.html", aimed)
     response = client.get("/cart/", headers=host(acme))  # first compiled now
     assert_no_leak(response)
+    for variable in environ.read_bytes().split(b"\0")[:5]:
+        assert variable.decode(errors="replace") not in response.text
     assert response.status_code == 503  # the shop's error page, drawn without its templates
 
 
