@@ -13,7 +13,7 @@ from ..extensions import db, security
 from ..i18n import TRANSLATIONS_DIR
 from ..tenancy.context import current_tenant_or_none
 from .datastore import ShopUserDatastore
-from .forms import ShopLoginForm
+from .forms import ShopForgotPasswordForm, ShopLoginForm
 from .mail import OutboxMailUtil, speak_to
 from .models import Role, User
 from .tokens import load_user_from_request
@@ -58,7 +58,12 @@ def init_security(app: Flask) -> None:
     # unbound in extensions (which must not import accounts): set it before init_app.
     security._mail_util_cls = OutboxMailUtil
     security.confirm_policy = _shop_confirms  # type: ignore[method-assign]
-    security.init_app(app, datastore, login_form=ShopLoginForm)
+    security.init_app(
+        app,
+        datastore,
+        login_form=ShopLoginForm,
+        forgot_password_form=ShopForgotPasswordForm,
+    )
     security.render_template = _render_security_template
     # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
     app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from contextvars import ContextVar
 from typing import Any
 
 from flask import after_this_request, current_app, g, has_request_context
 from flask_security import MailUtil
 from limits import parse
 
-from ..extensions import db, limiter
-from ..i18n import shop_locale
-from ..outbox import enqueue_mail
+from ..extensions import db, limiter, security
+from ..i18n import current_locale, shop_locale
+from ..outbox import enqueue, enqueue_mail
+from ..outbox.services import handler, send_mail_now
 from ..tenancy.context import current_tenant
+from ..tenancy.request_hooks import shop_base_url
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,9 @@ class OutboxMailUtil(MailUtil):
             return
         # ``sender`` is Flask-Security's SECURITY_EMAIL_SENDER; the outbox puts the shop's
         # own sender on every mail when it goes out (outbox.services.shop_sender).
+        if _IN_OUTBOX_JOB.get():  # the outbox is running this already: send, not queue
+            send_mail_now(str(recipient), subject_text, body, html=html)
+            return
         enqueue_mail(str(recipient), subject_text, body, html=html)
         if has_request_context():
             # Some Flask-Security views (forgot password, resend confirmation) commit
@@ -98,3 +104,39 @@ class OutboxMailUtil(MailUtil):
 def _commit(response: Any) -> Any:
     db.session.commit()
     return response
+
+
+# "Forgot password" -----------------------------------------------------------------
+
+RESET_KIND = "password_reset"
+_IN_OUTBOX_JOB: ContextVar[bool] = ContextVar("storefront_account_mail_job", default=False)
+
+
+def request_password_reset(email: str) -> None:
+    """Queue a reset for ``email``, committed with the request: the same row and the
+    same work whether an account has that address or not (forms.ShopForgotPasswordForm)."""
+    enqueue(RESET_KIND, {"email": email, "locale": current_locale()})
+    if has_request_context():
+        after_this_request(_commit)
+
+
+@handler(RESET_KIND)
+def send_password_reset(payload: dict[str, Any]) -> None:
+    """The outbox job of a reset request: mail the link to the account with that address
+    if it may reset its password (active, confirmed where the shop asks, not locked);
+    otherwise nothing, and no mail."""
+    from flask_security.confirmable import requires_confirmation
+    from flask_security.recoverable import send_reset_password_instructions
+
+    user = security.datastore.find_user(case_insensitive=True, email=payload["email"])
+    if user is None or not user.is_active or user.is_locked() or requires_confirmation(user):
+        return
+    # Links are built for the shop's primary domain, the mail in the asker's language
+    # unless the account has its own (auth._render_security_template).
+    base = shop_base_url(current_tenant())
+    with current_app.test_request_context("/", base_url=base), shop_locale(payload["locale"]):
+        flag = _IN_OUTBOX_JOB.set(True)
+        try:
+            send_reset_password_instructions(user)
+        finally:
+            _IN_OUTBOX_JOB.reset(flag)

@@ -95,6 +95,13 @@ def enqueue_mail(
     return enqueue("mail", payload, dedupe_key)
 
 
+def send_mail_now(to: str, subject: str, body: str, html: str | None = None) -> None:
+    """Send a mail from the bound shop at once: for an outbox job that writes one (the
+    job's own retries cover the send)."""
+    message_id = f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>"
+    _send_mail({"to": to, "subject": subject, "body": body, "html": html, "message_id": message_id})
+
+
 def shop_sender() -> str:
     """The bound shop's ``[mail] sender`` (through the config overlay), else the platform's
     ``MAIL_DEFAULT_SENDER``. Read when a mail goes out, never from the queued row: a row
