@@ -12,8 +12,9 @@ from jinja2 import FileSystemBytecodeCache
 from ..i18n import GETTEXT_GLOBALS, default_url, html_lang, install_gettext, language_links
 from ..tenancy.settings import register_themes
 from .budget import BudgetedNamespace, Limits, budgeted_range
+from .budgeted import budgeted_gettext
 from .loader import LayeredEnvironment, Layers, TemplateCache, shipped_themes
-from .sandbox import ShopSandbox, helper
+from .sandbox import SANDBOX_CODE, ShopSandbox, helper
 from .views import bp, static_url
 
 # Jinja's default globals a shop template keeps: range and namespace in budgeted forms;
@@ -55,8 +56,10 @@ def init_themes(app: Flask) -> None:
     # The shop's templates speak the shop's languages too: _(), ngettext(), {% trans %}.
     sandbox.add_extension("jinja2.ext.i18n")
     install_gettext(sandbox)
-    for name in GETTEXT_GLOBALS:
-        helper(sandbox.globals[name])
+    for name in GETTEXT_GLOBALS:  # sized with their values before they format (widths)
+        gettext = sandbox.globals[name]
+        assert callable(gettext)  # noqa: S101 - install_gettext put it there
+        sandbox.globals[name] = helper(budgeted_gettext(name, gettext))
     install_gettext(env)
     env.sandbox = sandbox
     _bytecode_caches(app, env, sandbox)
@@ -140,7 +143,9 @@ def _bytecode_caches(app: Flask, env: Any, sandbox: Any) -> None:
     if folder is False:
         return
     root = Path(folder or Path(app.instance_path) / "template-cache")
-    for environment, name in ((env, "trusted"), (sandbox, "sandbox")):
+    # The sandbox's folder carries the version of its compile-time rewrites (budgeted
+    # loops, `~` and output): bytecode from before a change must not load after it.
+    for environment, name in ((env, "trusted"), (sandbox, f"sandbox-{SANDBOX_CODE}")):
         path = root / name
         path.mkdir(parents=True, exist_ok=True)
         environment.bytecode_cache = FileSystemBytecodeCache(str(path))

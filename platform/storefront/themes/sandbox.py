@@ -11,8 +11,9 @@ A page whose template chain holds any text a shop supplied renders *wholly* here
 or includes compile in this environment too and see only the curated context.
 
 Every render here runs within a ``Budget``: a time limit, a cap on loop iterations, on
-``range``, on the size of strings and sequences an operator, call or filter may build,
-and on the output. Over budget, the render stops with ``TemplateBudgetError``.
+``range``, on the size of strings and sequences an operator, ``~``, call or filter may
+build (checked before it is built, see ``budgeted``), on all of them added up, and on the
+output. Over budget, the render stops with ``TemplateBudgetError``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
+from types import BuiltinMethodType, MethodType
 from typing import Any
 
 from jinja2 import Template, nodes
@@ -28,6 +30,7 @@ from jinja2.exceptions import TemplateError
 from jinja2.runtime import BlockReference, Context, LoopContext, Macro, TemplateReference
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Cycler, Joiner, Namespace
+from jinja2.visitor import NodeTransformer
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -38,23 +41,30 @@ from wtforms.fields.core import Label
 from ..shared import SafeView
 from .budget import (
     DEFAULT_LIMITS,
-    STR_METHOD_CHECKS,
     Budget,
     Limits,
     TemplateBudgetError,
-    budgeted_filter,
+    account,
     budgeted_iter,
     check_brace_format,
-    check_percent_format,
     check_size,
     current_budget,
-    current_limits,
     end_budget,
-    join_size,
-    replace_size,
+    need,
+    percent_size,
     size_of,
     start_budget,
     tick,
+    unit_of,
+)
+from .budgeted import (
+    REPLACED_FILTERS,
+    STR_METHOD_SIZES,
+    BudgetedEscapeFormatter,
+    BudgetedFormatter,
+    budgeted_concat,
+    budgeted_filter,
+    budgeted_finalize,
 )
 from .loader import LayeredContext, LayeredEnvironment
 
@@ -175,22 +185,26 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
         # sandbox's own never runs: set up what it would have.
         self.binop_table = self.default_binop_table.copy()
         self.unop_table = self.default_unop_table.copy()
-        self.filters["budgeted_iter"] = budgeted_iter
+        self.filters.update(budgeted_iter=budgeted_iter, budgeted_concat=budgeted_concat)
+        self.finalize = budgeted_finalize  # every {{ value }} is sized before it is printed
 
     def install_budgeted_filters(self) -> None:
         """Wrap every filter with the budget checks (call after the filters are final)."""
+        self.filters.update(REPLACED_FILTERS)
         for name, fn in list(self.filters.items()):
-            if name != "budgeted_iter" and not getattr(fn, "__storefront_budgeted__", False):
-                wrapped = budgeted_filter(name, fn)
-                wrapped.__storefront_budgeted__ = True  # type: ignore[attr-defined]
-                self.filters[name] = wrapped
+            if name in INTERNAL_FILTERS or getattr(fn, "__storefront_budgeted__", False):
+                continue
+            wrapped = budgeted_filter(name, fn)
+            wrapped.__storefront_budgeted__ = True  # type: ignore[attr-defined]
+            self.filters[name] = wrapped
 
-    # Every for loop iterates through the budget: no loop can spin unseen.
+    # Every for loop iterates through the budget, and every `~` is sized before it joins:
+    # Jinja compiles `~` to a join of its own, outside `call_binop`.
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
             loop.iter = nodes.Filter(loop.iter, "budgeted_iter", [], [], None, None)
-        return tree
+        return _SizedConcat().visit(tree)  # type: ignore[no-any-return]
 
     # Output (the page, captured blocks, macro bodies) is joined through the budget.
     def concat(self, parts: Iterable[str]) -> str:  # type: ignore[override]
@@ -226,48 +240,72 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
             check_size(value)
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, str):
-            name = getattr(__obj, "__name__", "")
-            check = STR_METHOD_CHECKS.get(name)
-            if check is not None:
-                check(args, kwargs)
-            elif name == "replace" and replace_size(owner, *args[:3]) > current_limits().max_string:
-                raise TemplateBudgetError("replace() would build a value that is too large")
-            elif name == "join" and args and join_size(args[0]) > current_limits().max_string:
-                raise TemplateBudgetError("join() would build a value that is too large")
+            size = STR_METHOD_SIZES.get(getattr(__obj, "__name__", ""))
+            if size is not None:
+                need(size(owner, *args, **kwargs), unit_of(owner), f"str.{__obj.__name__}()")
         result = super().call(__context, __obj, *args, **kwargs)
-        check_size(result)
+        account(result)
         return result
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         tick()
-        limits = current_limits()
         if operator == "**" and isinstance(left, int) and isinstance(right, int):
             if right > 0 and abs(left) > 1 and right * max(abs(left).bit_length(), 1) > 4096:
                 raise TemplateBudgetError("a power that large is not allowed")
         elif operator == "*":
             for seq, times in ((left, right), (right, left)):
-                repeated = size_of(seq) * max(times, 0) if isinstance(times, int) else 0
-                if repeated > limits.max_string:
-                    raise TemplateBudgetError("a repeated value that large is not allowed")
+                if isinstance(times, int) and size_of(seq):
+                    need(size_of(seq) * max(times, 0), unit_of(seq), "a repeated value")
             both_ints = isinstance(left, int) and isinstance(right, int)
             if both_ints and left.bit_length() + right.bit_length() > 4096:
                 raise TemplateBudgetError("a number that large is not allowed")
         elif operator == "%":
-            check_percent_format(left)
-        elif operator == "+" and size_of(left) + size_of(right) > limits.max_string:
-            raise TemplateBudgetError("a value larger than the page budget")
-        return super().call_binop(context, operator, left, right)
+            need(percent_size(left, right), unit_of(left), "a % format")
+        elif operator == "+" and (size_of(left) or size_of(right)):
+            need(size_of(left) + size_of(right), unit_of(left), "a sum of values")
+        result = super().call_binop(context, operator, left, right)
+        account(result)
+        return result
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapper = super().wrap_str_format(value)
-        if wrapper is None:
+        """Jinja's ``str.format`` wrapper with a formatter that sizes every field."""
+        if not isinstance(value, MethodType | BuiltinMethodType) or value.__name__ not in (
+            "format",
+            "format_map",
+        ):
             return None
         fmt = value.__self__
+        if not isinstance(fmt, str):
+            return None
+        check_brace_format(fmt)
+        formatter: BudgetedFormatter | BudgetedEscapeFormatter
+        if isinstance(fmt, Markup):
+            formatter = BudgetedEscapeFormatter(self, escape=fmt.escape)
+        else:
+            formatter = BudgetedFormatter(self)
+        is_format_map = value.__name__ == "format_map"
 
         def checked(*args: Any, **kwargs: Any) -> str:
-            check_brace_format(fmt)
-            result = wrapper(*args, **kwargs)
-            check_size(result)
+            if is_format_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                kwargs = args[0]
+                args = ()
+            result = type(fmt)(formatter.vformat(fmt, args, kwargs))
+            account(result)
             return result
 
         return checked
+
+
+INTERNAL_FILTERS = frozenset({"budgeted_iter", "budgeted_concat"})
+SANDBOX_CODE = 2  # bump when _parse or finalize compile different code (bytecode cache)
+
+
+class _SizedConcat(NodeTransformer):
+    """``a ~ b`` becomes ``(a, b)|budgeted_concat``: sized before it is joined."""
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        self.generic_visit(node)  # changes node in place: `~` inside `~`
+        parts = nodes.Tuple(node.nodes, "load", lineno=node.lineno)
+        return nodes.Filter(parts, "budgeted_concat", [], [], None, None, lineno=node.lineno)
