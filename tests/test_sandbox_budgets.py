@@ -71,6 +71,8 @@ PAYLOADS = {
     ),
     "rebuilt_in_a_loop": "{% for i in range(10000) %}{% set s = 'x' * 999999 ~ i %}{% endfor %}",
     "mapped_filter_calls": "{{ ([0] * 999999)|map('string')|list|length }}",
+    "translate": BIG + "{{ big.translate({120: 'y' * 1000})|length }}",
+    "split_into_words": "{{ ('ab ' * 333333).split()|length }}",
     "sort_by_attribute": "{{ ([0] * 999999)|sort(attribute='real')|first }}",
     "wordwrap_one_long_word": "{{ ('x' * 999999)|wordwrap(1)|length }}",
 }
@@ -164,6 +166,8 @@ HONEST = {
     "|{{ ([[1], [2, 3]])|sum(start=[]) }}|{{ [1, 2, 3]|sum }}|{{ 'x y z'|wordwrap(1) }}"
     "|{{ 'see http://example.com'|urlize }}|{{ range(5)|batch(2)|list }}|{{ {'a': '<'}|xmlattr }}",
     "output": "{{ [1, 'two', {'k': (3, 4.5)}] }}",
+    "methods": "{{ 'a,b'.split(',') }}|{{ 'ab'.upper() }}|{{ '-'.join(['a', 'b']) }}"
+    "|{{ 'x'.ljust(3, '.') }}|{{ 'aa'.replace('a', 'bc') }}",
 }
 HONEST_OUTPUT = {
     "concat": "a1[1, 2]{&#39;k&#39;: &#39;v&#39;}",
@@ -174,6 +178,7 @@ HONEST_OUTPUT = {
     "|[[0, 1], [2, 3], [4]]"
     '| a="&lt;"',
     "output": "[1, &#39;two&#39;, {&#39;k&#39;: (3, 4.5)}]",
+    "methods": "[&#39;a&#39;, &#39;b&#39;]|AB|a-b|x..|bcbc",
 }
 
 

@@ -371,7 +371,33 @@ STR_METHOD_SIZES: dict[str, Callable[..., int]] = {
         name: _cased_size
         for name in ("upper", "lower", "title", "capitalize", "casefold", "swapcase")
     },
+    **{name: (lambda s, *args, **kwargs: _pieces(s)) for name in ("split", "rsplit")},
+    "splitlines": lambda s, keepends=False: _pieces(s),
+    "translate": lambda s, table: _translate_size(s, table),
+    "maketrans": lambda s, x, y=None, z=None: _table_size(x),
 }
+
+
+def _translate_size(s: str, table: Any) -> int:
+    """Each character may become the longest text the table maps to."""
+    widest = 1
+    if isinstance(table, dict):
+        widest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
+    return len(s) * max(widest, 1)
+
+
+def _table_size(x: Any) -> int:
+    entries = len(x) if isinstance(x, str | dict) else 0
+    need(entries, 8, "str.maketrans()", entries * 100)  # a dict entry and its key and value
+    return entries
+
+
+def _pieces(s: str) -> int:
+    """``split()`` makes a string object per piece: each counts its object's bytes (a
+    million two-letter words are 50 MB, not 2)."""
+    pieces = len(s) // 2 + 1  # at most, split on whitespace or one character
+    need(pieces, 8, "str.split()", pieces * LINE_OVERHEAD)
+    return len(s)
 
 
 def _join_items_size(sep: str, items: Any) -> int:
