@@ -57,13 +57,12 @@ from .budget import (
     tick,
     unit_of,
 )
+from .budget_filters import REPLACED_FILTERS, budgeted_filter
 from .budgeted import (
-    REPLACED_FILTERS,
     STR_METHOD_SIZES,
     BudgetedEscapeFormatter,
     BudgetedFormatter,
     budgeted_concat,
-    budgeted_filter,
     budgeted_finalize,
 )
 from .loader import LayeredContext, LayeredEnvironment
