@@ -123,7 +123,8 @@ class ApiKey(Model, TenantScoped):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    # What the key may do (``tokens.SCOPES``); None: a key made before scopes, all of them.
+    # What the key may do (``tokens.SCOPES``); None: a key made before scopes, which may
+    # do ``tokens.STAFF_SCOPES``.
     scopes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
 
     user: Mapped[User] = relationship(

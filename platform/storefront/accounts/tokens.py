@@ -26,13 +26,24 @@ KEY_PREFIX = "sf_"
 STAFF_ROLES = frozenset({"owner", "staff"})
 LAST_USED_GRANULARITY = timedelta(minutes=5)  # at most one write per key this often
 # What a key may be allowed to do; a key gets the ones its owner ticks, nothing more.
+# Every API route declares the one it needs (api/access.py).
 SCOPES = {
     "products:read": "Read every product, hidden ones too",
     "products:write": "Create, change and delete products and categories; adjust stock",
     "orders:read": "Read every order",
     "orders:write": "Change orders: status, shipping, cancel, refund",
     "customers:read": "Read customer accounts",
+    # A key acts as its owner: these let it shop as that account, which few integrations
+    # need, so no key has them unless asked for.
+    "cart:read": "Read the key owner's own cart",
+    "cart:write": "Add, change and remove lines in the key owner's own cart",
+    "checkout:write": "Place orders as the key's owner",
+    "account:read": "Read the key owner's own account and orders",
 }
+# What a key gets when none are named (the dashboard ticks these), and what a key made
+# before keys had scopes (scopes NULL) may do: the shop's data, never shopping as its
+# owner. A fixed list, so no old key gains what a later scope allows (docs/decisions.md).
+STAFF_SCOPES = ("products:read", "products:write", "orders:read", "orders:write", "customers:read")
 
 
 class TokenError(ValueError):
@@ -53,8 +64,8 @@ def create_key(
     user: User, name: str, days: int | None = None, scopes: list[str] | None = None
 ) -> NewKey:
     """A new key acting as ``user`` (staff) within ``scopes``, valid for ``days`` or until
-    revoked. Without ``scopes`` it gets every scope."""
-    chosen = sorted(set(SCOPES if scopes is None else scopes))
+    revoked. Without ``scopes`` it gets ``STAFF_SCOPES``."""
+    chosen = sorted(set(STAFF_SCOPES if scopes is None else scopes))
     unknown = set(chosen) - set(SCOPES)
     if unknown:
         raise TokenError(
@@ -110,7 +121,7 @@ def key_status(key: ApiKey, now: datetime | None = None) -> str:
 
 
 def key_scopes(key: ApiKey) -> list[str]:
-    return list(SCOPES) if key.scopes is None else list(key.scopes)
+    return list(STAFF_SCOPES) if key.scopes is None else list(key.scopes)
 
 
 def request_scopes() -> frozenset[str] | None:
@@ -147,11 +158,22 @@ def user_for_key(secret: str) -> User | None:
 
 
 def load_user_from_request(request: Request) -> Any:
-    """Flask-Login's request loader: headers only, never the query string or the body."""
-    authorization = request.headers.get("Authorization", "")
-    scheme, _, secret = authorization.partition(" ")
-    if scheme.lower() == "bearer" and secret.strip().startswith(KEY_PREFIX):
-        user = user_for_key(secret.strip())
+    """Flask-Login's request loader: headers only, never the query string or the body,
+    and only on the API. Pages (the dashboard, the account, checkout) are for people with
+    a session: a key or a login token sent to one is ignored, so the page sees nobody."""
+    if not request.path.startswith("/api/"):
+        return None
+    parts = request.headers.get("Authorization", "").split(None, 1)  # any whitespace
+    scheme, secret = (parts + ["", ""])[:2]
+    if scheme.lower() == "bearer":
+        # A Bearer that is no good key fails the request: it never falls back to a login
+        # token sent alongside, so what a client sent is what it is judged by. (Another
+        # scheme, say a staging proxy's Basic, is not this API's and is passed over.)
+        secret = secret.strip()
+        if not secret.startswith(KEY_PREFIX):
+            g.api_key_problem = "unknown"
+            return None
+        user = user_for_key(secret)
         if user is not None:
             from flask_security.utils import set_request_attr
 

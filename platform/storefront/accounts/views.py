@@ -11,7 +11,7 @@ bp = Blueprint("accounts", __name__)
 
 
 @bp.route("/account")
-@auth_required()
+@auth_required("session")
 def account() -> str:
     """The logged-in shopper's page: their details and their orders."""
     from flask_login import current_user

@@ -318,6 +318,10 @@ SCOPE_LABELS = {
     "orders:read": _l("Read orders"),
     "orders:write": _l("Ship, cancel and refund orders"),
     "customers:read": _l("Read customer accounts"),
+    "cart:read": _l("Read its owner's own cart"),
+    "cart:write": _l("Fill its owner's own cart"),
+    "checkout:write": _l("Place orders as its owner"),
+    "account:read": _l("Read its owner's own account and orders"),
 }
 
 

@@ -47,7 +47,9 @@ def index() -> ResponseReturnValue:
             created = new.secret
             form = ApiKeyForm(formdata=None)
     if not form.is_submitted() or created:
-        form.scopes.data = list(tokens.SCOPES)  # a new key may do everything unless unticked
+        # A new key may do what an integration does unless unticked; shopping as its
+        # owner only when ticked.
+        form.scopes.data = list(tokens.STAFF_SCOPES)
     return _page(form, _cors_form(), created)
 
 
@@ -66,7 +68,7 @@ def _page(form: ApiKeyForm, cors: CorsForm, created: str | None = None) -> str:
 
 
 def scope_labels(scopes: list[str] | None) -> str:
-    chosen = list(tokens.SCOPES) if scopes is None else scopes
+    chosen = list(tokens.STAFF_SCOPES) if scopes is None else scopes
     return ", ".join(str(SCOPE_LABELS.get(scope, scope)) for scope in chosen)
 
 
@@ -102,7 +104,7 @@ def origins() -> ResponseReturnValue:
     if problem:  # the page again, with what was typed: nothing is lost
         form.origins.errors = [problem]
         fresh = ApiKeyForm(formdata=None)
-        fresh.scopes.data = list(tokens.SCOPES)
+        fresh.scopes.data = list(tokens.STAFF_SCOPES)
         return _page(fresh, form), 422
     flash(_("Sites saved."), "success")
     return redirect("/admin/api-keys/")

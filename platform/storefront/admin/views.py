@@ -79,7 +79,7 @@ bp.add_app_template_filter(role_label, "role_label")
 
 
 @bp.before_request
-@auth_required()
+@auth_required("session")  # never an API key or a login token: the dashboard is for people
 @roles_accepted("owner", "staff")
 def _staff_only() -> None:
     """Every dashboard page: anonymous users log in first, customers get 403."""

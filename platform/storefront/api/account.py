@@ -28,6 +28,7 @@ from ..cart import services as cart_services
 from ..extensions import csrf, db, limiter, security
 from ..tenancy.context import current_tenant
 from . import serializers as out
+from .access import public
 from .errors import ApiError, body, init_api_errors
 from .http import init_http
 from .schemas import Customer, _In
@@ -83,6 +84,7 @@ def _limit(email: str) -> None:
 
 
 @bp.post("/login")
+@public
 def login() -> Response:
     data = body(Credentials)
     email = normalize_email(data.email)
@@ -116,6 +118,7 @@ def _seconds(value: Any) -> int:
 
 
 @bp.post("/register")
+@public
 def register() -> tuple[Response, int]:
     settings = current_tenant().settings
     if settings is not None and not settings.features.registration:

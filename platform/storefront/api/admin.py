@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -21,7 +20,6 @@ from flask_security import auth_required, roles_accepted
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from ..accounts import tokens
 from ..accounts.models import Role, User
 from ..caching import invalidate_shop_cache
 from ..cart import services as cart_services
@@ -37,6 +35,7 @@ from ..listing import LIKE_ESCAPE, MAX_ID, contains
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
 from . import serializers as out
+from .access import requires_scope
 from .errors import ApiError, body, init_api_errors
 from .http import (
     check_if_match,
@@ -69,21 +68,12 @@ IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "
 
 
 def staff(scope: str) -> Callable[[View], View]:
-    """Staff only, by a credential in a header; an API key also needs ``scope``."""
+    """Staff only, by a credential in a header; an API key also needs ``scope`` (checked
+    with every route's declaration, in ``access``)."""
 
     def decorate(view: View) -> View:
-        @wraps(view)
-        def scoped(*args: Any, **kwargs: Any) -> Any:
-            scopes = tokens.request_scopes()
-            if scopes is not None and scope not in scopes:
-                raise ApiError(
-                    403,
-                    f"This API key may not do this: it needs the {scope} scope.",
-                    code="insufficient_scope",
-                )
-            return view(*args, **kwargs)
-
-        return auth_required("token")(roles_accepted("owner", "staff")(scoped))  # type: ignore[no-any-return]
+        guarded = auth_required("token")(roles_accepted("owner", "staff")(view))
+        return requires_scope(scope, staff=True)(guarded)  # type: ignore[no-any-return]
 
     return decorate
 

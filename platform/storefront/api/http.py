@@ -22,6 +22,7 @@ from ..accounts import tokens
 from ..extensions import limiter
 from ..listing import MAX_ID
 from ..tenancy.context import current_tenant, current_tenant_or_none
+from .access import init_access
 from .errors import ApiError
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ CORS_MAX_AGE = "600"
 
 def init_http(bp: Blueprint) -> None:
     bp.before_request(_rate_limit)
+    init_access(bp)  # after the limit (guessing keys counts), before anything is read
     bp.before_request(_check_parameters)
     bp.after_request(_manners)
 

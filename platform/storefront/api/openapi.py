@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from ..accounts.tokens import SCOPES
-from .http import CURSOR_PATTERN
+from .access import declared
+from .http import CURSOR_PATTERN, _openapi_path
 from .schemas import DOCUMENTED
 
 VERSION = "1.1.0"
@@ -769,6 +770,36 @@ def paths() -> dict[str, dict[str, Any]]:
     return _paths()
 
 
+def _declared_security(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each operation's ``security`` (and its 401/403) as its route declares them
+    (``access``), whatever the table above says: the route's declaration is what the
+    server enforces."""
+    from flask import current_app
+
+    declared_items = {path: dict(item) for path, item in items.items()}
+    for rule in current_app.url_map.iter_rules():
+        item = declared_items.get(_openapi_path(rule.rule))
+        access = declared(current_app.view_functions.get(rule.endpoint))
+        if item is None or access is None:
+            continue
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            operation = item.get(method.lower())
+            if operation is None:
+                continue
+            responses = dict(operation["responses"])
+            refusals = {401} if not access.anonymous else set()
+            if access.scope is not None:
+                refusals.add(403)
+            for code in sorted(refusals):
+                responses.setdefault(str(code), _json(_ref("Error"), ERRORS[code]))
+            item[method.lower()] = {
+                **operation,
+                "security": access.security(),
+                "responses": dict(sorted(responses.items())),
+            }
+    return declared_items
+
+
 def openapi_document(shop_name: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -795,7 +826,7 @@ def openapi_document(shop_name: str) -> dict[str, Any]:
                 "meta",
             )
         ],
-        "paths": paths(),
+        "paths": _declared_security(paths()),
         "components": {
             "schemas": component_schemas(),
             "securitySchemes": {

@@ -30,6 +30,7 @@ from ..orders import totals
 from ..orders.payments import PROVIDERS, enabled_methods
 from ..tenancy.context import current_tenant
 from . import serializers as out
+from .access import public, requires_scope
 from .errors import ApiError, body, init_api_errors, paging
 from .http import cacheable, init_http
 from .openapi import openapi_document
@@ -56,6 +57,7 @@ def _adopt_cart_token() -> None:
 
 
 @bp.get("/products")
+@public
 def products() -> Response:
     page, per_page = paging()
     query = request.args.get("q") or None
@@ -77,6 +79,7 @@ def products() -> Response:
 
 
 @bp.get("/products/<slug>")
+@public
 def product(slug: str) -> Response:
     row = catalog.get_product(slug)
     if row is None:
@@ -85,6 +88,7 @@ def product(slug: str) -> Response:
 
 
 @bp.get("/categories")
+@public
 def categories() -> Response:
     return cacheable(jsonify(data=out.category_tree(catalog.category_tree())))
 
@@ -102,6 +106,7 @@ def _cart_answer(status: int = 200, country: str = "", code: str = "") -> Respon
 
 
 @bp.get("/cart")
+@requires_scope("cart:read", anonymous=True)
 def cart() -> Response:
     country = request.args.get("country", "").strip().upper()[:2]
     code = request.args.get("discount_code", "").strip()[:40]
@@ -109,6 +114,7 @@ def cart() -> Response:
 
 
 @bp.post("/cart/items")
+@requires_scope("cart:write", anonymous=True)
 def cart_add() -> Response:
     data = body(CartItemIn)
     try:
@@ -121,6 +127,7 @@ def cart_add() -> Response:
 
 
 @bp.patch("/cart/items/<int:item_id>")
+@requires_scope("cart:write", anonymous=True)
 def cart_update(item_id: int) -> Response:
     data = body(QuantityIn)
     try:
@@ -134,6 +141,7 @@ def cart_update(item_id: int) -> Response:
 
 
 @bp.delete("/cart/items/<int:item_id>")
+@requires_scope("cart:write", anonymous=True)
 def cart_remove(item_id: int) -> Response:
     try:
         cart_services.set_quantity(item_id, 0)
@@ -148,6 +156,7 @@ def cart_remove(item_id: int) -> Response:
 
 
 @bp.get("/checkout/options")
+@public
 def checkout_options() -> Response:
     """Where the shop ships, how it is paid, and (for ``?country=``) the shipping rate."""
     from .schemas import CheckoutOptions, PaymentMethod, ShippingRate
@@ -175,6 +184,7 @@ def checkout_options() -> Response:
 
 
 @bp.post("/checkout")
+@requires_scope("checkout:write", anonymous=True)
 def checkout() -> tuple[Response, int]:
     """The request's cart becomes an order. ``Idempotency-Key`` makes it happen once: the
     same key again (a retry, a double tap) answers the order the first request made."""
@@ -260,17 +270,17 @@ def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
 
 
 @bp.get("/orders")
+@requires_scope("account:read")
 def order_list() -> Response:
-    if not current_user.is_authenticated:
-        abort(api_unauthenticated())
-    if tokens.request_key_id() is not None:
-        raise ApiError(403, "An API key reads the shop's orders at /api/v1/admin/orders.")
+    """The signed-in shopper's orders (a key with account:read: its owner's own); the
+    shop's orders are at /api/v1/admin/orders."""
     page, per_page = paging()
     results = paginate(orders.orders_of_query(current_user.id), page, per_page)
     return out.listing(results, [out.order(o) for o in results.items])
 
 
 @bp.get("/orders/<number>")
+@requires_scope("account:read", anonymous=True)
 def order_detail(number: str) -> Response:
     """The shopper's own order (signed in), or a guest's with its ``X-Order-Key``."""
     user_id = current_user.id if current_user.is_authenticated else None
@@ -282,6 +292,7 @@ def order_detail(number: str) -> Response:
 
 
 @bp.get("/openapi.json")
+@public
 def openapi() -> Response:
     response = jsonify(openapi_document(current_tenant().name))
     return cacheable(response, max_age=300)

@@ -118,7 +118,8 @@ def deactivate(slug: str, email: str) -> None:
 
 
 SCOPE_HELP = (
-    f"What the key may do; repeat for several (default: all of {', '.join(tokens.SCOPES)})."
+    f"What the key may do; repeat for several: {', '.join(tokens.SCOPES)} "
+    f"(default: {', '.join(tokens.STAFF_SCOPES)})."
 )
 
 
