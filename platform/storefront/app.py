@@ -35,6 +35,7 @@ from .extensions import cache, csrf, db, limiter, mail, migrate
 from .headers import init_headers
 from .i18n import init_i18n
 from .jobs import init_jobs
+from .json_limits import BoundedJSONProvider
 from .listing import IdConverter
 from .main.views import pages_bp
 from .media import bp as media_bp
@@ -54,6 +55,7 @@ LOG_FORMAT = "%(asctime)s %(levelname)s [%(shop)s %(request_id)s] %(name)s: %(me
 class StorefrontFlask(Flask):
     config_class = OverlayConfig
     jinja_environment = LayeredEnvironment
+    json_provider_class = BoundedJSONProvider  # every body parsed is depth-checked first
 
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """Flask's, with its answer kept per function: it asks, for every hook of every

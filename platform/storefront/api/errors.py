@@ -6,9 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Response, g, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import BadRequest
 
 from ..catalog.schemas import field_errors
 from ..errors import api_error
+from ..json_limits import MAX_DEPTH, JSONTooDeep
 from ..listing import MAX_PAGE
 
 MAX_PER_PAGE = 100
@@ -41,9 +43,30 @@ def _json_writes_only() -> None:
     picture = request.endpoint in RAW_IMAGE_ENDPOINTS and request.mimetype.startswith("image/")
     if writes and (has_type or has_body) and not request.is_json and not picture:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
+    if writes and has_body and request.is_json:
+        _parse_body()
     # The JSON-only rule above is this blueprint's CSRF defence (see views.py);
     # tell Flask-Security's decorators, which would otherwise ask for a form token too.
     g.csrf_valid = True
+
+
+def _parse_body() -> None:
+    """Parse the body now, so a document nested too deep (``json_limits``) is refused
+    with its reason; any other malformed body is left for ``body`` to refuse."""
+    try:
+        request.get_json()
+    except BadRequest as exc:
+        if _caused_by(exc, JSONTooDeep):
+            raise ApiError(400, f"The JSON body nests more than {MAX_DEPTH} levels deep.") from None
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):  # werkzeug's BadRequest wraps Flask's, which wraps the parser's
+        if seen is None or isinstance(seen, kind):
+            return seen is not None
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def body(model: type[BaseModel]) -> Any:
