@@ -125,6 +125,10 @@ def test_the_account_page_and_checkout_ignore_a_key(app, shop):
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {key}"
     assert refused(client.get("/account", headers=host(shop)))
+    assert refused(client.get("/change", headers=host(shop)))  # Flask-Security's pages too
+    login_token = {**host(shop), "Authentication-Token": owner_login_token(app, shop)}
+    for page in ("/account", "/change", "/admin/"):
+        assert refused(app.test_client().get(page, headers=login_token)), page
     add_to_cart(client, shop, "anvil")
     placed = checkout(client, shop, email="someone@example.com")
     assert placed.status_code == 302
