@@ -3,8 +3,10 @@
 The component schemas are generated from the pydantic models in ``schemas`` (the same
 ones that validate requests and build answers); the operations are a table here, each
 built by ``_op`` with the statuses every route can answer (an unknown host's 404, 405,
-429, a suspended shop's 503). Tests walk the app's URL map against it both ways, and
-schemathesis (in ``make test``) fuzzes the app against it as anonymous, shopper and staff.
+429, a suspended shop's 503). Who may call each one (its ``security``, 401 and 403)
+comes from the route's own declaration (``access``). Tests walk the app's URL map
+against it both ways, and schemathesis (in ``make test``) fuzzes the app against it as
+anonymous, shopper and staff.
 """
 
 from __future__ import annotations
@@ -145,13 +147,6 @@ CUSTOMER_ID = _path("customer_id", {"type": "integer", "minimum": 1, "maximum": 
 NUMBER = _path("number", {"type": "string", "maxLength": 32})
 CATEGORY_SLUG = _path("slug", {"type": "string", "maxLength": 120})
 
-PUBLIC: list[dict[str, list[str]]] = [{}]
-SHOPPER: list[dict[str, list[str]]] = [{"authToken": []}, {}]
-
-
-def _staff(scope: str) -> list[dict[str, list[str]]]:
-    return [{"apiKey": [scope]}, {"authToken": []}]
-
 
 def _op(
     operation_id: str,
@@ -160,7 +155,6 @@ def _op(
     ok: tuple[int, dict[str, Any] | None, str],
     *,
     description: str = "",
-    security: list[dict[str, list[str]]] | None = None,
     body: str | None = None,
     params: list[dict[str, Any]] | None = None,
     errors: tuple[int, ...] = (),
@@ -171,8 +165,6 @@ def _op(
     statuses = set(ALWAYS) | set(errors)
     if body:
         statuses |= {413, 415, 422}
-    if security and security != PUBLIC and {} not in security:
-        statuses |= {401, 403}
     headers = {**RATE_HEADERS, **(ok_headers or {})}
     if status == 204:
         success: dict[str, Any] = {"description": what, "headers": headers}
@@ -191,8 +183,6 @@ def _op(
         "parameters": params or [],
         "responses": responses,
     }
-    if security is not None:
-        operation["security"] = security
     if body:
         operation["requestBody"] = {
             "required": True,
@@ -214,7 +204,6 @@ def _image_upload() -> dict[str, Any]:
         description="Send the file as the body with its own Content-Type (PNG, JPEG, GIF, "
         "WebP or AVIF, at most 10 MB and 40 megapixels). It is decoded and stored again "
         "without metadata; AVIF, WebP and JPEG/PNG renditions follow within seconds.",
-        security=_staff("products:write"),
         params=[_query("alt", {"type": "string", "maxLength": 300}, "What the picture shows.")],
         errors=(409, 413, 415, 422),
         ok_headers=LOCATION,
@@ -249,7 +238,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "catalog",
                 "Active products, a page at a time",
                 (200, _listing("Product"), "A page of products"),
-                security=PUBLIC,
                 description="Filter by category (with its subcategories) or text; sort. "
                 "Answers carry an ETag and Cache-Control; If-None-Match answers 304.",
                 params=[
@@ -279,7 +267,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "catalog",
                 "One active product",
                 (200, _data(_ref("Product")), "The product"),
-                security=PUBLIC,
                 params=LOCALE,
             ),
         },
@@ -289,7 +276,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "catalog",
                 "The category tree",
                 (200, _data({"type": "array", "items": _ref("Category")}), "The tree"),
-                security=PUBLIC,
                 params=LOCALE,
             )
         },
@@ -299,7 +285,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "cart",
                 "The cart; with ?country= (and ?discount_code=) what checkout would charge",
                 (200, CART, "The cart"),
-                security=SHOPPER,
                 params=[
                     CART_TOKEN,
                     _query("country", {"type": "string", "maxLength": 2}),
@@ -314,7 +299,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "cart",
                 "Add a product to the cart (a new guest cart answers its token)",
                 (201, CART, "The cart, with the line"),
-                security=SHOPPER,
                 body="CartItemIn",
                 params=[CART_TOKEN],
                 errors=(409,),
@@ -337,7 +321,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "cart",
                 "Set a line's quantity (0 removes it)",
                 (200, CART, "The cart"),
-                security=SHOPPER,
                 body="QuantityIn",
                 params=[CART_TOKEN],
                 errors=(409,),
@@ -347,7 +330,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "cart",
                 "Remove a line",
                 (200, CART, "The cart"),
-                security=SHOPPER,
                 params=[CART_TOKEN],
             ),
         },
@@ -357,7 +339,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "checkout",
                 "Where the shop ships, how it is paid, and the rate for ?country=",
                 (200, _data(_ref("CheckoutOptions")), "The options"),
-                security=PUBLIC,
                 params=[_query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"})],
             )
         },
@@ -372,7 +353,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "the order. With the same Idempotency-Key, a retry answers the same order "
                 "(Idempotent-Replayed: true), never a second one. For card payment, send "
                 "the shopper to payment.redirect_url.",
-                security=SHOPPER,
                 body="CheckoutIn",
                 params=[IDEMPOTENCY, CART_TOKEN],
                 errors=(401, 409),
@@ -394,7 +374,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "orders",
                 "The signed-in shopper's orders, newest first",
                 (200, _listing("Order"), "A page of orders"),
-                security=[{"authToken": []}],
                 params=PAGING,
                 errors=(401,),
             )
@@ -406,7 +385,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "orders",
                 "One of the shopper's orders (or a guest's, with its X-Order-Key)",
                 (200, _data(_ref("Order")), "The order"),
-                security=SHOPPER,
                 params=[
                     _param(
                         "X-Order-Key",
@@ -425,7 +403,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 (200, _data(_ref("LoginAnswer")), "The token and the account"),
                 description="The guest cart named by X-Cart-Token joins the account. Limited "
                 "per address and per account, like the login page.",
-                security=PUBLIC,
                 body="Credentials",
                 params=[CART_TOKEN],
                 errors=(401, 403),
@@ -440,7 +417,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 description="Answers the same whether or not the address had an account "
                 "(the owner of an existing one gets a mail); then log in, after confirming "
                 "the address when the shop asks for it.",
-                security=PUBLIC,
                 body="Credentials",
                 errors=(403, 409),
             )
@@ -452,7 +428,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Every product, hidden ones too, by last change",
                 (200, _listing("AdminProduct", "CursorMeta"), "A page of products"),
-                security=_staff("products:read"),
                 params=[
                     *CURSOR,
                     UPDATED_SINCE,
@@ -465,7 +440,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Create a product",
                 (201, _data(_ref("AdminProduct")), "The product"),
-                security=_staff("products:write"),
                 body="ProductIn",
                 errors=(409,),
                 ok_headers={**LOCATION, **ETAG},
@@ -479,7 +453,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "One product",
                 (200, _data(_ref("AdminProduct")), "The product"),
-                security=_staff("products:read"),
                 ok_headers=ETAG,
             ),
             "patch": _op(
@@ -487,7 +460,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Change a product; only the fields sent change",
                 (200, _data(_ref("AdminProduct")), "The product"),
-                security=_staff("products:write"),
                 body="ProductPatch",
                 params=[IF_MATCH],
                 errors=(409, 412),
@@ -498,7 +470,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Delete a product (orders keep their lines)",
                 (204, None, "Deleted"),
-                security=_staff("products:write"),
                 params=[IF_MATCH],
                 errors=(409, 412),
             ),
@@ -512,7 +483,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 (200, _data(_ref("AdminProduct")), "The product"),
                 description="A product with variants keeps its stock on them: name the "
                 "variant (variant_id); the product's stock is their sum.",
-                security=_staff("products:write"),
                 body="InventoryIn",
                 errors=(409,),
             ),
@@ -530,7 +500,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "with no stock, except that a simple product's stock goes to its first "
                 "variant; combinations no longer possible leave with their stock. An "
                 "empty list makes it a simple product again.",
-                security=_staff("products:write"),
                 body="OptionsIn",
                 params=[IF_MATCH],
                 errors=(409, 412),
@@ -544,7 +513,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Change a variant's SKU, price, compare-at price or picture",
                 (200, _data(_ref("AdminProduct")), "The product"),
-                security=_staff("products:write"),
                 body="VariantPatch",
                 params=[IF_MATCH],
                 errors=(409, 412),
@@ -562,7 +530,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Take a picture off the product",
                 (204, None, "Removed"),
-                security=_staff("products:write"),
                 errors=(409,),
             ),
         },
@@ -572,14 +539,12 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Every category",
                 (200, _data({"type": "array", "items": _ref("AdminCategory")}), "Categories"),
-                security=_staff("products:read"),
             ),
             "post": _op(
                 "createCategory",
                 "admin: catalog",
                 "Create a category",
                 (201, _data(_ref("AdminCategory")), "The category"),
-                security=_staff("products:write"),
                 body="CategoryIn",
                 errors=(409,),
                 ok_headers={**LOCATION, **ETAG},
@@ -593,7 +558,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "One category",
                 (200, _data(_ref("AdminCategory")), "The category"),
-                security=_staff("products:read"),
                 ok_headers=ETAG,
             ),
             "patch": _op(
@@ -601,7 +565,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Change a category",
                 (200, _data(_ref("AdminCategory")), "The category"),
-                security=_staff("products:write"),
                 body="CategoryPatch",
                 params=[IF_MATCH],
                 errors=(409, 412),
@@ -612,7 +575,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: catalog",
                 "Delete a category (its products stay)",
                 (204, None, "Deleted"),
-                security=_staff("products:write"),
                 errors=(409,),
             ),
         },
@@ -622,7 +584,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: orders",
                 "Every order, by last change: filter, and sync with cursors",
                 (200, _listing("AdminOrder", "CursorMeta"), "A page of orders"),
-                security=_staff("orders:read"),
                 params=[
                     *CURSOR,
                     UPDATED_SINCE,
@@ -651,7 +612,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: orders",
                 "One order",
                 (200, _data(_ref("AdminOrder")), "The order"),
-                security=_staff("orders:read"),
                 ok_headers=ETAG,
             ),
             "patch": _op(
@@ -659,7 +619,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: orders",
                 "Move an order to another status; a refused move says why",
                 (200, _data(_ref("AdminOrder")), "The order"),
-                security=_staff("orders:write"),
                 body="OrderStatusIn",
                 params=[IF_MATCH],
                 errors=(409, 412),
@@ -673,7 +632,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: orders",
                 "Ship an order with its carrier and tracking number (the shopper is mailed)",
                 (200, _data(_ref("AdminOrder")), "The order"),
-                security=_staff("orders:write"),
                 body="ShipmentIn",
                 params=[IF_MATCH],
                 errors=(409, 412),
@@ -686,7 +644,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: orders",
                 "Cancel an order; its units go back in stock, once",
                 (200, _data(_ref("AdminOrder")), "The order"),
-                security=_staff("orders:write"),
                 params=[IF_MATCH],
                 errors=(409, 412),
             ),
@@ -698,14 +655,12 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: orders",
                 "An order's refunds",
                 (200, _data({"type": "array", "items": _ref("Refund")}), "The refunds"),
-                security=_staff("orders:read"),
             ),
             "post": _op(
                 "refundOrder",
                 "admin: orders",
                 "Refund part or all of a paid order (with the payment provider)",
                 (201, _data(_ref("Refund")), "The refund"),
-                security=_staff("orders:write"),
                 body="RefundIn",
                 params=[IDEMPOTENCY],
                 errors=(409,),
@@ -718,7 +673,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: customers",
                 "Customer accounts, oldest first",
                 (200, _listing("Customer", "CursorMeta"), "A page of customers"),
-                security=_staff("customers:read"),
                 params=[
                     *CURSOR,
                     _query(
@@ -737,7 +691,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "admin: customers",
                 "One customer account",
                 (200, _data(_ref("Customer")), "The account"),
-                security=_staff("customers:read"),
             ),
         },
         "/api/v1/openapi.json": {
@@ -746,7 +699,6 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "meta",
                 "This document",
                 (200, {"type": "object"}, "The OpenAPI document"),
-                security=PUBLIC,
             )
         },
     }
@@ -771,9 +723,8 @@ def paths() -> dict[str, dict[str, Any]]:
 
 
 def _declared_security(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Each operation's ``security`` (and its 401/403) as its route declares them
-    (``access``), whatever the table above says: the route's declaration is what the
-    server enforces."""
+    """Each operation with its ``security`` (and its 401/403) as its route declares them
+    (``access``): the declaration the server enforces is the only one there is."""
     from flask import current_app
 
     declared_items = {path: dict(item) for path, item in items.items()}
