@@ -31,12 +31,13 @@ def _owner_message(exc: ShopError) -> str:
     """Operator messages name other shops; an owner hears only what is about their own."""
     text = str(exc)
     if isinstance(exc, DomainContested):
+        record = TXT_PREFIX + "." + exc.hostname
         return _(
             "Another shop has claimed this domain without proving it (until %(until)s UTC). "
             "If it is yours, publish the TXT record %(name)s with the value %(token)s and "
             "point the domain at the platform, then add it again: your proof takes it.",
             until=exc.until,
-            name=f"{TXT_PREFIX}.{exc.hostname}",
+            name=record,
             token=exc.token,
         )
     if "claimed by shop" in text:
