@@ -166,6 +166,9 @@ HONEST = {
     "|{{ ([[1], [2, 3]])|sum(start=[]) }}|{{ [1, 2, 3]|sum }}|{{ 'x y z'|wordwrap(1) }}"
     "|{{ 'see http://example.com'|urlize }}|{{ range(5)|batch(2)|list }}|{{ {'a': '<'}|xmlattr }}",
     "output": "{{ [1, 'two', {'k': (3, 4.5)}] }}",
+    # A thousand short loops were charged 256 iterations each: over the budget.
+    "short_loops": "{% for i in range(1000) %}{% for j in [i]|select %}{% endfor %}"
+    "{% endfor %}done",
     "methods": "{{ 'a,b'.split(',') }}|{{ 'ab'.upper() }}|{{ '-'.join(['a', 'b']) }}"
     "|{{ 'x'.ljust(3, '.') }}|{{ 'aa'.replace('a', 'bc') }}",
 }
@@ -178,6 +181,7 @@ HONEST_OUTPUT = {
     "|[[0, 1], [2, 3], [4]]"
     '| a="&lt;"',
     "output": "[1, &#39;two&#39;, {&#39;k&#39;: (3, 4.5)}]",
+    "short_loops": "done",
     "methods": "[&#39;a&#39;, &#39;b&#39;]|AB|a-b|x..|bcbc",
 }
 

@@ -226,11 +226,15 @@ def budgeted_range(*args: int) -> Iterator[int]:
 
 
 def budgeted_iter(iterable: Any) -> Iterator[Any]:
-    """Every ``{% for %}`` of a sandboxed template iterates through this (see ``_parse``)."""
+    """Every ``{% for %}`` of a sandboxed template iterates through this (see ``_parse``),
+    and so does every generator a filter answers with (``map``, ``select``, ...).
+
+    Items are counted as they come: the first at once, then 256 at a time, so a page of
+    many short loops is charged what it iterates (not 256 per loop)."""
     budget = current_budget()
     for count, item in enumerate(iterable):
-        if budget is not None and count % 256 == 0:
-            budget.tick(256)
+        if budget is not None and count & 255 == 0:
+            budget.tick(256 if count else 1)
         yield item
 
 
