@@ -192,3 +192,36 @@ def test_honest_uses_of_the_same_operations_still_render(app, make_shop, case):
     response = app.test_client().get("/", headers=host(shop))
     assert response.status_code == 200, response.text[:500]
     assert f"<p id=out>{HONEST_OUTPUT[case]}</p>" in response.text
+
+
+@pytest.mark.settings(TEMPLATE_RENDER_SECONDS=3.0)
+def test_four_hostile_pages_at_once_leave_another_shop_served(app, make_shop):
+    """The red team's run: four such pages of one shop at once (two that used to run
+    15 s in C, two that work their whole budget away), and another shop's page."""
+    shop = hostile_shop(app, make_shop, PAYLOADS["sum_of_lists"])
+    listing = tenant_folder(app, "acme") / "templates" / "catalog" / "list.html"
+    listing.parent.mkdir(parents=True)
+    listing.write_text(SLOW["many_formats"])
+    app.jinja_env.layers.invalidate()
+    other = make_shop("globex")
+    client = app.test_client()
+    assert client.get("/", headers=host(other)).status_code == 200  # compiled
+    answers: list[int] = []
+
+    def hostile(path: str) -> None:
+        answers.append(app.test_client().get(path, headers=host(shop)).status_code)
+
+    threads = [threading.Thread(target=hostile, args=(path,)) for path in ["/", "/products"] * 2]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    time.sleep(0.1)  # the hostile renders are under way
+    asked = time.monotonic()
+    response = client.get("/", headers=host(other))
+    waited = time.monotonic() - asked
+    for thread in threads:
+        thread.join()
+    assert response.status_code == 200
+    assert answers == [503] * 4
+    assert waited < 1.5, waited  # it waited 8 s before
+    assert time.monotonic() - started < 3.0 + MARGIN_SECONDS * 2
