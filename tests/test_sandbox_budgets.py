@@ -53,6 +53,7 @@ PAYLOADS = {
     "center": "{{ 'x'|center(10 ** 8)|length }}",
     "str_center": "{{ 'x'.center(10 ** 8)|length }}",
     "replace": "{{ ('x' * 999999)|replace('x', 'yyyyyyyyyy')|length }}",
+    "replace_by_a_container": "{{ 'x'|replace([[0] * 999999] * 999, 'y')|length }}",
     "wordwrap_wrapstring": "{{ ('x ' * 1000)|wordwrap(1, wrapstring='y' * 999999)|length }}",
     "urlize": "{{ ('http://a.b ' * 90000)|urlize|length }}",
     "escape": "{{ ('\"' * 999999)|e|length }}",

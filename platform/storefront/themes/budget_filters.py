@@ -176,7 +176,9 @@ def _replace_size(s: Any, old: Any, new: Any, count: Any = None) -> int:
     """Escaping may grow ``s`` and ``new`` (when one of them is Markup): counted too."""
     if not isinstance(s, str):
         return 5 * text_size(s)
-    old, grown = str(old), escaped_size(new) - len(old)
+    need(text_size(old), what="|replace")  # stringified whole, like s and new
+    old = str(old)
+    grown = escaped_size(new) - len(old)
     hits = s.count(old) if old else len(s) + 1
     if isinstance(count, int) and count >= 0:
         hits = min(hits, count)
