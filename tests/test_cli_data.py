@@ -81,6 +81,31 @@ def test_check_reports_broken_templates_bad_toml_and_drift(app, runner, make_sho
     assert rows[0]["shop"] == "acme" and rows[0]["problems"]
 
 
+def test_check_passes_the_demo_shops_whose_own_templates_sandbox_their_pages(
+    app, runner, demo_tenants
+):
+    # Both demo shops supply templates, so their pages render sandboxed; the dashboard's
+    # never do, and its filters (status_label) exist only in the trusted environment.
+    # The check compiled the dashboard in the sandbox and failed every such shop.
+    assert runner.invoke(["demo"]).exit_code == 0
+    result = runner.invoke(["check"])
+    assert result.exit_code == 0, result.output
+    assert "status_label" not in result.output
+
+
+def test_check_says_a_shops_dashboard_template_is_never_used(app, runner, make_shop):
+    make_shop("acme")
+    templates = tenant_folder(app, "acme") / "templates"
+    (templates / "admin").mkdir(parents=True)
+    (templates / "index.html").write_text("{% extends '@theme/index.html' %}")
+    (templates / "admin" / "index.html").write_text("<p>mine</p>")
+    result = runner.invoke(["check", "acme"])
+    assert result.exit_code == 1
+    assert "admin/index.html: never used" in result.output
+    assert "status_label" not in result.output
+    assert result.output.count("- ") == 1  # the shop's own index.html is fine
+
+
 def test_doctor_says_what_is_wrong_and_how_to_fix_it(app, runner, make_shop):
     make_shop("acme")
     result = runner.invoke(["doctor", "--json"])

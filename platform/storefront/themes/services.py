@@ -16,11 +16,20 @@ from ..tenancy.context import current_tenant, tenant_context
 from ..tenancy.registry import context_for
 from ..tenancy.services import ShopError, get_shop
 from .budget import TemplateBudgetError
-from .loader import SHIPPED_THEMES_DIR, shipped_themes, shop_dir, theme_dir
+from .loader import (
+    SHIPPED_THEMES_DIR,
+    shipped_themes,
+    shop_dir,
+    theme_dir,
+    without_shop_templates,
+)
 from .sandbox import FORBIDDEN_NAMES
 
 BASE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 BASE_STATIC = BASE_TEMPLATES.parent / "static"
+# The owner's dashboard renders with the platform's templates only, in the trusted
+# environment, whatever the shop supplies (``platform_templates_only``): checked that way.
+PLATFORM_ONLY = ("admin/",)
 
 
 @dataclass(frozen=True)
@@ -80,20 +89,29 @@ def check_templates(slug: str) -> list[TemplateProblem]:
         if not trusted.layers.shop_supplies_templates(ctx):  # type: ignore[attr-defined]
             env = trusted
         for name in reachable_templates(slug, ctx.theme):
-            try:
-                template = env.get_template(name)
-            except TemplateSyntaxError as exc:
-                problems.append(
-                    TemplateProblem(exc.filename or name, exc.lineno, exc.message or "")
-                )
+            if name.startswith(PLATFORM_ONLY):
+                if name in own:
+                    message = "never used: the dashboard always uses the platform's templates"
+                    problems.append(TemplateProblem(name, None, message))
+                with without_shop_templates():
+                    _compile(trusted, name, problems)
                 continue
-            except TemplateError as exc:
-                problems.append(TemplateProblem(name, None, str(exc)))
-                continue
-            if name in own:
+            template = _compile(env, name, problems)
+            if template is not None and name in own:
                 problems.extend(_sandbox_problems(env, slug, name))
                 problems.extend(_budget_problems(template, slug, name))
     return problems
+
+
+def _compile(env: Any, name: str, problems: list[TemplateProblem]) -> Any:
+    """The compiled template, or None with its problem added."""
+    try:
+        return env.get_template(name)
+    except TemplateSyntaxError as exc:
+        problems.append(TemplateProblem(exc.filename or name, exc.lineno, exc.message or ""))
+    except TemplateError as exc:
+        problems.append(TemplateProblem(name, None, str(exc)))
+    return None
 
 
 def _own_templates(slug: str) -> list[str]:
