@@ -7,9 +7,12 @@ import logging
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from flask import Flask
+from flask import Flask, Request
+from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.routing import RequestRedirect
+from werkzeug.urls import quote
 
 from .accounts import init_accounts
 from .admin.commerce import bp as admin_commerce_bp
@@ -76,6 +79,38 @@ class StorefrontFlask(Flask):
     @cached_property
     def _coroutines(self) -> dict[Callable[..., Any], bool]:
         return {}
+
+    def raise_routing_exception(self, request: Request) -> NoReturn:
+        """Werkzeug's, with the other spelling of a route redirected too.
+
+        Werkzeug sends ``/cart`` on to ``/cart/`` (a rule written with its slash) but
+        answers 404 at ``/checkout/`` (one written without). Each route is one rule;
+        its other spelling is a 308 to it, as Werkzeug's own: the method and the body
+        are kept (a POST stays a POST), and so are the language prefix and the query.
+        """
+        if isinstance(request.routing_exception, NotFound):
+            redirect = self._without_trailing_slash(request)
+            if redirect is not None:
+                raise redirect
+        super().raise_routing_exception(request)
+
+    def _without_trailing_slash(self, request: Request) -> RequestRedirect | None:
+        """The redirect to ``path`` for ``path/`` when a route answers there, else None."""
+        path = request.path
+        if not path.endswith("/") or path == "/" or "//" in path:
+            return None  # doubled slashes: Werkzeug merges them first, with its own redirect
+        adapter = self.create_url_adapter(request)
+        assert adapter is not None  # noqa: S101 - there is a request
+        try:
+            adapter.match(path[:-1], method=request.method)
+        except HTTPException:  # not found, another method, or a redirect of its own
+            return None
+        # As Werkzeug builds its redirect to ``path/``: its path quoting, the query kept.
+        return RequestRedirect(adapter.make_redirect_url(quote(path[:-1], safe=_PATH_SAFE)))
+
+
+# Werkzeug's own for the path of a slash redirect (the WHATWG URL path-segment set).
+_PATH_SAFE = "!$&'()*+,/:;=@"
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
