@@ -47,6 +47,7 @@ from .http import (
     limit_arg,
     tagged,
 )
+from .idempotency import replayed, request_fingerprint, sent_key
 from .schemas import (
     CategoryIn,
     CategoryPatch,
@@ -522,29 +523,42 @@ def refund_create(number: str) -> Response:
     """Refund part or all of a paid order; ``Idempotency-Key`` makes it happen once."""
     row = _order(number)
     data = body(RefundIn)
-    idempotency = request.headers.get("Idempotency-Key", "").strip()
-    if not 16 <= len(idempotency) <= 64:
+    idempotency = sent_key()
+    if idempotency is None:
         raise ApiError(
-            400, "Send an Idempotency-Key header (16 to 64 characters), the same one on retry."
+            400,
+            "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
+            "(a new one per refund, the same one when retrying it).",
         )
     key = hashlib.sha256(f"api:{row.number}:{idempotency}".encode()).hexdigest()
-    try:
-        refund = retrying(
-            lambda: orders.refund(row, data.amount, data.reason, key=key, restock=data.restock)
+    fingerprint = request_fingerprint()
+
+    def attempt() -> tuple[orders.Refund, bool]:
+        # The key's refund, if any, answers again (and a key reused for another body is
+        # refused, KeyReused: 422), also when a racing retry made it between two runs.
+        earlier = orders.refund_for_key(key, fingerprint)
+        if earlier is not None:
+            return earlier, True
+        made = orders.refund(
+            row, data.amount, data.reason, key=key, restock=data.restock, fingerprint=fingerprint
         )
+        return made, False
+
+    try:
+        refund, again = retrying(attempt)
     except (orders.RefundError, orders.CheckoutError) as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None
     except IntegrityError:  # the same key racing itself: the other request's refund counts
         db.session.rollback()
-        again = db.session.scalar(select(orders.Refund).where(orders.Refund.refund_key == key))
-        if again is None:
+        raced = orders.refund_for_key(key, fingerprint)
+        if raced is None:
             raise ApiError(409, "Another refund got there first: read the order again.") from None
-        refund = again
+        refund, again = raced, True
     response = jsonify(data=out.refund(refund, row.currency))
     response.status_code = 201
     response.headers["Location"] = f"/api/v1/admin/orders/{row.number}/refunds"
-    return response
+    return replayed(response) if again else response
 
 
 # Customers --------------------------------------------------------------------------

@@ -10,8 +10,10 @@ from werkzeug.exceptions import BadRequest
 
 from ..catalog.schemas import field_errors
 from ..errors import api_error
+from ..idempotency import KeyReused
 from ..json_limits import MAX_DEPTH, JSONTooDeep
 from ..listing import MAX_PAGE
+from .idempotency import key_reused
 
 MAX_PER_PAGE = 100
 RAW_IMAGE_ENDPOINTS = frozenset({"api_admin.image_upload"})
@@ -25,6 +27,7 @@ class ApiError(Exception):
 
 def init_api_errors(bp: Blueprint) -> None:
     bp.register_error_handler(ApiError, _answer)
+    bp.register_error_handler(KeyReused, key_reused)  # wherever a service finds it
     bp.before_request(_json_writes_only)
 
 

@@ -126,7 +126,8 @@ IDEMPOTENCY = _param(
     "header",
     {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,64}$"},
     "A new random value per attempt at this action; the same on a retry: a retried "
-    "request answers the first one's result.",
+    "request answers the first one's result (Idempotent-Replayed: true). The same key "
+    "with another body is refused: 422, error.code idempotency_key_reused.",
     required=True,
 )
 IF_MATCH = _param(
@@ -351,7 +352,8 @@ def _paths() -> dict[str, dict[str, Any]]:
                 description="Takes the cart of X-Cart-Token (or the signed-in account), "
                 "prices it for the address and discount code, takes the stock, and answers "
                 "the order. With the same Idempotency-Key, a retry answers the same order "
-                "(Idempotent-Replayed: true), never a second one. For card payment, send "
+                "(Idempotent-Replayed: true), never a second one; the same key with another "
+                "body is a 422 (idempotency_key_reused). For card payment, send "
                 "the shopper to payment.redirect_url.",
                 body="CheckoutIn",
                 params=[IDEMPOTENCY, CART_TOKEN],
@@ -664,7 +666,7 @@ def _paths() -> dict[str, dict[str, Any]]:
                 body="RefundIn",
                 params=[IDEMPOTENCY],
                 errors=(409,),
-                ok_headers=LOCATION,
+                ok_headers={**LOCATION, "Idempotent-Replayed": {"schema": HEADER_STRING}},
             ),
         },
         "/api/v1/admin/customers": {

@@ -33,6 +33,8 @@ from . import serializers as out
 from .access import public, requires_scope
 from .errors import ApiError, body, init_api_errors, paging
 from .http import cacheable, init_http
+from .idempotency import replayed as idempotent_replay
+from .idempotency import request_fingerprint, sent_key
 from .openapi import openapi_document
 from .schemas import CartItemIn, CheckoutIn, QuantityIn
 
@@ -41,7 +43,6 @@ csrf.exempt(bp)
 init_api_errors(bp)
 init_http(bp)
 log = logging.getLogger(__name__)
-IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 @bp.before_request
@@ -192,8 +193,8 @@ def checkout() -> tuple[Response, int]:
     settings = current_tenant().settings
     if settings and not settings.features.guest_checkout and not current_user.is_authenticated:
         abort(api_unauthenticated())
-    idempotency = request.headers.get("Idempotency-Key", "").strip()
-    if not IDEMPOTENCY_KEY.fullmatch(idempotency):
+    idempotency = sent_key()
+    if idempotency is None:
         raise ApiError(
             400,
             "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
@@ -203,7 +204,10 @@ def checkout() -> tuple[Response, int]:
     if owner is None:
         raise ApiError(409, "Your cart is empty.")
     key = orders.checkout_key(owner, "api:" + idempotency)
-    earlier = orders.order_for_checkout(key)
+    fingerprint = request_fingerprint()
+    # The key's order answers again; a key first sent with another body is refused
+    # (KeyReused: 422 idempotency_key_reused, api/idempotency.py).
+    earlier = orders.order_for_checkout(key, fingerprint)
     if earlier is not None:
         return _placed(earlier, replayed=True)
     if data.payment_method not in {p.code for p in enabled_methods()}:
@@ -231,23 +235,37 @@ def checkout() -> tuple[Response, int]:
     )
     try:
         user_id = cart_services.signed_in_user_id()
-        order = retrying(
-            lambda: orders.place_order(cart_services.current_cart(), contact, user_id, key=key),
-            keep_loaded=True,  # the answer is what was committed, not a read that may lag
-        )
+
+        def attempt() -> tuple[orders.Order, bool]:
+            # Run again after a write conflict, this may find the order a racing retry
+            # of this checkout made: that answer is a replay too.
+            made = orders.order_for_checkout(key, fingerprint)
+            if made is not None:
+                return made, True
+            placed = orders.place_order(
+                cart_services.current_cart(),
+                contact,
+                user_id,
+                key=key,
+                fingerprint=fingerprint,
+            )
+            return placed, False
+
+        # keep_loaded: the answer is what was committed, not a read that may lag
+        order, again = retrying(attempt, keep_loaded=True)
     except orders.CheckoutError as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None
     except orders.CONCURRENT_CHECKOUT:
         db.session.rollback()  # the same checkout committed first in another request
-        order = orders.order_for_checkout(key)  # type: ignore[assignment]
+        order = orders.order_for_checkout(key, fingerprint)  # type: ignore[assignment]
         if order is None:
             raise ApiError(409, "The cart changed during checkout: read it and retry.") from None
         return _placed(order, replayed=True)
     except BaseException:
         db.session.rollback()
         raise
-    return _placed(order, replayed=False)
+    return _placed(order, replayed=again)
 
 
 def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
@@ -261,9 +279,7 @@ def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
             log.exception("payment provider %s failed to start for %s", order.payment_method, order)
     response = jsonify(data=out.placed(order, redirect_url))
     response.headers["Location"] = f"/api/v1/orders/{order.number}"
-    if replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response, 201
+    return (idempotent_replay(response) if replayed else response), 201
 
 
 # A shopper's orders -----------------------------------------------------------------

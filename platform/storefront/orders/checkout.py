@@ -22,6 +22,7 @@ from ..catalog.models import Product
 from ..catalog.views_model import variant_label
 from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
+from ..idempotency import check_same_request
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
 from . import discounts, totals
@@ -78,24 +79,33 @@ def checkout_key(owner: str, form_key: str) -> str:
     return hashlib.sha256(f"{owner}:{form_key}".encode()).hexdigest()
 
 
-def order_for_checkout(key: str | None) -> Order | None:
-    """The order an earlier submission of the same checkout made, if any."""
+def order_for_checkout(key: str | None, fingerprint: str | None = None) -> Order | None:
+    """The order an earlier submission of the same checkout made, if any; ``KeyReused``
+    when that submission sent another request (``fingerprint``, see ``idempotency``)."""
     if not key:
         return None
-    return db.session.scalar(select(Order).where(Order.checkout_key == key))
+    earlier = db.session.scalar(select(Order).where(Order.checkout_key == key))
+    if earlier is not None:
+        check_same_request(earlier.request_fingerprint, fingerprint)
+    return earlier
 
 
 def place_order(
-    cart: Cart | None, contact: Contact, user_id: int | None = None, key: str | None = None
+    cart: Cart | None,
+    contact: Contact,
+    user_id: int | None = None,
+    key: str | None = None,
+    fingerprint: str | None = None,
 ) -> Order:
     """Turn the cart into an order, taking stock atomically; all or nothing.
 
     With a ``key`` (see ``checkout_key``), a doubled or retried submission answers with
     the order the first one made. One racing the first fails at its flush or commit (the
     unique key, or the cart the first one deleted): the caller rolls back and answers
-    ``order_for_checkout(key)`` (see ``orders.views``). Flushes; the caller commits.
+    ``order_for_checkout(key)`` (see ``orders.views``). ``fingerprint``: what the API
+    request asked, kept with the key. Flushes; the caller commits.
     """
-    earlier = order_for_checkout(key)
+    earlier = order_for_checkout(key, fingerprint)
     if earlier is not None:
         return earlier
     if cart is None or not cart.items:
@@ -184,6 +194,7 @@ def place_order(
         currency=settings.currency,
         payment_method=contact.payment_method,
         checkout_key=key,
+        request_fingerprint=fingerprint,
         locale=current_locale(),
         lines=lines,
     )

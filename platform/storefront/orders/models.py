@@ -85,6 +85,8 @@ class Order(Model, TenantScoped):
     note: Mapped[str] = mapped_column(Text, default="")
     # Digest of the cart token and the submitted form's key: one checkout, one order.
     checkout_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    # What an API checkout's Idempotency-Key was first sent with (storefront.idempotency).
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     locale: Mapped[str | None] = mapped_column(String(16))  # the shopper's; their mails speak it
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))

@@ -19,6 +19,7 @@ from ..caching import invalidate_shop_cache
 from ..catalog.money import shop_money
 from ..catalog.variants import put_back
 from ..extensions import Model, db
+from ..idempotency import check_same_request
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 from .models import Order
@@ -44,6 +45,8 @@ class Refund(Model, TenantScoped):
     amount: Mapped[int] = mapped_column(Integer)  # minor units
     reason: Mapped[str] = mapped_column(String(500), default="")
     refund_key: Mapped[str] = mapped_column(String(64))
+    # What an API refund's Idempotency-Key was first sent with (storefront.idempotency).
+    request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     provider_ref: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
     restocked: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -60,11 +63,23 @@ def refunds_of(order: Order) -> list[Refund]:
     )
 
 
-def record_refund(order: Order, amount: int, reason: str, key: str) -> tuple[Refund, bool]:
+def refund_for_key(key: str, fingerprint: str | None = None) -> Refund | None:
+    """The refund made with ``key``, if any; ``KeyReused`` when it was asked with another
+    request (``fingerprint``, see ``storefront.idempotency``)."""
+    earlier = db.session.scalar(select(Refund).where(Refund.refund_key == key))
+    if earlier is not None:
+        check_same_request(earlier.request_fingerprint, fingerprint)
+    return earlier
+
+
+def record_refund(
+    order: Order, amount: int, reason: str, key: str, fingerprint: str | None = None
+) -> tuple[Refund, bool]:
     """Record (and pass to the provider, when it refunds) ``amount`` of ``order``.
     Returns the refund and whether it is new: the same ``key`` again answers the refund
-    it made. Flushes (a racing duplicate key fails the flush; the caller rolls back)."""
-    earlier = db.session.scalar(select(Refund).where(Refund.refund_key == key))
+    it made (``KeyReused`` if asked with another request). Flushes (a racing duplicate
+    key fails the flush; the caller rolls back)."""
+    earlier = refund_for_key(key, fingerprint)
     if earlier is not None:
         return earlier, False
     if order.status not in REFUNDABLE:
@@ -98,6 +113,7 @@ def record_refund(order: Order, amount: int, reason: str, key: str) -> tuple[Ref
         amount=amount,
         reason=(reason or "").strip()[:500],
         refund_key=key[:64],
+        request_fingerprint=fingerprint,
         provider_ref=provider_ref,
     )
     db.session.add(row)

@@ -33,7 +33,15 @@ from .checkout import (
 from .csv_export import CSV_COLUMNS, write_orders_csv
 from .mail import send_order_mail
 from .models import RESTOCKING, STATUSES, TRANSITIONS, Order
-from .refunds import Refund, RefundError, record_refund, refunded_total, refunds_of, restock_once
+from .refunds import (
+    Refund,
+    RefundError,
+    record_refund,
+    refund_for_key,
+    refunded_total,
+    refunds_of,
+    restock_once,
+)
 from .views_model import OrderLineView, OrderView, order_view, status_label, webhook_data
 
 __all__ = [
@@ -44,6 +52,7 @@ __all__ = [
     "Refund",
     "RefundError",
     "refund",
+    "refund_for_key",
     "refunded_total",
     "refunds_of",
     "order_key",
@@ -188,11 +197,20 @@ def set_status(
     db.session.flush()
 
 
-def refund(order: Order, amount: int, reason: str, *, key: str, restock: bool = False) -> Refund:
+def refund(
+    order: Order,
+    amount: int,
+    reason: str,
+    *,
+    key: str,
+    restock: bool = False,
+    fingerprint: str | None = None,
+) -> Refund:
     """Refund ``amount`` (minor units) of ``order`` with a reason; restock when asked
     (once per order, whatever else restocked it); refunding what is left moves the order
-    to refunded. Flushes; the caller commits."""
-    row, new = record_refund(order, amount, reason, key)
+    to refunded. The same ``key`` again answers its refund (``KeyReused`` when asked with
+    another request's ``fingerprint``). Flushes; the caller commits."""
+    row, new = record_refund(order, amount, reason, key, fingerprint)
     if not new:
         return row
     if restock:
