@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
+from storefront.accounts import tokens
 from storefront.accounts.models import ApiKey
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
@@ -136,6 +138,34 @@ def test_the_owner_creates_and_revokes_keys_in_the_dashboard(app, shop):
         api.post("/api/v1/admin/products", json=again, headers=bearer(shop, secret)).status_code
         == 401
     )
+
+
+def test_a_new_key_starts_with_only_reading_the_shops_data_ticked(app, shop):
+    owner = app.test_client()
+    login(owner, shop, "owner@example.com")
+    reading = ["customers:read", "orders:read", "products:read"]
+    page = owner.get("/admin/api-keys/", headers=host(shop))
+    assert _ticked(page.text) == reading
+    assert len(re.findall(r'<input[^>]*type="checkbox"', page.text)) == len(tokens.SCOPES)
+    made = owner.post(
+        "/admin/api-keys/",
+        data={"csrf_token": csrf_from(page.text), "name": "ERP", "scopes": ["orders:write"]},
+        headers=host(shop),
+    )
+    assert '<code class="secret">' in made.text
+    assert _ticked(made.text) == reading  # the next key starts afresh too
+    refused = owner.post(
+        "/admin/api-keys/origins",
+        data={"csrf_token": csrf_from(page.text), "cors-origins": "not a site"},
+        headers=host(shop),
+    )
+    assert refused.status_code == 422 and _ticked(refused.text) == reading
+
+
+def _ticked(html: str) -> list[str]:
+    boxes = re.findall(r'<input[^>]*type="checkbox"[^>]*>', html)
+    ticked = [box for box in boxes if re.search(r"\schecked(\s|=|>)", box)]
+    return sorted(re.search(r'value="([^"]+)"', box).group(1) for box in ticked)
 
 
 def test_staff_cannot_manage_keys(app, shop):

@@ -23,6 +23,10 @@ from .forms import SCOPE_LABELS, ApiKeyForm, ConfirmForm, CorsForm
 bp = Blueprint("admin_keys", __name__, url_prefix="/admin/api-keys")
 platform_templates_only(bp)
 
+# What a new key's form starts with: reading the shop's data. Writing, and shopping as
+# the key's owner, are ticked on purpose, for the integration that needs them.
+FIRST_TICKED = tuple(scope for scope in tokens.STAFF_SCOPES if scope.endswith(":read"))
+
 
 @bp.before_request
 @auth_required("session")
@@ -47,9 +51,7 @@ def index() -> ResponseReturnValue:
             created = new.secret
             form = ApiKeyForm(formdata=None)
     if not form.is_submitted() or created:
-        # A new key may do what an integration does unless unticked; shopping as its
-        # owner only when ticked.
-        form.scopes.data = list(tokens.STAFF_SCOPES)
+        form.scopes.data = list(FIRST_TICKED)
     return _page(form, _cors_form(), created)
 
 
@@ -104,7 +106,7 @@ def origins() -> ResponseReturnValue:
     if problem:  # the page again, with what was typed: nothing is lost
         form.origins.errors = [problem]
         fresh = ApiKeyForm(formdata=None)
-        fresh.scopes.data = list(tokens.STAFF_SCOPES)
+        fresh.scopes.data = list(FIRST_TICKED)
         return _page(fresh, form), 422
     flash(_("Sites saved."), "success")
     return redirect("/admin/api-keys/")
