@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.orders import services as orders
 from storefront.orders.models import STATUSES, TRANSITIONS
+from storefront.orders.tracking import tracking_url
 from storefront.outbox import deliver_committed
 from storefront.tenancy.context import tenant_context
 from storefront.tenancy.models import utcnow
@@ -102,10 +104,7 @@ def test_the_dashboard_offers_only_allowed_moves_and_refuses_others(app, shop, o
     assert shipped.status_code == 302
     (mail,) = outbox
     assert "Carrier: DHL" in mail.body and "Tracking number: JD0142" in mail.body
-    assert (
-        "DHL · tracking number JD0142"
-        in owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
-    )
+    assert "DHL · <a" in owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
     # Back to pending is not a move an order makes.
     move(owner, shop, "ACME-1001", "pending")
     assert status_of(app, shop) == "shipped"
@@ -113,6 +112,63 @@ def test_the_dashboard_offers_only_allowed_moves_and_refuses_others(app, shop, o
     move(owner, shop, "ACME-1001", "refunded")
     page = owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
     assert "This order&#39;s status is final." in page or "This order's status is final." in page
+
+
+def test_a_tracking_number_of_a_known_carrier_is_a_link_on_both_pages_and_in_the_mail(
+    app, shop, outbox
+):
+    shopper = place(app, shop)
+    other = place(app, shop, email="bo@example.com")
+    owner = app.test_client()
+    login(owner, shop, OWNER)
+    outbox.clear()
+    # Typed as owners type it; the number is quoted whole: it cannot reach another page.
+    move(owner, shop, "ACME-1001", "shipped", carrier=" royal mail ", tracking_number="AB 12/3?x#y")
+    link = "https://www.royalmail.com/track-your-item#/tracking-results/AB12%2F3%3Fx%23y"
+    anchor = f'<a href="{link}" rel="noopener noreferrer">tracking number AB 12/3?x#y</a>'
+    assert anchor in owner.get("/admin/orders/ACME-1001", headers=host(shop)).text
+    assert anchor in shopper.get("/orders/ACME-1001", headers=host(shop)).text
+    (mail,) = outbox
+    assert f"Follow your parcel: {link}" in mail.body
+    # An unknown carrier: the number as plain text, and no link in the mail.
+    outbox.clear()
+    move(owner, shop, "ACME-1002", "shipped", carrier="Bob's Vans", tracking_number="B-7")
+    page = other.get("/orders/ACME-1002", headers=host(shop)).text
+    assert "tracking number B-7</dd>" in page and "Follow your parcel" not in outbox[0].body
+    assert (
+        "tracking number B-7</dd>" in owner.get("/admin/orders/ACME-1002", headers=host(shop)).text
+    )
+
+
+@pytest.mark.parametrize(
+    ("carrier", "host_name"),
+    [
+        ("UPS", "www.ups.com"),
+        ("USPS", "tools.usps.com"),
+        ("FedEx", "www.fedex.com"),
+        ("DHL Express", "www.dhl.com"),
+        ("PostNL", "postnl.nl"),
+        ("Colissimo", "www.laposte.fr"),
+        ("La Poste", "www.laposte.fr"),
+        ("DPD", "tracking.dpd.de"),
+        ("Royal-Mail", "www.royalmail.com"),
+        ("Canada Post", "www.canadapost-postescanada.ca"),
+    ],
+)
+def test_each_known_carrier_links_to_its_own_tracking_page(carrier, host_name):
+    url = tracking_url(carrier, "1Z 999&x=1", country="NL", postal_code="1234 AB")
+    assert urlsplit(url).scheme == "https" and urlsplit(url).hostname == host_name
+    assert "1Z999%26x%3D1" in url and "&x=1" not in url
+    assert tracking_url(carrier, "  ") == ""
+
+
+def test_an_unknown_carrier_or_a_look_alike_has_no_link():
+    assert tracking_url("Bob's Vans", "123") == ""
+    assert tracking_url("", "123") == ""
+    assert tracking_url("UPS Store down the road", "123") == ""  # not a substring match
+    assert "B=3SABC&P=1234AB&D=NL" in tracking_url(
+        "postnl", "3SABC", country="NL", postal_code="1234 AB"
+    )
 
 
 def test_the_api_moves_orders_for_staff_and_says_why_it_refuses(app, shop, make_user):

@@ -18,6 +18,7 @@ from . import discounts, totals
 from .models import Order
 from .payments import PROVIDERS
 from .pricing import LineIn
+from .tracking import tracking_url
 
 STATUS_LABELS = {
     "pending": _l("Awaiting payment"),
@@ -70,6 +71,7 @@ class OrderView(SafeView):
     payment_instructions: str
     carrier: str = ""
     tracking_number: str = ""
+    tracking_url: str = ""  # the carrier's page for the number; "" for an unknown carrier
 
 
 def order_view(order: Order) -> OrderView:
@@ -108,6 +110,12 @@ def order_view(order: Order) -> OrderView:
         payment_instructions=pay.instructions(order) if pay else "",
         carrier=order.carrier or "",
         tracking_number=order.tracking_number or "",
+        tracking_url=tracking_url(
+            order.carrier or "",
+            order.tracking_number or "",
+            country=order.country,
+            postal_code=order.postal_code,
+        ),
     )
 
 
