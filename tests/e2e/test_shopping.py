@@ -191,6 +191,9 @@ def test_a_shopper_pays_by_card_at_acme_through_stripe(browser, live_server, scr
     }.items():
         page.fill(f"input[name={field}]", value)
     page.check("input[name=payment_method][value=stripe]")
+    # The summary takes the code off before the order is placed: an order whose total the
+    # shopper has not seen is refused (tests/test_checkout_totals.py).
+    page.locator("#checkout-summary .summary-discount").wait_for()
     page.screenshot(path=screenshots / "acme-checkout.png", full_page=True)
     page.click("main form.form [type=submit]")
     page.wait_for_url(re.compile(r".*/_config/pay/cs_test_.*"))

@@ -372,6 +372,11 @@ class CheckoutIn(_In):
         max_length=100,
         description="The rate the shopper saw (CartTotals.shipping_rate): 409 if it changed.",
     )
+    expected_total: Annotated[int, Field(ge=0, le=10**15), WHOLE] | None = Field(
+        None,
+        description="The total (minor units) the shopper saw: 409 `total_changed`, with the "
+        "new `total`, if the order would cost anything else; nothing is placed.",
+    )
 
 
 class Payment(BaseModel):

@@ -231,7 +231,7 @@ def checkout() -> tuple[Response, int]:
             409, f"The shipping rate is now “{zone.name}”: show the new totals and retry."
         )
     contact = orders.Contact(
-        **data.model_dump(exclude={"shipping_rate"}),
+        **data.model_dump(exclude={"shipping_rate", "expected_total"}),
     )
     try:
         user_id = cart_services.signed_in_user_id()
@@ -248,11 +248,21 @@ def checkout() -> tuple[Response, int]:
                 user_id,
                 key=key,
                 fingerprint=fingerprint,
+                expected_total=data.expected_total,
             )
             return placed, False
 
         # keep_loaded: the answer is what was committed, not a read that may lag
         order, again = retrying(attempt, keep_loaded=True)
+    except orders.TotalChanged as exc:
+        db.session.rollback()  # nothing placed, the stock it took returned
+        raise ApiError(
+            409,
+            f"The total is now {exc.total} ({exc.currency} minor units): show it and retry.",
+            code="total_changed",
+            total=exc.total,
+            currency=exc.currency,
+        ) from None
     except orders.CheckoutError as exc:
         db.session.rollback()
         raise ApiError(409, str(exc)) from None

@@ -19,6 +19,7 @@ from ..cart.models import Cart
 from ..cart.services import unit_price
 from ..catalog import variants
 from ..catalog.models import Product
+from ..catalog.money import shop_money
 from ..catalog.views_model import variant_label
 from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
@@ -35,6 +36,20 @@ from .views_model import webhook_data
 
 class CheckoutError(ValueError):
     """Checkout cannot go through; the message is for the shopper."""
+
+
+class TotalChanged(CheckoutError):
+    """The order would cost another total than the one the shopper last saw: nothing is
+    placed; they see the new total and place the order again."""
+
+    def __init__(self, total: int, currency: str) -> None:
+        self.total, self.currency = total, currency
+        super().__init__(
+            _(
+                "The total changed to %(total)s: check it and place the order again.",
+                total=shop_money(total, currency),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -96,8 +111,12 @@ def place_order(
     user_id: int | None = None,
     key: str | None = None,
     fingerprint: str | None = None,
+    expected_total: int | None = None,
 ) -> Order:
     """Turn the cart into an order, taking stock atomically; all or nothing.
+
+    With an ``expected_total`` (minor units: the total the shopper last saw), an order
+    that would cost anything else is not placed: ``TotalChanged`` carries the new total.
 
     With a ``key`` (see ``checkout_key``), a doubled or retried submission answers with
     the order the first one made. One racing the first fails at its flush or commit (the
@@ -171,6 +190,11 @@ def place_order(
         contact.country,
         code.as_discount() if code else None,
     )
+    if expected_total is not None and quote.total != expected_total:
+        # Checked in the placing transaction, on the figures the order is made of: a price,
+        # rate or code that changed after the page was shown is caught too. The caller
+        # rolls back, which returns the stock taken above.
+        raise TotalChanged(quote.total, settings.currency)
     for line, priced in zip(lines, quote.lines, strict=True):
         line.discount, line.tax, line.tax_rate = priced.discount, priced.tax, rate_text(priced.rate)
     order = Order(

@@ -51,6 +51,12 @@ class CheckoutForm(FlaskForm):
     # One per rendered form: a doubled or retried submission carries the same key, and
     # the order it made is answered again instead of a second one.
     checkout_key = HiddenField()
+    # The total (minor units) the shopper last saw; an order that would cost anything
+    # else is not placed, the page shows the new total instead.
+    expected_total = HiddenField()
+    # A button of this form, so "update" posts every field typed so far and shows it again
+    # (a script refreshes the totals as they change; without one, this does).
+    update = SubmitField(_l("Update the totals"), render_kw={"formnovalidate": True})
     submit = SubmitField(_l("Place order"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -86,19 +86,34 @@ def checkout() -> str | Response:
     if request.method == "GET":
         form.country.data = _default_country(form)
     summary = checkout_summary(cart, form.country.data or "", form.discount_code.data or "")
-    recalculating = request.method == "POST" and bool(request.form.get("recalculate"))
-    valid = not recalculating and form.validate_on_submit()
+    # "Update the totals" (or the older "recalculate") shows the page again for what was
+    # typed: never an order.
+    updating = request.method == "POST" and (
+        bool(form.update.data) or bool(request.form.get("recalculate"))
+    )
+    valid = not updating and form.validate_on_submit()
     if summary.discount_error:  # after validating: validation resets the field's errors
         form.discount_code.errors = [*form.discount_code.errors, summary.discount_error]
     if valid and not summary.discount_error:
         contact = services.Contact(
             **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )
+        expected = expected_total(form.expected_total.data)
         try:
             user_id = cart_services.signed_in_user_id()
             order = retrying(
-                lambda: services.place_order(cart, contact, user_id, key=key), keep_loaded=True
+                lambda: services.place_order(
+                    cart, contact, user_id, key=key, expected_total=expected
+                ),
+                keep_loaded=True,
             )
+        except services.TotalChanged as exc:
+            # Nothing placed (the stock it took is returned): the page shows the new
+            # total, and placing the order again agrees to it.
+            db.session.rollback()
+            flash(str(exc), "error")
+            summary = checkout_summary(cart, contact.country, contact.discount_code)
+            return _checkout_page(form, summary)
         except services.CheckoutError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -119,7 +134,39 @@ def checkout() -> str | Response:
             raise
         session.pop(TYPED_KEY, None)
         return _after_order(order)
+    return _checkout_page(form, summary)
+
+
+def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
+    """The checkout page; its form carries the total it shows, the one an order must cost."""
+    form.expected_total.data = str(summary.total)
     return render_template("orders/checkout.html", form=form, summary=summary)
+
+
+TOTAL = re.compile(r"\d{1,15}")
+
+
+def expected_total(posted: str | None) -> int | None:
+    """The total the shopper last saw, from the form: None when the form did not carry one
+    (a client of its own); one that cannot be read matches no total, so nothing is placed
+    until the shopper has seen the real one."""
+    if not posted:
+        return None
+    return int(posted) if TOTAL.fullmatch(posted.strip()) else -1
+
+
+@bp.route("/checkout/summary", methods=["POST"])
+def checkout_summary_fragment() -> ResponseReturnValue:
+    """The checkout's totals for the form as it stands (country, discount code), as the
+    HTML the page's summary shows: the checkout script swaps it in as the shopper types.
+    Reads only; the CSRF token of the checkout form comes with it."""
+    cart = cart_services.current_cart()
+    if cart is None or not cart.items:
+        abort(404)
+    country = request.form.get("country", "")[:2]
+    code = request.form.get("discount_code", "")[:40]
+    summary = checkout_summary(cart, country, code)
+    return render_template("orders/_summary.html", summary=summary, live=True)
 
 
 def _default_country(form: CheckoutForm) -> str:

@@ -151,6 +151,9 @@ class CheckoutSummary(SafeView):
     tax_lines: tuple[TaxLineView, ...]
     total_display: str
     discount_error: str = ""
+    # Minor units: the form carries it back as ``expected_total``, and an order that would
+    # cost anything else is not placed (``checkout.TotalChanged``).
+    total: int = 0
 
 
 def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
@@ -187,6 +190,7 @@ def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
         ),
         total_display=shop_money(quote.total),
         discount_error=error,
+        total=quote.total,
     )
 
 
