@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, g, render_template
+from flask import Flask, g, render_template, request
 from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
 
 from ..errors import api_error, wants_json
@@ -16,7 +16,7 @@ from .datastore import ShopUserDatastore
 from .forms import ShopForgotPasswordForm, ShopLoginForm
 from .mail import OutboxMailUtil, speak_to
 from .models import Role, User
-from .tokens import load_user_from_request
+from .tokens import api_credential_sent, load_user_from_request
 from .views_model import UserView
 
 SECURITY_DEFAULTS: dict[str, Any] = {
@@ -67,6 +67,16 @@ def init_security(app: Flask) -> None:
     security.render_template = _render_security_template
     # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
     app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
+    # An API request is judged by the credential it sends in a header, not by a session or
+    # remember cookie that comes along: a bad header credential is then a 401 (api/access).
+    session_loader = app.login_manager._user_callback  # type: ignore[attr-defined]
+
+    def load_session_user(user_id: str) -> Any:
+        if api_credential_sent(request):
+            return load_user_from_request(request)
+        return session_loader(user_id)
+
+    app.login_manager.user_loader(load_session_user)  # type: ignore[attr-defined]
     security.unauthn_handler(_unauthenticated)
     security.unauthz_handler(_forbidden)
 

@@ -157,6 +157,16 @@ def user_for_key(secret: str) -> User | None:
     return user
 
 
+def api_credential_sent(request: Request) -> bool:
+    """Whether an API request carries one of this API's credentials in a header: a Bearer
+    (a key, good or not) or an ``Authentication-Token``. Another scheme (a staging
+    proxy's Basic) is not this API's."""
+    if not request.path.startswith("/api/"):
+        return False
+    scheme = (request.headers.get("Authorization", "").split(None, 1) or [""])[0]
+    return scheme.lower() == "bearer" or bool(request.headers.get("Authentication-Token"))
+
+
 def load_user_from_request(request: Request) -> Any:
     """Flask-Login's request loader: headers only, never the query string or the body,
     and only on the API. Pages (the dashboard, the account, checkout) are for people with

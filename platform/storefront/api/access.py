@@ -7,6 +7,10 @@ records an ``Access`` on the view; one ``before_request`` hook on every API blue
 - an API key (``Authorization: Bearer``) must carry the route's scope, else 403
   ``insufficient_scope``; a key on a route that declares nothing is refused the same way,
   so a route someone forgot to declare is closed to keys, not open;
+- a credential that is sent and fails (a garbage, expired or revoked key or login token,
+  or another shop's) answers 401 on every route, ``anonymous`` and ``public`` ones too:
+  it is never taken for a guest, so a client learns its login is gone instead of filling
+  a guest cart and placing a guest order;
 - without a credential, a route that is not ``anonymous`` answers 401; a ``staff`` route
   answers 403 to an account that is not staff;
 - a login (a shopper's ``Authentication-Token``, or the session where a route takes it)
@@ -59,7 +63,8 @@ PUBLIC = Access(scope=None, anonymous=True)
 
 
 def public(view: View) -> View:
-    """Anyone, with any credential or none: the catalog, the document, login."""
+    """Anyone, with any good credential or none (one that fails is still a 401): the
+    catalog, the document, login."""
     return _declare(view, PUBLIC)
 
 
@@ -99,6 +104,9 @@ def _hold_to_declaration() -> Response | None:
         return None
     access = declared(current_app.view_functions.get(request.endpoint))
     signed_in = current_user.is_authenticated  # loads a key or a token from the headers
+    if tokens.api_credential_sent(request) and not signed_in:
+        # Sent and no good: never served as a guest (api_unauthenticated says why).
+        return api_unauthenticated()  # type: ignore[no-any-return]
     scopes = tokens.request_scopes()
     if scopes is not None:  # an API key
         if access is None:

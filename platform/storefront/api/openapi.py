@@ -740,7 +740,9 @@ def _declared_security(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
             if operation is None:
                 continue
             responses = dict(operation["responses"])
-            refusals = {401} if not access.anonymous else set()
+            # 401 everywhere: a credential that is sent and fails is refused on every route,
+            # one that serves guests or anyone too (api/access.py).
+            refusals = {401}
             if access.scope is not None:
                 refusals.add(403)
             for code in sorted(refusals):
