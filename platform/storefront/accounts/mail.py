@@ -16,8 +16,11 @@ from typing import Any
 
 from flask import after_this_request, current_app, g, has_request_context
 from flask_security import MailUtil
+from flask_security.mail_util import EmailValidateException
+from flask_security.utils import get_message
 from limits import parse
 
+from ..emails import InvalidEmail, checked_email
 from ..extensions import db, limiter, security
 from ..i18n import current_locale, shop_locale
 from ..outbox import enqueue, enqueue_mail
@@ -72,7 +75,15 @@ def _back_to_the_reader() -> None:
 
 
 class OutboxMailUtil(MailUtil):
-    """Flask-Security's ``MailUtil`` that queues instead of sending."""
+    """Flask-Security's ``MailUtil`` that queues instead of sending, and holds a new
+    address (registration, a changed email) to the one rule checkout holds it to."""
+
+    def validate(self, email: str) -> str:
+        """A new account's address, normalised, by ``storefront.emails``' rule."""
+        try:
+            return checked_email(email)
+        except InvalidEmail:
+            raise EmailValidateException(get_message("INVALID_EMAIL_ADDRESS")[0]) from None
 
     def send_mail(  # type: ignore[override]
         self,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast
 
-from email_validator import EmailNotValidError, validate_email
 from flask_security import hash_password
 from sqlalchemy import select
 
+from ..emails import InvalidEmail, checked_email
 from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
@@ -22,9 +22,10 @@ class AccountError(ValueError):
 
 
 def normalize_email(email: str) -> str:
+    """The address in its normal spelling, by the one email rule (storefront.emails)."""
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        return checked_email(email.strip())  # as typed on a command line
+    except InvalidEmail as exc:
         raise AccountError(f"invalid email {email!r}: {exc}") from None
 
 

@@ -8,17 +8,26 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..emails import InvalidEmail, checked_email
 from . import totals
 from .payments import enabled_methods
+
+
+def _email_rule(_form: Any, field: Any) -> None:
+    """The one email rule (storefront.emails), as registration applies it."""
+    try:
+        field.data = checked_email(field.data or "")
+    except InvalidEmail:
+        raise ValidationError(_l("Invalid email address.")) from None
 
 
 class CheckoutForm(FlaskForm):
     # autocomplete: browsers and password managers fill the address in one go.
     email = EmailField(
         _l("Email"),
-        validators=[DataRequired(), Email(check_deliverability=False), Length(max=255)],
+        validators=[DataRequired(), Length(max=255), _email_rule],
         render_kw={"autocomplete": "email"},
     )
     name = StringField(
