@@ -64,6 +64,11 @@ class Contact:
     discount_code: str = ""
 
 
+class DiscountRefused(CheckoutError):
+    """The discount code cannot be used for this order (unknown, expired, used up, or
+    already used by this customer): the shopper fixes the code, the cart is fine."""
+
+
 def create_counter() -> None:
     """Give the bound shop its order counter (called when a shop is created)."""
     db.session.add(OrderCounter(next_number=1001))
@@ -144,8 +149,9 @@ def place_order(
         merchandise = sum(unit_price(item) * item.quantity for item in cart.items)
         try:
             code = discounts.find_usable(contact.discount_code, merchandise)
+            discounts.check_customer(code, contact.email)
         except discounts.DiscountError as exc:
-            raise CheckoutError(str(exc)) from None
+            raise DiscountRefused(str(exc)) from None
     lines = []
     tax_classes = []
     # Take stock in one order (product, then variant; see catalog.variants) so concurrent
@@ -229,7 +235,7 @@ def place_order(
         try:
             discounts.redeem(code, order.id, contact.email)
         except discounts.DiscountError as exc:
-            raise CheckoutError(str(exc)) from None
+            raise DiscountRefused(str(exc)) from None
     send_order_mail(
         order, "orders/mail/confirmation.txt", _l("Your order %(number)s", number=order.number)
     )

@@ -187,6 +187,22 @@ def redeem(row: DiscountCode, order_id: int, email: str) -> None:
     if taken != 1:
         raise DiscountError(_("The code %(code)s has been used up.", code=row.code))
     customer = customer_key(email)
+    used = _uses_by(row, customer)
+    db.session.add(
+        DiscountRedemption(code_id=row.id, order_id=order_id, customer=customer, sequence=used + 1)
+    )
+    db.session.flush()
+
+
+def check_customer(row: DiscountCode, email: str) -> None:
+    """``DiscountError`` when this customer has used ``row`` as often as it allows. Said
+    before anything is priced, so the shopper hears about the code, not a changed total;
+    ``redeem`` holds the limit for good."""
+    _uses_by(row, customer_key(email))
+
+
+def _uses_by(row: DiscountCode, customer: str) -> int:
+    """How often ``customer`` has used ``row``; ``DiscountError`` once that is its limit."""
     used = db.session.scalar(
         select(func.count())
         .select_from(DiscountRedemption)
@@ -194,9 +210,4 @@ def redeem(row: DiscountCode, order_id: int, email: str) -> None:
     )
     if row.max_uses_per_customer is not None and (used or 0) >= row.max_uses_per_customer:
         raise DiscountError(_("You have already used the code %(code)s.", code=row.code))
-    db.session.add(
-        DiscountRedemption(
-            code_id=row.id, order_id=order_id, customer=customer, sequence=(used or 0) + 1
-        )
-    )
-    db.session.flush()
+    return used or 0

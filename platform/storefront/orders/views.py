@@ -30,6 +30,7 @@ from ..problems import api_error
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_globals
 from . import services, stripe_events, stripe_payment, totals
+from .checkout import DiscountRefused
 from .forms import CheckoutForm
 from .payments import PROVIDERS
 from .views_model import CheckoutSummary, checkout_summary
@@ -116,6 +117,11 @@ def checkout() -> str | Response:
             return _checkout_page(form, summary)
         except services.CheckoutError as exc:
             db.session.rollback()
+            if isinstance(exc, DiscountRefused):
+                # The code is the problem, not the cart: the form again, as typed, with
+                # the reason at the code and the totals without it.
+                form.discount_code.errors = [*form.discount_code.errors, str(exc)]
+                return _checkout_page(form, checkout_summary(cart, contact.country, ""))
             flash(str(exc), "error")
             # Kept for when they come back: a sold-out line must not cost them the form.
             session[TYPED_KEY] = {name: getattr(contact, name) for name in TYPED_FIELDS}
