@@ -257,7 +257,10 @@ def test_theme_check_reads_no_template_through_a_link(app, runner, shops):
         assert OUTSIDE not in result.output
         assert "{% if %}" not in result.output  # never compiled: not a template of the shop
         assert result.exit_code == 1, result.output  # but the operator hears of the link
-        assert "templates/broken.html: a link or not a regular file" in result.output
+        assert (
+            "templates/broken.html: a link (symbolic or hard) or not a regular file"
+            in result.output
+        )
 
 
 @pytest.mark.settings(TEMPLATE_MAX_FILE_BYTES=1024)
@@ -298,3 +301,50 @@ def test_an_export_reads_no_file_swapped_for_a_link_while_it_runs(app, runner, s
     assert SECRET.encode() not in contents
     assert "folder/templates/index.html" not in names
     assert "folder/templates/cart/cart.html" in names  # the honest files travel
+
+
+def swap_for_hard_link(path: Path, target: Path) -> None:
+    """Replace the file ``path`` by a second name of ``target``: ``O_NOFOLLOW`` cannot see
+    it, ``fstat`` says "a regular file"."""
+    link = path.with_name(f".{path.name}.swap")
+    os.link(target, link)
+    os.replace(link, path)
+
+
+@pytest.mark.parametrize("target", ["another shop's secrets.toml", "a file outside"])
+def test_a_template_or_asset_swapped_for_a_hard_link_is_never_read(app, shops, target):
+    """The red team's second round: a hard link to another shop's ``secrets.toml``
+    printed its Stripe keys in every footer and served them as ``css/shop.css``."""
+    acme, _globex, outside = shops
+    client = app.test_client()
+    assert "ACME INDEX" in client.get("/", headers=host(acme)).text  # list read and trusted
+    assert "acme own" in client.get("/static/css/shop.css", headers=host(acme)).text
+    folder = tenant_folder(app, "acme")
+    aimed = targets(app, outside)[target]
+    swap_for_hard_link(folder / "templates/cart/cart.html", aimed)
+    swap_for_hard_link(folder / "static/css/shop.css", aimed)
+    page = client.get("/cart/", headers=host(acme))
+    assert_no_leak(page)
+    assert page.status_code == 503
+    asset = client.get("/static/css/shop.css", headers=host(acme))
+    assert_no_leak(asset)
+    assert BASE_SHOP_CSS in asset.text  # the second name refused, the base file answers
+
+
+def test_export_and_check_leave_out_a_hard_link(app, runner, shops, tmp_path):
+    import tarfile
+
+    acme, _globex, _outside = shops
+    secrets = tenant_folder(app, "globex") / "secrets.toml"
+    os.link(secrets, tenant_folder(app, "acme") / "static/css/notes.css")
+    archive = tmp_path / "acme.tar.gz"
+    result = runner.invoke(["export", "acme", "-o", str(archive)])
+    assert result.exit_code == 0, result.output
+    with tarfile.open(archive) as tar:
+        assert "folder/static/css/notes.css" not in tar.getnames()
+        contents = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.isfile())
+    assert SECRET.encode() not in contents
+    result = runner.invoke(["check", "acme"])
+    assert result.exit_code == 1, result.output
+    assert "static/css/notes.css" in result.output
+    assert SECRET not in result.output

@@ -80,13 +80,20 @@ def open_inside(root: str | Path, relative: str) -> BinaryIO:
     finally:
         os.close(parent)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise RefusedFile(f"{name!r} is not a regular file")
+        if not _plain(os.fstat(fd)):
+            raise RefusedFile(f"{name!r} is not a regular file, or has another name (a hard link)")
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+
+
+def _plain(info: os.stat_result) -> bool:
+    """A regular file with one name. ``O_NOFOLLOW`` cannot see a hard link: a second name
+    for another shop's ``secrets.toml`` is as regular a file as any, so a file that has
+    another name anywhere is refused (the platform never links a shop's files)."""
+    return stat.S_ISREG(info.st_mode) and info.st_nlink == 1
 
 
 def stat_inside(root: str | Path, relative: str) -> os.stat_result:
@@ -120,10 +127,10 @@ def list_inside(root: str | Path, relative: str = "") -> list[str]:
         for dirpath, _dirs, files, dirfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
             for filename in files:
                 try:
-                    mode = os.stat(filename, dir_fd=dirfd, follow_symlinks=False).st_mode
+                    info = os.stat(filename, dir_fd=dirfd, follow_symlinks=False)
                 except OSError:
                     continue
-                if stat.S_ISREG(mode):
+                if _plain(info):
                     names.append(os.path.normpath(os.path.join(dirpath, filename)))
     finally:
         os.close(top)
@@ -131,8 +138,9 @@ def list_inside(root: str | Path, relative: str = "") -> list[str]:
 
 
 def ignored_inside(root: str | Path, relative: str) -> list[str]:
-    """What ``list_inside`` leaves out below ``root/relative``: links, FIFOs, sockets and
-    devices (``"."`` when the folder itself is one of them), for ``tenantctl check``."""
+    """What ``list_inside`` leaves out below ``root/relative``: links (hard links too),
+    FIFOs, sockets and devices (``"."`` when the folder itself is one of them), for
+    ``tenantctl check``."""
     try:
         if not stat.S_ISDIR(os.lstat(Path(root) / relative).st_mode):
             return ["."]
@@ -146,10 +154,10 @@ def ignored_inside(root: str | Path, relative: str) -> list[str]:
         for dirpath, dirs, files, dirfd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
             for name in (*dirs, *files):
                 try:
-                    mode = os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode
+                    info = os.stat(name, dir_fd=dirfd, follow_symlinks=False)
                 except OSError:
                     continue
-                if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                if not (_plain(info) or stat.S_ISDIR(info.st_mode)):
                     ignored.append(os.path.normpath(os.path.join(dirpath, name)))
     finally:
         os.close(top)

@@ -179,7 +179,10 @@ def _ignored_files(slug: str) -> list[TemplateProblem]:
     for sub in ("templates", "static"):
         for name in ignored_inside(shop_dir(current_app, slug), sub):
             where = sub if name == "." else f"{sub}/{name}"
-            message = "a link or not a regular file: never read (copy the file instead)"
+            message = (
+                "a link (symbolic or hard) or not a regular file: never read"
+                " (copy the file instead)"
+            )
             problems.append(TemplateProblem(where, None, message))
     return problems
 
