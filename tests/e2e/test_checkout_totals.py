@@ -24,7 +24,7 @@ ADDRESS = {
     ("slug", "country", "method"), [("acme", "CA", "bank_transfer"), ("globex", "NL", None)]
 )
 def test_the_summary_follows_the_country_and_the_order_costs_it(
-    browser, live_server, slug, country, method
+    browser, live_server, screenshots, slug, country, method
 ):
     port = live_server.port
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
@@ -46,6 +46,7 @@ def test_the_summary_follows_the_country_and_the_order_costs_it(
     minor = total.get_attribute("data-total")
     assert page.input_value("input[name=expected_total]") == minor
     assert page.input_value("input[name=name]") == ADDRESS["name"]  # nothing typed is lost
+    page.screenshot(path=screenshots / f"{slug}-checkout-{country.lower()}.png", full_page=True)
 
     page.click("main form[data-checkout] [name=submit]")
     page.wait_for_url(re.compile(r".*/orders/[A-Z]+-\d+.*"))
