@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
 from ..tenancy import deletion, transfer
+from ..tenancy.verification import expected_records
 from .common import app_context, err_console, fail, ok
 
 
@@ -68,18 +69,31 @@ def import_(
     ] = None,
     domain: Annotated[
         list[str] | None,
-        typer.Option("--domain", help="Domains to use instead of the archived ones; repeat."),
+        typer.Option(
+            "--domain",
+            help="Domains to serve at once, instead of the archived ones (you vouch for "
+            "them); repeat.",
+        ),
     ] = None,
 ) -> None:
     """Restore an export as a new shop (new ids, references kept); all or nothing. Only
-    data comes alive: queued mails are dropped, keys revoked, sessions and tokens dead."""
+    data comes alive: queued mails are dropped, keys revoked, sessions and tokens dead.
+    Without --domain, the archive's domains come in pending: an archive may name any
+    domain, so each serves only once its DNS records prove it (the records are printed;
+    then `tenantctl domain verify`), and an unproven one yields to its real owner."""
     if not archive.is_file():
         fail(f"{archive}: no such file")
     with app_context(), _progress("importing") as progress:
         tenant = transfer.import_shop(archive, as_slug, domain, progress)
-        hosts = ", ".join(d.hostname for d in tenant.domains)
         slug = tenant.slug
+        hosts = ", ".join(d.hostname for d in tenant.domains)
+        pending = [(d.hostname, expected_records(d)) for d in tenant.domains if not d.serves]
     ok(f"imported {slug} at {hosts}")
+    for hostname, records in pending:
+        ok(f"{hostname} is pending. Create these records, then run")
+        ok(f"  tenantctl domain verify {slug} {hostname}")
+        for record in records:
+            ok(f"  {record.kind:5} {record.name}  {record.value}")
 
 
 def delete(

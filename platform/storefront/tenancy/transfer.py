@@ -16,6 +16,9 @@ under two slugs. Password hashes travel as they are: the target installation nee
 same ``SECURITY_PASSWORD_SALT`` for them to keep working. An archive is untrusted input:
 it is unpacked within limits (``archive``), and only data comes alive (``SKIPPED_TABLES``,
 ``INERT``): no queued mail, session, key or token of the archive works after an import.
+Rows are read a line at a time within ``ARCHIVE_MAX_LINE_BYTES``, and every text value
+must fit its column. The archive's domains are claims, pending until DNS proves them; only
+the operator's ``--domain`` is trusted.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Table, bindparam, func, insert, select
+from flask import current_app
+from sqlalchemy import DateTime, String, Table, bindparam, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..json_limits import check_depth
 from ..shopfiles import list_inside, open_inside
 from ..storage import check_key, content_type_of, current_storage, shop_prefix
 from .archive import unpack
@@ -53,6 +58,7 @@ from .services import (
     tenants_dir,
     validate_slug,
 )
+from .verification import claim_token
 
 FORMAT = "storefront-shop-export"
 VERSION = 1
@@ -253,6 +259,14 @@ DATA_TABLES = frozenset(
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024
+# The longest honest line: a page, whose Markdown body the dashboard takes up to 50,000
+# characters, in the shop's language and ten translations, 3 bytes a character in CJK
+# scripts (~1.7 MB; a product's 20,000-character descriptions come to less). Each line is
+# read within this (``ARCHIVE_MAX_LINE_BYTES``), never whole whatever its length.
+LINE_MAX = 4 * 1024 * 1024
+# A ``Text`` value (a page's body, a product's description, an order's note): four times
+# the longest the dashboard takes (``ARCHIVE_MAX_TEXT_CHARS``). ``String(n)`` takes n.
+TEXT_MAX = 200_000
 
 
 def read_manifest(path: Path, source: str) -> dict[str, Any]:
@@ -308,6 +322,7 @@ def import_shop(
         if db.session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
             raise ShopError(f"shop {slug!r} already exists (import it --as another slug)")
         archived = [str(d.get("hostname")) for d in manifest["domains"] if isinstance(d, dict)]
+        # The operator's --domain is vouched for; the archive's domains are anyone's claims.
         hosts = normalize_domains(domains or archived)
         if not hosts:
             raise ShopError("the shop needs at least one domain (--domain HOST)")
@@ -322,7 +337,7 @@ def import_shop(
         folder = root / slug
         if folder.exists():
             raise ShopError(f"{folder} already exists; move it away or import --as another slug")
-        tenant = _insert_rows(manifest, slug, hosts, staging / "data", progress)
+        tenant = _insert_rows(manifest, slug, hosts, bool(domains), staging / "data", progress)
         prefix = shop_prefix(tenant.uid)
         _store_media(staging / "media", prefix)
         unpacked = staging / "folder"
@@ -359,35 +374,54 @@ def _store_media(media: Path, prefix: str) -> None:
         current_storage().put(prefix + key, path.read_bytes(), content_type_of(key))
 
 
+class _Misfit(ValueError):
+    """A value the column would not hold (too long, or not text for a text column)."""
+
+
 def _rows(data: Path, table: Table) -> Iterator[dict[str, Any]]:
-    """One table's rows, read a line at a time (an archive's table may be large), decoded,
-    and made inert where ``INERT`` says so."""
+    """One table's rows, read a line at a time within ``ARCHIVE_MAX_LINE_BYTES`` (an
+    archive's table may be large, and one line of it huge), checked against the nesting
+    limit before they are parsed, decoded, and made inert where ``INERT`` says so."""
     path = data / f"{table.name}.jsonl"
     if table.name in SKIPPED_TABLES or not path.is_file():
         return
+    member = f"data/{table.name}.jsonl"
     inert = INERT.get(table.name)
+    config = current_app.config
+    limit = int(config.get("ARCHIVE_MAX_LINE_BYTES", LINE_MAX))
+    text_max = int(config.get("ARCHIVE_MAX_TEXT_CHARS", TEXT_MAX))
     number = 0
-    with path.open(encoding="utf-8") as lines:
-        try:
-            for line in lines:
-                number += 1
-                if not line.strip():
+    with path.open("rb") as lines:
+        while raw := lines.readline(limit + 1):  # at most one byte past the limit
+            number += 1
+            if len(raw.rstrip(b"\r\n")) > limit:
+                raise ShopError(
+                    f"{member} line {number} is longer than {limit:,} bytes "
+                    "(ARCHIVE_MAX_LINE_BYTES)"
+                )
+            try:
+                text = raw.decode()
+                if not text.strip():
                     continue
-                row = json.loads(line)
+                check_depth(text)  # json.loads recurses once per level
+                row = json.loads(text)
                 if not isinstance(row, dict):
                     raise ValueError("not a JSON object")
-                row = _decode(table, row)
-                if inert is not None:
-                    inert(row)
-                yield row
-        except (ValueError, TypeError) as exc:  # JSON, UTF-8 and date errors alike
-            raise ShopError(f"data/{table.name}.jsonl is damaged at line {number}: {exc}") from None
+                row = _decode(table, row, text_max)
+            except _Misfit as exc:
+                raise ShopError(f"{member} does not fit at line {number}: {exc}") from None
+            except (ValueError, TypeError) as exc:  # JSON, depth, UTF-8 and date errors alike
+                raise ShopError(f"{member} is damaged at line {number}: {exc}") from None
+            if inert is not None:
+                inert(row)
+            yield row
 
 
 def _insert_rows(
     manifest: dict[str, Any],
     slug: str,
     hosts: list[str],
+    trusted: bool,
     data: Path,
     progress: Progress,
 ) -> Tenant:
@@ -398,8 +432,9 @@ def _insert_rows(
         status=shop.get("status", "active"),
         suspended_reason=shop.get("suspended_reason"),
     )
-    tenant.domains = [Domain(hostname=h, is_primary=(i == 0)) for i, h in enumerate(hosts)]
     db.session.add(tenant)
+    db.session.flush()  # the shop's uid, which a claim's token is made from
+    tenant.domains = [_domain(tenant, h, i == 0, trusted) for i, h in enumerate(hosts)]
     db.session.flush()
     new_ids: dict[str, dict[int, int]] = {}
     counts = manifest.get("tables")  # for the progress bar only
@@ -422,6 +457,23 @@ def _insert_rows(
     progress("done", done, done)
     bump_generation()
     return tenant
+
+
+def _domain(tenant: Tenant, hostname: str, primary: bool, trusted: bool) -> Domain:
+    """A domain named by the operator (``--domain``) serves at once, as when a shop is
+    created. One named by the archive is a claim like any new one (``verification``):
+    pending, served by nothing (no page, no certificate) until its DNS records prove it,
+    and yielding to a shop that proves it, or to any shop after ``DOMAIN_CLAIM_HOURS``.
+    It stays primary if it was: it serves the shop once proven, and until then nothing."""
+    if trusted:
+        return Domain(hostname=hostname, is_primary=primary, status="verified", trusted=True)
+    return Domain(
+        hostname=hostname,
+        is_primary=primary,
+        status="pending",
+        trusted=False,
+        verify_token=claim_token(tenant.uid, hostname),
+    )
 
 
 BATCH = 1000
@@ -550,12 +602,21 @@ def _references(table: Table) -> dict[str, str]:
     return found
 
 
-def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+def _decode(table: Table, row: dict[str, Any], text_max: int) -> dict[str, Any]:
+    """The row's values for this platform's columns: datetimes parsed, text checked
+    against its column's length (``String(n)``; ``text_max`` for ``Text``)."""
     decoded = {}
     for key, value in row.items():
         if key not in table.c or key == "tenant_id":
             continue  # a column this platform no longer has (schema check guards this)
-        if value is not None and isinstance(table.c[key].type, DateTime):
+        kind = table.c[key].type
+        if value is not None and isinstance(kind, DateTime):
             value = datetime.fromisoformat(value).replace(tzinfo=None)
+        elif value is not None and isinstance(kind, String):  # Text is a String too
+            if not isinstance(value, str):
+                raise _Misfit(f"{key} is not text")
+            longest = kind.length or text_max
+            if len(value) > longest:
+                raise _Misfit(f"{key} holds {len(value):,} characters, at most {longest:,}")
         decoded[key] = value
     return decoded
