@@ -16,6 +16,10 @@ Variants: the product's row names its options in ``options`` (``Size;Colour``, a
 
 Every row is checked before anything is written: one bad row means nothing changes, and
 the error names its line and column.
+
+A column in a language the shop does not offer (``title:fr`` from a shop that speaks
+French, imported into one that does not) is skipped, with one warning naming every such
+column: a shop holds translations only for its own languages (``merge_translations``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
+from babel import Locale, UnknownLocaleError
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
@@ -122,6 +127,19 @@ def _locale_column(column: str) -> tuple[str, str] | None:
     return (field, locale) if locale else None
 
 
+def _foreign_language(column: str) -> bool:
+    """``title:fr`` in a shop without French: a translated field in a real language the
+    shop does not offer (its default, or none of its locales). A typo stays unknown."""
+    field, _sep, wanted = column.partition(":")
+    if field not in TRANSLATED or not wanted or len(wanted) > 20:
+        return False
+    try:
+        Locale.parse(wanted.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
 def export_columns() -> tuple[str, ...]:
     """The import format's columns, with the shop's other languages (``title:de``)."""
     locales = other_locales()
@@ -129,15 +147,20 @@ def export_columns() -> tuple[str, ...]:
     return COLUMNS + tuple(f"{field}:{tags[loc]}" for loc in locales for field in TRANSLATED)
 
 
-def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
-    """Read and check every row; raise ImportError_ listing all problems."""
+def parse_rows(
+    lines: Iterable[str], warn: Callable[[str], None] | None = None
+) -> list[Row | VariantRow]:
+    """Read and check every row; raise ImportError_ listing all problems. Columns in
+    languages the shop does not offer are skipped, and ``warn`` gets one line naming them."""
     reader = csv.DictReader(lines)
     try:
         header = [h.strip() for h in reader.fieldnames or []]
     except csv.Error as exc:
         raise ImportError_([_unreadable(reader, exc)]) from None
     missing = [c for c in REQUIRED if c not in header]
-    unknown = [c for c in header if c not in COLUMNS and not _locale_column(c)]
+    outside = [c for c in header if c not in COLUMNS and not _locale_column(c)]
+    skipped = [c for c in outside if _foreign_language(c)]
+    unknown = [c for c in outside if c not in skipped]
     if missing or unknown:
         header_problems = []
         if missing:
@@ -147,6 +170,11 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
                 f"line 1: unknown column(s): {', '.join(unknown)} (known: {', '.join(COLUMNS)})"
             )
         raise ImportError_(header_problems)
+    if skipped and warn is not None:
+        warn(
+            f"skipped column(s) in a language the shop does not offer: {', '.join(skipped)} "
+            f"(its languages: {', '.join(shop_locales_of_bound())})"
+        )
     reader.fieldnames = header
     # Which columns carry another language ("title:de" -> ("title", "de_DE")): once per
     # file, not once per cell.
@@ -163,7 +191,7 @@ def parse_rows(lines: Iterable[str]) -> list[Row | VariantRow]:
         if None in record:
             problems.append(f"line {line}: more values than columns")
             continue
-        values = {k: read_cell((v or "").strip()) for k, v in record.items()}
+        values = {k: read_cell((v or "").strip()) for k, v in record.items() if k not in skipped}
         try:
             if values.get("variant_of"):
                 rows.append(_check_variant(line, values, currency, seen, localized))

@@ -48,7 +48,7 @@ def import_(
         fail(f"{csv_file}: not UTF-8 text (save the CSV as UTF-8)")
     with shop_context(slug):
         try:
-            rows = csv_io.parse_rows(text.splitlines(keepends=True))
+            rows = csv_io.parse_rows(text.splitlines(keepends=True), warn=_warn)
         except csv_io.ImportError_ as exc:
             fail(f"{csv_file}: {exc}")
         with Progress(console=err_console, transient=True) as bar:
@@ -62,6 +62,10 @@ def import_(
                 fail(f"{csv_file}: {exc}")
         db.session.commit()  # all rows or none: an exception above leaves nothing written
     ok(f"{slug}: {created} products created, {updated} updated")
+
+
+def _warn(message: str) -> None:
+    err_console.print(f"[yellow]warning:[/yellow] {message}", highlight=False, soft_wrap=True)
 
 
 @app.command("export")
