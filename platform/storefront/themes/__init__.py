@@ -15,7 +15,7 @@ from .budget import BudgetedNamespace, Limits, budgeted_range
 from .budgeted import budgeted_gettext
 from .loader import LayeredEnvironment, Layers, TemplateCache, shipped_themes
 from .sandbox import SANDBOX_CODE, ShopSandbox, helper
-from .views import bp, static_url
+from .views import bp, branding_url, static_url
 
 # Jinja's default globals a shop template keeps: range and namespace in budgeted forms;
 # lipsum is dropped (it writes as much text as it is asked to).
@@ -69,6 +69,7 @@ def init_themes(app: Flask) -> None:
         app,
         url_for=page_url_for,
         static_url=static_url,
+        branding_url=branding_url,
         get_flashed_messages=get_flashed_messages,
         html_lang=html_lang,
         language_links=language_links,

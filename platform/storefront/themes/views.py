@@ -16,6 +16,7 @@ from werkzeug.wsgi import wrap_file
 
 from ..shopfiles import open_inside
 from ..tenancy.context import current_tenant_or_none
+from ..tenancy.settings import Branding
 from .loader import shop_dir, theme_dir
 
 bp = Blueprint("themes", __name__)
@@ -89,12 +90,47 @@ def static(filename: str) -> Response:
 
 @bp.route("/branding.css")
 def branding_css() -> ResponseReturnValue:
-    """The shop's colours and fonts as CSS custom properties, which the themes use."""
+    """The shop's colours and fonts as CSS custom properties, which the themes use.
+
+    Pages link it as ``?v=<hash of this text>`` (``branding_url``): that answer is kept a
+    year, and a colour change links a new URL, so the owner sees it on the next page. A
+    ``v`` that is not the current text's (an old page, a worker whose registry has not yet
+    seen the change) and the bare URL are revalidated on every use, never kept stale.
+    """
     ctx = current_tenant_or_none()
     if ctx is None or ctx.settings is None:
         abort(404)
-    b = ctx.settings.branding
-    css = (
+    css = branding_stylesheet(ctx.settings.branding)
+    version = _version(css)
+    response = make_response(css)
+    response.mimetype = "text/css"
+    response.set_etag(version)
+    if request.args.get("v") == version:
+        response.cache_control.public = True
+        response.cache_control.max_age = LONG_CACHE
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.no_cache = True
+    return response.make_conditional(request)
+
+
+def branding_url() -> str:
+    """The URL of the shop's branding stylesheet, versioned by its content."""
+    from flask import url_for
+
+    ctx = current_tenant_or_none()
+    if ctx is None or ctx.settings is None:
+        return url_for("themes.branding_css")
+    return url_for("themes.branding_css", v=_version(branding_stylesheet(ctx.settings.branding)))
+
+
+def _version(css: str) -> str:
+    return hashlib.sha256(css.encode()).hexdigest()[:16]
+
+
+def branding_stylesheet(b: Branding) -> str:
+    """The text of branding.css for a shop's ``[branding]``."""
+    return (
         ":root {\n"
         f"  --color-primary: {b.primary_color};\n"
         f"  --color-accent: {b.accent_color};\n"
@@ -108,11 +144,6 @@ def branding_css() -> ResponseReturnValue:
         f"  --font-heading: {_css_string(b.heading_font or b.font_family)};\n"
         "}\n"
     )
-    response = make_response(css)
-    response.mimetype = "text/css"
-    response.set_etag(hashlib.sha256(css.encode()).hexdigest()[:16])
-    response.cache_control.max_age = 300
-    return response.make_conditional(request)
 
 
 def _luminance(rgb: tuple[float, float, float]) -> float:
