@@ -31,14 +31,14 @@ def test_config_get_set_unset_keeps_comments_and_refuses_bad_values(app, runner,
     path = tenant_folder(app, "acme") / "tenant.toml"
     comments = [line for line in path.read_text().splitlines() if line.startswith("#")]
     assert (
-        runner.invoke(["config", "set", "acme", "branding.primary_color", '"#ff0000"']).exit_code
+        runner.invoke(["config", "set", "acme", "branding.primary_color", '"#cc0000"']).exit_code
         == 0
     )
     assert (
         runner.invoke(["config", "get", "acme", "branding.primary_color"]).output.strip()
-        == "#ff0000"
+        == "#cc0000"
     )
-    assert "#ff0000" in client.get("/branding.css", headers=host(shop)).text
+    assert "#cc0000" in client.get("/branding.css", headers=host(shop)).text
     kept = [line for line in path.read_text().splitlines() if line.startswith("#")]
     assert kept == comments
 

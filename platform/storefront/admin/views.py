@@ -56,6 +56,7 @@ from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
 from ..themes.views import readable_on_white_text
 from . import product_details
+from .branding import refuse_low_contrast
 from .charts import branding_preview, sales_chart
 from .forms import (
     BrandingForm,
@@ -657,7 +658,10 @@ def branding() -> ResponseReturnValue:
     """Logo, colours and fonts, saved into tenant.toml's [branding]."""
     ctx = current_tenant()
     form = _branding_form(formdata=True)
-    if form.validate_on_submit():
+    saved = ctx.settings.branding if ctx.settings else None
+    if form.validate_on_submit() and not (
+        saved is not None and refuse_low_contrast(form, saved, ctx.theme)
+    ):
         changes: dict[str, Any] = {
             f"branding.{name}": getattr(form, name).data.lower()
             for name in ("primary_color", "accent_color", "background_color", "text_color")

@@ -16,9 +16,10 @@ import tomlkit
 from tomlkit.items import Table
 
 from ..extensions import db
+from .contrast import contrast_problems
 from .registry import bump_generation
 from .services import ShopError, get_shop, tenants_dir
-from .settings import SettingsError, parse_settings, settings_path
+from .settings import SettingsError, ShopSettings, parse_settings, settings_path
 
 
 def parse_value(raw: str) -> Any:
@@ -91,12 +92,30 @@ def _unset(doc: tomlkit.TOMLDocument, key: str) -> bool:
     return True
 
 
+def _refuse_low_contrast(path: Path, settings: ShopSettings) -> None:
+    """A colour edit that leaves a pair below WCAG AA is refused, with the ratio and the
+    nearest passing shade (the dashboard's form says the same, translated, before this)."""
+    try:
+        previous = parse_settings(path.read_text(encoding="utf-8"), str(path)).branding
+    except (OSError, SettingsError):
+        previous = None
+    problems = contrast_problems(settings.branding, settings.theme, previous)
+    if problems:
+        p = problems[0]
+        raise ShopError(
+            f"not saved: {p.foreground} on {p.background} has a contrast of "
+            f"{int(p.ratio * 10) / 10:.1f}:1, below WCAG AA's 4.5:1; "
+            f"nearest passing {p.changed}: {p.suggestion}"
+        )
+
+
 def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
     text = tomlkit.dumps(doc)
     try:
         settings = parse_settings(text, str(path))
     except SettingsError as exc:
         raise ShopError(f"not saved: {exc}") from None
+    _refuse_low_contrast(path, settings)
     fd, tmp = tempfile.mkstemp(prefix=".tenant.", suffix=".toml", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
