@@ -69,6 +69,16 @@ class StripePayment:
 
     def start(self, order: Order) -> str | None:
         """A Checkout Session for the order's total; its URL is where the shopper goes."""
+        key = f"checkout-{current_tenant().uid}-{order.number}"
+        session_id, url = self.create_session(order, idempotency_key=key)
+        order.payment_ref = session_id
+        db.session.commit()
+        return url
+
+    def create_session(self, order: Order, idempotency_key: str) -> tuple[str, str]:
+        """A new Checkout Session for exactly the order's total: its id and its URL. The
+        caller records the id as the order's ``payment_ref`` (the only session that
+        settles it)."""
         settings = current_tenant().settings
         hours = settings.payment.release_unpaid_hours if settings else 0
         lifetime = min(max(hours * 3600 or SESSION_MAX, SESSION_MIN), SESSION_MAX)
@@ -93,11 +103,27 @@ class StripePayment:
                 "cancel_url": back,
                 "expires_at": int(time.time()) + lifetime,
             },
-            options={"idempotency_key": f"checkout-{current_tenant().uid}-{order.number}"},
+            options={"idempotency_key": idempotency_key},
         )
-        order.payment_ref = session.id
-        db.session.commit()
-        return str(session.url)
+        return str(session.id), str(session.url)
+
+    def session_status(self, session_id: str) -> str:
+        """Stripe's status of a session: ``open``, ``complete`` or ``expired``."""
+        return str(client().v1.checkout.sessions.retrieve(session_id).status)
+
+    def session_url(self, session_id: str) -> str | None:
+        """Where to pay an open session (None once it is complete or expired)."""
+        session = client().v1.checkout.sessions.retrieve(session_id)
+        return str(session.url) if session.status == "open" and session.url else None
+
+    def expire(self, session_id: str) -> bool:
+        """Close a session so it can no longer be paid; False when it was paid already
+        (an expired one stays expired: True)."""
+        try:
+            client().v1.checkout.sessions.expire(session_id)
+        except stripe.InvalidRequestError:  # not open: paid, or expired already
+            return self.session_status(session_id) != "complete"
+        return True
 
     def refund(self, order: Order, amount: int, reason: str, key: str | None = None) -> str | None:
         if not order.payment_intent:

@@ -29,10 +29,10 @@ from ..extensions import csrf, db
 from ..problems import api_error
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_globals
-from . import services, stripe_events, stripe_payment, totals
+from . import payment_retry, services, stripe_events, stripe_payment, totals
 from .checkout import DiscountRefused
 from .forms import CheckoutForm
-from .payments import PROVIDERS
+from .payments import PROVIDERS, enabled_methods
 from .views_model import CheckoutSummary, checkout_summary
 
 bp = Blueprint("orders", __name__)
@@ -248,4 +248,29 @@ def detail(number: str) -> ResponseReturnValue:
         abort(404)
     if key:  # opened from a mail: remembered now, so the key leaves the address bar
         return redirect(url_for("orders.detail", number=number))
-    return render_template("orders/detail.html", order=services.order_view(order))
+    methods = enabled_methods() if payment_retry.can_pay_again(order) else []
+    if order.payment_method != stripe_payment.StripePayment.code and len(methods) < 2:
+        methods = []  # a manual method with nothing to switch to: its instructions say all
+    return render_template(
+        "orders/detail.html",
+        order=services.order_view(order),
+        payment_methods=[(p.code, str(p.label)) for p in methods],
+        current_method=order.payment_method,
+    )
+
+
+@bp.route("/orders/<number>/payment", methods=["POST"])
+def pay_again(number: str) -> Response:
+    """Pay (again) for an order awaiting payment: a new card session, or another method
+    the shop offers. Its shopper only (account, this session, or the mail's link)."""
+    order = services.find_visible_order(number, cart_services.signed_in_user_id())
+    if order is None:
+        abort(404)
+    back = url_for("orders.detail", number=order.number)
+    try:
+        started = payment_retry.pay_again(order, request.form.get("payment_method", "")[:32])
+    except payment_retry.PaymentRetryError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    return redirect(started.redirect_url or back)
