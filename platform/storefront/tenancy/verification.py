@@ -3,11 +3,12 @@
 Adding a domain (owner or operator) makes it *pending* with a random token. The owner
 publishes two records: a TXT record ``_storefront-verify.<domain>`` holding the token,
 and the domain pointing at the platform (a CNAME to ``DOMAIN_CNAME_TARGET``, or A/AAAA
-records among ``DOMAIN_TARGET_ADDRESSES``). ``check`` looks both up with dnspython
-against ``DNS_RESOLVER`` (``host:port``; the system's when unset). A verified domain is
-checked again by a periodic job: when its records stop pointing here it is *failing*
-(still served for ``DOMAIN_GRACE_HOURS``), then *lapsed* (no longer served): a domain left
-dangling cannot be taken over through us. Operators may trust a domain by hand.
+records among ``DOMAIN_TARGET_ADDRESSES``; ``records_for`` picks which to show). ``check``
+looks both up with dnspython against ``DNS_RESOLVER`` (``host:port``; the system's when
+unset). A verified domain is checked again by a periodic job: when its records stop
+pointing here it is *failing* (still served for ``DOMAIN_GRACE_HOURS``), then *lapsed* (no
+longer served): a domain left dangling cannot be taken over through us.
+Operators may trust a domain by hand.
 
 A claim that proves nothing must not block the name's real owner: a claim that serves
 nothing (pending, lapsed) holds the name against other shops for ``DOMAIN_CLAIM_HOURS``
@@ -20,6 +21,7 @@ the records it publishes never prove the other shop's claim.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -29,6 +31,7 @@ from typing import Any
 import dns.exception
 import dns.resolver
 from flask import current_app
+from publicsuffixlist import PublicSuffixList
 
 from .models import Domain, utcnow
 
@@ -73,15 +76,31 @@ def expected_records(domain: Domain) -> list[Record]:
 
 
 def records_for(hostname: str, token: str) -> list[Record]:
-    """The records that prove ``hostname`` with ``token``."""
+    """The records that prove ``hostname`` with ``token``: the TXT proof, then what points
+    the name at the platform. A CNAME to ``DOMAIN_CNAME_TARGET`` for a subdomain; A/AAAA
+    records for ``DOMAIN_TARGET_ADDRESSES`` at a zone's apex (``example.com``, where DNS
+    allows no CNAME beside the zone's own records) or when no CNAME target is set."""
     config = current_app.config
     records = [Record("TXT", f"{TXT_PREFIX}.{hostname}", token)]
-    target = config.get("DOMAIN_CNAME_TARGET")
-    if target:
+    target = str(config.get("DOMAIN_CNAME_TARGET") or "").rstrip(".")
+    addresses = config.get("DOMAIN_TARGET_ADDRESSES") or ()
+    if target and not (addresses and is_apex(hostname)):
         records.append(Record("CNAME", hostname, target))
-    for address in config.get("DOMAIN_TARGET_ADDRESSES") or ():
-        records.append(Record("A" if ":" not in address else "AAAA", hostname, address))
+    else:
+        for address in addresses:
+            records.append(Record("A" if ":" not in address else "AAAA", hostname, address))
     return records
+
+
+@functools.cache
+def _suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # the list it ships with: no download at run time
+
+
+def is_apex(hostname: str) -> bool:
+    """Whether ``hostname`` is a zone's apex, the name registered under a public suffix
+    (``example.co.uk``, not ``shop.example.co.uk``)."""
+    return _suffixes().privatesuffix(hostname.rstrip(".").lower()) == hostname.rstrip(".").lower()
 
 
 def _resolver() -> dns.resolver.Resolver:
