@@ -23,13 +23,15 @@ $(STAMP): pyproject.toml
 # from tenants/ on the first run, git-ignored): using the demo never changes tracked files.
 PORT ?= 5000
 HOST ?= 127.0.0.1
+# Acme takes cards in test mode: a local fake Stripe (localstripe, extended in
+# tests/fixtures/stripe_fake.py) runs beside the demo and stops with it. Its port follows
+# PORT (5000 -> 8420, 5050 -> 8470), so two demos side by side do not share one.
+STRIPE_PORT ?= $(shell echo $$(($(PORT) + 3420)))
 DEMO_TENANTS := instance/tenants
 DEMO_ENV := STOREFRONT_ENVIRONMENT=development STOREFRONT_PREFERRED_URL_SCHEME=http \
-	STOREFRONT_SHOP_URL_PORT=$(PORT) STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:8420 \
+	STOREFRONT_SHOP_URL_PORT=$(PORT) STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:$(STRIPE_PORT) \
 	STOREFRONT_TENANTS_DIR=$(DEMO_TENANTS)
-# Acme takes cards in test mode: a local fake Stripe (localstripe, extended in
-# tests/fixtures/stripe_fake.py) runs beside the demo and stops with it.
-DEMO_STRIPE := $(BIN)/python -m tests.fixtures.stripe_fake --port 8420 \
+DEMO_STRIPE := $(BIN)/python -m tests.fixtures.stripe_fake --port $(STRIPE_PORT) \
 	--secret whsec_demoacme00000000 --host acme.localhost:$(PORT) \
 	--relay http://127.0.0.1:$(PORT)/payments/stripe/webhook
 
@@ -39,6 +41,7 @@ demo: install  ## migrate the embedded SQLite database, provision the demo shops
 	$(DEMO_ENV) $(BIN)/tenantctl db upgrade
 	$(DEMO_ENV) $(BIN)/tenantctl demo
 	@echo "Demo shops: http://acme.localhost:$(PORT)/  http://globex.localhost:$(PORT)/"
+	@echo "Card payments at Acme go to the local payment fake on 127.0.0.1:$(STRIPE_PORT)"
 	@echo "tenantctl for the demo: env $(DEMO_ENV) $(BIN)/tenantctl ..."
 	$(DEMO_STRIPE) & FAKE=$$!; trap "kill $$FAKE" EXIT INT TERM; \
 	$(DEMO_ENV) $(BIN)/flask --app wsgi:application run --host $(HOST) --port $(PORT) --debug

@@ -4,6 +4,7 @@ source checkout (the migrations travel inside the package)."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -56,3 +57,42 @@ def test_a_wheel_installs_migrates_and_serves(tmp_path):
     served = run([sys.executable, "-c", SERVE, str(site)], env, work)
     assert served.returncode == 0, served.stderr[-2000:]
     assert served.stdout.strip().splitlines()[-1] == "200"
+
+
+def dry_run_demo(*args: str) -> str:
+    """What ``make demo`` would run (``make -n``: nothing is started)."""
+    done = run(["make", "-n", "demo", *args], {**os.environ}, ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_demo_payment_fake_follows_port():
+    commands = dry_run_demo("PORT=5050")
+    (fake,) = [line for line in commands.splitlines() if "tests.fixtures.stripe_fake" in line]
+    assert "--port 8470 " in fake and "--host acme.localhost:5050 " in fake
+    assert "STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:8470 " in commands
+    assert "127.0.0.1:8420" not in commands  # two demos side by side do not share one fake
+    moved = dry_run_demo("PORT=5050", "STRIPE_PORT=9999")
+    assert "--port 9999 " in moved and "STOREFRONT_STRIPE_API_BASE=http://127.0.0.1:9999 " in moved
+
+
+def test_the_readme_gives_the_whole_demo_environment_and_its_payment_methods():
+    import tomllib
+
+    readme = " ".join((ROOT / "README.md").read_text().split())  # lines rewrap freely
+    (printed,) = [
+        line for line in dry_run_demo().splitlines() if "tenantctl for the demo: env" in line
+    ]
+    variables = re.findall(r"STOREFRONT_\w+=\S+", printed)
+    assert len(variables) >= 5, printed
+    for variable in variables:
+        assert variable in readme, f"README lacks {variable} of the demo's environment"
+    said = {
+        "stripe": "Acme takes cards",
+        "bank_transfer": "and bank transfer",
+        "cash_on_delivery": "Globex takes cash on delivery",
+    }
+    for shop in ("acme", "globex"):
+        settings = tomllib.loads((ROOT / "tenants" / shop / "tenant.toml").read_text())
+        for method in settings["payment"]["methods"]:
+            assert said[method] in readme, (shop, method)
