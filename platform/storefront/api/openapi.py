@@ -70,6 +70,8 @@ ERRORS = {
     415: "Writes need Content-Type: application/json",
     422: "Some fields are invalid (error.fields says which and why)",
     429: "Over the rate limit (Retry-After says when to come back)",
+    502: "The payment provider could not be reached; nothing changed but the order's "
+    "session (retry)",
     503: "The shop is closed for now (Retry-After)",
 }
 
@@ -395,6 +397,36 @@ def _paths() -> dict[str, dict[str, Any]]:
                         "Placed.order_key, for a guest's order.",
                     )
                 ],
+            ),
+        },
+        "/api/v1/orders/{number}/payment": {
+            "parameters": [NUMBER],
+            "post": _op(
+                "payOrderAgain",
+                "orders",
+                "Pay again for an order awaiting payment, or switch its payment method",
+                (200, _data(_ref("Placed")), "The order, and where to send the shopper to pay"),
+                description="For an order whose card payment was cancelled, failed, or "
+                "could not start (payment.redirect_url was null). A card payment answers a "
+                "new payment.redirect_url for exactly the order's total; the previous "
+                "session is closed first and can no longer settle the order. Another "
+                "method of GET /checkout/options switches to it (payment.instructions). "
+                "One live session at a time: submits at once answer one session; a later "
+                "call replaces it (the one before is closed). An order "
+                "that no longer awaits payment is a 409 order_not_awaiting_payment; an "
+                "unoffered method 409 payment_method_not_offered; a session already paid "
+                "or being started 409 payment_in_progress; an unreachable provider 502 "
+                "payment_unavailable.",
+                body="PaymentRetryIn",
+                params=[
+                    _param(
+                        "X-Order-Key",
+                        "header",
+                        {"type": "string", "maxLength": 64},
+                        "Placed.order_key, for a guest's order.",
+                    )
+                ],
+                errors=(401, 409, 502),
             ),
         },
         "/api/v1/account/login": {

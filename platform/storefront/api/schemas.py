@@ -401,6 +401,17 @@ class Placed(BaseModel):
     )
 
 
+class PaymentRetryIn(_In):
+    """How to pay again for an order awaiting payment."""
+
+    payment_method: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=32,
+        description="One of GET /checkout/options' methods; the order's own when left out.",
+    )
+
+
 class PaymentMethod(BaseModel):
     code: str
     label: str
@@ -531,6 +542,7 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     ShippingRate,
     Payment,
     Placed,
+    PaymentRetryIn,
     OrderStatusIn,
     ShipmentIn,
     RefundIn,

@@ -25,8 +25,8 @@ from ..db import retrying
 from ..extensions import csrf, db
 from ..i18n import shop_text
 from ..listing import paginate
+from ..orders import payment_retry, totals
 from ..orders import services as orders
-from ..orders import totals
 from ..orders.payments import PROVIDERS, enabled_methods
 from ..tenancy.context import current_tenant
 from . import serializers as out
@@ -36,7 +36,7 @@ from .http import cacheable, init_http
 from .idempotency import replayed as idempotent_replay
 from .idempotency import request_fingerprint, sent_key
 from .openapi import openapi_document
-from .schemas import CartItemIn, CheckoutIn, QuantityIn
+from .schemas import CartItemIn, CheckoutIn, PaymentRetryIn, QuantityIn
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -315,6 +315,26 @@ def order_detail(number: str) -> Response:
     if order is None:
         raise ApiError(404, "No such order.")
     return jsonify(data=out.order(order))
+
+
+@bp.post("/orders/<number>/payment")
+@requires_scope("checkout:write", anonymous=True)
+def order_payment(number: str) -> Response:
+    """Pay again for an order awaiting payment (the card payment was cancelled, failed or
+    could not start): a new redirect_url, or another method the shop offers. Clicks at
+    once make one session; a paid or cancelled order is a 409."""
+    user_id = current_user.id if current_user.is_authenticated else None
+    key = request.headers.get("X-Order-Key", "").strip()[:64] or None
+    order = orders.find_visible_order(number, user_id, key) if len(number) <= 32 else None
+    if order is None:
+        raise ApiError(404, "No such order.")
+    data = body(PaymentRetryIn)
+    try:
+        started = payment_retry.pay_again(order, data.payment_method)
+    except payment_retry.PaymentRetryError as exc:
+        db.session.rollback()
+        raise ApiError(exc.status, str(exc), code=exc.code) from None
+    return jsonify(data=out.placed(started.order, started.redirect_url))
 
 
 @bp.get("/openapi.json")
