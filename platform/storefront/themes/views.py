@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import mimetypes
 import os
@@ -100,8 +101,7 @@ def branding_css() -> ResponseReturnValue:
     ctx = current_tenant_or_none()
     if ctx is None or ctx.settings is None:
         abort(404)
-    css = branding_stylesheet(ctx.settings.branding)
-    version = _version(css)
+    css, version = _stylesheet(ctx.settings.branding)
     response = make_response(css)
     response.mimetype = "text/css"
     response.set_etag(version)
@@ -121,27 +121,39 @@ def branding_url() -> str:
     ctx = current_tenant_or_none()
     if ctx is None or ctx.settings is None:
         return url_for("themes.branding_css")
-    return url_for("themes.branding_css", v=_version(branding_stylesheet(ctx.settings.branding)))
+    return url_for("themes.branding_css", v=_stylesheet(ctx.settings.branding)[1])
 
 
-def _version(css: str) -> str:
-    return hashlib.sha256(css.encode()).hexdigest()[:16]
+def _stylesheet(b: Branding) -> tuple[str, str]:
+    """The stylesheet's text and version (every page links it: kept per set of values)."""
+    return _stylesheet_of(
+        b.primary_color, b.accent_color, b.background_color, b.text_color,
+        b.font_family, b.heading_font or b.font_family,
+    )  # fmt: skip
 
 
-def branding_stylesheet(b: Branding) -> str:
-    """The text of branding.css for a shop's ``[branding]``."""
+@functools.lru_cache(maxsize=1024)
+def _stylesheet_of(*values: str) -> tuple[str, str]:
+    css = branding_stylesheet(*values)
+    return css, hashlib.sha256(css.encode()).hexdigest()[:16]
+
+
+def branding_stylesheet(
+    primary: str, accent: str, background: str, text: str, font: str, heading_font: str
+) -> str:
+    """The text of branding.css for a shop's ``[branding]`` values."""
     return (
         ":root {\n"
-        f"  --color-primary: {b.primary_color};\n"
-        f"  --color-accent: {b.accent_color};\n"
+        f"  --color-primary: {primary};\n"
+        f"  --color-accent: {accent};\n"
         # What white text sits on (buttons, badges): the brand colour, darkened only as
         # far as WCAG AA needs (4.5:1), whatever colour the owner picked.
-        f"  --color-primary-strong: {readable_on_white_text(b.primary_color)};\n"
-        f"  --color-accent-strong: {readable_on_white_text(b.accent_color)};\n"
-        f"  --color-background: {b.background_color};\n"
-        f"  --color-text: {b.text_color};\n"
-        f"  --font-body: {_css_string(b.font_family)};\n"
-        f"  --font-heading: {_css_string(b.heading_font or b.font_family)};\n"
+        f"  --color-primary-strong: {readable_on_white_text(primary)};\n"
+        f"  --color-accent-strong: {readable_on_white_text(accent)};\n"
+        f"  --color-background: {background};\n"
+        f"  --color-text: {text};\n"
+        f"  --font-body: {_css_string(font)};\n"
+        f"  --font-heading: {_css_string(heading_font)};\n"
         "}\n"
     )
 
