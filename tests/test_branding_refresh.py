@@ -159,3 +159,12 @@ def test_the_demo_shops_colours_pass(slug):
     path = DEMO / slug / "tenant.toml"
     settings = parse_settings(path.read_text(encoding="utf-8"), str(path))
     assert contrast_problems(settings.branding, settings.theme) == []
+
+
+def test_a_shops_own_template_links_the_versioned_stylesheet(app, owner, shop):
+    """A shop's own layout (sandboxed) gets ``branding_url()`` too."""
+    page = tenant_folder(app, "acme") / "templates" / "index.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text('<link rel="stylesheet" href="{{ branding_url() }}">')
+    home = owner.get("/", headers=host(shop)).text
+    assert re.search(r'href="/branding\.css\?v=[0-9a-f]{16}"', home), home
