@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC
 from typing import Any
 
 import stripe
@@ -82,6 +83,13 @@ class StripePayment:
         settings = current_tenant().settings
         hours = settings.payment.release_unpaid_hours if settings else 0
         lifetime = min(max(hours * 3600 or SESSION_MAX, SESSION_MIN), SESSION_MAX)
+        now = int(time.time())
+        expires_at = now + lifetime
+        if hours and order.created_at is not None:
+            # A session made later (paying again) ends when the unpaid order is released,
+            # not a full lifetime after: no payment for an order whose stock went back.
+            released = int(order.created_at.replace(tzinfo=UTC).timestamp()) + hours * 3600
+            expires_at = max(min(expires_at, released), now + SESSION_MIN)
         back = url_for("orders.detail", number=order.number, key=order_key(order), _external=True)
         session = client().v1.checkout.sessions.create(
             params={
@@ -101,7 +109,7 @@ class StripePayment:
                 "metadata": {"order_number": order.number, "shop": current_tenant().uid},
                 "success_url": back,
                 "cancel_url": back,
-                "expires_at": int(time.time()) + lifetime,
+                "expires_at": expires_at,
             },
             options={"idempotency_key": idempotency_key},
         )
