@@ -77,6 +77,47 @@ PAYLOADS = {
     "sort_by_attribute": "{{ ([0] * 999999)|sort(attribute='real')|first }}",
     "wordwrap_one_long_word": "{{ ('x' * 999999)|wordwrap(1)|length }}",
 }
+# Comparisons: two values that are cheap to build (each row is the same list) but visit a
+# billion items when compared, ×5 (a == b answered after 6-9 s against a 2 s budget).
+AB = "{% set a = [[0] * 999999] * 999 %}{% set b = [[0] * 999999] * 999 %}"
+TT = "{% set t = ((0,) * 999999,) * 999 %}{% set u = ((0,) * 999999,) * 999 %}"
+PAYLOADS.update(
+    {
+        **{
+            f"compare_{name}": AB + f"{{{{ a {op} b }}}}" * 5
+            for name, op in [("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<=")]
+            + [("gt", ">"), ("ge", ">=")]
+        },
+        "compare_in": AB + "{{ a in [b, b] }}" * 5,
+        "compare_not_in": AB + "{{ a not in [b, b] }}" * 5,
+        "compare_in_a_set": TT + "{{ t in {} }}" * 20,  # a tuple's hash walks all of it
+        "compare_chain": AB + "{{ a " + " ".join(["== b == a"] * 9) + " }}",
+        "compare_in_a_loop": AB + "{% for i in range(100) %}{{ a == b }}{% endfor %}",
+        "compare_in_an_if": AB + "{% if a == b %}same{% endif %}",
+        **{
+            f"compare_test_{test}": AB + f"{{{{ a is {test}(b) }}}}" * 5
+            for test in ["eq", "equalto", "ne", "lt", "lessthan", "le", "gt", "greaterthan", "ge"]
+        },
+        # The tests spelled as operators are reached through select, reject, ...
+        **{
+            f"compare_select_{name}": AB + f"{{{{ [a, a]|select('{test}', b)|list|length }}}}"
+            for name, test in [("eq", "=="), ("ne", "!="), ("lt", "<"), ("le", "<=")]
+            + [("gt", ">"), ("ge", ">=")]
+        },
+        "compare_test_in": AB + "{{ a is in([b, b]) }}" * 5,
+        "compare_reject": AB + "{{ [a, a]|reject('eq', b)|list|length }}",
+        "compare_test_in_selectattr": AB
+        + "{{ ([{'k': a}] * 5)|selectattr('k', 'in', [b])|list|length }}",
+        "compare_sort": AB + "{{ [a, b, a, b, a, b]|sort|length }}",
+        "compare_max": AB + "{{ [a, b, a, b, a, b]|max|length }}",
+        "compare_min": AB + "{{ [a, b, a, b, a, b]|min|length }}",
+        "compare_unique": TT + "{{ [t, u, t, u]|unique|list|length }}",
+        "compare_dictsort": AB + "{{ {'x': a, 'y': b}|dictsort(by='value')|length }}",
+        "compare_groupby": AB + "{{ [{'k': a}, {'k': b}]|groupby('k')|length }}",
+        "compare_list_index": AB + "{{ [b, b, a].index(a) }}",
+        "compare_loop_changed": AB + "{% for x in [a, b, a, b] %}{{ loop.changed(x) }}{% endfor %}",
+    }
+)
 
 
 def hostile_shop(app, make_shop, payload: str):
@@ -172,6 +213,14 @@ HONEST = {
     "{% endfor %}done",
     "methods": "{{ 'a,b'.split(',') }}|{{ 'ab'.upper() }}|{{ '-'.join(['a', 'b']) }}"
     "|{{ 'x'.ljust(3, '.') }}|{{ 'aa'.replace('a', 'bc') }}",
+    "compare": "{{ 1 < 2 }}|{{ 'a' == 'a' }}|{{ 2 in [1, 2, 3] }}|{{ 4 not in [1, 2, 3] }}"
+    "|{{ 1 < 2 < 3 }}|{{ 3 > 2 > 5 }}|{{ [1, 2] < [1, 3] }}|{{ {'k': [1]} == {'k': [1]} }}"
+    "|{{ 'b' in 'abc' }}|{{ 'k' in {'k': 1} }}|{{ 2 is eq(2) }}|{{ 2 is in([2]) }}"
+    "|{{ [1, 2, 3]|select('gt', 1)|list }}|{{ [3, 1, 2]|sort }}|{{ [[2], [1]]|max }}"
+    "|{{ {'b': 1, 'a': 2}|dictsort }}|{{ [1, 2, 1]|unique|list }}|{{ [1, 2].index(2) }}",
+    "compare_in_loops": "{% for i in range(3) %}{% if loop.index == 1 %}first{% endif %}"
+    "{% if loop.changed(i > 0) %}c{% endif %}{% endfor %}"
+    "{% for i in range(10000) if i % 2 == 0 and i > 0 %}{% endfor %}done",
 }
 HONEST_OUTPUT = {
     "concat": "a1[1, 2]{&#39;k&#39;: &#39;v&#39;}",
@@ -184,6 +233,9 @@ HONEST_OUTPUT = {
     "output": "[1, &#39;two&#39;, {&#39;k&#39;: (3, 4.5)}]",
     "short_loops": "done",
     "methods": "[&#39;a&#39;, &#39;b&#39;]|AB|a-b|x..|bcbc",
+    "compare": "True|True|True|True|True|False|True|True|True|True|True|True|[2, 3]|[1, 2, 3]"
+    "|[2]|[(&#39;a&#39;, 2), (&#39;b&#39;, 1)]|[1, 2]|1",
+    "compare_in_loops": "firstccdone",
 }
 
 
@@ -193,6 +245,21 @@ def test_honest_uses_of_the_same_operations_still_render(app, make_shop, case):
     response = app.test_client().get("/", headers=host(shop))
     assert response.status_code == 200, response.text[:500]
     assert f"<p id=out>{HONEST_OUTPUT[case]}</p>" in response.text
+
+
+def test_a_product_page_still_compares_its_product(app, make_shop, product):
+    shop = make_shop("acme")
+    product(shop, price=1999)
+    page = tenant_folder(app, "acme") / "templates" / "catalog" / "product.html"
+    page.parent.mkdir(parents=True)
+    page.write_text(
+        "<p id=out>{% if product.price > 10 %}dear{% endif %}"
+        "{% if product.price == 1999 and product.title in ['Anvil'] %} anvil{% endif %}</p>"
+    )
+    app.jinja_env.layers.invalidate()
+    response = app.test_client().get("/p/anvil", headers=host(shop))
+    assert response.status_code == 200, response.text[:500]
+    assert "<p id=out>dear anvil</p>" in response.text
 
 
 @pytest.mark.settings(TEMPLATE_RENDER_SECONDS=3.0)

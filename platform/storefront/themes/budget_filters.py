@@ -33,6 +33,7 @@ from .budget import (
     text_size,
     tick,
 )
+from .budget_compare import COMPARING_FILTERS, charge_items
 from .budgeted import LINE_OVERHEAD, cased_size, limit
 
 LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines() splits on
@@ -244,13 +245,16 @@ def budgeted_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` sized before it runs (``FILTER_SIZES``), its result counted, its generator
     (``map``, ``select``, ...) iterated through the budget."""
     size = FILTER_SIZES.get(name)
-    work = name in WORK_FILTERS
+    work = name in WORK_FILTERS and name not in COMPARING_FILTERS
+    sorts = COMPARING_FILTERS.get(name)
     first = 1 if getattr(fn, "jinja_pass_arg", None) else 0
 
     @wraps(fn)  # keeps jinja_pass_arg, so context/environment filters still get theirs
     def run(*args: Any, **kwargs: Any) -> Any:
         value = args[first] if len(args) > first else None
         tick(1 + len(value) if work and isinstance(value, SIZED) else 1)
+        if sorts is not None:  # each comparison of items visits them all: charged deep
+            charge_items(value, sorts)
         if size is not None:
             need(size(*args[first:], **kwargs), what=f"|{name}")
         result = fn(*args, **kwargs)

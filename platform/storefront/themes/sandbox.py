@@ -57,6 +57,7 @@ from .budget import (
     tick,
     unit_of,
 )
+from .budget_compare import BUDGETED_TESTS, BudgetedCompare, budgeted_compare, charge_method
 from .budget_filters import REPLACED_FILTERS, budgeted_filter
 from .budgeted import (
     STR_METHOD_SIZES,
@@ -184,12 +185,18 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
         # sandbox's own never runs: set up what it would have.
         self.binop_table = self.default_binop_table.copy()
         self.unop_table = self.default_unop_table.copy()
-        self.filters.update(budgeted_iter=budgeted_iter, budgeted_concat=budgeted_concat)
+        self.filters.update(
+            budgeted_iter=budgeted_iter,
+            budgeted_concat=budgeted_concat,
+            budgeted_compare=budgeted_compare,
+        )
         self.finalize = budgeted_finalize  # every {{ value }} is sized before it is printed
 
     def install_budgeted_filters(self) -> None:
-        """Wrap every filter with the budget checks (call after the filters are final)."""
+        """Wrap every filter with the budget checks, and charge the tests that compare
+        (`is eq(b)`, `select('<', b)`): call after the filters and tests are final."""
         self.filters.update(REPLACED_FILTERS)
+        self.tests.update(BUDGETED_TESTS)
         for name, fn in list(self.filters.items()):
             if name in INTERNAL_FILTERS or getattr(fn, "__storefront_budgeted__", False):
                 continue
@@ -197,13 +204,15 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
             wrapped.__storefront_budgeted__ = True  # type: ignore[attr-defined]
             self.filters[name] = wrapped
 
-    # Every for loop iterates through the budget, and every `~` is sized before it joins:
-    # Jinja compiles `~` to a join of its own, outside `call_binop`.
+    # Every for loop iterates through the budget, every `~` is sized before it joins and
+    # every comparison is charged before it compares: Jinja compiles `~` and comparisons
+    # to Python of their own, outside `call_binop`.
     def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
         tree = super()._parse(source, name, filename)
         for loop in tree.find_all(nodes.For):
             loop.iter = nodes.Filter(loop.iter, "budgeted_iter", [], [], None, None)
-        return _SizedConcat().visit(tree)  # type: ignore[no-any-return]
+        tree = _SizedConcat().visit(tree)
+        return BudgetedCompare().visit(tree)  # type: ignore[no-any-return]
 
     # Output (the page, captured blocks, macro bodies) is joined through the budget.
     def concat(self, parts: Iterable[str]) -> str:  # type: ignore[override]
@@ -238,6 +247,7 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
         for value in (*args, *kwargs.values()):
             check_size(value)
         owner = getattr(__obj, "__self__", None)
+        charge_method(owner, getattr(__obj, "__name__", ""), args)
         if isinstance(owner, str):
             size = STR_METHOD_SIZES.get(getattr(__obj, "__name__", ""))
             if size is not None:
@@ -297,8 +307,8 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
         return checked
 
 
-INTERNAL_FILTERS = frozenset({"budgeted_iter", "budgeted_concat"})
-SANDBOX_CODE = 2  # bump when _parse or finalize compile different code (bytecode cache)
+INTERNAL_FILTERS = frozenset({"budgeted_iter", "budgeted_concat", "budgeted_compare"})
+SANDBOX_CODE = 3  # bump when _parse or finalize compile different code (bytecode cache)
 
 
 class _SizedConcat(NodeTransformer):
