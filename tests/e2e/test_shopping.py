@@ -175,8 +175,9 @@ def test_a_german_shopper_reads_globex_in_german_and_switches_to_english(
 
 
 def test_a_shopper_pays_by_card_at_acme_through_stripe(browser, live_server, screenshots):
-    """Checkout → Stripe's hosted page (the local fake) → back to the order, which turns
-    paid when Stripe's signed webhook arrives; the discount code is a line in the total."""
+    """Checkout → Stripe's hosted page (the local fake) → Cancel → the order offers to pay
+    again → a new session → paid: the order turns paid when Stripe's signed webhook
+    arrives; the discount code is a line in the total."""
     port = live_server.port
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     add_product(page, "acme", port, 0)
@@ -197,6 +198,15 @@ def test_a_shopper_pays_by_card_at_acme_through_stripe(browser, live_server, scr
     page.screenshot(path=screenshots / "acme-checkout.png", full_page=True)
     page.click("main form.form [type=submit]")
     page.wait_for_url(re.compile(r".*/_config/pay/cs_test_.*"))
+    first_session = page.url
+    # Cancel on Stripe's page: back on the order, which still offers to pay.
+    page.click("#cancel")
+    page.wait_for_url(re.compile(r".*/orders/ACME-\d+$"))
+    page.locator("#pay-again").wait_for()
+    page.screenshot(path=screenshots / "acme-pay-again.png", full_page=True)
+    page.click("#pay-again")  # the card, ticked: a new session for the same total
+    page.wait_for_url(re.compile(r".*/_config/pay/cs_test_.*"))
+    assert page.url != first_session
     assert "Pay" in page.locator("h1").inner_text()
     page.click("#pay")
     page.wait_for_url(re.compile(r".*/orders/ACME-\d+$"))
