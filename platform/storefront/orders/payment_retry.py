@@ -201,6 +201,9 @@ def _answer_twin(order: Order, method: str) -> Restarted:
     ref = order.payment_ref
     if order.payment_method != method or (ref or "").startswith(CLAIM):
         raise PaymentInProgress(_("The payment is being started: reload the page in a moment."))
-    if method == StripePayment.code and ref:
-        return Restarted(order, _reach(lambda: _stripe().session_url(ref)))
-    return Restarted(order, None)
+    if method != StripePayment.code:
+        return Restarted(order, None)
+    url = _reach(lambda: _stripe().session_url(ref)) if ref else None
+    if url is None:  # the twin could not start one, or its session was paid meanwhile
+        raise PaymentInProgress(_("The payment is being started: reload the page in a moment."))
+    return Restarted(order, url)
