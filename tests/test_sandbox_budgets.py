@@ -90,8 +90,10 @@ PAYLOADS.update(
         },
         "compare_in": AB + "{{ a in [b, b] }}" * 5,
         "compare_not_in": AB + "{{ a not in [b, b] }}" * 5,
-        "compare_in_a_set": TT + "{{ t in {} }}" * 20,  # a tuple's hash walks all of it
+        "compare_in_a_set": TT + "{{ t in {} }}" * 100,  # a tuple's hash walks all of it
         "compare_chain": AB + "{{ a " + " ".join(["== b == a"] * 9) + " }}",
+        "hash_of_a_dict_key": TT + "{{ {t: 1}|length }}" * 100,
+        "hash_of_a_subscript": TT + "{{ {'k': 1}[t] }}" * 100,
         "compare_in_a_loop": AB + "{% for i in range(100) %}{{ a == b }}{% endfor %}",
         "compare_in_an_if": AB + "{% if a == b %}same{% endif %}",
         **{
@@ -107,7 +109,7 @@ PAYLOADS.update(
         "compare_test_in": AB + "{{ a is in([b, b]) }}" * 5,
         "compare_reject": AB + "{{ [a, a]|reject('eq', b)|list|length }}",
         "compare_test_in_selectattr": AB
-        + "{{ ([{'k': a}] * 5)|selectattr('k', 'in', [b])|list|length }}",
+        + "{{ ([{'k': a}] * 20)|selectattr('k', 'in', [b])|list|length }}",
         "compare_sort": AB + "{{ [a, b, a, b, a, b]|sort|length }}",
         "compare_max": AB + "{{ [a, b, a, b, a, b]|max|length }}",
         "compare_min": AB + "{{ [a, b, a, b, a, b]|min|length }}",

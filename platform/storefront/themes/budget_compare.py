@@ -161,8 +161,23 @@ COMPARING_FILTERS = {
 }
 
 
+def budgeted_key(key: Any) -> Any:
+    """A dict literal's key (``{t: 1}``) is hashed: a tuple's hash walks all of it."""
+    charge_contains(key, {})
+    return key
+
+
 class BudgetedCompare(NodeTransformer):
-    """``a == b`` becomes ``(a, b)|budgeted_compare('eq')``: charged before it compares."""
+    """``a == b`` becomes ``(a, b)|budgeted_compare('eq')``: charged before it compares;
+    a dict literal's key ``k`` becomes ``k|budgeted_key``: charged before it is hashed."""
+
+    def visit_Pair(self, node: nodes.Pair) -> nodes.Node:
+        self.generic_visit(node)
+        if not isinstance(node.key, nodes.Const):
+            node.key = nodes.Filter(
+                node.key, "budgeted_key", [], [], None, None, lineno=node.lineno
+            )
+        return node
 
     def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
         self.generic_visit(node)  # comparisons inside the operands

@@ -57,7 +57,14 @@ from .budget import (
     tick,
     unit_of,
 )
-from .budget_compare import BUDGETED_TESTS, BudgetedCompare, budgeted_compare, charge_method
+from .budget_compare import (
+    BUDGETED_TESTS,
+    BudgetedCompare,
+    budgeted_compare,
+    budgeted_key,
+    charge_contains,
+    charge_method,
+)
 from .budget_filters import REPLACED_FILTERS, budgeted_filter
 from .budgeted import (
     STR_METHOD_SIZES,
@@ -189,6 +196,7 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
             budgeted_iter=budgeted_iter,
             budgeted_concat=budgeted_concat,
             budgeted_compare=budgeted_compare,
+            budgeted_key=budgeted_key,
         )
         self.finalize = budgeted_finalize  # every {{ value }} is sized before it is printed
 
@@ -256,6 +264,11 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
         account(result)
         return result
 
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, dict):  # `d[t]` hashes t: a tuple's hash walks all of it
+            charge_contains(argument, obj)
+        return super().getitem(obj, argument)
+
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         tick()
         if operator == "**" and isinstance(left, int) and isinstance(right, int):
@@ -307,8 +320,10 @@ class ShopSandbox(LayeredEnvironment, ImmutableSandboxedEnvironment):
         return checked
 
 
-INTERNAL_FILTERS = frozenset({"budgeted_iter", "budgeted_concat", "budgeted_compare"})
-SANDBOX_CODE = 3  # bump when _parse or finalize compile different code (bytecode cache)
+INTERNAL_FILTERS = frozenset(
+    {"budgeted_iter", "budgeted_concat", "budgeted_compare", "budgeted_key"}
+)
+SANDBOX_CODE = 4  # bump when _parse or finalize compile different code (bytecode cache)
 
 
 class _SizedConcat(NodeTransformer):
