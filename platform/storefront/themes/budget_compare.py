@@ -126,11 +126,29 @@ OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
+# The same without a charge: both operands are scalars (and text compares in C).
+UNCHARGED: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "lt": operator.lt,
+    "lteq": operator.le,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "in": lambda needle, haystack: needle in haystack,
+    "notin": lambda needle, haystack: needle not in haystack,
+}
+
+
 def budgeted_compare(operands: tuple[Any, ...], *ops: str) -> Any:
     """``a < b < c`` (the sandbox compiles every comparison to this): each step charged
     before it runs. Like Python's chain it answers the first false step's result, or the
     last one; unlike it, every operand has been evaluated first (a template's operands
     have no side effects to skip)."""
+    if len(ops) == 1:  # the usual case, and scalars on the fast path
+        left, right = operands
+        if not isinstance(left, CONTAINERS) and not isinstance(right, CONTAINERS):
+            return UNCHARGED[ops[0]](left, right)
+        return OPERATORS[ops[0]](left, right)
     left, result = operands[0], True
     for op, right in zip(ops, operands[1:], strict=True):
         result = OPERATORS[op](left, right)
