@@ -54,6 +54,9 @@ def test_gunicorn_tells_the_app_its_worker_count_which_production_checks(
     import runpy
     from pathlib import Path
 
+    # The hook writes os.environ itself: setenv first, so the test's end restores it
+    # (delenv of an unset name records nothing, and the count leaked into later tests).
+    monkeypatch.setenv("STOREFRONT_WEB_PROCESSES", "0")
     conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
     conf["nworkers_changed"](None, 3, None)  # what gunicorn calls before loading the app
     with pytest.raises(ConfigError, match="and 3 web processes may serve"):
@@ -86,6 +89,7 @@ def test_layers_defaults_instance_file_environment_then_argument(tmp_path, monke
     monkeypatch.setenv("STOREFRONT_PRODUCTS_PER_PAGE", "7")
     monkeypatch.setenv("STOREFRONT_SECRET_KEY", "s" * 40)
     monkeypatch.setenv("STOREFRONT_CUSTOM_THING", '{"a": 1}')
+    monkeypatch.setenv("STOREFRONT_WEB_PROCESSES", "1")  # production without Redis: one worker
     app = create_app({"INSTANCE_PATH": str(tmp_path), "LOG_LEVEL": "ERROR"})
     assert app.config["PLATFORM_NAME"] == "from file"
     assert app.config["PRODUCTS_PER_PAGE"] == 7  # env over the file
