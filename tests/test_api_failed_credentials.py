@@ -18,17 +18,8 @@ from storefront.catalog import services as catalog
 from storefront.extensions import db
 from storefront.orders.models import Order
 from storefront.tenancy import tenant_context
+from tests.fixtures.factories import API_CHECKOUT as ADDRESS
 from tests.fixtures.factories import host, login
-
-ADDRESS = {
-    "email": "ada@example.com",
-    "name": "Ada",
-    "address": "Main St 1",
-    "postal_code": "12345",
-    "city": "Springfield",
-    "country": "US",
-    "payment_method": "manual",
-}
 
 
 @pytest.fixture

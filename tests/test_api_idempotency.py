@@ -16,18 +16,9 @@ from storefront.orders import services as orders
 from storefront.orders.models import Order
 from storefront.orders.refunds import Refund
 from storefront.tenancy import tenant_context
+from tests.fixtures.factories import API_CHECKOUT as ADDRESS
 from tests.fixtures.factories import host
 from tests.test_api import api_key
-
-ADDRESS = {
-    "email": "ada@example.com",
-    "name": "Ada",
-    "address": "Main St 1",
-    "postal_code": "12345",
-    "city": "Springfield",
-    "country": "US",
-    "payment_method": "manual",
-}
 
 
 @pytest.fixture
