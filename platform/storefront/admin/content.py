@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 
-from ..catalog.services import slugify
+from ..catalog.services import free_slug, slugify
 from ..content import services as content
 from ..extensions import db
 from ..themes.loader import platform_templates_only
@@ -52,7 +52,7 @@ def _save(page: content.Page | None) -> ResponseReturnValue:
             saved = content.save_page(
                 page,
                 title=form.title.data.strip(),
-                slug=(form.slug.data or "").strip() or slugify(form.title.data),
+                slug=(form.slug.data or "").strip() or _made_slug(page, form.title.data),
                 body=form.body.data or "",
                 published=bool(form.published.data),
                 translations=translations_of(form, TEXTS),
@@ -65,6 +65,12 @@ def _save(page: content.Page | None) -> ResponseReturnValue:
             flash(_("Page saved: /pages/%(slug)s", slug=saved.slug), "success")
             return redirect(url_for("admin_pages.edit", page_id=saved.id))
     return render_template("admin/page_form.html", form=form, page=page)
+
+
+def _made_slug(page: content.Page | None, title: str) -> str:
+    """A new page's slug from its title is the first free one; an edited page's is its
+    title's (a clash is the form's error)."""
+    return slugify(title) if page else free_slug(content.Page, slugify(title))
 
 
 @bp.route("/new", methods=["GET", "POST"])

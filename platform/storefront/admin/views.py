@@ -36,7 +36,7 @@ from ..accounts.models import User
 from ..accounts.views_model import role_label
 from ..catalog import images
 from ..catalog import services as catalog
-from ..catalog.models import Product
+from ..catalog.models import Category, Product
 from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..catalog.schemas import check_product, field_errors
 from ..db import retrying
@@ -222,6 +222,8 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
 def product_new() -> ResponseReturnValue:
     form = _product_form()
     if (fields := _submitted_product(form)) is not None:
+        if not form.slug.data:  # made from the title: the first free one
+            fields["slug"] = catalog.free_slug(Product, fields["slug"])
         try:
             catalog.check_unique(None, fields["sku"], fields["slug"])
             product = catalog.create_product(
@@ -318,7 +320,7 @@ def categories() -> ResponseReturnValue:
         SelectChoice(c.slug, c.name) for c in all_categories if c.parent_id is None
     ]
     if form.validate_on_submit():
-        slug = form.slug.data or catalog.slugify(form.name.data)
+        slug = form.slug.data or catalog.free_slug(Category, catalog.slugify(form.name.data))
         if any(c.slug == slug for c in all_categories):
             flash(_("A category with the slug “%(slug)s” exists already.", slug=slug), "error")
         else:

@@ -175,7 +175,7 @@ def products() -> Response:
 def product_create() -> Response:
     data = body(ProductIn)
     fields = data.model_dump()
-    fields["slug"] = fields["slug"] or catalog.slugify(data.title)
+    fields["slug"] = fields["slug"] or catalog.free_slug(Product, catalog.slugify(data.title))
     with _catalog_write():
         catalog.check_unique(None, data.sku, fields["slug"])
         created = catalog.create_product(
@@ -390,7 +390,7 @@ def categories() -> Response:
 @staff("products:write")
 def category_create() -> Response:
     data = body(CategoryIn)
-    slug = data.slug or catalog.slugify(data.name)
+    slug = data.slug or catalog.free_slug(Category, catalog.slugify(data.name))
     if db.session.scalar(select(Category.id).where(Category.slug == slug)):
         raise ApiError(409, f"A category “{slug}” exists already.")
     _parent_id(data.parent)
