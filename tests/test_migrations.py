@@ -59,10 +59,10 @@ def test_the_discount_backfill_counts_each_customer_once_however_spelt(app, make
     """Redemptions stored before customer keys (lower-cased addresses, each spelling a
     customer of its own) are re-keyed and renumbered in the order they were made."""
     import importlib.util
-    from pathlib import Path
 
     from alembic.operations import Operations
 
+    from storefront.config import migrations_dir
     from storefront.orders import discounts
     from storefront.orders.discounts import DiscountRedemption
     from storefront.orders.models import Order
@@ -87,7 +87,7 @@ def test_the_discount_backfill_counts_each_customer_once_however_spelt(app, make
                 )
             )
         db.session.commit()
-    path = next(Path(__file__).parent.parent.glob("platform/**/b790e6022d62_*.py"))
+    path = next((migrations_dir() / "versions").glob("b790e6022d62_*.py"))
     spec = importlib.util.spec_from_file_location("backfill", path)
     backfill = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(backfill)

@@ -254,10 +254,10 @@ def manifest(slug: str) -> bytes:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    import storefront
+    from storefront.config import migrations_dir
 
     config = Config()
-    config.set_main_option("script_location", str(Path(storefront.__file__).parent / "migrations"))
+    config.set_main_option("script_location", str(migrations_dir()))
     return json.dumps(
         {
             "format": "storefront-shop-export",

@@ -6,7 +6,6 @@ import inspect
 import logging
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from pathlib import Path
 from typing import Any, NoReturn
 
 from flask import Flask, Request
@@ -31,7 +30,7 @@ from .api.views import bp as api_v1_bp
 from .caching import init_page_cache
 from .cart.views import bp as cart_bp
 from .catalog.views import bp as catalog_bp
-from .config import build_config, instance_path
+from .config import build_config, instance_path, migrations_dir
 from .db import init_engine_hooks
 from .errors import init_errors
 from .extensions import cache, csrf, db, limiter, mail, migrate
@@ -156,7 +155,7 @@ def init_extensions(app: Flask) -> None:
     migrate.init_app(
         app,
         db,
-        directory=app.config.get("MIGRATIONS_DIR") or _migrations_dir(),
+        directory=app.config.get("MIGRATIONS_DIR") or str(migrations_dir()),
         render_as_batch=True,
         compare_type=True,
     )
@@ -191,8 +190,3 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(media_bp)
     app.register_blueprint(cart_bp)
     app.register_blueprint(orders_bp)
-
-
-def _migrations_dir() -> str:
-    # Inside the package, so a wheel install (pip install .) can migrate too.
-    return str(Path(__file__).resolve().parent / "migrations")

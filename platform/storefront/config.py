@@ -231,3 +231,13 @@ def instance_path(overrides: Mapping[str, Any] | None) -> str:
     """The instance folder: ``config['INSTANCE_PATH']``, STOREFRONT_INSTANCE_PATH, ./instance."""
     path = (overrides or {}).get("INSTANCE_PATH") or os.environ.get(f"{ENV_PREFIX}_INSTANCE_PATH")
     return str(Path(path or "instance").resolve())
+
+
+def migrations_dir() -> Path:
+    """The Alembic folder: inside the installed package (the wheel maps the top-level
+    ``migrations/`` there), else the checkout's ``migrations/`` beside ``platform/``."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "migrations", package.parents[1] / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise RuntimeError(f"no migrations beside {package}: a broken install or checkout")
