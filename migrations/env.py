@@ -1,8 +1,10 @@
 import logging
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy.engine import Connection
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -87,13 +89,54 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
-    connectable = get_engine()
-
-    with connectable.connect() as connection:
+    def run(connection):
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+
+    # A caller may hand its own engine or connection (alembic's documented channel, which
+    # pytest-alembic uses): migrate that database, not whatever the app is bound to. A
+    # caller's connection is theirs, foreign key settings included.
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        run(given)
+        return
+    with (given or get_engine()).connect() as connection:
+        if connection.dialect.name == "sqlite":
+            with sqlite_foreign_keys_off(connection):
+                run(connection)
+        else:
+            run(connection)
+
+
+@contextmanager
+def sqlite_foreign_keys_off(connection):
+    """Batch mode alters a SQLite table by copying it, dropping the old one and renaming
+    the copy. The app turns foreign keys on for every connection, and with them on that
+    DROP cascades: adding the tax columns to ``orders`` deleted every order line. So the
+    migrations run with them off (the children's keys name the table, which the copy
+    takes over), a check afterwards fails loudly if a row lost its parent, and the
+    connection goes back to the pool with them on, or not at all."""
+    if not set_sqlite_foreign_keys(connection, on=False):  # a no-op inside a transaction
+        raise RuntimeError("SQLite kept its foreign keys on: refusing to migrate (cascades)")
+    try:
+        yield
+        orphans = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+        connection.commit()
+        if orphans:
+            raise RuntimeError(f"rows whose parent row is gone after migrating: {orphans[:10]}")
+    finally:
+        if not set_sqlite_foreign_keys(connection, on=True):
+            connection.invalidate()  # never hand the app a connection without foreign keys
+
+
+def set_sqlite_foreign_keys(connection, *, on):
+    """Set SQLite's foreign keys on or off; whether that took."""
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    now = bool(connection.exec_driver_sql("PRAGMA foreign_keys").scalar())
+    connection.commit()
+    return now == on
 
 
 if context.is_offline_mode():

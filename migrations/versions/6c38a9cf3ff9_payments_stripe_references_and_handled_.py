@@ -45,8 +45,7 @@ def downgrade():
         batch_op.drop_column('payment_intent')
         batch_op.drop_column('payment_ref')
 
-    with op.batch_alter_table('payment_events', schema=None) as batch_op:
-        batch_op.drop_index('uq_payment_events_event')
-
+    # The table's indexes go with it: dropping one first fails on MariaDB when a
+    # foreign key needs it (errno 1553).
     op.drop_table('payment_events')
     # ### end Alembic commands ###

@@ -89,9 +89,8 @@ def downgrade():
         batch_op.drop_column('tax')
         batch_op.drop_column('discount')
 
-    with op.batch_alter_table('discount_redemptions', schema=None) as batch_op:
-        batch_op.drop_index('uq_discount_redemptions_customer_use')
-
+    # The table's indexes go with it: dropping one first fails on MariaDB when a
+    # foreign key needs it (errno 1553).
     op.drop_table('discount_redemptions')
     op.drop_table('discount_codes')
     # ### end Alembic commands ###

@@ -50,9 +50,7 @@ def downgrade():
         batch_op.drop_column('refunded')
         batch_op.drop_column('restocked_at')
 
-    with op.batch_alter_table('refunds', schema=None) as batch_op:
-        batch_op.drop_index('uq_refunds_tenant_id_refund_key')
-        batch_op.drop_index('ix_refunds_tenant_id_order_id')
-
+    # The table's indexes go with it: dropping one first fails on MariaDB when a
+    # foreign key needs it (errno 1553).
     op.drop_table('refunds')
     # ### end Alembic commands ###
