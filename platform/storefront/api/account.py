@@ -26,6 +26,7 @@ from ..accounts import services as accounts
 from ..accounts.mail import normalize_email
 from ..cart import services as cart_services
 from ..extensions import csrf, db, limiter, security
+from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from . import serializers as out
 from .access import public
@@ -124,7 +125,7 @@ def register() -> tuple[Response, int]:
     if settings is not None and not settings.features.registration:
         raise ApiError(403, "This shop does not take new accounts.")
     if current_user.is_authenticated:
-        raise ApiError(409, "You are logged in already.")
+        raise ApiError(409, "You are logged in already.", code=Conflict.ALREADY_SIGNED_IN)
     data = body(Credentials)
     _limit(normalize_email(data.email))
     form_class = security.forms["register_form"].cls  # the one the register page uses

@@ -34,9 +34,10 @@ from ..i18n import match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_ID, contains
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
+from ..problems import Conflict
 from . import serializers as out
 from .access import requires_scope
-from .errors import ApiError, body, init_api_errors
+from .errors import ApiError, body, init_api_errors, refused
 from .http import (
     check_if_match,
     datetime_arg,
@@ -136,17 +137,26 @@ def _catalog_write() -> Iterator[None]:
         db.session.commit()
     except (catalog.CatalogError, variants.VariantError) as exc:
         db.session.rollback()
-        raise ApiError(409, str(exc)) from None
+        raise refused(exc) from None
     except ApiError:
         db.session.rollback()
         raise
     except LookupError as exc:
         # 409, not 422: the request is well formed; the shop has no such category.
         db.session.rollback()
-        raise ApiError(409, "Unknown category.", fields={"categories": str(exc)}) from None
+        raise ApiError(
+            409,
+            "Unknown category.",
+            code=Conflict.UNKNOWN_CATEGORY,
+            fields={"categories": str(exc)},
+        ) from None
     except IntegrityError:
         db.session.rollback()
-        raise ApiError(409, "Another change to the catalog got there first: retry.") from None
+        raise ApiError(
+            409,
+            "Another change to the catalog got there first: retry.",
+            code=Conflict.WRITE_CONFLICT,
+        ) from None
 
 
 @bp.get("/products")
@@ -279,7 +289,12 @@ def variant_update(product_id: int, variant_id: int) -> Response:
     elif picture != -1:
         found = images.image_of(target, picture)
         if found is None:
-            raise ApiError(409, "Not one of this product's images.", fields={"image_id": "unknown"})
+            raise ApiError(
+                409,
+                "Not one of this product's images.",
+                code=Conflict.UNKNOWN_IMAGE,
+                fields={"image_id": "unknown"},
+            )
         image_key = found.key
     with _catalog_write():
         variants.update_variant(
@@ -343,19 +358,25 @@ def _parent_id(slug: str | None, child: Category | None = None) -> int | None:
     parent = db.session.scalar(select(Category).where(Category.slug == slug))
     if parent is None:
         raise ApiError(
-            409, f"There is no category “{slug}”.", fields={"parent": "no such category"}
+            409,
+            f"There is no category “{slug}”.",
+            code=Conflict.UNKNOWN_CATEGORY,
+            fields={"parent": "no such category"},
         )
     if parent.parent_id is not None or (child is not None and parent.id == child.id):
         raise ApiError(
             409,
             "Categories nest one level: pick a top-level category as the parent.",
+            code=Conflict.CATEGORY_NESTING,
             fields={"parent": "not a top-level category"},
         )
     if child is not None and db.session.scalar(
         select(Category.id).where(Category.parent_id == child.id).limit(1)
     ):
         raise ApiError(
-            409, "This category has subcategories: it cannot become one (one level of nesting)."
+            409,
+            "This category has subcategories: it cannot become one (one level of nesting).",
+            code=Conflict.CATEGORY_NESTING,
         )
     return parent.id
 
@@ -392,7 +413,7 @@ def category_create() -> Response:
     data = body(CategoryIn)
     slug = data.slug or catalog.free_slug(Category, catalog.slugify(data.name))
     if db.session.scalar(select(Category.id).where(Category.slug == slug)):
-        raise ApiError(409, f"A category “{slug}” exists already.")
+        raise ApiError(409, f"A category “{slug}” exists already.", code=Conflict.CATEGORY_TAKEN)
     _parent_id(data.parent)
     with _catalog_write():
         texts = {locale: text.model_dump() for locale, text in data.translations.items()}
@@ -481,7 +502,7 @@ def _move(row: Order, status: str, **shipping: str | None) -> Response:
         retrying(lambda: orders.set_status(row, status, **shipping))  # type: ignore[arg-type]
     except orders.OrderStateError as exc:
         db.session.rollback()
-        raise ApiError(409, str(exc)) from None
+        raise ApiError(409, str(exc), code=Conflict.INVALID_TRANSITION) from None
     return _order_answer(row)
 
 
@@ -548,12 +569,16 @@ def refund_create(number: str) -> Response:
         refund, again = retrying(attempt)
     except (orders.RefundError, orders.CheckoutError) as exc:
         db.session.rollback()
-        raise ApiError(409, str(exc)) from None
+        raise refused(exc) from None
     except IntegrityError:  # the same key racing itself: the other request's refund counts
         db.session.rollback()
         raced = orders.refund_for_key(key, fingerprint)
         if raced is None:
-            raise ApiError(409, "Another refund got there first: read the order again.") from None
+            raise ApiError(
+                409,
+                "Another refund got there first: read the order again.",
+                code=Conflict.WRITE_CONFLICT,
+            ) from None
         refund, again = raced, True
     response = jsonify(data=out.refund(refund, row.currency))
     response.status_code = 201

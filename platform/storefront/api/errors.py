@@ -13,6 +13,7 @@ from ..errors import api_error
 from ..idempotency import KeyReused
 from ..json_limits import MAX_DEPTH, JSONTooDeep
 from ..listing import MAX_PAGE
+from ..problems import Refused
 from .idempotency import key_reused
 
 MAX_PER_PAGE = 100
@@ -20,9 +21,17 @@ RAW_IMAGE_ENDPOINTS = frozenset({"api_admin.image_upload"})
 
 
 class ApiError(Exception):
+    """An answer in the API's error shape. A 409 names its ``code`` (a ``Conflict``):
+    tests/test_api_error_codes.py reads every one raised."""
+
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
         self.status, self.message, self.extra = status, message, extra
+
+
+def refused(exc: Refused, status: int = 409, **extra: Any) -> ApiError:
+    """A service's refusal in the API's shape: its message and its stable code."""
+    return ApiError(status, str(exc), code=exc.code, **extra)
 
 
 def init_api_errors(bp: Blueprint) -> None:

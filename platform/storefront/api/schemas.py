@@ -3,6 +3,7 @@ from these, and every response is built through them, so the two cannot drift.""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -20,9 +21,13 @@ from ..catalog.schemas import (
 )
 from ..emails import checked_email
 from ..listing import MAX_ID
+from ..orders.models import STATUSES
+from ..problems import ErrorCode
 
 # The one email rule (storefront.emails), as registration applies it: what it refuses
 # beyond the format (a special-use domain such as .test) is a 422 naming the field.
+OrderStatus = StrEnum("OrderStatus", {status: status for status in STATUSES})  # type: ignore[misc]
+
 Email = Annotated[
     str,
     Field(min_length=3, max_length=255, json_schema_extra={"format": "email"}),
@@ -277,7 +282,7 @@ class OrderLine(BaseModel):
 
 class Order(BaseModel):
     number: str
-    status: str
+    status: OrderStatus  # type: ignore[valid-type]
     created_at: str = Field(description="UTC, ISO 8601.")
     email: str
     lines: list[OrderLine]
@@ -286,7 +291,9 @@ class Order(BaseModel):
     payment_method: str
     carrier: str | None = None
     tracking_number: str | None = None
-    allowed_statuses: list[str] = Field(description="The statuses this order may move to.")
+    allowed_statuses: list[OrderStatus] = Field(  # type: ignore[valid-type]
+        description="The statuses this order may move to."
+    )
 
 
 class Address(BaseModel):
@@ -337,8 +344,12 @@ class CursorMeta(BaseModel):
 
 
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    code: ErrorCode = Field(  # type: ignore[valid-type]
+        description="Stable: switch on it. A 409's says which conflict (the Conflict "
+        "values); the others name their status (not_found, invalid, …) or the credential "
+        "problem (invalid_token, token_expired, insufficient_scope)."
+    )
+    message: str = Field(description="For a person; may change wording.")
     fields: dict[str, str] | None = Field(None, description="Field -> what is wrong.")
 
 

@@ -28,10 +28,11 @@ from ..listing import paginate
 from ..orders import payment_retry, totals
 from ..orders import services as orders
 from ..orders.payments import PROVIDERS, enabled_methods
+from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from . import serializers as out
 from .access import public, requires_scope
-from .errors import ApiError, body, init_api_errors, paging
+from .errors import ApiError, body, init_api_errors, paging, refused
 from .http import cacheable, init_http
 from .idempotency import replayed as idempotent_replay
 from .idempotency import request_fingerprint, sent_key
@@ -123,7 +124,7 @@ def cart_add() -> Response:
         db.session.commit()
     except cart_services.CartError as exc:
         db.session.rollback()
-        raise ApiError(409, str(exc)) from None
+        raise refused(exc) from None
     return _cart_answer(201)
 
 
@@ -134,10 +135,12 @@ def cart_update(item_id: int) -> Response:
     try:
         cart_services.set_quantity(item_id, data.quantity)
         db.session.commit()
+    except cart_services.NotInCart as exc:
+        db.session.rollback()
+        raise ApiError(404, str(exc)) from None
     except cart_services.CartError as exc:
         db.session.rollback()
-        status = 404 if "no longer in your cart" in str(exc) else 409
-        raise ApiError(status, str(exc)) from None
+        raise refused(exc) from None
     return _cart_answer()
 
 
@@ -202,7 +205,7 @@ def checkout() -> tuple[Response, int]:
         )
     owner = cart_services.cart_owner()
     if owner is None:
-        raise ApiError(409, "Your cart is empty.")
+        raise ApiError(409, "Your cart is empty.", code=Conflict.CART_EMPTY)
     key = orders.checkout_key(owner, "api:" + idempotency)
     fingerprint = request_fingerprint()
     # The key's order answers again; a key first sent with another body is refused
@@ -217,6 +220,7 @@ def checkout() -> tuple[Response, int]:
             409,
             f"Payment method “{data.payment_method}” is not offered here: choose one of "
             f"{offered} (GET /api/v1/checkout/options).",
+            code=Conflict.PAYMENT_METHOD_NOT_OFFERED,
             fields={"payment_method": f"one of {offered}"},
         )
     zone = totals.zone_for(data.country)
@@ -224,11 +228,14 @@ def checkout() -> tuple[Response, int]:
         raise ApiError(
             409,
             f"The shop does not ship to {data.country} (GET /api/v1/checkout/options).",
+            code=Conflict.NOT_SHIPPED_THERE,
             fields={"country": "the shop does not ship there"},
         )
     if data.shipping_rate is not None and data.shipping_rate != zone.name:
         raise ApiError(
-            409, f"The shipping rate is now “{zone.name}”: show the new totals and retry."
+            409,
+            f"The shipping rate is now “{zone.name}”: show the new totals and retry.",
+            code=Conflict.SHIPPING_RATE_CHANGED,
         )
     contact = orders.Contact(
         **data.model_dump(exclude={"shipping_rate", "expected_total"}),
@@ -259,18 +266,22 @@ def checkout() -> tuple[Response, int]:
         raise ApiError(
             409,
             f"The total is now {exc.total} ({exc.currency} minor units): show it and retry.",
-            code="total_changed",
+            code=Conflict.TOTAL_CHANGED,
             total=exc.total,
             currency=exc.currency,
         ) from None
     except orders.CheckoutError as exc:
         db.session.rollback()
-        raise ApiError(409, str(exc)) from None
+        raise refused(exc) from None
     except orders.CONCURRENT_CHECKOUT:
         db.session.rollback()  # the same checkout committed first in another request
         order = orders.order_for_checkout(key, fingerprint)  # type: ignore[assignment]
         if order is None:
-            raise ApiError(409, "The cart changed during checkout: read it and retry.") from None
+            raise ApiError(
+                409,
+                "The cart changed during checkout: read it and retry.",
+                code=Conflict.CART_CHANGED,
+            ) from None
         return _placed(order, replayed=True)
     except BaseException:
         db.session.rollback()

@@ -19,6 +19,7 @@ from ..catalog.money import shop_money
 from ..catalog.views_model import ProductView, option_views, variant_label, view
 from ..extensions import db
 from ..i18n import localized
+from ..problems import Conflict, Refused
 from ..shared import SafeView, signed_in_user
 from .models import Cart, CartItem
 
@@ -29,8 +30,14 @@ TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MAX_QUANTITY = 99
 
 
-class CartError(ValueError):
+class CartError(Refused):
     """A cart change that cannot be made; the message is for the shopper."""
+
+    code = Conflict.PRODUCT_UNAVAILABLE
+
+
+class NotInCart(CartError):
+    """The line named is not (or no longer) in the visitor's cart."""
 
 
 @dataclass(frozen=True)
@@ -132,7 +139,10 @@ def add_item(
         title = localized(product.translations, "title", product.title)
         if variant is not None:
             title = f"{title} ({variant_label(product, variant)})"
-        raise CartError(_("Only %(num)s of “%(title)s” left in stock.", num=available, title=title))
+        raise CartError(
+            _("Only %(num)s of “%(title)s” left in stock.", num=available, title=title),
+            Conflict.SOLD_OUT,
+        )
     if item is None:
         cart.items.append(CartItem(product_id=product_id, variant_id=chosen, quantity=quantity))
     else:
@@ -147,7 +157,7 @@ def _chosen_variant(
     """The variant asked for; a product with variants needs one, one without takes none."""
     if not product.variants:
         if variant_id is not None:
-            raise CartError(_("That product has no such option."))
+            raise CartError(_("That product has no such option."), Conflict.UNKNOWN_OPTION)
         return None
     variant = (
         variants.variant_of(product, variant_id)
@@ -156,7 +166,9 @@ def _chosen_variant(
     )
     if variant is None:
         names = [o.name for o in option_views(product.options)]
-        raise CartError(_("Choose %(options)s first.", options=" / ".join(names)))
+        raise CartError(
+            _("Choose %(options)s first.", options=" / ".join(names)), Conflict.OPTION_REQUIRED
+        )
     return variant
 
 
@@ -164,7 +176,7 @@ def set_quantity(item_id: int, quantity: int) -> None:
     cart = current_cart()
     item = next((i for i in cart.items if i.id == item_id), None) if cart else None
     if item is None:
-        raise CartError(_("That item is no longer in your cart."))
+        raise NotInCart(_("That item is no longer in your cart."))
     available = item.variant.stock if item.variant else item.product.stock
     if quantity <= 0:
         cart.items.remove(item)  # type: ignore[union-attr]
@@ -174,7 +186,8 @@ def set_quantity(item_id: int, quantity: int) -> None:
                 "Only %(num)s of “%(title)s” left in stock.",
                 num=available,
                 title=localized(item.product.translations, "title", item.product.title),
-            )
+            ),
+            Conflict.SOLD_OUT,
         )
     else:
         item.quantity = min(quantity, MAX_QUANTITY)

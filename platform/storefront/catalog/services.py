@@ -16,6 +16,7 @@ from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
+from ..problems import Conflict, Refused
 from ..webhooks import emit
 from . import search
 from .images import forget_objects
@@ -259,8 +260,10 @@ def create_product(
     return product
 
 
-class CatalogError(ValueError):
+class CatalogError(Refused):
     """A catalog change that cannot be made; the message says why."""
+
+    code = Conflict.INVALID_CHANGE
 
 
 PRODUCT_FIELDS = frozenset(
@@ -291,7 +294,10 @@ def product_by_sku(sku: str) -> Product | None:
 
 def check_unique(product: Product | None, sku: str, slug: str) -> None:
     """SKU and slug are unique per shop: say which one clashes before the database does."""
-    for column, value, label in ((Product.sku, sku, _("SKU")), (Product.slug, slug, _("URL slug"))):
+    for column, value, label, code in (
+        (Product.sku, sku, _("SKU"), Conflict.SKU_TAKEN),
+        (Product.slug, slug, _("URL slug"), Conflict.SLUG_TAKEN),
+    ):
         other = db.session.scalar(select(Product.id).where(column == value))
         if other is not None and (product is None or other != product.id):
             raise CatalogError(
@@ -299,7 +305,8 @@ def check_unique(product: Product | None, sku: str, slug: str) -> None:
                     "%(field)s “%(value)s” is already used by another product.",
                     field=label,
                     value=value,
-                )
+                ),
+                code,
             )
 
 
@@ -311,10 +318,11 @@ def update_product(
     if unknown:
         raise CatalogError(f"unknown product fields: {', '.join(sorted(unknown))}")
     if "stock" in fields and fields["stock"] < 0:
-        raise CatalogError(_("Stock cannot be negative."))
+        raise CatalogError(_("Stock cannot be negative."), Conflict.NOT_ENOUGH_STOCK)
     if "stock" in fields and fields["stock"] != product.stock and product.variants:
         raise CatalogError(
-            _("“%(title)s” has variants: change the stock of a variant.", title=product.title)
+            _("“%(title)s” has variants: change the stock of a variant.", title=product.title),
+            Conflict.PRODUCT_HAS_VARIANTS,
         )
     check_unique(product, fields.get("sku", product.sku), fields.get("slug", product.slug))
     if "translations" in fields:
@@ -351,7 +359,8 @@ def merge_translations(
                     "“%(locale)s” is not one of the shop's other languages (%(locales)s).",
                     locale=wanted,
                     locales=", ".join(others) or "—",
-                )
+                ),
+                Conflict.UNKNOWN_LANGUAGE,
             )
         kept = {k: str(v).strip() for k, v in dict(texts).items() if v and str(v).strip()}
         if kept:
@@ -379,7 +388,8 @@ def adjust_stock(product: Product, delta: int) -> int:
     product with variants keeps its stock on them (``variants.adjust_variant_stock``)."""
     if product.variants:
         raise CatalogError(
-            _("“%(title)s” has variants: change the stock of a variant.", title=product.title)
+            _("“%(title)s” has variants: change the stock of a variant.", title=product.title),
+            Conflict.PRODUCT_HAS_VARIANTS,
         )
     result = db.session.execute(
         update(Product)
@@ -393,7 +403,8 @@ def adjust_stock(product: Product, delta: int) -> int:
                 "Cannot remove %(num)s units: only %(stock)s in stock.",
                 num=-delta,
                 stock=product.stock,
-            )
+            ),
+            Conflict.NOT_ENOUGH_STOCK,
         )
     db.session.refresh(product)
     invalidate_shop_cache()
@@ -443,10 +454,14 @@ def update_category(
     if parent:
         target = get_category(parent)
         if target.parent_id is not None or target.id == category.id:
-            raise CatalogError(_("Categories nest one level: pick a top-level category."))
+            raise CatalogError(
+                _("Categories nest one level: pick a top-level category."),
+                Conflict.CATEGORY_NESTING,
+            )
         if db.session.scalar(select(func.count()).where(Category.parent_id == category.id)):
             raise CatalogError(
-                _("“%(name)s” has subcategories: it cannot become one.", name=category.name)
+                _("“%(name)s” has subcategories: it cannot become one.", name=category.name),
+                Conflict.CATEGORY_NESTING,
             )
         parent_id = target.id
     category.name, category.parent_id, category.position = name, parent_id, position
@@ -461,7 +476,8 @@ def delete_category(slug: str) -> None:
     category = get_category(slug)
     if db.session.scalar(select(func.count()).where(Category.parent_id == category.id)):
         raise CatalogError(
-            _("Category “%(slug)s” has subcategories: move or delete them first.", slug=slug)
+            _("Category “%(slug)s” has subcategories: move or delete them first.", slug=slug),
+            Conflict.CATEGORY_HAS_SUBCATEGORIES,
         )
     links = product_categories.c
     db.session.execute(

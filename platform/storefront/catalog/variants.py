@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import other_locales
+from ..problems import Conflict, Refused
 from .models import Product, Variant
 from .services import slugify
 
@@ -34,8 +35,10 @@ MAX_VARIANTS = 100  # per product
 NAME_MAX, VALUE_MAX = 40, 60
 
 
-class VariantError(ValueError):
+class VariantError(Refused):
     """A change to options or variants that cannot be made; the message says why."""
+
+    code = Conflict.INVALID_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -225,10 +228,10 @@ def update_variant(
             select(Variant.id).where(Variant.sku == sku, Variant.id != variant.id)
         ) or db.session.scalar(select(Product.id).where(Product.sku == sku))
         if clash:
-            raise VariantError(_("SKU “%(sku)s” is already used.", sku=sku))
+            raise VariantError(_("SKU “%(sku)s” is already used.", sku=sku), Conflict.SKU_TAKEN)
         variant.sku = sku
     if image_key is not None and image_key not in {i.key for i in product.images}:
-        raise VariantError(_("Pick one of the product's pictures."))
+        raise VariantError(_("Pick one of the product's pictures."), Conflict.UNKNOWN_IMAGE)
     variant.price, variant.compare_at_price = price, compare_at_price
     variant.image_key = image_key
     db.session.flush()
@@ -312,7 +315,8 @@ def adjust_variant_stock(product: Product, variant: Variant, delta: int) -> int:
                 "Cannot remove %(num)s units: only %(stock)s in stock.",
                 num=-delta,
                 stock=variant.stock,
-            )
+            ),
+            Conflict.NOT_ENOUGH_STOCK,
         )
     db.session.refresh(variant)
     db.session.refresh(product)

@@ -24,6 +24,7 @@ from ..catalog.views_model import variant_label
 from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
 from ..idempotency import check_same_request
+from ..problems import Conflict, Refused
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
 from . import discounts, totals
@@ -34,13 +35,17 @@ from .pricing import LineIn
 from .views_model import webhook_data
 
 
-class CheckoutError(ValueError):
+class CheckoutError(Refused):
     """Checkout cannot go through; the message is for the shopper."""
+
+    code: str = Conflict.INVALID_CHANGE
 
 
 class TotalChanged(CheckoutError):
     """The order would cost another total than the one the shopper last saw: nothing is
     placed; they see the new total and place the order again."""
+
+    code = Conflict.TOTAL_CHANGED
 
     def __init__(self, total: int, currency: str) -> None:
         self.total, self.currency = total, currency
@@ -67,6 +72,8 @@ class Contact:
 class DiscountRefused(CheckoutError):
     """The discount code cannot be used for this order (unknown, expired, used up, or
     already used by this customer): the shopper fixes the code, the cart is fine."""
+
+    code = Conflict.DISCOUNT_NOT_APPLICABLE
 
 
 def create_counter() -> None:
@@ -133,16 +140,20 @@ def place_order(
     if earlier is not None:
         return earlier
     if cart is None or not cart.items:
-        raise CheckoutError(_("Your cart is empty."))
+        raise CheckoutError(_("Your cart is empty."), Conflict.CART_EMPTY)
     if contact.payment_method not in {p.code for p in enabled_methods()}:
-        raise CheckoutError(_("Choose a payment method."))
+        raise CheckoutError(_("Choose a payment method."), Conflict.PAYMENT_METHOD_NOT_OFFERED)
     settings = current_tenant().settings
     if settings is None:
-        raise CheckoutError(_("This shop cannot take orders right now."))
+        raise CheckoutError(_("This shop cannot take orders right now."), Conflict.SHOP_CLOSED)
     zone = totals.zone_for(contact.country, settings)
     if zone is None:
         raise CheckoutError(
-            _("Sorry, we do not ship to %(country)s.", country=totals.country_name(contact.country))
+            _(
+                "Sorry, we do not ship to %(country)s.",
+                country=totals.country_name(contact.country),
+            ),
+            Conflict.NOT_SHIPPED_THERE,
         )
     code = None
     if contact.discount_code.strip():
@@ -160,11 +171,15 @@ def place_order(
         title = localized(item.product.translations, "title", item.product.title)
         variant = item.variant if item.variant_id is not None else None
         if item.product.variants and variant is None:
-            raise CheckoutError(_("Choose an option for “%(title)s” in your cart.", title=title))
+            raise CheckoutError(
+                _("Choose an option for “%(title)s” in your cart.", title=title),
+                Conflict.OPTION_REQUIRED,
+            )
         if not variants.take_stock(item.product_id, item.variant_id, item.quantity):
             label = f"{title} ({variant_label(item.product, variant)})" if variant else title
             raise CheckoutError(
-                _("Sorry, “%(title)s” sold out while you were shopping.", title=label)
+                _("Sorry, “%(title)s” sold out while you were shopping.", title=label),
+                Conflict.SOLD_OUT,
             )
         price = unit_price(item)
         tax_classes.append(item.product.tax_class or "standard")

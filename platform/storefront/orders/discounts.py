@@ -22,6 +22,7 @@ from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, func,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import Model, db
+from ..problems import Conflict, Refused
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 from .pricing import DISCOUNT_KINDS, DiscountIn
@@ -29,8 +30,10 @@ from .pricing import DISCOUNT_KINDS, DiscountIn
 CODE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{1,39}$")
 
 
-class DiscountError(ValueError):
+class DiscountError(Refused):
     """A code that cannot be used (or made); the message says why, to the shopper."""
+
+    code = Conflict.DISCOUNT_NOT_APPLICABLE
 
 
 class DiscountCode(Model, TenantScoped):

@@ -35,6 +35,7 @@ from flask_babel import gettext as _
 from sqlalchemy import update
 
 from ..extensions import db
+from ..problems import Conflict
 from ..tenancy.models import utcnow
 from .checkout import CheckoutError
 from .models import Order
@@ -51,22 +52,22 @@ CLAIM_LIFETIME = 120  # seconds after which a claim left by a crashed request is
 class PaymentRetryError(CheckoutError):
     """Why the payment cannot start again; ``code`` is the API's stable error code."""
 
-    code = "payment_retry_refused"
+    code: str = Conflict.ORDER_NOT_AWAITING_PAYMENT
     status = 409
 
 
 class NotAwaitingPayment(PaymentRetryError):
-    code = "order_not_awaiting_payment"
+    code = Conflict.ORDER_NOT_AWAITING_PAYMENT
 
 
 class MethodNotOffered(PaymentRetryError):
-    code = "payment_method_not_offered"
+    code = Conflict.PAYMENT_METHOD_NOT_OFFERED
 
 
 class PaymentInProgress(PaymentRetryError):
     """The current session was paid (or is being started by another request)."""
 
-    code = "payment_in_progress"
+    code = Conflict.PAYMENT_IN_PROGRESS
 
 
 class ProviderUnavailable(PaymentRetryError):

@@ -20,6 +20,7 @@ from ..catalog.money import shop_money
 from ..catalog.variants import put_back
 from ..extensions import Model, db
 from ..idempotency import check_same_request
+from ..problems import Conflict, Refused
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 from .models import Order
@@ -28,8 +29,10 @@ from .payments import PROVIDERS
 REFUNDABLE = ("paid", "shipped", "delivered")
 
 
-class RefundError(ValueError):
+class RefundError(Refused):
     """A refund that cannot be made; the message says why."""
+
+    code = Conflict.NOT_REFUNDABLE
 
 
 class Refund(Model, TenantScoped):
@@ -101,7 +104,8 @@ def record_refund(
             _(
                 "Refund more than nothing and at most what is left to refund (%(left)s).",
                 left=shop_money(left, order.currency),
-            )
+            ),
+            Conflict.REFUND_EXCEEDS_PAID,
         )
     provider: Any = PROVIDERS.get(order.payment_method)
     provider_ref = None
