@@ -18,6 +18,7 @@ from ..tenancy.context import TenantContext, current_tenant_or_none
 from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals, page_security_url
 from ..themes.sandbox import helper
+from . import notifications
 from .auth import init_security
 from .guards import init_guards, next_param
 from .limits import init_limits
@@ -42,6 +43,7 @@ def init_accounts(app: Flask) -> None:
     user_logged_in.connect(_merge_cart, app)
     init_limits(app)  # wraps Flask-Security's views: after init_security
     app.register_blueprint(bp)
+    app.register_blueprint(notifications.bp)  # importing it subscribed the order mails
 
 
 @shop_created.connect

@@ -12,6 +12,7 @@ from ..errors import api_error, wants_json
 from ..extensions import db, security
 from ..i18n import TRANSLATIONS_DIR
 from ..tenancy.context import current_tenant_or_none
+from ..themes.mail import render_mail_part
 from .datastore import ShopUserDatastore
 from .forms import ShopForgotPasswordForm, ShopLoginForm
 from .mail import OutboxMailUtil, speak_to
@@ -29,7 +30,8 @@ SECURITY_DEFAULTS: dict[str, Any] = {
     "SECURITY_RETURN_GENERIC_RESPONSES": True,  # never say whether an account exists
     "SECURITY_EMAIL_VALIDATOR_ARGS": {"check_deliverability": False},  # works offline
     "SECURITY_REDIRECT_VALIDATE_MODE": "regex",
-    "SECURITY_EMAIL_HTML": False,
+    # Account mails as every mail: HTML in the shop's branding with a plain-text part.
+    "SECURITY_EMAIL_HTML": True,
     # Flask-Security's shipped catalogs, then ours for what they lack (ours win).
     "SECURITY_I18N_DIRNAME": ["builtin", str(TRANSLATIONS_DIR)],
     "SECURITY_POST_LOGIN_VIEW": "/account",
@@ -93,14 +95,18 @@ def _render_security_template(template: str, **context: Any) -> str:
     """Flask-Security's pages and mails get the account as a view, never the ORM row: a
     shop with its own templates renders them in the sandbox, which drops ORM rows.
 
-    An account mail is written in the language its recipient registered in: the locale
+    An account mail is drawn as every mail (``themes.mail``) and written in the language
+    its recipient registered in: the locale
     switches here (Flask-Security renders the body, then localises the subject) and
     switches back when the mail is queued (``mail.OutboxMailUtil``)."""
     user = context.get("user")
-    if template.startswith("security/email/") and getattr(user, "locale", None):
+    mail = template.startswith("security/email/")
+    if mail and getattr(user, "locale", None):
         speak_to(user.locale)  # type: ignore[union-attr]
     if user is not None and not isinstance(user, UserView):
         context["user"] = UserView.of(user)
+    if mail:  # the shop's branding; the platform's template if the shop's fails
+        return render_mail_part(template, **context)
     return render_template(template, **context)
 
 

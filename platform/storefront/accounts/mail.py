@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from flask import after_this_request, current_app, g, has_request_context
+from flask_babel import gettext as _
 from flask_security import MailUtil
 from flask_security.mail_util import EmailValidateException
 from flask_security.utils import get_message
@@ -95,7 +96,7 @@ class OutboxMailUtil(MailUtil):
         html: str | None,
         **kwargs: Any,
     ) -> None:
-        subject_text = str(subject)  # in the recipient's language (see speak_to)
+        subject_text = account_subject(template, str(subject))  # recipient's language
         _back_to_the_reader()
         if not recipient_allowed(recipient):
             log.info("account mail %s not sent: recipient over its limit", template)
@@ -110,6 +111,46 @@ class OutboxMailUtil(MailUtil):
             # Some Flask-Security views (forgot password, resend confirmation) commit
             # nothing themselves: commit the queued mail with the request.
             after_this_request(_commit)
+
+
+# Flask-Security's template -> the config key of its subject (a shop may set its own in
+# tenant.toml's [config]; then that one is used as written).
+SUBJECT_KEYS = {
+    "welcome": "SECURITY_EMAIL_SUBJECT_REGISTER",
+    "welcome_existing": "SECURITY_EMAIL_SUBJECT_REGISTER",
+    "welcome_existing_username": "SECURITY_EMAIL_SUBJECT_REGISTER",
+    "confirmation_instructions": "SECURITY_EMAIL_SUBJECT_CONFIRM",
+    "reset_instructions": "SECURITY_EMAIL_SUBJECT_PASSWORD_RESET",
+    "reset_notice": "SECURITY_EMAIL_SUBJECT_PASSWORD_NOTICE",
+    "change_notice": "SECURITY_EMAIL_SUBJECT_PASSWORD_CHANGE_NOTICE",
+}
+
+
+def account_subject(template: str, given: str) -> str:
+    """The subject of an account mail in the current language: the shop's name and what
+    happened ("Reset your password at Acme"), not Flask-Security's bare "Welcome"; the
+    shop's own subject where its ``[config]`` sets one."""
+    ctx = current_tenant()
+    template = template.rsplit("/", 1)[-1]  # "security/email/welcome" -> "welcome"
+    key = SUBJECT_KEYS.get(template)
+    if ctx.settings is not None and key is not None and key in ctx.settings.config:
+        return given
+    shop = ctx.name
+    subjects = {
+        "welcome": lambda: _("Your new account at %(shop)s", shop=shop),
+        "welcome_existing": lambda: _(
+            "Someone tried to register at %(shop)s with your email address", shop=shop
+        ),
+        "welcome_existing_username": lambda: _("Your new account at %(shop)s", shop=shop),
+        "confirmation_instructions": lambda: _("Confirm your email address at %(shop)s", shop=shop),
+        "reset_instructions": lambda: _("Reset your password at %(shop)s", shop=shop),
+        "reset_notice": lambda: _("Your password at %(shop)s was reset", shop=shop),
+        "change_notice": lambda: _("Your password at %(shop)s was changed", shop=shop),
+    }
+    chosen = subjects.get(template)
+    if chosen is not None:
+        return str(chosen())
+    return _("%(shop)s: %(subject)s", shop=shop, subject=given)
 
 
 def _commit(response: Any) -> Any:

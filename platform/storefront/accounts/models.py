@@ -77,6 +77,9 @@ class User(Model, TenantScoped, UserMixin):
     )
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     locale: Mapped[str | None] = mapped_column(String(16))  # the one they registered in
+    # A mail for each new and each paid order (owner and staff only): None follows the
+    # role (the owner gets them, staff do not); True or False is the person's own choice.
+    order_mails: Mapped[bool | None] = mapped_column(Boolean, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin

@@ -24,7 +24,8 @@ from ..catalog.models import Product
 from ..extensions import db
 from ..i18n import shop_locale
 from ..orders import services as orders
-from ..outbox import deliver_committed, enqueue_mail
+from ..outbox import deliver_committed
+from ..outbox.services import queue_shop_mail
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
 from ..tenancy.registry import bump_generation
@@ -56,9 +57,8 @@ def low_stock_digest() -> None:
     if not low:
         return
     with shop_locale(None):  # the owner's mail: the shop's default language
-        lines = "\n".join(
-            "- "
-            + ngettext(
+        items = [
+            ngettext(
                 "%(title)s (%(sku)s): %(num)s left",
                 "%(title)s (%(sku)s): %(num)s left",
                 p.stock,
@@ -66,21 +66,28 @@ def low_stock_digest() -> None:
                 sku=p.sku,
             )
             for p in low
+        ]
+        subject = ngettext(
+            "%(num)s product running low at %(shop)s",
+            "%(num)s products running low at %(shop)s",
+            len(low),
+            shop=settings.name,
         )
-        enqueue_mail(
+        queue_shop_mail(
             settings.contact_email,
-            ngettext(
-                "%(num)s product running low at %(shop)s",
-                "%(num)s products running low at %(shop)s",
-                len(low),
-                shop=settings.name,
-            ),
-            ngettext(
-                "These products have %(num)s unit or fewer left:",
-                "These products have %(num)s or fewer units left:",
-                threshold,
-            )
-            + f"\n\n{lines}\n",
+            "mail/notice",
+            subject,
+            heading=subject,
+            paragraphs=[
+                ngettext(
+                    "These products have %(num)s unit or fewer left:",
+                    "These products have %(num)s or fewer units left:",
+                    threshold,
+                )
+            ],
+            items=items,
+            link="",
+            link_label="",
         )
 
 
@@ -112,15 +119,21 @@ def recheck_domains() -> None:
     failing = [c for c in changed if c[2] in ("failing", "lapsed")]
     if failing and settings is not None and settings.contact_email:
         with shop_locale(None):
-            lines = "\n".join(f"- {host}: {result}" for host, _b, _a, result in failing)
-            enqueue_mail(
+            subject = _("A domain of %(shop)s no longer points at the shop", shop=settings.name)
+            queue_shop_mail(
                 settings.contact_email,
-                _("A domain of %(shop)s no longer points at the shop", shop=settings.name),
-                _(
-                    "Fix the records at your DNS host (your platform operator has the exact "
-                    "ones); a domain that stays broken stops serving the shop."
-                )
-                + f"\n\n{lines}\n",
+                "mail/notice",
+                subject,
+                heading=subject,
+                paragraphs=[
+                    _(
+                        "Fix the records at your DNS host (your platform operator has the "
+                        "exact ones); a domain that stays broken stops serving the shop."
+                    )
+                ],
+                items=[f"{host}: {result}" for host, _b, _a, result in failing],
+                link="",
+                link_label="",
             )
 
 

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -32,6 +31,7 @@ from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
 from .payments import enabled_methods
 from .pricing import LineIn
+from .signals import order_placed
 from .views_model import webhook_data
 
 
@@ -251,9 +251,8 @@ def place_order(
             discounts.redeem(code, order.id, contact.email)
         except discounts.DiscountError as exc:
             raise DiscountRefused(str(exc)) from None
-    send_order_mail(
-        order, "orders/mail/confirmation.txt", _l("Your order %(number)s", number=order.number)
-    )
+    send_order_mail(order, "confirmation")
+    order_placed.send(order)
     emit("order.created", webhook_data(order))
     return order
 

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 from flask import session
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, or_, select, update
 
 from ..extensions import db
@@ -43,6 +42,7 @@ from .refunds import (
     refunds_of,
     restock_once,
 )
+from .signals import order_paid
 from .views_model import OrderLineView, OrderView, order_view, status_label, webhook_data
 
 __all__ = [
@@ -160,11 +160,18 @@ def check_move(order: Order, status: str) -> None:
 
 
 def set_status(
-    order: Order, status: str, *, carrier: str | None = None, tracking_number: str | None = None
+    order: Order,
+    status: str,
+    *,
+    carrier: str | None = None,
+    tracking_number: str | None = None,
+    notify: bool = True,
 ) -> None:
     """Move an order to ``status`` along ``TRANSITIONS`` (anything else is refused with the
     reason). Cancelling puts its units back in stock, once; shipping records the carrier
-    and tracking number and mails the shopper.
+    and tracking number. The shopper is mailed when the order is paid, shipped or
+    cancelled (unless ``notify`` is off: the caller sends its own), and the staff hear of
+    a paid order (``signals.order_paid``).
 
     The move is one conditional UPDATE on the status the order had when read: of two
     requests making the same move at once, one changes the row and the other nothing.
@@ -190,12 +197,10 @@ def set_status(
         restock_once(order)
     if status in ("paid", "shipped", "delivered", "cancelled", "refunded"):
         emit(f"order.{status}", webhook_data(order))
-    if status == "shipped":
-        send_order_mail(
-            order,
-            "orders/mail/shipped.txt",
-            _l("Your order %(number)s is on its way", number=order.number),
-        )
+    if notify and status in ("paid", "shipped", "cancelled"):
+        send_order_mail(order, status)
+    if status == "paid":
+        order_paid.send(order)
     db.session.flush()
 
 
@@ -210,8 +215,9 @@ def refund(
 ) -> Refund:
     """Refund ``amount`` (minor units) of ``order`` with a reason; restock when asked
     (once per order, whatever else restocked it); refunding what is left moves the order
-    to refunded. The same ``key`` again answers its refund (``KeyReused`` when asked with
-    another request's ``fingerprint``). Flushes; the caller commits."""
+    to refunded. The shopper is mailed the refund with what stays paid. The same ``key``
+    again answers its refund (``KeyReused`` when asked with another request's
+    ``fingerprint``). Flushes; the caller commits."""
     row, new = record_refund(order, amount, reason, key, fingerprint)
     if not new:
         return row
@@ -220,6 +226,8 @@ def refund(
     if refunded_total(order) >= order.total and "refunded" in allowed_moves(order):
         set_status(order, "refunded")
     db.session.flush()
+    db.session.refresh(order)  # the refunded amount, for the shopper's mail
+    send_order_mail(order, "refund", refund_id=row.id)
     return row
 
 
@@ -267,14 +275,10 @@ def release_unpaid(now: datetime | None = None) -> int:
     ).all()
     released = 0
     for order in stale:
-        set_status(order, "cancelled")
+        set_status(order, "cancelled", notify=False)
         if order.status == "cancelled":
             released += 1
-            send_order_mail(
-                order,
-                "orders/mail/released.txt",
-                _l("Your order %(number)s was cancelled", number=order.number),
-            )
+            send_order_mail(order, "released")
     return released
 
 

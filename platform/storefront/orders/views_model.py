@@ -18,6 +18,7 @@ from . import discounts, totals
 from .models import Order
 from .payments import PROVIDERS
 from .pricing import LineIn
+from .refunds import refunds_of
 from .tracking import tracking_url
 
 STATUS_LABELS = {
@@ -72,10 +73,31 @@ class OrderView(SafeView):
     carrier: str = ""
     tracking_number: str = ""
     tracking_url: str = ""  # the carrier's page for the number; "" for an unknown carrier
+    # Refunds, oldest first; with any, what was refunded and what stays paid.
+    refunds: tuple[RefundLineView, ...] = ()
+    refunded_display: str = ""
+    kept_display: str = ""
+
+
+@dataclass(frozen=True)
+class RefundLineView(SafeView):
+    amount_display: str
+    created_at: str
+
+
+def refund_lines(order: Order) -> tuple[RefundLineView, ...]:
+    """The order's refunds (no query for an order nothing was refunded of)."""
+    if not order.refunded:
+        return ()
+    return tuple(
+        RefundLineView(shop_money(r.amount, order.currency), format_when(r.created_at))
+        for r in refunds_of(order)
+    )
 
 
 def order_view(order: Order) -> OrderView:
     pay = PROVIDERS.get(order.payment_method)
+    refunded = int(order.refunded or 0)
     return OrderView(
         number=order.number,
         status=order.status,
@@ -116,6 +138,9 @@ def order_view(order: Order) -> OrderView:
             country=order.country,
             postal_code=order.postal_code,
         ),
+        refunds=refund_lines(order),
+        refunded_display=shop_money(refunded, order.currency) if refunded else "",
+        kept_display=shop_money(max(order.total - refunded, 0), order.currency) if refunded else "",
     )
 
 

@@ -25,6 +25,7 @@ from ..db import retrying
 from ..extensions import db
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant, utcnow
+from ..themes.mail import render_mail
 from .models import DEAD, DONE, PENDING, SENDING, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -95,10 +96,23 @@ def enqueue_mail(
     return enqueue("mail", payload, dedupe_key)
 
 
-def send_mail_now(to: str, subject: str, body: str, html: str | None = None) -> None:
+def queue_shop_mail(
+    to: str, name: str, subject: str, dedupe_key: str | None = None, **context: Any
+) -> OutboxMessage:
+    """Draw the mail ``name`` (``name.txt`` and ``name.html``, see ``themes.mail``) for the
+    bound shop now, in the current language, and queue it; for work that already runs
+    in a job (a periodic task, a give-up handler), not in a shopper's request."""
+    rendered = render_mail(name, **context)
+    return enqueue_mail(to, subject, rendered.text, dedupe_key, html=rendered.html)
+
+
+def send_mail_now(
+    to: str, subject: str, body: str, html: str | None = None, message_id: str | None = None
+) -> None:
     """Send a mail from the bound shop at once: for an outbox job that writes one (the
-    job's own retries cover the send)."""
-    message_id = f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>"
+    job's own retries cover the send; a job that sends one mail passes the Message-ID it
+    queued, so a retry carries the same)."""
+    message_id = message_id or f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>"
     _send_mail({"to": to, "subject": subject, "body": body, "html": html, "message_id": message_id})
 
 

@@ -34,9 +34,9 @@ from sqlalchemy import select, update
 
 from ..extensions import db
 from ..i18n import shop_locale
-from ..outbox import enqueue, enqueue_mail
+from ..outbox import enqueue
 from ..outbox.models import OutboxMessage
-from ..outbox.services import handler, on_give_up
+from ..outbox.services import handler, on_give_up, queue_shop_mail
 from ..tenancy.context import current_tenant
 from . import network
 from .models import EVENTS, WebhookEndpoint
@@ -269,15 +269,23 @@ def delivery_gave_up(payload: dict[str, Any]) -> None:
         settings = current_tenant().settings
         if settings is not None and settings.contact_email:
             with shop_locale(None):  # the owner: the shop's default language
-                enqueue_mail(
+                subject = _("%(shop)s: a webhook endpoint was switched off", shop=settings.name)
+                queue_shop_mail(
                     settings.contact_email,
-                    _("A webhook endpoint was switched off"),
-                    _(
-                        "Deliveries to %(url)s failed %(num)s times in a row, so it no longer "
-                        "receives events. Fix the receiver, then switch it back on in the "
-                        "dashboard (Webhooks) and redeliver what it missed.",
-                        url=endpoint.url,
-                        num=endpoint.failures,
-                    ),
+                    "mail/notice",
+                    subject,
+                    heading=subject,
+                    paragraphs=[
+                        _(
+                            "Deliveries to %(url)s failed %(num)s times in a row, so it no "
+                            "longer receives events. Fix the receiver, then switch it back on "
+                            "in the dashboard (Webhooks) and redeliver what it missed.",
+                            url=endpoint.url,
+                            num=endpoint.failures,
+                        )
+                    ],
+                    items=[],
+                    link="",
+                    link_label="",
                 )
     db.session.commit()
