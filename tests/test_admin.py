@@ -259,7 +259,7 @@ def test_orders_filter_ship_with_mail_and_shopper_sees_status(app, owner, shop, 
         post_form(owner, shop, "/admin/orders/ACME-1001", {"status": "shipped"}).status_code == 302
     )
     (mail,) = outbox
-    assert mail.to == ["ada@example.com"] and "on its way" in mail.subject
+    assert mail.to == ["ada@example.com"] and "ACME-1001 has shipped" in mail.subject
     assert "http://acme.test/orders/ACME-1001" in mail.body
     assert "shipped" in shopper.get("/orders/ACME-1001", headers=host(shop)).text
     shipped = owner.get("/admin/orders?status=shipped", headers=host(shop)).text

@@ -82,7 +82,7 @@ def test_an_order_mail_waits_for_the_worker_and_goes_out_once(app, make_shop, pr
         wait_for(lambda: statuses(app) == ["done"])
     finally:
         running.stop()
-    assert [m.subject for m in outbox] == ["Your order ACME-1001"]
+    assert [m.subject for m in outbox] == ["Acme: thank you for your order ACME-1001"]
 
 
 def test_one_shops_hanging_endpoint_does_not_hold_the_others(app, worker, make_shop, product):

@@ -168,7 +168,7 @@ def test_smtp_down_after_commit_answers_the_order_and_mails_it_later(
     result = runner.invoke(["outbox", "run"])
     assert result.exit_code == 0, result.output
     assert "delivered 1" in result.output
-    assert [m.subject for m in mailbox] == ["Your order ACME-1001"]
+    assert [m.subject for m in mailbox] == ["Acme: thank you for your order ACME-1001"]
     assert runner.invoke(["outbox", "run"]).output.startswith("delivered 0")
     assert len(mailbox) == 1
 

@@ -159,7 +159,7 @@ def test_cache_limits_and_jobs_follow_a_failover(app, cluster, make_shop, produc
         assert cache.set("probe", "before") and cache.get("probe") == "before"
     assert _on(first, "probe")  # written on the primary the sentinel names
     _deliver_one_order(app, client, shop, 1)
-    assert [m.subject for m in outbox] == ["Your order ACME-1001"]
+    assert [m.subject for m in outbox] == ["Acme: thank you for your order ACME-1001"]
     with app.test_request_context("/", headers={"Host": "acme.test"}):
         assert limiter._storage.check()  # limits speak to the primary through the sentinel
         limiter._storage.incr("probe-limit", 60)
@@ -172,7 +172,10 @@ def test_cache_limits_and_jobs_follow_a_failover(app, cluster, make_shop, produc
         assert cache.get("probe") == "after"
     assert redis.Redis(port=second).exists(*redis.Redis(port=second).keys("*probe")) >= 1
     _deliver_one_order(app, client, shop, 2)
-    assert [m.subject for m in outbox] == ["Your order ACME-1001", "Your order ACME-1002"]
+    assert [m.subject for m in outbox] == [
+        "Acme: thank you for your order ACME-1001",
+        "Acme: thank you for your order ACME-1002",
+    ]
     with app.test_request_context("/", headers={"Host": "acme.test"}):
         wait_for(lambda: _incr(limiter._storage, "after-limit"), 10)
     assert _on(second, "after-limit")
