@@ -118,7 +118,7 @@ def test_only_a_shop_that_confirms_speaks_of_confirming(app, make_shop, outbox):
     done = register(newcomer, strict, "s@example.com")
     assert done.headers["Location"].endswith("/login")  # not an account page it may not open
     page = newcomer.get("/login", headers=host(strict)).text
-    assert "To confirm your email address" in page
+    assert "To confirm s@example.com, open the link" in page
     assert "You must sign in" not in page
     assert "/confirm/" in outbox[-1].body
 

@@ -12,6 +12,7 @@ import logging
 from flask import Flask, Response, current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from jinja2 import TemplateError, TemplateSyntaxError
 from jinja2.exceptions import SecurityError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
@@ -95,7 +96,13 @@ def _http_error(exc: HTTPException) -> Response:
         429: _("Too many attempts. Please wait a minute and try again."),
     }
     # A description given where the error was raised is already in the reader's language;
-    # werkzeug's stock descriptions are English, so they give way to ours.
+    # werkzeug's stock descriptions are English, so they give way to ours. Flask-WTF's
+    # CSRF refusals ("The CSRF token is invalid.") are English too: a form left open past
+    # its session, or sent from elsewhere, is said in the reader's words.
+    if isinstance(exc, CSRFError):
+        exc.description = _(
+            "This form was open too long, or came from another page: reload it and try again."
+        )
     custom = exc.description and exc.description != type(exc).description
     if wants_json():
         stock = messages.get(exc.code) if exc.code in (413,) else None

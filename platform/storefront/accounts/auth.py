@@ -19,6 +19,7 @@ from .mail import OutboxMailUtil, speak_to
 from .models import Role, User
 from .tokens import api_credential_sent, load_user_from_request
 from .views_model import UserView
+from .wording import message_defaults, use_platform_wording
 
 SECURITY_DEFAULTS: dict[str, Any] = {
     "SECURITY_PASSWORD_HASH": "argon2",
@@ -53,7 +54,7 @@ SECURITY_DEFAULTS: dict[str, Any] = {
 
 def init_security(app: Flask) -> None:
     """Bind Flask-Security to the per-shop datastore."""
-    for key, value in SECURITY_DEFAULTS.items():
+    for key, value in {**SECURITY_DEFAULTS, **message_defaults()}.items():
         app.config.setdefault(key, value)
     datastore = ShopUserDatastore(db, User, Role)
     # Security() takes mail_util_cls in its constructor only, and `security` is built
@@ -67,6 +68,7 @@ def init_security(app: Flask) -> None:
         forgot_password_form=ShopForgotPasswordForm,
     )
     security.render_template = _render_security_template
+    use_platform_wording(app, security)  # its labels and messages in our words
     # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
     app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
     # An API request is judged by the credential it sends in a header, not by a session or
