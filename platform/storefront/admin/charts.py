@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
+from ..i18n.numbers import format_count
 from ..orders.reports import Day
 
 WIDTH, HEIGHT, PAD_TOP, PAD_BOTTOM = 720, 180, 12, 24
@@ -29,7 +30,7 @@ def sales_chart(
         height = usable * day.revenue / top
         x = index * step + (step - bar) / 2
         y = PAD_TOP + usable - height
-        text = escape(f"{day_label(day)}: {money(day.revenue)} ({day.orders})")
+        text = escape(f"{day_label(day)}: {money(day.revenue)} ({format_count(day.orders)})")
         kind = "bar" if day.revenue else "bar bar-empty"
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{max(height, 1):.1f}" '

@@ -11,6 +11,7 @@ from flask_security import auth_required, roles_accepted
 
 from ..catalog.money import parse_money, shop_currency, shop_money
 from ..extensions import db
+from ..i18n.numbers import format_rate
 from ..orders import discounts
 from ..themes.loader import platform_templates_only
 from .forms import ConfirmForm, DiscountForm
@@ -28,7 +29,7 @@ def _staff_only() -> None:
 
 def _describe(code: discounts.DiscountCode) -> str:
     if code.kind == "percent":
-        return _("%(percent)s %% off", percent=code.value)
+        return _("%(percent)s off", percent=format_rate(code.value))  # "10 %", "10%"
     if code.kind == "amount":
         return _("%(amount)s off", amount=shop_money(code.value))
     return _("Free shipping")

@@ -11,6 +11,7 @@ import re
 import secrets
 from typing import Any
 
+from babel import dates
 from flask import (
     Blueprint,
     Response,
@@ -23,7 +24,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 from pydantic import ValidationError
@@ -41,6 +41,8 @@ from ..catalog.money import parse_money, shop_currency, shop_money, to_major
 from ..catalog.schemas import check_product, field_errors
 from ..db import retrying
 from ..extensions import db
+from ..i18n import babel_locale
+from ..i18n.numbers import format_count
 from ..listing import page_number
 from ..media import ImageError, store_image
 from ..orders import reports
@@ -108,9 +110,12 @@ def index() -> str:
     summary = _(
         "Sales over the last 30 days: %(revenue)s from %(num)s orders.",
         revenue=shop_money(revenue),
-        num=count,
+        num=format_count(count),
     )
-    chart = sales_chart(days, shop_money, lambda d: format_date(d.day, "d MMM"), summary)
+    locale = babel_locale()  # "5 Nov", "Nov 5", "5. Nov.": the day as the reader writes it
+    chart = sales_chart(
+        days, shop_money, lambda d: dates.format_skeleton("MMMd", d.day, locale=locale), summary
+    )
     return render_template(
         "admin/index.html",
         counts=counts,

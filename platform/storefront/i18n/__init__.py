@@ -58,6 +58,7 @@ from ..shared import SafeView
 from ..tenancy.context import TenantContext, current_tenant_or_none
 from ..tenancy.request_hooks import shop_base_url
 from ..tenancy.settings import ShopSettings
+from .numbers import count, format_count, format_rate
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
 PLATFORM_LOCALE = "en"  # pages with no shop (unknown hosts) and the CLI
@@ -546,7 +547,7 @@ def _gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
 def _ngettext(
     eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
-    variables.setdefault("num", num)
+    variables.setdefault("num", count(num))  # "%(num)s" in the reader's digits
     text = page_translations().ungettext(singular, plural, num)
     return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
 
@@ -563,7 +564,7 @@ def _npgettext(
     eval_ctx: EvalContext, context: str, singular: str, plural: str, num: int, /, **variables: Any
 ) -> str:
     variables.setdefault("context", context)
-    variables.setdefault("num", num)
+    variables.setdefault("num", count(num))
     text = page_translations().unpgettext(context, singular, plural, num)
     return (Markup(text) if eval_ctx.autoescape else text) % variables  # type: ignore[no-any-return]  # noqa: S704
 
@@ -599,6 +600,8 @@ def init_i18n(app: Flask) -> Babel:
     app.before_request(check_prefix)
     app.after_request(say_language)
     app.add_url_rule("/_language/<tag>", "choose_language", choose_language)
-    app.jinja_env.filters.update(when=format_when, day=format_day)
+    app.jinja_env.filters.update(
+        when=format_when, day=format_day, number=format_count, percent=format_rate
+    )
     app.jinja_env.globals["markup"] = Markup  # platform templates only (never the sandbox)
     return babel

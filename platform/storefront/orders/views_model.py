@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from ..cart import services as cart_services
 from ..catalog.money import shop_money
 from ..i18n import format_when, language_name, shop_text
+from ..i18n.numbers import format_rate
 from ..shared import SafeView
 from ..tenancy.context import current_tenant
 from . import discounts, totals
@@ -146,7 +147,7 @@ def order_view(order: Order) -> OrderView:
 
 @dataclass(frozen=True)
 class TaxLineView(SafeView):
-    label: str  # "incl. 19 % tax" / "Tax 8.25 %"
+    label: str  # "incl. 19% tax" / "Tax 8.25%" (the rate written the reader's way)
     amount_display: str
 
 
@@ -154,10 +155,9 @@ def tax_line_views(
     tax_lines: Any, included: bool, currency: str | None = None
 ) -> tuple[TaxLineView, ...]:
     views = []
-    for rate, amount in tax_lines or ():
-        label = (
-            _("incl. %(rate)s %% tax", rate=rate) if included else _("Tax %(rate)s %%", rate=rate)
-        )
+    for percent, amount in tax_lines or ():
+        rate = format_rate(percent)  # "19 %", "8.25%": the reader's way
+        label = _("incl. %(rate)s tax", rate=rate) if included else _("Tax %(rate)s", rate=rate)
         views.append(TaxLineView(label, shop_money(int(amount), currency)))
     return tuple(views)
 
