@@ -81,7 +81,8 @@ def _run(app, headers: dict[str, str]) -> tuple[list[str], int]:
             # Rules a schema cannot hold: an address in a reserved domain (.test), which
             # registration and checkout both refuse (storefront.emails), a password the
             # shop finds too weak. The API says which field and why (422).
-            # 412 answers a well-formed write whose If-Match names an older state.
+            # 412 answers a well-formed write whose If-Match names an older state. Bytes a
+            # schema calls binary are not a picture until they decode (uploadProductImage).
             "checks": {
                 "enabled": True,
                 "positive_data_acceptance": {
@@ -106,7 +107,7 @@ def _run(app, headers: dict[str, str]) -> tuple[list[str], int]:
                         }
                     },
                 }
-                for operation in ("register", "checkout")
+                for operation in ("register", "checkout", "uploadProductImage")
             ],
         }
     )

@@ -48,7 +48,9 @@ class Access:
     def security(self) -> list[dict[str, list[str]]]:
         """The operation's OpenAPI ``security``: the alternatives that are accepted."""
         if self.scope is None:
-            return [{}]
+            # No requirement at all: generated clients take a plain client here (``[{}]``,
+            # "none is one choice", makes openapi-python-client ask for a credential).
+            return []
         # The caller a route is mostly for comes first (staff work: a key; the rest: a
         # shopper's login). The order means nothing to OpenAPI, but a fuzzer that finds
         # several credentials in a request takes the first alternative it sees as the one

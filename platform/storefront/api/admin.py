@@ -312,9 +312,11 @@ def variant_update(product_id: int, variant_id: int) -> Response:
 @staff("products:write")
 def image_upload(product_id: int) -> Response:
     """Add a picture: the body is the image itself (Content-Type image/png, image/jpeg,
-    image/gif, image/webp or image/avif); ``?alt=`` describes it."""
+    image/gif, image/webp or image/avif, or application/octet-stream as generated
+    clients send a file: the bytes say which, decoding checks them all the same);
+    ``?alt=`` describes it."""
     target = _product(product_id)
-    if request.mimetype not in IMAGE_TYPES:
+    if request.mimetype not in (*IMAGE_TYPES, "application/octet-stream"):
         raise ApiError(415, "Send the image itself with its Content-Type (e.g. image/png).")
     alt = request.args.get("alt", "")
     with _catalog_write():

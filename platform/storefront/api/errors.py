@@ -51,8 +51,11 @@ def _json_writes_only() -> None:
     has_type = bool(request.headers.get("Content-Type"))
     has_body = bool(request.content_length) or "Transfer-Encoding" in request.headers
     writes = request.method in ("POST", "PUT", "PATCH", "DELETE")
-    # An image upload sends the image itself: image/* is no type a form can send either.
-    picture = request.endpoint in RAW_IMAGE_ENDPOINTS and request.mimetype.startswith("image/")
+    # An image upload sends the image itself: image/* (or a generated client's
+    # application/octet-stream) is no type a form can send either.
+    picture = request.endpoint in RAW_IMAGE_ENDPOINTS and (
+        request.mimetype.startswith("image/") or request.mimetype == "application/octet-stream"
+    )
     if writes and (has_type or has_body) and not request.is_json and not picture:
         raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
     if writes and has_body and request.is_json:

@@ -83,6 +83,7 @@ RATE_HEADERS = {
         ("RateLimit-Limit", "Requests allowed in the window"),
         ("RateLimit-Remaining", "Requests left in it"),
         ("RateLimit-Reset", "Seconds until it starts again"),
+        ("RateLimit-Policy", "The tightest limit and its window in seconds, e.g. 600;w=60"),
     )
 }
 
@@ -205,7 +206,8 @@ def _image_upload() -> dict[str, Any]:
         "Add a picture to the product (the body is the image file)",
         (201, _data(_ref("AdminProduct")), "The product with its new picture"),
         description="Send the file as the body with its own Content-Type (PNG, JPEG, GIF, "
-        "WebP or AVIF, at most 10 MB and 40 megapixels). It is decoded and stored again "
+        "WebP or AVIF, at most 10 MB and 40 megapixels), or as application/octet-stream: "
+        "the bytes say which format it is. It is decoded and stored again "
         "without metadata; AVIF, WebP and JPEG/PNG renditions follow within seconds.",
         params=[_query("alt", {"type": "string", "maxLength": 300}, "What the picture shows.")],
         errors=(409, 413, 415, 422),
@@ -214,7 +216,8 @@ def _image_upload() -> dict[str, Any]:
     operation["requestBody"] = {
         "required": True,
         "content": {
-            kind: {"schema": {"type": "string", "format": "binary"}} for kind in IMAGE_TYPES
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in (*IMAGE_TYPES, "application/octet-stream")
         },
     }
     return operation
@@ -753,7 +756,63 @@ def component_schemas() -> dict[str, Any]:
 
 @cache
 def paths() -> dict[str, dict[str, Any]]:
-    return _paths()
+    return _http_semantics(_paths())
+
+
+# Catalog reads the server tags by their body (api.http.cacheable): public, 304 too.
+PUBLIC_CACHED = frozenset({"listProducts", "getProduct", "listCategories", "getOpenApi"})
+IF_NONE_MATCH = _param(
+    "If-None-Match",
+    "header",
+    {"type": "string"},
+    "The ETag of the copy held: 304 (no body) while it is current.",
+)
+NOT_MODIFIED = {
+    "description": "Not modified: the copy the client holds (If-None-Match) is current",
+    "headers": {
+        "ETag": {"schema": HEADER_STRING, "description": "The same tag."},
+        "Cache-Control": {"schema": HEADER_STRING},
+    },
+}
+RETRY_AFTER = {"Retry-After": {"schema": HEADER_STRING, "description": "Seconds to wait."}}
+LINK = {
+    "Link": {
+        "schema": HEADER_STRING,
+        "description": 'RFC 8288: <the next page\'s URL>; rel="next" (as meta.next_cursor).',
+    }
+}
+
+
+def _http_semantics(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What the HTTP layer adds to every operation, written down once: a tagged read
+    answers 304 to If-None-Match, a cursor page links the next (Link), a 429 says when to
+    come back and what the limit is, a 503 when the shop opens again."""
+    for item in items.values():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            responses = operation["responses"]
+            ok = responses.get("200", {})
+            headers = ok.setdefault("headers", {})
+            tagged = "ETag" in headers or operation["operationId"] in PUBLIC_CACHED
+            if method == "get" and tagged:
+                headers.update(
+                    ETag={"schema": HEADER_STRING, "description": "The body's entity tag."},
+                    **{"Cache-Control": {"schema": HEADER_STRING}},
+                )
+                operation["parameters"] = [*operation["parameters"], IF_NONE_MATCH]
+                responses["304"] = NOT_MODIFIED
+            if any(p.get("name") == "cursor" for p in operation["parameters"]):
+                headers.update(LINK)
+            if "429" in responses:
+                responses["429"] = {
+                    **responses["429"],
+                    "headers": {**RETRY_AFTER, **RATE_HEADERS},
+                }
+            if "503" in responses:
+                responses["503"] = {**responses["503"], "headers": RETRY_AFTER}
+            operation["responses"] = dict(sorted(responses.items()))
+    return items
 
 
 def _declared_security(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
