@@ -146,9 +146,10 @@ def assert_safe(app, response, where) -> None:
 # Templates no page above shows as output: imported macros (their output is discarded),
 # the dashboard's (it never uses a shop's templates), the platform's own page.
 # Reset needs a mailed token; _messages.html is Flask-Security's, unused by these pages.
+# Mails are no page: their overrides are tried in tests/test_mail_themes.py.
 NOT_SHOWN = re.compile(
     r"^(admin/|platform/)|_macros\.html$|^macros\.html$|^errors/suspended"
-    r"|^security/(_messages|reset_password)\.html$"
+    r"|^security/(_messages|reset_password)\.html$|^mail/|^orders/mail/|^security/email/"
 )
 
 
