@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_security.forms import (
     EmailValidation,
     ForgotPasswordForm,
@@ -12,8 +13,11 @@ from flask_security.forms import (
     LoginForm,
     email_required,
 )
-from wtforms import EmailField
+from wtforms import BooleanField, EmailField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
+from ..addresses.forms import AddressFieldsForm
+from ..orders import totals
 from .mail import request_password_reset
 
 
@@ -66,3 +70,15 @@ class ShopForgotPasswordForm(ForgotPasswordForm):
         if super(ForgotPasswordForm, self).validate(**kwargs):
             request_password_reset(str(self.email.data))
         return False
+
+
+class AddressForm(AddressFieldsForm):
+    """An address in the shopper's address book: the checkout's address lines, for the
+    countries the shop ships to."""
+
+    make_default = BooleanField(_l("Use as my default address"))
+    submit = SubmitField(_l("Save address"))
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice(code, name) for code, name in totals.countries()]

@@ -34,6 +34,7 @@ from wtforms.fields.choices import SelectChoice
 from ..accounts import services as accounts
 from ..accounts.models import User
 from ..accounts.views_model import role_label
+from ..addresses.views_model import format_address
 from ..catalog import images
 from ..catalog import services as catalog
 from ..catalog.models import Category, Product
@@ -553,11 +554,8 @@ def customer(user_id: int) -> str:
     )
     counted = [o for o in placed if o.status != "cancelled"]
     spent = sum(o.total - (o.refunded or 0) for o in counted)
-    addresses = list(
-        dict.fromkeys(
-            (o.name, o.address, f"{o.postal_code} {o.city}", o.country) for o in placed + guest
-        )
-    )
+    # As each country prints them ("Phoenix, AZ 85001"), each address once.
+    addresses = list(dict.fromkeys(tuple(format_address(o)) for o in placed + guest))
     return render_template(
         "admin/customer.html",
         customer=user,

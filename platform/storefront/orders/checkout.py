@@ -67,6 +67,12 @@ class Contact:
     country: str  # ISO 3166 code, one the shop ships to
     payment_method: str = "manual"
     discount_code: str = ""
+    # The lines some countries have (addresses.countries): a state, a district, a
+    # sorting code; and a phone for the carrier. Optional: not every country has them.
+    country_area: str = ""
+    city_area: str = ""
+    sorting_code: str = ""
+    phone: str = ""
 
 
 class DiscountRefused(CheckoutError):
@@ -227,6 +233,10 @@ def place_order(
         postal_code=contact.postal_code,
         city=contact.city,
         country=contact.country,
+        country_area=contact.country_area,
+        city_area=contact.city_area,
+        sorting_code=contact.sorting_code,
+        phone=contact.phone,
         shipping_label=zone.label or shop_text(settings, "shipping_label"),
         shipping=quote.shipping,
         subtotal=quote.subtotal,

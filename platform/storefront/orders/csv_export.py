@@ -31,6 +31,12 @@ CSV_COLUMNS = (
     "total",
     "payment_method",
     "lines",
+    # Added with the address book (issue 36): at the end, so columns read by position
+    # stay where they were. The lines some countries' addresses have, and a phone.
+    "country_area",
+    "city_area",
+    "sorting_code",
+    "phone",
 )
 
 
@@ -71,4 +77,8 @@ def _csv_row(order: Order) -> list[Any]:
         to_major(order.total, order.currency),
         order.payment_method,
         "; ".join(f"{line.quantity} x {line.sku}" for line in order.lines),
+        order.country_area or "",
+        order.city_area or "",
+        order.sorting_code or "",
+        order.phone or "",
     ]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from ..addresses.forms import AddressFieldsForm
 from ..emails import InvalidEmail, checked_email
 from . import totals
 from .payments import enabled_methods
@@ -23,37 +23,18 @@ def _email_rule(_form: Any, field: Any) -> None:
         raise ValidationError(_l("Invalid email address.")) from None
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(AddressFieldsForm):
+    """Contact, the address (its lines follow the country: ``AddressFieldsForm``), payment."""
+
     # autocomplete: browsers and password managers fill the address in one go.
     email = EmailField(
         _l("Email"),
         validators=[DataRequired(), Length(max=255), _email_rule],
         render_kw={"autocomplete": "email"},
     )
-    name = StringField(
-        _l("Full name"),
-        validators=[DataRequired(), Length(max=200)],
-        render_kw={"autocomplete": "name"},
-    )
-    address = StringField(
-        _l("Street and number"),
-        validators=[DataRequired(), Length(max=300)],
-        render_kw={"autocomplete": "street-address"},
-    )
-    postal_code = StringField(
-        _l("Postal code"),
-        validators=[DataRequired(), Length(max=20)],
-        render_kw={"autocomplete": "postal-code"},
-    )
-    city = StringField(
-        _l("City"),
-        validators=[DataRequired(), Length(max=100)],
-        render_kw={"autocomplete": "address-level2"},
-    )
-    country = SelectField(
-        _l("Country"), choices=[], validate_choice=True, render_kw={"autocomplete": "country"}
-    )
     payment_method = RadioField(_l("Payment"), validators=[DataRequired()])
+    # Signed-in shoppers only (the page shows it to them): the address joins their book.
+    save_address = BooleanField(_l("Save this address to my address book"))
     discount_code = StringField(
         _l("Discount code"), validators=[Optional(), Length(max=40)], description=_l("Optional.")
     )

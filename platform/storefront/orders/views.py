@@ -23,6 +23,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 
+from ..addresses import services as address_book
+from ..addresses.countries import ADDRESS_FIELDS
+from ..addresses.forms import address_layout
+from ..addresses.views_model import address_view, format_address, values_of
 from ..cart import services as cart_services
 from ..db import retrying
 from ..extensions import csrf, db
@@ -53,10 +57,14 @@ def cart_estimate() -> CheckoutSummary | None:
 
 # The cart page (a shop may override it) asks for the estimate; themes sit below orders.
 bp.record_once(lambda state: add_safe_globals(state.app, cart_estimate=cart_estimate))  # type: ignore[arg-type]
+# Any template (pages, mails, a shop's own) prints an address as its country does:
+# ``{% for line in format_address(order) %}`` (addresses.views_model.format_address).
+bp.record_once(lambda state: add_safe_globals(state.app, format_address=format_address))  # type: ignore[arg-type]
 log = logging.getLogger(__name__)
 CHECKOUT_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+ADDRESS_ID = re.compile(r"[0-9]{1,9}")
 TYPED_KEY = "checkout_typed"
-TYPED_FIELDS = ("email", "name", "address", "postal_code", "city", "country", "discount_code")
+TYPED_FIELDS = ("email", *ADDRESS_FIELDS, "discount_code")
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -74,11 +82,15 @@ def checkout() -> str | Response:
         flash(_("Your cart is empty."), "error")
         return redirect(url_for("cart.show"))
     form = CheckoutForm()
+    user_id = cart_services.signed_in_user_id()
     if request.method == "GET":
         # What the shopper typed before checkout sent them back to fix the cart.
-        for name, value in session.get(TYPED_KEY, {}).items():
+        typed = session.get(TYPED_KEY, {})
+        for name, value in typed.items():
             if name in TYPED_FIELDS:
                 getattr(form, name).data = value
+        if user_id is not None and ("address" in request.args or not typed):
+            _fill_saved_address(form, user_id)
     if current_user.is_authenticated and not form.email.data:
         form.email.data = current_user.email
     if not CHECKOUT_KEY.fullmatch(form.checkout_key.data or ""):
@@ -100,14 +112,16 @@ def checkout() -> str | Response:
             **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )
         expected = expected_total(form.expected_total.data)
+        save = user_id is not None and bool(form.save_address.data)
+
+        def work() -> services.Order:
+            placed = services.place_order(cart, contact, user_id, key=key, expected_total=expected)
+            if save and user_id is not None:  # in the order's transaction: both or neither
+                address_book.remember(user_id, form.address_values())
+            return placed
+
         try:
-            user_id = cart_services.signed_in_user_id()
-            order = retrying(
-                lambda: services.place_order(
-                    cart, contact, user_id, key=key, expected_total=expected
-                ),
-                keep_loaded=True,
-            )
+            order = retrying(work, keep_loaded=True)
         except services.TotalChanged as exc:
             # Nothing placed (the stock it took is returned): the page shows the new
             # total, and placing the order again agrees to it.
@@ -144,9 +158,47 @@ def checkout() -> str | Response:
 
 
 def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
-    """The checkout page; its form carries the total it shows, the one an order must cost."""
+    """The checkout page; its form carries the total it shows, the one an order must cost.
+    A signed-in shopper can pick one of their saved addresses (a plain GET form)."""
     form.expected_total.data = str(summary.total)
-    return render_template("orders/checkout.html", form=form, summary=summary)
+    user_id = cart_services.signed_in_user_id()
+    saved = address_book.list_addresses(user_id) if user_id is not None else []
+    typed = form.address_values()
+    chosen = next((row.id for row in saved if values_of(row) == typed), None)
+    return render_template(
+        "orders/checkout.html",
+        form=form,
+        summary=summary,
+        layout=form.layout(),
+        saved_addresses=[address_view(row) for row in saved],
+        chosen_address=chosen,
+    )
+
+
+def _fill_saved_address(form: CheckoutForm, user_id: int) -> None:
+    """The address asked for (``?address=<id>``, one of the shopper's own), else their
+    default address; an id that is not theirs fills nothing from it."""
+    wanted = request.args.get("address", "")
+    row = None
+    if wanted:
+        row = (
+            address_book.get_address(user_id, int(wanted)) if ADDRESS_ID.fullmatch(wanted) else None
+        )
+        if row is None:
+            flash(_("That address is not in your address book."), "error")
+    row = row or address_book.default_address(user_id)
+    if row is not None:
+        form.fill(values_of(row))
+
+
+@bp.route("/checkout/address-fields", methods=["POST"])
+def address_fields() -> ResponseReturnValue:
+    """The address lines for the posted form's country (labels, states, which are
+    required), with what was typed kept: the address script swaps them in when the country
+    changes, on the checkout and in the address book. Reads only; CSRF as any POST."""
+    form = CheckoutForm()
+    country = (form.country.data or "")[:2].upper()
+    return render_template("addresses/_fields.html", form=form, layout=address_layout(country))
 
 
 TOTAL = re.compile(r"\d{1,15}")
@@ -176,13 +228,14 @@ def checkout_summary_fragment() -> ResponseReturnValue:
 
 
 def _default_country(form: CheckoutForm) -> str:
-    """The shop's own country (from its default locale) when it ships there, else the
-    first it ships to."""
+    """The country asked for or already in the form, else the shop's own (from its
+    default locale) when it ships there, else the first it ships to."""
     codes = [choice.value for choice in form.country.choices]  # type: ignore[union-attr]
     settings = current_tenant().settings
     home = settings.locale.split("_")[-1] if settings else ""
     wanted = request.args.get("country", "").upper()[:2]
-    for candidate in (wanted, home):
+    # The one asked for, the one already in the form (typed before, a saved address).
+    for candidate in (wanted, form.country.data or "", home):
         if candidate in codes:
             return candidate
     return codes[0] if codes else ""

@@ -9,6 +9,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ..addresses.countries import address_lines
+from ..addresses.views_model import values_of
 from ..cart import services as cart_services
 from ..catalog.money import shop_money
 from ..i18n import format_when, language_name, shop_text
@@ -74,6 +76,10 @@ class OrderView(SafeView):
     carrier: str = ""
     tracking_number: str = ""
     tracking_url: str = ""  # the carrier's page for the number; "" for an unknown carrier
+    # The address as its country prints it ("Phoenix, AZ 85001"), the country's name last:
+    # what pages and mails show (``format_address(order)`` in templates gives the same).
+    address_lines: tuple[str, ...] = ()
+    phone: str = ""
     # Refunds, oldest first; with any, what was refunded and what stays paid.
     refunds: tuple[RefundLineView, ...] = ()
     refunded_display: str = ""
@@ -139,6 +145,8 @@ def order_view(order: Order) -> OrderView:
             country=order.country,
             postal_code=order.postal_code,
         ),
+        address_lines=tuple(address_lines(values_of(order))),
+        phone=order.phone or "",
         refunds=refund_lines(order),
         refunded_display=shop_money(refunded, order.currency) if refunded else "",
         kept_display=shop_money(max(order.total - refunded, 0), order.currency) if refunded else "",
