@@ -83,6 +83,44 @@ def test_session_cookie_replayed_at_another_shop_is_anonymous(app, client, shops
     assert "/login" in page.headers["Location"]
 
 
+def test_an_address_book_replayed_at_another_shop_is_a_stranger_s(app, client, shops, make_user):
+    """Ada's address at Acme: her session cookie at Globex reads no address book, and
+    Globex's Ada (the same email, another account) has an empty one; the address's id
+    names nothing at Globex."""
+    from storefront.addresses import services as address_book
+
+    acme, globex = shops
+    make_user(acme, "x@example.com")
+    make_user(globex, "x@example.com")
+    response = login(client, acme, "x@example.com")
+    with app.app_context(), tenant_context(acme):
+        ada = db.session.scalar(select(User).where(User.email == "x@example.com"))
+        row = address_book.add_address(
+            ada.id,
+            {
+                "name": "Ada",
+                "address": "Damrak 1",
+                "city": "Amsterdam",
+                "postal_code": "1012 LG",
+                "country": "NL",
+            },  # fmt: skip
+        )
+        db.session.commit()
+        address_id = row.id
+    assert "Damrak 1" in client.get("/account/addresses", headers=host(acme)).text
+    stranger = app.test_client(use_cookies=False)
+    replayed = {**host(globex), "Cookie": raw_cookie(cookies_of(response))}
+    page = stranger.get("/account/addresses", headers=replayed)
+    assert page.status_code == 302 and "/login" in page.headers["Location"]
+    other = app.test_client()
+    login(other, globex, "x@example.com")
+    assert "Damrak" not in other.get("/account/addresses", headers=host(globex)).text
+    edit = other.get(f"/account/addresses/{address_id}/edit", headers=host(globex))
+    assert edit.status_code == 404
+    checkout = other.get(f"/checkout?address={address_id}", headers=host(globex))
+    assert "Damrak" not in checkout.text
+
+
 def test_remember_cookie_replayed_at_another_shop_is_anonymous(app, client, shops, make_user):
     acme, globex = shops
     make_user(acme, "x@example.com")

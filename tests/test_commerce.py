@@ -18,6 +18,7 @@ ADDRESS = {
     "address": "1 Main Street",
     "postal_code": "12345",
     "city": "Springfield",
+    "country_area": "NY",  # the US needs a state (addresses.countries), and 12345 is in NY
     "country": "US",
     "payment_method": "manual",
 }
