@@ -55,7 +55,12 @@ def api_key(app, shop, make_user, email="staff@example.com") -> str:
 def test_products_are_per_shop_and_paginated(client, shops):
     acme, globex = shops
     body = client.get("/api/v1/products?per_page=10&page=3", headers=host(acme)).json
-    assert body["meta"] == {"page": 3, "per_page": 10, "total": 25, "pages": 3}
+    meta = body["meta"]
+    assert meta == {"page": 3, "per_page": 10, "total": 25, "pages": 3} | {
+        "next_cursor": None,  # the last page; the cursors go on from it by cursor
+        "prev_cursor": meta["prev_cursor"],
+    }
+    assert meta["prev_cursor"].startswith("nb.")
     assert len(body["data"]) == 5
     assert all(p["title"].startswith("Anvil") for p in body["data"])
     product = client.get("/api/v1/products/anvil-1", headers=host(acme)).json["data"]

@@ -27,6 +27,7 @@ from .api.account import bp as api_account_bp
 from .api.admin import bp as api_admin_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
+from .api.webhooks import bp as api_webhooks_bp
 from .caching import init_page_cache
 from .cart.views import bp as cart_bp
 from .catalog.views import bp as catalog_bp
@@ -176,6 +177,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_root_bp)
     app.register_blueprint(api_v1_bp)
     app.register_blueprint(api_admin_bp)
+    app.register_blueprint(api_webhooks_bp)
     app.register_blueprint(api_account_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_keys_bp)

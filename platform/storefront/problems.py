@@ -46,6 +46,7 @@ class Conflict(StrEnum):
     UNKNOWN_IMAGE = "unknown_image"
     UNKNOWN_LANGUAGE = "unknown_language"
     UNKNOWN_OPTION = "unknown_option"
+    WEBHOOK_LIMIT = "webhook_limit"
     WRITE_CONFLICT = "write_conflict"
 
 

@@ -75,6 +75,12 @@ class User(Model, TenantScoped, UserMixin):
     fs_uniquifier: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: uuid.uuid4().hex
     )
+    # What login tokens (the API's Authentication-Token) carry instead: a new one ends
+    # every API login of the account (logout, a password change) and leaves its sessions
+    # on the shop's pages alone (Flask-Security's fs_token_uniquifier).
+    fs_token_uniquifier: Mapped[str] = mapped_column(
+        String(64), unique=True, default=lambda: uuid.uuid4().hex
+    )
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
     locale: Mapped[str | None] = mapped_column(String(16))  # the one they registered in
     # A mail for each new and each paid order (owner and staff only): None follows the

@@ -107,8 +107,9 @@ def revoke(email: str, role: str) -> User:
 def deactivate(email: str) -> User:
     user = get_user(email)
     security.datastore.deactivate_user(user)
-    # A new uniquifier voids every session, remember cookie and token already out there.
+    # New uniquifiers void every session, remember cookie and login token already out there.
     security.datastore.set_uniquifier(user)
+    security.datastore.set_token_uniquifier(user)
     end_all_sessions(user.id)
     db.session.flush()
     return user

@@ -16,9 +16,10 @@ from typing import Any
 from flask import Request, g
 from flask_babel import gettext as _
 from flask_security.core import _request_loader as flask_security_token_loader
+from flask_security.signals import password_changed, password_reset
 from sqlalchemy import select, update
 
-from ..extensions import db
+from ..extensions import db, security
 from ..tenancy.models import utcnow
 from .models import ApiKey, User
 
@@ -33,6 +34,10 @@ SCOPES = {
     "orders:read": "Read every order",
     "orders:write": "Change orders: status, shipping, cancel, refund",
     "customers:read": "Read customer accounts",
+    # Where the shop's events go: an endpoint receives every order, so an integration
+    # that manages its own subscriptions is given these on purpose, never by default.
+    "webhooks:read": "Read the shop's webhook endpoints (never their secrets)",
+    "webhooks:write": "Add, change and remove webhook endpoints; make new secrets",
     # A key acts as its owner: these let it shop as that account, which few integrations
     # need, so no key has them unless asked for.
     "cart:read": "Read the key owner's own cart",
@@ -195,6 +200,25 @@ def load_user_from_request(request: Request) -> Any:
     if user is None:
         g.api_key_problem = "token"
     return user
+
+
+# Login tokens ------------------------------------------------------------------------
+# A shopper's Authentication-Token is Flask-Security's auth token: signed, a day long,
+# naming the account by its ``fs_token_uniquifier``. A new uniquifier ends every token
+# out there at once; the account's sessions on the pages carry ``fs_uniquifier`` and stay.
+
+
+def revoke_login_tokens(user: User) -> None:
+    """End every login token of ``user`` (the API's logout); the caller commits."""
+    security.datastore.set_token_uniquifier(user)
+
+
+@password_reset.connect
+@password_changed.connect
+def _password_ends_login_tokens(_app: Any, user: User, **_extra: Any) -> None:
+    """A new password ends the API logins too, as it ends the sessions (Flask-Security
+    renews ``fs_uniquifier`` only: login tokens no longer carry that one)."""
+    revoke_login_tokens(user)
 
 
 class _HeadersOnly:

@@ -318,6 +318,8 @@ SCOPE_LABELS = {
     "orders:read": _l("Read orders"),
     "orders:write": _l("Ship, cancel and refund orders"),
     "customers:read": _l("Read customer accounts"),
+    "webhooks:read": _l("Read webhook endpoints"),
+    "webhooks:write": _l("Add, change and remove webhook endpoints"),
     "cart:read": _l("Read its owner's own cart"),
     "cart:write": _l("Fill its owner's own cart"),
     "checkout:write": _l("Place orders as its owner"),

@@ -44,9 +44,12 @@ class Access:
     scope: str | None  # what an API key needs here; None: public, any key or none at all
     anonymous: bool  # served without a credential (a guest's cart, a guest's checkout)
     staff: bool = False  # the shop's data: an owner's or staff member's account only
+    keys: bool = True  # False: a login's own business (logout, a new token); no key
 
     def security(self) -> list[dict[str, list[str]]]:
         """The operation's OpenAPI ``security``: the alternatives that are accepted."""
+        if not self.keys:
+            return [{"authToken": []}]
         if self.scope is None:
             # No requirement at all: generated clients take a plain client here (``[{}]``,
             # "none is one choice", makes openapi-python-client ask for a credential).
@@ -62,12 +65,19 @@ class Access:
 
 
 PUBLIC = Access(scope=None, anonymous=True)
+LOGIN_ONLY = Access(scope=None, anonymous=False, keys=False)
 
 
 def public(view: View) -> View:
     """Anyone, with any good credential or none (one that fails is still a 401): the
     catalog, the document, login."""
     return _declare(view, PUBLIC)
+
+
+def login_only(view: View) -> View:
+    """A shopper's (or staff member's) own login, never an API key (a key is revoked in
+    the dashboard): logging out, a new login token."""
+    return _declare(view, LOGIN_ONLY)
 
 
 def requires_scope(
@@ -114,6 +124,13 @@ def _hold_to_declaration() -> Response | None:
         if access is None:
             return api_error(
                 403, "No API key may call this route: it declares no scope.", "insufficient_scope"
+            )
+        if not access.keys:
+            return api_error(
+                403,
+                "An API key cannot do this: it acts on a login token (revoke a key in the "
+                "dashboard).",
+                "forbidden",
             )
         if access.scope is not None and access.scope not in scopes:
             refused = api_error(

@@ -1,10 +1,14 @@
-"""``/api/v1/account``: what a headless storefront needs to sign shoppers up and in.
+"""``/api/v1/account``: what a headless storefront needs to sign shoppers up, in and out.
 
 Login answers a short-lived ``Authentication-Token`` (send it as that header); the guest
-cart named by ``X-Cart-Token`` joins the account. Registration answers the same whether
-or not the address had an account (the shop's mail tells its owner), as the pages do:
-the API never says which addresses have accounts. Both are limited like the login page
-(per shop and address, per shop and account).
+cart named by ``X-Cart-Token`` joins the account. ``/token`` trades a good token for a
+fresh one; ``/logout`` ends every login token of the account (Flask-Security's
+``fs_token_uniquifier``, ``accounts.tokens``). Registration and a password reset request
+answer the same whether or not the address had an account (the shop's mail tells its
+owner), as the pages do: the API never says which addresses have accounts. The reset
+itself takes the token from the mail, as the reset page does (Flask-Security's
+``recoverable``). All are limited like the login and reset pages (per shop and address,
+per shop and account).
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify
+from flask import Blueprint, Response, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
-from flask_security import current_user
+from flask_security import current_user, logout_user
+from flask_security.recoverable import reset_password_token_status, update_password
 from flask_security.registerable import register_existing, register_user
 from flask_security.utils import hash_password, verify_and_update_password, verify_password
 from limits import parse
@@ -23,16 +28,17 @@ from pydantic import BaseModel, Field
 from werkzeug.datastructures import MultiDict
 
 from ..accounts import services as accounts
-from ..accounts.mail import normalize_email
+from ..accounts import tokens
+from ..accounts.mail import normalize_email, request_password_reset
 from ..cart import services as cart_services
 from ..extensions import csrf, db, limiter, security
 from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from . import serializers as out
-from .access import public
+from .access import login_only, public
 from .errors import ApiError, body, init_api_errors
 from .http import init_http
-from .schemas import Customer, _In
+from .schemas import Customer, Email, _In
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1/account")
 csrf.exempt(bp)
@@ -46,6 +52,24 @@ class Credentials(_In):
         min_length=8,
         max_length=128,
         description="At least 8 characters; the shop may refuse a common one (422).",
+    )
+
+
+class ResetRequest(_In):
+    email: Email
+
+
+class PasswordReset(_In):
+    token: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="From the reset mail: the last part of its link (…/reset/<token>).",
+    )
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="The new password: at least 8 characters; the shop may refuse a common "
+        "one (422).",
     )
 
 
@@ -74,12 +98,14 @@ def _known(email: str) -> Any:
         return None
 
 
-def _limit(email: str) -> None:
+def _limit(account: str, kind: str = "login") -> None:
+    """Count an attempt per shop and address and per shop and ``account`` (an address,
+    or the account a reset token names): the login and reset pages' limit."""
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     item = parse(str(current_app.config["RATELIMIT_LOGIN"]))
     uid = current_tenant().uid
-    for keys in (("api-login-ip", uid, get_remote_address()), ("api-login", uid, email)):
+    for keys in ((f"api-{kind}-ip", uid, get_remote_address()), (f"api-{kind}", uid, account)):
         if not limiter.limiter.hit(item, *keys):
             raise ApiError(429, "Too many attempts: wait a minute and try again.")
 
@@ -106,12 +132,82 @@ def login() -> Response:
     if token:
         cart_services.merge_anonymous_cart(user.id, token)
     db.session.commit()
+    return _token_answer(user)
+
+
+def _token_answer(user: Any) -> Response:
     answer = LoginAnswer(
         token=user.get_auth_token(),
         expires_in=_seconds(current_app.config["SECURITY_TOKEN_MAX_AGE"]),
         customer=Customer.model_validate(out.customer(user)),
     )
     return jsonify(data=answer.model_dump(mode="json"))
+
+
+@bp.post("/token")
+@login_only
+def refresh() -> Response:
+    """A fresh login token (a day from now) for the good one sent. The one sent keeps
+    working until it expires: a client swaps it and forgets it; logout ends both."""
+    if not request.headers.get("Authentication-Token"):
+        raise ApiError(401, "Send the login token to renew as Authentication-Token.")
+    return _token_answer(current_user._get_current_object())
+
+
+@bp.post("/logout")
+@login_only
+def logout() -> tuple[str, int]:
+    """End every login token of the account (all the shopper's apps and devices: a token
+    is not stored, so one cannot end alone); a session sent instead ends too."""
+    tokens.revoke_login_tokens(current_user._get_current_object())
+    if not request.headers.get("Authentication-Token"):
+        logout_user()
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/password-reset")
+@public
+def password_reset_request() -> tuple[str, int]:
+    """Mail a reset link to the address if it has an account: 202 either way, the same
+    work either way (the outbox job looks the account up), limited like the page."""
+    data = body(ResetRequest)
+    email = normalize_email(data.email)
+    _limit(email, "reset")
+    request_password_reset(email)
+    db.session.commit()
+    return "", 202
+
+
+@bp.post("/password")
+@public
+def password_reset() -> tuple[str, int]:
+    """Choose a new password with the token from the reset mail. It ends every session
+    and login token of the account, and the token itself (it names the old state)."""
+    data = body(PasswordReset)
+    expired, invalid, user = reset_password_token_status(data.token)
+    _limit(f"account:{user.id}" if user is not None else f"ip:{get_remote_address()}", "reset")
+    if invalid or user is None or not user.active:
+        raise ApiError(422, "This reset link is not valid.", fields={"token": "invalid"})
+    if expired:
+        raise ApiError(
+            422,
+            "This reset link has expired: ask for a new one.",
+            fields={"token": "expired: ask for a new mail"},
+        )
+    form_class = security.forms["reset_password_form"].cls  # the one the reset page uses
+    assert form_class is not None  # noqa: S101 - Flask-Security always sets it
+    form = form_class(
+        formdata=MultiDict({"password": data.password, "password_confirm": data.password}),
+        meta={"csrf": False},
+    )
+    form.user = user
+    if not form.validate():
+        fields = {name: str(errors[0]) for name, errors in form.errors.items() if errors}
+        raise ApiError(422, "Some fields are invalid.", fields=fields)
+    update_password(user, form.password.data)  # new uniquifiers: sessions and tokens end
+    db.session.commit()
+    return "", 204
 
 
 def _seconds(value: Any) -> int:

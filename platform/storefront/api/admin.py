@@ -489,7 +489,8 @@ def order_list() -> Response:
     if created_to is not None:
         stmt = stmt.where(Order.created_at < created_to)
     rows, next_cursor, limit = _sync_page(stmt, Order.updated_at, Order.id, "updated_since")
-    return out.cursor_listing([out.admin_order(r) for r in rows], next_cursor, limit)
+    live = out.Live.of(rows)
+    return out.cursor_listing([out.admin_order(r, live) for r in rows], next_cursor, limit)
 
 
 @bp.get("/orders/<number>")

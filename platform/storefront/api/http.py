@@ -19,6 +19,7 @@ from flask_login import current_user
 from limits import parse
 
 from ..accounts import tokens
+from ..catalog.keyset import Mark
 from ..extensions import limiter
 from ..listing import MAX_ID
 from ..tenancy.context import current_tenant, current_tenant_or_none
@@ -258,6 +259,53 @@ def decode_cursor(raw: str) -> tuple[datetime, int]:
         raise ApiError(400, "cursor is not one this API gave out: use meta.next_cursor.")
     micros, row_id = raw.split(".")
     return EPOCH + timedelta(microseconds=int(micros)), min(int(row_id), MAX_ID)
+
+
+# The catalog's cursors (``catalog.keyset``): the sort, the direction (after / before),
+# the row's sort value and its id. Every string of this pattern is a place in the
+# catalog (a title's bytes in hex, what is no UTF-8 read leniently), so a cursor a client
+# mangled moves it elsewhere in the listing; it never answers an error.
+CATALOG_SORTS = {"newest": "n", "price_asc": "pa", "price_desc": "pd", "title": "t"}
+RANKED_CODE = "r"  # relevance: a position in the search's ranking
+CATALOG_CURSOR_PATTERN = (
+    r"^(?:(?:n|pa|pd|r)[ab]\.[0-9]{1,17}|t[ab]\.(?:[0-9a-f]{2}){0,800})\.[0-9]{1,10}$"
+)
+
+
+def encode_mark(mark: Mark) -> str:
+    """A catalog cursor for ``mark``. Clients treat it as opaque."""
+    direction = "b" if mark.before else "a"
+    if mark.sort not in CATALOG_SORTS:  # relevance
+        return f"{RANKED_CODE}{direction}.{int(mark.values[0])}.0"
+    value, row_id = mark.values
+    if value is None:  # a row without the value sorts as the smallest one
+        text = "0"
+    elif isinstance(value, datetime):
+        text = str((value - EPOCH) // timedelta(microseconds=1))
+    elif isinstance(value, str):
+        text = value.encode()[:800].hex()
+    else:
+        text = str(int(value))
+    return f"{CATALOG_SORTS[mark.sort]}{direction}.{text}.{row_id}"
+
+
+def decode_mark(raw: str) -> Mark:
+    """A catalog cursor from ``meta.next_cursor`` or ``meta.prev_cursor``."""
+    if not re.fullmatch(CATALOG_CURSOR_PATTERN, raw):
+        raise ApiError(400, "cursor is not one this API gave out: use meta.next_cursor.")
+    head, text, row_id = raw.split(".")
+    code, before = head[:-1], head[-1] == "b"
+    if code == RANKED_CODE:
+        return Mark("relevance", (int(text),), before)
+    sort = {short: name for name, short in CATALOG_SORTS.items()}[code]
+    value: Any
+    if sort == "newest":
+        value = EPOCH + timedelta(microseconds=int(text))
+    elif sort == "title":
+        value = bytes.fromhex(text).decode("utf-8", "replace")
+    else:
+        value = int(text)
+    return Mark(sort, (value, min(int(row_id), MAX_ID)), before)
 
 
 def datetime_arg(name: str) -> datetime | None:

@@ -19,7 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from ..accounts.tokens import SCOPES
 from .access import declared
-from .http import CURSOR_PATTERN, _openapi_path
+from .http import CATALOG_CURSOR_PATTERN, CURSOR_PATTERN, _openapi_path
 from .schemas import DOCUMENTED
 
 VERSION = "1.1.0"
@@ -110,6 +110,20 @@ CURSOR = [
         "meta.next_cursor of the page before (opaque: pass it back as given).",
     ),
 ]
+CATALOG_CURSOR = [
+    _query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": 100},
+        "Products per answer, by cursor (sent: meta has next_cursor and prev_cursor, "
+        "not page numbers; default per_page).",
+    ),
+    _query(
+        "cursor",
+        {"type": "string", "pattern": CATALOG_CURSOR_PATTERN},
+        "meta.next_cursor or meta.prev_cursor of an earlier answer (opaque: pass it back "
+        "as given). It carries its sort; page is not used with it.",
+    ),
+]
 UPDATED_SINCE = _query(
     "updated_since",
     {"type": "string", "format": "date-time"},
@@ -150,6 +164,7 @@ IMAGE_ID = _path("image_id", {"type": "integer", "minimum": 1, "maximum": 2**31 
 CUSTOMER_ID = _path("customer_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 NUMBER = _path("number", {"type": "string", "maxLength": 32})
 CATEGORY_SLUG = _path("slug", {"type": "string", "maxLength": 120})
+WEBHOOK_ID = _path("webhook_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 
 
 def _op(
@@ -170,7 +185,7 @@ def _op(
     if body:
         statuses |= {413, 415, 422}
     headers = {**RATE_HEADERS, **(ok_headers or {})}
-    if status == 204:
+    if schema is None:  # no body: 204, or a 202 that says nothing either way
         success: dict[str, Any] = {"description": what, "headers": headers}
     else:
         success = _json(schema or {}, what, headers)
@@ -243,11 +258,27 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "listProducts",
                 "catalog",
                 "Active products, a page at a time",
-                (200, _listing("Product"), "A page of products"),
+                (
+                    200,
+                    {
+                        "type": "object",
+                        "properties": {
+                            "data": {"type": "array", "items": _ref("Product")},
+                            "meta": {"anyOf": [_ref("CatalogPageMeta"), _ref("CatalogCursorMeta")]},
+                        },
+                        "required": ["data", "meta"],
+                    },
+                    "A page of products",
+                ),
                 description="Filter by category (with its subcategories) or text; sort. "
-                "Answers carry an ETag and Cache-Control; If-None-Match answers 304.",
+                "Page by cursor (send limit, then cursor: meta.next_cursor and "
+                "meta.prev_cursor walk both ways and nothing shifts when products are "
+                "added) or by page and per_page (meta.page, total, pages, and the cursors "
+                "either side of the page). Answers carry an ETag and Cache-Control; "
+                "If-None-Match answers 304.",
                 params=[
                     *PAGING,
+                    *CATALOG_CURSOR,
                     *LOCALE,
                     _query("q", {"type": "string", "maxLength": 100}),
                     _query("category", {"type": "string", "maxLength": 120}),
@@ -456,6 +487,55 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "the address when the shop asks for it.",
                 body="Credentials",
                 errors=(403, 409),
+            )
+        },
+        "/api/v1/account/token": {
+            "post": _op(
+                "refreshLoginToken",
+                "account",
+                "A fresh login token for a good one (a day from now)",
+                (200, _data(_ref("LoginAnswer")), "The new token and the account"),
+                description="Send the token to renew as Authentication-Token; the answer "
+                "has a new one that lives a day from now. The one sent keeps working "
+                "until it expires (use the new one and forget it); logout ends both. An "
+                "expired token cannot be renewed: log in again.",
+            )
+        },
+        "/api/v1/account/logout": {
+            "post": _op(
+                "logout",
+                "account",
+                "Log the shopper out: every login token of the account stops working",
+                (204, None, "Logged out"),
+                description="Ends every Authentication-Token of the account at once (all "
+                "its apps and devices: 401 from now on), and a page session sent instead "
+                "of a token. Sessions on the shop's pages stay. API keys are revoked in "
+                "the dashboard instead (403).",
+            )
+        },
+        "/api/v1/account/password-reset": {
+            "post": _op(
+                "requestPasswordReset",
+                "account",
+                "Mail a password reset link, if the address has an account",
+                (202, None, "Sent, if the address has an account"),
+                description="Answers 202 whether or not the address has an account (the "
+                "API never tells which do); the mail holds a link whose last part is the "
+                "token for POST /account/password. Limited per address and per account, "
+                "like the reset page.",
+                body="ResetRequest",
+            )
+        },
+        "/api/v1/account/password": {
+            "post": _op(
+                "resetPassword",
+                "account",
+                "Choose a new password with the token from the reset mail",
+                (204, None, "Changed: log in with the new password"),
+                description="Every session and login token of the account ends, and so "
+                "does the token (it works once). An invalid or expired token is a 422 "
+                "naming token; a password the shop refuses a 422 naming password.",
+                body="PasswordReset",
             )
         },
         # Staff ---------------------------------------------------------------------
@@ -730,6 +810,66 @@ def _paths() -> dict[str, dict[str, Any]]:
                 (200, _data(_ref("Customer")), "The account"),
             ),
         },
+        "/api/v1/admin/webhooks": {
+            "get": _op(
+                "listWebhooks",
+                "admin: webhooks",
+                "The shop's webhook endpoints (never their secrets)",
+                (200, _data({"type": "array", "items": _ref("Webhook")}), "The endpoints"),
+            ),
+            "post": _op(
+                "createWebhook",
+                "admin: webhooks",
+                "Subscribe an endpoint to events; the answer shows its secret, once",
+                (201, _data(_ref("WebhookWithSecret")), "The endpoint, with its secret"),
+                description="The URL is held to the dashboard's rules (https, a public "
+                "address, never the platform itself: 422 naming url), at most 20 "
+                "endpoints (409 webhook_limit). Deliveries are signed as Standard Webhooks "
+                "say (webhook-id, webhook-timestamp, webhook-signature) with the secret "
+                "answered here, the only time it is shown.",
+                body="WebhookIn",
+                errors=(409,),
+                ok_headers=LOCATION,
+                links={"GetWebhook": _link("getWebhook", webhook_id="$response.body#/data/id")},
+            ),
+        },
+        "/api/v1/admin/webhooks/{webhook_id}": {
+            "parameters": [WEBHOOK_ID],
+            "get": _op(
+                "getWebhook",
+                "admin: webhooks",
+                "One webhook endpoint",
+                (200, _data(_ref("Webhook")), "The endpoint"),
+            ),
+            "patch": _op(
+                "updateWebhook",
+                "admin: webhooks",
+                "Change an endpoint's URL, events or whether it is on",
+                (200, _data(_ref("Webhook")), "The endpoint"),
+                description="Only the fields sent change. A new URL is checked as a new "
+                "endpoint's is (422 naming url); active: true switches an endpoint that "
+                "failed back on and forgets its failures.",
+                body="WebhookPatch",
+            ),
+            "delete": _op(
+                "deleteWebhook",
+                "admin: webhooks",
+                "Remove an endpoint (what is still queued for it is dropped)",
+                (204, None, "Removed"),
+            ),
+        },
+        "/api/v1/admin/webhooks/{webhook_id}/secret": {
+            "parameters": [WEBHOOK_ID],
+            "post": _op(
+                "rotateWebhookSecret",
+                "admin: webhooks",
+                "A new signing secret for the endpoint, shown once",
+                (200, _data(_ref("WebhookWithSecret")), "The endpoint, with its new secret"),
+                description="The old secret stops at once: deliveries from now on, retries "
+                "included, are signed with the new one.",
+                ok_headers=LOCATION,
+            ),
+        },
         "/api/v1/openapi.json": {
             "get": _op(
                 "getOpenApi",
@@ -744,9 +884,16 @@ def _paths() -> dict[str, dict[str, Any]]:
 @cache
 def component_schemas() -> dict[str, Any]:
     """The component schemas, generated from the models the API validates and answers with."""
-    from .account import Credentials, LoginAnswer, Registered
+    from .account import Credentials, LoginAnswer, PasswordReset, Registered, ResetRequest
 
-    models: tuple[type[BaseModel], ...] = (*DOCUMENTED, Credentials, LoginAnswer, Registered)
+    models: tuple[type[BaseModel], ...] = (
+        *DOCUMENTED,
+        Credentials,
+        LoginAnswer,
+        Registered,
+        ResetRequest,
+        PasswordReset,
+    )
     _, top = models_json_schema(
         [(model, "validation") for model in models],
         ref_template="#/components/schemas/{model}",
@@ -834,7 +981,7 @@ def _declared_security(items: dict[str, dict[str, Any]]) -> dict[str, dict[str, 
             # 401 everywhere: a credential that is sent and fails is refused on every route,
             # one that serves guests or anyone too (api/access.py).
             refusals = {401}
-            if access.scope is not None:
+            if access.scope is not None or not access.keys:
                 refusals.add(403)
             for code in sorted(refusals):
                 responses.setdefault(str(code), _json(_ref("Error"), ERRORS[code]))
@@ -869,6 +1016,7 @@ def openapi_document(shop_name: str) -> dict[str, Any]:
                 "admin: catalog",
                 "admin: orders",
                 "admin: customers",
+                "admin: webhooks",
                 "meta",
             )
         ],

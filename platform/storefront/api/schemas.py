@@ -4,7 +4,7 @@ from these, and every response is built through them, so the two cannot drift.""
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -23,6 +23,7 @@ from ..emails import checked_email
 from ..listing import MAX_ID
 from ..orders.models import STATUSES
 from ..problems import ErrorCode
+from ..webhooks.models import EVENTS
 
 # The one email rule (storefront.emails), as registration applies it: what it refuses
 # beyond the format (a special-use domain such as .test) is a 422 naming the field.
@@ -272,6 +273,14 @@ class Cart(BaseModel):
 
 
 class OrderLine(BaseModel):
+    product_id: int | None = Field(
+        description="The product (GET /products by its slug, /admin/products/{id}); null "
+        "once the product was deleted: the line keeps its SKU, title and price."
+    )
+    variant_id: int | None = Field(
+        description="The variant bought (Product.variants); null for a product without "
+        "variants, or once the variant or its product was deleted."
+    )
     sku: str
     title: str
     variant: str | None = Field(description='The options chosen, e.g. "M / Red".')
@@ -341,6 +350,94 @@ class CursorMeta(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as ?cursor= for the next page; null on the last one."
     )
+
+
+class CatalogPageMeta(PageMeta):
+    """A catalog page by number, with cursors to go on from it by cursor."""
+
+    next_cursor: str | None = Field(
+        description="The products after this page, as ?cursor=; null on the last page."
+    )
+    prev_cursor: str | None = Field(
+        description="The products before this page, as ?cursor=; null on the first page."
+    )
+
+
+class CatalogCursorMeta(BaseModel):
+    """A catalog window by cursor: go on either way (Link: rel=next, rel=prev)."""
+
+    limit: int
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the products after these; null at the end."
+    )
+    prev_cursor: str | None = Field(
+        description="Pass as ?cursor= for the products before these; null at the start."
+    )
+
+
+# A Literal, not an enum: strict validation takes a JSON string for it.
+WebhookEvent = Literal[EVENTS]  # type: ignore[valid-type]
+WebhookUrl = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=500,
+        json_schema_extra={"format": "uri"},
+        description="https, on a public address (never the platform's own).",
+    ),
+]
+WebhookEvents = Annotated[
+    list[WebhookEvent],  # type: ignore[valid-type]
+    Field(min_length=1, max_length=len(EVENTS) * 2),
+]
+
+
+class Webhook(BaseModel):
+    """One of the shop's webhook endpoints: where its events go (never its secret)."""
+
+    id: int
+    url: str
+    events: list[WebhookEvent]  # type: ignore[valid-type]
+    active: bool = Field(description="False: switched off by hand or after failures.")
+    failures: int = Field(description="Deliveries that gave up in a row.")
+    disabled_reason: str = Field(description="Why it was switched off, if it was.")
+    created_at: str = Field(description="UTC, ISO 8601.")
+
+
+class WebhookWithSecret(Webhook):
+    """An endpoint with its signing secret: answered once, when it is made or renewed."""
+
+    secret: str = Field(
+        description="whsec_<base64>: verify deliveries with it (Standard Webhooks). Shown "
+        "once: store it now."
+    )
+
+
+class WebhookIn(_In):
+    url: WebhookUrl
+    events: WebhookEvents
+    active: bool = True
+
+
+class WebhookPatch(_In):
+    """Only the fields sent change; active: true switches a failed endpoint on again."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra=_not_nullable("url", "events", "active"),
+    )
+
+    url: WebhookUrl | None = None
+    events: WebhookEvents | None = None
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _sent_not_null(self) -> WebhookPatch:
+        for name in ("url", "events", "active"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
 
 
 class ErrorBody(BaseModel):
@@ -569,6 +666,12 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     Customer,
     PageMeta,
     CursorMeta,
+    CatalogPageMeta,
+    CatalogCursorMeta,
+    Webhook,
+    WebhookWithSecret,
+    WebhookIn,
+    WebhookPatch,
     ErrorBody,
     Error,
 )

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
 from flask import Response, jsonify, request, url_for
+from sqlalchemy import select
 
 from ..accounts.models import User
 from ..cart import services as cart_services
+from ..catalog.keyset import Mark
 from ..catalog.models import Category as CategoryRow
 from ..catalog.models import Product as ProductRow
 from ..catalog.models import ProductImage as ImageRow
+from ..catalog.models import Variant as VariantRow
 from ..catalog.money import shop_currency, shop_money
 from ..catalog.views_model import image_view, option_views, variant_label
+from ..extensions import db
 from ..i18n import current_locale, localized
 from ..listing import Page
 from ..media import media_url
@@ -28,6 +33,7 @@ from ..orders.payments import PROVIDERS
 from ..orders.pricing import LineIn, Quote
 from ..orders.refunds import Refund as RefundRow
 from . import schemas
+from .http import encode_mark
 
 
 def money(amount: int, currency: str | None = None) -> schemas.Money:
@@ -266,8 +272,42 @@ def cart(country: str = "", code: str = "") -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def _order_fields(row: OrderRow) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Live:
+    """Which products and variants order lines name still exist: a line keeps a plain
+    reference, so one whose product was deleted answers null, not an id that leads
+    nowhere (or, once reused, to another product)."""
+
+    products: frozenset[int]
+    variants: frozenset[tuple[int, int]]  # (product id, variant id)
+
+    @classmethod
+    def of(cls, rows: Sequence[OrderRow]) -> Live:
+        """Two statements for any number of orders (a listing's page)."""
+        product_ids = {line.product_id for row in rows for line in row.lines if line.product_id}
+        variant_ids = {line.variant_id for row in rows for line in row.lines if line.variant_id}
+        products: set[int] = set()
+        variants: set[tuple[int, int]] = set()
+        if product_ids:
+            stmt = select(ProductRow.id).where(ProductRow.id.in_(product_ids))
+            products = set(db.session.scalars(stmt))
+        if variant_ids:
+            pairs = select(VariantRow.product_id, VariantRow.id).where(
+                VariantRow.id.in_(variant_ids)
+            )
+            variants = {(p, v) for p, v in db.session.execute(pairs)}
+        return cls(frozenset(products), frozenset(variants))
+
+    def product(self, product_id: int | None) -> int | None:
+        return product_id if product_id in self.products else None
+
+    def variant(self, product_id: int | None, variant_id: int | None) -> int | None:
+        return variant_id if (product_id, variant_id) in self.variants else None
+
+
+def _order_fields(row: OrderRow, live: Live | None = None) -> dict[str, Any]:
     currency = row.currency
+    live = live or Live.of([row])
     return {
         "number": row.number,
         "status": row.status,
@@ -275,6 +315,8 @@ def _order_fields(row: OrderRow) -> dict[str, Any]:
         "email": row.email,
         "lines": [
             schemas.OrderLine(
+                product_id=live.product(line.product_id),
+                variant_id=live.variant(line.product_id, line.variant_id),
                 sku=line.sku,
                 title=line.title,
                 variant=line.variant,
@@ -305,13 +347,13 @@ def _order_fields(row: OrderRow) -> dict[str, Any]:
     }
 
 
-def order(row: OrderRow) -> dict[str, Any]:
-    return schemas.Order(**_order_fields(row)).model_dump(mode="json")
+def order(row: OrderRow, live: Live | None = None) -> dict[str, Any]:
+    return schemas.Order(**_order_fields(row, live)).model_dump(mode="json")
 
 
-def admin_order(row: OrderRow) -> dict[str, Any]:
+def admin_order(row: OrderRow, live: Live | None = None) -> dict[str, Any]:
     return schemas.AdminOrder(
-        **_order_fields(row),
+        **_order_fields(row, live),
         updated_at=when(row.updated_at),
         customer_id=row.user_id,
         shipping_address=schemas.Address(
@@ -377,6 +419,48 @@ def listing(page: Page, items: list[Any]) -> Response:
         page=page.page, per_page=page.per_page, total=page.total, pages=page.pages
     )
     return jsonify(data=items, meta=meta.model_dump())
+
+
+def catalog_listing(
+    page: Page, items: list[Any], after: Mark | None, before: Mark | None
+) -> Response:
+    """A catalog page by number, with the cursors either side of it."""
+    meta = schemas.CatalogPageMeta(
+        page=page.page,
+        per_page=page.per_page,
+        total=page.total,
+        pages=page.pages,
+        next_cursor=encode_mark(after) if after else None,
+        prev_cursor=encode_mark(before) if before else None,
+    )
+    return jsonify(data=items, meta=meta.model_dump())
+
+
+def catalog_cursor_listing(
+    items: list[Any], after: Mark | None, before: Mark | None, limit: int
+) -> Response:
+    """A catalog window by cursor; ``Link`` names the windows either side."""
+    meta = schemas.CatalogCursorMeta(
+        limit=limit,
+        next_cursor=encode_mark(after) if after else None,
+        prev_cursor=encode_mark(before) if before else None,
+    )
+    response = jsonify(data=items, meta=meta.model_dump())
+    links = [
+        f'<{_with_cursor(cursor)}>; rel="{rel}"'
+        for rel, cursor in (("next", meta.next_cursor), ("prev", meta.prev_cursor))
+        if cursor
+    ]
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
+
+
+def _with_cursor(cursor: str) -> str:
+    args = {k: v for k, v in request.args.to_dict().items() if k not in ("page", "per_page")}
+    args["cursor"] = cursor
+    args.setdefault("limit", str(request.args.get("per_page", 20)))
+    return f"{request.base_url}?{urlencode(args)}"
 
 
 def cursor_listing(items: Sequence[Any], next_cursor: str | None, limit: int) -> Response:

@@ -20,6 +20,7 @@ from flask_login import current_user
 from ..accounts import tokens
 from ..accounts.auth import api_unauthenticated
 from ..cart import services as cart_services
+from ..catalog import keyset
 from ..catalog import services as catalog
 from ..db import retrying
 from ..extensions import csrf, db
@@ -33,7 +34,7 @@ from ..tenancy.context import current_tenant
 from . import serializers as out
 from .access import public, requires_scope
 from .errors import ApiError, body, init_api_errors, paging, refused
-from .http import cacheable, init_http
+from .http import cacheable, decode_mark, init_http, limit_arg
 from .idempotency import replayed as idempotent_replay
 from .idempotency import request_fingerprint, sent_key
 from .openapi import openapi_document
@@ -61,23 +62,27 @@ def _adopt_cart_token() -> None:
 @bp.get("/products")
 @public
 def products() -> Response:
+    """Active products: by cursor (``cursor`` or ``limit`` sent: both ways through the
+    listing, nothing shifts when products are added) or by page number, as before."""
     page, per_page = paging()
     query = request.args.get("q") or None
+    category = request.args.get("category") or None
     sort = request.args.get("sort", "relevance" if query else "newest")
     if sort not in catalog.SORTS:
         raise ApiError(400, f"sort must be one of {', '.join(catalog.SORTS)}.")
     try:
-        results = catalog.list_products(
-            page,
-            per_page,
-            sort,
-            request.args.get("category") or None,
-            query,
-            transform=None,
-        )
+        if "cursor" in request.args or "limit" in request.args:
+            at = decode_mark(request.args["cursor"]) if "cursor" in request.args else None
+            limit = limit_arg(default=per_page)
+            found = keyset.window(limit, sort, category, query, at)
+            items = [out.product(p) for p in found.items]
+            return cacheable(out.catalog_cursor_listing(items, found.next, found.prev, limit))
+        results = catalog.list_products(page, per_page, sort, category, query, transform=None)
     except LookupError:
         raise ApiError(404, "No such category.") from None
-    return cacheable(out.listing(results, [out.product(p) for p in results.items]))
+    after, before = keyset.marks_of_page(results, sort, query)
+    items = [out.product(p) for p in results.items]
+    return cacheable(out.catalog_listing(results, items, after, before))
 
 
 @bp.get("/products/<slug>")
@@ -313,7 +318,8 @@ def order_list() -> Response:
     shop's orders are at /api/v1/admin/orders."""
     page, per_page = paging()
     results = paginate(orders.orders_of_query(current_user.id), page, per_page)
-    return out.listing(results, [out.order(o) for o in results.items])
+    live = out.Live.of(results.items)
+    return out.listing(results, [out.order(o, live) for o in results.items])
 
 
 @bp.get("/orders/<number>")

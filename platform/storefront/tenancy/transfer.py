@@ -23,6 +23,7 @@ the operator's ``--domain`` is trusted.
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -217,13 +218,15 @@ def _kill_api_key(row: dict[str, Any]) -> None:
 def _stop_webhook(row: dict[str, Any]) -> None:
     row["active"] = False  # the owner checks the address and turns it on again
     row["disabled_reason"] = "imported: check the address, then turn it on"
-    row["secret"] = "whsec_" + secrets.token_urlsafe(24)  # the archive's is known to its holder
+    # The archive's is known to its holder; a new one as webhooks.models.new_secret makes.
+    row["secret"] = "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 def _new_identity(row: dict[str, Any]) -> None:
     # Flask-Security's session id, remember cookie, login tokens and reset and
     # confirmation links all carry the uniquifier: a new one makes every one of them dead.
     row["fs_uniquifier"] = uuid.uuid4().hex
+    row["fs_token_uniquifier"] = uuid.uuid4().hex  # what API login tokens carry
 
 
 def _new_cart_token(row: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@ attempts, last error and status are the delivery log."""
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import datetime
 
@@ -26,15 +27,19 @@ EVENTS = (
 )
 
 
+def new_secret() -> str:
+    """A signing secret as Standard Webhooks writes one: ``whsec_`` and 24 random bytes in
+    base64, which receivers' libraries decode to the HMAC key."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
 class WebhookEndpoint(Model, TenantScoped):
     __tablename__ = "webhook_endpoints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     url: Mapped[str] = mapped_column(String(500))
     # Signs every delivery (HMAC-SHA256); shown to the owner, never in exports or logs.
-    secret: Mapped[str] = mapped_column(
-        String(64), default=lambda: "whsec_" + secrets.token_urlsafe(24)
-    )
+    secret: Mapped[str] = mapped_column(String(64), default=new_secret)
     events: Mapped[str] = mapped_column(Text)  # space-separated event names
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Deliveries that gave up in a row; at DISABLE_AFTER the endpoint is switched off.

@@ -2,9 +2,16 @@
 
 ``emit(event, data)`` writes one outbox row per subscribed endpoint, in the caller's
 transaction: a webhook exists exactly when the change commits. Each delivery is a JSON
-POST signed like Stripe's: ``Storefront-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of
-"<t>.<raw body>" with the endpoint's secret>``, with the event id (for deduplication)
-and the timestamp (against replays) in headers too. A delivery that does not answer 2xx
+POST signed twice over the same body:
+
+- as `Standard Webhooks <https://www.standardwebhooks.com/>`_ say, so a receiver checks
+  it with an off-the-shelf library: ``webhook-id`` (the event id, the same on every retry:
+  deduplicate by it), ``webhook-timestamp`` (against replays) and ``webhook-signature:
+  v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`` keyed by the secret's
+  base64-decoded bytes (``whsec_<base64>``);
+- as before, for receivers written against it (deprecated): ``Storefront-Signature:
+  t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with the whole secret as text>``,
+  with ``Storefront-Event-Id`` and ``Storefront-Timestamp``. A delivery that does not answer 2xx
 within ``WEBHOOK_DEADLINE_SECONDS`` (all of it, not per read) is retried by the outbox
 with exponential backoff; after ``DISABLE_AFTER`` deliveries gave up in a row, the
 endpoint is switched off and the shop's contact is mailed. Deliveries never run in a web
@@ -18,6 +25,8 @@ checked (``network``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import ipaddress
@@ -39,7 +48,7 @@ from ..outbox.models import OutboxMessage
 from ..outbox.services import handler, on_give_up, queue_shop_mail
 from ..tenancy.context import current_tenant
 from . import network
-from .models import EVENTS, WebhookEndpoint
+from .models import EVENTS, WebhookEndpoint, new_secret
 from .network import WebhookError
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,24 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     """The ``Storefront-Signature`` header for ``body`` sent at ``timestamp``."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def standard_key(secret: str) -> bytes:
+    """The HMAC key a Standard Webhooks receiver reads from ``whsec_<base64>``. A secret
+    made before the standard was followed is URL-safe base64: its own bytes (libraries
+    that insist on the standard alphabet cannot read it: rotate it)."""
+    text = secret.removeprefix("whsec_")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def sign_standard(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The ``webhook-signature`` header (Standard Webhooks, version 1)."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(standard_key(secret), signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
 
 
 def verify(secret: str, header: str, body: bytes, tolerance: int = 300) -> bool:
@@ -109,16 +136,54 @@ def _deadline_seconds() -> float:
     return float(current_app.config.get("WEBHOOK_DEADLINE_SECONDS", 10.0))
 
 
-def add_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
+class TooManyEndpoints(WebhookError):
+    """The shop has ``MAX_ENDPOINTS`` already."""
+
+
+def _events(events: list[str]) -> str:
     wanted = [e for e in dict.fromkeys(events) if e]
     unknown = [e for e in wanted if e not in EVENTS]
     if unknown or not wanted:
         raise WebhookError(_("Events must be among: %(events)s.", events=", ".join(EVENTS)))
+    return " ".join(wanted)
+
+
+def add_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
+    wanted = _events(events)
     count = len(db.session.scalars(select(WebhookEndpoint.id)).all())
     if count >= MAX_ENDPOINTS:
-        raise WebhookError(_("A shop has at most %(num)s endpoints.", num=MAX_ENDPOINTS))
-    endpoint = WebhookEndpoint(url=check_url(url), events=" ".join(wanted))
+        raise TooManyEndpoints(_("A shop has at most %(num)s endpoints.", num=MAX_ENDPOINTS))
+    endpoint = WebhookEndpoint(url=check_url(url), events=wanted)
     db.session.add(endpoint)
+    db.session.flush()
+    return endpoint
+
+
+def update_endpoint(
+    endpoint: WebhookEndpoint,
+    *,
+    url: str | None = None,
+    events: list[str] | None = None,
+    active: bool | None = None,
+) -> WebhookEndpoint:
+    """Change what is given; a new URL is checked as a new endpoint's is, and switching
+    an endpoint on forgets the failures that switched it off."""
+    if events is not None:
+        endpoint.events = _events(events)
+    if url is not None and url.strip() != endpoint.url:
+        endpoint.url = check_url(url)
+    if active is True and not endpoint.active:
+        endpoint.active, endpoint.failures, endpoint.disabled_reason = True, 0, ""
+    elif active is False:
+        endpoint.active = False
+    db.session.flush()
+    return endpoint
+
+
+def rotate_secret(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """A new signing secret (the old one stops at once: deliveries still queued are
+    signed with the new one when they go)."""
+    endpoint.secret = new_secret()
     db.session.flush()
     return endpoint
 
@@ -223,11 +288,17 @@ def _deliver(payload: dict[str, Any]) -> None:
         return
     body = json.dumps(payload["body"], separators=(",", ":")).encode()
     timestamp = int(time.time())
+    event_id = payload["body"]["id"]
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Storefront-Webhooks/1",
+        # Standard Webhooks: what receivers' libraries check.
+        "webhook-id": event_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign_standard(endpoint.secret, event_id, timestamp, body),
         "Storefront-Event": payload["body"]["type"],
-        "Storefront-Event-Id": payload["body"]["id"],
+        # Deprecated: the first scheme, kept for the receivers written against it.
+        "Storefront-Event-Id": event_id,
         "Storefront-Timestamp": str(timestamp),
         "Storefront-Signature": sign(endpoint.secret, timestamp, body),
     }
