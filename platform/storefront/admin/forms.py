@@ -36,6 +36,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..catalog.models import check_image_url
 from ..i18n import language_name, other_locales
+from ..i18n.numbers import format_plain, parse_decimal
 
 
 def _image_url(form: FlaskForm, field: StringField) -> None:
@@ -43,6 +44,26 @@ def _image_url(form: FlaskForm, field: StringField) -> None:
         check_image_url(field.data)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+
+
+class LocaleDecimalField(DecimalField):
+    """A decimal typed the reader's way ("8,6" in French; "8.6" everywhere), shown back
+    the same way."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None
+            return
+        try:
+            self.data = parse_decimal(str(valuelist[0]))
+        except ValueError:
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value.")) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return format_plain(self.data) if self.data is not None else ""
 
 
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Lowercase letters, digits and dashes."))
@@ -288,11 +309,13 @@ class TaxRateForm(FlaskForm):
         validators=[DataRequired(), Length(max=2)],
         description=_l("A two-letter code, or * for every other country."),
     )
-    standard = DecimalField(
+    standard = LocaleDecimalField(
         _l("Standard rate (%)"), validators=[InputRequired(), NumberRange(0, 100)]
     )
-    reduced = DecimalField(_l("Reduced rate (%)"), validators=[Optional(), NumberRange(0, 100)])
-    zero = DecimalField(_l("Zero rate (%)"), validators=[Optional(), NumberRange(0, 100)])
+    reduced = LocaleDecimalField(
+        _l("Reduced rate (%)"), validators=[Optional(), NumberRange(0, 100)]
+    )
+    zero = LocaleDecimalField(_l("Zero rate (%)"), validators=[Optional(), NumberRange(0, 100)])
     submit = SubmitField(_l("Save rates"))
 
 

@@ -36,6 +36,30 @@ def format_rate(percent: Any) -> str:
     return numbers.format_percent(number / 100, locale=_locale(), decimal_quantization=False)
 
 
+def parse_decimal(text: str) -> Decimal:
+    """A decimal number as the reader types it: "8,6" in French or German, "8.6" in
+    English, and "8.6" anywhere (a point is never taken for grouping: no rate or amount
+    here is written "8.600"). ``ValueError`` when it is no number."""
+    text = text.strip().replace("\u202f", "").replace("\xa0", "").replace(" ", "")
+    try:
+        number = numbers.parse_decimal(text, locale=_locale(), strict=True)
+    except numbers.NumberFormatError:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f"not a number: {text!r}") from None
+    if not number.is_finite():
+        raise ValueError(f"not a number: {text!r}")
+    return number
+
+
+def format_plain(value: Decimal) -> str:
+    """A decimal as the reader types it back (no grouping): "8,6" in French."""
+    return numbers.format_decimal(
+        value.normalize(), locale=_locale(), group_separator=False, decimal_quantization=False
+    )
+
+
 def _number(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
