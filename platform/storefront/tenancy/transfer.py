@@ -259,6 +259,7 @@ DATA_TABLES = frozenset(
         "payment_events",  # which provider events were handled: they can only refuse
         "discount_codes",
         "discount_redemptions",
+        "saved_addresses",  # shoppers' address books, tied to their imported accounts
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024
