@@ -1,4 +1,5 @@
-"""Engine-level settings that differ by backend, applied when the engine connects."""
+"""What differs by database backend, held to one behaviour: column types with one rule on
+every database, and engine-level settings applied when the engine connects."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import DateTime, String, event
+from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.ext.compiler import compiles
 
 from .extensions import db
 
@@ -24,6 +27,47 @@ MYSQL_SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
     "NO_ENGINE_SUBSTITUTION"
 )
+
+
+# Column types: one rule on every database --------------------------------------------
+
+
+class Identifier(String):
+    """Text a shop names a thing by (a SKU, a slug, an order number, a discount code):
+    compared exactly, byte for byte, on every database (docs/decisions.md).
+
+    SQLite compares bytes. MariaDB's default collations ignore case, accents and trailing
+    spaces, so ``x``, ``X`` and ``x `` were one SKU there and ``/p/CLASSIC-ANVIL`` a page;
+    its ``utf8mb4_bin`` still pads (``'x' = 'x '``). ``utf8mb4_nopad_bin`` (MySQL 8:
+    ``utf8mb4_0900_bin``) pads nothing, so lookups and unique keys agree with SQLite's.
+    """
+
+
+@compiles(Identifier, "mysql", "mariadb")
+def _identifier_ddl(type_: Identifier, compiler: Any, **kw: Any) -> str:
+    return str(
+        compiler.process(
+            mysql.VARCHAR(type_.length, collation=binary_collation(compiler.dialect)), **kw
+        )
+    )
+
+
+def binary_collation(dialect: Any) -> str:
+    """The utf8mb4 collation that compares bytes and pads nothing, on this server."""
+    return "utf8mb4_nopad_bin" if dialect.is_mariadb else "utf8mb4_0900_bin"
+
+
+class Timestamp(DateTime):
+    """A moment, in UTC without a zone, read back as it was written: microseconds kept.
+
+    MySQL's and MariaDB's ``DATETIME`` drops them (a checkout and its idempotent replay
+    showed different ``created_at``); ``DATETIME(6)`` keeps them, as SQLite's text does.
+    """
+
+
+@compiles(Timestamp, "mysql", "mariadb")
+def _timestamp_ddl(_type: Timestamp, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(mysql.DATETIME(fsp=6), **kw))
 
 
 def init_engine_hooks(app: Flask) -> None:

@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     ForeignKeyConstraint,
     Integer,
     String,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
+from ..db import Timestamp
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -81,12 +81,12 @@ class User(Model, TenantScoped, UserMixin):
     fs_token_uniquifier: Mapped[str] = mapped_column(
         String(64), unique=True, default=lambda: uuid.uuid4().hex
     )
-    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     locale: Mapped[str | None] = mapped_column(String(16))  # the one they registered in
     # A mail for each new and each paid order (owner and staff only): None follows the
     # role (the owner gets them, staff do not); True or False is the person's own choice.
     order_mails: Mapped[bool | None] = mapped_column(Boolean, default=None)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin
         secondary=roles_users,
@@ -128,10 +128,10 @@ class ApiKey(Model, TenantScoped):
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16))  # shown in lists, to tell keys apart
     key_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
     # What the key may do (``tokens.SCOPES``); None: a key made before scopes, which may
     # do ``tokens.STAFF_SCOPES``.
     scopes: Mapped[list[str] | None] = mapped_column(JSON, default=None)
@@ -160,4 +160,4 @@ class UserSession(Model, TenantScoped):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(Integer)
     sid_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

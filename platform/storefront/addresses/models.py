@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, false
+from sqlalchemy import Boolean, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import Timestamp
 from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -35,7 +36,7 @@ class SavedAddress(Model, TenantScoped):
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     # One per shopper (services.set_default keeps it so).
     is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<SavedAddress {self.id} of user {self.user_id}>"

@@ -69,12 +69,19 @@ class LocaleDecimalField(DecimalField):
 SLUG = Regexp(r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message=_l("Lowercase letters, digits and dashes."))
 
 
+def stripped(value: Any) -> Any:
+    """A filter for identifiers (SKUs, slugs): spaces at either end go, ``x `` is ``x``
+    (they are compared exactly, docs/decisions.md)."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class ProductForm(FlaskForm):
-    sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=64)])
+    sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=64)], filters=[stripped])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(
         _l("URL slug"),
         validators=[Optional(), Length(max=120), SLUG],
+        filters=[stripped],
         description=_l("Leave empty to derive it from the title."),
     )
     description = TextAreaField(
@@ -121,7 +128,9 @@ class StockForm(FlaskForm):
 
 class CategoryForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    slug = StringField(_l("Slug"), validators=[Optional(), Length(max=120), SLUG])
+    slug = StringField(
+        _l("Slug"), validators=[Optional(), Length(max=120), SLUG], filters=[stripped]
+    )
     parent = SelectField(_l("Parent"), choices=[], validate_choice=True)
     submit = SubmitField(_l("Add category"))
 
@@ -408,6 +417,7 @@ class PageForm(FlaskForm):
     slug = StringField(
         _l("Address"),
         validators=[Optional(), Length(max=120), SLUG],
+        filters=[stripped],
         description=_l("The page lives at /pages/<address>; from the title when empty."),
     )
     body = TextAreaField(

@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -23,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
+from ..db import Identifier, Timestamp
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -52,7 +52,7 @@ class Category(Model, TenantScoped):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    slug: Mapped[str] = mapped_column(String(120))
+    slug: Mapped[str] = mapped_column(Identifier(120))
     name: Mapped[str] = mapped_column(String(200))
     parent_id: Mapped[int | None] = mapped_column(Integer)  # one level of nesting
     position: Mapped[int] = mapped_column(Integer, default=0)
@@ -72,8 +72,8 @@ class Product(Model, TenantScoped):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sku: Mapped[str] = mapped_column(String(64))
-    slug: Mapped[str] = mapped_column(String(120))
+    sku: Mapped[str] = mapped_column(Identifier(64))
+    slug: Mapped[str] = mapped_column(Identifier(120))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     price: Mapped[int] = mapped_column(Integer)  # minor units (cents)
@@ -85,9 +85,9 @@ class Product(Model, TenantScoped):
     tax_class: Mapped[str] = mapped_column(
         String(16), default="standard", server_default="standard"
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     # Any change to the row (stock moves by UPDATE statements too): integrations sync by it.
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
     # Title and description in the shop's other locales: {"de_DE": {"title": "..."}}.
     translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
     # What shoppers choose between (see catalog.variants): [{"name": "Size", "values":
@@ -153,7 +153,7 @@ class ProductImage(Model, TenantScoped):
     alt: Mapped[str] = mapped_column(String(300), default="")
     # The alt text in the shop's other locales: {"de_DE": {"alt": "..."}}.
     translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     def __repr__(self) -> str:
         return f"<ProductImage {self.key}>"
@@ -176,14 +176,14 @@ class Variant(Model, TenantScoped):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(Integer)
-    sku: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(Identifier(64))
     option_values: Mapped[list[str]] = mapped_column(JSON, default=list)
     price: Mapped[int | None] = mapped_column(Integer)  # None: the product's price
     compare_at_price: Mapped[int | None] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
     image_key: Mapped[str | None] = mapped_column(String(64))  # one of the product's images
     position: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:
         return f"<Variant {self.sku}>"

@@ -27,7 +27,12 @@ def _whole(value: Any) -> Any:
 # An integer as JSON Schema has it (strict models refuse "14" and true, take 14.0).
 WHOLE = BeforeValidator(_whole)
 
-Sku = Annotated[str, Field(min_length=1, max_length=64)]
+# Identifiers are exact (docs/decisions.md), so spaces at either end are stripped: ``x ``
+# is ``x``. The document's limits hold for what is sent (1 to 64 characters, a visible one
+# among them, as JSON Schema's unanchored pattern says) and the value is stripped after, so
+# the server takes exactly what the document allows. The models using it run Python's
+# regex engine: its ``\S`` is what ``str.strip`` keeps.
+Sku = Annotated[str, Field(min_length=1, max_length=64, pattern=r"\S"), AfterValidator(str.strip)]
 Title = Annotated[str, Field(min_length=1, max_length=200)]
 Price = Annotated[int, Field(ge=0, le=MAX_PRICE), WHOLE]
 Slug = Annotated[str, Field(min_length=1, max_length=120, pattern=SLUG_PATTERN)]
@@ -68,7 +73,7 @@ Translations = Annotated[
 class ProductIn(BaseModel):
     """A new product. Prices are in minor units (cents)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
 
     sku: Sku
     title: Title
@@ -99,7 +104,12 @@ def _no_null_where_refused(schema: dict[str, Any]) -> None:
 class ProductPatch(BaseModel):
     """A change to a product: only the fields sent change; ``null`` only where allowed."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_null_where_refused)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        regex_engine="python-re",
+        json_schema_extra=_no_null_where_refused,
+    )
 
     sku: Sku | None = None
     title: Title | None = None

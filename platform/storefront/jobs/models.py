@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, UniqueConstraint
+from sqlalchemy import Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import Timestamp
 from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped
@@ -19,4 +20,4 @@ class PeriodicRun(Model, TenantScoped):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task: Mapped[str] = mapped_column(String(64))
     period: Mapped[int] = mapped_column(Integer)  # unix time // the task's interval
-    ran_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ran_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)

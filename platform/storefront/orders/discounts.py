@@ -18,9 +18,10 @@ from datetime import datetime
 
 import icu  # type: ignore[import-untyped]
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Index, Integer, String, UniqueConstraint, func, select, update
+from sqlalchemy import Index, Integer, String, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import Identifier, Timestamp
 from ..extensions import Model, db
 from ..problems import Conflict, Refused
 from ..tenancy.models import utcnow
@@ -41,17 +42,17 @@ class DiscountCode(Model, TenantScoped):
     __scoped_args__ = (UniqueConstraint("tenant_id", "code"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(40))
+    code: Mapped[str] = mapped_column(Identifier(40))
     kind: Mapped[str] = mapped_column(String(16))  # percent | amount | free_shipping
     value: Mapped[int] = mapped_column(Integer, default=0)  # percent, or minor units
     min_order: Mapped[int] = mapped_column(Integer, default=0)  # minor units
-    starts_at: Mapped[datetime | None] = mapped_column(DateTime)
-    ends_at: Mapped[datetime | None] = mapped_column(DateTime)
+    starts_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    ends_at: Mapped[datetime | None] = mapped_column(Timestamp)
     max_uses: Mapped[int | None] = mapped_column(Integer)
     max_uses_per_customer: Mapped[int | None] = mapped_column(Integer)
     uses: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     def as_discount(self) -> DiscountIn:
         return DiscountIn(self.kind, self.value)
@@ -77,7 +78,7 @@ class DiscountRedemption(Model, TenantScoped):
     order_id: Mapped[int] = mapped_column(Integer)
     customer: Mapped[str] = mapped_column(String(255))  # customer_key(email), not the address
     sequence: Mapped[int] = mapped_column(Integer)  # this customer's nth use of the code
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 # ICU's SpoofChecker: the skeleton of UTS #39 (confusables.txt of the ICU it runs on).

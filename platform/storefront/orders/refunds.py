@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import DateTime, Index, Integer, String, select, update
+from sqlalchemy import Index, Integer, String, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..caching import invalidate_shop_cache
 from ..catalog.money import shop_money
 from ..catalog.variants import put_back
+from ..db import Timestamp
 from ..extensions import Model, db
 from ..idempotency import check_same_request
 from ..problems import Conflict, Refused
@@ -52,7 +53,7 @@ class Refund(Model, TenantScoped):
     request_fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
     provider_ref: Mapped[str | None] = mapped_column(String(100))  # the provider's refund id
     restocked: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 def refunded_total(order: Order) -> int:

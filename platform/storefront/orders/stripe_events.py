@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import DateTime, Index, Integer, String, select
+from sqlalchemy import Index, Integer, String, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import Timestamp
 from ..extensions import Model, db
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
@@ -49,7 +50,7 @@ class PaymentEvent(Model, TenantScoped):
     provider: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[Any] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[Any] = mapped_column(Timestamp, default=utcnow)
     # What the event claimed, as sent (cut to the column), for the owner to compare.
     order_number: Mapped[str | None] = mapped_column(String(32))
     reference: Mapped[str | None] = mapped_column(String(100))  # the Checkout Session id

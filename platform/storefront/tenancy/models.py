@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..db import Timestamp
 from ..extensions import Model
 
 
@@ -45,7 +45,7 @@ class Tenant(Model):
     suspended_reason: Mapped[str | None] = mapped_column(Text, default=None)
     # Bumped to drop every cached value of this shop at once (cache keys carry it).
     cache_generation: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     # The database (cluster) that holds the shop's rows, by name: this installation serves
     # the shops whose name is its DATABASE_NAME and refuses the others (docs/deploy.md).
     database: Mapped[str] = mapped_column(String(63), default="main", server_default="main")
@@ -79,10 +79,10 @@ class Domain(Model):
     # Set by the operator (`--trust`, or the domains a shop is created with): not checked.
     trusted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     verify_token: Mapped[str | None] = mapped_column(String(64))
-    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_checked_at: Mapped[datetime | None] = mapped_column(Timestamp)
     last_check: Mapped[str] = mapped_column(String(300), default="", server_default="")
-    failing_since: Mapped[datetime | None] = mapped_column(DateTime)
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    failing_since: Mapped[datetime | None] = mapped_column(Timestamp)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
 

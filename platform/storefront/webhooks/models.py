@@ -7,9 +7,10 @@ import base64
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Integer, String, Text
+from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..db import Timestamp
 from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped
@@ -45,7 +46,7 @@ class WebhookEndpoint(Model, TenantScoped):
     # Deliveries that gave up in a row; at DISABLE_AFTER the endpoint is switched off.
     failures: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
 
     @property
     def event_list(self) -> list[str]:
