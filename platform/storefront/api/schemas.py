@@ -18,6 +18,7 @@ from ..catalog.schemas import (
     ProductIn,
     ProductPatch,
     ProductText,
+    Sku,
 )
 from ..emails import checked_email
 from ..listing import MAX_ID
@@ -311,6 +312,14 @@ class Address(BaseModel):
     postal_code: str
     city: str
     country: str
+    country_area: str = Field("", description="State, province...: where the country has one.")
+    city_area: str = Field("", description="District or neighbourhood, where the country has one.")
+    sorting_code: str = ""
+    phone: str = ""
+    lines: list[str] = Field(
+        default_factory=list,
+        description="The address as its country prints it, the country's name last.",
+    )
 
 
 class AdminOrder(Order):
@@ -478,6 +487,12 @@ class CheckoutIn(_In):
     postal_code: str = Field(min_length=1, max_length=20)
     city: str = Field(min_length=1, max_length=100)
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
+    # Optional, so bodies written before them still place orders; the API does not hold
+    # an address to its country's rules (the shop's pages do): clients check their own.
+    country_area: str = Field("", max_length=100, description="State or province, if any.")
+    city_area: str = Field("", max_length=100, description="District, if the country has one.")
+    sorting_code: str = Field("", max_length=20)
+    phone: str = Field("", max_length=40, description="For the carrier, if a delivery needs it.")
     payment_method: str = Field(
         min_length=1, max_length=32, description="One of GET /checkout/options' methods."
     )
@@ -602,9 +617,14 @@ class OptionsIn(_In):
 class VariantPatch(_In):
     """A change to a variant: only the fields sent change; a null price is the product's."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_not_nullable("sku"))
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        regex_engine="python-re",  # for Sku (catalog.schemas)
+        json_schema_extra=_not_nullable("sku"),
+    )
 
-    sku: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    sku: Sku | None = None
     price: Annotated[int, Field(ge=0, le=MAX_PRICE), WHOLE] | None = None
     compare_at_price: Annotated[int, Field(ge=0, le=MAX_PRICE), WHOLE] | None = None
     image_id: Id | None = Field(None, description="One of the product's images (null: none).")

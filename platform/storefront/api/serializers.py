@@ -12,6 +12,7 @@ from flask import Response, jsonify, request, url_for
 from sqlalchemy import select
 
 from ..accounts.models import User
+from ..addresses.views_model import format_address
 from ..cart import services as cart_services
 from ..catalog.keyset import Mark
 from ..catalog.models import Category as CategoryRow
@@ -362,6 +363,11 @@ def admin_order(row: OrderRow, live: Live | None = None) -> dict[str, Any]:
             postal_code=row.postal_code,
             city=row.city,
             country=row.country,
+            country_area=row.country_area or "",
+            city_area=row.city_area or "",
+            sorting_code=row.sorting_code or "",
+            phone=row.phone or "",
+            lines=format_address(row),
         ),
         refunded=money(row.refunded or 0, row.currency),
         note=row.note or "",

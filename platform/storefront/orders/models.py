@@ -8,7 +8,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    DateTime,
     Index,
     Integer,
     String,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
+from ..db import Identifier, Timestamp
 from ..extensions import Model
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -61,7 +61,7 @@ class Order(Model, TenantScoped):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(Identifier(32))
     user_id: Mapped[int | None] = mapped_column(Integer)
     email: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200))
@@ -69,6 +69,11 @@ class Order(Model, TenantScoped):
     postal_code: Mapped[str] = mapped_column(String(20))
     city: Mapped[str] = mapped_column(String(100))
     country: Mapped[str] = mapped_column(String(100))
+    # The lines some countries' addresses have (addresses.countries); "" on older orders.
+    country_area: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    city_area: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    sorting_code: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     shipping_label: Mapped[str] = mapped_column(String(100))
     shipping: Mapped[int] = mapped_column(Integer)  # minor units
     subtotal: Mapped[int] = mapped_column(Integer)
@@ -90,12 +95,12 @@ class Order(Model, TenantScoped):
     locale: Mapped[str | None] = mapped_column(String(16))  # the shopper's; their mails speak it
     carrier: Mapped[str | None] = mapped_column(String(100))
     tracking_number: Mapped[str | None] = mapped_column(String(100))
-    restocked_at: Mapped[datetime | None] = mapped_column(DateTime)  # units back, once
+    restocked_at: Mapped[datetime | None] = mapped_column(Timestamp)  # units back, once
     refunded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # minor units
     payment_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. a Checkout Session
     payment_intent: Mapped[str | None] = mapped_column(String(100))  # what refunds refer to
-    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)
 
     lines: Mapped[list[OrderLine]] = relationship(
         primaryjoin=lambda: and_(
