@@ -355,9 +355,7 @@ def test_the_api_takes_the_new_lines_and_does_without_them(app, make_shop, produ
         assert [(o.country_area, o.phone) for o in rows] == [("", ""), ("NY", "555 0100")]
 
 
-def test_the_address_lines_render_in_a_shops_sandboxed_layout(
-    app, make_shop, make_user, product
-):
+def test_the_address_lines_render_in_a_shops_sandboxed_layout(app, make_shop, make_user, product):
     """A shop's own layout puts checkout and the address book in the sandbox: the lines,
     the state list and ``format_address`` work there too."""
     from tests.fixtures.factories import tenant_folder
