@@ -20,7 +20,7 @@ from storefront.tenancy import (
 PLATFORM_TABLES = {"tenants", "domains", "registry_state"}
 # Keys unique across the platform on purpose: a random token that sessions and cookies
 # carry must find exactly one account anywhere (and the scoped lookup still needs the shop).
-GLOBAL_KEYS = {("users", ("fs_uniquifier",))}
+GLOBAL_KEYS = {("users", ("fs_uniquifier",)), ("users", ("fs_token_uniquifier",))}
 # Indexes for work that crosses shops on purpose: the outbox runner takes due rows of
 # every shop in time order (each row then runs with its own shop bound).
 GLOBAL_INDEXES = {("outbox", "ix_outbox_status_next_attempt_at")}
