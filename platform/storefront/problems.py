@@ -17,6 +17,7 @@ class Conflict(StrEnum):
     members are added, never renamed."""
 
     ALREADY_SIGNED_IN = "already_signed_in"
+    ADDRESS_BOOK_FULL = "address_book_full"
     CART_CHANGED = "cart_changed"
     CART_EMPTY = "cart_empty"
     CATEGORY_HAS_SUBCATEGORIES = "category_has_subcategories"

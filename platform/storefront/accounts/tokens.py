@@ -43,7 +43,8 @@ SCOPES = {
     "cart:read": "Read the key owner's own cart",
     "cart:write": "Add, change and remove lines in the key owner's own cart",
     "checkout:write": "Place orders as the key's owner",
-    "account:read": "Read the key owner's own account and orders",
+    "account:read": "Read the key owner's own account, orders and addresses",
+    "account:write": "Change the key owner's own address book",
 }
 # What a key gets when none are named (the dashboard ticks these), and what a key made
 # before keys had scopes (scopes NULL) may do: the shop's data, never shopping as its

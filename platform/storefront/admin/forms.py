@@ -355,7 +355,8 @@ SCOPE_LABELS = {
     "cart:read": _l("Read its owner's own cart"),
     "cart:write": _l("Fill its owner's own cart"),
     "checkout:write": _l("Place orders as its owner"),
-    "account:read": _l("Read its owner's own account and orders"),
+    "account:read": _l("Read its owner's own account, orders and addresses"),
+    "account:write": _l("Change its owner's own address book"),
 }
 
 

@@ -1,4 +1,5 @@
-"""``/api/v1/account``: what a headless storefront needs to sign shoppers up, in and out.
+"""``/api/v1/account``: what a headless storefront needs to sign shoppers up, in and out,
+and the shopper's address book.
 
 Login answers a short-lived ``Authentication-Token`` (send it as that header); the guest
 cart named by ``X-Cart-Token`` joins the account. ``/token`` trades a good token for a
@@ -13,6 +14,7 @@ per shop and account).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -30,15 +32,18 @@ from werkzeug.datastructures import MultiDict
 from ..accounts import services as accounts
 from ..accounts import tokens
 from ..accounts.mail import normalize_email, request_password_reset
+from ..addresses import services as addresses
+from ..addresses.countries import AddressInvalid, address_lines
+from ..addresses.views_model import values_of
 from ..cart import services as cart_services
 from ..extensions import csrf, db, limiter, security
 from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from . import serializers as out
-from .access import login_only, public
+from .access import login_only, public, requires_scope
 from .errors import ApiError, body, init_api_errors
 from .http import init_http
-from .schemas import Customer, Email, _In
+from .schemas import AddressIn, AddressPatch, Customer, Email, SavedAddress, _In
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1/account")
 csrf.exempt(bp)
@@ -258,3 +263,97 @@ def register() -> tuple[Response, int]:
     )
     answer = Registered(confirmation_required=confirm, message=message)
     return jsonify(data=answer.model_dump(mode="json")), 202
+
+
+# The address book ------------------------------------------------------------------
+# The signed-in shopper's own addresses (a key with account:read / account:write: its
+# owner's), held to their country's rules as on the address book's page.
+
+
+def _address(row: Any) -> dict[str, Any]:
+    values = values_of(row)
+    return SavedAddress(
+        id=row.id,
+        **values,
+        is_default=bool(row.is_default),
+        lines=address_lines(values),
+        created_at=out.when(row.created_at),
+    ).model_dump(mode="json")
+
+
+def _own_address(address_id: int) -> Any:
+    row = addresses.get_address(current_user.id, address_id)
+    if row is None:
+        raise ApiError(404, "No such address.")
+    return row
+
+
+def _checked(save: Callable[[], Any]) -> Any:
+    """Run a write of the address book; its refusals in the API's shape."""
+    try:
+        return save()
+    except AddressInvalid as exc:
+        db.session.rollback()
+        raise ApiError(422, "Some fields are invalid.", fields=exc.errors) from None
+    except addresses.AddressBookFull:
+        db.session.rollback()
+        raise ApiError(
+            409,
+            f"The address book is full ({addresses.MAX_ADDRESSES} addresses): delete one first.",
+            code=Conflict.ADDRESS_BOOK_FULL,
+        ) from None
+
+
+@bp.get("/addresses")
+@requires_scope("account:read")
+def address_list() -> Response:
+    """Every address of the shopper (at most ``MAX_ADDRESSES``), the default first."""
+    return jsonify(data=[_address(row) for row in addresses.list_addresses(current_user.id)])
+
+
+@bp.post("/addresses")
+@requires_scope("account:write")
+def address_add() -> tuple[Response, int]:
+    data = body(AddressIn)
+    values = data.model_dump(exclude={"is_default"})
+    row = _checked(lambda: addresses.add_address(current_user.id, values, data.is_default))
+    db.session.commit()
+    response = jsonify(data=_address(row))
+    response.headers["Location"] = f"/api/v1/account/addresses/{row.id}"
+    return response, 201
+
+
+@bp.get("/addresses/<int:address_id>")
+@requires_scope("account:read")
+def address_detail(address_id: int) -> Response:
+    return jsonify(data=_address(_own_address(address_id)))
+
+
+@bp.patch("/addresses/<int:address_id>")
+@requires_scope("account:write")
+def address_change(address_id: int) -> Response:
+    row = _own_address(address_id)
+    data = body(AddressPatch)
+    if data.is_default is False and row.is_default:
+        raise ApiError(
+            422,
+            "Some fields are invalid.",
+            fields={"is_default": "Make another address the default instead."},
+        )
+    changes = data.model_dump(exclude_unset=True, exclude={"is_default"})
+    if changes:
+        _checked(lambda: addresses.update_address(row, {**values_of(row), **changes}))
+    if data.is_default:
+        addresses.set_default(current_user.id, row.id)
+    db.session.commit()
+    return jsonify(data=_address(_own_address(address_id)))
+
+
+@bp.delete("/addresses/<int:address_id>")
+@requires_scope("account:write")
+def address_delete(address_id: int) -> tuple[str, int]:
+    """Delete an address; when it was the default, the newest left becomes it."""
+    if not addresses.delete_address(current_user.id, address_id):
+        raise ApiError(404, "No such address.")
+    db.session.commit()
+    return "", 204

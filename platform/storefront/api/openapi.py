@@ -164,6 +164,7 @@ IMAGE_ID = _path("image_id", {"type": "integer", "minimum": 1, "maximum": 2**31 
 CUSTOMER_ID = _path("customer_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 NUMBER = _path("number", {"type": "string", "maxLength": 32})
 CATEGORY_SLUG = _path("slug", {"type": "string", "maxLength": 120})
+ADDRESS_ID = _path("address_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 WEBHOOK_ID = _path("webhook_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1})
 
 
@@ -537,6 +538,52 @@ def _paths() -> dict[str, dict[str, Any]]:
                 "naming token; a password the shop refuses a 422 naming password.",
                 body="PasswordReset",
             )
+        },
+        "/api/v1/account/addresses": {
+            "get": _op(
+                "listAddresses",
+                "account",
+                "The shopper's address book, the default first",
+                (200, _data({"type": "array", "items": _ref("SavedAddress")}), "Every address"),
+                description="At most 50 addresses, the default first, then the newest.",
+            ),
+            "post": _op(
+                "addAddress",
+                "account",
+                "Save an address in the shopper's address book",
+                (201, _data(_ref("SavedAddress")), "Saved"),
+                description="Held to its country's rules (a 422 names each field that "
+                "does not hold); the account's first address is its default. 409 "
+                "`address_book_full` at 50 addresses.",
+                body="AddressIn",
+                errors=(409,),
+                ok_headers=LOCATION,
+            ),
+        },
+        "/api/v1/account/addresses/{address_id}": {
+            "parameters": [ADDRESS_ID],
+            "get": _op(
+                "getAddress",
+                "account",
+                "One of the shopper's addresses",
+                (200, _data(_ref("SavedAddress")), "The address"),
+            ),
+            "patch": _op(
+                "changeAddress",
+                "account",
+                "Change an address, or make it the default",
+                (200, _data(_ref("SavedAddress")), "The address as saved"),
+                description="The fields sent replace the saved ones and the result is "
+                "checked as a whole, like a new address.",
+                body="AddressPatch",
+            ),
+            "delete": _op(
+                "deleteAddress",
+                "account",
+                "Delete an address",
+                (204, None, "Deleted"),
+                description="When it was the default, the newest address left becomes it.",
+            ),
         },
         # Staff ---------------------------------------------------------------------
         "/api/v1/admin/products": {

@@ -347,6 +347,73 @@ class Customer(BaseModel):
     created_at: str = Field(description="UTC, ISO 8601.")
 
 
+class SavedAddress(BaseModel):
+    """An address in the shopper's address book, as stored: checked against its
+    country's rules (the postal code in its usual spelling, a state as its key)."""
+
+    id: int
+    name: str
+    address: str
+    city_area: str
+    city: str
+    country_area: str
+    postal_code: str
+    sorting_code: str
+    country: str = Field(description="ISO 3166-1 alpha-2.")
+    phone: str
+    is_default: bool = Field(description="Checkout's first choice; one per account.")
+    lines: list[str] = Field(
+        description="As the country prints it, one line per entry, the country's name last."
+    )
+    created_at: str = Field(description="UTC, ISO 8601.")
+
+
+_ADDRESS_DOC = (
+    "Held to its country's rules like the address book's page: a field that does not "
+    "hold is a 422 naming it (error.fields). GET /checkout/address-fields on the shop "
+    "tells which fields a country uses."
+)
+
+
+class AddressIn(_In):
+    __doc__ = "A new address. " + _ADDRESS_DOC
+
+    name: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=300)
+    city_area: str = Field("", max_length=100)
+    city: str = Field("", max_length=100)
+    country_area: str = Field("", max_length=100, description="State or province, if any.")
+    postal_code: str = Field("", max_length=20)
+    sorting_code: str = Field("", max_length=20)
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
+    phone: str = Field("", max_length=40)
+    is_default: bool = Field(False, description="Make it the account's default.")
+
+
+class AddressPatch(_In):
+    __doc__ = "Fields to change (the rest stay). " + _ADDRESS_DOC
+
+    name: str | None = Field(None, min_length=1, max_length=200)
+    address: str | None = Field(None, min_length=1, max_length=300)
+    city_area: str | None = Field(None, max_length=100)
+    city: str | None = Field(None, max_length=100)
+    country_area: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=20)
+    sorting_code: str | None = Field(None, max_length=20)
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+    phone: str | None = Field(None, max_length=40)
+    is_default: bool | None = Field(
+        None, description="true makes it the default (false is refused: choose another)."
+    )
+
+    @model_validator(mode="after")
+    def _sent_not_null(self) -> AddressPatch:
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+
 class PageMeta(BaseModel):
     page: int
     per_page: int
@@ -638,6 +705,9 @@ class VariantPatch(_In):
 
 # Every model the document describes, by the name it has there.
 DOCUMENTED: tuple[type[BaseModel], ...] = (
+    SavedAddress,
+    AddressIn,
+    AddressPatch,
     Money,
     Rendition,
     Image,
