@@ -45,13 +45,15 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, event, insert, text
 
+from storefront.catalog.link_keys import refresh_link_keys
 from storefront.extensions import db
 from storefront.tenancy.scoping import PLATFORM_TABLES
 
 # Tables read whole and sorted by design, and why that stays cheap in a big shop.
 SMALL_TABLES: Mapping[str, str] = {
     "categories": "a shop's navigation tree: tens of rows, every page shows it whole",
-    "alembic_version": "one row",
+    "roles": "a shop's roles: owner, staff and the few a shop adds",
+    "roles_users": "a row per staff member and role; shoppers have none",
 }
 # Columns whose single value still spans a good part of a shop's rows.
 SHOP_WIDE_COLUMNS = frozenset(
@@ -166,7 +168,7 @@ def _sqlite_problems(engine: Engine, statement: Statement, aliases: dict[str, st
 
 def _narrowed(using: str) -> bool:
     """Whether a SEARCH's constraints pin a column that does not span the shop."""
-    constraints = re.search(r"\((.*)\)\s*$", using)
+    constraints = re.search(r"\(([^()]*)\)", using)  # "... (a=? AND b>?) LEFT-JOIN"
     if not constraints:
         return False
     for term in constraints.group(1).split(" AND "):
@@ -200,8 +202,9 @@ def seed_catalog(
     products: int = SEED_PRODUCTS,
     category_ids: Iterable[int] = (),
 ) -> None:
-    """Write ``products`` products into the shop (one statement per table), every tenth
-    in one of ``category_ids`` in turn, ``analyze`` afterwards."""
+    """Write ``products`` products into the shop (one statement per table), each in one of
+    ``category_ids`` in turn (their links' sort keys copied as the catalog does),
+    ``analyze`` afterwards."""
     table: Table = db.metadata.tables["products"]
     start = datetime(2024, 1, 1, tzinfo=UTC).replace(tzinfo=None)
     rows = [
@@ -227,10 +230,12 @@ def seed_catalog(
     with engine.begin() as conn:
         conn.execute(insert(table), rows)
         if categories:
-            ids = conn.execute(
-                text("SELECT id FROM products WHERE tenant_id = :t AND sku LIKE 'SEED-%'"),
-                {"t": tenant_id},
-            ).scalars()
+            ids = list(
+                conn.execute(
+                    text("SELECT id FROM products WHERE tenant_id = :t AND sku LIKE 'SEED-%'"),
+                    {"t": tenant_id},
+                ).scalars()
+            )
             links = [
                 {
                     "tenant_id": tenant_id,
@@ -240,6 +245,7 @@ def seed_catalog(
                 for i, pid in enumerate(ids)
             ]
             conn.execute(insert(db.metadata.tables["product_categories"]), links)
+            refresh_link_keys(conn, tenant_id, ids)
     analyze(engine)
 
 

@@ -21,6 +21,7 @@ from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..webhooks import emit_many, listeners
+from .link_keys import refresh_link_keys
 from .models import Category, Product, product_categories
 from .services import CatalogError, merge_translations, slugify, webhook_data
 
@@ -117,7 +118,9 @@ def upsert_products(
             done += len(group[start : start + BATCH])
             if progress:
                 progress(done, total)
-    _link(tenant, items, {**{sku: v[0] for sku, v in have.items()}, **ids}, categories)
+    known = {**{sku: v[0] for sku, v in have.items()}, **ids}
+    _link(tenant, items, known, categories)
+    refresh_link_keys(connection, tenant, [known[item.sku] for item in items])
     invalidate_shop_cache()
     _announce(items, ids, have)
     return len(new), sum(len(group) for group in changes.values())

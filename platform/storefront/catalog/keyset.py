@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
 from ..extensions import db
 from ..listing import Page
-from . import search
+from . import search, sorting
 from .loading import load_details
 from .models import Category, Product
 from .services import get_category
@@ -67,24 +67,22 @@ def window(
     sort = effective_sort(sort, query)
     if at is not None and at.sort != sort:  # a search's mark, sent without the search
         at = None
-    stmt = _active(category)
     if sort == RANKED:
         assert query is not None  # noqa: S101 - effective_sort keeps relevance for searches
-        return _ranked(stmt, search.ranked_ids(query), limit, at)
-    if query:
-        stmt = stmt.where(Product.id.in_(search.ranked_ids(query)))
-    (column, descending), (id_column, _) = KEYS[sort]
+        return _ranked(_active(category), search.ranked_ids(query), limit, at)
     backwards = at is not None and at.before
-    if at is not None:
-        value, row_id = at.values
-        # Strictly beyond the mark in the direction walked.
-        beyond = _less if descending != backwards else _greater
-        stmt = stmt.where(
-            or_(beyond(column, value), and_(column == value, beyond(id_column, row_id)))
-        )
-    up = descending == backwards  # ascending in the database
-    order = (column.asc(), id_column.asc()) if up else (column.desc(), id_column.desc())
-    rows = list(db.session.scalars(stmt.order_by(*order).limit(limit + 1)))
+    after = at.values if at is not None else None
+    if query:  # the search's matches (bounded), in the sort's order
+        (column, descending), (id_column, _) = KEYS[sort]
+        down = descending != backwards  # descending in the database
+        stmt = _active(category).where(Product.id.in_(search.ranked_ids(query)))
+        if after is not None:
+            stmt = stmt.where(sorting.beyond(column, id_column, after, down))
+        stmt = stmt.order_by(*sorting.order(column, id_column, down)).limit(limit + 1)
+    else:  # read in order from an index, from the mark on
+        categories = sorting.category_ids(category) if category else None
+        stmt = sorting.ordered(sort, categories, limit=limit + 1, after=after, backwards=backwards)
+    rows = list(db.session.scalars(stmt))
     more, rows = len(rows) > limit, rows[:limit]
     if backwards:
         rows.reverse()
@@ -148,11 +146,3 @@ def _ranked(stmt: Any, ranked: list[int], limit: int, at: Mark | None) -> Window
     after = Mark(RANKED, (end,)) if end < len(ids) else None
     before = Mark(RANKED, (start,), before=True) if start > 0 else None
     return Window(tuple(items), after, before)
-
-
-def _less(column: Any, value: Any) -> Any:
-    return column < value
-
-
-def _greater(column: Any, value: Any) -> Any:
-    return column > value

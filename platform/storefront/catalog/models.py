@@ -16,23 +16,30 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     UniqueConstraint,
     and_,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
-from ..db import Identifier, Timestamp
+from ..db import Identifier, LongText, Timestamp
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 
+# A product's place in a category. The product's sort keys are copied onto each of its
+# links (``catalog.link_keys`` keeps them equal to the product's, in the same transaction
+# as any write), so a category's page is read in order from one of the indexes below,
+# however many products the shop has (docs/decisions.md, "Listings served by indexes").
 product_categories = Table(
     "product_categories",
     db.metadata,
     Column("tenant_id", Integer, primary_key=True),
     Column("product_id", Integer, primary_key=True),
     Column("category_id", Integer, primary_key=True),
+    Column("product_active", Boolean),
+    Column("product_price", Integer),
+    Column("product_created_at", Timestamp),
+    Column("product_title", String(200)),
     ForeignKeyConstraint(
         ["tenant_id", "product_id"], ["products.tenant_id", "products.id"], ondelete="CASCADE"
     ),
@@ -40,6 +47,30 @@ product_categories = Table(
         ["tenant_id", "category_id"],
         ["categories.tenant_id", "categories.id"],
         ondelete="CASCADE",
+    ),
+    Index(
+        "ix_product_categories_newest",
+        "tenant_id",
+        "category_id",
+        "product_active",
+        "product_created_at",
+        "product_id",
+    ),
+    Index(
+        "ix_product_categories_price",
+        "tenant_id",
+        "category_id",
+        "product_active",
+        "product_price",
+        "product_id",
+    ),
+    Index(
+        "ix_product_categories_title",
+        "tenant_id",
+        "category_id",
+        "product_active",
+        "product_title",
+        "product_id",
     ),
 )
 
@@ -69,13 +100,23 @@ class Product(Model, TenantScoped):
         UniqueConstraint("tenant_id", "sku"),
         UniqueConstraint("tenant_id", "slug"),
         Index("ix_products_tenant_id_updated_at", "tenant_id", "updated_at", "id"),
+        # One index per sort order of the listings, the shop and ``active`` first: a page
+        # is read in order and stops at its last row (docs/decisions.md).
+        Index("ix_products_listing_newest", "tenant_id", "active", "created_at", "id"),
+        Index("ix_products_listing_price", "tenant_id", "active", "price", "id"),
+        Index("ix_products_listing_title", "tenant_id", "active", "title", "id"),
+        Index(
+            "ix_products_listing_featured", "tenant_id", "active", "featured", "created_at", "id"
+        ),
+        # The dashboard's list: every product, active or not, newest first.
+        Index("ix_products_admin_newest", "tenant_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sku: Mapped[str] = mapped_column(Identifier(64))
     slug: Mapped[str] = mapped_column(Identifier(120))
     title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(LongText, default="")
     price: Mapped[int] = mapped_column(Integer)  # minor units (cents)
     compare_at_price: Mapped[int | None] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)

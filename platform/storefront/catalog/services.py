@@ -9,8 +9,8 @@ from typing import Any
 
 import icu  # type: ignore[import-untyped]
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy import and_, bindparam, func, or_, select, true, update
+from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
@@ -18,7 +18,7 @@ from ..i18n import localized, match_locale, other_locales
 from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
 from ..problems import Conflict, Refused
 from ..webhooks import emit
-from . import search
+from . import search, sorting
 from .images import forget_objects
 from .loading import load_details
 from .models import Category, Product, ProductImage, product_categories
@@ -77,8 +77,11 @@ def list_products(
     """Active products, filtered and sorted, one page at a time (as views, or as rows with
     ``transform=None``: their categories come in one more statement, whatever the page).
 
+    Without a ``query``, each sort is read in order from an index (``catalog.sorting``).
     A ``query`` goes through ``catalog.search`` (forgiving, every language); sorted by
     ``relevance``, its best matches come first."""
+    if not query:
+        return sorting.listing(page, per_page, sort, category, transform)
     stmt = select(Product).where(Product.active.is_(True))
     if category:
         cat = get_category(category)
@@ -111,7 +114,7 @@ def _by_relevance(stmt: Any, ranked: list[int], page: int, per_page: int, transf
 def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
     stmt = (
         select(Product)
-        .where(Product.active.is_(True))
+        .where(Product.active == true())
         .order_by(Product.featured.desc(), Product.created_at.desc(), Product.id.desc())
         .limit(limit)
     )
@@ -124,9 +127,24 @@ def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
 # the page's work); the scoping hook adds the shop as it does to every statement. One
 # statement with categories and pictures joined: a page is one round trip (the rows
 # multiply, categories by pictures, a few dozen at most).
-_ACTIVE_BY_SLUG = select(Product).where(Product.slug == bindparam("slug"), Product.active.is_(True))
+# Its categories come by two plain outer joins through the product's own links (their
+# primary key): ``joinedload`` nests them, ``LEFT JOIN (links JOIN categories)``, which
+# SQLite materialises for the whole shop before it looks at this one product.
+_LINKS = product_categories.c
+_ACTIVE_BY_SLUG = (
+    select(Product)
+    .outerjoin(
+        product_categories,
+        and_(_LINKS.tenant_id == Product.tenant_id, _LINKS.product_id == Product.id),
+    )
+    .outerjoin(
+        Category, and_(Category.tenant_id == _LINKS.tenant_id, Category.id == _LINKS.category_id)
+    )
+    .where(Product.slug == bindparam("slug"), Product.active.is_(True))
+    .order_by(Category.position)  # the relationship's order, kept by the collection
+)
 _PRODUCT_BY_SLUG = _ACTIVE_BY_SLUG.options(
-    joinedload(Product.categories), joinedload(Product.images)
+    contains_eager(Product.categories), joinedload(Product.images)
 )
 
 
@@ -154,7 +172,7 @@ _PRODUCT_PAGE = _ACTIVE_BY_SLUG.options(
         Product.options,
         Product.tenant_id,
     ),
-    joinedload(Product.categories).load_only(
+    contains_eager(Product.categories).load_only(
         Category.name, Category.translations, Category.tenant_id
     ),
     joinedload(Product.images).load_only(
@@ -434,7 +452,8 @@ def admin_products(page: int = 1, per_page: int = 25, query: str | None = None) 
                 Product.sku.ilike(like, escape=LIKE_ESCAPE),
             )
         )
-    return paginate(stmt.order_by(Product.created_at.desc(), Product.id.desc()), page, per_page)
+    ordered = stmt.order_by(Product.created_at.desc(), Product.id.desc())
+    return paginate(ordered, page, per_page, bounded=True)
 
 
 def all_categories() -> list[Category]:
