@@ -12,6 +12,8 @@ from sqlalchemy import select
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.extensions import db
+from storefront.orders import services as orders
+from storefront.orders.models import Order
 from storefront.tenancy import tenant_context
 from tests.fixtures.factories import csrf_from, host, login, picture, tenant_folder
 from tests.test_commerce import add_to_cart, checkout
@@ -299,10 +301,17 @@ def test_customers_list_and_detail_with_orders(app, owner, shop, make_user):
     guest = app.test_client()
     add_to_cart(guest, shop, "anvil")
     checkout(guest, shop, email="ada@example.com", name="Ada Guest")
+    with app.app_context(), tenant_context(shop):
+        for order in db.session.scalars(select(Order)).all():  # both paid: both count
+            orders.set_status(order, "paid", notify=False)
+        db.session.commit()
     detail = owner.get(f"/admin/customers/{user_id}", headers=host(shop)).text
     assert "Guest orders with this address" in detail and "ACME-1002" in detail
     spent = detail.split("Total spent")[1][:80]
     assert "$10.00" in spent  # the account's own order; not the guest's, not shipping
+    listing = owner.get("/admin/customers", headers=host(shop)).text
+    guests = listing.split("Guests")[1]
+    assert "ada@example.com" in guests and "$10.00" in guests
     assert "Addresses" in detail and "Ada Guest" in detail
 
 
@@ -470,19 +479,20 @@ def test_the_overview_shows_sales_best_sellers_and_what_runs_low(app, owner, sho
     from datetime import timedelta
 
     from storefront.orders import reports
-    from storefront.orders.models import Order
     from storefront.tenancy.models import utcnow
 
     place(app, shop, "ada@example.com")
     place(app, shop, "bob@example.com")
     with app.app_context(), tenant_context(shop):
         catalog.create_product("LOW-1", "Last Rope", 500, stock=1)
-        old = db.session.scalar(select(Order).where(Order.email == "bob@example.com"))
-        old.created_at = utcnow() - timedelta(days=40)  # outside the 30 days
+        paid = db.session.scalar(select(Order).where(Order.email == "ada@example.com"))
+        orders.set_status(paid, "paid", notify=False)  # bob's awaits payment: no sale yet
         db.session.commit()
         days = reports.daily_sales(30)
         assert len(days) == 30 and days[-1].orders == 1
         assert [b.sku for b in reports.best_sellers()] == ["SKU-X"]
+        later = reports.daily_sales(30, now=utcnow() + timedelta(days=40))
+        assert sum(d.orders for d in later) == 0  # outside the 30 days
     page = owner.get("/admin/", headers=host(shop)).text
     assert '<svg class="sales-chart"' in page and 'role="img"' in page
     assert "from 1 orders" in page or "from 1 order" in page

@@ -15,6 +15,7 @@ from storefront.accounts.models import User
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.extensions import db
+from storefront.orders import services as orders
 from storefront.orders.models import Order
 from storefront.tenancy import tenant_context
 from storefront.tenancy.context import all_tenants
@@ -131,6 +132,12 @@ def test_report_reads_across_shops(app, runner, make_shop, make_user):
         shopper = app.test_client()
         add_to_cart(shopper, acme, "anvil")
         checkout(shopper, acme)
+    rows = {r["slug"]: r for r in json.loads(runner.invoke(["report", "--json"]).output)}
+    assert rows["acme"]["orders"] == 0  # awaiting payment: not sales yet
+    with app.app_context(), tenant_context(acme):
+        for order in db.session.scalars(select(Order)).all():
+            orders.set_status(order, "paid", notify=False)
+        db.session.commit()
     rows = {r["slug"]: r for r in json.loads(runner.invoke(["report", "--json"]).output)}
     assert rows["acme"]["orders"] == 2 and rows["acme"]["revenue"] == {"USD": 2000}
     assert rows["acme"]["new_customers"] == 1

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from .accounts.models import Role, User
 from .extensions import db
-from .orders.models import Order
+from .orders.aggregates import SalesDay
 from .outbox.services import health
 from .storage import StorageError, current_storage, shop_prefix
 from .tenancy.context import all_tenants
@@ -297,7 +297,9 @@ def _secret_key() -> Finding:
 
 
 def report(since: datetime, until: datetime) -> list[dict[str, Any]]:
-    """Orders, revenue (cancelled orders excluded) and new customers per shop in a period."""
+    """Net orders and revenue, and new customers, per shop from ``since`` up to
+    ``until`` (exclusive). Sales are the shops' daily figures (``orders.aggregates``),
+    by each shop's own calendar days, so the report costs days, not orders."""
 
     rows: dict[int, dict[str, Any]] = {}
     with all_tenants():
@@ -309,13 +311,14 @@ def report(since: datetime, until: datetime) -> list[dict[str, Any]]:
                 "revenue": {},
                 "new_customers": 0,
             }
-        in_period = (Order.created_at >= since) & (Order.created_at < until)
+        net_orders = func.sum(SalesDay.orders - SalesDay.cancelled)
+        net_revenue = func.sum(SalesDay.revenue - SalesDay.refunded - SalesDay.cancelled_revenue)
         for tenant_id, currency, count, total in db.session.execute(
-            select(Order.tenant_id, Order.currency, func.count(), func.sum(Order.total))
-            .where(in_period, Order.status != "cancelled")
-            .group_by(Order.tenant_id, Order.currency)
+            select(SalesDay.tenant_id, SalesDay.currency, net_orders, net_revenue)
+            .where(SalesDay.day >= since.date(), SalesDay.day < until.date())
+            .group_by(SalesDay.tenant_id, SalesDay.currency)
         ):
-            rows[tenant_id]["orders"] += count
+            rows[tenant_id]["orders"] += int(count or 0)
             rows[tenant_id]["revenue"][currency] = int(total or 0)
         for tenant_id, count in db.session.execute(
             select(User.tenant_id, func.count())

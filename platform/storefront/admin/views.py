@@ -27,12 +27,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
-from ..accounts import services as accounts
-from ..accounts.models import User
+from ..accounts.models import Role, User
 from ..accounts.views_model import role_label
 from ..addresses.views_model import format_address
 from ..catalog import images
@@ -44,9 +43,9 @@ from ..db import retrying
 from ..extensions import db
 from ..i18n import babel_locale
 from ..i18n.numbers import format_count
-from ..listing import page_number
+from ..listing import MAX_QUERY, page_number
 from ..media import ImageError, store_image
-from ..orders import reports
+from ..orders import lists, reports
 from ..orders import services as orders
 from ..orders.models import STATUSES, Order
 from ..orders.payments import PROVIDERS
@@ -95,17 +94,16 @@ def _page() -> int:
 
 @bp.route("/")
 def index() -> str:
-    """Counts and the latest orders."""
+    """Counts, sales, best sellers and the latest orders: read from the figures kept with
+    the orders and from indexes, never by counting the order book."""
+    customers = select(User.id).where(User.roles.any(Role.name == "customer"))
     counts = {
-        "products": db.session.scalar(select(func.count()).select_from(Product)) or 0,
-        "orders": db.session.scalar(select(func.count()).select_from(Order)) or 0,
-        "pending": db.session.scalar(
-            select(func.count()).select_from(Order).where(Order.status == "pending")
-        )
-        or 0,
-        "customers": accounts.list_customers(per_page=1).total,
+        "products": _count(select(Product.id)),
+        "orders": (reports.orders_placed(), format_count(reports.orders_placed())),
+        "pending": _count(select(Order.id).where(Order.status == "pending")),
+        "customers": _count(customers),
     }
-    latest = orders.list_orders(per_page=5).items
+    latest = lists.order_window(per_page=5).items
     days = reports.daily_sales(30)
     revenue, count = sum(d.revenue for d in days), sum(d.orders for d in days)
     summary = _(
@@ -129,6 +127,17 @@ def index() -> str:
         low=reports.running_low(),
         threshold=int(current_app.config.get("LOW_STOCK_THRESHOLD", 3)),
     )
+
+
+COUNT_CAP = 10_000  # past this, a count says "10,000+" rather than read on
+
+
+def _count(stmt: Any) -> tuple[int, str]:
+    """A count for the overview (to choose the plural by) and how it reads."""
+    found = reports.count_upto(stmt, COUNT_CAP)
+    if found > COUNT_CAP:
+        return found, _("%(num)s+", num=format_count(COUNT_CAP))
+    return found, format_count(found)
 
 
 def _money(amount: int | None, currency: str | None = None) -> str:
@@ -409,11 +418,17 @@ def category_delete(slug: str) -> ResponseReturnValue:
 
 @bp.route("/orders")
 def order_list() -> str:
+    """Orders newest first, a window at a time; by number, email or status."""
     status = request.args.get("status", "")
     if status and status not in STATUSES:
         abort(400, _("Unknown status “%(status)s”.", status=status))
     query = request.args.get("q", "").strip()
-    results = orders.list_orders(status or None, page=_page(), query=query or None)
+    results = lists.order_window(
+        status or None,
+        query or None,
+        older=lists.mark(request.args.get("older")),
+        newer=lists.mark(request.args.get("newer")),
+    )
     return render_template(
         "admin/orders.html",
         results=results,
@@ -528,40 +543,61 @@ def order_refund(number: str) -> ResponseReturnValue:
 
 @bp.route("/customers")
 def customers() -> str:
+    """Shoppers with an account, then guests, each newest first a window at a time, with
+    their orders and spending from the counters kept with the orders."""
     query = request.args.get("q", "").strip()
-    results = accounts.list_customers(page=_page(), query=query or None)
-    guests = orders.guest_customers(page=_guest_page(), query=query or None)
-    return render_template("admin/customers.html", results=results, guests=guests, q=query)
-
-
-def _guest_page() -> int:
-    return page_number(request.args.get("guests_page"))
+    accounts_stmt = select(User).where(User.roles.any(Role.name == "customer"))
+    if query:
+        accounts_stmt = accounts_stmt.where(lists.prefix(User.email, query[:MAX_QUERY]))
+    results = lists.window(
+        accounts_stmt,
+        (User.id,),
+        User.id,
+        older=lists.mark(request.args.get("older")),
+        newer=lists.mark(request.args.get("newer")),
+    )
+    guests = lists.guest_window(
+        query or None,
+        older=lists.mark(request.args.get("guests_older")),
+        newer=lists.mark(request.args.get("guests_newer")),
+    )
+    totals = lists.totals_of([user.id for user in results.items])
+    return render_template(
+        "admin/customers.html",
+        results=results,
+        guests=guests,
+        totals=totals,
+        q=query,
+        money=_money,
+    )
 
 
 @bp.route("/customers/<int:user_id>")
 def customer(user_id: int) -> str:
+    """One customer: their figures, their orders a window at a time, guest orders with
+    their address."""
     user = db.session.get(User, user_id)
     if user is None:
         abort(404)
-    placed = orders.orders_of(user.id)
-    # Orders placed as a guest with the same address, not (yet) joined to the account.
-    guest = list(
-        db.session.scalars(
-            select(Order)
-            .where(Order.user_id.is_(None), func.lower(Order.email) == user.email.lower())
-            .order_by(Order.created_at.desc())
-        )
+    placed = lists.orders_of_window(
+        user.id,
+        older=lists.mark(request.args.get("older")),
+        newer=lists.mark(request.args.get("newer")),
     )
-    counted = [o for o in placed if o.status != "cancelled"]
-    spent = sum(o.total - (o.refunded or 0) for o in counted)
-    # As each country prints them ("Phoenix, AZ 85001"), each address once.
-    addresses = list(dict.fromkeys(tuple(format_address(o)) for o in placed + guest))
+    # Orders placed as a guest with the same address, not (yet) joined to the account.
+    guest = lists.guest_orders_of(user.email)
+    totals = lists.totals_of([user.id]).get(user.id)
+    # As each country prints them ("Phoenix, AZ 85001"), each address once (of those shown).
+    shown = [*placed.items, *guest]
+    addresses = list(dict.fromkeys(tuple(format_address(o)) for o in shown))
     return render_template(
         "admin/customer.html",
         customer=user,
-        orders=[orders.order_view(o) for o in placed],
+        placed=placed,
+        orders=[orders.order_view(o) for o in placed.items],
         guest_orders=[orders.order_view(o) for o in guest],
-        spent=shop_money(spent),
+        count=totals.orders if totals else 0,
+        spent=shop_money(totals.spent if totals else 0),
         addresses=addresses,
     )
 

@@ -1,4 +1,4 @@
-"""Platform-wide commands: check, doctor, report."""
+"""Platform-wide commands: check, doctor, report (and rebuilding a shop's figures)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,19 @@ import typer
 
 from .. import ops
 from ..catalog.money import format_money
+from ..extensions import db
 from ..jobs.worker import run_worker
-from .common import JSON_OPTION, app_context, emit, fail, get_app, ok
+from ..orders import aggregates
+from .common import JSON_OPTION, app_context, emit, fail, get_app, ok, shop_context
 
 
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
     app.command("doctor")(doctor)
-    app.command("report")(report)
+    report_app = typer.Typer(invoke_without_command=True, help=report.__doc__)
+    report_app.callback()(report)
+    report_app.command("rebuild")(rebuild)
+    app.add_typer(report_app, name="report")
     app.command("worker")(worker)
 
 
@@ -77,15 +82,21 @@ def _date(value: str | None, default: datetime) -> datetime:
 
 
 def report(
+    ctx: typer.Context,
     since: Annotated[
         str | None, typer.Option(help="Start date, YYYY-MM-DD (default: 30 days ago).")
     ] = None,
-    until: Annotated[str | None, typer.Option(help="End date, exclusive (default: now).")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="End date, exclusive (default: today included).")
+    ] = None,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Orders, revenue and new customers per shop in a period (reads across shops)."""
+    """Net orders, revenue and new customers per shop in a period, by each shop's days
+    (reads across shops)."""
+    if ctx.invoked_subcommand is not None:
+        return
     now = datetime.now(UTC).replace(tzinfo=None)
-    start, end = _date(since, now - timedelta(days=30)), _date(until, now)
+    start, end = _date(since, now - timedelta(days=30)), _date(until, now + timedelta(days=1))
     if start >= end:
         fail("--since must be before --until")
     with app_context():
@@ -107,6 +118,18 @@ def report(
         ["slug", "name", "orders", "revenue", "new_customers"],
         title=f"{start:%Y-%m-%d} to {end:%Y-%m-%d}",
     )
+
+
+def rebuild(
+    slug: Annotated[str, typer.Argument(help="The shop whose figures to recompute.")],
+    batch: int = typer.Option(5000, min=100, max=100_000, help="Orders per statement."),
+) -> None:
+    """Recompute a shop's daily sales and customer figures from its orders (after an
+    upgrade or an import, or to check them); the dashboard keeps working meanwhile."""
+    with shop_context(slug):
+        counted = aggregates.rebuild(batch)
+        db.session.commit()
+    ok(f"rebuilt {slug}'s figures from {counted} orders")
 
 
 def worker(

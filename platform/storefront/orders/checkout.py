@@ -26,7 +26,7 @@ from ..idempotency import check_same_request
 from ..problems import Conflict, Refused
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
-from . import discounts, totals
+from . import aggregates, discounts, totals
 from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
 from .payments import enabled_methods
@@ -261,6 +261,7 @@ def place_order(
             discounts.redeem(code, order.id, contact.email)
         except discounts.DiscountError as exc:
             raise DiscountRefused(str(exc)) from None
+    aggregates.count_placed(order)
     send_order_mail(order, "confirmation")
     order_placed.send(order)
     emit("order.created", webhook_data(order))

@@ -56,8 +56,13 @@ class Order(Model, TenantScoped):
         Index("uq_orders_tenant_id_checkout_key", "tenant_id", "checkout_key", unique=True),
         Index("ix_orders_tenant_id_updated_at", "tenant_id", "updated_at", "id"),
         scoped_fk("user_id", "users", ondelete=None),
-        Index("ix_orders_tenant_id_user_id", "tenant_id", "user_id"),
-        Index("ix_orders_tenant_id_status", "tenant_id", "status"),
+        # Each of the dashboard's and the API's listings walks one of these, newest first,
+        # a page at a time: its cost is the page, not the book (docs/decisions.md).
+        Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at", "id"),
+        Index("ix_orders_tenant_id_email", "tenant_id", "email", "created_at", "id"),
+        Index("ix_orders_tenant_id_user_id_created_at", "tenant_id", "user_id", "created_at", "id"),
+        Index("ix_orders_tenant_id_status_created_at", "tenant_id", "status", "created_at", "id"),
+        Index("ix_orders_tenant_id_status_updated_at", "tenant_id", "status", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -97,6 +102,10 @@ class Order(Model, TenantScoped):
     tracking_number: Mapped[str | None] = mapped_column(String(100))
     restocked_at: Mapped[datetime | None] = mapped_column(Timestamp)  # units back, once
     refunded: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # minor units
+    # When it counted as a sale (paid; cash on delivery when delivered) and when it was
+    # cancelled: the days the shop's figures moved on (orders.aggregates).
+    paid_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    cancelled_at: Mapped[datetime | None] = mapped_column(Timestamp)
     payment_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. a Checkout Session
     payment_intent: Mapped[str | None] = mapped_column(String(100))  # what refunds refer to
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -117,7 +126,11 @@ class Order(Model, TenantScoped):
 
 class OrderLine(Model, TenantScoped):
     __tablename__ = "order_lines"
-    __scoped_args__ = (scoped_fk("order_id", "orders"),)
+    __scoped_args__ = (
+        scoped_fk("order_id", "orders"),
+        # An order's lines by its id (SQLite makes no index for a foreign key by itself).
+        Index("ix_order_lines_tenant_id_order_id", "tenant_id", "order_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(Integer)

@@ -1,25 +1,29 @@
 """What the dashboard's overview shows: sales by day, the best sellers, what runs low.
 
-Days are the shop's (its ``timezone``); cancelled orders do not count as sales.
+Sales are read from the daily figures kept with the orders (``aggregates``), never from
+the orders themselves: the overview costs the same for a shop's first hundred orders as
+for its two millionth. Days are the shop's (its ``timezone``); a day's figures are net:
+orders paid that day, less refunds made and paid orders cancelled that day.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from flask_babel import get_timezone
-from pytz import utc
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from ..catalog.models import Product
+from ..catalog.money import shop_currency
 from ..extensions import db
 from ..shared import SafeView
 from ..tenancy.models import utcnow
-from .models import Order, OrderLine
+from .aggregates import ProductSalesDay, SalesDay, shop_day
+from .models import OrderCounter
 
-NOT_SALES = ("cancelled",)
+FIRST_NUMBER = 1001  # checkout.create_counter: a shop's first order number
 
 
 @dataclass(frozen=True)
@@ -38,39 +42,33 @@ class BestSeller(SafeView):
 
 
 def daily_sales(days: int = 30, now: datetime | None = None) -> list[Day]:
-    """Orders and revenue for each of the last ``days`` days, today last (zeros kept)."""
-    tz = get_timezone()
-    now = now or utcnow()
-    today = utc.localize(now).astimezone(tz).date()
+    """Net orders and revenue for each of the last ``days`` days, today last (zeros kept)."""
+    today = shop_day(now or utcnow())
     first = today - timedelta(days=days - 1)
-    since = now - timedelta(days=days + 1)
-    rows = db.session.execute(
-        select(Order.created_at, Order.total).where(
-            Order.created_at >= since, Order.status.not_in(NOT_SALES)
+    totals = {first + timedelta(days=i): (0, 0) for i in range(days)}
+    for row in db.session.scalars(
+        select(SalesDay).where(
+            SalesDay.day.between(first, today), SalesDay.currency == shop_currency()
         )
-    )
-    totals: dict[date, list[int]] = {first + timedelta(days=i): [0, 0] for i in range(days)}
-    for created_at, total in rows:
-        day = utc.localize(created_at).astimezone(tz).date()
-        if day in totals:
-            totals[day][0] += 1
-            totals[day][1] += total
+    ):
+        totals[row.day] = (row.net_orders, row.net_revenue)
     return [Day(day, count, revenue) for day, (count, revenue) in totals.items()]
 
 
-def best_sellers(days: int = 30, limit: int = 5) -> list[BestSeller]:
+def best_sellers(days: int = 30, limit: int = 5, now: datetime | None = None) -> list[BestSeller]:
     """The products that brought in the most over the last ``days`` days."""
-    since = utcnow() - timedelta(days=days)
-    revenue = func.sum(OrderLine.line_total)
+    today = shop_day(now or utcnow())
+    revenue = func.sum(ProductSalesDay.revenue)
+    units = func.sum(ProductSalesDay.units)
     rows = db.session.execute(
-        select(OrderLine.sku, func.max(OrderLine.title), func.sum(OrderLine.quantity), revenue)
-        .join(Order, (Order.id == OrderLine.order_id) & (Order.tenant_id == OrderLine.tenant_id))
-        .where(Order.created_at >= since, Order.status.not_in(NOT_SALES))
-        .group_by(OrderLine.sku)
-        .order_by(revenue.desc())
+        select(ProductSalesDay.sku, func.max(ProductSalesDay.title), units, revenue)
+        .where(ProductSalesDay.day.between(today - timedelta(days=days - 1), today))
+        .group_by(ProductSalesDay.sku)
+        .having(units > 0)
+        .order_by(revenue.desc(), ProductSalesDay.sku)
         .limit(limit)
     )
-    return [BestSeller(sku, title, int(units), int(total)) for sku, title, units, total in rows]
+    return [BestSeller(sku, title, int(n), int(total)) for sku, title, n, total in rows]
 
 
 def running_low(limit: int = 10) -> list[Product]:
@@ -83,4 +81,17 @@ def running_low(limit: int = 10) -> list[Product]:
             .order_by(Product.stock, Product.title)
             .limit(limit)
         )
+    )
+
+
+def orders_placed() -> int:
+    """How many orders the shop has: its gap-free counter says, without counting them."""
+    following = db.session.scalar(select(OrderCounter.next_number))
+    return max((following or FIRST_NUMBER) - FIRST_NUMBER, 0)
+
+
+def count_upto(stmt: Select[Any], cap: int) -> int:
+    """How many rows ``stmt`` has, counting no further than ``cap + 1`` (read: "more")."""
+    return int(
+        db.session.scalar(select(func.count()).select_from(stmt.limit(cap + 1).subquery())) or 0
     )

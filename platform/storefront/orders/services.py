@@ -7,17 +7,17 @@ CSV ``csv_export``; their names are re-exported here for the callers of ``servic
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from flask import session
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, func, select, update
 
 from ..extensions import db
-from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..webhooks import emit
+from . import aggregates
 from .access import key_opens, order_key
 from .checkout import (
     CONCURRENT_CHECKOUT,
@@ -67,7 +67,6 @@ __all__ = [
     "create_counter",
     "find_visible_order",
     "get_order",
-    "list_orders",
     "next_order_number",
     "order_for_checkout",
     "order_query",
@@ -76,7 +75,6 @@ __all__ = [
     "orders_of_query",
     "place_order",
     "claim_guest_orders",
-    "guest_customers",
     "release_unpaid",
     "remember_guest_order",
     "send_order_mail",
@@ -181,6 +179,8 @@ def set_status(
     check_move(order, status)
     previous = order.status
     values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
+    if status == "cancelled":
+        values["cancelled_at"] = values["updated_at"]
     if status == "shipped":
         values["carrier"] = (carrier or "").strip()[:100] or None
         values["tracking_number"] = (tracking_number or "").strip()[:100] or None
@@ -193,6 +193,11 @@ def set_status(
     db.session.refresh(order)
     if moved != 1:
         return  # someone else moved it first; their move counts, once
+    # A sale when paid; cash on delivery, shipped unpaid, is paid when delivered.
+    if status in ("paid", "delivered"):
+        aggregates.count_sale(order)
+    if status == "cancelled":
+        aggregates.count_cancellation(order, values["cancelled_at"])
     if status in RESTOCKING:
         restock_once(order)
     if status in ("paid", "shipped", "delivered", "cancelled", "refunded"):
@@ -221,6 +226,7 @@ def refund(
     row, new = record_refund(order, amount, reason, key, fingerprint)
     if not new:
         return row
+    aggregates.count_refund(order, amount, row.created_at)
     if restock:
         row.restocked = restock_once(order)
     if refunded_total(order) >= order.total and "refunded" in allowed_moves(order):
@@ -234,7 +240,7 @@ def refund(
 def claim_guest_orders(user_id: int, email: str) -> int:
     """Give an account the guest orders placed with its (now confirmed) email; returns how
     many joined. Only call once the address is proven: orders carry addresses."""
-    return int(
+    joined = int(
         db.session.execute(
             update(Order)
             .where(Order.user_id.is_(None), func.lower(Order.email) == email.strip().lower())
@@ -243,19 +249,9 @@ def claim_guest_orders(user_id: int, email: str) -> int:
         ).rowcount  # type: ignore[attr-defined]
         or 0
     )
-
-
-def guest_customers(page: int = 1, per_page: int = 25, query: str | None = None) -> Page:
-    """Emails that ordered without an account: (email, orders, last order), newest first."""
-    stmt = (
-        select(Order.email, func.count(Order.id), func.max(Order.created_at))
-        .where(Order.user_id.is_(None))
-        .group_by(Order.email)
-    )
-    if query:
-        stmt = stmt.where(Order.email.ilike(contains(query), escape=LIKE_ESCAPE))
-    ordered = stmt.order_by(func.max(Order.created_at).desc(), Order.email)
-    return paginate(cast("Select[Any]", ordered), page, per_page, transform=tuple, scalars=False)
+    if joined:
+        aggregates.count_claim(user_id, email)
+    return joined
 
 
 def release_unpaid(now: datetime | None = None) -> int:
@@ -296,20 +292,3 @@ def order_query(status: str | None = None, since: datetime | None = None) -> Sel
     if since is not None:
         stmt = stmt.where(Order.created_at >= since)
     return stmt.order_by(Order.created_at.desc(), Order.id.desc())
-
-
-def list_orders(
-    status: str | None = None, page: int = 1, per_page: int = 25, query: str | None = None
-) -> Page:
-    """A page of orders, newest first; ``query`` matches the number, email or name."""
-    stmt = order_query(status)
-    if query:
-        like = contains(query)
-        stmt = stmt.where(
-            or_(
-                Order.number.ilike(like, escape=LIKE_ESCAPE),
-                Order.email.ilike(like, escape=LIKE_ESCAPE),
-                Order.name.ilike(like, escape=LIKE_ESCAPE),
-            )
-        )
-    return paginate(stmt, page, per_page)
