@@ -51,6 +51,7 @@ from .tenancy.overlay import OverlayConfig
 from .tenancy.request_hooks import RequestLogFilter
 from .themes import init_themes
 from .themes.loader import LayeredEnvironment
+from .transfers.views import bp as admin_transfers_bp
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(shop)s %(request_id)s] %(name)s: %(message)s"
 
@@ -188,6 +189,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)
+    app.register_blueprint(admin_transfers_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(cart_bp)

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
@@ -31,6 +31,7 @@ from .config import ConfigError
 # Plain relative paths: letters, digits, dot, dash, underscore and slashes between them.
 _KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*(?:/[A-Za-z0-9_-][A-Za-z0-9._-]*)*")
 KEY_MAX = 512
+CHUNK = 1 << 20  # bytes read or copied at a time by ``put_file`` and ``stream``
 
 
 class StorageError(RuntimeError):
@@ -48,7 +49,11 @@ class Storage(Protocol):
 
     def put(self, key: str, data: bytes, content_type: str) -> None: ...
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None: ...
+
     def get(self, key: str) -> StoredObject | None: ...
+
+    def stream(self, key: str) -> Iterator[bytes] | None: ...
 
     def keys(self, prefix: str) -> Iterator[str]: ...
 
@@ -72,6 +77,12 @@ def shop_prefix(uid: str) -> str:
     return f"shops/{check_key(uid)}/"
 
 
+# Below a shop's prefix, the objects that are never served as media (``/media/<key>``
+# answers 404 for them): order exports with shoppers' addresses, uploaded imports.
+# Only the dashboard hands them out, to the shop's staff.
+PRIVATE = "private/"
+
+
 def _etag(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
@@ -93,6 +104,24 @@ class FolderStorage:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         os.replace(tmp, path)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Like ``put``, from a file on disk, copied a chunk at a time (an export of
+        millions of rows never sits in memory)."""
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        with os.fdopen(fd, "wb") as out, path.open("rb") as source:
+            shutil.copyfileobj(source, out, CHUNK)
+        os.replace(tmp, target)
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        """The object's bytes a chunk at a time, or None when there is none."""
+        try:
+            source = self._path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+        return _chunks(source)
 
     def get(self, key: str) -> StoredObject | None:
         try:
@@ -159,6 +188,25 @@ class S3Storage:
             CacheControl="public, max-age=31536000, immutable",
         )
 
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        """Like ``put``, from a file on disk: boto3 sends it in parts, never whole."""
+        from boto3.exceptions import S3UploadFailedError
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self.client.upload_file(
+                str(path), self.bucket, self._key(key), ExtraArgs={"ContentType": content_type}
+            )
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
+            raise StorageError(f"object store refused upload_file: {exc}") from exc
+
+    def stream(self, key: str) -> Iterator[bytes] | None:
+        """The object's bytes a chunk at a time, or None when there is none."""
+        answer = self._call("get_object", Key=self._key(key))
+        if answer is None:
+            return None
+        return answer["Body"].iter_chunks(CHUNK)  # type: ignore[no-any-return]
+
     def get(self, key: str) -> StoredObject | None:
         answer = self._call("get_object", Key=self._key(key))
         if answer is None:
@@ -215,6 +263,11 @@ class S3Storage:
         return len(keys)
 
 
+def _chunks(source: IO[bytes]) -> Iterator[bytes]:
+    with source:
+        yield from iter(lambda: source.read(CHUNK), b"")
+
+
 CONTENT_TYPES = {
     "avif": "image/avif",
     "webp": "image/webp",
@@ -222,6 +275,7 @@ CONTENT_TYPES = {
     "jpeg": "image/jpeg",
     "png": "image/png",
     "gif": "image/gif",
+    "csv": "text/csv",
 }
 
 

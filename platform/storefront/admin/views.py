@@ -6,7 +6,6 @@ the scoping layer keeps another shop's rows out of reach whatever id is typed in
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 from babel import dates
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -57,6 +55,7 @@ from ..tenancy.secrets import SecretsError, load_secrets, mask
 from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
 from ..themes.views import readable_on_white_text
+from ..transfers.views import streamed_orders_csv
 from . import product_details
 from .branding import refuse_low_contrast
 from .charts import branding_preview, sales_chart
@@ -444,14 +443,7 @@ def orders_csv() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status and status not in STATUSES:
         abort(400, _("Unknown status “%(status)s”.", status=status))
-    out = io.StringIO()
-    orders.write_orders_csv(db.session.scalars(orders.order_query(status)), out)
-    filename = f"{current_tenant().slug}-orders.csv"
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return streamed_orders_csv(status)
 
 
 @bp.route("/orders/<number>", methods=["GET", "POST"])

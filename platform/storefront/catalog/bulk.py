@@ -1,8 +1,10 @@
 """Many products at once: a catalog import of thousands of rows in a few statements.
 
-One statement reads what the shop has (SKUs, slugs, translations), one its categories;
-new products go in by batched ``executemany`` inserts, changed ones by batched updates
-by primary key, category links likewise. Every statement names the bound shop itself
+A call writes one batch of products (the CSV import hands them over a thousand at a
+time). It looks up only what the batch names: its SKUs, the slugs it would take and its
+categories, each with one ``IN`` statement, so a catalog of any size is never read into
+memory. New products go in by one ``executemany`` insert, changed ones by updates by
+primary key, category links likewise. Every statement names the bound shop itself
 (they run on the session's connection, below the ORM's scoping hook), and all of it is
 part of the caller's transaction: the caller commits once, or nothing is written.
 """
@@ -26,6 +28,7 @@ from .models import Category, Product, product_categories
 from .services import CatalogError, merge_translations, slugify, webhook_data
 
 BATCH = 1000
+LOOKUP = 1000  # values in one IN list
 DEFAULTS: dict[str, Any] = {
     "description": "",
     "stock": 0,
@@ -62,12 +65,15 @@ def upsert_products(
     table: Any = Product.__table__
     have = {
         sku: (pid, slug, translations)
-        for sku, pid, slug, translations in db.session.execute(
-            select(Product.sku, Product.id, Product.slug, Product.translations)
+        for sku, pid, slug, translations in _in(
+            select(Product.sku, Product.id, Product.slug, Product.translations),
+            Product.sku,
+            [item.sku for item in items],
         )
     }
-    slugs = {slug: pid for pid, slug, _t in have.values()}
-    categories = dict(db.session.execute(select(Category.slug, Category.id)).all())
+    slugs = _slugs_taken(items, have)
+    named = {slug for item in items for slug in item.categories or []}
+    categories: dict[str, int] = dict(_in(select(Category.slug, Category.id), Category.slug, named))
     now = utcnow()
     new: list[dict[str, Any]] = []
     changes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -124,6 +130,34 @@ def upsert_products(
     invalidate_shop_cache()
     _announce(items, ids, have)
     return len(new), sum(len(group) for group in changes.values())
+
+
+def _in(stmt: Any, column: Any, values: Iterable[Any]) -> list[Any]:
+    """``stmt`` for the rows whose ``column`` is one of ``values``, ``LOOKUP`` at a time."""
+    wanted = list(dict.fromkeys(values))
+    found: list[Any] = []
+    for start in range(0, len(wanted), LOOKUP):
+        found += db.session.execute(stmt.where(column.in_(wanted[start : start + LOOKUP]))).all()
+    return found
+
+
+def _slugs_taken(items: Sequence[ProductIn], have: dict[str, Any]) -> dict[str, int]:
+    """The slugs the batch could clash with, and whose product they are: the ones its
+    rows name, the ones new rows would be given from their titles, and, for a title
+    whose slug is taken, the numbered ones after it (``anvil-2``, ``anvil-3``…)."""
+    wanted = set()
+    for item in items:
+        if "slug" in item.fields:
+            wanted.add(item.fields["slug"])
+        elif item.sku not in have:
+            wanted.add(slugify(item.fields["title"]))
+    taken = {slug: pid for slug, pid in _in(select(Product.slug, Product.id), Product.slug, wanted)}
+    for base in [slug for slug in taken if slug in wanted]:
+        numbered = select(Product.slug, Product.id).where(
+            Product.slug.startswith(f"{base}-", autoescape=True)
+        )
+        taken.update((slug, pid) for slug, pid in db.session.execute(numbered))
+    return taken
 
 
 def _link(

@@ -14,8 +14,10 @@ Variants: the product's row names its options in ``options`` (``Size;Colour``, a
 ``variant_of`` (the product's SKU), its own ``sku``, its ``values`` (``M;Red``, and
 ``values:de``) and, where it differs, its ``price``, ``compare_at_price`` and ``stock``.
 
-Every row is checked before anything is written: one bad row means nothing changes, and
-the error names its line and column.
+The file is read, checked and written a batch at a time (``CsvReader``, ``import_csv``),
+so its length does not matter. Every problem names its line and column; ``tenantctl
+catalog import`` keeps a file all or nothing (one bad row and nothing changes), a
+background import from the dashboard skips the refused rows and reports them.
 
 A column in a language the shop does not offer (``title:fr`` from a shop that speaks
 French, imported into one that does not) is skipped, with one warning naming every such
@@ -25,6 +27,7 @@ column: a shop holds translations only for its own languages (``merge_translatio
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -67,7 +70,10 @@ REQUIRED = ("sku", "title", "price")
 VARIANT_COLUMNS = ("sku", "variant_of", "values", "price", "compare_at_price", "stock")
 TRANSLATED = ("title", "description", "options", "values")  # title:de, values:de, …
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
-MAX_ROWS = 100_000
+MAX_ROWS = 1_000_000  # rows of one file; read a batch at a time, never held whole
+BATCH = 1000  # rows checked and written together
+BAD_TEXT = "\ufffd"  # what undecodable bytes read as (the jobs decode with "replace")
+NOT_UTF8 = "not UTF-8 text (save the CSV as UTF-8)"
 Localized = dict[str, tuple[str, str]]  # column -> (field, locale), e.g. title:de
 # The product schema (the API's and the dashboard's), applied to a whole file's rows in
 # one call: pydantic's per-call overhead once, not once per row.
@@ -77,10 +83,10 @@ PRODUCTS = TypeAdapter(list[ProductSchema])
 class ImportError_(ValueError):  # not the builtin ImportError
     """The file cannot be imported; ``problems`` lists every bad line."""
 
-    def __init__(self, problems: list[str]) -> None:
-        shown = problems[:20] + (
-            [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
-        )
+    def __init__(self, problems: list[str], more: int = 0) -> None:
+        """``more``: how many problems there are in all, when ``problems`` is a sample."""
+        count = max(len(problems), more)
+        shown = problems[:20] + ([f"... and {count - 20} more"] if count > 20 else [])
         # One problem on one line (the CLI's error line); several, one per line.
         sep = " " if len(shown) == 1 else "\n"
         super().__init__("nothing imported:" + sep + "\n".join(shown))
@@ -152,60 +158,125 @@ def parse_rows(
 ) -> list[Row | VariantRow]:
     """Read and check every row; raise ImportError_ listing all problems. Columns in
     languages the shop does not offer are skipped, and ``warn`` gets one line naming them."""
-    reader = csv.DictReader(lines)
-    try:
-        header = [h.strip() for h in reader.fieldnames or []]
-    except csv.Error as exc:
-        raise ImportError_([_unreadable(reader, exc)]) from None
-    missing = [c for c in REQUIRED if c not in header]
-    outside = [c for c in header if c not in COLUMNS and not _locale_column(c)]
-    skipped = [c for c in outside if _foreign_language(c)]
-    unknown = [c for c in outside if c not in skipped]
-    if missing or unknown:
-        header_problems = []
-        if missing:
-            header_problems.append(f"line 1: missing column(s): {', '.join(missing)}")
-        if unknown:
-            header_problems.append(
-                f"line 1: unknown column(s): {', '.join(unknown)} (known: {', '.join(COLUMNS)})"
-            )
-        raise ImportError_(header_problems)
-    if skipped and warn is not None:
-        warn(
-            f"skipped column(s) in a language the shop does not offer: {', '.join(skipped)} "
-            f"(its languages: {', '.join(shop_locales_of_bound())})"
-        )
-    reader.fieldnames = header
-    # Which columns carry another language ("title:de" -> ("title", "de_DE")): once per
-    # file, not once per cell.
-    localized = {c: hit for c in header if (hit := _locale_column(c))}
-    currency = shop_currency()
-    known_categories = set(db.session.scalars(select(Category.slug)))
+    reader = CsvReader(lines, warn)
     rows: list[Row | VariantRow] = []
     problems: list[str] = []
-    seen: dict[str, int] = {}
-    for record in _records(reader, problems):
-        line = reader.line_num
-        if len(rows) >= MAX_ROWS:
-            raise ImportError_([f"more than {MAX_ROWS} rows: split the file"])
-        if None in record:
-            problems.append(f"line {line}: more values than columns")
-            continue
-        values = {k: read_cell((v or "").strip()) for k, v in record.items() if k not in skipped}
-        try:
-            if values.get("variant_of"):
-                rows.append(_check_variant(line, values, currency, seen, localized))
-            else:
-                rows.append(_check_row(line, values, currency, known_categories, seen, localized))
-        except ValueError as exc:
-            problems.append(f"line {line}: {exc}")
-    problems += _check_schema([row for row in rows if isinstance(row, Row)])
-    problems += _check_families(rows)
+    for batch, refused in reader.batches():
+        rows += batch
+        problems += refused
     if problems:
         raise ImportError_(sorted(problems, key=_line_of))
     if not rows:
         raise ImportError_(["the file has a header but no rows"])
     return rows
+
+
+class CsvReader:
+    """A catalog CSV read and checked a batch at a time, so a file of any length is
+    never held whole: the header is checked when the reader is made (ImportError_ for a
+    bad one), then ``batches`` hands out each batch's good rows and its problems.
+
+    What must hold across the file stays in memory, and only that: the SKUs seen so far
+    (a SKU twice is refused) and the option names of the file's products with options
+    (their variants' rows are checked against them). A batch never ends between a
+    product's row and the variant rows that follow it.
+    """
+
+    def __init__(self, lines: Iterable[str], warn: Callable[[str], None] | None = None) -> None:
+        self.reader = csv.DictReader(lines)
+        try:
+            header = [h.strip() for h in self.reader.fieldnames or []]
+        except csv.Error as exc:
+            raise ImportError_([_unreadable(self.reader, exc)]) from None
+        if any(BAD_TEXT in h for h in header):
+            raise ImportError_([f"line 1: {NOT_UTF8}"])
+        missing = [c for c in REQUIRED if c not in header]
+        outside = [c for c in header if c not in COLUMNS and not _locale_column(c)]
+        self.skipped = [c for c in outside if _foreign_language(c)]
+        unknown = [c for c in outside if c not in self.skipped]
+        if missing or unknown:
+            header_problems = []
+            if missing:
+                header_problems.append(f"line 1: missing column(s): {', '.join(missing)}")
+            if unknown:
+                header_problems.append(
+                    f"line 1: unknown column(s): {', '.join(unknown)} (known: {', '.join(COLUMNS)})"
+                )
+            raise ImportError_(header_problems)
+        if self.skipped and warn is not None:
+            warn(
+                "skipped column(s) in a language the shop does not offer: "
+                f"{', '.join(self.skipped)} (its languages: {', '.join(shop_locales_of_bound())})"
+            )
+        self.reader.fieldnames = header
+        # Which columns carry another language ("title:de" -> ("title", "de_DE")): once
+        # per file, not once per cell.
+        self.localized = {c: hit for c in header if (hit := _locale_column(c))}
+        self.currency = shop_currency()
+        self.known_categories = set(db.session.scalars(select(Category.slug)))
+        self.seen: dict[str, int] = {}
+        self.families: dict[str, list[str]] = {}  # the option names of the file's products
+        self.rows = 0  # records read so far
+
+    def batches(self, size: int = BATCH) -> Iterator[tuple[list[Row | VariantRow], list[str]]]:
+        """(good rows, problems) per batch of about ``size`` records, in the file's order.
+        A line the csv module cannot read ends the file there, as a problem naming it."""
+        rows: list[Row | VariantRow] = []
+        problems: list[str] = []
+        stopped: list[str] = []
+        for record in _records(self.reader, stopped):
+            line = self.reader.line_num
+            self.rows += 1
+            if self.rows > MAX_ROWS:
+                problems.append(f"line {line}: more than {MAX_ROWS:,} rows: split the file")
+                break
+            is_variant = bool((record.get("variant_of") or "").strip())
+            if len(rows) + len(problems) >= size and not is_variant:
+                yield self._finish(rows, problems)
+                rows, problems = [], []
+            if None in record:
+                problems.append(f"line {line}: more values than columns")
+                continue
+            values = {
+                k: read_cell((v or "").strip()) for k, v in record.items() if k not in self.skipped
+            }
+            try:
+                if any(BAD_TEXT in value for value in values.values()):
+                    raise ValueError(NOT_UTF8)
+                if is_variant:
+                    rows.append(
+                        _check_variant(line, values, self.currency, self.seen, self.localized)
+                    )
+                else:
+                    rows.append(
+                        _check_row(
+                            line,
+                            values,
+                            self.currency,
+                            self.known_categories,
+                            self.seen,
+                            self.localized,
+                        )
+                    )
+            except ValueError as exc:
+                problems.append(f"line {line}: {exc}")
+        yield self._finish(rows, problems + stopped)
+
+    def _finish(
+        self, rows: list[Row | VariantRow], problems: list[str]
+    ) -> tuple[list[Row | VariantRow], list[str]]:
+        """Hold the batch's product rows to the schema and its variants to their
+        products; the rows refused there leave the batch, with their reasons."""
+        problems += _check_schema([row for row in rows if isinstance(row, Row)])
+        bad = {_line_of(problem) for problem in problems}
+        rows = [row for row in rows if row.line not in bad]
+        family_problems = _check_families(rows, self.families)
+        bad = {_line_of(problem) for problem in family_problems}
+        rows = [row for row in rows if row.line not in bad]
+        for row in rows:
+            if isinstance(row, Row) and row.options:
+                self.families[row.sku] = row.options
+        return rows, sorted(problems + family_problems, key=_line_of)
 
 
 def _records(reader: csv.DictReader[str], problems: list[str]) -> Iterator[dict[str, Any]]:
@@ -289,19 +360,25 @@ def _check_variant(
     )
 
 
-def _check_families(rows: list[Row | VariantRow]) -> list[str]:
-    """Each variant row follows a product row of the file (or an existing product) with
-    options, and gives one value per option."""
+def _check_families(rows: list[Row | VariantRow], earlier: dict[str, list[str]]) -> list[str]:
+    """Each variant row follows its product's row in the same batch (or names an existing
+    product) with options, and gives one value per option. ``earlier``: the option names
+    of the file's products in batches already written."""
     problems = []
     products = {row.sku: row for row in rows if isinstance(row, Row)}
     parents = {row.parent for row in rows if isinstance(row, VariantRow)} - set(products)
-    existing = _existing_options(parents)
+    existing = _existing_options(parents - set(earlier))
     for row in rows:
         if not isinstance(row, VariantRow):
             continue
         parent = products.get(row.parent)
         names = parent.options if parent is not None else existing.get(row.parent)
-        if names is None:
+        if parent is None and row.parent in earlier:
+            problems.append(
+                f"line {row.line}: variant_of: a variant's row follows its product's row "
+                f"({row.parent!r} is further up the file)"
+            )
+        elif names is None:
             problems.append(f"line {row.line}: variant_of: no product {row.parent!r}")
         elif not names:
             problems.append(
@@ -383,7 +460,8 @@ def _check_row(
 
 def _check_schema(rows: list[Row]) -> list[str]:
     """Hold every product row's parsed fields to the product schema, in one call; each
-    row's ``fields`` become what the schema made of them. Returns the problems by line."""
+    good row's ``fields`` become what the schema made of them. Returns the problems by
+    line (the refused rows' fields are left as they were)."""
     try:
         checked = PRODUCTS.dump_python(
             PRODUCTS.validate_python([row.fields for row in rows]), exclude_unset=True
@@ -395,10 +473,12 @@ def _check_schema(rows: list[Row]) -> list[str]:
             name = ".".join(str(part) for part in where) or "row"
             message = error["msg"].removeprefix("Value error, ")
             wrong.setdefault(int(index), {}).setdefault(name, message)
-        return [
+        problems = [
             f"line {rows[i].line}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
             for i, fields in sorted(wrong.items())
         ]
+        good = [row for i, row in enumerate(rows) if i not in wrong]
+        return problems + (_check_schema(good) if good else [])
     for row, fields in zip(rows, checked, strict=True):
         fields.pop("sku")
         fields.pop("categories", None)
@@ -412,8 +492,10 @@ def _is_slug(text: str) -> bool:
 
 def new_categories(rows: list[Row | VariantRow]) -> list[str]:
     """The category slugs the rows name that the shop does not have yet."""
-    known = set(db.session.scalars(select(Category.slug)))
     wanted = dict.fromkeys(c for row in rows if isinstance(row, Row) for c in row.categories or [])
+    if not wanted:
+        return []
+    known = set(db.session.scalars(select(Category.slug).where(Category.slug.in_(wanted))))
     return [slug for slug in wanted if slug not in known]
 
 
@@ -437,6 +519,57 @@ def import_rows(
         raise ImportError_([str(exc)]) from None
     _import_variants(products, [row for row in rows if isinstance(row, VariantRow)])
     return created, updated
+
+
+REPORT_MAX = 1000  # refusals kept word for word; past that, only counted
+
+
+@dataclass
+class ImportReport:
+    """What an import made of a file so far: products created and changed, the rows
+    read, the refused lines with their reasons, and the last line written."""
+
+    created: int = 0
+    updated: int = 0
+    rows: int = 0
+    refused_count: int = 0
+    through: int = 1  # every row up to this line is written, or refused
+    refused: list[str] = dataclasses.field(default_factory=list)
+
+    def refuse(self, problems: list[str]) -> None:
+        self.refused_count += len(problems)
+        self.refused += problems[: max(0, REPORT_MAX - len(self.refused))]
+
+
+def import_csv(
+    lines: Iterable[str],
+    warn: Callable[[str], None] | None = None,
+    batch_done: Callable[[ImportReport], None] | None = None,
+    size: int = BATCH,
+) -> ImportReport:
+    """Check and write a catalog CSV a batch at a time, never holding the file whole.
+
+    Refused rows are skipped and listed in the report; whether one refusal undoes the
+    rest is the caller's choice: the CLI rolls everything back (all or nothing), a
+    background import commits each batch in ``batch_done`` so the report says exactly
+    which lines landed. Flushes, never commits; ImportError_ for a bad header, an empty
+    file, or a row the shop's state refuses while writing (a slug taken meanwhile)."""
+    reader = CsvReader(lines, warn)
+    report = ImportReport()
+    for rows, refused in reader.batches(size):
+        report.refuse(refused)
+        if rows:
+            created, updated = import_rows(rows)
+            report.created += created
+            report.updated += updated
+        lines_seen = [row.line for row in rows] + [_line_of(problem) for problem in refused]
+        report.through = max([report.through, *lines_seen])
+        report.rows = reader.rows
+        if batch_done is not None:
+            batch_done(report)
+    if not report.rows:
+        raise ImportError_(["the file has a header but no rows"])
+    return report
 
 
 def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> None:
@@ -483,69 +616,94 @@ def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> Non
                 raise ImportError_([f"line {vrow.line}: {exc}"]) from None
 
 
-def export_csv(out: IO[str]) -> int:
-    """Every product of the bound shop, in the import format; returns the row count."""
+def export_csv(out: IO[str], progress: Callable[[int], None] | None = None) -> int:
+    """Every product of the bound shop, in the import format; returns the row count.
+    Products are read a batch at a time (by id), so the shop's size does not matter;
+    ``progress`` hears the running count after each batch."""
     currency = shop_currency()
     writer = csv.writer(out)
     columns = export_columns()
     writer.writerow(columns)
     locales = other_locales()
     count = 0
-    products = list(db.session.scalars(select(Product).order_by(Product.id)))
-    load_variants(products)  # one statement for every product's variants
-    for product in products:
-        options = product.options or []
+    for products in _product_batches():
+        for product in products:
+            count += _write_product(writer, product, currency, locales)
+        if progress is not None:
+            progress(count)
+    return count
+
+
+def _product_batches(size: int = BATCH) -> Iterator[list[Product]]:
+    """The shop's products by id, ``size`` at a time, with their variants (one statement
+    a batch); each batch leaves the session before the next is read."""
+    last = 0
+    while True:
+        products = list(
+            db.session.scalars(
+                select(Product).where(Product.id > last).order_by(Product.id).limit(size)
+            )
+        )
+        if not products:
+            return
+        load_variants(products)
+        yield products
+        last = products[-1].id
+        for product in products:
+            db.session.expunge(product)
+
+
+def _write_product(writer: Any, product: Product, currency: str, locales: tuple[str, ...]) -> int:
+    """The product's row and its variants' rows; returns 1 (one product)."""
+    options = product.options or []
+    writer.writerow(
+        safe_cell(cell)
+        for cell in [
+            product.sku,
+            product.title,
+            to_major(product.price, currency),
+            product.stock,
+            product.description,
+            to_major(product.compare_at_price, currency) if product.compare_at_price else "",
+            ";".join(c.slug for c in product.categories),
+            "true" if product.active else "false",
+            "true" if product.featured else "false",
+            product.image_url or "",
+            product.slug,
+            product.tax_class or "standard",
+            ";".join(o["name"] for o in options),
+            "",
+            "",
+            *(
+                _translation_cell(product, field, locale)
+                for locale in locales
+                for field in TRANSLATED
+            ),
+        ]
+    )
+    for variant in product.variants:
         writer.writerow(
             safe_cell(cell)
             for cell in [
+                variant.sku,
+                "",  # title
+                "" if variant.price is None else to_major(variant.price, currency),
+                variant.stock,
+                "",  # description
+                ""
+                if variant.compare_at_price is None
+                else to_major(variant.compare_at_price, currency),
+                *([""] * 7),  # categories … options: the product's row has them
                 product.sku,
-                product.title,
-                to_major(product.price, currency),
-                product.stock,
-                product.description,
-                to_major(product.compare_at_price, currency) if product.compare_at_price else "",
-                ";".join(c.slug for c in product.categories),
-                "true" if product.active else "false",
-                "true" if product.featured else "false",
-                product.image_url or "",
-                product.slug,
-                product.tax_class or "standard",
-                ";".join(o["name"] for o in options),
-                "",
-                "",
+                ";".join(variant.option_values),
                 *(
-                    _translation_cell(product, field, locale)
+                    _value_cell(product, variant.option_values, locale) if field == "values" else ""
                     for locale in locales
                     for field in TRANSLATED
                 ),
             ]
         )
-        for variant in product.variants:
-            writer.writerow(
-                safe_cell(cell)
-                for cell in [
-                    variant.sku,
-                    "",  # title
-                    "" if variant.price is None else to_major(variant.price, currency),
-                    variant.stock,
-                    "",  # description
-                    ""
-                    if variant.compare_at_price is None
-                    else to_major(variant.compare_at_price, currency),
-                    *([""] * 7),  # categories … options: the product's row has them
-                    product.sku,
-                    ";".join(variant.option_values),
-                    *(
-                        _value_cell(product, variant.option_values, locale)
-                        if field == "values"
-                        else ""
-                        for locale in locales
-                        for field in TRANSLATED
-                    ),
-                ]
-            )
-        count += 1
-    return count
+    return 1
 
 
 def _options_of(

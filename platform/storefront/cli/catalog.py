@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import sys
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any
 
 import typer
-from rich.progress import Progress
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy import func, select
 
 from ..catalog import csv_io
+from ..catalog.models import Product
 from ..catalog.money import parse_money, shop_currency
 from ..extensions import db
 from ..orders import discounts
 from ..orders import services as orders
+from ..orders.csv_export import batch_query, stream_orders_csv
 from ..tenancy.models import utcnow
 from .common import JSON_OPTION, emit, err_console, fail, ok, shop_context
 
@@ -34,34 +38,63 @@ def _open(path: Path | None) -> Any:
     return path.open("w", encoding="utf-8", newline="")
 
 
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error while a long import or export runs, on a terminal
+    only: a pipe or a log gets the data and the last line alone."""
+    if not err_console.is_terminal:
+        yield lambda _done: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        # Drawn at each batch (a thousand rows), not only on the bar's own clock.
+        yield lambda done: bar.update(task, completed=done, refresh=True)
+
+
+def _lines_in(path: Path) -> int:
+    """How many lines a file has (a quick pass over its bytes): a bar's length."""
+    lines, last = 0, b"\n"
+    with path.open("rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            lines, last = lines + chunk.count(b"\n"), chunk[-1:]
+    return lines + (last != b"\n")
+
+
 @app.command("import")
 def import_(
     slug: str,
     csv_file: Annotated[Path, typer.Argument(help=f"Columns: {', '.join(csv_io.COLUMNS)}.")],
 ) -> None:
-    """Create or update products from a CSV; every row is checked first, all or nothing."""
+    """Create or update products from a CSV, a batch at a time; all or nothing."""
     try:
-        text = csv_file.read_text(encoding="utf-8-sig")
+        total = max(_lines_in(csv_file) - 1, 0)
     except FileNotFoundError:
         fail(f"{csv_file}: no such file")
-    except UnicodeDecodeError:
-        fail(f"{csv_file}: not UTF-8 text (save the CSV as UTF-8)")
-    with shop_context(slug):
+    with (
+        shop_context(slug),
+        csv_file.open(encoding="utf-8-sig", newline="") as lines,
+        _progress("rows", total) as moved,
+    ):
         try:
-            rows = csv_io.parse_rows(text.splitlines(keepends=True), warn=_warn)
+            report = csv_io.import_csv(lines, warn=_warn, batch_done=lambda r: moved(r.rows))
         except csv_io.ImportError_ as exc:
+            db.session.rollback()
             fail(f"{csv_file}: {exc}")
-        with Progress(console=err_console, transient=True) as bar:
-            task = bar.add_task("importing", total=len(rows))
-            try:
-                created, updated = csv_io.import_rows(
-                    rows, lambda done, total: bar.update(task, completed=done)
-                )
-            except csv_io.ImportError_ as exc:  # a variant the shop's state refuses
-                db.session.rollback()
-                fail(f"{csv_file}: {exc}")
-        db.session.commit()  # all rows or none: an exception above leaves nothing written
-    ok(f"{slug}: {created} products created, {updated} updated")
+        except UnicodeDecodeError:
+            db.session.rollback()
+            fail(f"{csv_file}: not UTF-8 text (save the CSV as UTF-8)")
+        if report.refused_count:  # one bad row, and nothing changes
+            db.session.rollback()
+            refused = csv_io.ImportError_(report.refused, more=report.refused_count)
+            fail(f"{csv_file}: {refused}")
+        db.session.commit()
+    ok(f"{slug}: {report.created} products created, {report.updated} updated")
 
 
 def _warn(message: str) -> None:
@@ -70,9 +103,11 @@ def _warn(message: str) -> None:
 
 @app.command("export")
 def export(slug: str, output: Annotated[Path | None, OUTPUT] = None) -> None:
-    """Write every product in the import format."""
+    """Write every product in the import format, a batch at a time."""
     with shop_context(slug), _open(output) as out:
-        count = csv_io.export_csv(out)
+        total = db.session.scalar(select(func.count()).select_from(Product)) or 0
+        with _progress("products", total) as moved:
+            count = csv_io.export_csv(out, moved)
     if output is not None:
         ok(f"{count} products -> {output}")
 
@@ -86,7 +121,7 @@ def export_orders(
     status: Annotated[str | None, typer.Option(help="Only orders with this status.")] = None,
     output: Annotated[Path | None, OUTPUT] = None,
 ) -> None:
-    """Write the shop's orders as CSV, newest first."""
+    """Write the shop's orders as CSV, newest first, a batch at a time."""
     start = None
     if since is not None:
         try:
@@ -95,14 +130,16 @@ def export_orders(
             fail(f"--since {since!r} is not a date (use YYYY-MM-DD)")
     with shop_context(slug):
         try:
-            query = orders.order_query(status, start)
-        except orders.CheckoutError as exc:
+            query = batch_query(status, start)
+        except ValueError as exc:
             fail(str(exc))
+        total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         out: IO[str]
-        with _open(output) as out:
-            count = orders.write_orders_csv(db.session.scalars(query), out)
+        with _open(output) as out, _progress("orders", total) as moved:
+            for chunk in stream_orders_csv(status, start, progress=moved):
+                out.write(chunk)
     if output is not None:
-        ok(f"{count} orders -> {output}")
+        ok(f"{total} orders -> {output}")
 
 
 @orders_app.command("set-status")

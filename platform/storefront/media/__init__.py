@@ -13,7 +13,14 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, request
 
-from ..storage import StorageError, check_key, content_type_of, current_storage, shop_prefix
+from ..storage import (
+    PRIVATE,
+    StorageError,
+    check_key,
+    content_type_of,
+    current_storage,
+    shop_prefix,
+)
 from ..tenancy.context import current_tenant
 from .images import ImageError, Master, make_master, renditions
 
@@ -90,7 +97,10 @@ def shop_objects(uid: str) -> Iterator[str]:
 
 @bp.route("/media/<path:key>")
 def serve(key: str) -> Response:
-    """One of the bound shop's files; any key outside its prefix cannot even be named."""
+    """One of the bound shop's files; any key outside its prefix cannot even be named,
+    and its private ones (exports, uploads) are not media."""
+    if key.startswith(PRIVATE):
+        abort(404)
     try:
         full = _full(key)
     except ValueError:

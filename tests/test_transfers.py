@@ -1,0 +1,353 @@
+"""Exports and imports that scale: the streamed orders CSV, transfers run as jobs.
+
+The streamed export must say what the old one said, a batch at a time; a transfer goes
+queued → running → done with its progress moving, its file reaches only its own shop's
+staff, a shop runs one transfer at a time without holding back another shop, and a
+hostile CSV gets row errors, never a traceback or a half-told story.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event, func, select
+
+from storefront.catalog.models import Product
+from storefront.extensions import db
+from storefront.orders import services as orders
+from storefront.orders.csv_export import stream_orders_csv, write_orders_csv
+from storefront.orders.models import Order, OrderLine
+from storefront.outbox import BACKGROUND_KEY
+from storefront.tenancy import tenant_context
+from storefront.tenancy.models import utcnow
+from storefront.transfers import services
+from storefront.transfers.models import DONE, FAILED, QUEUED, RUNNING, Transfer
+from tests.fixtures.factories import csrf_from, host, login
+
+OWNER = "owner@example.com"
+
+
+@pytest.fixture
+def shop(make_shop, make_user):
+    acme = make_shop("acme")
+    make_user(acme, OWNER, roles=["owner"])
+    return acme
+
+
+@pytest.fixture
+def owner(app, shop):
+    client = app.test_client()
+    assert login(client, shop, OWNER).status_code == 302
+    return client
+
+
+def add_orders(app, shop, count, prefix="A"):
+    """``count`` orders with two lines each, written straight to the tables."""
+    with app.app_context(), tenant_context(shop):
+        for i in range(count):
+            order = Order(
+                number=f"{prefix}-{1000 + i}",
+                email=f"buyer{i}@example.com",
+                name=f"Buyer {i}" if i % 3 else '=HYPERLINK("http://evil.example")',
+                address="1 Main St",
+                postal_code="10001",
+                city="New York",
+                country="US",
+                shipping_label="Standard",
+                shipping=500,
+                subtotal=1000 + i,
+                total=1500 + i,
+                currency="USD",
+                payment_method="bank_transfer",
+                status="paid" if i % 2 else "pending",
+                tax_lines=[["8.875", 89]],
+            )
+            order.lines = [
+                OrderLine(sku=f"S-{i}", title="Thing", unit_price=500, quantity=1, line_total=500),
+                OrderLine(sku="=1+1", title="Other", unit_price=500, quantity=2, line_total=1000),
+            ]
+            db.session.add(order)
+        db.session.commit()
+
+
+def test_the_streamed_export_says_what_the_old_one_said(app, shop, owner):
+    add_orders(app, shop, 7)
+    with app.app_context(), tenant_context(shop):
+        old = io.StringIO()
+        write_orders_csv(db.session.scalars(orders.order_query()), old)
+        assert "".join(stream_orders_csv(batch=3)) == old.getvalue()
+        paid = io.StringIO()
+        write_orders_csv(db.session.scalars(orders.order_query("paid")), paid)
+        assert "".join(stream_orders_csv("paid", batch=2)) == paid.getvalue()
+    answer = owner.get("/admin/orders.csv", headers=host(shop))
+    assert answer.status_code == 200
+    assert answer.get_data(as_text=True) == old.getvalue()
+    assert "'=HYPERLINK" in answer.get_data(as_text=True)  # csvcells still applies
+
+
+def test_the_export_reads_one_batch_at_a_time(app, shop):
+    add_orders(app, shop, 10)
+    statements: list[str] = []
+    with app.app_context(), tenant_context(shop):
+        engine = db.engine
+
+        def seen(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            held = []
+            for _chunk in stream_orders_csv(batch=4):
+                held.append(len(db.session.identity_map))
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    reads = [s for s in statements if s.startswith("SELECT orders.id")]
+    lines = [s for s in statements if "order_lines" in s]
+    assert len(reads) == 3 and all("LIMIT" in s for s in reads)  # 4 + 4 + 2
+    assert len(lines) == 3  # each batch's lines in one statement
+    # What the session holds never grows past one batch of orders and their lines.
+    assert max(held) <= 4 * 3
+
+
+def start_export(client, shop, status=""):
+    page = client.get("/admin/transfers/", headers=host(shop))
+    assert page.status_code == 200
+    return client.post(
+        "/admin/transfers/export",
+        data={"csrf_token": csrf_from(page.text), "status": status},
+        headers=host(shop),
+    )
+
+
+def start_import(client, shop, body, name="catalog.csv"):
+    page = client.get("/admin/transfers/", headers=host(shop))
+    return client.post(
+        "/admin/transfers/import",
+        data={"csrf_token": csrf_from(page.text), "file": (io.BytesIO(body), name)},
+        headers=host(shop),
+        content_type="multipart/form-data",
+    )
+
+
+def wait_for_jobs(app):
+    assert app.extensions[BACKGROUND_KEY].wait_idle(30)
+
+
+def transfer_row(app, shop, transfer_id):
+    with app.app_context(), tenant_context(shop):
+        row = db.session.get(Transfer, transfer_id)
+        db.session.expunge(row)
+        return row
+
+
+def test_an_export_job_runs_reports_progress_and_serves_only_its_shop(
+    app, shop, owner, make_shop, make_user, monkeypatch
+):
+    add_orders(app, shop, 5)
+    with app.app_context(), tenant_context(shop):
+        transfer = services.start_orders_export(None, None)
+        db.session.commit()
+        transfer_id = transfer.id
+        assert transfer.status == QUEUED
+    beats: list[dict] = []
+    real_beat = services._beat
+    monkeypatch.setattr(services, "_beat", lambda tid, **v: (beats.append(v), real_beat(tid, **v)))
+    monkeypatch.setattr("storefront.orders.csv_export.BATCH", 2)
+    with app.app_context(), tenant_context(shop):
+        services.run_transfer(transfer_id)
+    progress = [b["done"] for b in beats if "done" in b]
+    assert progress == [2, 4, 5, 5]  # each batch, then the end
+    row = transfer_row(app, shop, transfer_id)
+    assert (row.status, row.done, row.total, row.busy) == (DONE, 5, 5, None)
+    assert "/private/transfers/" in row.file_key
+
+    page = owner.get(f"/admin/transfers/{transfer_id}", headers=host(shop))
+    assert "Download" in page.text and 'http-equiv="refresh"' not in page.text
+    got = owner.get(f"/admin/transfers/{transfer_id}/download", headers=host(shop))
+    assert got.status_code == 200
+    with app.app_context(), tenant_context(shop):
+        assert got.get_data(as_text=True) == "".join(stream_orders_csv())
+    assert (
+        owner.get(f"/admin/transfers/{transfer_id}.json", headers=host(shop)).json["status"] == DONE
+    )
+    # Not media: the file's key below the shop's prefix is no public URL.
+    media_key = row.file_key.split("/", 2)[2]
+    assert owner.get(f"/media/{media_key}", headers=host(shop)).status_code == 404
+
+    globex = make_shop("globex")
+    make_user(globex, "boss@globex.example", roles=["owner"])
+    other = app.test_client()
+    login(other, globex, "boss@globex.example")
+    for path in ("", "/download", ".json"):
+        url = f"/admin/transfers/{transfer_id}{path}"
+        assert other.get(url, headers=host(globex)).status_code == 404
+    anonymous = app.test_client()
+    answer = anonymous.get(f"/admin/transfers/{transfer_id}/download", headers=host(shop))
+    assert answer.status_code == 302 and "/login" in answer.location
+    make_user(shop, "shopper@example.com")
+    customer = app.test_client()
+    login(customer, shop, "shopper@example.com")
+    url = f"/admin/transfers/{transfer_id}/download"
+    assert customer.get(url, headers=host(shop)).status_code == 403
+
+
+def test_the_dashboard_starts_an_export_and_the_background_runs_it(app, shop, owner):
+    add_orders(app, shop, 3)
+    started = start_export(owner, shop, "paid")
+    assert started.status_code == 302
+    transfer_id = int(started.location.rsplit("/", 1)[-1])
+    wait_for_jobs(app)
+    row = transfer_row(app, shop, transfer_id)
+    assert (row.status, row.done, row.params) == (DONE, 1, {"status": "paid"})
+    body = owner.get(f"/admin/transfers/{transfer_id}/download", headers=host(shop)).text
+    assert body.count("\n") == 2 and ",paid," in body
+
+
+def test_a_second_transfer_in_a_shop_is_refused_and_another_shop_goes_on(
+    app, shop, owner, make_shop, make_user
+):
+    with app.app_context(), tenant_context(shop):
+        services.start_orders_export(None, None)  # queued, never run here
+        db.session.commit()
+    refused = start_import(owner, shop, b"sku,title,price\nA-1,Anvil,1\n")
+    assert refused.status_code == 302
+    page = owner.get(refused.location, headers=host(shop))
+    assert "already running for this shop" in page.text
+    with app.app_context(), tenant_context(shop):
+        assert db.session.scalar(select(func.count()).select_from(Transfer)) == 1
+        with pytest.raises(services.TransferBusy):
+            services.start_orders_export(None, None)
+        db.session.rollback()
+
+    globex = make_shop("globex")
+    make_user(globex, "boss@globex.example", roles=["owner"])
+    other = app.test_client()
+    login(other, globex, "boss@globex.example")
+    started = start_import(other, globex, b"sku,title,price\nG-1,Tent,10\n")
+    wait_for_jobs(app)
+    row = transfer_row(app, globex, int(started.location.rsplit("/", 1)[-1]))
+    assert row.status == DONE and row.report["created"] == 1
+
+
+def test_a_transfer_whose_worker_died_fails_and_frees_the_shop(app, shop):
+    with app.app_context(), tenant_context(shop):
+        transfer = services.start_orders_export(None, None)
+        db.session.flush()
+        transfer.status, transfer.updated_at = RUNNING, utcnow() - timedelta(hours=1)
+        db.session.commit()
+        dead = transfer.id
+        services.start_orders_export(None, None)  # the dead one no longer blocks
+        db.session.commit()
+        row = db.session.get(Transfer, dead)
+        assert (row.status, row.busy, row.message) == (FAILED, None, "stopped")
+
+
+def test_an_import_job_reports_created_updated_and_refused_rows(app, shop, owner):
+    body = (
+        b"sku,title,price,stock\n"
+        b"A-1,Anvil,10.00,3\n"
+        b"B-1,Bell,not money,1\n"
+        b"A-1,Anvil again,11,1\n"
+        b"C-1,Cup,2,1\n"
+    )
+    started = start_import(owner, shop, body, name="../../etc/catalog.csv")
+    wait_for_jobs(app)
+    transfer_id = int(started.location.rsplit("/", 1)[-1])
+    row = transfer_row(app, shop, transfer_id)
+    assert row.status == DONE and row.filename == "catalog.csv"
+    assert (row.report["created"], row.report["updated"], row.report["refused_count"]) == (2, 0, 2)
+    refused = row.report["refused"]
+    assert refused[0].startswith("line 3: price") and refused[1].startswith("line 4: sku 'A-1'")
+    page = owner.get(f"/admin/transfers/{transfer_id}", headers=host(shop)).text
+    assert "Products created: 2" in page and "line 3: price" in page
+
+    again = start_import(owner, shop, b"sku,title,price\nA-1,Anvil XL,12\n")
+    wait_for_jobs(app)
+    row = transfer_row(app, shop, int(again.location.rsplit("/", 1)[-1]))
+    assert (row.report["created"], row.report["updated"]) == (0, 1)
+
+
+def test_hostile_csv_cells_get_row_errors(app, shop, owner):
+    huge = "x" * (200 * 1024)
+    body = (
+        b"sku,title,price,description\n"
+        b'F-1,=HYPERLINK("http://evil.example"),1,@home\n'
+        b"E-1,Caf\xe9 latin-1,2,\n"
+        b"S-1,<script>alert(1)</script>,abc,\n"
+        + f"H-1,Huge,3,{huge}\n".encode()
+        + b"Z-1,Never read,4,\n"
+    )
+    started = start_import(owner, shop, body)
+    wait_for_jobs(app)
+    transfer_id = int(started.location.rsplit("/", 1)[-1])
+    row = transfer_row(app, shop, transfer_id)
+    refused = row.report["refused"]
+    assert row.status == DONE and row.report["created"] == 1
+    assert refused[0] == "line 3: not UTF-8 text (save the CSV as UTF-8)"
+    assert refused[1].startswith("line 4: price")
+    assert refused[2] == "line 5: a cell is longer than 131,072 characters"
+    page = owner.get(f"/admin/transfers/{transfer_id}", headers=host(shop)).text
+    assert "<script>alert" not in page
+    with app.app_context(), tenant_context(shop):
+        product = db.session.scalar(select(Product).where(Product.sku == "F-1"))
+        assert product.title.startswith("=HYPERLINK")  # kept as text …
+        out = io.StringIO()
+        from storefront.catalog.csv_io import export_csv
+
+        export_csv(out)
+        assert "'=HYPERLINK" in out.getvalue() and "'@home" in out.getvalue()  # … never run
+
+
+def test_a_catalog_import_looks_up_only_the_skus_and_slugs_it_names(app, shop, runner, tmp_path):
+    with app.app_context(), tenant_context(shop):
+        from storefront.catalog import services as catalog
+
+        for i in range(30):
+            catalog.create_product(f"OLD-{i}", f"Old {i}", 100)
+        catalog.create_product("ANV", "Anvil", 100)
+        db.session.commit()
+    target = tmp_path / "catalog.csv"
+    rows = [f"N-{i},Anvil,{i + 1}" for i in range(2500)] + ["OLD-3,Old three,5"]
+    target.write_text("sku,title,price\n" + "\n".join(rows) + "\n")
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        result = runner.invoke(["catalog", "import", "acme", str(target)])
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert result.exit_code == 0, result.output
+    assert "2500 products created, 1 updated" in result.output
+    reads = [s for s in statements if s.lstrip().startswith("SELECT") and "FROM products" in s]
+    assert reads and all(" IN (" in s or " LIKE " in s for s in reads), [
+        s for s in reads if " IN (" not in s and " LIKE " not in s
+    ]
+    with app.app_context(), tenant_context(shop):
+        slugs = db.session.scalars(select(Product.slug).where(Product.title == "Anvil")).all()
+        assert len(set(slugs)) == 2501  # anvil, anvil-2 … each free slug found batch by batch
+
+
+def test_the_cli_import_shows_progress_and_stays_all_or_nothing(
+    app, shop, runner, tmp_path, monkeypatch
+):
+    from storefront.cli.common import err_console
+
+    monkeypatch.setattr(err_console, "_force_terminal", True)  # as on an operator's terminal
+    monkeypatch.setattr(err_console, "is_interactive", True)
+    target = tmp_path / "catalog.csv"
+    target.write_text("sku,title,price\n" + "\n".join(f"P-{i},Pot {i},1" for i in range(1500)))
+    result = runner.invoke(["catalog", "import", "acme", str(target)])
+    assert result.exit_code == 0 and "rows" in result.output and "1500/1500" in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sku,title,price\n" + "\n".join(f"Q-{i},Q,1" for i in range(1200)) + "\nX,X,?\n")
+    result = runner.invoke(["catalog", "import", "acme", str(bad)])
+    assert result.exit_code == 1 and "line 1202: price" in result.output
+    with app.app_context(), tenant_context(shop):
+        assert db.session.scalar(select(func.count()).select_from(Product)) == 1500
