@@ -135,3 +135,22 @@ def test_the_demo_footer_link_leads_to_a_page(app, runner, demo_tenants):
     assert page.status_code == 200 and "Shipping and returns" in page.text
     home = client.get("/", headers={"Host": "acme.localhost"}).text
     assert 'href="/pages/shipping"' in home
+
+
+def test_the_longest_texts_the_forms_allow_are_kept_whole(app, make_shop):
+    """50,000 characters of four bytes each (a page) and 20,000 (a description) are
+    200,000 and 80,000 bytes: beyond MariaDB's TEXT, within its MEDIUMTEXT."""
+    from storefront.catalog import services as catalog
+    from storefront.catalog.schemas import MAX_DESCRIPTION
+    from storefront.content.models import MAX_BODY
+
+    shop = make_shop("acme", settings=SETTINGS)
+    body, description = "🦆" * MAX_BODY, "𝄞" * MAX_DESCRIPTION
+    with app.app_context(), tenant_context(shop):
+        content.save_page(None, slug="long", title="Long", body=body)
+        catalog.create_product("L-1", "Long", 100, description=description)
+        db.session.commit()
+        db.session.expire_all()
+        assert content.published("long") is not None
+        assert content.all_pages()[0].body == body
+        assert catalog.get_product("long").description == description

@@ -16,13 +16,12 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    Text,
     UniqueConstraint,
     and_,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
-from ..db import Identifier, Timestamp
+from ..db import Identifier, LongText, Timestamp
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -117,7 +116,7 @@ class Product(Model, TenantScoped):
     sku: Mapped[str] = mapped_column(Identifier(64))
     slug: Mapped[str] = mapped_column(Identifier(120))
     title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(LongText, default="")
     price: Mapped[int] = mapped_column(Integer)  # minor units (cents)
     compare_at_price: Mapped[int | None] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
