@@ -92,6 +92,7 @@ bench: install  ## benchmarks, each ratio against its goal; figures in docs/benc
 drills: install  ## load and fault drills on gunicorn + own MariaDB + Redis; docs/reliability.md
 	$(BIN)/python -m bench.drills
 	$(BIN)/python -m bench.drills.mail
+	$(BIN)/python -m bench bigshop --drill --db sqlite
 
 drills-cluster: install  ## 3 app servers, Galera x3 behind HAProxy, Redis + Sentinels, an S3 store, with faults; docs/reliability.md
 	$(BIN)/python -m bench.drills.cluster
