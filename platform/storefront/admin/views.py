@@ -539,14 +539,17 @@ def customers() -> str:
     their orders and spending from the counters kept with the orders."""
     query = request.args.get("q", "").strip()
     accounts_stmt = select(User).where(User.roles.any(Role.name == "customer"))
-    if query:
+    keys: tuple[Any, ...] = (User.id,)  # newest first
+    if query:  # the beginning of an address: alphabetical, as the index finds them
         accounts_stmt = accounts_stmt.where(lists.prefix(User.email, query[:MAX_QUERY]))
+        keys = (User.email, User.id)
     results = lists.window(
         accounts_stmt,
-        (User.id,),
+        keys,
         User.id,
         older=lists.mark(request.args.get("older")),
         newer=lists.mark(request.args.get("newer")),
+        ascending=bool(query),
     )
     guests = lists.guest_window(
         query or None,

@@ -41,12 +41,12 @@ def mark(raw: Any) -> int | None:
     return value if 0 < value <= MAX_ID else None
 
 
-def _beyond(keys: tuple[Any, ...], values: tuple[Any, ...], up: bool) -> Any:
-    """Rows after ``values`` in the listing's (descending) order, or before it (``up``)."""
+def _beyond(keys: tuple[Any, ...], values: tuple[Any, ...], greater: bool) -> Any:
+    """Rows whose ``keys`` come after ``values`` (``greater``) or before them."""
     clauses = []
     for i, key in enumerate(keys):
         same = [keys[j] == values[j] for j in range(i)]
-        clauses.append(and_(*same, key > values[i] if up else key < values[i]))
+        clauses.append(and_(*same, key > values[i] if greater else key < values[i]))
     return or_(*clauses)
 
 
@@ -57,22 +57,25 @@ def window(
     older: int | None = None,
     newer: int | None = None,
     per_page: int = PER_PAGE,
+    ascending: bool = False,
 ) -> Window:
-    """A window of ``stmt`` in ``keys`` order, descending (each key set names one row),
-    continuing from the row with id ``older`` (downwards) or ``newer`` (upwards)."""
-    from_id, up = (newer, True) if newer is not None else (older, False)
+    """A window of ``stmt`` in ``keys`` order (descending unless ``ascending``; each key
+    set names one row), continuing from the row with id ``older`` (onwards, the "older"
+    link) or ``newer`` (back)."""
+    from_id, back = (newer, True) if newer is not None else (older, False)
     anchor = None
     if from_id is not None:
         anchor = db.session.execute(select(*keys).where(id_column == from_id)).first()
+    rising = back != ascending  # which way this window reads the index
     if anchor is not None:
-        stmt = stmt.where(_beyond(keys, tuple(anchor), up))
-    order = [key.asc() if up else key.desc() for key in keys]
+        stmt = stmt.where(_beyond(keys, tuple(anchor), greater=rising))
+    order = [key.asc() if rising else key.desc() for key in keys]
     rows = list(db.session.scalars(stmt.order_by(*order).limit(per_page + 1)))
     more = len(rows) > per_page
     rows = rows[:per_page]
-    if up:
+    if back:
         rows.reverse()
-    has_older, has_newer = (anchor is not None, more) if up else (more, anchor is not None)
+    has_older, has_newer = (anchor is not None, more) if back else (more, anchor is not None)
     return Window(
         items=tuple(rows),
         older=rows[-1].id if rows and has_older else None,
@@ -98,7 +101,8 @@ def order_window(
     per_page: int = PER_PAGE,
 ) -> Window:
     """Orders, newest first; ``query`` is an order number or an email (either exact or its
-    beginning). A number's window runs by number (newest first within as many digits)."""
+    beginning). A window of several addresses runs by address, and a number's by number
+    (newest first within as many digits): the order of the index that finds them."""
     if status is not None and status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
     stmt = select(Order)
@@ -106,9 +110,11 @@ def order_window(
         stmt = stmt.where(Order.status == status)
     keys: tuple[Any, ...] = (Order.created_at, Order.id)
     text = (query or "").strip()[:MAX_QUERY]
-    if "@" in text:
-        email = Order.email == text if _full_email(text) else prefix(Order.email, text)
-        stmt = stmt.where(email)
+    if "@" in text and _full_email(text):
+        stmt = stmt.where(Order.email == text)
+    elif "@" in text:  # the beginning of an address: by address, then newest first
+        stmt = stmt.where(prefix(Order.email, text))
+        keys = (Order.email, Order.created_at, Order.id)
     elif text:
         number = text.upper()
         if number.isdigit():  # "1042" is the shop's ACME-1042
