@@ -131,7 +131,7 @@ def _merged(walks: list[Select[Any]]) -> Any:
     if len(walks) == 1:
         return walks[0].subquery("page")
     # SQLite takes a LIMIT inside a UNION only in a subquery of its own.
-    return union(*(select(walk.subquery().c) for walk in walks)).subquery("page")
+    return union(*(select(walk.subquery()) for walk in walks)).subquery("page")
 
 
 def order(key: Any, row_id: Any, descending: bool) -> tuple[Any, Any]:
