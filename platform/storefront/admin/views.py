@@ -128,7 +128,7 @@ def index() -> str:
     )
 
 
-COUNT_CAP = 10_000  # past this, a count says "10,000+" rather than read on
+COUNT_CAP = 1_000  # past this, a count says "1,000+" rather than read on
 
 
 def _count(stmt: Any) -> tuple[int, str]:
