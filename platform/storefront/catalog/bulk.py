@@ -71,7 +71,14 @@ def upsert_products(
             [item.sku for item in items],
         )
     }
-    slugs = _slugs_taken(items, have)
+    # The slug each new row without one gets from its title (worked out once: slugify
+    # transliterates, a tenth of an import's time if done twice).
+    bases = {
+        item.sku: slugify(item.fields["title"])
+        for item in items
+        if item.sku not in have and not item.fields.get("slug")
+    }
+    slugs = _slugs_taken(items, bases)
     named = {slug for item in items for slug in item.categories or []}
     categories: dict[str, int] = dict(_in(select(Category.slug, Category.id), Category.slug, named))
     now = utcnow()
@@ -81,7 +88,7 @@ def upsert_products(
         fields = dict(item.fields)
         found = have.get(item.sku)
         if found is None:
-            slug = fields.pop("slug", None) or _free(slugify(fields["title"]), slugs)
+            slug = fields.pop("slug", None) or _free(bases[item.sku], slugs)
             if slug in slugs:
                 raise CatalogError(_line(item, _taken(slug)))
             slugs[slug] = -1
@@ -141,16 +148,12 @@ def _in(stmt: Any, column: Any, values: Iterable[Any]) -> list[Any]:
     return found
 
 
-def _slugs_taken(items: Sequence[ProductIn], have: dict[str, Any]) -> dict[str, int]:
+def _slugs_taken(items: Sequence[ProductIn], bases: dict[str, str]) -> dict[str, int]:
     """The slugs the batch could clash with, and whose product they are: the ones its
-    rows name, the ones new rows would be given from their titles, and, for a title
-    whose slug is taken, the numbered ones after it (``anvil-2``, ``anvil-3``…)."""
-    wanted = set()
-    for item in items:
-        if "slug" in item.fields:
-            wanted.add(item.fields["slug"])
-        elif item.sku not in have:
-            wanted.add(slugify(item.fields["title"]))
+    rows name, the ones new rows would be given from their titles (``bases``), and, for
+    a title whose slug is taken, the numbered ones after it (``anvil-2``, ``anvil-3``…)."""
+    wanted = {item.fields["slug"] for item in items if item.fields.get("slug")}
+    wanted.update(bases.values())
     taken = {slug: pid for slug, pid in _in(select(Product.slug, Product.id), Product.slug, wanted)}
     for base in [slug for slug in taken if slug in wanted]:
         numbered = select(Product.slug, Product.id).where(
