@@ -2,10 +2,10 @@
 
 A shop may hold millions of orders, so the export never holds them all: it reads them
 in keyset batches over ``(tenant_id, id)`` (newest first), each batch's lines loaded by
-one ``IN`` statement (the relationship's ``selectin``), and hands back CSV text batch by
-batch. Memory stays that of one batch whatever the shop's size, the first bytes leave
-after the first batch, and the same generator feeds the dashboard's streamed download,
-the background export job and ``tenantctl orders export``.
+one ``IN`` statement on their order ids, and hands back CSV text batch by batch. Memory
+stays that of one batch whatever the shop's size, the first bytes leave after the first
+batch, and the same generator feeds the dashboard's streamed download, the background
+export job and ``tenantctl orders export``.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalog.money import to_major
 from ..csvcells import safe_cell
 from ..extensions import db
-from .models import STATUSES, Order
+from .models import STATUSES, Order, OrderLine
 
 CSV_COLUMNS = (
     "number",
@@ -84,20 +86,38 @@ def order_batches(
     statement for the orders (``id < last seen``, so the database seeks instead of
     skipping) and one for their lines. Nothing of a batch is kept once the next is read."""
     batch = batch or BATCH
-    stmt = batch_query(status, since).limit(batch)
+    stmt = batch_query(status, since).options(lazyload(Order.lines)).limit(batch)
     last: int | None = None
     while True:
         page = stmt if last is None else stmt.where(Order.id < last)
         orders = list(db.session.scalars(page))
         if not orders:
             return
+        page_rows = len(orders)
+        _attach_lines(orders)
         yield orders
         last = orders[-1].id
-        # The identity map would otherwise keep every order until the session ends.
-        for order in orders:
-            db.session.expunge(order)
-        if len(orders) < batch:
+        # Nothing else holds the batch: the session's identity map keeps its objects
+        # weakly, so they go now (expunging each one costs a fifth of the export).
+        del orders[:]
+        if page_rows < batch:
             return
+
+
+def _attach_lines(orders: list[Order]) -> None:
+    """Load the batch's lines by their order ids alone. The relationship's own eager load
+    joins ``orders`` back in, and SQLite then walks every line of the shop for each batch
+    (its planner starts from the lines), which made the export quadratic."""
+    lines: dict[int, list[OrderLine]] = {order.id: [] for order in orders}
+    stmt = (
+        select(OrderLine)
+        .where(OrderLine.order_id.in_(list(lines)))
+        .order_by(OrderLine.order_id, OrderLine.id)
+    )
+    for line in db.session.scalars(stmt):
+        lines[line.order_id].append(line)
+    for order in orders:
+        set_committed_value(order, "lines", lines[order.id])
 
 
 def stream_orders_csv(
