@@ -64,6 +64,12 @@ class Defaults:
     API_RATE_LIMIT = "600 per minute"
     API_RATE_LIMIT_SHOP = "6000 per minute"
     MAIL_PER_RECIPIENT = "3 per 15 minutes"  # account mails (confirm, reset) per address
+    # Storefront and API searches that reach the index: per client and per shop.
+    SEARCH_RATE_LIMIT = "60 per minute"
+    SEARCH_RATE_LIMIT_SHOP = "1200 per minute"
+    # Who answers searches: "database" (the index in this database) or "module:Class".
+    SEARCH_BACKEND = "database"
+    SEARCH_MAX_RESULTS = 1000  # products a search reads and ranks; beyond, it says so
     # Webhook deliveries (webhooks/network.py): the whole of one (lookup, connect, TLS,
     # send, answer) ends after this long, and at most this much of the answer is read.
     WEBHOOK_DEADLINE_SECONDS = 10.0

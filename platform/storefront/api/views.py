@@ -14,13 +14,13 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Blueprint, Response, abort, jsonify, request
+from flask import Blueprint, Response, abort, g, jsonify, request
 from flask_login import current_user
 
 from ..accounts import tokens
 from ..accounts.auth import api_unauthenticated
 from ..cart import services as cart_services
-from ..catalog import keyset
+from ..catalog import keyset, search_limits
 from ..catalog import services as catalog
 from ..db import retrying
 from ..extensions import csrf, db
@@ -70,6 +70,8 @@ def products() -> Response:
     sort = request.args.get("sort", "relevance" if query else "newest")
     if sort not in catalog.SORTS:
         raise ApiError(400, f"sort must be one of {', '.join(catalog.SORTS)}.")
+    if query:
+        _count_search()
     try:
         if "cursor" in request.args or "limit" in request.args:
             at = decode_mark(request.args["cursor"]) if "cursor" in request.args else None
@@ -89,6 +91,15 @@ def products() -> Response:
     after, before = keyset.marks_of_page(results, sort, query)
     items = [out.product(p) for p in results.items]
     return cacheable(out.catalog_listing(results, items, after, before))
+
+
+def _count_search() -> None:
+    """A search reaches the index: bounded per client and per shop (429 past either)."""
+    try:
+        search_limits.count_search()
+    except search_limits.SearchBusy as busy:
+        g.rate_headers = {**g.get("rate_headers", {}), "Retry-After": str(busy.retry_after)}
+        raise ApiError(429, f"Too many searches: try again in {busy.retry_after} s.") from None
 
 
 @bp.get("/products/<slug>")

@@ -23,6 +23,7 @@ from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..webhooks import emit_many, listeners
+from . import search
 from .link_keys import refresh_link_keys
 from .models import Category, Product, product_categories
 from .services import CatalogError, merge_translations, slugify, webhook_data
@@ -134,6 +135,7 @@ def upsert_products(
     known = {**{sku: v[0] for sku, v in have.items()}, **ids}
     _link(tenant, items, known, categories)
     refresh_link_keys(connection, tenant, [known[item.sku] for item in items])
+    search.reindex_products(known[item.sku] for item in items)  # Core writes: no ORM hook
     invalidate_shop_cache()
     _announce(items, ids, have)
     return len(new), sum(len(group) for group in changes.values())

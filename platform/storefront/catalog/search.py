@@ -2,138 +2,227 @@
 shop's languages, best matches first.
 
 Every word of the query must match a word of the product — exactly, as the start of a
-word ("rock" → "Rocket"), in the singular ("anvils" → "anvil") or within a typo budget
-(one edit for words of four to seven letters, two beyond; rapidfuzz's Levenshtein
-distance, in C) — in its title (any language), SKU, categories or, weighted lower, its
-description. The shop's active products are scored in-process from one query of their
-texts; see docs/decisions.md for why this beats the databases' full-text indexes here.
+word ("rock" → "Rocket"), by its stem in one of the shop's languages ("Zelte" → "Zelt",
+"enclumes" → "enclume"; Snowball's stemmers) or within a typo budget (one edit for
+words of four to seven letters, two beyond) — in its title (any language), SKUs
+(variants' too), categories or, weighted lower, its description. Accents and case do
+not count.
+
+It reads an index kept as products change (``search_index``; docs/decisions.md says
+why), through one interface: ``SEARCH_BACKEND`` names the class that answers, so a very
+large installation can put an external engine behind it (docs/operators.md). The
+database's own backend answers from at most ``SEARCH_MAX_RESULTS`` products; when more
+match, the answer says so and the page asks for a narrower search.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import import_module
+from typing import Any, Protocol
 
-from rapidfuzz.distance import Levenshtein
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
-from ..extensions import db
-from ..listing import MAX_QUERY
-from .models import Category, Product, product_categories
+from ..extensions import PlatformSession, db
+from ..i18n import shop_locales
+from ..listing import MAX_QUERY, Page
+from ..tenancy.context import all_tenants, current_tenant, current_tenant_or_none
+from ..tenancy.models import Tenant
+from ..tenancy.registry import context_for
+from . import search_index, search_query
+from .models import Category, Product, Variant, product_categories
+from .search_query import Hits
+from .search_text import languages, words
+
+__all__ = [
+    "Hits",
+    "SearchBackend",
+    "SearchPage",
+    "backend",
+    "find",
+    "ranked_ids",
+    "reindex_shop",
+    "words",
+]
 
 MAX_WORDS = 8
-DESCRIPTION_WEIGHT = 0.6
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words without accents: "Crème Brûlée" -> ["creme", "brulee"]."""
-    plain = unicodedata.normalize("NFKD", text or "")
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
-    return _WORD.findall(plain)
-
-
-def _budget(word: str) -> int:
-    return 0 if len(word) <= 3 else 1 if len(word) <= 7 else 2
-
-
-def _singular(word: str) -> str:
-    for ending in ("ies", "es", "s"):
-        if len(word) > len(ending) + 2 and word.endswith(ending):
-            return word[: -len(ending)] + ("y" if ending == "ies" else "")
-    return word
-
-
-def word_score(wanted: str, word: str) -> float:
-    """How well ``word`` (from a product) answers ``wanted`` (from the query): 0 to 1."""
-    if word == wanted:
-        return 1.0
-    if len(wanted) >= 2 and word.startswith(wanted):
-        return 0.9
-    if _singular(word) == _singular(wanted):
-        return 0.9
-    budget = _budget(wanted)
-    if budget:
-        distance = Levenshtein.distance(wanted, word, score_cutoff=budget)
-        if distance <= budget:
-            return 0.8 - 0.1 * distance
-        prefix = word[: len(wanted)]
-        if len(wanted) >= 4 and Levenshtein.distance(wanted, prefix, score_cutoff=1) <= 1:
-            return 0.6
-    return 0.0
 
 
 @dataclass(frozen=True)
-class Doc:
-    id: int
-    main: tuple[str, ...]  # title (all languages), SKU, categories
-    extra: tuple[str, ...]  # description (all languages)
+class SearchPage(Page):
+    """A page of search results; ``capped``: more products matched than a search reads
+    (``SEARCH_MAX_RESULTS``), so the page asks for a narrower search."""
+
+    capped: bool = False
+
+    @classmethod
+    def of(cls, page: Page, capped: bool) -> SearchPage:
+        return cls(page.items, page.page, page.per_page, page.total, capped=capped)
 
 
-def _best(wanted: str, candidates: Iterable[str]) -> float:
-    best = 0.0
-    for word in candidates:
-        score = word_score(wanted, word)
-        if score > best:
-            best = score
-            if best == 1.0:
-                break
-    return best
+class SearchBackend(Protocol):
+    """What answers a shop's searches and keeps its index. Every call is for one shop:
+    ``find`` and ``rebuild`` for the bound one, ``products_changed`` for ``tenant``
+    (inside the transaction that changed them, just before it commits)."""
+
+    def find(self, query_words: Sequence[str], limit: int) -> Hits: ...
+
+    def products_changed(self, tenant: int, product_ids: set[int]) -> None: ...
+
+    def rebuild(self, batch: int, progress: Callable[[int], None] | None = None) -> int: ...
 
 
-def score(query_words: list[str], doc: Doc) -> float:
-    """The product's relevance: every query word must match (else 0); exact title words
-    count most."""
-    total = 0.0
-    for wanted in query_words:
-        main = _best(wanted, doc.main)
-        extra = _best(wanted, doc.extra) * DESCRIPTION_WEIGHT if main < 1.0 else 0.0
-        best = max(main, extra)
-        if best == 0.0:
-            return 0.0
-        total += best
-    return total / len(query_words)
+class DatabaseSearch:
+    """The index in the platform's own database (SQLite or MariaDB): the default."""
+
+    def find(self, query_words: Sequence[str], limit: int) -> Hits:
+        ctx = current_tenant()
+        return search_query.find(ctx.id, query_words, _languages(ctx.id), limit)
+
+    def products_changed(self, tenant: int, product_ids: set[int]) -> None:
+        search_index.index_products(tenant, product_ids, _languages(tenant))
+
+    def rebuild(self, batch: int, progress: Callable[[int], None] | None = None) -> int:
+        tenant = current_tenant().id
+        return search_index.rebuild(tenant, _languages(tenant), batch, progress)
 
 
-def _docs() -> list[Doc]:
-    """The bound shop's active products as search documents: two statements."""
-    names: dict[int, list[str]] = {}
-    links = product_categories.c
-    rows = db.session.execute(
-        select(links.product_id, Category.name, Category.translations).join(
-            Category,
-            (Category.id == links.category_id) & (Category.tenant_id == links.tenant_id),
-        )
-    )
-    for product_id, name, translations in rows:
-        texts = [name, *((t or {}).get("name", "") for t in (translations or {}).values())]
-        names.setdefault(product_id, []).extend(texts)
-    docs = []
-    products = db.session.execute(
-        select(
-            Product.id, Product.title, Product.sku, Product.description, Product.translations
-        ).where(Product.active.is_(True))
-    )
-    for product_id, title, sku, description, translations in products:
-        other = (translations or {}).values()
-        main = [title, sku, *(t.get("title", "") for t in other), *names.get(product_id, [])]
-        extra = [description or "", *(t.get("description", "") for t in other)]
-        docs.append(
-            Doc(
-                product_id,
-                tuple(dict.fromkeys(w for text in main for w in words(text))),
-                tuple(dict.fromkeys(w for text in extra for w in words(text))),
-            )
-        )
-    return docs
+BACKENDS: dict[str, str] = {"database": "storefront.catalog.search:DatabaseSearch"}
+
+
+@lru_cache(maxsize=8)
+def _backend_for(name: str) -> SearchBackend:
+    module, _, attribute = BACKENDS.get(name, name).partition(":")
+    backend: SearchBackend = getattr(import_module(module), attribute)()
+    return backend
+
+
+def backend() -> SearchBackend:
+    """The configured backend: ``SEARCH_BACKEND`` is ``database`` or ``module:Class``."""
+    return _backend_for(str(current_app.config.get("SEARCH_BACKEND", "database")))
+
+
+def _languages(tenant: int) -> tuple[str, ...]:
+    """The Snowball languages of the shop's locales (the bound shop's, else looked up)."""
+    ctx = current_tenant_or_none()
+    if ctx is None or ctx.id != tenant:
+        with all_tenants():
+            shop = db.session.get(Tenant, tenant)
+        ctx = context_for(shop) if shop is not None else None
+    return languages(shop_locales(ctx))
+
+
+def find(query: str) -> Hits:
+    """The bound shop's active products matching ``query``, best first (then newest)."""
+    wanted = list(dict.fromkeys(words(query[:MAX_QUERY])))[:MAX_WORDS]
+    if not wanted:
+        return Hits([])
+    return backend().find(wanted, int(current_app.config.get("SEARCH_MAX_RESULTS", 1000)))
 
 
 def ranked_ids(query: str) -> list[int]:
     """The ids of the active products matching ``query``, best first (then newest)."""
-    wanted = list(dict.fromkeys(words(query[:MAX_QUERY])))[:MAX_WORDS]
-    if not wanted:
-        return []
-    scored = [(score(wanted, doc), doc.id) for doc in _docs()]
-    return [pid for value, pid in sorted(scored, key=lambda s: (-s[0], -s[1])) if value > 0]
+    return find(query).ids
+
+
+def reindex_shop(batch: int = 2000, progress: Callable[[int], None] | None = None) -> int:
+    """(Re)build the bound shop's whole index, ``batch`` products at a time; returns how
+    many active products it holds. Flushes; the caller commits."""
+    db.session.flush()
+    _pending(db.session()).clear()  # the rebuild reads every product as it is now
+    return backend().rebuild(batch, progress)
+
+
+def reindex_products(product_ids: Iterable[int]) -> None:
+    """Bring the bound shop's index up to date for these products (written by Core
+    statements, which the session's hooks below do not see): ``bulk`` calls it."""
+    backend().products_changed(current_tenant().id, set(product_ids))
+
+
+def category_products_changed(category: Category) -> None:
+    """The category's products are re-indexed at commit: call before its links go."""
+    _mark_category(db.session(), category.tenant_id, category.id)
+
+
+# Keeping the index as the session writes products ------------------------------------
+
+# What changes a product's terms; stock, prices and the like do not.
+_PRODUCT_FIELDS = ("title", "sku", "description", "translations", "active", "categories")
+_PENDING = "storefront.search_pending"  # session.info: {tenant id: {product ids}}
+_NEW = "storefront.search_new"  # session.info: products flushed for the first time
+
+
+def _pending(session: Session) -> dict[int, set[int]]:
+    found: dict[int, set[int]] = session.info.setdefault(_PENDING, {})
+    return found
+
+
+def _mark(session: Session, tenant: int | None, product_id: int | None) -> None:
+    if tenant is not None and product_id is not None:
+        _pending(session).setdefault(tenant, set()).add(product_id)
+
+
+def _mark_category(session: Session, tenant: int, category_id: int) -> None:
+    links = product_categories.c
+    ids = session.connection().scalars(
+        select(links.product_id).where(links.tenant_id == tenant, links.category_id == category_id)
+    )
+    _pending(session).setdefault(tenant, set()).update(ids)
+
+
+def _changed(obj: Any, fields: Iterable[str]) -> bool:
+    state = db.inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in fields)
+
+
+def _collect(session: Session, _context: Any, _instances: Any) -> None:
+    """``before_flush``: note which products' terms this flush changes."""
+    for obj in session.new:
+        if isinstance(obj, Product):
+            session.info.setdefault(_NEW, []).append(obj)
+        elif isinstance(obj, Variant):
+            _mark(session, obj.tenant_id, obj.product_id)
+    for obj in session.dirty:
+        if isinstance(obj, Product) and _changed(obj, _PRODUCT_FIELDS):
+            _mark(session, obj.tenant_id, obj.id)
+        elif isinstance(obj, Variant) and _changed(obj, ("sku",)):
+            _mark(session, obj.tenant_id, obj.product_id)
+        elif isinstance(obj, Category) and _changed(obj, ("name", "translations")):
+            _mark_category(session, obj.tenant_id, obj.id)
+    for obj in session.deleted:
+        if isinstance(obj, Product):
+            _mark(session, obj.tenant_id, obj.id)
+        elif isinstance(obj, Variant):
+            _mark(session, obj.tenant_id, obj.product_id)
+        elif isinstance(obj, Category):
+            _mark_category(session, obj.tenant_id, obj.id)
+
+
+def _numbered(session: Session, _context: Any) -> None:
+    """``after_flush``: new products have their ids now."""
+    for product in session.info.pop(_NEW, []):
+        _mark(session, product.tenant_id, product.id)
+
+
+def _index_before_commit(session: Session) -> None:
+    """``before_commit``: the noted products are re-indexed in the same transaction."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+    pending = session.info.pop(_PENDING, None)
+    for tenant, ids in sorted((pending or {}).items()):
+        backend().products_changed(tenant, ids)
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_PENDING, None)
+    session.info.pop(_NEW, None)
+
+
+event.listen(PlatformSession, "before_flush", _collect)
+event.listen(PlatformSession, "after_flush", _numbered)
+event.listen(PlatformSession, "before_commit", _index_before_commit)
+event.listen(PlatformSession, "after_rollback", _forget)

@@ -90,25 +90,26 @@ def list_products(
         )
         stmt = stmt.where(Product.categories.any(Category.id.in_(ids)))
     if query:
-        matches = search.ranked_ids(query)
-        stmt = stmt.where(Product.id.in_(matches))
+        hits = search.find(query)
+        stmt = stmt.where(Product.id.in_(hits.ids))
         if sort == "relevance":
-            return _by_relevance(stmt, matches, page, per_page, transform)
+            return _by_relevance(stmt, hits, page, per_page, transform)
     ordered = stmt.order_by(*SORTS.get(sort, SORTS["newest"]))
-    return paginate(ordered, page, per_page, transform, prepare=load_details)
+    found = paginate(ordered, page, per_page, transform, prepare=load_details)
+    return search.SearchPage.of(found, hits.capped)
 
 
-def _by_relevance(stmt: Any, ranked: list[int], page: int, per_page: int, transform: Any) -> Page:
-    """One page of ``stmt``'s products in ``ranked`` order (the search's)."""
+def _by_relevance(stmt: Any, hits: search.Hits, page: int, per_page: int, transform: Any) -> Page:
+    """One page of ``stmt``'s products in the search's order (``hits``, bounded)."""
     allowed = set(db.session.scalars(stmt.with_only_columns(Product.id)))
-    ids = [pid for pid in ranked if pid in allowed]
+    ids = [pid for pid in hits.ids if pid in allowed]
     page = min(max(page, 1), MAX_PAGE)
     window = ids[(page - 1) * per_page : page * per_page]
     rows = {p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(window)))}
     ordered = [rows[pid] for pid in window if pid in rows]
     load_details(ordered)
     items = tuple(transform(row) for row in ordered) if transform else tuple(ordered)
-    return Page(items=items, page=page, per_page=per_page, total=len(ids))
+    return search.SearchPage(items, page, per_page, len(ids), capped=hits.capped)
 
 
 def featured_products(limit: int = 8) -> tuple[ProductView, ...]:
@@ -498,6 +499,7 @@ def delete_category(slug: str) -> None:
             _("Category “%(slug)s” has subcategories: move or delete them first.", slug=slug),
             Conflict.CATEGORY_HAS_SUBCATEGORIES,
         )
+    search.category_products_changed(category)  # before the links go
     links = product_categories.c
     db.session.execute(
         product_categories.delete().where(

@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..caching import shop_cached
+from ..errors import error_page
 from ..i18n import localized
 from ..listing import page_number
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_values
-from . import services
+from . import search_limits, services
 from .views_model import CARD_SIZES, PAGE_SIZES
 
 bp = Blueprint("catalog", __name__)
@@ -74,11 +75,27 @@ def category(slug: str) -> str:
 
 @bp.route("/search")
 @shop_cached()
-def search() -> str:
+def search() -> str | Response:
     """Search titles, descriptions and SKUs."""
     query = request.args.get("q", "").strip()
+    if query:
+        try:
+            search_limits.count_search()
+        except search_limits.SearchBusy as busy:
+            return _search_busy(busy.retry_after)
     title = _("Results for “%(query)s”", query=query) if query else _("Search")
     return _listing(title, query=query or None)
+
+
+def _search_busy(retry_after: int) -> Response:
+    """429 on the shop's error page, in the reader's language, saying when to come back."""
+    message = _(
+        "Too many searches just now. Please wait %(num)s seconds and try again.",
+        num=retry_after,
+    )
+    response = error_page(429, message)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @bp.route("/p/<slug>")

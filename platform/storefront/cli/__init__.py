@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from . import cache, catalog, data, domains, ops, outbox, secrets, shops, themes, users, webhooks
+from . import (
+    cache,
+    catalog,
+    data,
+    domains,
+    ops,
+    outbox,
+    search,
+    secrets,
+    shops,
+    themes,
+    users,
+    webhooks,
+)
 from . import config as config_cmds
 from . import db as db_cmds
 from .common import run_app
@@ -29,6 +42,7 @@ app.add_typer(catalog.app, name="catalog")
 app.add_typer(catalog.orders_app, name="orders")
 app.add_typer(catalog.discounts_app, name="discounts")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(search.app, name="search")
 app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
 app.add_typer(secrets.app, name="secrets", no_args_is_help=True)
 

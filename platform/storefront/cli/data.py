@@ -11,7 +11,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn
 
+from ..catalog import search
+from ..extensions import db
 from ..tenancy import deletion, transfer
+from ..tenancy.context import tenant_context
 from ..tenancy.verification import expected_records
 from .common import app_context, err_console, fail, ok
 
@@ -86,6 +89,9 @@ def import_(
     with app_context(), _progress("importing") as progress:
         tenant = transfer.import_shop(archive, as_slug, domain, progress)
         slug = tenant.slug
+        with tenant_context(tenant):  # the index is made here, not carried in archives
+            search.reindex_shop()
+            db.session.commit()
         hosts = ", ".join(d.hostname for d in tenant.domains)
         pending = [(d.hostname, expected_records(d)) for d in tenant.domains if not d.serves]
     ok(f"imported {slug} at {hosts}")

@@ -1,0 +1,225 @@
+"""The search index kept in the platform's database, as products change.
+
+A product's terms (``search_text.product_terms``) become its postings; the words'
+vocabulary rows count how many products use them (``df``), and a word new to the shop
+gets its one-letter deletions and its stems. ``index_products`` brings given products'
+rows up to date (a product gone or inactive loses its postings); ``rebuild`` writes a
+shop's whole index in batches. Both run on the session's connection, inside the
+caller's transaction, and name the shop in every statement (they run below the ORM's
+scoping hook, like ``bulk``).
+
+Words no product uses any more keep their vocabulary row at ``df = 0`` (queries skip
+them): removing them would race with a product adding the word again; a rebuild drops
+them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+
+from ..extensions import db
+from .models import Category, Product, Variant, product_categories
+from .search_models import SearchDelete, SearchPosting, SearchStem, SearchTerm
+from .search_text import index_deletions, is_wordlike, product_terms, stems
+
+BATCH = 500  # products read, and rows written, per statement
+Progress = Callable[[int], None]
+
+_postings: Any = SearchPosting.__table__
+_terms: Any = SearchTerm.__table__
+_deletes: Any = SearchDelete.__table__
+_stems: Any = SearchStem.__table__
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _insert_ignoring_duplicates(connection: Connection, table: Any) -> Any:
+    """An INSERT that leaves a row another transaction wrote first as it is."""
+    word = "OR IGNORE" if connection.dialect.name == "sqlite" else "IGNORE"
+    return insert(table).prefix_with(word)
+
+
+def documents(connection: Connection, tenant: int, ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """The terms of the shop's active products among ``ids``: three statements."""
+    products = connection.execute(
+        select(
+            Product.id, Product.title, Product.sku, Product.description, Product.translations
+        ).where(Product.tenant_id == tenant, Product.id.in_(ids), Product.active.is_(True))
+    ).all()
+    if not products:
+        return {}
+    found = [row[0] for row in products]
+    main: dict[int, list[str]] = {pid: [] for pid in found}
+    links = product_categories.c
+    for pid, name, translations in connection.execute(
+        select(links.product_id, Category.name, Category.translations)
+        .join(
+            Category,
+            (Category.id == links.category_id) & (Category.tenant_id == links.tenant_id),
+        )
+        .where(links.tenant_id == tenant, links.product_id.in_(found))
+    ):
+        main[pid] += [name, *((t or {}).get("name", "") for t in (translations or {}).values())]
+    for pid, sku in connection.execute(
+        select(Variant.product_id, Variant.sku).where(
+            Variant.tenant_id == tenant, Variant.product_id.in_(found)
+        )
+    ):
+        main[pid].append(sku)
+    docs = {}
+    for pid, title, sku, description, translations in products:
+        other = list((translations or {}).values())
+        texts = [title, sku, *(t.get("title", "") for t in other), *main[pid]]
+        extra = [description or "", *(t.get("description", "") for t in other)]
+        docs[pid] = product_terms(texts, extra)
+    return docs
+
+
+def index_products(tenant: int, ids: Iterable[int], langs: Sequence[str]) -> None:
+    """Bring these products' postings (and the vocabulary's counts) up to date."""
+    connection = db.session.connection()
+    for batch in _chunks(sorted(set(ids)), BATCH):
+        new = documents(connection, tenant, batch)
+        old: dict[int, dict[str, int]] = {pid: {} for pid in batch}
+        for pid, term, weight in connection.execute(
+            select(_postings.c.product_id, _postings.c.term, _postings.c.weight).where(
+                _postings.c.tenant_id == tenant, _postings.c.product_id.in_(batch)
+            )
+        ):
+            old[pid][term] = weight
+        gone, added, counts = [], [], Counter[str]()
+        for pid in batch:
+            before, after = old[pid], new.get(pid, {})
+            for term, weight in before.items():
+                if after.get(term) != weight:
+                    gone.append({"t": tenant, "k": term, "w": weight, "p": pid})
+                if term not in after:
+                    counts[term] -= 1
+            for term, weight in after.items():
+                if before.get(term) != weight:
+                    added.append(
+                        {"tenant_id": tenant, "term": term, "weight": weight, "product_id": pid}
+                    )
+                if term not in before:
+                    counts[term] += 1
+        _write_postings(connection, gone, added)
+        _count(connection, tenant, counts, langs)
+
+
+def _write_postings(
+    connection: Connection, gone: list[dict[str, Any]], added: list[dict[str, Any]]
+) -> None:
+    c = _postings.c
+    drop = delete(_postings).where(
+        c.tenant_id == bindparam("t"),
+        c.term == bindparam("k"),
+        c.weight == bindparam("w"),
+        c.product_id == bindparam("p"),
+    )
+    for rows in _chunks(gone, BATCH):
+        connection.execute(drop, list(rows))
+    for rows in _chunks(added, BATCH):
+        connection.execute(insert(_postings), list(rows))
+
+
+def _count(connection: Connection, tenant: int, counts: Counter[str], langs: Sequence[str]) -> None:
+    """Move the words' product counts; words new to the shop join the vocabulary first.
+    Rows are touched in the words' order, so two writers never wait on each other in a
+    circle."""
+    changed = sorted(term for term, n in counts.items() if n)
+    if not changed:
+        return
+    arriving = [term for term in changed if counts[term] > 0]
+    known: set[str] = set()
+    for terms in _chunks(arriving, BATCH):
+        known.update(
+            connection.scalars(
+                select(_terms.c.term).where(_terms.c.tenant_id == tenant, _terms.c.term.in_(terms))
+            )
+        )
+    _add_words(connection, tenant, [t for t in arriving if t not in known], langs, ignore=True)
+    c = _terms.c
+    move = (
+        update(_terms)
+        .where(c.tenant_id == bindparam("t"), c.term == bindparam("k"))
+        .values(df=c.df + bindparam("n"))
+    )
+    for rows in _chunks([{"t": tenant, "k": t, "n": counts[t]} for t in changed], BATCH):
+        connection.execute(move, list(rows))
+
+
+def _add_words(
+    connection: Connection,
+    tenant: int,
+    words: Iterable[str],
+    langs: Sequence[str],
+    df: dict[str, int] | None = None,
+    ignore: bool = False,
+) -> None:
+    """Vocabulary rows for ``words`` (``df`` from the map, else 0), with their deletions
+    and stems."""
+    table_insert: Callable[[Any], Any] = (
+        (lambda table: _insert_ignoring_duplicates(connection, table)) if ignore else insert
+    )
+    terms, variants, stemmed = [], [], []
+    for word in words:
+        terms.append({"tenant_id": tenant, "term": word, "df": (df or {}).get(word, 0)})
+        if is_wordlike(word):
+            variants += [
+                {"tenant_id": tenant, "variant": v, "term": word} for v in index_deletions(word)
+            ]
+            stemmed += [{"tenant_id": tenant, "stem": s, "term": word} for s in stems(word, langs)]
+    for table, rows in ((_terms, terms), (_deletes, variants), (_stems, stemmed)):
+        for chunk in _chunks(rows, BATCH * 4):
+            connection.execute(table_insert(table), list(chunk))
+
+
+def rebuild(
+    tenant: int,
+    langs: Sequence[str],
+    batch: int,
+    progress: Progress | None = None,
+    connection: Connection | None = None,
+) -> int:
+    """Write the shop's whole index anew, ``batch`` products at a time (on ``connection``,
+    the session's by default; the migration passes its own); returns how many active
+    products it holds."""
+    connection = connection or db.session.connection()
+    for table in (_postings, _deletes, _stems, _terms):
+        connection.execute(delete(table).where(table.c.tenant_id == tenant))
+    counts: Counter[str] = Counter()
+    done, after = 0, 0
+    while True:
+        ids = list(
+            connection.scalars(
+                select(Product.id)
+                .where(Product.tenant_id == tenant, Product.id > after, Product.active.is_(True))
+                .order_by(Product.id)
+                .limit(batch)
+            )
+        )
+        if not ids:
+            break
+        after = ids[-1]
+        rows = []
+        for pid, terms in documents(connection, tenant, ids).items():
+            counts.update(terms.keys())
+            rows += [
+                {"tenant_id": tenant, "term": t, "weight": w, "product_id": pid}
+                for t, w in terms.items()
+            ]
+        for chunk in _chunks(rows, BATCH * 4):
+            connection.execute(insert(_postings), list(chunk))
+        done += len(ids)
+        if progress:
+            progress(done)
+    _add_words(connection, tenant, sorted(counts), langs, df=counts)
+    return done
