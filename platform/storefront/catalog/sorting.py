@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, func, literal, or_, select, true, union
+from sqlalchemy import Select, and_, func, literal, or_, select, true, union, union_all
 
 from ..extensions import db
 from ..listing import MAX_DEPTH, Page, bounded_page
@@ -95,13 +95,19 @@ def ordered(
 
 
 def bounded_count(categories: list[int] | None, cap: int) -> int:
-    """How many active products there are (in ``categories``), counted up to ``cap + 1``:
-    one index range of at most that many entries per category."""
+    """How many active products there are (in ``categories``), counted up to ``cap + 1``.
+
+    The whole catalog: one index range of at most that many entries. Categories: their
+    walks one after the other, each product once, stopping at the ``cap + 1``-th product
+    found (SQLite streams them; MariaDB reads each walk's first ``cap + 1`` at most)."""
     if not categories:
         found = select(literal(1)).where(Product.active == true()).limit(cap + 1).subquery()
+    elif len(categories) == 1:
+        found = _walk(categories[0]).limit(cap + 1).subquery()
     else:
-        walks = [_walk(category_id).limit(cap + 1) for category_id in categories]
-        found = _merged(walks)
+        walks = [select(_walk(cid).limit(cap + 1).subquery()) for cid in categories]
+        every = union_all(*walks).subquery()
+        found = select(every.c.product_id).distinct().limit(cap + 1).subquery()
     return int(db.session.scalar(select(func.count()).select_from(found)) or 0)
 
 
