@@ -40,6 +40,8 @@ LINK_INDEXES = {
     "ix_product_categories_price": ["product_price"],
     "ix_product_categories_title": ["product_title"],
 }
+# The name InnoDB gave the index it made for the foreign key (the constraint's name).
+FK_INDEX = "fk_product_categories_tenant_id_category_id_categories"
 # The copy on the link -> the product's column.
 KEYS = {
     "product_active": "active",
@@ -67,26 +69,38 @@ def upgrade() -> None:
 
 
 def _copy_keys() -> None:
+    links = sa.table(
+        "product_categories", sa.column("tenant_id"), sa.column("product_id"), *map(sa.column, KEYS)
+    )
+    products = sa.table(
+        "products", sa.column("tenant_id"), sa.column("id"), *map(sa.column, KEYS.values())
+    )
     bind = op.get_bind()
     low, high = bind.execute(
-        sa.text("SELECT MIN(product_id), MAX(product_id) FROM product_categories")
+        sa.select(sa.func.min(links.c.product_id), sa.func.max(links.c.product_id))
     ).one()
     if low is None:
         return
-    copies = ", ".join(
-        f"{link} = (SELECT p.{column} FROM products p"
-        " WHERE p.tenant_id = product_categories.tenant_id"
-        " AND p.id = product_categories.product_id)"
+    copies = {
+        link: sa.select(products.c[column])
+        .where(products.c.tenant_id == links.c.tenant_id, products.c.id == links.c.product_id)
+        .scalar_subquery()
         for link, column in KEYS.items()
-    )
-    update = sa.text(
-        f"UPDATE product_categories SET {copies} WHERE product_id >= :low AND product_id < :high"
+    }
+    update = (
+        sa.update(links)
+        .where(links.c.product_id >= sa.bindparam("low"), links.c.product_id < sa.bindparam("high"))
+        .values(copies)
     )
     for start in range(low, high + 1, BATCH):
         bind.execute(update, {"low": start, "high": start + BATCH})
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        # InnoDB dropped the index it had made for the links' foreign key to categories
+        # when these indexes (which start with its columns) came; it is needed again.
+        op.create_index(FK_INDEX, "product_categories", ["tenant_id", "category_id"])
     for name in LINK_INDEXES:
         op.drop_index(name, table_name="product_categories")
     for name in PRODUCT_INDEXES:
