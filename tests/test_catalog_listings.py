@@ -14,7 +14,7 @@ from storefront.catalog import services as catalog
 from storefront.catalog.models import product_categories
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
-from tests.fixtures.factories import host
+from tests.fixtures.factories import host, login
 
 pytestmark = pytest.mark.settings(SHOP_PAGE_CACHE=False)
 
@@ -133,3 +133,19 @@ def test_a_shops_listing_never_shows_another_shops_links(app, client, make_shop)
             assert mine in text and theirs not in text, (path, shop)
         body = client.get("/api/v1/products?category=tools&limit=5", headers=host(shop)).json
         assert [p["title"] for p in body["data"]] == [mine]
+
+
+def test_the_dashboards_list_says_when_it_stops(app, make_shop, make_user, monkeypatch):
+    monkeypatch.setattr(listing, "MAX_DEPTH", 50)  # two pages of 25
+    shop = make_shop("acme")
+    make_user(shop, "owner@example.com", roles=["owner"])
+    with app.app_context(), tenant_context(shop):
+        for n in range(60):
+            catalog.create_product(f"S{n}", f"Item {n}", 100 + n, active=n % 2 == 0)
+        db.session.commit()
+    owner = app.test_client()
+    login(owner, shop, "owner@example.com")
+    first = owner.get("/admin/products", headers=host(shop)).text
+    assert "50+ in all" in first and "Page 1 of 2" in first
+    last = owner.get("/admin/products?page=9", headers=host(shop)).text
+    assert "Page 2 of 2" in last and "Search by title or SKU to find the others." in last
