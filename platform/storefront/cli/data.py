@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from ..catalog import search
 from ..extensions import db
+from ..orders import aggregates
 from ..tenancy import deletion, transfer
 from ..tenancy.context import tenant_context
 from ..tenancy.verification import expected_records
@@ -89,8 +90,9 @@ def import_(
     with app_context(), _progress("importing") as progress:
         tenant = transfer.import_shop(archive, as_slug, domain, progress)
         slug = tenant.slug
-        with tenant_context(tenant):  # the index is made here, not carried in archives
+        with tenant_context(tenant):  # the index and figures are made here, not carried
             search.reindex_shop()
+            aggregates.rebuild()
             db.session.commit()
         hosts = ", ".join(d.hostname for d in tenant.domains)
         pending = [(d.hostname, expected_records(d)) for d in tenant.domains if not d.serves]
