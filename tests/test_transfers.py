@@ -351,3 +351,25 @@ def test_the_cli_import_shows_progress_and_stays_all_or_nothing(
     assert result.exit_code == 1 and "line 1202: price" in result.output
     with app.app_context(), tenant_context(shop):
         assert db.session.scalar(select(func.count()).select_from(Product)) == 1500
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "en_US", "es_ES", "fr_FR", "nl_NL"])
+def test_the_transfer_pages_work_in_every_language(app, make_shop, make_user, locale):
+    from tests.test_i18n import shop_toml
+
+    shop = make_shop("laden", settings=shop_toml([locale]))
+    make_user(shop, "chef@example.com", roles=["owner"])
+    with app.app_context(), tenant_context(shop):
+        export = services.start_orders_export("paid", None)
+        db.session.commit()
+        services.run_transfer(export.id)
+        imported = services.start_catalog_import("c.csv", b"sku,title,price\nA,B,x\n", None)
+        db.session.commit()
+        services.run_transfer(imported.id)
+        ids = (export.id, imported.id)
+    client = app.test_client()
+    login(client, shop, "chef@example.com")
+    lang = locale.split("_")[0]
+    for path in ("/admin/transfers/", *(f"/admin/transfers/{i}" for i in ids)):
+        page = client.get(path, headers=host(shop))
+        assert page.status_code == 200 and f'lang="{lang}' in page.text, (locale, path)
