@@ -83,8 +83,9 @@ def fill(app: Any, slug: str, count: int, first_id: int) -> Any:
                      "translations": {"de_DE": {"title": " ".join(de).title(),
                                                 "description": " ".join(rng.choices(german, k=8))}}}
                 )  # fmt: skip
+                category = categories[i % 8]
                 links.append(
-                    {"tenant_id": shop.id, "product_id": first_id + i, "category_id": categories[i % 8]}
+                    {"tenant_id": shop.id, "product_id": first_id + i, "category_id": category}
                 )
             connection.execute(insert(Product.__table__), rows)
             connection.execute(insert(product_categories), links)
@@ -172,4 +173,4 @@ def run(count: int = 200_000) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(run(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000))  # noqa: T201
+    print(run(int(sys.argv[1]) if len(sys.argv) > 1 else 200_000))

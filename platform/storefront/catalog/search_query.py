@@ -76,7 +76,7 @@ def find(tenant: int, query_words: Sequence[str], langs: Sequence[str], limit: i
 # among them: every statement names the shop it reads).
 _terms: Any = SearchTerm.__table__.c
 _postings: Any = SearchPosting.__table__.c
-_SHOP = bindparam("shop")
+_SHOP: Any = bindparam("shop")
 _PREFIX = (
     select(_terms.term, _terms.df)
     .where(
@@ -158,7 +158,9 @@ def _candidates(
     more = wanted_stems | wanted_variants
     for found in (*by_stem.values(), *by_variant.values()):
         more |= found
-    counts = dict(connection.execute(_COUNTS, {"shop": tenant, "terms": sorted(more)}).all())
+    counts: dict[str, int] = dict(
+        connection.execute(_COUNTS, {"shop": tenant, "terms": sorted(more)}).all()
+    )
     for text, word in words.items():
         near: dict[str, float] = {}
         for stem in stems_of[text] | {text}:
