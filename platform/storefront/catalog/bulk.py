@@ -133,7 +133,7 @@ def upsert_products(
             if progress:
                 progress(done, total)
     known = {**{sku: v[0] for sku, v in have.items()}, **ids}
-    _link(tenant, items, known, categories)
+    _link(tenant, items, known, categories, set(have))
     refresh_link_keys(connection, tenant, [known[item.sku] for item in items])
     search.reindex_products(known[item.sku] for item in items)  # Core writes: no ORM hook
     invalidate_shop_cache()
@@ -166,14 +166,19 @@ def _slugs_taken(items: Sequence[ProductIn], bases: dict[str, str]) -> dict[str,
 
 
 def _link(
-    tenant: int, items: Iterable[ProductIn], ids: dict[str, int], categories: dict[str, int]
+    tenant: int,
+    items: Iterable[ProductIn],
+    ids: dict[str, int],
+    categories: dict[str, int],
+    existing: set[str],
 ) -> None:
-    """Replace the category links of the products whose row names categories."""
+    """Replace the category links of the products whose row names categories (only the
+    ``existing`` SKUs' products can have links to remove: a new one has none yet)."""
     named = [item for item in items if item.categories is not None]
     if not named:
         return
     links = product_categories.c
-    products = [ids[item.sku] for item in named]
+    products = [ids[item.sku] for item in named if item.sku in existing]
     connection = db.session.connection()
     for start in range(0, len(products), BATCH):
         connection.execute(
