@@ -8,6 +8,7 @@ dashboard's order and customer listings page without counting the book.
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, datetime
 
@@ -24,6 +25,7 @@ from storefront.orders.aggregates import CustomerTotal, ProductSalesDay, SalesDa
 from storefront.orders.checkout import next_order_number
 from storefront.orders.models import Order, OrderLine
 from storefront.tenancy import tenant_context
+from storefront.tenancy.registry import context_for
 from tests.fixtures.factories import host, login
 from tests.test_commerce import add_to_cart, checkout
 
@@ -376,3 +378,20 @@ def test_the_dashboard_lists_page_by_older_and_newer_links(app, make_shop, make_
     assert owner.get("/admin/orders?older=abc&newer=-1", headers=host(acme)).status_code == 200
     overview = owner.get("/admin/", headers=host(acme)).text
     assert "61 orders" in overview
+
+
+def test_an_imported_shop_gets_its_figures_from_its_orders(app, runner, shop, tmp_path):
+    with app.app_context(), tenant_context(shop):
+        orders.set_status(make_order(4200, sku="KEPT"), "paid", notify=False)
+        make_order(100)  # awaiting payment: counted as placed only
+        db.session.commit()
+        kept = snapshot()
+    archive = tmp_path / "acme.tar.gz"
+    assert runner.invoke(["export", "acme", "-o", str(archive)]).exit_code == 0
+    result = runner.invoke(["import", str(archive), "--as", "copy", "--domain", "copy.test"])
+    assert result.exit_code == 0, result.output
+    with app.app_context(), tenant_context(context_for("copy")):
+        assert snapshot() == kept  # the same days, products and (guest) customers
+    assert runner.invoke(["report", "rebuild", "copy"]).exit_code == 0
+    rows = {r["slug"]: r for r in json.loads(runner.invoke(["report", "--json"]).output)}
+    assert rows["copy"]["revenue"] == {"USD": 4200} == rows["acme"]["revenue"]
