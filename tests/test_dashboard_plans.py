@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import Engine, insert, select
 
 from storefront.accounts.models import User
+from storefront.api.http import encode_cursor
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
 from tests.fixtures.factories import host, login
@@ -254,5 +255,17 @@ def test_the_apis_order_listings(app, big, make_user):
     shop, _member = big
     client = app.test_client()
     auth = {"Authorization": f"Bearer {api_key(app, shop, make_user)}"}
-    for path in ("/api/v1/admin/orders", "/api/v1/admin/orders?status=paid"):
+    with app.app_context(), tenant_context(shop):
+        from storefront.orders.models import Order
+
+        middle = db.session.execute(
+            select(Order.updated_at, Order.id).where(Order.number == "ACME-3500")
+        ).one()
+    far = encode_cursor(*middle)
+    for path in (
+        "/api/v1/admin/orders",
+        "/api/v1/admin/orders?status=paid",
+        f"/api/v1/admin/orders?cursor={far}",
+        f"/api/v1/admin/orders?status=paid&cursor={far}",
+    ):
         explained(app, client, shop, path, auth)

@@ -90,8 +90,11 @@ def _sync_page(stmt: Select[Any], moment_column: Any, id_column: Any, since_arg:
     cursor = request.args.get("cursor")
     if cursor is not None:
         moment, row_id = decode_cursor(cursor)
+        # The bound on the moment alone gives both databases an index range to start
+        # from; the OR alone made them walk the listing from its first row.
         stmt = stmt.where(
-            or_(moment_column > moment, and_(moment_column == moment, id_column > row_id))
+            moment_column >= moment,
+            or_(moment_column > moment, and_(moment_column == moment, id_column > row_id)),
         )
     rows = list(db.session.scalars(stmt.order_by(moment_column, id_column).limit(limit + 1)))
     more = len(rows) > limit
