@@ -13,6 +13,7 @@ from storefront.catalog.search_models import SearchPosting, SearchTerm
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
 from storefront.tenancy.context import TenantNotBound
+from storefront.tenancy.registry import context_for
 from tests.fixtures.factories import host
 
 GERMAN_FRENCH = 'name = "Laden"\nlocale = "de_DE"\nlocales = ["de_DE", "fr_FR"]\n'
@@ -305,3 +306,15 @@ def test_a_shop_wide_flood_from_many_addresses_is_bounded_too(app, client, make_
         for i in range(5)
     ]
     assert answers == [200, 200, 200, 429, 429]
+
+
+def test_an_imported_shop_archive_is_searchable_under_its_new_ids(app, shop, runner, tmp_path):
+    archive = tmp_path / "acme.tar.gz"
+    assert runner.invoke(["export", "acme", "-o", str(archive)]).exit_code == 0
+    result = runner.invoke(["import", str(archive), "--as", "copy", "--domain", "copy.test"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        copy = context_for("copy")
+    assert found(app, copy, "anvl") == ["Classic Anvil"]
+    assert found(app, copy, "tools") == ["Classic Anvil"]
+    assert found(app, shop, "anvil") == ["Classic Anvil"]  # the original keeps its own
