@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 
 from flask import Blueprint, Response, abort, g, jsonify, request
 from flask_login import current_user
@@ -25,7 +26,7 @@ from ..catalog import services as catalog
 from ..db import retrying
 from ..extensions import csrf, db
 from ..i18n import shop_text
-from ..listing import deepest_page, paginate
+from ..listing import paginate
 from ..orders import payment_retry, totals
 from ..orders import services as orders
 from ..orders.payments import PROVIDERS, enabled_methods
@@ -79,13 +80,9 @@ def products() -> Response:
             found = keyset.window(limit, sort, category, query, at)
             items = [out.product(p) for p in found.items]
             return cacheable(out.catalog_cursor_listing(items, found.next, found.prev, limit))
-        if not query and page > deepest_page(per_page):
-            raise ApiError(
-                400,
-                f"Page numbers go to {deepest_page(per_page)} at per_page={per_page}: "
-                "go further with meta.next_cursor (cursor=…).",
-            )
         results = catalog.list_products(page, per_page, sort, category, query, transform=None)
+        if results.page != page:  # beyond where page numbers reach (meta.pages): cursors go on
+            results = replace(results, items=(), page=page)
     except LookupError:
         raise ApiError(404, "No such category.") from None
     after, before = keyset.marks_of_page(results, sort, query)

@@ -107,7 +107,8 @@ def marks_of_page(page: Page, sort: str, query: str | None) -> tuple[Mark | None
         after = Mark(sort, (start + len(page.items),)) if page.has_next else None
         before = Mark(sort, (start,), before=True) if page.page > 1 else None
         return after, before
-    after = mark_of(sort, page.items[-1]) if page.has_next else None
+    # The last page a listing reaches by number (``Page.more``) still has rows after it.
+    after = mark_of(sort, page.items[-1]) if page.has_next or page.more else None
     first = mark_of(sort, page.items[0])
     before = Mark(sort, first.values, before=True) if page.page > 1 else None
     return after, before
