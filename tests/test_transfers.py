@@ -373,3 +373,24 @@ def test_the_transfer_pages_work_in_every_language(app, make_shop, make_user, lo
     for path in ("/admin/transfers/", *(f"/admin/transfers/{i}" for i in ids)):
         page = client.get(path, headers=host(shop))
         assert page.status_code == 200 and f'lang="{lang}' in page.text, (locale, path)
+
+
+def test_a_transfer_row_naming_another_shops_file_serves_nothing(app, shop, owner, make_shop):
+    """A file key is the platform's, never taken at its word: one outside this shop's
+    private area (an edited row, say) downloads nothing."""
+    add_orders(app, shop, 2)
+    globex = make_shop("globex")
+    with app.app_context(), tenant_context(globex):
+        theirs = services.start_orders_export(None, None)
+        db.session.commit()
+        services.run_transfer(theirs.id)
+        key = db.session.get(Transfer, theirs.id).file_key
+    with app.app_context(), tenant_context(shop):
+        mine = services.start_orders_export(None, None)
+        db.session.commit()
+        services.run_transfer(mine.id)
+        db.session.get(Transfer, mine.id).file_key = key
+        db.session.commit()
+        mine_id = mine.id
+    got = owner.get(f"/admin/transfers/{mine_id}/download", headers=host(shop))
+    assert got.status_code == 404

@@ -218,6 +218,9 @@ SKIPPED_TABLES = {
     "sales_days": "daily sales figures, rebuilt from the imported orders",
     "product_sales_days": "daily product figures, rebuilt from the imported orders",
     "customer_totals": "customers' counters, rebuilt from the imported orders",
+    # A transfer names a file in the store by its key: taken from an archive, it could
+    # name another shop's export. Its files stay with the installation that made them.
+    "transfers": "exports and imports of the installation the archive came from",
 }
 
 

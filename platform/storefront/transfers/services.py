@@ -124,6 +124,9 @@ def download(transfer: Transfer) -> Iterator[bytes] | None:
     """The finished export's bytes, a chunk at a time; None when there is no file."""
     if transfer.kind != EXPORT or transfer.status != DONE or not transfer.file_key:
         return None
+    # Only ever a file in this shop's private area, whatever the row says.
+    if not transfer.file_key.startswith(shop_prefix(current_tenant().uid) + PRIVATE):
+        return None
     return current_storage().stream(transfer.file_key)
 
 
