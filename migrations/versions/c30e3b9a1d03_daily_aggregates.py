@@ -113,6 +113,12 @@ def upgrade():
         batch_op.drop_index("ix_orders_tenant_id_status")
     with op.batch_alter_table("order_lines") as batch_op:
         batch_op.create_index("ix_order_lines_tenant_id_order_id", ["tenant_id", "order_id"])
+    bind = op.get_bind()
+    if bind.dialect.name in ("mysql", "mariadb"):  # the one a downgrade made for the key
+        fk_index = "fk_order_lines_tenant_id_order_id_orders"
+        shown = sa.text("SHOW INDEX FROM order_lines WHERE Key_name = :name")
+        if bind.execute(shown.bindparams(name=fk_index)).first():
+            op.drop_index(fk_index, table_name="order_lines")
 
     _backfill()
 
@@ -147,6 +153,12 @@ def _backfill() -> None:
 
 
 def downgrade():
+    if op.get_bind().dialect.name in ("mysql", "mariadb"):
+        # MariaDB dropped the index it had made for the foreign key when ours came; one
+        # must serve the key before ours can go (errno 1553). Named as it was.
+        op.create_index(
+            "fk_order_lines_tenant_id_order_id_orders", "order_lines", ["tenant_id", "order_id"]
+        )
     with op.batch_alter_table("order_lines") as batch_op:
         batch_op.drop_index("ix_order_lines_tenant_id_order_id")
     with op.batch_alter_table("orders") as batch_op:
