@@ -23,6 +23,7 @@ import csv
 import gc
 import io
 import json
+import logging
 import math
 import random
 import resource
@@ -382,8 +383,10 @@ def _subprocess(args: list[str], timeout: float) -> dict[str, Any]:
             text=True,
             timeout=timeout,
         )
-    except subprocess.TimeoutExpired:
-        return {"error": f"did not finish in {timeout:.0f} s"}
+    except subprocess.TimeoutExpired as exc:  # what it said so far, e.g. its first bytes
+        said = exc.stdout.decode() if isinstance(exc.stdout, bytes) else exc.stdout or ""
+        last = said.strip().splitlines()[-1:] or ["{}"]
+        return {**json.loads(last[0]), "error": f"did not finish in {timeout:.0f} s"}
     lines = done.stdout.strip().splitlines()
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1][:300]}
@@ -421,6 +424,8 @@ def export_worker(root: str, url: str, slug: str) -> dict[str, Any]:
     chunks = iter(response.response)
     first = next(chunks, b"")
     first_bytes = time.perf_counter() - started
+    said = {"status": response.status_code, "first_bytes_ms": first_bytes * 1000}
+    print(json.dumps(said), flush=True)  # kept should the whole export outlast its timeout
     size, lines = len(first), first.count(b"\n")
     for chunk in chunks:
         data = chunk.encode() if isinstance(chunk, str) else chunk
@@ -429,8 +434,7 @@ def export_worker(root: str, url: str, slug: str) -> dict[str, Any]:
     response.close()
     total = time.perf_counter() - started
     return {
-        "status": response.status_code,
-        "first_bytes_ms": first_bytes * 1000,
+        **said,
         "total_s": total,
         "bytes": size,
         "lines": lines,
@@ -577,6 +581,8 @@ def measure(built: Built, quick: bool, sections: set[str]) -> dict[str, Any]:
 
     settle()
     result: dict[str, Any] = {"built": _built_summary(built), "requests_per_path": requests}
+    # A failing page is counted by its status; its traceback would bury the table.
+    logging.disable(logging.CRITICAL)
     if "paths" in sections:
         print("paths (p50, small shop vs big shop):", flush=True)
         result["paths"] = measure_paths(app, built, requests, budget)
@@ -720,9 +726,7 @@ def run(
 
 
 if __name__ == "__main__":
-    import logging
-
-    logging.disable(logging.WARNING)
+    logging.disable(logging.CRITICAL)
     if sys.argv[1] == "serve":
         print(json.dumps(serve_worker(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))))
     elif sys.argv[1] == "export":
