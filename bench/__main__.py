@@ -79,6 +79,7 @@ def main() -> None:
     big.add_argument("--rebuild", action="store_true", help="build the big shop again")
     big.add_argument("--db", choices=["sqlite", "mariadb", "both"], default="both")
     big.add_argument("--drill", action="store_true", help="the fairness drill on gunicorn")
+    big.add_argument("--drop", action="store_true", help="drop the kept MariaDB build")
     big.add_argument("--only", default="paths,memory,export,import",
                      help="paths, memory, export, import; none: build only")  # fmt: skip
     args = parser.parse_args()
@@ -91,7 +92,7 @@ def main() -> None:
         if name == "bigshop":  # writes bigshop-<db>.json itself
             bigshop.run(quick=args.quick, products=args.products, orders=args.orders,
                         rebuild=args.rebuild, database=args.db, drill=args.drill,
-                        only=args.only, machine=info)  # fmt: skip
+                        only=args.only, machine=info, drop=args.drop)  # fmt: skip
             continue
         result = BENCHES[name](quick=args.quick)
         (RESULTS / f"{name}.json").write_text(

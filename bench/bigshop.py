@@ -46,6 +46,7 @@ from .bigshop_data import (
     Built,
     Shop,
     Sizes,
+    drop_mariadb,
     ensure,
     open_app,
 )
@@ -687,7 +688,12 @@ def run(
     drill: bool = False,
     only: str = "paths,memory,export,import",
     machine: dict[str, str] | None = None,
+    drop: bool = False,
 ) -> dict[str, Any]:
+    if drop:  # the kept MariaDB build: its database and its folder
+        drop_mariadb()
+        print("dropped bench_bigshop and its kept build", flush=True)
+        return {}
     base = QUICK if quick else Sizes()
     wanted_products = products or base.products
     wanted_orders = orders or base.orders
