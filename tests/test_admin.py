@@ -12,6 +12,7 @@ from sqlalchemy import select
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Product
 from storefront.extensions import db
+from storefront.orders import lists
 from storefront.orders import services as orders
 from storefront.orders.models import Order
 from storefront.tenancy import tenant_context
@@ -270,6 +271,22 @@ def test_orders_filter_ship_with_mail_and_shopper_sees_status(app, owner, shop, 
     found = owner.get("/admin/orders?q=bob@", headers=host(shop)).text
     assert "ACME-1002" in found and "ACME-1001" not in found
     assert "No orders match" in owner.get("/admin/orders?q=nobody", headers=host(shop)).text
+
+
+def test_searches_ending_in_the_highest_character_answer(app, owner, shop, make_user):
+    """The prefix range's end is the last character one higher; U+10FFFF has none (it
+    answered 500 on the orders and customers searches)."""
+    place(app, shop)
+    make_user(shop, "ada@example.com")
+    top = "\U0010ffff"
+    for path in ("/admin/orders", "/admin/customers"):
+        for query in (top, f"ACME-1{top}", f"ada@{top}", f"ad{top}{top}"):
+            response = owner.get(path, query_string={"q": query}, headers=host(shop))
+            assert response.status_code == 200, (path, query)
+            assert "ACME-1001" not in response.text and "ada@example.com" not in response.text
+    ranged = lists.prefix(Order.email, f"ad{top}{top}")
+    assert ranged.compile().params == {"email_1": f"ad{top}{top}", "email_2": "ae"}
+    assert lists.prefix(Order.email, top).compile().params == {"email_1": top}
 
 
 def test_orders_csv_export(app, owner, shop):

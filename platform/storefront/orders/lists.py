@@ -10,6 +10,7 @@ or its beginning), a status.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,8 +89,15 @@ def window(
 
 
 def prefix(column: Any, text: str) -> Any:
-    """``column`` starts with ``text``, as a range an index serves (LIKE does not on SQLite)."""
-    return and_(column >= text, column < text[:-1] + chr(ord(text[-1]) + 1))
+    """``column`` starts with ``text``, as a range an index serves (LIKE does not on SQLite).
+
+    The range ends at the next text of the same length: the last character one higher.
+    The highest character has no next one (``chr`` refuses it, a search for it answered
+    500): it carries to the one before, and a text of nothing else has no end."""
+    stem = text.rstrip(chr(sys.maxunicode))
+    if not stem:
+        return column >= text
+    return and_(column >= text, column < stem[:-1] + chr(ord(stem[-1]) + 1))
 
 
 def _full_email(text: str) -> bool:
