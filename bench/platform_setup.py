@@ -92,6 +92,7 @@ def provision(
     every shop has one category ("Goods") holding all its products.
     """
     from storefront.accounts.models import Role
+    from storefront.catalog.link_keys import refresh_link_keys
     from storefront.catalog.models import Category, Product, product_categories
     from storefront.orders.models import OrderCounter
     from storefront.tenancy import all_tenants
@@ -173,6 +174,13 @@ def provision(
             for table, data in batches:
                 for chunk in range(0, len(data), 5000):
                     conn.execute(insert(table), data[chunk : chunk + 5000])
+            # The links' copies of the products' sort keys: a link without them is not
+            # listed in its category (catalog.link_keys).
+            linked: dict[int, list[int]] = {}
+            for link in links:
+                linked.setdefault(link["tenant_id"], []).append(link["product_id"])
+            for tenant_id, product_ids in linked.items():
+                refresh_link_keys(conn, tenant_id, product_ids)
         from storefront.tenancy.models import RegistryState
         from storefront.tenancy.registry import bump_generation
 

@@ -5,16 +5,22 @@ one shop's links never show in another's listing."""
 
 from __future__ import annotations
 
+import json
+import tarfile
+
 import pytest
 from sqlalchemy import select
 
 from storefront import listing
 from storefront.catalog import bulk, sorting
 from storefront.catalog import services as catalog
+from storefront.catalog.link_keys import KEYS
 from storefront.catalog.models import product_categories
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
+from storefront.tenancy.registry import context_for
 from tests.fixtures.factories import host, login
+from tests.test_shop_archive import rewrite
 
 pytestmark = pytest.mark.settings(SHOP_PAGE_CACHE=False)
 
@@ -151,3 +157,43 @@ def test_the_dashboards_list_says_when_it_stops(app, make_shop, make_user, monke
     assert "50+ in all" in first and "Page 1 of 2" in first
     last = owner.get("/admin/products?page=9", headers=host(shop)).text
     assert "Page 2 of 2" in last and "Search by title or SKU to find the others." in last
+
+
+@pytest.mark.parametrize("copies", ["missing", "forged"])
+def test_a_shop_archives_links_get_their_keys_from_its_products(
+    app, make_shop, runner, tmp_path, copies
+):
+    """An archive made before the links carried sort keys has none (its categories would
+    list nothing), and one written by hand could claim a hidden product is listed: the
+    import takes the keys from the products it brings, whatever the links say."""
+    shop = make_shop("acme", domains=("acme.test",))
+    with app.app_context(), tenant_context(shop):
+        catalog.create_category("Tools", "tools")
+        catalog.create_product("ANV", "Anvil", 3000, categories=["tools"])
+        catalog.create_product("HAM", "Hammer", 2000, categories=["tools"])
+        catalog.create_product("OLD", "Old anvil", 1000, categories=["tools"], active=False)
+        db.session.commit()
+    archive = tmp_path / "acme.tar.gz"
+    assert runner.invoke(["export", "acme", "-o", str(archive)]).exit_code == 0
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("data/product_categories.jsonl")
+        rows = [json.loads(line) for line in member or []]
+    assert len(rows) == 3 and all(row["product_title"] for row in rows)
+    for row in rows:
+        for key in KEYS:
+            row.pop(key)
+        if copies == "forged":
+            row.update(product_active=True, product_price=1, product_title="A")
+    lines = "\n".join(map(json.dumps, rows)).encode()
+    changed = rewrite(archive, tmp_path / "old.tar.gz", {"data/product_categories.jsonl": lines})
+
+    result = runner.invoke(["import", str(changed), "--as", "copy", "--domain", "copy.test"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        copy = context_for("copy")
+    with app.app_context(), tenant_context(copy):
+        assert listed("tools") == ["HAM", "ANV"]
+        assert listed("tools", "title") == ["ANV", "HAM"]
+        assert links_of("OLD") == [(False, 1000, "Old anvil")]
+    page = app.test_client().get("/c/tools", headers={"Host": "copy.test"})
+    assert "Hammer" in page.text and "Anvil" in page.text and "Old anvil" not in page.text

@@ -7,8 +7,10 @@ write that can change them brings the copies along in the same transaction:
 
 - through the ORM (the dashboard, the API, the CLI): ``after_flush`` below, for every
   product created, or whose keys or categories changed, in that flush;
-- statements below the ORM (``catalog.bulk``'s imports, a shop archive's rows): they call
-  ``refresh_link_keys`` with the products they wrote.
+- statements below the ORM: ``catalog.bulk``'s imports call ``refresh_link_keys`` with
+  the products they wrote; a shop archive's rows get theirs from ``shop_rows_imported``
+  below (an archive's own copies are not trusted: one made before the copies existed has
+  none, and one written by hand could list a hidden product).
 
 One UPDATE per thousand products, reading each key from the product's row by its
 primary key: never the whole shop.
@@ -23,6 +25,8 @@ from typing import Any
 from sqlalchemy import Connection, event, inspect, select, update
 
 from ..extensions import PlatformSession
+from ..tenancy.models import Tenant
+from ..tenancy.signals import shop_rows_imported
 from .models import Product, product_categories
 
 BATCH = 1000
@@ -56,6 +60,12 @@ def refresh_link_keys(connection: Connection, tenant_id: int, product_ids: Itera
             .where(links.tenant_id == tenant_id, links.product_id.in_(ids[start : start + BATCH]))
             .values(values)
         )
+
+
+@shop_rows_imported.connect
+def _follow_archive(tenant: Tenant, connection: Connection, new_ids: dict[str, Any]) -> None:
+    """A shop archive's rows are in: its products' links get their keys from them."""
+    refresh_link_keys(connection, tenant.id, new_ids.get("products", {}).values())
 
 
 @event.listens_for(PlatformSession, "after_flush")

@@ -3,6 +3,8 @@
 Tenancy sits below accounts and orders, so it never calls them: ``create_shop`` sends
 ``shop_created`` with the new shop bound, and accounts (roles, the owner) and orders
 (the order counter) set themselves up in their receivers, in the same transaction.
+Likewise an archive's rows, written below the ORM: ``shop_rows_imported`` lets the
+catalog bring what it derives from them up to date before the import commits.
 """
 
 from __future__ import annotations
@@ -15,3 +17,6 @@ _signals = Namespace()
 shop_created = _signals.signal("storefront.shop-created")
 #: sender: the ``Tenant`` row about to be deleted (its rows go with it).
 shop_deleted = _signals.signal("storefront.shop-deleted")
+#: sender: the imported ``Tenant`` row; kwargs ``connection`` (the import's) and ``new_ids``
+#: (table name -> the archive's id -> the row's id here), once every row is in.
+shop_rows_imported = _signals.signal("storefront.shop-rows-imported")

@@ -59,6 +59,7 @@ from .services import (
     tenants_dir,
     validate_slug,
 )
+from .signals import shop_rows_imported
 from .verification import claim_token
 
 FORMAT = "storefront-shop-export"
@@ -471,6 +472,7 @@ def _insert_rows(
                 raise ShopError(f"data/{table.name}.jsonl does not fit: {reason}") from None
             done += count
             progress(table.name, done, max(total, done))
+        shop_rows_imported.send(tenant, connection=connection, new_ids=new_ids)
     progress("done", done, done)
     bump_generation()
     return tenant
