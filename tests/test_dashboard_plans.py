@@ -35,8 +35,6 @@ OVERVIEW_TABLES = {
     **SMALL_TABLES,
     "product_sales_days": "best sellers: the window's days x the SKUs sold on them, grouped "
     "and ranked (a range of the figures, never the order book)",
-    "products": "running low sorts the products at or under the threshold; the catalog's "
-    "plans are tests/test_query_plans.py's",
 }
 
 

@@ -110,6 +110,8 @@ class Product(Model, TenantScoped):
         ),
         # The dashboard's list: every product, active or not, newest first.
         Index("ix_products_admin_newest", "tenant_id", "created_at", "id"),
+        # The dashboard's "running low": active products under a stock, fewest first.
+        Index("ix_products_running_low", "tenant_id", "active", "stock", "title", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
