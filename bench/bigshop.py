@@ -638,8 +638,9 @@ def report(result: dict[str, Any]) -> None:
                      "ratio": big["first_bytes_ms"] / small["first_bytes_ms"], "goal": "-",
                      "met": "-"})  # fmt: skip
         rows.append({"path": "orders CSV: peak RSS delta (MiB)",
-                     "small_p50_ms": small["peak_rss_delta_mb"],
-                     "big_p50_ms": big["peak_rss_delta_mb"], "goal": "-", "met": "-"})  # fmt: skip
+                     "small_p50_ms": small.get("peak_rss_delta_mb", "unfinished"),
+                     "big_p50_ms": big.get("peak_rss_delta_mb", "unfinished"), "goal": "-",
+                     "met": "-"})  # fmt: skip
     columns = ["path", "small_p50_ms", "small_p99_ms", "big_p50_ms", "big_p99_ms", "ratio",
                "goal", "met", "big_status"]  # fmt: skip
     if rows:
@@ -722,10 +723,10 @@ def run(
         result = measure(built, quick, set(only.split(",")))
         result["build_or_reuse_s"] = build_s
         result["measure_s"] = time.perf_counter() - started - build_s
-        report(result)
-        (RESULTS / f"bigshop-{name}.json").write_text(
+        (RESULTS / f"bigshop-{name}.json").write_text(  # first: nothing measured is lost
             json.dumps({"machine": machine or {}, "quick": quick, **result}, indent=2)
         )
+        report(result)
         plot(result, IMAGES / f"bench-bigshop-{name}.png")
         results[name] = result
     return results
