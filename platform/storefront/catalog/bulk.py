@@ -24,7 +24,7 @@ from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..webhooks import emit_many, listeners
 from . import search
-from .link_keys import refresh_link_keys
+from .link_keys import KEYS, refresh_link_keys
 from .models import Category, Product, product_categories
 from .services import CatalogError, merge_translations, slugify, webhook_data
 
@@ -133,8 +133,8 @@ def upsert_products(
             if progress:
                 progress(done, total)
     known = {**{sku: v[0] for sku, v in have.items()}, **ids}
-    _link(tenant, items, known, categories, set(have))
-    refresh_link_keys(connection, tenant, [known[item.sku] for item in items])
+    _link(tenant, items, known, categories, {row["sku"]: row for row in new})
+    refresh_link_keys(connection, tenant, [known[item.sku] for item in items if item.sku in have])
     search.reindex_products(known[item.sku] for item in items)  # Core writes: no ORM hook
     invalidate_shop_cache()
     _announce(items, ids, have)
@@ -170,15 +170,16 @@ def _link(
     items: Iterable[ProductIn],
     ids: dict[str, int],
     categories: dict[str, int],
-    existing: set[str],
+    created: dict[str, dict[str, Any]],
 ) -> None:
-    """Replace the category links of the products whose row names categories (only the
-    ``existing`` SKUs' products can have links to remove: a new one has none yet)."""
+    """Replace the category links of the products whose row names categories. A product
+    ``created`` in this batch has none to remove, and its links carry its sort keys from
+    its row as inserted; the caller refreshes the others' keys (``refresh_link_keys``)."""
     named = [item for item in items if item.categories is not None]
     if not named:
         return
     links = product_categories.c
-    products = [ids[item.sku] for item in named if item.sku in existing]
+    products = [ids[item.sku] for item in named if item.sku not in created]
     connection = db.session.connection()
     for start in range(0, len(products), BATCH):
         connection.execute(
@@ -187,12 +188,24 @@ def _link(
             )
         )
     rows = [
-        {"tenant_id": tenant, "product_id": ids[item.sku], "category_id": categories[slug]}
+        {
+            "tenant_id": tenant,
+            "product_id": ids[item.sku],
+            "category_id": categories[slug],
+            **_keys(created.get(item.sku)),
+        }
         for item in named
         for slug in dict.fromkeys(item.categories or [])
     ]
     for start in range(0, len(rows), BATCH):
         connection.execute(insert(product_categories), rows[start : start + BATCH])
+
+
+def _keys(row: dict[str, Any] | None) -> dict[str, Any]:
+    """A new product's sort keys for its links, from its row (None: left to the refresh)."""
+    if row is None:
+        return dict.fromkeys(KEYS)
+    return {link: row[column] for link, column in KEYS.items()}
 
 
 def _announce(items: Sequence[ProductIn], ids: dict[str, int], had: dict[str, Any]) -> None:

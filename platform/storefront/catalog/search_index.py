@@ -19,7 +19,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Insert, bindparam, delete, insert, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from ..extensions import db
@@ -34,6 +36,8 @@ _postings: Any = SearchPosting.__table__
 _terms: Any = SearchTerm.__table__
 _deletes: Any = SearchDelete.__table__
 _stems: Any = SearchStem.__table__
+_POSTING = ("term", "weight", "product_id", "tenant_id")  # a posting row's columns
+_TERM = ("tenant_id", "term", "df")  # a vocabulary row's
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -95,19 +99,19 @@ def index_products(tenant: int, ids: Iterable[int], langs: Sequence[str]) -> Non
             )
         ):
             old[pid][term] = weight
-        gone, added, counts = [], [], Counter[str]()
+        gone: list[tuple[Any, ...]] = []
+        added: list[tuple[Any, ...]] = []
+        counts = Counter[str]()
         for pid in batch:
             before, after = old[pid], new.get(pid, {})
             for term, weight in before.items():
                 if after.get(term) != weight:
-                    gone.append({"t": tenant, "k": term, "w": weight, "p": pid})
+                    gone.append((tenant, term, weight, pid))
                 if term not in after:
                     counts[term] -= 1
             for term, weight in after.items():
                 if before.get(term) != weight:
-                    added.append(
-                        {"tenant_id": tenant, "term": term, "weight": weight, "product_id": pid}
-                    )
+                    added.append((term, weight, pid, tenant))
                 if term not in before:
                     counts[term] += 1
         _write_postings(connection, gone, added)
@@ -115,7 +119,7 @@ def index_products(tenant: int, ids: Iterable[int], langs: Sequence[str]) -> Non
 
 
 def _write_postings(
-    connection: Connection, gone: list[dict[str, Any]], added: list[dict[str, Any]]
+    connection: Connection, gone: list[tuple[Any, ...]], added: list[tuple[Any, ...]]
 ) -> None:
     c = _postings.c
     drop = delete(_postings).where(
@@ -124,14 +128,15 @@ def _write_postings(
         c.weight == bindparam("w"),
         c.product_id == bindparam("p"),
     )
-    for rows in _chunks(gone, BATCH):
-        connection.execute(drop, list(rows))
-    for rows in _chunks(added, BATCH):
-        connection.execute(insert(_postings), list(rows))
+    _executemany(connection, drop, ("t", "k", "w", "p"), gone)
+    _executemany(connection, insert(_postings), _POSTING, added)
 
 
 def _count(connection: Connection, tenant: int, counts: Counter[str], langs: Sequence[str]) -> None:
-    """Move the words' product counts; words new to the shop join the vocabulary first.
+    """Move the words' product counts, by one upsert: a word new to the shop joins the
+    vocabulary with its count (and gets its deletions and stems), a known one has its
+    count moved. An upsert, not an UPDATE per word, because PyMySQL sends an
+    ``executemany`` of an UPDATE as one statement per row and of an INSERT as a few.
     Rows are touched in the words' order, so two writers never wait on each other in a
     circle."""
     changed = sorted(term for term, n in counts.items() if n)
@@ -145,55 +150,79 @@ def _count(connection: Connection, tenant: int, counts: Counter[str], langs: Seq
                 select(_terms.c.term).where(_terms.c.tenant_id == tenant, _terms.c.term.in_(terms))
             )
         )
-    _add_words(connection, tenant, [t for t in arriving if t not in known], langs, ignore=True)
-    c = _terms.c
-    move = (
-        update(_terms)
-        .where(c.tenant_id == bindparam("t"), c.term == bindparam("k"))
-        .values(df=c.df + bindparam("n"))
-    )
-    for rows in _chunks([{"t": tenant, "k": t, "n": counts[t]} for t in changed], BATCH):
-        connection.execute(move, list(rows))
+    rows = [(tenant, term, counts[term]) for term in changed]
+    _executemany(connection, _adding_counts(connection), _TERM, rows)
+    _add_variants(connection, tenant, [t for t in arriving if t not in known], langs, ignore=True)
+
+
+def _adding_counts(connection: Connection) -> Any:
+    """An INSERT of vocabulary rows that adds its ``df`` to a row already there."""
+    if connection.dialect.name == "sqlite":
+        lite = sqlite_insert(_terms)
+        return lite.on_conflict_do_update(
+            index_elements=["tenant_id", "term"], set_={"df": _terms.c.df + lite.excluded.df}
+        )
+    my = mysql_insert(_terms)
+    return my.on_duplicate_key_update(df=_terms.c.df + my.inserted.df)
 
 
 def _add_words(
     connection: Connection,
     tenant: int,
+    words: Sequence[str],
+    langs: Sequence[str],
+    df: dict[str, int],
+) -> None:
+    """Vocabulary rows for ``words`` (``df`` from the map), with their deletions and stems."""
+    rows = [(tenant, word, df.get(word, 0)) for word in words]
+    _executemany(connection, insert(_terms), _TERM, rows)
+    _add_variants(connection, tenant, words, langs)
+
+
+def _add_variants(
+    connection: Connection,
+    tenant: int,
     words: Iterable[str],
     langs: Sequence[str],
-    df: dict[str, int] | None = None,
     ignore: bool = False,
 ) -> None:
-    """Vocabulary rows for ``words`` (``df`` from the map, else 0), with their deletions
-    and stems."""
-    table_insert: Callable[[Any], Any] = (
+    """The deletions and stems of vocabulary words (``ignore``: leaving the rows another
+    transaction wrote first)."""
+    statement: Callable[[Any], Any] = (
         (lambda table: _insert_ignoring_duplicates(connection, table)) if ignore else insert
     )
-    terms, variants, stemmed = [], [], []
+    variants, stemmed = [], []
     for word in words:
-        terms.append({"tenant_id": tenant, "term": word, "df": (df or {}).get(word, 0)})
         if is_wordlike(word):
-            variants += [
-                {"tenant_id": tenant, "variant": v, "term": word} for v in index_deletions(word)
-            ]
-            stemmed += [{"tenant_id": tenant, "stem": s, "term": word} for s in stems(word, langs)]
-    for table, rows in ((_terms, terms), (_deletes, variants), (_stems, stemmed)):
-        for chunk in _chunks(rows, BATCH * 4):
-            connection.execute(table_insert(table), list(chunk))
+            variants += [(tenant, v, word) for v in index_deletions(word)]
+            stemmed += [(tenant, s, word) for s in stems(word, langs)]
+    for table, columns, rows in (
+        (_deletes, ("tenant_id", "variant", "term"), variants),
+        (_stems, ("tenant_id", "stem", "term"), stemmed),
+    ):
+        _executemany(connection, statement(table), columns, rows)
 
 
-def _insert_tuples(
-    connection: Connection, table: Any, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+def _executemany(
+    connection: Connection, statement: Any, names: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
-    """``executemany`` straight to the driver, ``BATCH * 4`` rows a call: a rebuild writes
-    millions of rows, and SQLAlchemy's handling of each row's parameters would be most of
-    its time. The statement is SQLAlchemy's own, compiled once for the dialect."""
-    compiled = insert(table).compile(dialect=connection.dialect, column_keys=list(columns))
+    """``executemany`` straight to the driver, ``BATCH * 4`` rows a call, each row a tuple
+    in the order of ``names`` (an insert's columns, else the statement's bound
+    parameters): a rebuild writes millions of rows, an import's batch tens of thousands,
+    and SQLAlchemy's handling of each row's parameters would be most of their time. The
+    statement is SQLAlchemy's own, compiled once for the dialect; every value these
+    tables take (text, integers) goes to the driver as it is."""
+    if not rows:
+        return
+    keys = list(names) if isinstance(statement, Insert) else None
+    compiled = statement.compile(dialect=connection.dialect, column_keys=keys)
+    order = [names.index(key) for key in compiled.positiontup or names]
     for chunk in _chunks(rows, BATCH * 4):
         if compiled.positiontup is None:  # named parameters (PyMySQL's pyformat)
-            params: list[Any] = [dict(zip(columns, row, strict=True)) for row in chunk]
+            params: list[Any] = [dict(zip(names, row, strict=True)) for row in chunk]
+        elif order == list(range(len(names))):  # the rows are in the statement's order
+            params = list(chunk)
         else:
-            order = [columns.index(key) for key in compiled.positiontup]
             params = [tuple(row[i] for i in order) for row in chunk]
         connection.exec_driver_sql(str(compiled), params)
 
@@ -229,7 +258,7 @@ def rebuild(
         for pid, terms in documents(connection, tenant, ids).items():
             counts.update(terms.keys())
             rows += [(t, w, pid, tenant) for t, w in terms.items()]
-        _insert_tuples(connection, _postings, ("term", "weight", "product_id", "tenant_id"), rows)
+        _executemany(connection, insert(_postings), _POSTING, rows)
         done += len(ids)
         if progress:
             progress(done)

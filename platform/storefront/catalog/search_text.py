@@ -29,8 +29,11 @@ _ALGORITHMS = frozenset(snowballstemmer.algorithms())
 
 def words(text: str) -> list[str]:
     """Lower-case words without accents: "Crème Brûlée" -> ["creme", "brulee"]."""
-    plain = unicodedata.normalize("NFKD", text or "")
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    if (text or "").isascii():  # no accents to take off: most SKUs and English text
+        plain = (text or "").casefold()
+    else:
+        plain = unicodedata.normalize("NFKD", text)
+        plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
     return [w[:MAX_TERM] for w in _WORD.findall(plain)]
 
 
