@@ -80,9 +80,25 @@ def staff(scope: str) -> Callable[[View], View]:
     return decorate
 
 
-def _sync_page(stmt: Select[Any], moment_column: Any, id_column: Any, since_arg: str) -> Any:
+def _sync_page(
+    stmt: Select[Any],
+    moment_column: Any,
+    id_column: Any,
+    since_arg: str,
+    indexes: tuple[str, ...] = (),
+) -> Any:
     """One page of ``stmt`` in (moment, id) order from the request's cursor; returns the
-    rows and the next cursor (None on the last page)."""
+    rows and the next cursor (None on the last page).
+
+    ``indexes``: those that serve the order, named to MariaDB/MySQL. Asked for whole rows,
+    its optimizer reads an index by the shop alone (``ref``) and filters the moments as
+    it goes: a cursor far down the book walked every order before it (0.8 s at two
+    million). Named, it starts at the cursor (``range``): 30 ms. SQLite needs no hint.
+    """
+    if indexes:
+        table = moment_column.class_.__table__
+        hint = f"FORCE INDEX ({', '.join(indexes)})"
+        stmt = stmt.with_hint(table, hint, "mysql").with_hint(table, hint, "mariadb")
     limit = limit_arg()
     since = datetime_arg(since_arg)
     if since is not None:
@@ -178,7 +194,13 @@ def products() -> Response:
                 Product.sku.ilike(like, escape=LIKE_ESCAPE),
             )
         )
-    rows, next_cursor, limit = _sync_page(stmt, Product.updated_at, Product.id, "updated_since")
+    rows, next_cursor, limit = _sync_page(
+        stmt,
+        Product.updated_at,
+        Product.id,
+        "updated_since",
+        indexes=("ix_products_tenant_id_updated_at",),
+    )
     load_details(rows)
     return out.cursor_listing([out.admin_product(r) for r in rows], next_cursor, limit)
 
@@ -491,7 +513,13 @@ def order_list() -> Response:
         stmt = stmt.where(Order.created_at >= created_from)
     if created_to is not None:
         stmt = stmt.where(Order.created_at < created_to)
-    rows, next_cursor, limit = _sync_page(stmt, Order.updated_at, Order.id, "updated_since")
+    rows, next_cursor, limit = _sync_page(
+        stmt,
+        Order.updated_at,
+        Order.id,
+        "updated_since",
+        indexes=("ix_orders_tenant_id_updated_at", "ix_orders_tenant_id_status_updated_at"),
+    )
     live = out.Live.of(rows)
     return out.cursor_listing([out.admin_order(r, live) for r in rows], next_cursor, limit)
 
