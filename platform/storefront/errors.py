@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, current_app, render_template
+from flask import Flask, Response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -86,7 +86,8 @@ def _http_error(exc: HTTPException) -> Response:
     original = getattr(exc, "original_exception", None)
     if exc.code == 500 and original is not None and is_database_down(original):
         return _database_down(original)
-    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    # The request's own limit: a route may allow more than the app's (a catalog upload).
+    limit = int(request.max_content_length or 0) // (1024 * 1024)
     messages = {
         400: _("The request could not be understood."),
         403: _("You are not allowed to see this page."),

@@ -74,6 +74,14 @@ MAX_ROWS = 1_000_000  # rows of one file; read a batch at a time, never held who
 BATCH = 1000  # rows checked and written together
 BAD_TEXT = "\ufffd"  # what undecodable bytes read as (the jobs decode with "replace")
 NOT_UTF8 = "not UTF-8 text (save the CSV as UTF-8)"
+QUOTED = 60  # characters of a cell a reason quotes
+REASON_MAX = 300  # characters of one reason kept in a report
+NAMED = 20  # unknown columns a header problem names
+# Control characters refused in a cell, as the variant options refuse them; a
+# description keeps its tabs and line breaks.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+MULTILINE = ("description",)
 Localized = dict[str, tuple[str, str]]  # column -> (field, locale), e.g. title:de
 # The product schema (the API's and the dashboard's), applied to a whole file's rows in
 # one call: pydantic's per-call overhead once, not once per row.
@@ -121,7 +129,7 @@ def _bool(value: str, column: str) -> bool:
         return True
     if lowered in FALSE:
         return False
-    raise ValueError(f"{column}: {value!r} is not true or false")
+    raise ValueError(f"{column}: {_quote(value)} is not true or false")
 
 
 def _locale_column(column: str) -> tuple[str, str] | None:
@@ -199,14 +207,17 @@ class CsvReader:
             if missing:
                 header_problems.append(f"line 1: missing column(s): {', '.join(missing)}")
             if unknown:
+                named = ", ".join(c[:QUOTED] for c in unknown[:NAMED])
+                more = f" and {len(unknown) - NAMED:,} more" if len(unknown) > NAMED else ""
                 header_problems.append(
-                    f"line 1: unknown column(s): {', '.join(unknown)} (known: {', '.join(COLUMNS)})"
+                    f"line 1: unknown column(s): {named}{more} (known: {', '.join(COLUMNS)})"
                 )
             raise ImportError_(header_problems)
         if self.skipped and warn is not None:
             warn(
                 "skipped column(s) in a language the shop does not offer: "
-                f"{', '.join(self.skipped)} (its languages: {', '.join(shop_locales_of_bound())})"
+                f"{', '.join(self.skipped[:NAMED])}{'…' if len(self.skipped) > NAMED else ''} "
+                f"(its languages: {', '.join(shop_locales_of_bound())})"
             )
         self.reader.fieldnames = header
         # Which columns carry another language ("title:de" -> ("title", "de_DE")): once
@@ -217,6 +228,7 @@ class CsvReader:
         self.seen: dict[str, int] = {}
         self.families: dict[str, list[str]] = {}  # the option names of the file's products
         self.rows = 0  # records read so far
+        self.unread = 0  # records past MAX_ROWS, counted but not read
 
     def batches(self, size: int = BATCH) -> Iterator[tuple[list[Row | VariantRow], list[str]]]:
         """(good rows, problems) per batch of about ``size`` records, in the file's order.
@@ -228,8 +240,16 @@ class CsvReader:
             line = self.reader.line_num
             self.rows += 1
             if self.rows > MAX_ROWS:
-                problems.append(f"line {line}: more than {MAX_ROWS:,} rows: split the file")
+                self.rows = MAX_ROWS
+                self.unread = 1 + sum(1 for _ in _records(self.reader, []))
+                problems.append(
+                    f"line {line}: more than {MAX_ROWS:,} rows: stopped here, "
+                    f"{self.unread:,} rows not read (split the file)"
+                )
                 break
+            if isinstance(record, str):  # a line the csv module could not read
+                problems.append(record)
+                continue
             is_variant = bool((record.get("variant_of") or "").strip())
             if len(rows) + len(problems) >= size and not is_variant:
                 yield self._finish(rows, problems)
@@ -243,6 +263,7 @@ class CsvReader:
             try:
                 if any(BAD_TEXT in value for value in values.values()):
                     raise ValueError(NOT_UTF8)
+                _refuse_control(values)
                 if is_variant:
                     rows.append(
                         _check_variant(line, values, self.currency, self.seen, self.localized)
@@ -259,7 +280,7 @@ class CsvReader:
                         )
                     )
             except ValueError as exc:
-                problems.append(f"line {line}: {exc}")
+                problems.append(f"line {line}: {_shorten(str(exc))}")
         yield self._finish(rows, problems + stopped)
 
     def _finish(
@@ -279,18 +300,43 @@ class CsvReader:
         return rows, sorted(problems + family_problems, key=_line_of)
 
 
-def _records(reader: csv.DictReader[str], problems: list[str]) -> Iterator[dict[str, Any]]:
-    """The file's records, until a line the csv module cannot read: that line becomes a
-    problem naming it (a cell past the field limit, a stray quote), never a traceback."""
+def _records(reader: csv.DictReader[str], problems: list[str]) -> Iterator[dict[str, Any] | str]:
+    """The file's records. A cell past the field limit refuses its line (a problem, as a
+    string, in the record's place) and reading goes on; any other line the csv module
+    cannot read (a stray quote) ends the file there, as a problem in ``problems``."""
     while True:
         try:
             record = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                yield _unreadable(reader, exc)
+                continue
             problems.append(_unreadable(reader, exc))
             return
         yield record
+
+
+def _quote(text: str) -> str:
+    """A cell as a reason quotes it: its first characters, never a whole huge cell."""
+    return repr(text if len(text) <= QUOTED else text[:QUOTED] + "…")
+
+
+def _shorten(reason: str) -> str:
+    """A reason kept to REASON_MAX characters: its start and its end, which says why."""
+    if len(reason) <= REASON_MAX:
+        return reason
+    return reason[: REASON_MAX - 81] + "…" + reason[-80:]
+
+
+def _refuse_control(values: dict[str, str]) -> None:
+    """Control characters (a NUL, an escape) in a cell refuse its row: they would be
+    stored and exported back. A description keeps tabs and line breaks."""
+    for column, value in values.items():
+        pattern = CONTROL_IN_TEXT if column.partition(":")[0] in MULTILINE else CONTROL
+        if pattern.search(value):
+            raise ValueError(f"{column}: control characters are not allowed")
 
 
 def _unreadable(reader: csv.DictReader[str], exc: csv.Error) -> str:
@@ -334,7 +380,7 @@ def _check_variant(
     if not sku or len(sku) > 64:
         raise ValueError("sku: a variant needs a SKU of 1 to 64 characters")
     if sku in seen:
-        raise ValueError(f"sku {sku!r} already appears on line {seen[sku]}")
+        raise ValueError(f"sku {_quote(sku)} already appears on line {seen[sku]}")
     seen[sku] = line
     money: dict[str, int | None] = {}
     for column in ("price", "compare_at_price"):
@@ -344,7 +390,7 @@ def _check_variant(
             raise ValueError(f"{column}: {exc}") from None
     stock = values.get("stock", "")
     if stock and not stock.isdigit():
-        raise ValueError(f"stock: {stock!r} is not a whole number of 0 or more")
+        raise ValueError(f"stock: {_quote(stock)} is not a whole number of 0 or more")
     chosen = _split(values.get("values", ""))
     if not chosen or not all(chosen):
         raise ValueError("values: name the variant's value of each option, e.g. M;Red")
@@ -376,13 +422,13 @@ def _check_families(rows: list[Row | VariantRow], earlier: dict[str, list[str]])
         if parent is None and row.parent in earlier:
             problems.append(
                 f"line {row.line}: variant_of: a variant's row follows its product's row "
-                f"({row.parent!r} is further up the file)"
+                f"({_quote(row.parent)} is further up the file)"
             )
         elif names is None:
-            problems.append(f"line {row.line}: variant_of: no product {row.parent!r}")
+            problems.append(f"line {row.line}: variant_of: no product {_quote(row.parent)}")
         elif not names:
             problems.append(
-                f"line {row.line}: product {row.parent!r} has no options (its row's "
+                f"line {row.line}: product {_quote(row.parent)} has no options (its row's "
                 "options column names them, e.g. Size;Colour)"
             )
         elif len(row.values) != len(names):
@@ -416,7 +462,7 @@ def _check_row(
             raise ValueError(f"{column} is empty")
     sku = values["sku"]
     if sku in seen:
-        raise ValueError(f"sku {sku!r} already appears on line {seen[sku]}")
+        raise ValueError(f"sku {_quote(sku)} already appears on line {seen[sku]}")
     seen[sku] = line
     parsed: dict[str, Any] = {"sku": sku, "title": values["title"]}
     for column in ("price", "compare_at_price"):
@@ -427,7 +473,7 @@ def _check_row(
                 raise ValueError(f"{column}: {exc}") from None
     if values.get("stock"):
         if not values["stock"].isdigit():
-            raise ValueError(f"stock: {values['stock']!r} is not a whole number of 0 or more")
+            raise ValueError(f"stock: {_quote(values['stock'])} is not a whole number of 0 or more")
         parsed["stock"] = int(values["stock"])
     for column in ("active", "featured"):
         if values.get(column):
@@ -450,7 +496,7 @@ def _check_row(
         malformed = [c for c in categories if c not in known and not _is_slug(c)]
         if malformed:
             raise ValueError(
-                f"categories: {malformed[0]!r} is not a category slug "
+                f"categories: {_quote(malformed[0])} is not a category slug "
                 "(lowercase letters, digits and hyphens, e.g. camping-gear)"
             )
     options = _split(values["options"]) if "options" in values else None
@@ -521,7 +567,7 @@ def import_rows(
     return created, updated
 
 
-REPORT_MAX = 1000  # refusals kept word for word; past that, only counted
+REPORT_MAX = 200  # refusals kept (each at most REASON_MAX characters); past that, counted
 
 
 @dataclass
@@ -535,10 +581,12 @@ class ImportReport:
     refused_count: int = 0
     through: int = 1  # every row up to this line is written, or refused
     refused: list[str] = dataclasses.field(default_factory=list)
+    unread: int = 0  # rows past MAX_ROWS: the import stopped before them
 
     def refuse(self, problems: list[str]) -> None:
         self.refused_count += len(problems)
-        self.refused += problems[: max(0, REPORT_MAX - len(self.refused))]
+        kept = problems[: max(0, REPORT_MAX - len(self.refused))]
+        self.refused += [_shorten(problem) for problem in kept]
 
 
 def import_csv(
@@ -565,6 +613,7 @@ def import_csv(
         lines_seen = [row.line for row in rows] + [_line_of(problem) for problem in refused]
         report.through = max([report.through, *lines_seen])
         report.rows = reader.rows
+        report.unread = reader.unread
         if batch_done is not None:
             batch_done(report)
     if not report.rows:

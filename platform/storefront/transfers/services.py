@@ -44,6 +44,7 @@ KIND = "transfer"  # the outbox rows that run them
 UPLOAD_MAX = 64 * 1024 * 1024  # bytes of an uploaded catalog (TRANSFER_UPLOAD_MAX_BYTES)
 STALE_SECONDS = 300  # a running transfer silent this long has died (TRANSFER_STALE_SECONDS)
 KEPT = 20  # transfers listed on the page
+MESSAGE_MAX = 4000  # characters of a failure kept on the transfer (its column is TEXT)
 
 
 class TransferBusy(Exception):
@@ -71,6 +72,25 @@ def start_catalog_import(filename: str, data: bytes, user_id: int | None) -> Tra
     transfer.file_key = _key(transfer, "upload.csv")
     current_storage().put(transfer.file_key, data, "text/csv")
     return transfer
+
+
+# How the usual files that are not CSV begin: zip (and so xlsx, ods), gzip, PDF, the
+# old Excel format, images.
+BINARY_MAGIC = (
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"%PDF",
+    b"\xd0\xcf\x11\xe0",
+    b"\x89PNG",
+    b"\xff\xd8\xff",
+)
+
+
+def not_text(data: bytes) -> bool:
+    """Whether an upload is plainly no CSV: a known binary format, or a NUL byte in its
+    first line (the header). A NUL further down refuses only its own row."""
+    first_line = data[:4096].split(b"\n", 1)[0]
+    return data.startswith(BINARY_MAGIC) or b"\x00" in first_line
 
 
 def _start(
@@ -177,15 +197,37 @@ def run_transfer(transfer_id: int) -> None:
             _import_catalog(transfer)
     except Exception as exc:
         db.session.rollback()
-        log.exception("transfer %s of shop %s failed", transfer_id, current_tenant().slug)
-        _finish(transfer_id, FAILED, message=_failure(exc))
+        message = _failure(exc)
+        if isinstance(exc, csv_io.ImportError_):  # a bad file: expected, one line
+            log.warning(
+                "transfer %s of shop %s refused: %s",
+                transfer_id,
+                current_tenant().slug,
+                message.replace("\n", " | ")[:500],
+            )
+        else:
+            log.exception("transfer %s of shop %s failed", transfer_id, current_tenant().slug)
+        _fail(transfer_id, message)
+
+
+def _fail(transfer_id: int, message: str) -> None:
+    """Mark the transfer failed, whatever happens: if writing its message fails too, a
+    second write with none frees the shop (never left busy until it goes stale)."""
+    try:
+        _finish(transfer_id, FAILED, message=message)
+    except Exception:
+        db.session.rollback()
+        log.exception("transfer %s: its failure could not be recorded", transfer_id)
+        _finish(transfer_id, FAILED, message="error")
 
 
 def _failure(exc: Exception) -> str:
-    """What the page shows of a failure: the import's own problems word for word, the
-    class of anything else (details go to the log, not to the shop)."""
+    """What the page shows of a failure: the import's own problems (at most 20, the
+    whole kept to MESSAGE_MAX characters), the class of anything else (details go to
+    the log, not to the shop)."""
     if isinstance(exc, csv_io.ImportError_):
-        return "\n".join(exc.problems[:20])
+        text = "\n".join(exc.problems[:20])
+        return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
     return "error"
 
 
@@ -262,5 +304,6 @@ def _report(report: csv_io.ImportReport, warnings: list[str]) -> dict[str, Any]:
         "through": report.through,
         "refused_count": report.refused_count,
         "refused": report.refused,
+        "unread": report.unread,
         "warnings": warnings,
     }

@@ -54,6 +54,17 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import catalog"))
 
 
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, _values: dict[str, object] | None) -> None:
+    """The catalog upload's own size limit, larger than a page's form. Set here because
+    Flask runs URL value preprocessors before every before_request function, and
+    CSRFProtect's (an app-wide one) reads the body: a limit set in the view comes too
+    late, and the app's 10 MB would refuse the file. Every other route keeps 10 MB."""
+    if endpoint == "admin_transfers.import_":
+        limit = current_app.config.get("TRANSFER_UPLOAD_MAX_BYTES", services.UPLOAD_MAX)
+        request.max_content_length = int(limit)
+
+
 @bp.before_request
 @auth_required("session")
 @roles_accepted("owner", "staff")
@@ -94,15 +105,18 @@ def export() -> ResponseReturnValue:
 
 @bp.route("/import", methods=["POST"])
 def import_() -> ResponseReturnValue:
-    """Keep the uploaded CSV and queue its import."""
-    limit = int(current_app.config.get("TRANSFER_UPLOAD_MAX_BYTES", services.UPLOAD_MAX))
-    request.max_content_length = limit  # larger than a page's form, for this route only
+    """Keep the uploaded CSV and queue its import (its size limit: ``_upload_limit``)."""
     form = ImportForm()
     if not form.validate_on_submit():
         flash(_("Choose a CSV file to import."), "error")
         return redirect(url_for(".index"))
     upload = form.file.data
     data = upload.read()
+    if services.not_text(data):
+        flash(
+            _("This is not a CSV file: save the catalog as CSV (UTF-8) and upload that."), "error"
+        )
+        return redirect(url_for(".index"))
     return _started(lambda: services.start_catalog_import(upload.filename or "", data, _user()))
 
 
