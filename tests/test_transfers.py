@@ -13,6 +13,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from flask_babel import get_locale
 from sqlalchemy import event, func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
@@ -542,3 +543,27 @@ def test_the_status_line_is_one_message(app, shop, owner):
     wait_for_jobs(app)
     page = owner.get(f"/admin/transfers/{import_id(started)}", headers=host(shop)).text
     assert "Done: 1 of 1 rows" in page
+
+
+def test_an_import_speaks_its_requesters_language(app, make_shop, make_user, monkeypatch):
+    """The job has no request: it runs in the language of whoever started it, and the
+    report's line numbers are read back whatever the language writes around them."""
+    from storefront.catalog import csv_io
+    from tests.test_i18n import shop_toml
+
+    shop = make_shop("boutique", settings=shop_toml(["fr_FR"]))
+    make_user(shop, "chef@example.com", roles=["owner"])
+    client = app.test_client()
+    login(client, shop, "chef@example.com")
+    heard = []
+    monkeypatch.setattr(
+        csv_io,
+        "_at",
+        lambda line, reason: heard.append(str(get_locale())) or f"ligne {line} : {reason}",
+    )
+    started = start_import(client, shop, b"sku,title,price\nA,B,1\nC,,1\n")
+    wait_for_jobs(app)
+    row = transfer_row(app, shop, import_id(started))
+    assert row.params["locale"] == "fr_FR" and heard == ["fr_FR"]
+    assert row.report["refused"] == ["ligne 3 : title is empty"] and row.report["through"] == 3
+    assert csv_io._line_of("Zeile 12: x") == 12 and csv_io._line_of("no line") == 0

@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from babel import Locale, UnknownLocaleError
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 
@@ -73,7 +75,7 @@ TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 1_000_000  # rows of one file; read a batch at a time, never held whole
 BATCH = 1000  # rows checked and written together
 BAD_TEXT = "\ufffd"  # what undecodable bytes read as (the jobs decode with "replace")
-NOT_UTF8 = "not UTF-8 text (save the CSV as UTF-8)"
+NOT_UTF8 = _l("not UTF-8 text (save the CSV as UTF-8)")
 QUOTED = 60  # characters of a cell a reason quotes
 REASON_MAX = 300  # characters of one reason kept in a report
 NAMED = 20  # unknown columns a header problem names
@@ -129,7 +131,9 @@ def _bool(value: str, column: str) -> bool:
         return True
     if lowered in FALSE:
         return False
-    raise ValueError(f"{column}: {_quote(value)} is not true or false")
+    raise ValueError(
+        _("%(column)s: %(value)s is not true or false", column=column, value=_quote(value))
+    )
 
 
 def _locale_column(column: str) -> tuple[str, str] | None:
@@ -175,7 +179,7 @@ def parse_rows(
     if problems:
         raise ImportError_(sorted(problems, key=_line_of))
     if not rows:
-        raise ImportError_(["the file has a header but no rows"])
+        raise ImportError_([_("the file has a header but no rows")])
     return rows
 
 
@@ -197,7 +201,7 @@ class CsvReader:
         except csv.Error as exc:
             raise ImportError_([_unreadable(self.reader, exc)]) from None
         if any(BAD_TEXT in h for h in header):
-            raise ImportError_([f"line 1: {NOT_UTF8}"])
+            raise ImportError_([_at(1, str(NOT_UTF8))])
         missing = [c for c in REQUIRED if c not in header]
         outside = [c for c in header if c not in COLUMNS and not _locale_column(c)]
         self.skipped = [c for c in outside if _foreign_language(c)]
@@ -205,12 +209,26 @@ class CsvReader:
         if missing or unknown:
             header_problems = []
             if missing:
-                header_problems.append(f"line 1: missing column(s): {', '.join(missing)}")
+                header_problems.append(
+                    _at(1, _("missing column(s): %(names)s", names=", ".join(missing)))
+                )
             if unknown:
                 named = ", ".join(c[:QUOTED] for c in unknown[:NAMED])
-                more = f" and {len(unknown) - NAMED:,} more" if len(unknown) > NAMED else ""
+                more = (
+                    _(" and %(num)s more", num=f"{len(unknown) - NAMED:,}")
+                    if len(unknown) > NAMED
+                    else ""
+                )
                 header_problems.append(
-                    f"line 1: unknown column(s): {named}{more} (known: {', '.join(COLUMNS)})"
+                    _at(
+                        1,
+                        _(
+                            "unknown column(s): %(names)s%(more)s (known: %(known)s)",
+                            names=named,
+                            more=more,
+                            known=", ".join(COLUMNS),
+                        ),
+                    )
                 )
             raise ImportError_(header_problems)
         if self.skipped and warn is not None:
@@ -241,10 +259,17 @@ class CsvReader:
             self.rows += 1
             if self.rows > MAX_ROWS:
                 self.rows = MAX_ROWS
-                self.unread = 1 + sum(1 for _ in _records(self.reader, []))
+                self.unread = 1 + sum(1 for _record in _records(self.reader, []))
                 problems.append(
-                    f"line {line}: more than {MAX_ROWS:,} rows: stopped here, "
-                    f"{self.unread:,} rows not read (split the file)"
+                    _at(
+                        line,
+                        _(
+                            "more than %(max)s rows: stopped here, %(num)s rows not read "
+                            "(split the file)",
+                            max=f"{MAX_ROWS:,}",
+                            num=f"{self.unread:,}",
+                        ),
+                    )
                 )
                 break
             if isinstance(record, str):  # a line the csv module could not read
@@ -255,14 +280,14 @@ class CsvReader:
                 yield self._finish(rows, problems)
                 rows, problems = [], []
             if None in record:
-                problems.append(f"line {line}: more values than columns")
+                problems.append(_at(line, _("more values than columns")))
                 continue
             values = {
                 k: read_cell((v or "").strip()) for k, v in record.items() if k not in self.skipped
             }
             try:
                 if any(BAD_TEXT in value for value in values.values()):
-                    raise ValueError(NOT_UTF8)
+                    raise ValueError(str(NOT_UTF8))
                 _refuse_control(values)
                 if is_variant:
                     rows.append(
@@ -280,7 +305,7 @@ class CsvReader:
                         )
                     )
             except ValueError as exc:
-                problems.append(f"line {line}: {_shorten(str(exc))}")
+                problems.append(_at(line, _shorten(str(exc))))
         yield self._finish(rows, problems + stopped)
 
     def _finish(
@@ -336,19 +361,26 @@ def _refuse_control(values: dict[str, str]) -> None:
     for column, value in values.items():
         pattern = CONTROL_IN_TEXT if column.partition(":")[0] in MULTILINE else CONTROL
         if pattern.search(value):
-            raise ValueError(f"{column}: control characters are not allowed")
+            raise ValueError(_("%(column)s: control characters are not allowed", column=column))
 
 
 def _unreadable(reader: csv.DictReader[str], exc: csv.Error) -> str:
     reason = str(exc)
     if "field larger than field limit" in reason:
-        reason = f"a cell is longer than {csv.field_size_limit():,} characters"
-    return f"line {reader.reader.line_num}: {reason}"  # DictReader's own lags on errors
+        reason = _("a cell is longer than %(num)s characters", num=f"{csv.field_size_limit():,}")
+    return _at(reader.reader.line_num, reason)  # DictReader's own lags on errors
+
+
+def _at(line: int, reason: str) -> str:
+    """A problem as a report lists it, "line 12: …", in the reader's language (a job
+    runs in its requester's; the CLI speaks English). ``_line_of`` reads the number."""
+    return _("line %(num)s: %(reason)s", num=line, reason=reason)
 
 
 def _line_of(problem: str) -> int:
-    """The line a problem names ("line 12: …"), to list them in the file's order."""
-    found = re.match(r"line (\d+):", problem)
+    """The line a problem names ("line 12: …", "ligne 12 : …"), to list them in the
+    file's order."""
+    found = re.match(r"[^\d:]*?(\d+)\s*:", problem)
     return int(found.group(1)) if found else 0
 
 
@@ -380,7 +412,9 @@ def _check_variant(
     if not sku or len(sku) > 64:
         raise ValueError("sku: a variant needs a SKU of 1 to 64 characters")
     if sku in seen:
-        raise ValueError(f"sku {_quote(sku)} already appears on line {seen[sku]}")
+        raise ValueError(
+            _("sku %(sku)s already appears on line %(num)s", sku=_quote(sku), num=seen[sku])
+        )
     seen[sku] = line
     money: dict[str, int | None] = {}
     for column in ("price", "compare_at_price"):
@@ -390,7 +424,9 @@ def _check_variant(
             raise ValueError(f"{column}: {exc}") from None
     stock = values.get("stock", "")
     if stock and not stock.isdigit():
-        raise ValueError(f"stock: {_quote(stock)} is not a whole number of 0 or more")
+        raise ValueError(
+            _("stock: %(value)s is not a whole number of 0 or more", value=_quote(stock))
+        )
     chosen = _split(values.get("values", ""))
     if not chosen or not all(chosen):
         raise ValueError("values: name the variant's value of each option, e.g. M;Red")
@@ -459,10 +495,12 @@ def _check_row(
     schema, the same one the API and the dashboard use."""
     for column in REQUIRED:
         if not values.get(column):
-            raise ValueError(f"{column} is empty")
+            raise ValueError(_("%(column)s is empty", column=column))
     sku = values["sku"]
     if sku in seen:
-        raise ValueError(f"sku {_quote(sku)} already appears on line {seen[sku]}")
+        raise ValueError(
+            _("sku %(sku)s already appears on line %(num)s", sku=_quote(sku), num=seen[sku])
+        )
     seen[sku] = line
     parsed: dict[str, Any] = {"sku": sku, "title": values["title"]}
     for column in ("price", "compare_at_price"):
@@ -473,7 +511,12 @@ def _check_row(
                 raise ValueError(f"{column}: {exc}") from None
     if values.get("stock"):
         if not values["stock"].isdigit():
-            raise ValueError(f"stock: {_quote(values['stock'])} is not a whole number of 0 or more")
+            raise ValueError(
+                _(
+                    "stock: %(value)s is not a whole number of 0 or more",
+                    value=_quote(values["stock"]),
+                )
+            )
         parsed["stock"] = int(values["stock"])
     for column in ("active", "featured"):
         if values.get(column):
@@ -520,7 +563,7 @@ def _check_schema(rows: list[Row]) -> list[str]:
             message = error["msg"].removeprefix("Value error, ")
             wrong.setdefault(int(index), {}).setdefault(name, message)
         problems = [
-            f"line {rows[i].line}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+            _at(rows[i].line, "; ".join(f"{k}: {v}" for k, v in fields.items()))
             for i, fields in sorted(wrong.items())
         ]
         good = [row for i, row in enumerate(rows) if i not in wrong]
@@ -617,7 +660,7 @@ def import_csv(
         if batch_done is not None:
             batch_done(report)
     if not report.rows:
-        raise ImportError_(["the file has a header but no rows"])
+        raise ImportError_([_("the file has a header but no rows")])
     return report
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..catalog import csv_io
 from ..extensions import db
+from ..i18n import active_locale, shop_locale
 from ..orders.csv_export import batch_query, stream_orders_csv
 from ..orders.models import STATUSES
 from ..outbox import enqueue
@@ -68,7 +69,9 @@ def start_orders_export(status: str | None, user_id: int | None) -> Transfer:
 
 def start_catalog_import(filename: str, data: bytes, user_id: int | None) -> Transfer:
     """Keep the uploaded CSV in the shop's storage and queue its import."""
-    transfer = _start(IMPORT, "catalog", {}, _plain_name(filename), user_id)
+    # The report's reasons are written in the language of whoever started the import.
+    params = {"locale": str(active_locale() or "")}
+    transfer = _start(IMPORT, "catalog", params, _plain_name(filename), user_id)
     transfer.file_key = _key(transfer, "upload.csv")
     current_storage().put(transfer.file_key, data, "text/csv")
     return transfer
@@ -190,14 +193,17 @@ def run_transfer(transfer_id: int) -> None:
     transfer = db.session.get(Transfer, transfer_id)
     if transfer is None:
         return
+    locale = (transfer.params or {}).get("locale")
     try:
-        if transfer.kind == EXPORT:
-            _export_orders(transfer)
-        else:
-            _import_catalog(transfer)
+        with shop_locale(locale):
+            if transfer.kind == EXPORT:
+                _export_orders(transfer)
+            else:
+                _import_catalog(transfer)
     except Exception as exc:
         db.session.rollback()
-        message = _failure(exc)
+        with shop_locale(locale):
+            message = _failure(exc)
         if isinstance(exc, csv_io.ImportError_):  # a bad file: expected, one line
             log.warning(
                 "transfer %s of shop %s refused: %s",
@@ -267,7 +273,7 @@ def _import_catalog(transfer: Transfer) -> None:
     transfer_id = transfer.id
     found = current_storage().get(transfer.file_key or "")
     if found is None:
-        raise csv_io.ImportError_(["the uploaded file is gone"])
+        raise csv_io.ImportError_([_("the uploaded file is gone")])
     data = found.data
     # Rows below the header, as lines count them (a quoted cell may span lines: the
     # total is then a little high until the import ends and sets it).
