@@ -92,6 +92,14 @@ def test_api_listings_first_and_far_pages(app, client, big, category):
 
 
 def test_dashboard_products_and_its_search(app, big):
+    """The search gathers ids from the SKU's and title's index ranges and from the search
+    index (built here, as a shop's is, so the planners see its real size)."""
+    from storefront.catalog import search
+
+    with app.app_context(), tenant_context(big):
+        search.reindex_shop()
+        db.session.commit()
+        analyze(db.engine)
     owner = app.test_client()
     login(owner, big, OWNER)
     explained(app, owner, big, "/admin/products")

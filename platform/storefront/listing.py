@@ -12,10 +12,11 @@ shop of 100 products or of 200,000: no count, no offset reads past ``MAX_DEPTH``
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, and_, func, literal, select
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db
@@ -76,6 +77,18 @@ def contains(query: str) -> str:
     for char in (LIKE_ESCAPE, "%", "_"):
         text = text.replace(char, LIKE_ESCAPE + char)
     return f"%{text}%"
+
+
+def prefix(column: Any, text: str) -> Any:
+    """``column`` starts with ``text``, as a range an index serves (LIKE does not on SQLite).
+
+    The range ends at the next text of the same length: the last character one higher.
+    The highest character has no next one (``chr`` refuses it, a search for it answered
+    500): it carries to the one before, and a text of nothing else has no end."""
+    stem = text.rstrip(chr(sys.maxunicode))
+    if not stem:
+        return column >= text
+    return and_(column >= text, column < stem[:-1] + chr(ord(stem[-1]) + 1))
 
 
 def paginate(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
-from ..listing import LIKE_ESCAPE, MAX_PAGE, Page, contains, paginate
+from ..listing import MAX_PAGE, MAX_QUERY, Page, paginate, prefix
 from ..problems import Conflict, Refused
 from ..webhooks import emit
 from . import search, sorting
@@ -442,17 +442,29 @@ def delete_product(product: Product) -> None:
     emit("product.deleted", data)
 
 
+ADMIN_MATCHES = 1000  # products a dashboard search gathers from each way of finding them
+
+
 def admin_products(page: int = 1, per_page: int = 25, query: str | None = None) -> Page:
-    """Every product, active or not, for the dashboard; newest first."""
+    """Every product, active or not, for the dashboard; newest first.
+
+    A query finds products by the start of their SKU or title (hidden ones too) and by
+    their words through the search index (active ones, forgiving as the shop's search):
+    index ranges and the index's bounded lookup gather at most ``ADMIN_MATCHES`` ids
+    each, then those are paged. ``LIKE '%…%'`` read the whole catalog for a rare word
+    (1.3 s at 200,000 products); a word in the middle of a hidden product's title is
+    what it gives up."""
     stmt = select(Product)
     if query:
-        like = contains(query)
-        stmt = stmt.where(
-            or_(
-                Product.title.ilike(like, escape=LIKE_ESCAPE),
-                Product.sku.ilike(like, escape=LIKE_ESCAPE),
-            )
-        )
+        text = query.strip()[:MAX_QUERY]
+        found = set(search.ranked_ids(text)[:ADMIN_MATCHES])
+        for column, scope in (
+            (Product.sku, ()),
+            (Product.title, (Product.active.in_([True, False]),)),
+        ):
+            starts = select(Product.id).where(*scope, prefix(column, text)).limit(ADMIN_MATCHES)
+            found.update(db.session.scalars(starts))
+        stmt = stmt.where(Product.id.in_(found))
     ordered = stmt.order_by(Product.created_at.desc(), Product.id.desc())
     return paginate(ordered, page, per_page, bounded=True)
 

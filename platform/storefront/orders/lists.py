@@ -10,14 +10,13 @@ or its beginning), a status.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
 from ..extensions import db
-from ..listing import MAX_ID, MAX_QUERY
+from ..listing import MAX_ID, MAX_QUERY, prefix
 from ..shared import SafeView
 from ..tenancy.context import current_tenant
 from .aggregates import GUEST, CustomerTotal
@@ -86,18 +85,6 @@ def window(
         older=rows[-1].id if rows and has_older else None,
         newer=rows[0].id if rows and has_newer else None,
     )
-
-
-def prefix(column: Any, text: str) -> Any:
-    """``column`` starts with ``text``, as a range an index serves (LIKE does not on SQLite).
-
-    The range ends at the next text of the same length: the last character one higher.
-    The highest character has no next one (``chr`` refuses it, a search for it answered
-    500): it carries to the one before, and a text of nothing else has no end."""
-    stem = text.rstrip(chr(sys.maxunicode))
-    if not stem:
-        return column >= text
-    return and_(column >= text, column < stem[:-1] + chr(ord(stem[-1]) + 1))
 
 
 def _full_email(text: str) -> bool:
