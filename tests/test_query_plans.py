@@ -105,3 +105,20 @@ def test_dashboard_products_and_its_search(app, big):
     explained(app, owner, big, "/admin/products")
     explained(app, owner, big, "/admin/products?page=30")
     explained(app, owner, big, "/admin/products?q=product+0042")
+
+
+def test_flags_are_compared_as_equal_not_as_is_true():
+    """MariaDB reads ``active IS true`` as no key part: the dashboard's running-low list
+    sorted 97,000 rows of a 200,000-product shop through the shop's prefix alone (0.8 s)
+    where ``active = true`` walks its index (3 ms). SQLite serves both."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parent.parent / "platform" / "storefront"
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if re.search(r"\.is_\((True|true\(\))\)", line)
+    ]
+    assert not found, "use == true() where a flag narrows a query: " + ", ".join(found)

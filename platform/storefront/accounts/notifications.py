@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_security import auth_required, roles_accepted
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import select, true
 from wtforms import BooleanField
 
 from ..extensions import db
@@ -46,7 +46,7 @@ def order_mail_recipients() -> list[User]:
     """The bound shop's people who get order mails."""
     people = db.session.scalars(
         select(User)
-        .where(User.active.is_(True), User.roles.any(Role.name.in_(STAFF_ROLES)))
+        .where(User.active == true(), User.roles.any(Role.name.in_(STAFF_ROLES)))
         .order_by(User.id)
     ).all()
     return [user for user in people if wants_order_mails(user)]

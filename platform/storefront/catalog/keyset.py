@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from ..extensions import db
 from ..listing import Page
@@ -120,7 +120,7 @@ def mark_of(sort: str, row: Product) -> Mark:
 
 
 def _active(category: str | None) -> Any:
-    stmt = select(Product).where(Product.active.is_(True))
+    stmt = select(Product).where(Product.active == true())
     if category:
         cat = get_category(category)
         ids = [cat.id] + list(

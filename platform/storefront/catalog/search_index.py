@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, delete, insert, select
+from sqlalchemy import Insert, bindparam, delete, insert, select, true
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -56,7 +56,7 @@ def documents(connection: Connection, tenant: int, ids: Sequence[int]) -> dict[i
     products = connection.execute(
         select(
             Product.id, Product.title, Product.sku, Product.description, Product.translations
-        ).where(Product.tenant_id == tenant, Product.id.in_(ids), Product.active.is_(True))
+        ).where(Product.tenant_id == tenant, Product.id.in_(ids), Product.active == true())
     ).all()
     if not products:
         return {}
@@ -246,7 +246,7 @@ def rebuild(
         ids = list(
             connection.scalars(
                 select(Product.id)
-                .where(Product.tenant_id == tenant, Product.id > after, Product.active.is_(True))
+                .where(Product.tenant_id == tenant, Product.id > after, Product.active == true())
                 .order_by(Product.id)
                 .limit(batch)
             )

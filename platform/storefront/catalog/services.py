@@ -82,7 +82,7 @@ def list_products(
     ``relevance``, its best matches come first."""
     if not query:
         return sorting.listing(page, per_page, sort, category, transform)
-    stmt = select(Product).where(Product.active.is_(True))
+    stmt = select(Product).where(Product.active == true())
     if category:
         cat = get_category(category)
         ids = [cat.id] + list(
@@ -141,7 +141,7 @@ _ACTIVE_BY_SLUG = (
     .outerjoin(
         Category, and_(Category.tenant_id == _LINKS.tenant_id, Category.id == _LINKS.category_id)
     )
-    .where(Product.slug == bindparam("slug"), Product.active.is_(True))
+    .where(Product.slug == bindparam("slug"), Product.active == true())
     .order_by(Category.position)  # the relationship's order, kept by the collection
 )
 _PRODUCT_BY_SLUG = _ACTIVE_BY_SLUG.options(

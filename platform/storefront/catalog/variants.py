@@ -20,7 +20,7 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
@@ -254,7 +254,7 @@ def take_stock(product_id: int, variant_id: int | None, quantity: int) -> bool:
     statement) when short: the caller rolls the whole checkout back."""
     taken = db.session.execute(
         update(Product)
-        .where(Product.id == product_id, Product.active.is_(True), Product.stock >= quantity)
+        .where(Product.id == product_id, Product.active == true(), Product.stock >= quantity)
         .values(stock=Product.stock - quantity)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
@@ -34,7 +34,7 @@ def published(slug: str) -> PageView | None:
     """A published page in the reader's language (the default one where untranslated)."""
     if len(slug) > 120:
         return None
-    page = db.session.scalar(select(Page).where(Page.slug == slug, Page.published.is_(True)))
+    page = db.session.scalar(select(Page).where(Page.slug == slug, Page.published == true()))
     if page is None:
         return None
     return PageView(

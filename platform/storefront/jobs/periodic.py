@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog.models import Product
@@ -50,7 +50,7 @@ def low_stock_digest() -> None:
     threshold = int(current_app.config.get("LOW_STOCK_THRESHOLD", 3))
     low = db.session.scalars(
         select(Product)
-        .where(Product.active.is_(True), Product.stock <= threshold)
+        .where(Product.active == true(), Product.stock <= threshold)
         .order_by(Product.stock, Product.title)
         .limit(200)
     ).all()

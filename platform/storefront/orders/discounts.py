@@ -18,7 +18,7 @@ from datetime import datetime
 
 import icu  # type: ignore[import-untyped]
 from flask_babel import gettext as _
-from sqlalchemy import Index, Integer, String, UniqueConstraint, func, select, update
+from sqlalchemy import Index, Integer, String, UniqueConstraint, func, select, true, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Identifier, Timestamp
@@ -182,7 +182,7 @@ def redeem(row: DiscountCode, order_id: int, email: str) -> None:
         update(DiscountCode)
         .where(
             DiscountCode.id == row.id,
-            DiscountCode.active.is_(True),
+            DiscountCode.active == true(),
             (DiscountCode.max_uses.is_(None)) | (DiscountCode.uses < DiscountCode.max_uses),
         )
         .values(uses=DiscountCode.uses + 1)

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, true
 
 from ..catalog.models import Product
 from ..catalog.money import shop_currency
@@ -77,7 +77,7 @@ def running_low(limit: int = 10) -> list[Product]:
     return list(
         db.session.scalars(
             select(Product)
-            .where(Product.active.is_(True), Product.stock <= threshold)
+            .where(Product.active == true(), Product.stock <= threshold)
             .order_by(Product.stock, Product.title)
             .limit(limit)
         )

@@ -39,7 +39,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select, true, update
 
 from ..extensions import db
 from ..i18n import shop_locale
@@ -219,7 +219,7 @@ def listeners(event: str) -> list[WebhookEndpoint]:
     """The bound shop's active endpoints that want ``event`` (one statement)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
-    endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active.is_(True)))
+    endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active == true()))
     return [endpoint for endpoint in endpoints if event in endpoint.event_list]
 
 
