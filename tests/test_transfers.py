@@ -565,5 +565,5 @@ def test_an_import_speaks_its_requesters_language(app, make_shop, make_user, mon
     wait_for_jobs(app)
     row = transfer_row(app, shop, import_id(started))
     assert row.params["locale"] == "fr_FR" and heard == ["fr_FR"]
-    assert row.report["refused"] == ["ligne 3 : title is empty"] and row.report["through"] == 3
+    assert row.report["refused"] == ["ligne 3 : title est vide"] and row.report["through"] == 3
     assert csv_io._line_of("Zeile 12: x") == 12 and csv_io._line_of("no line") == 0
