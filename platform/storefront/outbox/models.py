@@ -34,6 +34,10 @@ class OutboxMessage(Model, TenantScoped):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
+    # The request that queued it (empty outside one): its id and W3C ``traceparent``, so
+    # the job's log lines and trace continue that request's.
+    request_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    traceparent: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.kind} {self.dedupe_key} {self.status}>"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select, update
 
@@ -72,10 +72,17 @@ def enqueue(kind: str, payload: dict[str, Any], dedupe_key: str | None = None) -
         kind=kind,
         dedupe_key=(dedupe_key or f"{kind}:{secrets.token_hex(12)}")[:160],
         payload=json.dumps(payload, separators=(",", ":")),
+        request_id=_request_id(),
     )
     db.session.add(row)
     db.session.info.setdefault(NEW_ROWS, []).append(row)
     return row
+
+
+def _request_id() -> str:
+    """The id of the request queuing work, if there is one (a job's own enqueue passes on
+    the id of the request that queued the job: see ``_run_one``)."""
+    return str(g.get("request_id", "")) if has_app_context() else ""
 
 
 def enqueue_mail(
