@@ -567,3 +567,56 @@ def test_an_import_speaks_its_requesters_language(app, make_shop, make_user, mon
     assert row.params["locale"] == "fr_FR" and heard == ["fr_FR"]
     assert row.report["refused"] == ["ligne 3 : title est vide"] and row.report["through"] == 3
     assert csv_io._line_of("Zeile 12: x") == 12 and csv_io._line_of("no line") == 0
+
+
+def test_finished_transfers_lose_their_files_after_a_week_and_say_so(
+    app, shop, owner, make_shop, make_user
+):
+    """An export holds customers' addresses and an upload the whole catalog: the daily
+    task deletes both a week after they finished, in the shop that owns them only."""
+    from storefront.jobs.periodic import TASKS
+    from storefront.storage import current_storage
+
+    globex = make_shop("globex")
+    add_orders(app, shop, 2)
+    add_orders(app, globex, 2, prefix="G")
+    ids = {}
+    for which, tenant in (("old", shop), ("new", shop), ("other", globex)):
+        with app.app_context(), tenant_context(tenant):
+            transfer = services.start_orders_export(None, None)
+            db.session.commit()
+            ids[which] = transfer.id
+            services.run_transfer(transfer.id)
+    with app.app_context(), tenant_context(shop):
+        upload = services.start_catalog_import("c.csv", b"sku,title,price\nA-1,Anvil,1\n", None)
+        db.session.commit()
+        ids["upload"] = upload.id
+        services.run_transfer(upload.id)
+    week_ago = utcnow() - timedelta(days=8)
+    keys = {}
+    for which, tenant in (("old", shop), ("upload", shop), ("other", globex), ("new", shop)):
+        with app.app_context(), tenant_context(tenant):
+            row = db.session.get(Transfer, ids[which])
+            keys[which] = row.file_key
+            if which != "new":
+                row.finished_at = week_ago
+            db.session.commit()
+
+    assert any(task.name == "expire-transfer-files" for task in TASKS)
+    with app.app_context(), tenant_context(shop):
+        assert services.expire_files() == 2
+        db.session.commit()
+        storage = current_storage()
+        assert storage.get(keys["old"]) is None and storage.get(keys["upload"]) is None
+        assert storage.get(keys["new"]) is not None
+        assert storage.get(keys["other"]) is not None  # another shop's, however old
+        old = db.session.get(Transfer, ids["old"])
+        assert (old.status, old.file_key, old.message) == (DONE, None, services.EXPIRED)
+        assert services.expire_files() == 0  # nothing left to do
+
+    page = owner.get(f"/admin/transfers/{ids['old']}", headers=host(shop))
+    assert "was deleted 7 days after" in page.text and "/download" not in page.text
+    old, new = f"/admin/transfers/{ids['old']}", f"/admin/transfers/{ids['new']}"
+    assert owner.get(f"{old}/download", headers=host(shop)).status_code == 404
+    assert owner.get(f"{old}.json", headers=host(shop)).json["download"] is None
+    assert owner.get(f"{new}/download", headers=host(shop)).status_code == 200

@@ -30,6 +30,7 @@ from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
 from ..tenancy.registry import bump_generation
 from ..tenancy.verification import apply_check, check
+from ..transfers import services as transfers
 from .models import PeriodicRun
 
 log = logging.getLogger(__name__)
@@ -137,10 +138,17 @@ def recheck_domains() -> None:
             )
 
 
+def expire_transfer_files() -> None:
+    """Delete the files of exports and imports that finished a week ago (they hold
+    customers' addresses and the whole catalog); the dashboard says they are gone."""
+    transfers.expire_files()
+
+
 TASKS = (
     Task("low-stock-digest", 86_400, low_stock_digest),
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
     Task("recheck-domains", 6 * 3_600, recheck_domains),
+    Task("expire-transfer-files", 86_400, expire_transfer_files),
 )
 
 

@@ -46,6 +46,8 @@ UPLOAD_MAX = 64 * 1024 * 1024  # bytes of an uploaded catalog (TRANSFER_UPLOAD_M
 STALE_SECONDS = 300  # a running transfer silent this long has died (TRANSFER_STALE_SECONDS)
 KEPT = 20  # transfers listed on the page
 MESSAGE_MAX = 4000  # characters of a failure kept on the transfer (its column is TEXT)
+FILES_KEPT_DAYS = 7  # a file kept after its transfer finished (TRANSFER_FILES_DAYS)
+EXPIRED = "expired"  # the message of a finished transfer whose file is gone
 
 
 class TransferBusy(Exception):
@@ -165,6 +167,35 @@ def reap_stale() -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def expire_files(limit: int = 200) -> int:
+    """Delete the files of the bound shop's transfers that finished more than
+    ``TRANSFER_FILES_DAYS`` ago (an export holds customers' names and addresses; an
+    upload, the whole catalog); the rows stay, saying the file is gone. Run daily per
+    shop by the periodic jobs; ``limit`` rows a run, the oldest first."""
+    days = float(current_app.config.get("TRANSFER_FILES_DAYS", FILES_KEPT_DAYS))
+    rows = db.session.scalars(
+        select(Transfer)
+        .where(
+            Transfer.busy.is_(None),
+            Transfer.file_key.is_not(None),
+            Transfer.finished_at < utcnow() - timedelta(days=days),
+        )
+        .order_by(Transfer.finished_at, Transfer.id)
+        .limit(limit)
+    ).all()
+    storage, area = current_storage(), shop_prefix(current_tenant().uid) + PRIVATE
+    for transfer in rows:
+        key = transfer.file_key or ""
+        folder = key.rsplit("/", 1)[0] + "/"
+        # Only ever a folder of this shop's private area, whatever the row says.
+        if key.startswith(area + "transfers/") and folder != area + "transfers/":
+            storage.delete_prefix(folder)
+        transfer.file_key = None
+        if transfer.status == DONE:
+            transfer.message = EXPIRED
+    return len(rows)
 
 
 # Running ------------------------------------------------------------------------------

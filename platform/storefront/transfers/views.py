@@ -91,7 +91,12 @@ def index() -> str:
         transfers=transfers,
         export_form=_export_form(),
         import_form=ImportForm(),
+        files_days=_files_days(),
     )
+
+
+def _files_days() -> int:
+    return int(current_app.config.get("TRANSFER_FILES_DAYS", services.FILES_KEPT_DAYS))
 
 
 @bp.route("/export", methods=["POST"])
@@ -152,6 +157,7 @@ def detail(transfer_id: int) -> str:
         transfer=transfer,
         refresh=REFRESH_SECONDS if transfer.status not in FINISHED else None,
         report=transfer.report or {},
+        files_days=_files_days(),
     )
 
 
@@ -166,7 +172,7 @@ def progress(transfer_id: int) -> ResponseReturnValue:
         done=transfer.done,
         total=transfer.total,
         download=url_for(".download", transfer_id=transfer.id)
-        if transfer.status == DONE and transfer.kind == "export"
+        if transfer.status == DONE and transfer.kind == "export" and transfer.file_key
         else None,
     )
 
