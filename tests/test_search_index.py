@@ -162,6 +162,41 @@ def test_category_rename_translation_assignment_and_removal(app, make_shop):
     assert found(app, shop, "garten") == []
 
 
+def test_a_big_categorys_rename_and_deletion_are_indexed_by_a_job(app, make_shop):
+    """A category of 200,000 products cannot be re-indexed inside the request that
+    renames it: past SEARCH_INLINE_CATEGORY_PRODUCTS its products go to a job, which
+    brings the index up to date batch by batch after the commit."""
+    from storefront.outbox import deliver_committed
+    from storefront.outbox.models import OutboxMessage
+
+    app.config["SEARCH_INLINE_CATEGORY_PRODUCTS"] = 2
+    shop = make_shop("acme")
+    with app.app_context(), tenant_context(shop):
+        services.create_category("Tools")
+        for i in range(5):
+            services.create_product(f"T-{i}", f"Thing {i}", 100, categories=["tools"])
+        db.session.commit()
+        deliver_committed()
+    assert len(found(app, shop, "tools")) == 5
+    with app.app_context(), tenant_context(shop):
+        services.update_category(
+            services.get_category("tools"), name="Forge", parent=None, position=0
+        )
+        db.session.commit()
+        kinds = db.session.scalars(select(OutboxMessage.kind)).all()
+        assert search.REINDEX_JOB in kinds
+    assert len(found(app, shop, "tools")) == 5  # until the job has run
+    with app.app_context():
+        deliver_committed()  # here it runs at once; a worker's would run it in the background
+    assert len(found(app, shop, "forge")) == 5 and found(app, shop, "tools") == []
+    with app.app_context(), tenant_context(shop):
+        services.delete_category("tools")
+        db.session.commit()
+        deliver_committed()
+    assert found(app, shop, "forge") == []
+    assert len(found(app, shop, "thing")) == 5
+
+
 def test_a_csv_import_is_indexed_in_its_transaction(app, shop, runner, tmp_path):
     sheet = tmp_path / "catalog.csv"
     sheet.write_text(

@@ -17,6 +17,7 @@ match, the answer says so and the page asks for a narrower search.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,6 +31,8 @@ from sqlalchemy.orm import Session
 from ..extensions import PlatformSession, db
 from ..i18n import shop_locales
 from ..listing import MAX_QUERY, Page
+from ..outbox import enqueue
+from ..outbox.services import handler
 from ..tenancy.context import all_tenants, current_tenant, current_tenant_or_none
 from ..tenancy.models import Tenant
 from ..tenancy.registry import context_for
@@ -50,6 +53,10 @@ __all__ = [
 ]
 
 MAX_WORDS = 8
+# Products a category's rename or deletion re-indexes in its own transaction; a bigger
+# category's are re-indexed by a job after the commit (SEARCH_INLINE_CATEGORY_PRODUCTS).
+INLINE_CATEGORY = 500
+REINDEX_JOB = "search-category"
 
 
 @dataclass(frozen=True)
@@ -144,8 +151,9 @@ def reindex_products(product_ids: Iterable[int]) -> None:
 
 
 def category_products_changed(category: Category) -> None:
-    """The category's products are re-indexed at commit: call before its links go."""
-    _mark_category(db.session(), category.tenant_id, category.id)
+    """The category's products are re-indexed at commit (or by a job, for a big one):
+    call before its links go."""
+    _mark_category(db.session(), category.tenant_id, category.id, gone=True)
 
 
 # Keeping the index as the session writes products ------------------------------------
@@ -166,12 +174,57 @@ def _mark(session: Session, tenant: int | None, product_id: int | None) -> None:
         _pending(session).setdefault(tenant, set()).add(product_id)
 
 
-def _mark_category(session: Session, tenant: int, category_id: int) -> None:
+def _mark_category(session: Session, tenant: int, category_id: int, gone: bool = False) -> None:
+    """Note the category's products for re-indexing at commit; a category too big for
+    one request (200,000 products would hold it for minutes) queues a job instead, which
+    re-indexes them batch by batch (``gone``: the category is being deleted, so the job
+    rebuilds the shop's index, its links being gone by then)."""
     links = product_categories.c
-    ids = session.connection().scalars(
-        select(links.product_id).where(links.tenant_id == tenant, links.category_id == category_id)
+    inline = int(current_app.config.get("SEARCH_INLINE_CATEGORY_PRODUCTS", INLINE_CATEGORY))
+    ids = list(
+        session.connection().scalars(
+            select(links.product_id)
+            .where(links.tenant_id == tenant, links.category_id == category_id)
+            .limit(inline + 1)
+        )
     )
-    _pending(session).setdefault(tenant, set()).update(ids)
+    if len(ids) <= inline:
+        _pending(session).setdefault(tenant, set()).update(ids)
+        return
+    key = f"{REINDEX_JOB}:{'shop' if gone else category_id}:{secrets.token_hex(6)}"
+    row = enqueue(REINDEX_JOB, {"category": None if gone else category_id}, dedupe_key=key)
+    row.tenant_id = tenant  # queued inside a flush, after the hook that stamps new rows
+
+
+@handler(REINDEX_JOB, background=True)
+def _reindex_category(payload: dict[str, Any], batch: int = 2000) -> None:
+    """The job a big category's change queued: its products, ``batch`` at a time, each
+    batch committed (a search meanwhile finds them under the old name or the new); the
+    whole shop's index when the category was deleted."""
+    category_id = payload.get("category")
+    if category_id is None or db.session.get(Category, int(category_id)) is None:
+        reindex_shop(batch)
+        db.session.commit()
+        return
+    links, shop, after = product_categories.c, current_tenant().id, 0
+    while True:
+        ids = list(
+            db.session.scalars(
+                select(links.product_id)
+                .where(
+                    links.tenant_id == shop,
+                    links.category_id == int(category_id),
+                    links.product_id > after,
+                )
+                .order_by(links.product_id)
+                .limit(batch)
+            )
+        )
+        if not ids:
+            return
+        reindex_products(ids)
+        db.session.commit()
+        after = ids[-1]
 
 
 def _changed(obj: Any, fields: Iterable[str]) -> bool:
@@ -199,7 +252,7 @@ def _collect(session: Session, _context: Any, _instances: Any) -> None:
         elif isinstance(obj, Variant):
             _mark(session, obj.tenant_id, obj.product_id)
         elif isinstance(obj, Category):
-            _mark_category(session, obj.tenant_id, obj.id)
+            _mark_category(session, obj.tenant_id, obj.id, gone=True)
 
 
 def _numbered(session: Session, _context: Any) -> None:
