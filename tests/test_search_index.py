@@ -353,3 +353,37 @@ def test_an_imported_shop_archive_is_searchable_under_its_new_ids(app, shop, run
     assert found(app, copy, "anvl") == ["Classic Anvil"]
     assert found(app, copy, "tools") == ["Classic Anvil"]
     assert found(app, shop, "anvil") == ["Classic Anvil"]  # the original keeps its own
+
+
+def test_a_shop_that_learns_a_language_has_its_index_rebuilt_within_the_hour(app, make_shop):
+    """German added to an English shop's locales: the hourly task finds the index
+    stemmed in English only and rebuilds it, so "Häuser" finds the "Haus"."""
+    from storefront.catalog.search_index import built_languages
+    from storefront.jobs.periodic import TASKS
+
+    shop = make_shop("laden", settings='name = "Laden"\nlocale = "en_US"\n')
+    with app.app_context(), tenant_context(shop):
+        services.create_product("H-1", "Haus", 1000)
+        db.session.commit()
+        assert built_languages(db.session.connection(), shop.id) is None
+        assert search.follow_languages() is False  # the first run records today's
+        db.session.commit()
+        assert built_languages(db.session.connection(), shop.id) == "english"
+    assert found(app, shop, "häuser") == []
+
+    from storefront.tenancy.registry import bump_generation
+    from tests.fixtures.factories import tenant_folder
+
+    with app.app_context():
+        (tenant_folder(app, "laden") / "tenant.toml").write_text(
+            'name = "Laden"\nlocale = "en_US"\nlocales = ["en_US", "de_DE"]\n', encoding="utf-8"
+        )
+        bump_generation()
+        shop = context_for("laden")
+    with app.app_context(), tenant_context(shop):
+        assert search.follow_languages() is True
+        db.session.commit()
+        assert built_languages(db.session.connection(), shop.id) == "english,german"
+        assert search.follow_languages() is False  # nothing changed since
+    assert found(app, shop, "häuser") == ["Haus"]
+    assert any(task.name == "search-languages" for task in TASKS)

@@ -94,8 +94,11 @@ class DatabaseSearch:
         search_index.index_products(tenant, product_ids, _languages(tenant))
 
     def rebuild(self, batch: int, progress: Callable[[int], None] | None = None) -> int:
-        tenant = current_tenant().id
-        return search_index.rebuild(tenant, _languages(tenant), batch, progress)
+        tenant, connection = current_tenant().id, db.session.connection()
+        langs = _languages(tenant)
+        done = search_index.rebuild(tenant, langs, batch, progress, connection)
+        search_index.record_languages(connection, tenant, langs)
+        return done
 
 
 BACKENDS: dict[str, str] = {"database": "storefront.catalog.search:DatabaseSearch"}
@@ -148,6 +151,24 @@ def reindex_products(product_ids: Iterable[int]) -> None:
     """Bring the bound shop's index up to date for these products (written by Core
     statements, which the session's hooks below do not see): ``bulk`` calls it."""
     backend().products_changed(current_tenant().id, set(product_ids))
+
+
+def follow_languages(batch: int = 2000) -> bool:
+    """Rebuild the bound shop's index when the shop speaks other languages than the index
+    was stemmed in (its ``locales`` changed: German added, "Zelte" must find "Zelt");
+    returns whether it did. Run hourly per shop by the periodic jobs; the first run only
+    records the languages of today. The caller commits."""
+    tenant = current_tenant().id
+    langs = _languages(tenant)
+    connection = db.session.connection()
+    built = search_index.built_languages(connection, tenant)
+    if built == search_index.languages_key(langs):
+        return False
+    if built is None:  # indexed before the languages were recorded: in today's
+        search_index.record_languages(connection, tenant, langs)
+        return False
+    reindex_shop(batch)
+    return True
 
 
 def category_products_changed(category: Category) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection
 
 from ..extensions import db
 from .models import Category, Product, Variant, product_categories
-from .search_models import SearchDelete, SearchPosting, SearchStem, SearchTerm
+from .search_models import SearchDelete, SearchPosting, SearchState, SearchStem, SearchTerm
 from .search_text import index_deletions, is_wordlike, product_terms, stems
 
 BATCH = 500  # products read, and rows written, per statement
@@ -36,6 +36,7 @@ _postings: Any = SearchPosting.__table__
 _terms: Any = SearchTerm.__table__
 _deletes: Any = SearchDelete.__table__
 _stems: Any = SearchStem.__table__
+_state: Any = SearchState.__table__
 _POSTING = ("term", "weight", "product_id", "tenant_id")  # a posting row's columns
 _TERM = ("tenant_id", "term", "df")  # a vocabulary row's
 
@@ -264,3 +265,19 @@ def rebuild(
             progress(done)
     _add_words(connection, tenant, sorted(counts), langs, df=counts)
     return done
+
+
+def languages_key(langs: Sequence[str]) -> str:
+    """How ``search_state`` writes a set of Snowball languages: ``english,german``."""
+    return ",".join(sorted(set(langs)))[:120]
+
+
+def built_languages(connection: Connection, tenant: int) -> str | None:
+    """The languages the shop's index was last built in; None before any record."""
+    return connection.scalar(select(_state.c.languages).where(_state.c.tenant_id == tenant))
+
+
+def record_languages(connection: Connection, tenant: int, langs: Sequence[str]) -> None:
+    """Note that the shop's index is now stemmed in ``langs``."""
+    connection.execute(delete(_state).where(_state.c.tenant_id == tenant))
+    connection.execute(insert(_state).values(tenant_id=tenant, languages=languages_key(langs)))

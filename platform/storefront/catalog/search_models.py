@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Index, Integer, PrimaryKeyConstraint, SmallInteger
+from sqlalchemy import Index, Integer, PrimaryKeyConstraint, SmallInteger, String
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from ..db import Identifier
@@ -82,3 +82,17 @@ class SearchStem(Model, _IndexRow):
 
     def __repr__(self) -> str:
         return f"<SearchStem {self.stem} {self.term}>"
+
+
+class SearchState(Model, _IndexRow):
+    """The languages the shop's index was stemmed in: a search that finds the shop
+    speaking others queues a rebuild (``catalog.search``), so adding German to a shop's
+    ``locales`` makes "Zelte" find "Zelt" without an operator's ``search reindex``."""
+
+    __tablename__ = "search_state"
+    __scoped_args__ = (PrimaryKeyConstraint("tenant_id"),)
+
+    languages: Mapped[str] = mapped_column(String(120), default="")
+
+    def __repr__(self) -> str:
+        return f"<SearchState {self.languages}>"

@@ -20,6 +20,7 @@ from flask_babel import ngettext
 from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
+from ..catalog import search
 from ..catalog.models import Product
 from ..extensions import db
 from ..i18n import shop_locale
@@ -138,6 +139,11 @@ def recheck_domains() -> None:
             )
 
 
+def follow_search_languages() -> None:
+    """Rebuild the shop's search index when its languages changed since it was built."""
+    search.follow_languages()
+
+
 def expire_transfer_files() -> None:
     """Delete the files of exports and imports that finished a week ago (they hold
     customers' addresses and the whole catalog); the dashboard says they are gone."""
@@ -149,6 +155,7 @@ TASKS = (
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
     Task("recheck-domains", 6 * 3_600, recheck_domains),
     Task("expire-transfer-files", 86_400, expire_transfer_files),
+    Task("search-languages", 3_600, follow_search_languages),
 )
 
 

@@ -214,6 +214,7 @@ SKIPPED_TABLES = {
     "search_postings": "the search index, rebuilt from the imported products",
     "search_deletes": "the search index, rebuilt from the imported products",
     "search_stems": "the search index, rebuilt from the imported products",
+    "search_state": "the search index's languages, written by that rebuild",
     # The dashboard's figures are made from the orders: rebuilt after the import (cli.data);
     # carried, they would name the archive's account ids, which the import renumbers.
     "sales_days": "daily sales figures, rebuilt from the imported orders",
