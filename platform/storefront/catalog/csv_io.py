@@ -96,10 +96,10 @@ class ImportError_(ValueError):  # not the builtin ImportError
     def __init__(self, problems: list[str], more: int = 0) -> None:
         """``more``: how many problems there are in all, when ``problems`` is a sample."""
         count = max(len(problems), more)
-        shown = problems[:20] + ([f"... and {count - 20} more"] if count > 20 else [])
+        shown = problems[:20] + ([_("… and %(num)s more", num=count - 20)] if count > 20 else [])
         # One problem on one line (the CLI's error line); several, one per line.
         sep = " " if len(shown) == 1 else "\n"
-        super().__init__("nothing imported:" + sep + "\n".join(shown))
+        super().__init__(_("nothing imported:") + sep + "\n".join(shown))
         self.problems = problems
 
 
@@ -233,9 +233,13 @@ class CsvReader:
             raise ImportError_(header_problems)
         if self.skipped and warn is not None:
             warn(
-                "skipped column(s) in a language the shop does not offer: "
-                f"{', '.join(self.skipped[:NAMED])}{'…' if len(self.skipped) > NAMED else ''} "
-                f"(its languages: {', '.join(shop_locales_of_bound())})"
+                _(
+                    "skipped column(s) in a language the shop does not offer: %(names)s "
+                    "(its languages: %(languages)s)",
+                    names=", ".join(self.skipped[:NAMED])
+                    + ("…" if len(self.skipped) > NAMED else ""),
+                    languages=", ".join(shop_locales_of_bound()),
+                )
             )
         self.reader.fieldnames = header
         # Which columns carry another language ("title:de" -> ("title", "de_DE")): once
@@ -407,10 +411,16 @@ def _check_variant(
         if v and c not in VARIANT_COLUMNS and localized.get(c, ("", ""))[0] != "values"
     ]
     if extra:
-        raise ValueError(f"a variant's row only has {', '.join(VARIANT_COLUMNS)} (not {extra[0]})")
+        raise ValueError(
+            _(
+                "a variant's row only has %(columns)s (not %(column)s)",
+                columns=", ".join(VARIANT_COLUMNS),
+                column=extra[0],
+            )
+        )
     sku = values.get("sku", "")
     if not sku or len(sku) > 64:
-        raise ValueError("sku: a variant needs a SKU of 1 to 64 characters")
+        raise ValueError(_("sku: a variant needs a SKU of 1 to 64 characters"))
     if sku in seen:
         raise ValueError(
             _("sku %(sku)s already appears on line %(num)s", sku=_quote(sku), num=seen[sku])
@@ -429,7 +439,7 @@ def _check_variant(
         )
     chosen = _split(values.get("values", ""))
     if not chosen or not all(chosen):
-        raise ValueError("values: name the variant's value of each option, e.g. M;Red")
+        raise ValueError(_("values: name the variant's value of each option, e.g. M;Red"))
     return VariantRow(
         line,
         sku,
@@ -456,22 +466,29 @@ def _check_families(rows: list[Row | VariantRow], earlier: dict[str, list[str]])
         parent = products.get(row.parent)
         names = parent.options if parent is not None else existing.get(row.parent)
         if parent is None and row.parent in earlier:
-            problems.append(
-                f"line {row.line}: variant_of: a variant's row follows its product's row "
-                f"({_quote(row.parent)} is further up the file)"
+            reason = _(
+                "variant_of: a variant's row follows its product's row (%(sku)s is further "
+                "up the file)",
+                sku=_quote(row.parent),
             )
         elif names is None:
-            problems.append(f"line {row.line}: variant_of: no product {_quote(row.parent)}")
+            reason = _("variant_of: no product %(sku)s", sku=_quote(row.parent))
         elif not names:
-            problems.append(
-                f"line {row.line}: product {_quote(row.parent)} has no options (its row's "
-                "options column names them, e.g. Size;Colour)"
+            reason = _(
+                "product %(sku)s has no options (its row's options column names them, "
+                "e.g. Size;Colour)",
+                sku=_quote(row.parent),
             )
         elif len(row.values) != len(names):
-            problems.append(
-                f"line {row.line}: values: {len(names)} option(s) ({';'.join(names)}), "
-                f"{len(row.values)} value(s) given"
+            reason = _(
+                "values: %(options)s option(s) (%(names)s), %(values)s value(s) given",
+                options=len(names),
+                names=";".join(names),
+                values=len(row.values),
             )
+        else:
+            continue
+        problems.append(_at(row.line, reason))
     return problems
 
 
@@ -539,8 +556,11 @@ def _check_row(
         malformed = [c for c in categories if c not in known and not _is_slug(c)]
         if malformed:
             raise ValueError(
-                f"categories: {_quote(malformed[0])} is not a category slug "
-                "(lowercase letters, digits and hyphens, e.g. camping-gear)"
+                _(
+                    "categories: %(slug)s is not a category slug (lowercase letters, digits "
+                    "and hyphens, e.g. camping-gear)",
+                    slug=_quote(malformed[0]),
+                )
             )
     options = _split(values["options"]) if "options" in values else None
     # ``parsed`` is held to the product schema with the file's other rows (_check_schema).
@@ -688,7 +708,7 @@ def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> Non
         try:
             variants.set_options(product, options)
         except variants.VariantError as exc:
-            raise ImportError_([f"line {mine[0].line}: {exc}"]) from None
+            raise ImportError_([_at(mine[0].line, str(exc))]) from None
         for vrow in mine:
             variant = variants.find_variant(product, vrow.values)
             if variant is None:  # a value refused above would have raised
@@ -705,7 +725,7 @@ def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> Non
                 if vrow.stock is not None and vrow.stock != variant.stock:
                     variants.adjust_variant_stock(product, variant, vrow.stock - variant.stock)
             except variants.VariantError as exc:
-                raise ImportError_([f"line {vrow.line}: {exc}"]) from None
+                raise ImportError_([_at(vrow.line, str(exc))]) from None
 
 
 def export_csv(out: IO[str], progress: Callable[[int], None] | None = None) -> int:
