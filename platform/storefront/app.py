@@ -44,6 +44,8 @@ from .main.views import pages_bp
 from .media import bp as media_bp
 from .orders.views import bp as orders_bp
 from .outbox import init_outbox
+from .privacy.views import admin_bp as admin_privacy_bp
+from .privacy.views import bp as privacy_bp
 from .probes import bp as platform_bp
 from .storage import init_storage
 from .tenancy import init_tenancy
@@ -190,6 +192,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)
     app.register_blueprint(admin_transfers_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(admin_privacy_bp)
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(cart_bp)

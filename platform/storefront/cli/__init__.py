@@ -11,6 +11,7 @@ from . import (
     domains,
     ops,
     outbox,
+    privacy,
     search,
     secrets,
     shops,
@@ -43,6 +44,7 @@ app.add_typer(catalog.orders_app, name="orders")
 app.add_typer(catalog.discounts_app, name="discounts")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(search.app, name="search")
+app.add_typer(privacy.app, name="privacy")
 app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
 app.add_typer(secrets.app, name="secrets", no_args_is_help=True)
 

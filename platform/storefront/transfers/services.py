@@ -169,18 +169,20 @@ def reap_stale() -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def expire_files(limit: int = 200) -> int:
-    """Delete the files of the bound shop's transfers that finished more than
-    ``TRANSFER_FILES_DAYS`` ago (an export holds customers' names and addresses; an
+def expire_files(limit: int | None = 200, days: float | None = None) -> int:
+    """Delete the files of the bound shop's transfers that finished more than ``days``
+    (``TRANSFER_FILES_DAYS``) ago (an export holds customers' names and addresses; an
     upload, the whole catalog); the rows stay, saying the file is gone. Run daily per
-    shop by the periodic jobs; ``limit`` rows a run, the oldest first."""
-    days = float(current_app.config.get("TRANSFER_FILES_DAYS", FILES_KEPT_DAYS))
+    shop by the periodic jobs, ``limit`` rows a run, the oldest first; an erasure passes
+    ``days=0`` and no limit (every finished export may hold the person)."""
+    if days is None:
+        days = float(current_app.config.get("TRANSFER_FILES_DAYS", FILES_KEPT_DAYS))
     rows = db.session.scalars(
         select(Transfer)
         .where(
             Transfer.busy.is_(None),
             Transfer.file_key.is_not(None),
-            Transfer.finished_at < utcnow() - timedelta(days=days),
+            Transfer.finished_at <= utcnow() - timedelta(days=days),
         )
         .order_by(Transfer.finished_at, Transfer.id)
         .limit(limit)

@@ -1,0 +1,271 @@
+"""A shopper's data: downloaded whole, and erased from every table and file of the shop.
+
+The erasure test makes a shopper touch everything that keeps personal data (an account,
+an address book, a cart, orders as a guest and signed in, mails, webhook deliveries, a
+refund's reason, the customer figures, an export file, an API login token), erases
+them, then reads every row of every table and every file of the shop: their email,
+name, street and phone may appear nowhere. The orders stay, for the books.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from sqlalchemy import select, text
+
+from storefront.accounts.models import User
+from storefront.extensions import db
+from storefront.orders.models import Order
+from storefront.orders.refunds import Refund
+from storefront.outbox.models import OutboxMessage
+from storefront.privacy import services as privacy
+from storefront.storage import current_storage, shop_prefix
+from storefront.tenancy import tenant_context
+from storefront.transfers import services as transfers
+from storefront.webhooks.models import WebhookEndpoint
+from tests.fixtures.factories import csrf_from, host, login, tenant_folder
+from tests.test_commerce import ADDRESS, add_to_cart
+
+EMAIL, NAME, STREET, PHONE = (
+    "ada@example.com",
+    "Ada Lovelace",
+    "12 Analytical Way",
+    "+1 212 555 0147",
+)
+OTHER = "grace@example.com"
+OWNER = "owner@example.com"
+NEEDLES = (EMAIL, NAME, "Lovelace", STREET, "Analytical", PHONE)
+
+
+@pytest.fixture
+def shop(app, make_shop, make_user, product):
+    acme = make_shop("acme")
+    make_user(acme, OWNER, roles=["owner"])
+    make_user(acme, EMAIL)
+    make_user(acme, OTHER)
+    product(acme, "anvil", price=1999, stock=50)
+    with app.app_context(), tenant_context(acme):
+        db.session.scalar(select(User).where(User.email == EMAIL)).name = NAME
+        # A receiver of order events: its deliveries keep the order's body in the outbox.
+        db.session.add(WebhookEndpoint(url="https://127.0.0.1:9/hook", events="order.created"))
+        db.session.commit()
+    return acme
+
+
+def buy(client, shop, email=EMAIL, **extra):
+    assert add_to_cart(client, shop, "anvil").status_code == 302
+    page = client.get("/checkout", headers=host(shop))
+    data = {
+        **ADDRESS,
+        "name": NAME,
+        "address": STREET,
+        "phone": PHONE,
+        "email": email,
+        "csrf_token": csrf_from(page.text),
+        **extra,
+    }
+    answer = client.post("/checkout", data=data, headers=host(shop))
+    assert answer.status_code == 302, answer.text[:300]
+    return answer
+
+
+def everything_of(app, shop) -> str:
+    """Every row of every table that belongs to the shop, and every file it has."""
+    seen = []
+    with app.app_context():
+        connection = db.session.connection()
+        for table in db.metadata.sorted_tables:
+            if "tenant_id" in table.c:
+                rows = connection.execute(
+                    text(f"SELECT * FROM {table.name} WHERE tenant_id = :t"), {"t": shop.id}
+                )
+            elif table.name == "tenants":
+                rows = connection.execute(
+                    text("SELECT * FROM tenants WHERE id = :t"), {"t": shop.id}
+                )
+            else:
+                continue
+            seen += [f"{table.name}: {tuple(row)}" for row in rows]
+        with tenant_context(shop):
+            storage = current_storage()
+            for key in storage.keys(shop_prefix(shop.uid)):
+                stored = storage.get(key)
+                seen.append(f"{key}: {stored.data.decode('utf-8', 'replace') if stored else ''}")
+    for path in tenant_folder(app, shop.slug).rglob("*"):
+        if path.is_file():
+            seen.append(f"{path}: {path.read_bytes().decode('utf-8', 'replace')}")
+    return "\n".join(seen)
+
+
+def test_an_erased_shopper_is_nowhere_in_the_shop_and_their_orders_stay(
+    app, shop, make_shop, make_user
+):
+    ada = app.test_client()
+    assert login(ada, shop, EMAIL).status_code == 302
+    buy(ada, shop, save_address="y")  # signed in, into the address book
+    guest = app.test_client()
+    buy(guest, shop)  # the same person as a guest
+    add_to_cart(ada, shop, "anvil")  # a cart left behind
+    grace = app.test_client()
+    login(grace, shop, OTHER)
+    buy(grace, shop, email=OTHER, name="Grace Hopper", address="1 Navy Yard", phone="")
+    token = app.test_client().post(
+        "/api/v1/account/login",
+        json={"email": EMAIL, "password": "correct horse battery"},
+        headers=host(shop),
+    )
+    assert token.status_code == 200, token.text
+    login_token = token.json["data"]["token"]
+    me = {**host(shop), "Authentication-Token": login_token}
+    assert app.test_client().get("/api/me", headers=me).status_code == 200
+    with app.app_context(), tenant_context(shop):
+        numbers = sorted(db.session.scalars(select(Order.number).where(Order.email == EMAIL)))
+        first = db.session.scalar(select(Order).where(Order.number == numbers[0]))
+        db.session.add(
+            Refund(order_id=first.id, amount=100, reason=f"Dented; {NAME} called", refund_key="r1")
+        )
+        export = transfers.start_orders_export(None, None)
+        db.session.commit()
+        transfers.run_transfer(export.id)
+    everything = everything_of(app, shop)
+    for needle in NEEDLES:
+        assert needle in everything  # the test reaches where the data is
+
+    page = ada.get("/account/privacy", headers=host(shop))
+    refused = ada.post(
+        "/account/close",
+        data={"password": "not it", "csrf_token": csrf_from(page.text)},
+        headers=host(shop),
+    )
+    assert refused.status_code == 400 and "not your password" in refused.text
+    closed = ada.post(
+        "/account/close",
+        data={"password": "correct horse battery", "csrf_token": csrf_from(page.text)},
+        headers=host(shop),
+    )
+    assert closed.status_code == 302
+
+    everything = everything_of(app, shop)
+    for needle in NEEDLES:
+        assert needle not in everything, re.findall(
+            rf".{{0,120}}{re.escape(needle)}.{{0,60}}", everything
+        )
+    assert "Grace Hopper" in everything  # another shopper keeps theirs
+    with app.app_context(), tenant_context(shop):
+        kept = db.session.scalars(select(Order).where(Order.number.in_(numbers))).all()
+        assert len(kept) == 2 and all(o.total > 0 and o.country == "US" for o in kept)
+        assert db.session.scalar(select(User).where(User.email == EMAIL)) is None
+    # Signed out everywhere: the browser's session and the API's token are worth nothing.
+    assert ada.get("/account", headers=host(shop)).status_code == 302
+    assert app.test_client().get("/api/me", headers=me).status_code == 401
+    owner = app.test_client()
+    login(owner, shop, OWNER)
+    assert owner.get(f"/admin/orders/{numbers[0]}", headers=host(shop)).status_code == 200
+
+
+def test_a_shopper_downloads_everything_the_shop_holds_about_them(app, shop):
+    ada = app.test_client()
+    login(ada, shop, EMAIL)
+    buy(ada, shop, save_address="y")
+    guest = app.test_client()
+    buy(guest, shop)
+    answer = ada.get("/account/privacy/data.json", headers=host(shop))
+    assert answer.status_code == 200 and "attachment" in answer.headers["Content-Disposition"]
+    data = json.loads(answer.get_data(as_text=True))
+    assert data["email"] == EMAIL and data["account"]["name"] == NAME
+    assert [a["address"] for a in data["addresses"]] == [STREET]
+    assert len(data["orders"]) == 2  # the guest order with the same address too
+    assert {o["address"]["address"] for o in data["orders"]} == {STREET}
+    assert data["orders"][0]["lines"][0]["sku"]
+    assert OTHER not in answer.get_data(as_text=True)
+    anonymous = app.test_client().get("/account/privacy/data.json", headers=host(shop))
+    assert anonymous.status_code in (302, 401)
+
+
+def test_the_owner_exports_and_erases_a_customer_staff_cannot(app, shop, make_user):
+    ada = app.test_client()
+    login(ada, shop, EMAIL)
+    buy(ada, shop)
+    make_user(shop, "staff@example.com", roles=["staff"])
+    with app.app_context(), tenant_context(shop):
+        ada_id = db.session.scalar(select(User.id).where(User.email == EMAIL))
+        staff_id = db.session.scalar(select(User.id).where(User.email == "staff@example.com"))
+    staff = app.test_client()
+    login(staff, shop, "staff@example.com")
+    for path in (f"/admin/customers/{ada_id}/data.json", f"/admin/customers/{ada_id}/erase"):
+        assert staff.get(path, headers=host(shop)).status_code == 403
+    owner = app.test_client()
+    login(owner, shop, OWNER)
+    customer_page = owner.get(f"/admin/customers/{ada_id}", headers=host(shop)).text
+    assert f"/admin/customers/{ada_id}/erase" in customer_page
+    data = owner.get(f"/admin/customers/{ada_id}/data.json", headers=host(shop))
+    assert json.loads(data.get_data(as_text=True))["orders"][0]["name"] == NAME
+    ask = owner.get(f"/admin/customers/{ada_id}/erase", headers=host(shop))
+    wrong = owner.post(
+        f"/admin/customers/{ada_id}/erase",
+        data={"confirm": "yes", "csrf_token": csrf_from(ask.text)},
+        headers=host(shop),
+    )
+    assert wrong.status_code == 400 and "Type ERASE" in wrong.text
+    refused = owner.post(
+        f"/admin/customers/{staff_id}/erase",
+        data={"confirm": "ERASE", "csrf_token": csrf_from(ask.text)},
+        headers=host(shop),
+    )
+    assert refused.status_code == 400 and "staff" in refused.text
+    done = owner.post(
+        f"/admin/customers/{ada_id}/erase",
+        data={"confirm": "erase", "csrf_token": csrf_from(ask.text)},
+        headers=host(shop),
+    )
+    assert done.status_code == 302
+    assert owner.get(f"/admin/customers/{ada_id}", headers=host(shop)).status_code == 404
+
+
+def test_an_erasure_in_one_shop_leaves_the_same_address_in_another(
+    app, shop, make_shop, make_user, product
+):
+    globex = make_shop("globex")
+    make_user(globex, EMAIL)
+    product(globex, "anvil", price=500, stock=5)
+    there = app.test_client()
+    login(there, globex, EMAIL)
+    buy(there, globex)
+    with app.app_context(), tenant_context(shop):
+        privacy.erase(EMAIL)
+        db.session.commit()
+    with app.app_context(), tenant_context(globex):
+        assert db.session.scalar(select(User.id).where(User.email == EMAIL)) is not None
+        assert db.session.scalar(select(Order.name).where(Order.email == EMAIL)) == NAME
+
+
+def test_tenantctl_exports_and_erases_with_one_line_answers(app, shop, runner, tmp_path):
+    guest = app.test_client()
+    buy(guest, shop, email="walkin@example.com")
+    out = tmp_path / "walkin.json"
+    done = runner.invoke(["privacy", "export", "acme", "walkin@example.com", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    assert json.loads(out.read_text())["orders"][0]["email"] == "walkin@example.com"
+    erased = runner.invoke(["privacy", "erase", "acme", "walkin@example.com", "--yes"])
+    assert erased.exit_code == 0 and "1 order(s) anonymised" in erased.output
+    again = runner.invoke(["privacy", "erase", "acme", "walkin@example.com", "--yes"])
+    assert again.exit_code == 0 and "nothing held" in again.output
+    staff = runner.invoke(["privacy", "erase", "acme", OWNER, "--yes"])
+    assert staff.exit_code == 1 and "staff" in staff.output and "Traceback" not in staff.output
+    unknown = runner.invoke(["privacy", "erase", "nope", EMAIL, "--yes"])
+    assert unknown.exit_code == 1 and "Traceback" not in unknown.output
+
+
+def test_queued_mails_to_an_erased_person_are_dropped(app, shop):
+    from storefront.outbox.services import enqueue_mail
+
+    with app.app_context(), tenant_context(shop):
+        row = enqueue_mail(EMAIL, "Your order", f"Dear {NAME}, ...")
+        db.session.commit()
+        row_id = row.id
+        privacy.erase(EMAIL)
+        db.session.commit()
+        kept = db.session.get(OutboxMessage, row_id)
+        assert kept.status == "dead" and EMAIL not in kept.payload and NAME not in kept.payload
