@@ -53,6 +53,7 @@ from .tenancy.overlay import OverlayConfig
 from .tenancy.request_hooks import RequestLogFilter
 from .themes import init_themes
 from .themes.loader import LayeredEnvironment
+from .tracing import init_tracing
 from .transfers.views import bp as admin_transfers_bp
 
 LOG_FORMAT = "%(asctime)s %(levelname)s [%(shop)s %(request_id)s] %(name)s: %(message)s"
@@ -139,6 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     init_errors(app)
     init_headers(app)
+    init_tracing(app)  # last: its WSGI layer wraps every other (the page cache's answers too)
     return app
 
 

@@ -326,6 +326,8 @@ class PageCache:
         url = f"{environ.get('wsgi.url_scheme')}://{host}{environ.get('SCRIPT_NAME', '')}"
         url += f"{environ.get('PATH_INFO', '')}?{query}"
         key = f"page:{ctx.uid}:{ctx.cache_generation}:{locale}:{url}"
+        # For the access log, and the trace (its spans carry the shop from here on).
+        environ["storefront.shop"], environ["storefront.shop_id"] = ctx.slug, ctx.id
         backend = self.backend()
         try:
             token, page = backend.get_many(f"shopgen:{ctx.uid}", key)
@@ -336,7 +338,6 @@ class PageCache:
             return None
         if token is None:
             return None
-        environ["storefront.shop"] = ctx.slug
         personal = any(name in cookies for name in self.personal_cookies)
         fresh = isinstance(page, dict) and page.get("t") == token and not personal
         return key, str(token), page if fresh else None
@@ -357,6 +358,7 @@ class PageCache:
         if not _REQUEST_ID.match(request_id):
             request_id = uuid.uuid4().hex
         environ["storefront.request_id"] = request_id
+        environ["storefront.page_cache"] = "hit"  # the trace names its span after it
         headers = [(name, value) for name, value in page["h"]]
         headers.append(("X-Request-ID", request_id))
         etag = next((v for n, v in headers if n.lower() == "etag"), None)

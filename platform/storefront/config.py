@@ -106,6 +106,14 @@ class Defaults:
     DNS_TIMEOUT = 3.0
     DOMAIN_GRACE_HOURS = 72
     DOMAIN_CLAIM_HOURS = 72
+    # Traces by OpenTelemetry (storefront.tracing): None follows the standard variables
+    # (on when OTEL_EXPORTER_OTLP_ENDPOINT or ..._TRACES_ENDPOINT is set); True or False
+    # decides. Off, nothing of OpenTelemetry is imported.
+    TRACING_ENABLED: bool | None = None
+    # GET /_metrics (storefront.probes): from this machine, or with this bearer token.
+    METRICS_TOKEN: str | None = None
+    USAGE_RETENTION_DAYS = 8  # per-shop daily figures kept in Redis (storefront.metrics.usage)
+    USAGE_FLUSH_SECONDS = 1.0  # each process sends its per-shop figures this often (0: at once)
 
 
 def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

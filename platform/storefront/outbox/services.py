@@ -21,6 +21,7 @@ from flask import current_app, g, has_app_context
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select, update
 
+from .. import tracing
 from ..db import retrying
 from ..extensions import db
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
@@ -73,6 +74,7 @@ def enqueue(kind: str, payload: dict[str, Any], dedupe_key: str | None = None) -
         dedupe_key=(dedupe_key or f"{kind}:{secrets.token_hex(12)}")[:160],
         payload=json.dumps(payload, separators=(",", ":")),
         request_id=_request_id(),
+        traceparent=tracing.traceparent(),  # "" when tracing is off
     )
     db.session.add(row)
     db.session.info.setdefault(NEW_ROWS, []).append(row)
@@ -202,6 +204,7 @@ def _run_one(row_id: int) -> int:
     # Plain values now: a handler may commit, which expires the row (and reloading a
     # shop's row needs the shop bound).
     kind, payload, attempts, key = row.kind, json.loads(row.payload), row.attempts, row.dedupe_key
+    origin, parent = row.request_id, row.traceparent  # the request that queued it
     if tenant.status != "active":
         log.info("outbox: shop %s is %s; %s deferred", tenant.slug, tenant.status, kind)
         _finish(row_id, PENDING, attempts, "shop not active", delay=timedelta(hours=1))
@@ -210,7 +213,10 @@ def _run_one(row_id: int) -> int:
     try:
         if fn is None:
             raise LookupError(f"no handler for outbox rows of kind {kind!r}")
-        with tenant_context(tenant):
+        span = tracing.job_span(
+            kind, row_id, request_id=origin, traceparent=parent, attempt=attempts + 1
+        )
+        with tenant_context(tenant), span:
             fn(payload)
     except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
         db.session.rollback()
