@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -152,6 +153,73 @@ print(answer.status_code, loaded)
     assert done.returncode == 0, done.stderr[-2000:]
     status, loaded = done.stdout.strip().splitlines()[-1].split(" ", 1)
     assert status in ("200", "503") and loaded == "[]", done.stdout
+
+
+def test_the_standard_endpoint_variable_switches_traces_on_and_they_go_out_by_otlp(tmp_path):
+    """In a process of its own (the global provider is set once per process): the OTLP
+    endpoint in the environment, and the spans reach it over HTTP; the provider is made
+    on the first request, not when the app is built (gunicorn builds it before forking)."""
+    collector = Collector()
+    script = f"""
+import sys
+sys.path[:0] = [{str(REPO / "platform")!r}, {str(REPO)!r}]
+from opentelemetry import trace
+from storefront import create_app
+app = create_app({{
+    "TESTING": True, "ENVIRONMENT": "testing", "SECRET_KEY": "k" * 40,
+    "INSTANCE_PATH": {str(tmp_path / "instance")!r}, "TENANTS_DIR": {str(tmp_path)!r},
+}})
+built = type(trace.get_tracer_provider()).__name__
+client = app.test_client()
+client.get("/_health", headers={{"Host": "nowhere.test"}})  # probes are not traced
+answer = client.get("/", headers={{"Host": "nowhere.test"}})
+trace.get_tracer_provider().force_flush()
+print(built, type(trace.get_tracer_provider()).__name__, answer.headers["X-Request-ID"])
+"""
+    env = {k: v for k, v in os.environ.items() if k not in OTEL_ENV}
+    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.url
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
+        )
+    finally:
+        collector.close()
+    assert done.returncode == 0, done.stderr[-2000:]
+    built, used, request_id = done.stdout.strip().splitlines()[-1].split()
+    assert (built, used) == ("ProxyTracerProvider", "TracerProvider")
+    assert collector.posts, done.stderr[-2000:]
+    (path, content_type, body), *_ = collector.posts
+    assert path == "/v1/traces" and content_type == "application/x-protobuf"
+    assert request_id.encode() in body and b"storefront.request_id" in body
+    assert b"/_health" not in b"".join(post[2] for post in collector.posts)
+
+
+class Collector:
+    """An OTLP/HTTP collector on loopback that keeps what it is sent."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[str, str, bytes]] = []
+        posts = self.posts
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                posts.append((self.path, self.headers["Content-Type"], body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # On ----------------------------------------------------------------------------------

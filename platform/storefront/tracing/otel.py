@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 TRACER = "storefront"
 PAGE_CACHE = "storefront.page_cache"  # environ: "hit" when the page cache answered
 _REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+# Probes and scrapes, every few seconds from every balancer and Prometheus: no traces.
+UNTRACED_PATHS = frozenset({"/_health", "/_ready", "/_metrics"})
 
 # The WSGI environ of the request this context serves (set by ``TracedApp``): spans that
 # start before Flask's request context exists (the page cache's Redis read, the session)
@@ -202,6 +204,8 @@ class TracedApp:
         self.traced = OpenTelemetryMiddleware(wsgi_app, response_hook=_on_response)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") in UNTRACED_PATHS:
+            return self.wsgi_app(environ, start_response)
         ensure_provider()
         given = environ.get(_REQUEST_ID_HEADER, "")
         if not _valid_request_id(given):
