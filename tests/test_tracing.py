@@ -119,7 +119,7 @@ def test_off_unless_configured(monkeypatch):
     assert not tracing.enabled_in({})
 
 
-def test_an_app_not_configured_makes_no_spans(app, client, make_shop, spans):
+def test_an_app_switched_off_makes_no_spans(app, client, make_shop, spans):
     acme = make_shop("acme")
     assert client.get("/", headers=host(acme)).status_code == 200
     assert tracing.EXTENSION not in app.extensions
