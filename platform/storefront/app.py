@@ -41,6 +41,7 @@ from .jobs import init_jobs
 from .json_limits import BoundedJSONProvider
 from .listing import IdConverter
 from .main.views import pages_bp
+from .metrics import init_metrics
 from .media import bp as media_bp
 from .orders.views import bp as orders_bp
 from .outbox import init_outbox
@@ -131,6 +132,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_logging(app)
     init_extensions(app)
     init_page_cache(app)  # wraps Flask before the language prefix comes off the path
+    init_metrics(app)  # around the page cache: the pages it answers are counted too
     init_i18n(app)  # before tenancy (the URL prefix) and themes (the Babel filters)
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)

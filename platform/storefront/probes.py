@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
+import logging
+from collections.abc import Iterator
 
-from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy import text
+from flask import Blueprint, Response, abort, current_app, jsonify, request
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import GaugeMetricFamily, Metric
+from sqlalchemy import func, select, text
 
+from . import metrics
 from .extensions import cache, db
+from .metrics import usage
+from .outbox.models import DEAD, PENDING, SENDING, OutboxMessage
+from .tenancy.context import all_tenants
 from .tenancy.hosts import InvalidHost, normalize_host
+from .tenancy.models import Tenant, utcnow
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("platform", __name__)
 
@@ -78,3 +90,136 @@ def _check_cache() -> bool:
         return cache.get("platform:ready") == "1"
     except Exception:  # any failure means "not ready"  # noqa: BLE001
         return False
+
+
+@bp.route("/_metrics")
+def metrics_page() -> Response:
+    """Prometheus metrics, for this machine (loopback, nothing relayed) or for whoever
+    shows ``Authorization: Bearer <METRICS_TOKEN>``; anyone else gets the 404 of an
+    address that does not exist."""
+    if not (_metrics_token_shown() or _from_this_machine()):
+        abort(404)
+    body = metrics.exposition([OutboxCollector(), ShopsCollector()])
+    return Response(body, content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+
+
+def _metrics_token_shown() -> bool:
+    token = str(current_app.config.get("METRICS_TOKEN") or "")
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if not token or scheme.lower() != "bearer" or not value:
+        return False
+    return hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+class OutboxCollector:
+    """The outbox's backlog at scrape time: two index range reads (status leads the
+    index). Left out of the scrape when the database does not answer."""
+
+    def collect(self) -> Iterator[Metric]:
+        now = utcnow()
+        try:
+            with all_tenants():
+                counts = dict(
+                    db.session.execute(
+                        select(OutboxMessage.status, func.count())
+                        .where(OutboxMessage.status.in_((PENDING, SENDING, DEAD)))
+                        .group_by(OutboxMessage.status)
+                    ).all()
+                )
+                oldest = db.session.scalar(
+                    select(func.min(OutboxMessage.next_attempt_at)).where(
+                        OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now
+                    )
+                )
+        except Exception as exc:  # noqa: BLE001 - the database is down: no outbox figures
+            _rollback()
+            log.warning("metrics: outbox figures left out (%s)", type(exc).__name__)
+            return
+        depth = GaugeMetricFamily(
+            "storefront_outbox_depth",
+            "Outbox rows by status (done rows not counted).",
+            labels=["status"],
+        )
+        for status in (PENDING, SENDING, DEAD):
+            depth.add_metric([status], float(counts.get(status, 0)))
+        yield depth
+        age = (now - oldest).total_seconds() if oldest is not None else 0.0
+        yield GaugeMetricFamily(
+            "storefront_outbox_oldest_age_seconds",
+            "How long the longest-waiting due pending row has been due.",
+            value=max(age, 0.0),
+        )
+
+
+class ShopsCollector:
+    """Active shops, and the busiest ten of the last minutes by name (usage.busiest):
+    a bounded set of label values whatever the size of the fleet."""
+
+    def collect(self) -> Iterator[Metric]:
+        names: dict[int, str] = {}
+        try:
+            yield GaugeMetricFamily(
+                "storefront_shops_active",
+                "Shops whose status is active.",
+                value=float(
+                    db.session.scalar(
+                        select(func.count()).select_from(Tenant).where(Tenant.status == "active")
+                    )
+                    or 0
+                ),
+            )
+            database_up = True
+        except Exception as exc:  # noqa: BLE001 - the database is down: left out
+            _rollback()
+            log.warning("metrics: shop count left out (%s)", type(exc).__name__)
+            database_up = False
+        try:
+            loads = usage.busiest(10)
+        except Exception as exc:  # noqa: BLE001 - Redis is down: no per-shop figures
+            log.warning("metrics: per-shop figures left out (%s)", type(exc).__name__)
+            return
+        if loads and database_up:
+            try:
+                ids = [load.shop_id for load in loads]
+                names = dict(
+                    db.session.execute(
+                        select(Tenant.id, Tenant.slug).where(Tenant.id.in_(ids))
+                    ).all()
+                )
+            except Exception:  # noqa: BLE001 - named by id then
+                _rollback()
+        families = {
+            "requests_per_minute": GaugeMetricFamily(
+                "storefront_shop_requests_per_minute",
+                "Requests per minute over the last 5 minutes, busiest 10 shops.",
+                labels=["shop"],
+            ),
+            "busy_seconds_per_minute": GaugeMetricFamily(
+                "storefront_shop_busy_seconds_per_minute",
+                "Worker seconds per minute over the last 5 minutes, busiest 10 shops.",
+                labels=["shop"],
+            ),
+            "errors_per_minute": GaugeMetricFamily(
+                "storefront_shop_errors_per_minute",
+                "5xx answers per minute over the last 5 minutes, busiest 10 shops.",
+                labels=["shop"],
+            ),
+            "busy_share": GaugeMetricFamily(
+                "storefront_shop_busy_share",
+                "Share (0..1) of all worker seconds of the last 5 minutes, busiest 10 shops.",
+                labels=["shop"],
+            ),
+        }
+        for load in loads:
+            shop = names.get(load.shop_id) or f"#{load.shop_id}"
+            for field, family in families.items():
+                family.add_metric([shop], float(getattr(load, field)))
+        yield from families.values()
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except Exception:
+        log.debug("rollback failed", exc_info=True)

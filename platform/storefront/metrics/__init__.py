@@ -154,10 +154,11 @@ def init_metrics(app: Any) -> None:
     """Measure every request (around the page cache: its answers count too), count SQL
     statements per request, and keep per-shop figures (``usage``)."""
     from ..extensions import db
-    from .requests import RequestMetrics, count_statements
+    from .requests import RequestMetrics, count_statements, note_route
     from .usage import init_usage
 
     init_usage(app)
     with app.app_context():
         count_statements(db.engine)
+    app.url_value_preprocessor(note_route)
     app.wsgi_app = RequestMetrics(app.wsgi_app, app)

@@ -14,7 +14,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import ClosingIterator
@@ -33,7 +33,15 @@ from . import (
 PAGE_KEY = "storefront.page_key"  # storefront.caching: looked up in the page cache, missed
 PAGE_HIT = "storefront.page_cache"  # storefront.caching: answered from it ("hit")
 RATE_LIMIT = "storefront.rate_limit"  # a limit's name, set where a 429 is decided
+ROUTE = "storefront.route"  # the matched rule (note_route), "" when none matched
 UNMATCHED = "unmatched"
+
+
+def note_route(_endpoint: str | None, _values: Any) -> None:
+    """``url_value_preprocessor``: keep the matched rule where the WSGI layer reads it
+    (runs for every request Flask dispatches, before any ``before_request``)."""
+    rule = request.url_rule
+    request.environ[ROUTE] = rule.rule if rule is not None else ""
 
 
 class _Tally(threading.local):
@@ -70,6 +78,7 @@ def _after(_conn: Any, _cursor: Any, _stmt: Any, _params: Any, context: Any, _ma
 class RequestMetrics:
     def __init__(self, wsgi_app: Any, app: Flask) -> None:
         self.wsgi_app, self.app = wsgi_app, app
+        self.usage: usage.Store = app.extensions["storefront.usage"]
         self._cached_routes: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -99,18 +108,17 @@ class RequestMetrics:
             _tally.active = False
 
     def _observe(self, environ: dict[str, Any], status: str, seconds: float) -> None:
-        flask_request = environ.get("werkzeug.request")
+        route = environ.get(ROUTE)
         method = environ.get("REQUEST_METHOD", "GET")
         if method not in _METHODS:
             method = "other"
         hit = environ.get(PAGE_HIT) == "hit" or (
-            flask_request is None and "storefront.shop" in environ and PAGE_KEY not in environ
+            route is None and "storefront.shop" in environ and PAGE_KEY not in environ
         )
         if hit:
             route = self._route_of_cached(environ)
-        else:
-            rule = getattr(flask_request, "url_rule", None)
-            route = rule.rule if rule is not None else UNMATCHED
+        elif not route:
+            route = UNMATCHED
         code = status[:3]
         status_class = f"{code[0]}xx" if code[:1] in "12345" and code[:1] else "5xx"
         HTTP_REQUESTS.labels(route, method, status_class).inc()
@@ -119,12 +127,13 @@ class RequestMetrics:
         if not hit:
             HTTP_SQL_STATEMENTS.observe(statements)
             HTTP_SQL_SECONDS.observe(sql_seconds)
-        if "storefront.shop" in environ or flask_request is not None:
+        if "storefront.shop" in environ:  # a request at a shop (not /_health and the like)
             PAGE_CACHE.labels("hit" if hit else "miss" if PAGE_KEY in environ else "bypass").inc()
         refused = code == "429"
         if refused:
             RATE_LIMIT_REFUSALS.labels(str(environ.get(RATE_LIMIT) or route)).inc()
-        usage.record(
+        usage.record_in(
+            self.usage,
             _shop_id(environ),
             requests=1,
             errors=1 if status_class == "5xx" else 0,

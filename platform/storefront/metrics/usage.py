@@ -311,12 +311,18 @@ def shared() -> bool:
 def record(shop_id: int | None, **counts: float) -> None:
     """Add to a shop's figures for today (``requests=1, request_seconds=0.04``). Never
     raises; unknown names are ignored."""
+    record_in(store(), shop_id, **counts)
+
+
+def record_in(into: Store, shop_id: int | None, **counts: float) -> None:
+    """``record`` into a given store (the WSGI layer's, which runs outside the app
+    context)."""
     if shop_id is None:
         return
     try:
         wanted = {name: value for name, value in counts.items() if name in FIELDS and value}
         if wanted:
-            store().add(int(shop_id), wanted, time.time())
+            into.add(int(shop_id), wanted, time.time())
     except Exception:
         log.debug("usage not recorded", exc_info=True)
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 ENVIRON_KEY = "storefront.resolution"
 # Answer on any host, with no shop: load balancers probe them by IP.
-PLATFORM_PATHS = frozenset({"/_health", "/_ready", "/_tls/ask"})
+PLATFORM_PATHS = frozenset({"/_health", "/_ready", "/_tls/ask", "/_metrics"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
