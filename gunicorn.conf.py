@@ -6,6 +6,7 @@ command line. See docs/deploy.md.
 
 import multiprocessing
 import os
+import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -20,6 +21,12 @@ max_requests_jitter = 200
 # Load the app once in the master; each worker drops the database pool it inherited
 # right after the fork (storefront.db registers that with os.register_at_fork).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
+
+# Metrics (storefront.metrics, /_metrics): every worker writes its counters to files in
+# this folder and a scrape of any worker adds them up. Set here, in the master, before
+# the app (and prometheus_client) is loaded; a fresh folder unless the operator names one.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="storefront-metrics-")
 
 accesslog = "-"
 errorlog = "-"
@@ -53,3 +60,20 @@ def pre_fork(server, worker):  # gunicorn's hook signature
 
     gc.collect()
     gc.freeze()
+
+
+def on_starting(server):  # gunicorn's hook signature
+    """Start the metrics from zero: a named folder may hold a previous run's files."""
+    folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for name in os.listdir(folder):
+        if name.endswith(".db"):
+            os.remove(os.path.join(folder, name))
+
+
+def child_exit(server, worker):  # gunicorn's hook signature
+    """A worker is gone (recycled, killed): its live gauges leave the scrapes; its
+    counters stay in the sums."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
