@@ -13,7 +13,7 @@ import json
 import re
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from storefront.accounts.models import User
 from storefront.extensions import db
@@ -269,3 +269,95 @@ def test_queued_mails_to_an_erased_person_are_dropped(app, shop):
         db.session.commit()
         kept = db.session.get(OutboxMessage, row_id)
         assert kept.status == "dead" and EMAIL not in kept.payload and NAME not in kept.payload
+
+
+RETENTION = 'name = "Acme"\n[privacy]\nguest_data_days = 30\ninactive_account_days = 90\n'
+
+
+def test_retention_erases_old_guests_and_unseen_accounts_only(app, make_shop, make_user, product):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storefront.jobs.periodic import TASKS
+    from storefront.orders.aggregates import CustomerTotal
+    from storefront.tenancy.models import utcnow
+    from storefront.tenancy.registry import context_for
+
+    shop = make_shop("acme", settings=RETENTION)
+    product(shop, "anvil", price=1999, stock=50)
+    for email in ("old@example.com", "recent@example.com", "boss@example.com"):
+        make_user(shop, email, roles=["owner"] if email.startswith("boss") else None)
+    for email in ("gone@example.com", "here@example.com"):
+        buy(app.test_client(), shop, email=email, name=email.split("@")[0].title() + " Guest")
+    long_ago = utcnow() - timedelta(days=100)
+    with app.app_context(), tenant_context(shop):
+        db.session.execute(
+            update(CustomerTotal)
+            .where(CustomerTotal.email == "gone@example.com")
+            .values(last_order_at=long_ago)
+        )
+        db.session.execute(
+            update(User)
+            .where(User.email.in_(["old@example.com", "boss@example.com"]))
+            .values(last_seen_at=long_ago)
+        )
+        db.session.commit()
+    task = next(t for t in TASKS if t.name == "privacy-retention")
+    with app.app_context():
+        shop = context_for("acme")
+    with app.app_context(), tenant_context(shop):
+        task.run()
+        db.session.commit()
+        emails = set(db.session.scalars(select(User.email)))
+        assert "old@example.com" not in emails
+        assert {"recent@example.com", "boss@example.com"} <= emails  # seen lately; staff
+        names = set(db.session.scalars(select(Order.name)))
+        assert "Gone Guest" not in names and "Here Guest" in names
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 2  # both kept
+        task.run()  # nothing left to do
+        db.session.commit()
+
+
+def test_signing_in_moves_last_seen(app, shop):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storefront.tenancy.models import utcnow
+
+    with app.app_context(), tenant_context(shop):
+        db.session.execute(
+            update(User)
+            .where(User.email == EMAIL)
+            .values(last_seen_at=utcnow() - timedelta(days=400))
+        )
+        db.session.commit()
+    login(app.test_client(), shop, EMAIL)
+    with app.app_context(), tenant_context(shop):
+        seen = db.session.scalar(select(User.last_seen_at).where(User.email == EMAIL))
+        assert seen > utcnow() - timedelta(days=1)
+
+
+def test_the_owner_sets_retention_and_the_privacy_page_says_it(app, shop):
+    owner = app.test_client()
+    login(owner, shop, OWNER)
+    page = owner.get("/admin/settings", headers=host(shop))
+    assert "Keep guests" in page.text
+    data = {"name": "Acme", "csrf_token": csrf_from(page.text), "guest_data_days": "10"}
+    refused = owner.post("/admin/settings", data=data, headers=host(shop))
+    assert refused.status_code == 200 and "between 30 and 3650" in refused.text.replace(
+        "&#39;", "'"
+    )
+    data["guest_data_days"] = "45"
+    assert owner.post("/admin/settings", data=data, headers=host(shop)).status_code == 302
+    toml = (tenant_folder(app, "acme") / "tenant.toml").read_text()
+    assert "[privacy]" in toml and "guest_data_days = 45" in toml
+    public = app.test_client().get("/privacy", headers=host(shop))
+    assert public.status_code == 200 and "45 days" in public.text
+    assert "Accounts stay until you close them" in public.text
+    checkout_link = "/privacy"
+    ada = app.test_client()
+    login(ada, shop, EMAIL)
+    add_to_cart(ada, shop, "anvil")
+    assert checkout_link in ada.get("/checkout", headers=host(shop)).text

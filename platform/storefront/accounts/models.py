@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     ForeignKeyConstraint,
+    Index,
     Integer,
     String,
     Table,
@@ -64,7 +65,11 @@ class Role(Model, TenantScoped, RoleMixin):
 
 class User(Model, TenantScoped, UserMixin):
     __tablename__ = "users"
-    __scoped_args__ = (UniqueConstraint("tenant_id", "email"),)
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "email"),
+        # The shop's retention reads its longest-unseen accounts first (privacy.retention).
+        Index("ix_users_tenant_id_last_seen_at", "tenant_id", "last_seen_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(255))
@@ -87,6 +92,8 @@ class User(Model, TenantScoped, UserMixin):
     # role (the owner gets them, staff do not); True or False is the person's own choice.
     order_mails: Mapped[bool | None] = mapped_column(Boolean, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    # Signing in, and a session's first use each day (accounts.sessions).
+    last_seen_at: Mapped[datetime | None] = mapped_column(Timestamp, default=utcnow)
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin
         secondary=roles_users,

@@ -15,14 +15,16 @@ from typing import Any
 
 from flask import Flask, session
 from flask_login import user_loaded_from_cookie, user_logged_in, user_logged_out
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ..extensions import db
 from ..tenancy.context import current_tenant_or_none
-from .models import UserSession
+from ..tenancy.models import utcnow
+from .models import User, UserSession
 
 SID_KEY = "_sid"
 USER_KEY = "_user_id"
+SEEN_KEY = "_seen"  # the day this session last moved its account's ``last_seen_at``
 
 
 def _hash(sid: str) -> str:
@@ -33,6 +35,7 @@ def start_session(user: Any) -> None:
     """Record a new signed-in session for ``user`` (commits: the login stands on it)."""
     sid = secrets.token_urlsafe(24)
     db.session.add(UserSession(user_id=user.id, sid_hash=_hash(sid)))
+    _seen(int(user.id))
     db.session.commit()
     session[SID_KEY] = sid
 
@@ -65,10 +68,29 @@ def check_session() -> None:
         return
     sid = session.get(SID_KEY)
     found = sid and db.session.scalar(
-        select(UserSession.id).where(UserSession.sid_hash == _hash(sid))
+        select(UserSession.user_id).where(UserSession.sid_hash == _hash(sid))
     )
     if not found:
         session.clear()
+        return
+    if session.get(SEEN_KEY) != _today():  # once a day: the account is in use
+        _seen(int(found))
+        db.session.commit()
+
+
+def _today() -> str:
+    return utcnow().date().isoformat()
+
+
+def _seen(user_id: int) -> None:
+    """The account is in use today (the shop's retention counts from here)."""
+    db.session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(last_seen_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session[SEEN_KEY] = _today()
 
 
 def init_sessions(app: Flask) -> None:

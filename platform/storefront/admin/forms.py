@@ -173,6 +173,22 @@ class SettingsForm(FlaskForm):
         description=_l("A line above every page, e.g. a sale; leave empty for none."),
     )
     footer_text = TextAreaField(_l("Footer text"), validators=[Length(max=500)])
+    guest_data_days = IntegerField(
+        _l("Keep guests' personal data for (days)"),
+        validators=[Optional(), NumberRange(min=30, max=3650)],
+        description=_l(
+            "Orders placed without an account lose name, address, email and phone this long "
+            "after the guest's last order; leave empty to keep them."
+        ),
+    )
+    inactive_account_days = IntegerField(
+        _l("Close accounts unused for (days)"),
+        validators=[Optional(), NumberRange(min=90, max=3650)],
+        description=_l(
+            "An account nobody signed in to for this long is closed and its data erased; "
+            "leave empty to keep accounts."
+        ),
+    )
     submit = SubmitField(_l("Save settings"))
 
 

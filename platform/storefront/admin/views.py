@@ -622,6 +622,8 @@ def settings() -> ResponseReturnValue:
         form.contact_email.data = ctx.settings.contact_email or ""
         form.footer_text.data = ctx.settings.branding.footer_text
         form.banner_text.data = ctx.settings.branding.banner_text
+        form.guest_data_days.data = ctx.settings.privacy.guest_data_days
+        form.inactive_account_days.data = ctx.settings.privacy.inactive_account_days
         for locale, own in ctx.settings.content.items():
             for name in SETTINGS_TEXTS:
                 field = form._fields.get(translation_field(name, locale))
@@ -635,6 +637,8 @@ def settings() -> ResponseReturnValue:
         for locale, texts in translations_of(form, SETTINGS_TEXTS).items():
             for name in SETTINGS_TEXTS:
                 changes[f"content.{locale}.{name}"] = texts.get(name) or None
+        changes["privacy.guest_data_days"] = form.guest_data_days.data
+        changes["privacy.inactive_account_days"] = form.inactive_account_days.data
         try:
             config_edit.update_values(ctx.slug, changes)
         except ShopError as exc:

@@ -27,6 +27,7 @@ from ..i18n import shop_locale
 from ..orders import services as orders
 from ..outbox import deliver_committed
 from ..outbox.services import queue_shop_mail
+from ..privacy import retention
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
 from ..tenancy.registry import bump_generation
@@ -144,6 +145,11 @@ def follow_search_languages() -> None:
     search.follow_languages()
 
 
+def privacy_retention() -> None:
+    """Erase the guests and inactive accounts past the periods the shop's owner set."""
+    retention.apply()
+
+
 def expire_transfer_files() -> None:
     """Delete the files of exports and imports that finished a week ago (they hold
     customers' addresses and the whole catalog); the dashboard says they are gone."""
@@ -156,6 +162,7 @@ TASKS = (
     Task("recheck-domains", 6 * 3_600, recheck_domains),
     Task("expire-transfer-files", 86_400, expire_transfer_files),
     Task("search-languages", 3_600, follow_search_languages),
+    Task("privacy-retention", 86_400, privacy_retention),
 )
 
 

@@ -29,7 +29,7 @@ from ..accounts.services import AccountError, normalize_email
 from ..addresses.models import SavedAddress
 from ..cart.models import Cart
 from ..extensions import db
-from ..orders.aggregates import CustomerTotal
+from ..orders.aggregates import GUEST, CustomerTotal
 from ..orders.models import Order
 from ..orders.refunds import Refund
 from ..outbox.models import DEAD, PENDING, SENDING, OutboxMessage
@@ -275,31 +275,27 @@ def _scrub_outbox(email: str, values: list[str]) -> int:
         db.session.flush()
 
 
+def _is_staff(user: User) -> bool:
+    return bool(
+        user.has_role("owner")
+        or user.has_role("staff")
+        or db.session.scalar(select(ApiKey.id).where(ApiKey.user_id == user.id).limit(1))
+    )
+
+
 def erase(email: str) -> Erased:
     """Remove ``email`` from the bound shop (see the module's docstring). The caller
     commits; one transaction, so an erasure happens whole or not at all."""
     email = normalize_email(email)
     user = _account(email)
-    if user is not None and (
-        user.has_role("owner")
-        or user.has_role("staff")
-        or db.session.scalar(select(ApiKey.id).where(ApiKey.user_id == user.id).limit(1))
-    ):
+    if user is not None and _is_staff(user):
         raise PrivacyRefused(
             f"{email} is staff of this shop: take their staff roles away before erasing them"
         )
     user_id = user.id if user is not None else None
     ids = _order_ids(email, user_id)
     values = _values(email, user, ids)
-    for chunk in _chunks(ids):
-        db.session.execute(
-            update(Order)
-            .where(Order.id.in_(chunk))
-            .values(**_ORDER_BLANKS, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        for refund in db.session.scalars(select(Refund).where(Refund.order_id.in_(chunk))):
-            refund.reason = scrub(refund.reason, values)
+    _anonymise(ids, values)
     figures = CustomerTotal.email == email
     if user_id is not None:
         figures = or_(figures, CustomerTotal.user_id == user_id)
@@ -319,3 +315,37 @@ def erase(email: str) -> Erased:
     outbox = _scrub_outbox(email, values)
     exports = expire_files(limit=None, days=0)
     return Erased(account=user is not None, orders=len(ids), outbox=outbox, exports=exports)
+
+
+def erase_guest(email: str) -> Erased:
+    """The retention of guests' data: the orders ``email`` placed without an account are
+    anonymised and its guest figures go. When the address has an account since, the
+    account's own retention decides about it, so its mails stay as they are."""
+    email = normalize_email(email)
+    user = _account(email)
+    ids = list(
+        db.session.scalars(select(Order.id).where(Order.email == email, Order.user_id.is_(None)))
+    )
+    values = _values(email, None, ids)
+    if user is not None:  # the account's mails are not the guest's to scrub
+        values = [v for v in values if v != email]
+    _anonymise(ids, values)
+    db.session.execute(
+        delete(CustomerTotal).where(CustomerTotal.user_id == GUEST, CustomerTotal.email == email)
+    )
+    db.session.expire_all()
+    outbox = _scrub_outbox(email, values) if user is None else 0
+    exports = expire_files(limit=None, days=0) if ids else 0
+    return Erased(account=False, orders=len(ids), outbox=outbox, exports=exports)
+
+
+def _anonymise(ids: list[int], values: list[str]) -> None:
+    for chunk in _chunks(ids):
+        db.session.execute(
+            update(Order)
+            .where(Order.id.in_(chunk))
+            .values(**_ORDER_BLANKS, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        for refund in db.session.scalars(select(Refund).where(Refund.order_id.in_(chunk))):
+            refund.reason = scrub(refund.reason, values)

@@ -25,6 +25,7 @@ from ..accounts.models import User
 from ..extensions import db
 from ..shared import signed_in_user
 from ..tenancy.context import current_tenant, tenant_context
+from ..tenancy.settings import Privacy
 from . import services
 
 bp = Blueprint("privacy", __name__)
@@ -62,13 +63,24 @@ def _me() -> User:
     return user
 
 
+def _rules() -> Privacy:
+    settings = current_tenant().settings
+    return settings.privacy if settings is not None else Privacy()
+
+
+@bp.route("/privacy")
+def public() -> str:
+    """What the shop keeps about its shoppers and for how long, for anyone to read."""
+    return render_template("privacy/index.html", rules=_rules())
+
+
 @bp.route("/account/privacy")
 @auth_required("session")
 def page() -> str:
     """What the shop keeps about the shopper, a download of it, and closing the account."""
     user = _me()
     staff = user.has_role("owner") or user.has_role("staff")
-    return render_template("account/privacy.html", staff=staff, error=None)
+    return render_template("account/privacy.html", staff=staff, error=None, rules=_rules())
 
 
 @bp.route("/account/privacy/data.json")
@@ -91,9 +103,10 @@ def close() -> ResponseReturnValue:
             "account/privacy.html",
             staff=False,
             error=_("That is not your password: your account stays open."),
+            rules=_rules(),
         ), 400
     if user.has_role("owner") or user.has_role("staff"):
-        return render_template("account/privacy.html", staff=True, error=None), 409
+        return render_template("account/privacy.html", staff=True, error=None, rules=_rules()), 409
     email = user.email
     logout_user()  # while the account is still there to sign out of
     services.erase(email)

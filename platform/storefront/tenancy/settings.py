@@ -178,6 +178,16 @@ class ApiSettings(_Strict):
     )
 
 
+class Privacy(_Strict):
+    """How long the shop keeps personal data it no longer needs (None: for as long as
+    the shop exists). The daily retention task erases guests whose last order is older
+    than ``guest_data_days`` (their orders stay, anonymised) and accounts unseen for
+    ``inactive_account_days`` (privacy.retention)."""
+
+    guest_data_days: int | None = Field(None, ge=30, le=3650)
+    inactive_account_days: int | None = Field(None, ge=90, le=3650)
+
+
 class ShopTexts(_Strict):
     """The shop's own texts in one of its other locales (the defaults are the ones in
     ``[branding]``, ``[mail]``, ``[shipping]`` and ``[payment]``)."""
@@ -215,6 +225,7 @@ class ShopSettings(_Strict):
     tax: Tax = Tax()
     payment: Payment = Payment()
     api: ApiSettings = ApiSettings()
+    privacy: Privacy = Privacy()
     config: dict[str, Any] = {}
 
     @model_validator(mode="before")
