@@ -16,6 +16,7 @@ from . import (
     secrets,
     shops,
     themes,
+    usage,
     users,
     webhooks,
 )
@@ -31,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 shops.register(app)
+usage.register(app)
 data.register(app)
 ops.register(app)
 app.add_typer(domains.app, name="domain")

@@ -20,6 +20,7 @@ from flask_babel import ngettext
 from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
+from .. import metrics
 from ..catalog import search
 from ..catalog.models import Product
 from ..extensions import db
@@ -203,6 +204,7 @@ def _run_once(shop_id: int, task: Task, period: int) -> int:
         tenant = None if done else db.session.get(Tenant, shop_id)
     if tenant is None:
         return 0
+    kind, started = f"periodic:{task.name}", time.perf_counter()
     try:
         with tenant_context(tenant):
             db.session.add(PeriodicRun(task=task.name, period=period))
@@ -214,5 +216,7 @@ def _run_once(shop_id: int, task: Task, period: int) -> int:
     except Exception:
         db.session.rollback()
         log.exception("periodic %s failed for shop %s", task.name, shop_id)
+        metrics.job_ran(kind, "failed", time.perf_counter() - started)
         return 0
+    metrics.job_ran(kind, "ok", time.perf_counter() - started)
     return 1

@@ -23,6 +23,7 @@ from ..catalog.views_model import variant_label
 from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
 from ..idempotency import check_same_request
+from ..metrics import usage
 from ..problems import Conflict, Refused
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
@@ -265,6 +266,7 @@ def place_order(
     send_order_mail(order, "confirmation")
     order_placed.send(order)
     emit("order.created", webhook_data(order))
+    usage.record(order.tenant_id, orders=1)  # the shop's figures of the day
     return order
 
 

@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug import Response
 
+from .. import metrics
 from ..addresses import services as address_book
 from ..addresses.countries import ADDRESS_FIELDS
 from ..addresses.forms import address_layout
@@ -265,6 +266,15 @@ def _after_order(order: services.Order) -> Response:
     return redirect(payment_url or confirmation)
 
 
+# A provider event's outcome as the metrics name it (applied, ignored, refused).
+_PAYMENT_OUTCOMES = {
+    stripe_events.APPLIED: "applied",
+    stripe_events.UNCHANGED: "ignored",
+    stripe_events.REFUSED: "refused",
+    stripe_events.MALFORMED: "refused",
+}
+
+
 @bp.route("/payments/stripe/webhook", methods=["POST"])
 @csrf.exempt
 def stripe_webhook() -> ResponseReturnValue:
@@ -279,10 +289,12 @@ def stripe_webhook() -> ResponseReturnValue:
         event = None
     except ValueError as exc:
         log.warning("stripe webhook refused: %s", exc)
+        metrics.payment_event("stripe", "refused")
         return api_error(400, "The signature does not match.")
     else:
         outcome = stripe_events.handle_event(event, services.set_status, body)
     db.session.commit()  # a refused or unreadable event is kept too
+    metrics.payment_event("stripe", _PAYMENT_OUTCOMES.get(outcome.outcome, "refused"))
     name = event.get("id") if isinstance(event, dict) else None
     if outcome.status != 200:
         log.warning("stripe event %r unreadable: %s", name, outcome)

@@ -28,6 +28,8 @@ from typing import Any
 from jinja2.exceptions import SecurityError
 from jinja2.utils import Namespace
 
+from .. import metrics
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -53,7 +55,24 @@ class Limits:
 
 
 class TemplateBudgetError(SecurityError):
-    """A shop's template went over one of its render budgets."""
+    """A shop's template went over one of its render budgets (counted, by budget, in
+    ``storefront_sandbox_refusals_total`` the moment it is raised, wherever it renders)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.budget = next((name for part, name in _BUDGETS if part in message), "size")
+        metrics.sandbox_refused(self.budget)
+
+
+# Which budget a refusal's message names: a bounded label for the metrics.
+_BUDGETS = (
+    ("loop iterations", "iterations"),
+    ("took longer", "time"),
+    ("page is larger", "output"),
+    ("bytes of values", "built"),
+    ("range()", "range"),
+    ("format width", "format"),
+)
 
 
 @dataclass

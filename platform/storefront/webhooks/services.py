@@ -41,9 +41,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, true, update
 
-from .. import tracing
+from .. import metrics, tracing
 from ..extensions import db
 from ..i18n import shop_locale
+from ..metrics import usage
 from ..outbox import enqueue
 from ..outbox.models import OutboxMessage
 from ..outbox.services import handler, on_give_up, queue_shop_mail
@@ -309,23 +310,29 @@ def _deliver(payload: dict[str, Any]) -> None:
     target = network.parse(endpoint.url)
     # Checked again (what the name resolves to may have changed), and the connection goes
     # to these very addresses: no second lookup for a rebinding resolver to answer.
-    addresses = checked_addresses(target, deadline)
-    # The receiver's name and port only: a webhook URL's path and query often hold a
-    # secret of the receiver's. No traceparent is sent: our trace ids stay ours.
-    where = {"server.address": target.host, "server.port": target.port}
-    with tracing.client_span("webhook POST", {"http.request.method": "POST", **where}) as span:
-        status = network.post(
-            target,
-            addresses,
-            body,
-            headers,
-            deadline=deadline,
-            max_bytes=int(config.get("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)),
-            ca_file=config.get("WEBHOOK_CA_FILE"),
-        )
-        span.set_attribute("http.response.status_code", status)
-    if not 200 <= status < 300:
-        raise RuntimeError(f"answered {status}")
+    try:
+        addresses = checked_addresses(target, deadline)
+        # The receiver's name and port only: a webhook URL's path and query often hold a
+        # secret of the receiver's. No traceparent is sent: our trace ids stay ours.
+        where = {"server.address": target.host, "server.port": target.port}
+        with tracing.client_span("webhook POST", {"http.request.method": "POST", **where}) as span:
+            status = network.post(
+                target,
+                addresses,
+                body,
+                headers,
+                deadline=deadline,
+                max_bytes=int(config.get("WEBHOOK_MAX_RESPONSE_BYTES", 64 * 1024)),
+                ca_file=config.get("WEBHOOK_CA_FILE"),
+            )
+            span.set_attribute("http.response.status_code", status)
+        if not 200 <= status < 300:
+            raise RuntimeError(f"answered {status}")
+    except Exception:
+        metrics.webhook_delivered(ok=False)
+        usage.record(current_tenant().id, webhook_failed=1)
+        raise
+    metrics.webhook_delivered(ok=True)
     if endpoint.failures:
         db.session.execute(
             update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(failures=0)
