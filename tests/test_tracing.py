@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from dramatiq import Worker
 from opentelemetry import trace
 from opentelemetry.instrumentation.redis import RedisInstrumentor
 from opentelemetry.sdk.trace import ReadableSpan
@@ -29,14 +30,21 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from storefront import tracing
+from storefront import create_app, tracing
+from storefront.catalog import services as catalog
 from storefront.extensions import db
+from storefront.outbox import stop_sweeper
 from storefront.outbox.models import OutboxMessage
-from storefront.tenancy.context import all_tenants
+from storefront.tenancy.context import all_tenants, tenant_context
+from storefront.tenancy.registry import context_for
+from storefront.tenancy.services import NewShop, create_shop
 from storefront.tracing import REQUEST_ID, SHOP_ID, SHOP_SLUG
-from tests.fixtures.app import REPO, TEST_REDIS_URL
-from tests.fixtures.factories import host
+from tests.fixtures.app import REPO, TEST_REDIS_URL, BufferedClient
+from tests.fixtures.factories import csrf_from, host
 from tests.test_api_webhooks import owner_key
+from tests.test_caching import RedisServer
+from tests.test_commerce import ADDRESS, add_to_cart
+from tests.test_jobs import wait_for
 from tests.test_webhooks import Receiver, settle
 
 ON = pytest.mark.settings(TRACING_ENABLED=True)
@@ -129,55 +137,40 @@ def test_an_app_switched_off_makes_no_spans(app, client, make_shop, spans):
     assert spans.get_finished_spans() == ()
 
 
-def test_off_nothing_of_opentelemetry_is_imported(tmp_path):
-    """Not even on the way through a request: the SDK costs nothing when off."""
+def test_by_default_off_costs_no_import_and_the_endpoint_variable_switches_it_on(tmp_path):
+    """In a process of its own (the global provider is set once per process):
+
+    - with no OTEL_* variable, a request runs and nothing of the traces is imported;
+    - with OTEL_EXPORTER_OTLP_ENDPOINT alone, an app traces and the spans reach that
+      collector over OTLP/HTTP; the provider is made on the first request, not when the
+      app is built (gunicorn builds it in the master, before forking).
+    """
+    collector = Collector()
     script = f"""
-import sys
+import os, sys
 sys.path[:0] = [{str(REPO / "platform")!r}, {str(REPO)!r}]
 from storefront import create_app
-app = create_app({{
+config = {{
     "TESTING": True, "ENVIRONMENT": "testing", "SECRET_KEY": "k" * 40,
     "INSTANCE_PATH": {str(tmp_path / "instance")!r}, "TENANTS_DIR": {str(tmp_path)!r},
-}})
-answer = app.test_client().get("/_health", headers={{"Host": "nowhere.test"}})
+}}
+answer = create_app(config).test_client().get("/", headers={{"Host": "nowhere.test"}})
 # redis-py imports the metrics SDK itself when it is installed: the traces' parts are ours.
 ours = ("opentelemetry.sdk.trace", "opentelemetry.instrumentation", "opentelemetry.exporter",
         "opentelemetry.propagate", "storefront.tracing.otel")
-loaded = sorted(name for name in sys.modules if name.startswith(ours))
-print(answer.status_code, loaded)
-"""
-    env = {k: v for k, v in os.environ.items() if k not in OTEL_ENV}
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    status, loaded = done.stdout.strip().splitlines()[-1].split(" ", 1)
-    assert status in ("200", "503") and loaded == "[]", done.stdout
+print("off", answer.status_code, sorted(name for name in sys.modules if name.startswith(ours)))
 
-
-def test_the_standard_endpoint_variable_switches_traces_on_and_they_go_out_by_otlp(tmp_path):
-    """In a process of its own (the global provider is set once per process): the OTLP
-    endpoint in the environment, and the spans reach it over HTTP; the provider is made
-    on the first request, not when the app is built (gunicorn builds it before forking)."""
-    collector = Collector()
-    script = f"""
-import sys
-sys.path[:0] = [{str(REPO / "platform")!r}, {str(REPO)!r}]
+os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = {collector.url!r}
 from opentelemetry import trace
-from storefront import create_app
-app = create_app({{
-    "TESTING": True, "ENVIRONMENT": "testing", "SECRET_KEY": "k" * 40,
-    "INSTANCE_PATH": {str(tmp_path / "instance")!r}, "TENANTS_DIR": {str(tmp_path)!r},
-}})
+app = create_app(config)
 built = type(trace.get_tracer_provider()).__name__
 client = app.test_client()
 client.get("/_health", headers={{"Host": "nowhere.test"}})  # probes are not traced
 answer = client.get("/", headers={{"Host": "nowhere.test"}})
 trace.get_tracer_provider().force_flush()
-print(built, type(trace.get_tracer_provider()).__name__, answer.headers["X-Request-ID"])
+print("on", built, type(trace.get_tracer_provider()).__name__, answer.headers["X-Request-ID"])
 """
     env = {k: v for k, v in os.environ.items() if k not in OTEL_ENV}
-    env["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.url
     try:
         done = subprocess.run(
             [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
@@ -185,7 +178,9 @@ print(built, type(trace.get_tracer_provider()).__name__, answer.headers["X-Reque
     finally:
         collector.close()
     assert done.returncode == 0, done.stderr[-2000:]
-    built, used, request_id = done.stdout.strip().splitlines()[-1].split()
+    off, on = done.stdout.strip().splitlines()[-2:]
+    assert off.split(" ", 2)[2] == "[]", off
+    _, built, used, request_id = on.split()
     assert (built, used) == ("ProxyTracerProvider", "TracerProvider")
     assert collector.posts, done.stderr[-2000:]
     (path, content_type, body), *_ = collector.posts
@@ -417,3 +412,64 @@ def test_two_shops_spans_never_mix(app, make_shop, product, spans):
             if SHOP_SLUG in attrs(span):
                 assert attrs(span)[SHOP_SLUG] == slug, span.name
     assert len(seen) == 12
+
+
+@ON
+def test_a_job_run_by_the_worker_continues_the_request_trace(
+    app_config, tmp_path, make_shop_in, spans
+):
+    """``tenantctl worker``'s path: Dramatiq worker threads on Redis run the order mail the
+    checkout queued, in the checkout's trace, with its shop and request id."""
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        app = create_app(
+            {
+                **app_config,
+                "REDIS_URL": f"redis://127.0.0.1:{server.port}/0",
+                "JOBS_BACKEND": "redis",
+            }
+        )
+        app.test_client_class = BufferedClient
+        shop = make_shop_in(app, "acme")
+        client = app.test_client()
+        add_to_cart(client, shop, "anvil")
+        page = client.get("/checkout", headers=host(shop))
+        data = {**ADDRESS, "email": "ada@example.com", "csrf_token": csrf_from(page.text)}
+        paid = client.post("/checkout", data=data, headers={**host(shop), "X-Request-ID": "rid-co"})
+        assert paid.status_code == 302
+        worker = Worker(app.extensions["storefront.jobs"], worker_threads=1, worker_timeout=100)
+        worker.start()
+        try:
+            wait_for(lambda: any(s.kind == SpanKind.CONSUMER for s in spans.get_finished_spans()))
+        finally:
+            worker.stop()
+            stop_sweeper(app)
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+    finally:
+        server.stop()
+    finished = spans.get_finished_spans()
+    (request,) = [s for s in servers(finished) if attrs(s)[REQUEST_ID] == "rid-co"]
+    (job,) = [s for s in finished if s.kind == SpanKind.CONSUMER]
+    assert job.name == "outbox order.mail"
+    assert job.context.trace_id == request.context.trace_id
+    assert attrs(job)[SHOP_SLUG] == "acme" and attrs(job)[SHOP_ID] == shop.id
+    assert attrs(job)[REQUEST_ID] == "rid-co"
+
+
+@pytest.fixture
+def make_shop_in(tmp_path):
+    """A shop with one product in the given app (this module's own apps)."""
+
+    def make(app, slug):
+        with app.app_context():
+            tenant = create_shop(NewShop(slug=slug, name=slug.title(), domains=(f"{slug}.test",)))
+            shop = context_for(tenant.slug)
+        with app.app_context(), tenant_context(shop):
+            catalog.create_product("SKU-anvil", "Anvil", 1999, stock=5)
+            db.session.commit()
+        return shop
+
+    return make
