@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 TRACER = "storefront"
 PAGE_CACHE = "storefront.page_cache"  # environ: "hit" when the page cache answered
 _REQUEST_ID_HEADER = "HTTP_X_REQUEST_ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # the rule of tenancy and the page cache
 # Probes and scrapes, every few seconds from every balancer and Prometheus: no traces.
 UNTRACED_PATHS = frozenset({"/_health", "/_ready", "/_metrics"})
 
@@ -208,7 +210,7 @@ class TracedApp:
             return self.wsgi_app(environ, start_response)
         ensure_provider()
         given = environ.get(_REQUEST_ID_HEADER, "")
-        if not _valid_request_id(given):
+        if not _REQUEST_ID.match(given):
             environ[_REQUEST_ID_HEADER] = given = secrets.token_hex(16)
         environ["storefront.request_id"] = given
         token = _environ.set(environ)
@@ -216,13 +218,6 @@ class TracedApp:
             return self.traced(environ, start_response)
         finally:
             _environ.reset(token)
-
-
-def _valid_request_id(value: str) -> bool:
-    # The rule of tenancy.request_hooks (and the page cache): 1-64 of [A-Za-z0-9._-].
-    return (
-        0 < len(value) <= 64 and all(c.isalnum() or c in "._-" for c in value) and (value.isascii())
-    )
 
 
 def _on_response(span: trace.Span, environ: dict[str, Any], status: str, headers: Any) -> None:
