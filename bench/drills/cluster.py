@@ -16,7 +16,10 @@ shops under concurrent shoppers while the drill
 then runs the oversell drill (40 buyers, 10 units) and reconciles every acknowledged
 order with the database, and the three nodes with each other. Every order's confirmation
 mail (SMTP sink) and ``order.created`` webhook (a receiver checking signatures) must
-arrive once. Prints a summary, writes
+arrive once. Meanwhile it scrapes each app server's ``/_metrics`` every few seconds
+(``scrape.MetricsScraper``): a table shows, phase by phase, what the metrics said
+(requests, 5xx, 429s, p95, outbox depth and age, jobs, mails, webhooks, failed scrapes)
+next to what the shoppers saw. Prints a summary, writes
 ``bench/results/drills-cluster.json``, exits 1 if any check failed. Bounded in time.
 """
 
@@ -47,6 +50,7 @@ from . import s3_settings
 from .__main__ import Drill, wind_down
 from .hooks import WebhookSink
 from .mail import start_worker, wait_drained
+from .scrape import MetricsScraper, table
 from .smtp import SmtpSink
 
 GALERA = "/usr/lib/galera/libgalera_smm.so"
@@ -468,6 +472,13 @@ class AppServers:
         self.ports = [free_port() for _ in range(count)]
         self.processes: list[subprocess.Popen[bytes] | None] = [None] * count
 
+    def metrics_dir(self, i: int) -> Path:
+        """Where server ``i``'s workers (and a jobs worker beside it) write their metrics:
+        its /_metrics adds them up. Kept across a restart, so its counters go on."""
+        folder = self.root / f"metrics-a{i + 1}"
+        folder.mkdir(exist_ok=True)
+        return folder
+
     def start(self, i: int) -> None:
         command = [
             sys.executable, "-m", "gunicorn", "-c", "/dev/null", "-w", "2", "--threads", "2",
@@ -475,8 +486,10 @@ class AppServers:
             "bench.drills.mail_app:application",
         ]  # fmt: skip
         log = (self.root / f"app-{i + 1}.log").open("a")
+        # gunicorn.conf.py is not read here (-c /dev/null): the metrics folder is set here.
+        env = {**os.environ, **self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir(i))}
         self.processes[i] = subprocess.Popen(
-            command, env={**os.environ, **self.env}, stdout=subprocess.DEVNULL, stderr=log
+            command, env=env, stdout=subprocess.DEVNULL, stderr=log
         )
         wait_port(self.ports[i], timeout=60)
 
@@ -615,6 +628,12 @@ def main() -> None:
     parser.add_argument("--shops", type=int, default=50)
     parser.add_argument("--shoppers", type=int, default=12)
     parser.add_argument("--seconds", type=int, default=120)
+    parser.add_argument(
+        "--scrape-seconds",
+        type=float,
+        default=3.0,
+        help="how often /_metrics of each app server is sampled",
+    )
     args = parser.parse_args()
     ensure_packages()
     root = temp_root("drills-cluster")
@@ -660,7 +679,11 @@ def main() -> None:
             apps.start(i)
         # Mails go through the job queue (Redis via the Sentinels) to one worker and an
         # SMTP sink: every order's confirmation must arrive once, whatever the faults.
-        worker = start_worker({**os.environ, **apps_ports_env})
+        # The worker writes its job, mail and webhook counters beside server a1's workers
+        # (as a worker on an app server would): a1's /_metrics shows them.
+        worker = start_worker(
+            {**os.environ, **apps_ports_env, "PROMETHEUS_MULTIPROC_DIR": str(apps.metrics_dir(0))}
+        )
         web = f"http://127.0.0.1:{proxy.web_port}/_health"
         _until(lambda: httpx.get(web, timeout=2).status_code == 200, 30, "HAProxy's web backends")
         time.sleep(2)  # every backend through its rising checks, not only the first
@@ -706,6 +729,11 @@ def main() -> None:
              False),
             (s * 0.85, "after", None, False),
         ]  # fmt: skip
+        scraper = MetricsScraper(
+            [f"http://127.0.0.1:{port}/_metrics" for port in apps.ports],
+            interval=args.scrape_seconds,
+        )
+        scraper.start()
         started = time.monotonic()
         for thread in shoppers:
             thread.start()
@@ -713,6 +741,7 @@ def main() -> None:
             if at is not None:  # None: right after the step before
                 time.sleep(max(0.0, started + at - time.monotonic()))
             print(f"t={time.monotonic() - started:5.1f}s  {phase}", flush=True)
+            scraper.mark(phase)
             drill.phase = phase
             if fault:
                 drill.fault = True
@@ -722,9 +751,13 @@ def main() -> None:
                 action()
         time.sleep(max(0.0, started + s - time.monotonic()))
         rejoin_thread.join(180)
+        scraper.mark("oversell")
         oversold, orders = wind_down(drill, shoppers, app, hosts[0])
+        scraper.mark("outbox draining")
         mails = _mails_once(app, sink, drill)
         webhooks = _webhooks_once(app, hooks, drill)
+        scraper.stop()
+        metrics = scraper.report()
         nodes = [
             galera.query(i, "SELECT COUNT(*), COALESCE(SUM(total), 0) FROM drills.orders")[0]
             for i in range(3)
@@ -757,10 +790,13 @@ def main() -> None:
             "pictures_served": drill.pictures,
             "mails": mails,
             "webhooks": webhooks,
+            "metrics_by_phase": metrics,
             "failures": drill.failures[:50],
             "failure_count": len(drill.failures),
         }  # fmt: skip
         print(json.dumps(summary, indent=2))
+        print("\nwhat /_metrics said, by phase (summed over the app servers):")
+        print(table(metrics), flush=True)
         results = Path(__file__).resolve().parent.parent / "results"
         results.mkdir(exist_ok=True)
         (results / "drills-cluster.json").write_text(json.dumps(summary, indent=2))
