@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
@@ -21,9 +22,11 @@ from flask import current_app, g, has_app_context
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select, update
 
-from .. import tracing
+from .. import metrics, tracing
 from ..db import retrying
 from ..extensions import db
+from ..logs import log_context
+from ..metrics import usage
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant, utcnow
 from ..themes.mail import render_mail
@@ -146,7 +149,13 @@ def _send_mail(payload: dict[str, Any]) -> None:
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
-    message.send()
+    try:
+        message.send()
+    except Exception:
+        metrics.mail_sent(ok=False)
+        usage.record(current_tenant().id, mail_failed=1)
+        raise
+    metrics.mail_sent(ok=True)
 
 
 def deliver(ids: Iterable[int]) -> int:
@@ -205,11 +214,27 @@ def _run_one(row_id: int) -> int:
     # shop's row needs the shop bound).
     kind, payload, attempts, key = row.kind, json.loads(row.payload), row.attempts, row.dedupe_key
     origin, parent = row.request_id, row.traceparent  # the request that queued it
+    # Every line of the run says its shop and the request that queued it (storefront.logs).
+    with log_context(shop=tenant.slug, request_id=origin or None, job=kind, job_id=row_id):
+        return _run_claimed(row_id, tenant, kind, payload, attempts, key, origin, parent)
+
+
+def _run_claimed(
+    row_id: int,
+    tenant: Tenant,
+    kind: str,
+    payload: dict[str, Any],
+    attempts: int,
+    key: str,
+    origin: str,
+    parent: str,
+) -> int:
     if tenant.status != "active":
         log.info("outbox: shop %s is %s; %s deferred", tenant.slug, tenant.status, kind)
         _finish(row_id, PENDING, attempts, "shop not active", delay=timedelta(hours=1))
         return 0
     fn = HANDLERS.get(kind)
+    started = time.perf_counter()
     try:
         if fn is None:
             raise LookupError(f"no handler for outbox rows of kind {kind!r}")
@@ -231,11 +256,13 @@ def _run_one(row_id: int) -> int:
             exc,
         )
         _finish(row_id, status, attempts, f"{type(exc).__name__}: {exc}", delay=_backoff(attempts))
+        metrics.job_ran(kind, "dead" if status == DEAD else "failed", time.perf_counter() - started)
         if status == DEAD and kind in GIVE_UP:
             with tenant_context(tenant):
                 GIVE_UP[kind](payload)
         return 0
     _finish(row_id, DONE, attempts + 1, "")
+    metrics.job_ran(kind, "ok", time.perf_counter() - started)
     return 1
 
 
@@ -302,3 +329,11 @@ def retry_dead() -> int:
         ).rowcount  # type: ignore[attr-defined]
         db.session.commit()
     return int(moved)
+
+
+def requeue(row: OutboxMessage) -> None:
+    """Give one dead row of the bound shop a fresh round of attempts: it is delivered
+    after the caller's commit like a new row (the owner's "Send again")."""
+    current_tenant()  # fail closed: a shop's own row only
+    row.status, row.attempts, row.next_attempt_at = PENDING, 0, utcnow()
+    db.session.info.setdefault(NEW_ROWS, []).append(row)
