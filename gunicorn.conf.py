@@ -27,6 +27,7 @@ preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
 # the app (and prometheus_client) is loaded; a fresh folder unless the operator names one.
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="storefront-metrics-")
+    os.environ["STOREFRONT_METRICS_DIR_MADE"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 accesslog = "-"
 errorlog = "-"
@@ -63,12 +64,26 @@ def pre_fork(server, worker):  # gunicorn's hook signature
 
 
 def on_starting(server):  # gunicorn's hook signature
-    """Start the metrics from zero: a named folder may hold a previous run's files."""
+    """Start the metrics afresh: a folder the operator named may hold a previous run's
+    files. Those of processes still alive stay (a ``tenantctl worker`` given the same
+    folder, so the web's scrape shows its jobs too)."""
     folder = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(folder, exist_ok=True)
     for name in os.listdir(folder):
-        if name.endswith(".db"):
-            os.remove(os.path.join(folder, name))
+        pid = name.removesuffix(".db").rpartition("_")[2]
+        if not name.endswith(".db") or (pid.isdigit() and _alive(int(pid))):
+            continue
+        os.remove(os.path.join(folder, name))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()  # the master's own preloaded files go: it serves nothing
 
 
 def child_exit(server, worker):  # gunicorn's hook signature
@@ -77,3 +92,12 @@ def child_exit(server, worker):  # gunicorn's hook signature
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):  # gunicorn's hook signature
+    """Remove the metrics folder made for this run (one the operator named stays)."""
+    made = os.environ.get("STOREFRONT_METRICS_DIR_MADE")
+    if made and made == os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import shutil
+
+        shutil.rmtree(made, ignore_errors=True)
