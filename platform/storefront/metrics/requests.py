@@ -53,6 +53,12 @@ class _Tally(threading.local):
 _tally = _Tally()
 
 
+def statements_so_far() -> int:
+    """SQL statements of the request this thread serves, so far (still readable once
+    the request is measured: an outer layer, the access log, reads it after)."""
+    return _tally.statements
+
+
 def count_statements(engine: Any) -> None:
     """Count the SQL statements (and their time) of the request this thread serves."""
     if event.contains(engine, "before_cursor_execute", _before):
