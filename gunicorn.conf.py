@@ -15,9 +15,17 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then so a slow leak never becomes an outage.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycling by memory, not by count (docs/deploy.md): every GUNICORN_MEMORY_CHECK_EVERY
+# (100) requests a worker reads its resident memory and, over
+# GUNICORN_MAX_WORKER_MEMORY_MB (0: never), finishes the request and exits; the master
+# starts a fresh one. A slow leak never becomes an outage, and a healthy worker keeps its
+# caches: recycling every 2,000 requests restarted each worker every second or two at
+# 2,000 requests a second, and a cached page then ran at half its rate.
+# GUNICORN_MAX_REQUESTS brings counting back (0, the default: off).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+MAX_WORKER_MEMORY_MB = int(os.environ.get("GUNICORN_MAX_WORKER_MEMORY_MB", "512"))
+MEMORY_CHECK_EVERY = max(1, int(os.environ.get("GUNICORN_MEMORY_CHECK_EVERY", "100")))
 # Load the app once in the master; each worker drops the database pool it inherited
 # right after the fork (storefront.db registers that with os.register_at_fork).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "1") == "1"
@@ -45,6 +53,39 @@ forwarder_headers = ""
 secure_scheme_headers: dict[str, str] = {}
 # Headers with underscores (e.g. SCRIPT_NAME sent as a header) are dropped, not mapped.
 header_map = "drop"
+
+
+def post_request(worker, req, environ, resp):  # gunicorn's hook signature
+    """Recycle this worker once it holds more than ``MAX_WORKER_MEMORY_MB``."""
+    count = getattr(worker, "storefront_requests", 0) + 1
+    worker.storefront_requests = count
+    if MAX_WORKER_MEMORY_MB > 0 and count % MEMORY_CHECK_EVERY == 0:
+        recycle_if_over(worker, worker_rss_mb)
+
+
+def recycle_if_over(worker, rss_mb, limit_mb: int | None = None) -> bool:
+    """Over the limit, the worker finishes its request and exits (as ``max_requests``
+    makes it do: ``alive`` off); the master forks a fresh one. ``rss_mb`` is called."""
+    limit = MAX_WORKER_MEMORY_MB if limit_mb is None else limit_mb
+    used = rss_mb()
+    if limit <= 0 or used <= limit or not worker.alive:
+        return False
+    worker.log.info("worker %s holds %d MiB (limit %d): recycled", worker.pid, used, limit)
+    worker.alive = False
+    return True
+
+
+def worker_rss_mb() -> float:
+    """This process's resident memory in MiB (Linux's /proc; elsewhere its peak)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 def nworkers_changed(server, new_value, old_value):  # gunicorn's hook signature
