@@ -20,6 +20,7 @@ from storefront.accounts.models import User
 from storefront.api.http import encode_cursor
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
+from storefront.tenancy.models import utcnow
 from tests.fixtures.factories import host, login
 from tests.plans import SMALL_TABLES, analyze, assert_indexed, recorded
 from tests.test_api import api_key
@@ -239,6 +240,52 @@ def test_the_orders_list_further_down_and_back(app, owner, big):
         f"/admin/orders?status=paid&older={middle}",
     ):
         explained(app, owner, shop, path)
+
+
+def seed_outbox(engine: Engine, tenant_id: int, count: int) -> None:
+    """``count`` mails and webhook deliveries of the shop's history, nearly all delivered,
+    a few that gave up (some long ago) and a few being retried, one statement."""
+    now = utcnow()
+    rows = []
+    for n in range(count):
+        kind = "mail" if n % 3 else "webhook"
+        status, attempts, error = "done", 1, ""
+        if n % 97 == 0 or n >= count - 6:
+            status, attempts, error = "dead", 12, "SMTPRecipientsRefused: x"
+        elif n % 89 == 0:
+            status, attempts, error = "pending", 2, "RuntimeError: answered 500"
+        payload = (
+            f'{{"to": "shopper{n}@example.com", "subject": "Order {n}"}}'
+            if kind == "mail"
+            else f'{{"endpoint_id": 1, "body": {{"type": "order.paid", "id": "e{n}"}}}}'
+        )
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "kind": kind,
+                "dedupe_key": f"seed:{n}",
+                "payload": payload,
+                "status": status,
+                "attempts": attempts,
+                "last_error": error,
+                # A year of history: the failures of the last week are a few of them.
+                "created_at": now - timedelta(hours=3 * (count - n)),
+                "next_attempt_at": now - timedelta(hours=3 * (count - n)),
+            }
+        )
+    with engine.begin() as conn:
+        conn.execute(insert(db.metadata.tables["outbox"]), rows)
+
+
+def test_the_health_panel_reads_the_recent_failures_not_the_mail_history(app, owner, big):
+    """The overview's health: today's figures, and the outbox by shop, kind and status,
+    newest first (a year of delivered mails and deliveries is never read)."""
+    shop, _member = big
+    with app.app_context():
+        seed_outbox(db.engine, shop.id, ORDERS)
+        analyze(db.engine)
+    page = explained(app, owner, shop, "/admin/", small_tables=OVERVIEW_TABLES)
+    assert "Send again" in page.text and "order.paid" in page.text
 
 
 def test_customers_and_one_customer_with_a_thousand_orders(app, owner, big):

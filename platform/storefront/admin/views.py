@@ -56,7 +56,7 @@ from ..tenancy.services import ShopError, tenants_dir
 from ..themes.loader import platform_templates_only
 from ..themes.views import readable_on_white_text
 from ..transfers.views import streamed_orders_csv
-from . import product_details
+from . import health, product_details
 from .branding import refuse_low_contrast
 from .charts import branding_preview, sales_chart
 from .forms import (
@@ -76,6 +76,7 @@ from .forms import (
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 platform_templates_only(bp)
+bp.register_blueprint(health.bp)  # under /admin/health, behind the same gate
 bp.add_app_template_filter(status_label, "status_label")
 bp.add_app_template_filter(role_label, "role_label")
 
@@ -125,6 +126,8 @@ def index() -> str:
         best=reports.best_sellers(30),
         low=reports.running_low(),
         threshold=int(current_app.config.get("LOW_STOCK_THRESHOLD", 3)),
+        health=health.shop_health(),
+        confirm=ConfirmForm(),
     )
 
 

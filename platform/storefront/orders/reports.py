@@ -84,6 +84,14 @@ def running_low(limit: int = 10) -> list[Product]:
     )
 
 
+def orders_paid_today(now: datetime | None = None) -> int:
+    """Orders that became sales on the shop's today, in any currency (cancellations later
+    the same day not taken off: how many came in, not what they are worth)."""
+    today = shop_day(now or utcnow())
+    paid = db.session.scalar(select(func.sum(SalesDay.orders)).where(SalesDay.day == today))
+    return int(paid or 0)
+
+
 def orders_placed() -> int:
     """How many orders the shop has: its gap-free counter says, without counting them."""
     following = db.session.scalar(select(OrderCounter.next_number))

@@ -22,6 +22,16 @@ class OutboxMessage(Model, TenantScoped):
     __scoped_args__ = (
         UniqueConstraint("tenant_id", "dedupe_key"),
         Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+        # A shop's failing mails and webhooks, newest first (the dashboard's health panel):
+        # a range of one shop's one kind and status, never its whole history.
+        Index(
+            "ix_outbox_tenant_id_kind_status_created_at",
+            "tenant_id",
+            "kind",
+            "status",
+            "created_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
