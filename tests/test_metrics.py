@@ -285,3 +285,20 @@ def test_a_redis_outage_fails_no_request_and_no_scrape(app_config, caplog):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_busiest_names_ten_shops_by_worker_seconds_and_days_go_back(app):
+    with app.app_context():
+        for shop_id in range(1, 13):
+            usage.record(shop_id, requests=shop_id, request_seconds=shop_id * 0.5)
+        usage.record(1, errors=2, orders=1, unknown_field=5)
+        top = usage.busiest()
+        assert [load.shop_id for load in top] == list(range(12, 2, -1))
+        total = sum(i * 0.5 for i in range(1, 13))
+        assert top[0].busy_share == pytest.approx(6 / total, abs=0.001)
+        assert top[0].busy_seconds_per_minute == pytest.approx(6 / usage.WINDOW_MINUTES)
+        week = usage.days(1, 7)
+        assert len(week) == 7 and week[0]["requests"] == 1 and week[0]["errors"] == 2
+        assert week[0]["orders"] == 1 and all(day["requests"] == 0 for day in week[1:])
+        assert set(week[0]) == {"day", *usage.FIELDS}
+        assert usage.today(99) == usage.empty()

@@ -86,6 +86,8 @@ class RequestMetrics:
         self.wsgi_app, self.app = wsgi_app, app
         self.usage: usage.Store = app.extensions["storefront.usage"]
         self._cached_routes: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._page_cache = {result: PAGE_CACHE.labels(result) for result in _PAGE_RESULTS}
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         started = time.perf_counter()
@@ -127,14 +129,22 @@ class RequestMetrics:
             route = UNMATCHED
         code = status[:3]
         status_class = f"{code[0]}xx" if code[:1] in "12345" and code[:1] else "5xx"
-        HTTP_REQUESTS.labels(route, method, status_class).inc()
-        HTTP_DURATION.labels(route, method).observe(seconds)
+        key = (route, method, status_class)
+        children = self._children.get(key)
+        if children is None:  # a label set is looked up once (routes are the app's rules)
+            children = (
+                HTTP_REQUESTS.labels(route, method, status_class),
+                HTTP_DURATION.labels(route, method),
+            )
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         statements, sql_seconds = _tally.statements, _tally.seconds
         if not hit:
             HTTP_SQL_STATEMENTS.observe(statements)
             HTTP_SQL_SECONDS.observe(sql_seconds)
         if "storefront.shop" in environ:  # a request at a shop (not /_health and the like)
-            PAGE_CACHE.labels("hit" if hit else "miss" if PAGE_KEY in environ else "bypass").inc()
+            self._page_cache["hit" if hit else "miss" if PAGE_KEY in environ else "bypass"].inc()
         refused = code == "429"
         if refused:
             RATE_LIMIT_REFUSALS.labels(str(environ.get(RATE_LIMIT) or route)).inc()
@@ -168,6 +178,7 @@ class RequestMetrics:
         return found
 
 
+_PAGE_RESULTS = ("hit", "miss", "bypass")
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 

@@ -46,6 +46,7 @@ SECONDS = ("request_seconds",)
 FIELDS = ("requests", "errors", "request_seconds", *COUNTS[2:])
 # What the per-minute buckets keep (the busiest shops' gauges).
 MINUTE_FIELDS = ("requests", "errors", "request_seconds")
+_KNOWN = frozenset(FIELDS)
 WINDOW_MINUTES = 5
 MINUTE_TTL = 15 * 60
 OUTAGE_LOG_INTERVAL = 60.0
@@ -72,6 +73,19 @@ def _clean(raw: Mapping[Any, Any]) -> dict[str, Any]:
 
 def day_of(moment: float) -> str:
     return time.strftime("%Y%m%d", time.gmtime(moment))
+
+
+_stamp: tuple[int, str] = (-1, "")
+
+
+def _minute_and_day(moment: float) -> tuple[int, str]:
+    """(minute number, UTC day) of a moment; the day worked out once a minute."""
+    global _stamp
+    minute = int(moment // 60)
+    known = _stamp
+    if known[0] != minute:
+        known = _stamp = (minute, day_of(minute * 60))
+    return known
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,7 @@ class MemoryStore:
         self._minutes: dict[int, dict[int, dict[str, float]]] = {}
 
     def add(self, shop_id: int, counts: Mapping[str, float], moment: float) -> None:
-        day, minute = day_of(moment), int(moment // 60)
+        minute, day = _minute_and_day(moment)
         with self._lock:
             figures = self._days.get((shop_id, day))
             if figures is None:
@@ -116,10 +130,13 @@ class MemoryStore:
                 bucket = self._minutes[minute] = {}
                 for old in [m for m in self._minutes if m < minute - WINDOW_MINUTES * 2]:
                     del self._minutes[old]
-            shop = bucket.setdefault(shop_id, defaultdict(float))
+            shop = bucket.get(shop_id)
+            if shop is None:
+                shop = bucket[shop_id] = defaultdict(float)
             for name in MINUTE_FIELDS:
-                if name in counts:
-                    shop[name] += counts[name]
+                value = counts.get(name)
+                if value:
+                    shop[name] += value
 
     def _prune(self, moment: float) -> None:
         oldest = day_of(moment - self.retention_days * 86400)
@@ -166,15 +183,20 @@ class RedisStore:
         return f"{self.prefix}usage:m:{minute}"
 
     def add(self, shop_id: int, counts: Mapping[str, float], moment: float) -> None:
-        day, minute = day_of(moment), int(moment // 60)
+        minute, day = _minute_and_day(moment)
         with self._lock:
-            figures = self._days.setdefault((shop_id, day), defaultdict(float))
+            figures = self._days.get((shop_id, day))
+            if figures is None:
+                figures = self._days[(shop_id, day)] = defaultdict(float)
             for name, value in counts.items():
                 figures[name] += value
-            per_minute = self._minutes.setdefault((minute, shop_id), defaultdict(float))
+            per_minute = self._minutes.get((minute, shop_id))
+            if per_minute is None:
+                per_minute = self._minutes[(minute, shop_id)] = defaultdict(float)
             for name in MINUTE_FIELDS:
-                if name in counts:
-                    per_minute[name] += counts[name]
+                value = counts.get(name)
+                if value:
+                    per_minute[name] += value
         if self.interval <= 0:
             self.flush()
         else:
@@ -320,9 +342,9 @@ def record_in(into: Store, shop_id: int | None, **counts: float) -> None:
     if shop_id is None:
         return
     try:
-        wanted = {name: value for name, value in counts.items() if name in FIELDS and value}
+        wanted = {name: value for name, value in counts.items() if value and name in _KNOWN}
         if wanted:
-            into.add(int(shop_id), wanted, time.time())
+            into.add(shop_id, wanted, time.time())
     except Exception:
         log.debug("usage not recorded", exc_info=True)
 
