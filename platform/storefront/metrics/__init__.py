@@ -23,6 +23,9 @@ from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # named, perhaps not made yet (a worker's)
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 # Web requests take milliseconds to a few seconds (the worker timeout is 30 s).
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _STATEMENTS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500)
