@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Callable, Mapping
 from functools import cached_property
 from typing import Any, NoReturn
@@ -40,9 +39,12 @@ from .i18n import init_i18n
 from .jobs import init_jobs
 from .json_limits import BoundedJSONProvider
 from .listing import IdConverter
+from .logs import init_logging
+from .logs.access import init_access_log
+from .logs.sentry import init_sentry
 from .main.views import pages_bp
-from .metrics import init_metrics
 from .media import bp as media_bp
+from .metrics import init_metrics
 from .orders.views import bp as orders_bp
 from .outbox import init_outbox
 from .privacy.views import admin_bp as admin_privacy_bp
@@ -51,13 +53,10 @@ from .probes import bp as platform_bp
 from .storage import init_storage
 from .tenancy import init_tenancy
 from .tenancy.overlay import OverlayConfig
-from .tenancy.request_hooks import RequestLogFilter
 from .themes import init_themes
 from .themes.loader import LayeredEnvironment
 from .tracing import init_tracing
 from .transfers.views import bp as admin_transfers_bp
-
-LOG_FORMAT = "%(asctime)s %(levelname)s [%(shop)s %(request_id)s] %(name)s: %(message)s"
 
 
 class StorefrontFlask(Flask):
@@ -129,7 +128,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter  # before any route is added
     build_config(app, config)
     app.jinja_options = {**app.jinja_options, "cache_size": app.config["TEMPLATE_CACHE_SIZE"]}
-    init_logging(app)
+    init_logging(app)  # JSON lines (text in development), each with its shop and request id
+    init_sentry(app)  # when a DSN is set; early, so errors while the rest starts are reported
     init_extensions(app)
     init_page_cache(app)  # wraps Flask before the language prefix comes off the path
     init_metrics(app)  # around the page cache: the pages it answers are counted too
@@ -142,18 +142,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     init_errors(app)
     init_headers(app)
+    init_access_log(app)  # around every layer but the trace's: the page cache's answers too
     init_tracing(app)  # last: its WSGI layer wraps every other (the page cache's answers too)
     return app
-
-
-def init_logging(app: Flask) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.addFilter(RequestLogFilter())
-    root = logging.getLogger("storefront")
-    if not any(isinstance(h.filters[0], RequestLogFilter) for h in root.handlers if h.filters):
-        root.addHandler(handler)
-    root.setLevel(app.config.get("LOG_LEVEL", "INFO"))
 
 
 def init_extensions(app: Flask) -> None:

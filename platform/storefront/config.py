@@ -114,6 +114,16 @@ class Defaults:
     METRICS_TOKEN: str | None = None
     USAGE_RETENTION_DAYS = 8  # per-shop daily figures kept in Redis (storefront.metrics.usage)
     USAGE_FLUSH_SECONDS = 1.0  # each process sends its per-shop figures this often (0: at once)
+    # Logs (storefront.logs): "json" (one object per line) or "text"; None: text in
+    # development, JSON otherwise. ACCESS_LOG: the app's own line per request
+    # (storefront.access); turn gunicorn's off when it is on (gunicorn.conf.py).
+    LOG_FORMAT: str | None = None
+    ACCESS_LOG = True
+    # Errors to Sentry when a DSN is set (here, or the standard SENTRY_DSN variable);
+    # environment defaults to ENVIRONMENT, release to the installed version.
+    SENTRY_DSN: str | None = None
+    SENTRY_ENVIRONMENT: str | None = None
+    SENTRY_RELEASE: str | None = None
 
 
 def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import typer
-from flask import Flask
+from flask import Flask, g
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +19,7 @@ from ..accounts.services import AccountError
 from ..app import create_app
 from ..config import ConfigError
 from ..extensions import db
+from ..logs import log_context
 from ..outbox import deliver_committed
 from ..tenancy.context import tenant_context
 from ..tenancy.services import ShopError, get_shop
@@ -28,7 +31,13 @@ err_console = Console(stderr=True)
 # Errors an operator can fix: a one-line message and exit code 1, never a traceback.
 USER_ERRORS = (ShopError, AccountError, LookupError)
 
+try:  # Typer runs its own copy of Click (typer._click) since 0.2x; before, Click itself
+    from typer._click.globals import get_current_context
+except ImportError:  # pragma: no cover - an older Typer
+    from click import get_current_context  # type: ignore[no-redef]
+
 _app: Flask | None = None
+log = logging.getLogger("storefront.cli")
 
 
 def get_app() -> Flask:
@@ -51,13 +60,21 @@ def set_app(app: Flask | None) -> None:
 
 @contextmanager
 def app_context() -> Iterator[Flask]:
+    """The app's context for one command: its log lines say the command and the shop it
+    acts on, under an id of its own that the outbox rows it queues keep (as a request's)."""
     app = get_app()
-    with app.app_context():
-        try:
-            yield app
-        except USER_ERRORS as exc:
-            db.session.rollback()
-            fail(str(exc))
+    command, slug = _invocation()
+    with app.app_context(), log_context(command=command, shop=slug):
+        if "request_id" not in g:
+            g.request_id = f"cli-{secrets.token_hex(8)}"
+        with log_context(request_id=g.request_id):
+            log.info("tenantctl %s", command)
+            try:
+                yield app
+            except USER_ERRORS as exc:
+                db.session.rollback()
+                log.warning("tenantctl %s failed: %s", command, exc)
+                fail(str(exc))
         # Mails the command's commits queued go out now (failures wait in the outbox).
         deliver_committed()
 
@@ -67,6 +84,18 @@ def shop_context(slug: str) -> Iterator[Flask]:
     """An app context with the shop bound, for commands that act inside one shop."""
     with app_context() as app, tenant_context(get_shop(slug)):
         yield app
+
+
+def _invocation() -> tuple[str, str | None]:
+    """The command being run (``shops suspend``) and the shop it names, if any."""
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return "", None
+    names, slug = [], ctx.params.get("slug")
+    while ctx is not None and ctx.parent is not None:  # the root's name is the program's
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names)), str(slug) if slug else None
 
 
 def fail(message: str, code: int = 1) -> None:
