@@ -144,3 +144,44 @@ def test_gunicorn_recycles_a_worker_over_the_limit_and_keeps_one_under_it(tmp_pa
     assert len(set(over)) == 4  # every request, a fresh worker
     under = _pids(tmp_path, 30)
     assert len(set(under)) == 1  # no recycling by count, far under the memory limit
+
+
+def test_the_cheap_access_line_is_gunicorns_line(tmp_path):
+    """gunicorn.conf.py's logger writes the shipped format's line itself (cheaper):
+    the same line gunicorn's own logger writes; another format is gunicorn's."""
+    import datetime
+    import itertools
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    conf = runpy.run_path(str(CONF))
+    response = SimpleNamespace(status="200 OK", sent=2708, headers=[("ETag", '"x"')])
+    request = SimpleNamespace(headers=[("HOST", "acme.test"), ("USER-AGENT", 'curl/8 %s "x"')])
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/p/anvil?q=%20", "SERVER_PROTOCOL": "HTTP/1.1",
+               "REMOTE_ADDR": "10.0.0.7", "HTTP_USER_AGENT": 'curl/8 %s "x"',
+               "storefront.shop": "acme", "storefront.request_id": "4f0c"}  # fmt: skip
+    took = datetime.timedelta(seconds=1, microseconds=12_345)
+    files = itertools.count()
+
+    def line(logger_class, environ: dict, fmt: str = conf["access_log_format"]) -> str:
+        config = Config()
+        path = tmp_path / f"{next(files)}.log"
+        config.set("accesslog", str(path))
+        config.set("access_log_format", fmt)
+        logger = logger_class(config)
+        logger.access(response, request, environ, took)
+        for handler in [*logger.access_log.handlers, *logger.error_log.handlers]:
+            handler.close()
+        return path.read_text()
+
+    cheap = conf["logger_class"]
+    assert line(cheap, environ) == line(Logger, environ)
+    assert line(cheap, environ) == (
+        '10.0.0.7 "GET /p/anvil?q=%20 HTTP/1.1" 200 2708 1012ms shop=acme rid=4f0c '
+        '"curl/8 %s \\"x\\""\n'
+    )
+    bare = {k: v for k, v in environ.items() if not k.startswith(("storefront.", "HTTP_"))}
+    assert line(cheap, bare) == line(Logger, bare)  # "-" where a value is missing
+    other = "%(h)s %(s)s %({etag}o)s"
+    assert line(cheap, environ, other) == line(Logger, environ, other) == '10.0.0.7 200 \\"x\\"\n'
