@@ -302,3 +302,16 @@ def test_busiest_names_ten_shops_by_worker_seconds_and_days_go_back(app):
         assert week[0]["orders"] == 1 and all(day["requests"] == 0 for day in week[1:])
         assert set(week[0]) == {"day", *usage.FIELDS}
         assert usage.today(99) == usage.empty()
+
+
+@pytest.mark.settings(RATELIMIT_ENABLED=True, API_RATE_LIMIT="2 per minute")
+def test_a_refusal_is_counted_under_its_limit_and_for_its_shop(app, client, make_shop):
+    shop = make_shop("acme")
+    before = scrape(client)
+    answers = [client.get("/api/v1/categories", headers=host(shop)).status_code for _ in range(3)]
+    assert answers == [200, 200, 429]
+    after = scrape(client)
+    name = "storefront_rate_limit_refusals_total"
+    assert value(after, name, limit="api") - value(before, name, limit="api") == 1
+    with app.app_context():
+        assert usage.today(shop.id)["rate_limited"] == 1

@@ -29,6 +29,7 @@ from limits import parse
 from pydantic import BaseModel, Field
 from werkzeug.datastructures import MultiDict
 
+from .. import metrics
 from ..accounts import services as accounts
 from ..accounts import tokens
 from ..accounts.mail import normalize_email, request_password_reset
@@ -112,6 +113,7 @@ def _limit(account: str, kind: str = "login") -> None:
     uid = current_tenant().uid
     for keys in ((f"api-{kind}-ip", uid, get_remote_address()), (f"api-{kind}", uid, account)):
         if not limiter.limiter.hit(item, *keys):
+            metrics.refused_by(f"api-{kind}")
             raise ApiError(429, "Too many attempts: wait a minute and try again.")
 
 

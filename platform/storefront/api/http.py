@@ -18,6 +18,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse
 
+from .. import metrics
 from ..accounts import tokens
 from ..catalog.keyset import Mark
 from ..extensions import limiter
@@ -175,6 +176,7 @@ def _rate_limit() -> None:
         if not allowed:
             g.rate_headers = _rate_headers(item.amount, 0, reset, policy)
             g.rate_headers["Retry-After"] = str(max(reset, 1))
+            metrics.refused_by(keys[1])  # "api" (the client's) or "api-shop"
             raise ApiError(429, f"Too many requests: at most {text}. Try again in {reset} s.")
         if tightest is None or remaining < tightest[0]:
             tightest = (remaining, item.amount, reset, policy)

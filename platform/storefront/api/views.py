@@ -18,6 +18,7 @@ from dataclasses import replace
 from flask import Blueprint, Response, abort, g, jsonify, request
 from flask_login import current_user
 
+from .. import metrics
 from ..accounts import tokens
 from ..accounts.auth import api_unauthenticated
 from ..cart import services as cart_services
@@ -96,6 +97,7 @@ def _count_search() -> None:
         search_limits.count_search()
     except search_limits.SearchBusy as busy:
         g.rate_headers = {**g.get("rate_headers", {}), "Retry-After": str(busy.retry_after)}
+        metrics.refused_by("search")
         raise ApiError(429, f"Too many searches: try again in {busy.retry_after} s.") from None
 
 

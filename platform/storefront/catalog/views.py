@@ -9,6 +9,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import metrics
 from ..caching import shop_cached
 from ..errors import error_page
 from ..i18n import localized
@@ -95,6 +96,7 @@ def _search_busy(retry_after: int) -> Response:
     )
     response = error_page(429, message)
     response.headers["Retry-After"] = str(retry_after)
+    metrics.refused_by("search")
     return response
 
 

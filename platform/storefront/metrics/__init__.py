@@ -131,6 +131,18 @@ def rate_limited(limit: str) -> None:
     _safe_inc(RATE_LIMIT_REFUSALS, limit)
 
 
+RATE_LIMIT_ENVIRON = "storefront.rate_limit"
+
+
+def refused_by(limit: str) -> None:
+    """Name the limit behind this request's 429 (``storefront_rate_limit_refusals_total``
+    counts the answer under it; without a name, under the route)."""
+    from flask import has_request_context, request
+
+    if has_request_context():
+        request.environ[RATE_LIMIT_ENVIRON] = limit
+
+
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 

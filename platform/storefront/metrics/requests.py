@@ -32,7 +32,7 @@ from . import (
 
 PAGE_KEY = "storefront.page_key"  # storefront.caching: looked up in the page cache, missed
 PAGE_HIT = "storefront.page_cache"  # storefront.caching: answered from it ("hit")
-RATE_LIMIT = "storefront.rate_limit"  # a limit's name, set where a 429 is decided
+RATE_LIMIT = "storefront.rate_limit"  # a limit's name (metrics.refused_by)
 ROUTE = "storefront.route"  # the matched rule (note_route), "" when none matched
 UNMATCHED = "unmatched"
 
