@@ -38,8 +38,12 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["STOREFRONT_METRICS_DIR_MADE"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
-# GUNICORN_ACCESSLOG: a file, "-" (stdout, the default) or empty (off).
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
+# One access line per request: the app writes its own (storefront.logs.access, JSON with
+# the shop, request id, route, SQL count), so gunicorn's is off unless the app's is
+# (STOREFRONT_ACCESS_LOG=false) or GUNICORN_ACCESSLOG names a file, or "-" for stdout.
+_app_access_log = os.environ.get("STOREFRONT_ACCESS_LOG", "true").strip()  # read as JSON
+_gunicorn_access_log = "-" if _app_access_log in ("false", "0") else ""
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", _gunicorn_access_log) or None
 errorlog = "-"
 # Shop slug and request id on every access-log line (set by the shop middleware).
 access_log_format = (

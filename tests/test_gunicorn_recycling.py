@@ -19,7 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "gunicorn.conf.py"
 VARIABLES = ("GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_WORKER_MEMORY_MB",
-             "GUNICORN_MEMORY_CHECK_EVERY")  # fmt: skip
+             "GUNICORN_MEMORY_CHECK_EVERY", "GUNICORN_ACCESSLOG",
+             "STOREFRONT_ACCESS_LOG")  # fmt: skip
 
 
 def _conf(monkeypatch, **env: str) -> dict:
@@ -144,6 +145,16 @@ def test_gunicorn_recycles_a_worker_over_the_limit_and_keeps_one_under_it(tmp_pa
     assert len(set(over)) == 4  # every request, a fresh worker
     under = _pids(tmp_path, 30)
     assert len(set(under)) == 1  # no recycling by count, far under the memory limit
+
+
+def test_one_access_line_the_apps_unless_it_is_off(monkeypatch):
+    assert _conf(monkeypatch)["accesslog"] is None  # the app writes its own line
+    assert _conf(monkeypatch, STOREFRONT_ACCESS_LOG="true")["accesslog"] is None
+    for off in ("false", "0"):  # what the app's config reads as off (JSON)
+        assert _conf(monkeypatch, STOREFRONT_ACCESS_LOG=off)["accesslog"] == "-"
+    assert _conf(monkeypatch, GUNICORN_ACCESSLOG="/var/log/a.log")["accesslog"] == "/var/log/a.log"
+    both_off = _conf(monkeypatch, STOREFRONT_ACCESS_LOG="false", GUNICORN_ACCESSLOG="")
+    assert both_off["accesslog"] is None
 
 
 def test_the_cheap_access_line_is_gunicorns_line(tmp_path):
