@@ -74,6 +74,31 @@ def _product_id(live_server, slug: str, sku: str) -> int:
         return product_by_sku(sku).id
 
 
+def _failing(live_server, slug: str) -> None:
+    """Give the shop's health panel something to show: orders paid today, a mail that gave
+    up, a webhook delivery waiting for its next attempt (a day away: the sweeper leaves it)."""
+    from datetime import timedelta
+
+    from storefront.extensions import db
+    from storefront.orders.aggregates import SalesDay, shop_day
+    from storefront.outbox.services import MAX_ATTEMPTS, enqueue, enqueue_mail
+    from storefront.tenancy import tenant_context
+    from storefront.tenancy.models import utcnow
+    from storefront.tenancy.registry import context_for
+
+    with live_server.app.app_context(), tenant_context(context_for(slug)):
+        db.session.add(SalesDay(day=shop_day(utcnow()), currency="EUR", orders=4, revenue=9900))
+        mail = enqueue_mail("a-very-long-address.for-a-phone@example.com", "Your order", "Thanks")
+        hook = enqueue("webhook", {"endpoint_id": 0, "body": {"type": "order.paid", "id": "e1"}})
+        db.session.flush()
+        mail.status, mail.attempts = "dead", MAX_ATTEMPTS
+        mail.last_error = "SMTPRecipientsRefused: {}"
+        hook.attempts, hook.last_error = 2, "RuntimeError: answered 503"
+        hook.next_attempt_at = utcnow() + timedelta(days=1)
+        db.session.info.pop("storefront.outbox.new", None)  # not delivered on commit
+        db.session.commit()
+
+
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_every_page_type_is_accessible(browser, live_server, axe_source, viewport, screenshots):
     port = live_server.port
@@ -103,6 +128,18 @@ def test_every_page_type_is_accessible(browser, live_server, axe_source, viewpor
         problems += _audit(page, base + path, axe_source, viewport)
         if path == "/admin/" and viewport == "desktop":
             page.screenshot(path=screenshots / "acme-dashboard.png", full_page=True)
+    # The other theme's dashboard, its health panel showing failures (acme's: all good).
+    _failing(live_server, "globex")
+    globex = f"http://globex.localhost:{port}"
+    page.goto(globex + "/login")
+    page.fill("input[name=email]", "owner@globex.example.com")
+    page.fill("input[name=password]", "demo-password")
+    page.click("form.form [type=submit]")
+    page.wait_for_load_state()
+    problems += _audit(page, globex + "/admin/", axe_source, viewport)
+    assert page.locator("#health .health-problem").count() == 2
+    if viewport == "desktop":
+        page.locator("#health").screenshot(path=screenshots / "globex-dashboard-health.png")
     problems += _audit(page, f"http://127.0.0.1:{port}/", axe_source, viewport)
     context.close()
     assert not problems, "\n".join(problems)
