@@ -16,6 +16,7 @@ CHECKOUT = {
     "address": "1 Loop Road",
     "postal_code": "12345",
     "city": "Loopback",
+    "country_area": "NY",  # a US address needs its state (and 12345 is a New York code)
     "country": "US",
     "payment_method": "manual",
 }

@@ -733,7 +733,7 @@ def main() -> None:
             [f"http://127.0.0.1:{port}/_metrics" for port in apps.ports],
             interval=args.scrape_seconds,
         )
-        scraper.start()
+        scraper.start(timeline[0][1])
         started = time.monotonic()
         for thread in shoppers:
             thread.start()

@@ -157,9 +157,11 @@ class MetricsScraper:
     def _open(self, name: str) -> Phase:
         return self.phases.setdefault(name, Phase(name))
 
-    def start(self) -> None:
-        """A first scrape (the baseline: nothing before it counts), then the thread."""
+    def start(self, phase: str = "start") -> None:
+        """A first scrape (the baseline: nothing before it counts), then the thread; what
+        follows counts for ``phase``."""
         self.sample()
+        self._phase = self._open(phase)
         self._thread = threading.Thread(target=self._run, name="metrics-scraper", daemon=True)
         self._thread.start()
 
