@@ -82,6 +82,7 @@ ErrorCode = StrEnum(  # type: ignore[misc]
                 "insufficient_scope",
                 "invalid_credentials",
                 "invalid_token",
+                "second_factor_required",
                 "token_expired",
             }
         )

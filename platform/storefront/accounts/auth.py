@@ -13,6 +13,7 @@ from ..extensions import db, security
 from ..i18n import TRANSLATIONS_DIR
 from ..tenancy.context import current_tenant_or_none
 from ..themes.mail import render_mail_part
+from . import second_factor
 from .datastore import ShopUserDatastore
 from .forms import ShopForgotPasswordForm, ShopLoginForm
 from .mail import OutboxMailUtil, speak_to
@@ -56,10 +57,12 @@ def init_security(app: Flask) -> None:
     """Bind Flask-Security to the per-shop datastore."""
     for key, value in {**SECURITY_DEFAULTS, **message_defaults()}.items():
         app.config.setdefault(key, value)
+    second_factor.configure(app)
     datastore = ShopUserDatastore(db, User, Role)
     # Security() takes mail_util_cls in its constructor only, and `security` is built
     # unbound in extensions (which must not import accounts): set it before init_app.
     security._mail_util_cls = OutboxMailUtil
+    security._totp_cls = second_factor.ShopTotp  # the shop's name in authenticator apps
     security.confirm_policy = _shop_confirms  # type: ignore[method-assign]
     security.init_app(
         app,

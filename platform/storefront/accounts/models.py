@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask_security import RoleMixin, UserMixin
+from flask_security import AsaList, RoleMixin, UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
 )
+from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from ..db import Timestamp
@@ -94,6 +95,15 @@ class User(Model, TenantScoped, UserMixin):
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     # Signing in, and a session's first use each day (accounts.sessions).
     last_seen_at: Mapped[datetime | None] = mapped_column(Timestamp, default=utcnow)
+    # A second factor, kept by Flask-Security's two-factor feature (accounts.second_factor):
+    # the method ("authenticator"), the TOTP secret (encrypted with a key derived from
+    # SECRET_KEY) and the recovery codes (encrypted likewise, each usable once).
+    tf_primary_method: Mapped[str | None] = mapped_column(String(64), default=None)
+    tf_totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
+    tf_phone_number: Mapped[str | None] = mapped_column(String(128), default=None)
+    mf_recovery_codes: Mapped[list[str] | None] = mapped_column(
+        MutableList.as_mutable(AsaList()), default=None
+    )
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin
         secondary=roles_users,
@@ -107,6 +117,21 @@ class User(Model, TenantScoped, UserMixin):
         ),
         lazy="selectin",
     )
+
+    def check_tf_required(
+        self, tf_setup_methods: list[tuple[str, str]], tf_fresh: bool
+    ) -> tuple[bool, list[tuple[str, str]]]:
+        """Flask-Security's question after the password: a code is asked of everyone who
+        set up a second factor, and of staff whose shop or platform requires one (who
+        set one up first)."""
+        from .second_factor import required_for  # models load before the app's config
+
+        return bool(tf_setup_methods) or required_for(self), tf_setup_methods
+
+    def check_tf_required_setup(self) -> bool:
+        from .second_factor import required_for
+
+        return required_for(self)
 
     @property
     def role_names(self) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import cast
 
@@ -15,6 +16,8 @@ from ..tenancy.context import current_tenant
 from ..tenancy.request_hooks import shop_base_url
 from .models import SHOP_ROLES, Role, User
 from .sessions import end_all_sessions
+
+log = logging.getLogger(__name__)
 
 
 class AccountError(ValueError):
@@ -112,6 +115,20 @@ def deactivate(email: str) -> User:
     security.datastore.set_token_uniquifier(user)
     end_all_sessions(user.id)
     db.session.flush()
+    return user
+
+
+def reset_second_factor(email: str) -> User:
+    """Take an account's second factor away (its phone is lost and so are its recovery
+    codes): it signs in with its password alone until it sets one up again, or at its
+    next sign-in when its shop requires one. Its sessions and login tokens end."""
+    user = get_user(email)
+    # Method, secret, recovery codes and passkeys; new uniquifiers void every session,
+    # remember cookie and login token already out there.
+    security.datastore.reset_user_access(user)
+    end_all_sessions(user.id)
+    db.session.flush()
+    log.warning("second factor of %s reset by the operator", user.email)
     return user
 
 

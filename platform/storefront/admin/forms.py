@@ -189,6 +189,9 @@ class SettingsForm(FlaskForm):
             "leave empty to keep accounts."
         ),
     )
+    staff_second_factor = BooleanField(
+        _l("Ask everyone who runs the shop for a code at sign-in (two-step sign-in)"),
+    )
     submit = SubmitField(_l("Save settings"))
 
 

@@ -627,6 +627,7 @@ def settings() -> ResponseReturnValue:
         form.banner_text.data = ctx.settings.branding.banner_text
         form.guest_data_days.data = ctx.settings.privacy.guest_data_days
         form.inactive_account_days.data = ctx.settings.privacy.inactive_account_days
+        form.staff_second_factor.data = ctx.settings.security.staff_second_factor
         for locale, own in ctx.settings.content.items():
             for name in SETTINGS_TEXTS:
                 field = form._fields.get(translation_field(name, locale))
@@ -642,6 +643,7 @@ def settings() -> ResponseReturnValue:
                 changes[f"content.{locale}.{name}"] = texts.get(name) or None
         changes["privacy.guest_data_days"] = form.guest_data_days.data
         changes["privacy.inactive_account_days"] = form.inactive_account_days.data
+        changes["security.staff_second_factor"] = True if form.staff_second_factor.data else None
         try:
             config_edit.update_values(ctx.slug, changes)
         except ShopError as exc:

@@ -30,8 +30,8 @@ from pydantic import BaseModel, Field
 from werkzeug.datastructures import MultiDict
 
 from .. import metrics
+from ..accounts import second_factor, tokens
 from ..accounts import services as accounts
-from ..accounts import tokens
 from ..accounts.mail import normalize_email, request_password_reset
 from ..addresses import services as addresses
 from ..addresses.countries import AddressInvalid, address_lines
@@ -135,6 +135,14 @@ def login() -> Response:
         and not current_app.config.get("SECURITY_LOGIN_WITHOUT_CONFIRMATION")
     ):
         raise ApiError(403, "Confirm your email address first: see the mail we sent.")
+    if second_factor.has_second_factor(user) or second_factor.required_for(user):
+        # A password alone never opens an account that signs in with a code.
+        raise ApiError(
+            403,
+            "This account signs in with a second factor: sign in on the shop's pages, "
+            "or use an API key.",
+            code="second_factor_required",
+        )
     token = cart_services.header_token()
     if token:
         cart_services.merge_anonymous_cart(user.id, token)

@@ -117,6 +117,15 @@ def deactivate(slug: str, email: str) -> None:
     ok(f"{email} at {slug} is deactivated; its sessions and tokens are void")
 
 
+@app.command("reset-second-factor")
+def reset_second_factor(slug: str, email: str) -> None:
+    """Take away a lost second factor (app and recovery codes); its sessions end."""
+    with shop_context(slug):
+        services.reset_second_factor(email)
+        db.session.commit()
+    ok(f"{email} at {slug} signs in with the password alone until a new second factor is set up")
+
+
 SCOPE_HELP = (
     f"What the key may do; repeat for several: {', '.join(tokens.SCOPES)} "
     f"(default: {', '.join(tokens.STAFF_SCOPES)})."

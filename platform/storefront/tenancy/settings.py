@@ -188,6 +188,13 @@ class Privacy(_Strict):
     inactive_account_days: int | None = Field(None, ge=90, le=3650)
 
 
+class SecuritySettings(_Strict):
+    """Sign-in rules the owner sets: ``staff_second_factor`` asks every owner and staff
+    account for a second factor (set up at their next sign-in)."""
+
+    staff_second_factor: bool = False
+
+
 class ShopTexts(_Strict):
     """The shop's own texts in one of its other locales (the defaults are the ones in
     ``[branding]``, ``[mail]``, ``[shipping]`` and ``[payment]``)."""
@@ -226,6 +233,7 @@ class ShopSettings(_Strict):
     payment: Payment = Payment()
     api: ApiSettings = ApiSettings()
     privacy: Privacy = Privacy()
+    security: SecuritySettings = SecuritySettings()
     config: dict[str, Any] = {}
 
     @model_validator(mode="before")
