@@ -24,16 +24,19 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import IO, Any
 from urllib.parse import unquote_plus
 
 from flask import Flask, g, has_request_context
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from ..tenancy.context import current_tenant_or_none
 
 ROOT = "storefront"  # the platform's loggers are all below this one
+ACCESS_LOGGER = "storefront.access"  # the access line (storefront.logs.access)
 ENVIRON = "environ"  # a request's WSGI environ, bound by the access layer
 REDACTED = "REDACTED"
 # Fields a ``log_context`` may bind besides the shop and request id; each lands on the
@@ -95,25 +98,31 @@ _PARAM_NAMES = "|".join(re.escape(name) for name in sorted(SECRET_PARAMS, key=le
 # What looks like a credential wherever it appears: our API keys (``sf_`` and 43
 # characters), webhook signing secrets, payment keys, bearer tokens, JSON web tokens,
 # and the tokens in Flask-Security's reset and confirm links.
-_SECRETS = re.compile(
-    r"(?P<key>\bsf_)[A-Za-z0-9_-]{16,}"
-    r"|(?P<whsec>\bwhsec_)[A-Za-z0-9+/=_-]{8,}"
-    r"|(?P<stripe>\b[sr]k_(?:live|test)_)[A-Za-z0-9]{8,}"
-    r"|(?P<bearer>\b[Bb]earer\s+)[^\s,;\"']+"
-    r"|\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"
-    r"|(?P<link>/(?:reset|confirm)/)[^/\s?#\"']{8,}"
-    rf"|(?P<param>(?<![A-Za-z0-9_-])(?i:{_PARAM_NAMES})=)[^&\s#;,\"']+"
+_TOKENS = re.compile(
+    r"(\bsf_)[A-Za-z0-9_-]{16,}"
+    r"|(\bwhsec_)[A-Za-z0-9+/=_-]{8,}"
+    r"|(\b[sr]k_(?:live|test)_)[A-Za-z0-9]{8,}"
+    r"|(\b[Bb]earer\s+)[^\s,;\"']+"
+    r"|()\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"
+    r"|(/(?:reset|confirm)/)[^/\s?#\"']{8,}"
 )
+# Substrings one of which each token above contains: most lines have none, and a few
+# substring searches cost less than the expression.
+_TOKEN_MARKS = ("sf_", "whsec_", "k_live_", "k_test_", "earer", "eyJ", "/reset/", "/confirm/")
+_PARAMS = re.compile(rf"((?<![A-Za-z0-9_-])(?i:{_PARAM_NAMES})=)[^&\s#;,\"']+")
 
 
 def _replace(match: re.Match[str]) -> str:
-    prefix = next((v for v in match.groupdict().values() if v is not None), "")
-    return f"{prefix}{REDACTED}"
+    return f"{next((v for v in match.groups() if v is not None), '')}{REDACTED}"
 
 
 def redact(text: str) -> str:
     """``text`` with every credential it shows replaced by ``REDACTED``."""
-    return _SECRETS.sub(_replace, text)
+    if any(mark in text for mark in _TOKEN_MARKS):
+        text = _TOKENS.sub(_replace, text)
+    if "=" in text:
+        text = _PARAMS.sub(_replace, text)
+    return text
 
 
 def redact_query(query: str) -> str:
@@ -177,6 +186,8 @@ class RedactFilter(logging.Filter):
 
 
 def _redact_record(record: logging.LogRecord) -> None:
+    if record.name == ACCESS_LOGGER:  # built from parts already redacted
+        return
     try:
         message = record.getMessage()
     except Exception:  # noqa: BLE001 - a bad format string: logging reports it itself
@@ -212,24 +223,33 @@ class TextFormatter(logging.Formatter):
 
 
 # Always present on a JSON line (null when unknown); user_id and api_key_id only when known.
-_JSON_FIELDS = ["levelname", "name", "message", "shop", "request_id"]
-_JSON_NAMES = {"levelname": "level", "name": "logger", "exc_info": "exception"}
-_OPTIONAL = ("user_id", "api_key_id")
+_FIRST = ("shop", "request_id")
+_OPTIONAL = frozenset({"user_id", "api_key_id"})
+_NOT_FIELDS = frozenset(RESERVED_ATTRS) | {"taskName", *_FIRST}
 
 
 class JsonLineFormatter(JsonFormatter):
-    """python-json-logger's formatter: ``time`` (UTC, ISO 8601), ``level``, ``logger``,
-    ``message``, ``shop``, ``request_id``, then whatever the record carries besides (the
-    access line's fields, a job's, ``user_id``/``api_key_id`` when known)."""
+    """python-json-logger's formatter (its serialisation of any value, exceptions and
+    dict messages), with the fields gathered in one pass: ``time`` (UTC, ISO 8601),
+    ``level``, ``logger``, ``message``, ``shop``, ``request_id``, then whatever the
+    record carries besides (the access line's fields, a job's, ``user_id`` and
+    ``api_key_id`` when known)."""
 
-    def __init__(self) -> None:
-        super().__init__(_JSON_FIELDS, rename_fields=_JSON_NAMES, timestamp="time")
-
-    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
-        for name in _OPTIONAL:
-            if log_data.get(name) is None:
-                log_data.pop(name, None)
-        return {"time": log_data.pop("time"), **log_data}  # first: a line sorts by it
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data["time"] = datetime.fromtimestamp(record.created, tz=UTC).isoformat()
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = record.message
+        fields = record.__dict__
+        log_data["shop"] = fields.get("shop")
+        log_data["request_id"] = fields.get("request_id")
+        for name, value in fields.items():
+            if name not in _NOT_FIELDS and not (value is None and name in _OPTIONAL):
+                log_data[name] = value
+        for name, value in message_dict.items():
+            log_data["exception" if name == "exc_info" else name] = value
 
     def formatException(self, ei: Any) -> str:  # type: ignore[override]
         return redact(str(super().formatException(ei)))

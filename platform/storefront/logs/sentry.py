@@ -90,7 +90,8 @@ def init_sentry(app: Flask) -> None:
         environment=app.config.get("SENTRY_ENVIRONMENT") or app.config.get("ENVIRONMENT"),
         release=app.config.get("SENTRY_RELEASE") or _release(),
         integrations=[FlaskIntegration()],
-        send_default_pii=False,
+        # send_default_pii stays unset, which is off: 2.76 warns when it is passed at all
+        # (data_collection supersedes it) and keeps the EventScrubber below only without it.
         max_request_body_size="never",
         include_local_variables=False,
         event_scrubber=EventScrubber(

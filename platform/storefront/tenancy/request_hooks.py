@@ -188,21 +188,6 @@ def add_request_id(response: Response) -> Response:
     return response
 
 
-class RequestLogFilter(logging.Filter):
-    """Stamp every log record with the shop slug and request id (``-`` outside requests)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        from flask import has_request_context
-
-        if has_request_context():
-            record.shop = g.get("shop_slug", "-")
-            record.request_id = g.get("request_id", "-")
-        else:
-            record.shop = getattr(record, "shop", "-")
-            record.request_id = getattr(record, "request_id", "-")
-        return True
-
-
 def init_request_hooks(app: Flask) -> None:
     # Must run before every other before_request hook (CSRF, rate limits, auth): they all
     # need the shop bound, so the resolver goes first in the list, not by import order.
