@@ -197,3 +197,25 @@ def test_the_owner_turns_the_requirement_on_in_the_dashboard(app, shop):
     assert "staff_second_factor = true" in (tenant_folder(app, "acme") / "tenant.toml").read_text()
     later = app.test_client()
     assert "/tf-setup" in login(later, shop, OWNER).location
+
+
+def test_a_sign_in_from_a_new_browser_mails_the_owner_once(app, shop, outbox):
+    from storefront.outbox import deliver_committed
+
+    def mails_to(email):
+        with app.app_context():
+            deliver_committed()
+        return [m for m in outbox if email in m.to and "New sign-in" in m.subject]
+
+    browser = app.test_client()
+    assert login(browser, shop, OWNER).status_code == 302
+    assert len(mails_to(OWNER)) == 1
+    token = csrf_from(browser.get("/account", headers=host(shop)).text)
+    out = browser.post("/logout", data={"csrf_token": token}, headers=host(shop))
+    assert out.status_code == 302
+    assert login(browser, shop, OWNER).status_code == 302  # the same browser: it has the cookie
+    assert len(mails_to(OWNER)) == 1
+    login(app.test_client(), shop, OWNER)  # another browser
+    assert len(mails_to(OWNER)) == 2
+    login(app.test_client(), shop, SHOPPER)  # shoppers without a second factor: no mail
+    assert mails_to(SHOPPER) == []

@@ -23,6 +23,7 @@ from .auth import init_security
 from .guards import init_guards, next_param
 from .limits import init_limits
 from .models import User
+from .new_device import init_new_device_mails
 from .services import create_roles, create_user
 from .sessions import init_sessions
 from .views import bp
@@ -37,6 +38,7 @@ def init_accounts(app: Flask) -> None:
         app, url_for_security=page_security_url, csrf_token=generate_csrf, next_param=next_param
     )
     init_guards(app)
+    init_new_device_mails(app)  # first: the session's start commits the mail it queues
     init_sessions(app)
     user_registered.connect(_give_customer_role, app)
     user_confirmed.connect(_claim_guest_orders, app)
