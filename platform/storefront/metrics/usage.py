@@ -134,9 +134,8 @@ class MemoryStore:
             if shop is None:
                 shop = bucket[shop_id] = defaultdict(float)
             for name in MINUTE_FIELDS:
-                value = counts.get(name)
-                if value:
-                    shop[name] += value
+                if name in counts:
+                    shop[name] += counts[name]
 
     def _prune(self, moment: float) -> None:
         oldest = day_of(moment - self.retention_days * 86400)
@@ -194,9 +193,8 @@ class RedisStore:
             if per_minute is None:
                 per_minute = self._minutes[(minute, shop_id)] = defaultdict(float)
             for name in MINUTE_FIELDS:
-                value = counts.get(name)
-                if value:
-                    per_minute[name] += value
+                if name in counts:
+                    per_minute[name] += counts[name]
         if self.interval <= 0:
             self.flush()
         else:
