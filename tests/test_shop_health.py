@@ -101,6 +101,7 @@ def test_each_shop_sees_its_own_figures_only(app, shops):
         row = enqueue_mail("x@globex.example", "Hi", "Hi")  # a failing mail, retried later
         db.session.flush()
         row.attempts, row.last_error = 1, "ConnectionRefusedError: [Errno 111]"
+        row.next_attempt_at = utcnow() + timedelta(minutes=30)  # its backoff
         db.session.commit()
 
     acme_text = panel(signed_in(app, acme), acme)
