@@ -64,6 +64,13 @@ class Role(Model, TenantScoped, RoleMixin):
         return f"<Role {self.name}>"
 
 
+class CodeList(AsaList):
+    """Flask-Security's list-in-a-text-column, safe in SQLAlchemy's statement cache (it
+    holds no state of its own)."""
+
+    cache_ok = True
+
+
 class User(Model, TenantScoped, UserMixin):
     __tablename__ = "users"
     __scoped_args__ = (
@@ -102,7 +109,7 @@ class User(Model, TenantScoped, UserMixin):
     tf_totp_secret: Mapped[str | None] = mapped_column(String(255), default=None)
     tf_phone_number: Mapped[str | None] = mapped_column(String(128), default=None)
     mf_recovery_codes: Mapped[list[str] | None] = mapped_column(
-        MutableList.as_mutable(AsaList()), default=None
+        MutableList.as_mutable(CodeList()), default=None
     )
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin
