@@ -335,3 +335,28 @@ def test_mail_reasons_in_plain_words(app, error, words):
 def test_webhook_reasons_in_plain_words(app, error, words):
     with app.test_request_context():
         assert words in health.webhook_reason(error)
+
+
+def test_an_erased_persons_mails_are_no_failure_and_never_sent_again(app, shops):
+    """An erasure drops the person's queued mails (dead, "erased") and scrubs the address
+    of those that had failed: neither is a failure to act on, nor sent again."""
+    from storefront.privacy import services as privacy
+
+    acme, _globex = shops
+    failed = dead_mail(app, acme, "gone@example.com")
+    with app.app_context(), tenant_context(acme):
+        enqueue_mail("gone@example.com", "Your order", "Thanks")  # queued, not yet sent
+        db.session.commit()
+        privacy.erase("gone@example.com")
+        db.session.commit()
+    owner = signed_in(app, acme)
+    page = owner.get("/admin/", headers=host(acme)).text
+    mails = card(panel(owner, acme), "Mail failures")
+    assert "gone@example.com" not in page
+    assert "1 mail was not delivered" in mails  # the one that failed, its address erased
+    assert "Send again" not in mails
+    retry = f"/admin/health/mails/{failed}/retry"
+    assert (
+        owner.post(retry, data={"csrf_token": csrf_from(page)}, headers=host(acme)).status_code
+        == 404
+    )

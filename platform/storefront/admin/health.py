@@ -26,6 +26,7 @@ from ..metrics import usage
 from ..orders import reports
 from ..outbox.models import DEAD, PENDING, OutboxMessage
 from ..outbox.services import requeue
+from ..privacy.services import ERASED
 from ..shared import SafeView
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
@@ -38,6 +39,7 @@ RECENT_DAYS = 7  # a delivery that gave up longer ago than this is history, not 
 SHOWN = 5  # failures listed per kind; the counts say how many more
 COUNT_CAP = 100  # past this, "100+"
 USAGE_KEY = "storefront.usage"  # app.extensions: the per-shop figures' store, once set up
+DROPPED = "erased"  # last_error of a queued mail dropped by an erasure (privacy.services)
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Failure(SafeView):
     """One mail or webhook delivery that failed, as the owner reads it."""
 
     id: int
+    can_retry: bool  # a mail that gave up, to an address that was not erased
     what: str  # a mail's recipient, a delivery's event
     subject: str  # a mail's subject ("" for a delivery)
     reason: str  # in plain words
@@ -108,6 +111,7 @@ def failures(kind: str, now: datetime) -> Failures:
         OutboxMessage.kind == kind,
         OutboxMessage.status == DEAD,
         OutboxMessage.created_at >= now - timedelta(days=RECENT_DAYS),
+        OutboxMessage.last_error != DROPPED,  # no failure: the person was erased
     )
     # A fresh row has no attempt behind it yet; one deferred because the shop was closed
     # has no failure either (its attempts are not counted).
@@ -142,6 +146,7 @@ def _failure(row: OutboxMessage) -> Failure:
         reason = webhook_reason(row.last_error)
     return Failure(
         id=row.id,
+        can_retry=row.kind == "mail" and row.status == DEAD and _sendable(payload),
         what=what,
         subject=subject,
         reason=reason,
@@ -158,6 +163,12 @@ def _payload(row: OutboxMessage) -> dict[str, Any]:
     except ValueError:
         return {}
     return payload if isinstance(payload, dict) else {}
+
+
+def _sendable(payload: dict[str, Any]) -> bool:
+    """Whether a mail still has its recipient (an erasure scrubs it to ``[erased]``)."""
+    to = str(payload.get("to") or "")
+    return "@" in to and ERASED not in to
 
 
 def _error_type(error: str) -> str:
@@ -222,7 +233,7 @@ def retry_mail(row_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     row = db.session.get(OutboxMessage, row_id)  # scoped: another shop's row is None
-    if row is None or row.kind != "mail" or row.status != DEAD:
+    if row is None or row.kind != "mail" or row.status != DEAD or not _sendable(_payload(row)):
         abort(404)
     requeue(row)
     db.session.commit()
