@@ -73,6 +73,7 @@ def test_increases_are_summed_by_phase_and_gauges_keep_their_peak():
     assert rows["fault"]["5xx"] == 4
     assert rows["fault"]["outbox_pending_max"] == 9
     assert (rows["fault"]["scrapes"], rows["fault"]["scrapes_failed"]) == (2, 1)
+    assert scraper.errors == {"b": "fault: ConnectError: refused"}
     assert "fault" in table(scraper.report()).splitlines()[2]
 
 

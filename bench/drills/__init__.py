@@ -21,6 +21,15 @@ CHECKOUT = {
     "payment_method": "manual",
 }
 
+# An order's confirmation mail is "<shop>: thank you for your order <number>" (orders/mail.py).
+CONFIRMATION = re.compile(r"thank you for your order (\S+)$")
+
+
+def confirmed_order(subject: str) -> str | None:
+    """The order number a confirmation mail's subject names; None for any other mail."""
+    found = CONFIRMATION.search(subject)
+    return found.group(1) if found else None
+
 
 def s3_settings(endpoint: str) -> dict[str, str]:
     """Shop files in the drill's S3-compatible store (its bucket, fixed credentials)."""

@@ -46,7 +46,7 @@ import httpx
 from ..net import free_port, wait_port
 from ..platform_setup import build_app, migrate, provision, temp_root
 from ..stats import percentile
-from . import s3_settings
+from . import confirmed_order, s3_settings
 from .__main__ import Drill, wind_down
 from .hooks import WebhookSink
 from .mail import start_worker, wait_drained
@@ -580,9 +580,8 @@ def _mails_once(app: Any, sink: SmtpSink, drill: Drill) -> dict[str, int]:
     numbers = _stored_orders(app)
     ids: dict[str, Counter[str]] = {}
     for message in sink.messages:
-        subject = str(message["Subject"])
-        if subject.startswith("Your order "):
-            number = subject.removeprefix("Your order ")
+        number = confirmed_order(str(message["Subject"]))
+        if number is not None:
             ids.setdefault(number, Counter())[str(message["Message-ID"])] += 1
     result = {
         "orders": len(numbers),
@@ -685,7 +684,9 @@ def main() -> None:
             {**os.environ, **apps_ports_env, "PROMETHEUS_MULTIPROC_DIR": str(apps.metrics_dir(0))}
         )
         web = f"http://127.0.0.1:{proxy.web_port}/_health"
-        _until(lambda: httpx.get(web, timeout=2).status_code == 200, 30, "HAProxy's web backends")
+        # gunicorn binds before its workers have loaded the app: on a loaded machine six
+        # workers and the jobs worker take more than 30 s to import it.
+        _until(lambda: httpx.get(web, timeout=2).status_code == 200, 120, "HAProxy's web backends")
         time.sleep(2)  # every backend through its rising checks, not only the first
         drill = ClusterDrill(proxy.web_port, hosts)
         shoppers = [threading.Thread(target=drill.shopper, args=(n,), daemon=True)
@@ -791,6 +792,7 @@ def main() -> None:
             "mails": mails,
             "webhooks": webhooks,
             "metrics_by_phase": metrics,
+            "metrics_scrape_errors": scraper.errors,  # each server's last failed scrape
             "failures": drill.failures[:50],
             "failure_count": len(drill.failures),
         }  # fmt: skip

@@ -148,6 +148,7 @@ class MetricsScraper:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._get = get or (lambda url: _get(url, headers, timeout))
         self.phases: dict[str, Phase] = {}
+        self.errors: dict[str, str] = {}  # each server's last failed scrape, why
         self._phase = self._open("start")
         self._last: dict[str, dict[Key, float]] = {}
         self._lock = threading.Lock()
@@ -191,8 +192,9 @@ class MetricsScraper:
             phase.scrapes += 1
             try:
                 cumulative, gauges = parse(self._get(url))
-            except Exception:  # noqa: BLE001 - a server down, a timeout: counted as failed
+            except Exception as exc:  # noqa: BLE001 - a server down, a timeout: counted
                 phase.failed += 1
+                self.errors[url] = f"{phase.name}: {type(exc).__name__}: {exc}"[:200]
                 continue
             self._add(phase, url, cumulative, gauges)
 
