@@ -360,3 +360,17 @@ def test_an_erased_persons_mails_are_no_failure_and_never_sent_again(app, shops)
         owner.post(retry, data={"csrf_token": csrf_from(page)}, headers=host(acme)).status_code
         == 404
     )
+
+
+def test_an_endpoint_switched_off_shows_though_nothing_failed_lately(app, shops):
+    from storefront.webhooks.models import WebhookEndpoint
+
+    acme, _globex = shops
+    with app.app_context(), tenant_context(acme):
+        db.session.add(
+            WebhookEndpoint(url="https://hooks.example.com/x", events="order.paid", active=False)
+        )
+        db.session.commit()
+    hooks = card(panel(signed_in(app, acme), acme), "Webhook failures")
+    assert "1 endpoint was switched off after failing again and again." in hooks
+    assert "All good" not in hooks and "hooks.example.com" not in hooks
