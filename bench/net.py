@@ -31,6 +31,23 @@ def wait_port(port: int, up: bool = True, timeout: float = 30.0) -> None:
     raise RuntimeError(f"port {port} did not come {'up' if up else 'down'} in {timeout}s")
 
 
+SHIPPED_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
+
+
+def gunicorn_command(
+    target: str, port: int, workers: int, *, threads: int = 1, shipped: bool = False
+) -> list[str]:
+    """gunicorn with bare settings (``-c /dev/null``: the benchmark sets what it measures)
+    or, ``shipped``, with the repository's gunicorn.conf.py as operators run it (its
+    recycling, access log, preload and hooks) and only the workers and port given."""
+    bind = ["-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    if shipped:
+        return [sys.executable, "-m", "gunicorn", "-c", str(SHIPPED_CONF), *bind, target]
+    return [sys.executable, "-m", "gunicorn", "-c", "/dev/null", *bind,
+            "--threads", str(threads), "--timeout", "30", "--log-level", "warning",
+            target]  # fmt: skip
+
+
 def start_gunicorn(
     target: str,
     root: Path,
@@ -39,25 +56,49 @@ def start_gunicorn(
     threads: int = 1,
     log: Path | None = None,
     env: dict[str, str] | None = None,
+    shipped: bool = False,
 ) -> tuple[subprocess.Popen[bytes], int]:
     """Serve ``target`` with gunicorn on a spare loopback port (``BENCH_ROOT`` = ``root``);
-    returns the process and the port once it accepts connections. The repository's
-    gunicorn.conf.py is not read (``-c /dev/null``): the benchmark sets what it measures."""
+    returns the process and the port once it accepts connections. Bare settings, or
+    ``shipped``: gunicorn.conf.py, with the app's log level, every log line (the access
+    lines included) written to ``log`` or a file in ``root``, as to a file or journald."""
     port = free_port()
-    command = [
-        sys.executable, "-m", "gunicorn", "-c", "/dev/null", "-w", str(workers),
-        "--threads", str(threads), "-b", f"127.0.0.1:{port}", "--timeout", "30",
-        "--log-level", "warning", target,
-    ]  # fmt: skip
-    errors = log.open("w") if log else subprocess.DEVNULL  # owned by the child
+    command = gunicorn_command(target, port, workers, threads=threads, shipped=shipped)
+    if shipped:
+        log = log or root / "gunicorn-shipped.log"
+    output = log.open("a" if shipped else "w") if log else subprocess.DEVNULL  # the child's
     server = subprocess.Popen(
         command,
-        env={**os.environ, "BENCH_ROOT": str(root), **(env or {})},
-        stdout=subprocess.DEVNULL,
-        stderr=errors,
+        env={
+            **os.environ,
+            "BENCH_ROOT": str(root),
+            **(env or {}),
+            **({"BENCH_SHIPPED": "1"} if shipped else {}),
+        },  # fmt: skip
+        stdout=output if shipped else subprocess.DEVNULL,
+        stderr=output,
     )
     wait_port(port)
     return server, port
+
+
+def wait_page(port: int, host: str, path: str, timeout: float = 60.0) -> None:
+    """Until ``path`` at ``host`` answers 200: a worker has loaded the app (without a
+    preload the port is open before any worker can answer)."""
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host})
+    while True:
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                answer.read()
+                return
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class LoopbackSink:

@@ -33,7 +33,9 @@ def build_app(root: Path, **config: Any) -> Any:
         "PREFERRED_URL_SCHEME": "http",
         "MAIL_BACKEND": "locmem",
         "RATELIMIT_ENABLED": False,
-        "LOG_LEVEL": "WARNING",
+        # As shipped (BENCH_SHIPPED=1, behind gunicorn.conf.py): the app's own level, so
+        # its access line per request is written, as in production.
+        "LOG_LEVEL": "INFO" if os.environ.get("BENCH_SHIPPED") == "1" else "WARNING",
         # No outbox sweeper thread: the benches send no mail, and an app a bench has
         # finished with would keep polling its deleted database.
         "OUTBOX_SWEEP_SECONDS": 0,
