@@ -1,7 +1,8 @@
 """``make drills``: 50 shops under concurrent shoppers on gunicorn + MariaDB + Redis, with
 Redis stopped for 20 s and MariaDB restarted mid-run, then an oversell drill.
 
-Every response is checked to belong to the host's shop. Prints a summary and writes
+Every response is checked to belong to the host's shop; the server's ``/_metrics`` is
+sampled every few seconds and reported by phase (``scrape``). Prints a summary and writes
 ``bench/results/drills.json``; exits 1 if any check failed. Loopback only, bounded in
 time (``--seconds``) and in clients (``--shoppers``).
 """
@@ -25,6 +26,7 @@ import httpx
 from ..net import start_gunicorn
 from ..platform_setup import build_app, migrate, provision, temp_root
 from . import CHECKOUT, CSRF, PRODUCT_ID, SAME_ORIGIN
+from .scrape import MetricsScraper, table
 from .services import MariaDB, Redis
 
 SLUG = re.compile(r"\bs\d{5}\b")
@@ -189,17 +191,9 @@ def oversell(
         product = PRODUCT_ID.search(page.text)
         drill.add_to_cart(client, host, product.group(1))
         form = drill.get(client, host, "/checkout")
+        # The shoppers' address: a US one must be valid for the country (state, ZIP code).
         forms.append(
-            {
-                "email": "o@example.com",
-                "name": "O",
-                "address": "A",
-                "postal_code": "1",
-                "city": "C",
-                "country": "US",
-                "payment_method": "manual",
-                "csrf_token": CSRF.search(form.text).group(1),
-            }
+            {**CHECKOUT, "email": "o@example.com", "csrf_token": CSRF.search(form.text).group(1)}
         )
         clients.append(client)
     barrier = threading.Barrier(buyers)
@@ -307,12 +301,16 @@ def main() -> None:
             workers=3,
             threads=4,
             log=root / "gunicorn.log",
+            # Bare settings (no gunicorn.conf.py): the workers' metrics folder set here.
+            env={"PROMETHEUS_MULTIPROC_DIR": str(root / "metrics")},
         )
         drill = Drill(port, hosts)
         shoppers = [
             threading.Thread(target=drill.shopper, args=(i,), daemon=True)
             for i in range(args.shoppers)
         ]
+        scraper = MetricsScraper([f"http://127.0.0.1:{port}/_metrics"])
+        scraper.start("normal")
         started = time.monotonic()
         for thread in shoppers:
             thread.start()
@@ -328,13 +326,17 @@ def main() -> None:
             time.sleep(max(0.0, started + at - time.monotonic()))
             print(f"t={time.monotonic() - started:5.1f}s  {phase}", flush=True)
             drill.phase = phase if phase != "mariadb restarting" else "mariadb down"
+            scraper.mark(drill.phase)
             if action is not None:
                 action()
             if phase == "mariadb restarting":
                 drill.phase = "recovered"
+                scraper.mark(drill.phase)
                 drill.recovered_at = time.monotonic()
         time.sleep(max(0.0, started + s - time.monotonic()))
+        scraper.mark("oversell")
         oversold, orders = wind_down(drill, shoppers, app, hosts[0])
+        scraper.stop()
         by_phase: dict[str, dict[str, int]] = {}
         for (phase, status), count in sorted(drill.statuses.items()):
             by_phase.setdefault(phase, {})[str(status)] = count
@@ -344,12 +346,16 @@ def main() -> None:
             "seconds": args.seconds,
             "responses": sum(drill.statuses.values()),
             "by_phase": by_phase,
+            "metrics_by_phase": scraper.report(),
+            "metrics_scrape_errors": scraper.errors,
             "orders": orders,
             "oversell": oversold,
             "failures": drill.failures[:50],
             "failure_count": len(drill.failures),
         }
         print(json.dumps(summary, indent=2))
+        print("\nwhat /_metrics said, by phase:")
+        print(table(summary["metrics_by_phase"]), flush=True)
         results = Path(__file__).resolve().parent.parent / "results"
         results.mkdir(exist_ok=True)
         shutil.copy(root / "gunicorn.log", results / "drills-gunicorn.log")

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from ..net import free_port, start_gunicorn
 from ..platform_setup import migrate, provision, temp_root
-from . import CHECKOUT, CSRF, PRODUCT_ID, SAME_ORIGIN
+from . import CHECKOUT, CSRF, PRODUCT_ID, SAME_ORIGIN, confirmed_order
 from .services import Redis
 from .smtp import SmtpSink
 
@@ -222,7 +222,7 @@ def main() -> None:
             in_database = set(db.session.scalars(select(Order.number)))
         subjects = Counter(m["Subject"] for m in sink.messages)
         ids = Counter(m["Message-ID"] for m in sink.messages)
-        mailed = {s.removeprefix("Your order ") for s in subjects if s.startswith("Your order ")}
+        mailed = {n for s in subjects if (n := confirmed_order(str(s)))}
         duplicates = sum(n - 1 for n in subjects.values() if n > 1)
         lost = set(acknowledged) - in_database
         unmailed = in_database - mailed
@@ -246,7 +246,7 @@ def main() -> None:
         redis_down_seconds = time.monotonic() - down_since
         redis.start()
         b_left = wait_drained(app, 90)
-        b_mailed = {m["Subject"].removeprefix("Your order ") for m in sink.messages}
+        b_mailed = {confirmed_order(str(m["Subject"])) for m in sink.messages}
         b_missing = [n for n in b_orders if n and n not in b_mailed]
         b_5xx = sum(n for status, n in b_statuses.items() if status >= 500)
         if b_5xx or b_missing or b_left:
@@ -276,10 +276,10 @@ def main() -> None:
         with app.app_context(), all_tenants():
             all_orders = set(db.session.scalars(select(Order.number)))
         all_subjects = Counter(
-            m["Subject"] for m in sink.messages if m["Subject"].startswith("Your order ")
+            n for m in sink.messages if (n := confirmed_order(str(m["Subject"])))
         )
         all_duplicates = sum(n - 1 for n in all_subjects.values() if n > 1)
-        all_unmailed = all_orders - {s.removeprefix("Your order ") for s in all_subjects}
+        all_unmailed = all_orders - set(all_subjects)
         if all_duplicates or all_unmailed or final_left:
             failures.append(
                 f"whole run: {all_duplicates} duplicates, {len(all_unmailed)} unmailed, "
