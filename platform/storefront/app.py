@@ -20,6 +20,7 @@ from .admin.domains import bp as admin_domains_bp
 from .admin.keys import bp as admin_keys_bp
 from .admin.payments import bp as admin_payments_bp
 from .admin.product_details import bp as admin_products_bp
+from .admin.seo import bp as admin_seo_bp
 from .admin.views import bp as admin_bp
 from .admin.webhooks import bp as admin_webhooks_bp
 from .api.account import bp as api_account_bp
@@ -50,6 +51,7 @@ from .outbox import init_outbox
 from .privacy.views import admin_bp as admin_privacy_bp
 from .privacy.views import bp as privacy_bp
 from .probes import bp as platform_bp
+from .seo.views import init_seo
 from .storage import init_storage
 from .tenancy import init_tenancy
 from .tenancy.overlay import OverlayConfig
@@ -140,6 +142,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_jobs(app)
     init_accounts(app)
     register_blueprints(app)
+    init_seo(app)  # sitemaps, robots.txt, the head's tags; a 301 for a moved page's 404
     init_errors(app)
     init_headers(app)
     init_access_log(app)  # around every layer but the trace's: the page cache's answers too
@@ -183,6 +186,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_discounts_bp)
     app.register_blueprint(admin_payments_bp)
     app.register_blueprint(admin_pages_bp)
+    app.register_blueprint(admin_seo_bp)
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)

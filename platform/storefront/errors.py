@@ -117,6 +117,9 @@ def _http_error(exc: HTTPException) -> Response:
     return error_page(exc.code, message)
 
 
+http_error = _http_error  # a handler of one code (seo's 404) hands other answers back here
+
+
 def _template_error(exc: TemplateError) -> Response:
     where = ""
     if isinstance(exc, TemplateSyntaxError):

@@ -37,6 +37,8 @@ def _form(page: content.Page | None) -> PageForm:
     if page is not None and request.method == "GET":
         form.title.data, form.slug.data = page.title, page.slug
         form.body.data, form.published.data = page.body, page.published
+        form.meta_title.data = page.meta_title or ""
+        form.meta_description.data = page.meta_description or ""
         for locale, texts in (page.translations or {}).items():
             for name in TEXTS:
                 field = form._fields.get(translation_field(name, locale))
@@ -55,6 +57,8 @@ def _save(page: content.Page | None) -> ResponseReturnValue:
                 slug=(form.slug.data or "").strip() or _made_slug(page, form.title.data),
                 body=form.body.data or "",
                 published=bool(form.published.data),
+                meta_title=form.meta_title.data or None,
+                meta_description=form.meta_description.data or None,
                 translations=translations_of(form, TEXTS),
             )
             db.session.commit()

@@ -113,6 +113,18 @@ class ProductForm(FlaskForm):
         validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp", "avif"], _l("Images only."))],
         description=_l("More pictures, and their order, once the product is saved."),
     )
+    meta_title = StringField(
+        _l("Title for search engines"),
+        validators=[Optional(), Length(max=200)],
+        filters=[stripped],
+        description=_l("Optional. Leave empty to use the title and the shop's name."),
+    )
+    meta_description = TextAreaField(
+        _l("Description for search engines"),
+        validators=[Optional(), Length(max=320)],
+        filters=[stripped],
+        description=_l("Optional. Leave empty to use the start of the description."),
+    )
     active = BooleanField(_l("Active (visible in the shop)"), default=True)
     featured = BooleanField(_l("Featured on the home page"))
     submit = SubmitField(_l("Save product"))
@@ -448,6 +460,18 @@ class PageForm(FlaskForm):
             "HTML is shown as text."
         ),
         render_kw={"rows": 14},
+    )
+    meta_title = StringField(
+        _l("Title for search engines"),
+        validators=[Optional(), Length(max=200)],
+        filters=[stripped],
+        description=_l("Optional. Leave empty to use the title and the shop's name."),
+    )
+    meta_description = TextAreaField(
+        _l("Description for search engines"),
+        validators=[Optional(), Length(max=320)],
+        filters=[stripped],
+        description=_l("Optional. Leave empty to use the start of the text."),
     )
     published = BooleanField(_l("Published"), default=True)
     submit = SubmitField(_l("Save page"))

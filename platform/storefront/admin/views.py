@@ -174,6 +174,8 @@ def _product_form(product: Product | None = None) -> ProductForm:
         currency = shop_currency()
         for name in ("sku", "title", "slug", "description", "image_url", "tax_class"):
             getattr(form, name).data = getattr(product, name)
+        for name in ("meta_title", "meta_description"):
+            getattr(form, name).data = getattr(product, name)
         form.active.data, form.featured.data = product.active, product.featured
         form.price.data = str(to_major(product.price, currency))
         if product.compare_at_price:
@@ -218,6 +220,8 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         featured=form.featured.data,
         image_url=form.image_url.data or None,
         tax_class=form.tax_class.data or "standard",
+        meta_title=form.meta_title.data or None,
+        meta_description=form.meta_description.data or None,
     )
     if "stock" in form:
         fields["stock"] = form.stock.data or 0

@@ -89,6 +89,9 @@ class Category(Model, TenantScoped):
     position: Mapped[int] = mapped_column(Integer, default=0)
     # The name in the shop's other locales: {"fr_FR": {"name": "..."}}.
     translations: Mapped[dict[str, dict[str, str]] | None] = mapped_column(JSON, default=dict)
+    # What search engines show (storefront.seo); empty: made from the name.
+    meta_title: Mapped[str | None] = mapped_column(String(200))
+    meta_description: Mapped[str | None] = mapped_column(String(320))
 
     def __repr__(self) -> str:
         return f"<Category {self.slug}>"
@@ -112,11 +115,14 @@ class Product(Model, TenantScoped):
         Index("ix_products_admin_newest", "tenant_id", "created_at", "id"),
         # The dashboard's "running low": active products under a stock, fewest first.
         Index("ix_products_running_low", "tenant_id", "active", "stock", "title", "id"),
+        # The sitemap: a shop's active products in id order, read by keyset (storefront.seo).
+        Index("ix_products_sitemap", "tenant_id", "active", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sku: Mapped[str] = mapped_column(Identifier(64))
-    slug: Mapped[str] = mapped_column(Identifier(120))
+    # active_history: the old slug is known when it changes, for its redirect (seo).
+    slug: Mapped[str] = mapped_column(Identifier(120), active_history=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(LongText, default="")
     price: Mapped[int] = mapped_column(Integer)  # minor units (cents)
@@ -137,6 +143,9 @@ class Product(Model, TenantScoped):
     # ["S", "M"], "translations": {"de_DE": {"name": "Größe", "values": ["S", "M"]}}}].
     # Empty: a simple product, priced and stocked on its own row.
     options: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=list)
+    # What search engines show (storefront.seo); empty: made from the title and description.
+    meta_title: Mapped[str | None] = mapped_column(String(200))
+    meta_description: Mapped[str | None] = mapped_column(String(320))
 
     categories: Mapped[list[Category]] = relationship(
         secondary=product_categories,

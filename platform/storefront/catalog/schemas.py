@@ -45,6 +45,9 @@ ImageUrl = Annotated[
     | None,
     AfterValidator(check_image_url),
 ]
+# What search engines show (storefront.seo); null or absent: made from the content.
+MetaTitle = Annotated[str, Field(max_length=200)] | None
+MetaDescription = Annotated[str, Field(max_length=320)] | None
 CategorySlugs = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=120)]],
     Field(max_length=MAX_CATEGORIES),
@@ -88,6 +91,8 @@ class ProductIn(BaseModel):
     categories: CategorySlugs = []
     translations: Translations = {}
     tax_class: TaxClass = "standard"
+    meta_title: MetaTitle = None
+    meta_description: MetaDescription = None
 
 
 def _no_null_where_refused(schema: dict[str, Any]) -> None:
@@ -124,6 +129,8 @@ class ProductPatch(BaseModel):
     categories: CategorySlugs | None = None
     translations: Translations | None = None
     tax_class: TaxClass | None = None
+    meta_title: MetaTitle = None
+    meta_description: MetaDescription = None
 
     # Fields that exist on every product: sent as null they are an error, not "unset".
     NOT_NULL: ClassVar[tuple[str, ...]] = (

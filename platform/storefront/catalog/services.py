@@ -256,9 +256,13 @@ def create_product(
     active: bool = True,
     translations: dict[str, dict[str, str]] | None = None,
     tax_class: str = "standard",
+    meta_title: str | None = None,
+    meta_description: str | None = None,
 ) -> Product:
     product = Product(
         tax_class=tax_class,
+        meta_title=meta_title or None,
+        meta_description=meta_description or None,
         translations=merge_translations({}, translations),
         active=active,
         sku=sku,
@@ -299,6 +303,8 @@ PRODUCT_FIELDS = frozenset(
         "image_url",
         "translations",
         "tax_class",
+        "meta_title",
+        "meta_description",
     }
 )
 

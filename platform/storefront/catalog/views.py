@@ -17,7 +17,7 @@ from ..listing import page_number
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_values
 from . import search_limits, services
-from .views_model import CARD_SIZES, PAGE_SIZES
+from .views_model import CARD_SIZES, PAGE_SIZES, CategoryView
 
 bp = Blueprint("catalog", __name__)
 # What the picture macro tells browsers about a card's and a product page's image width.
@@ -34,7 +34,12 @@ SORT_LABELS = {
 SEARCH_SORT_LABELS = {"relevance": _l("Best match"), **SORT_LABELS}
 
 
-def _listing(title: str, category: str | None = None, query: str | None = None) -> str:
+def _listing(
+    title: str,
+    category: str | None = None,
+    query: str | None = None,
+    found: CategoryView | None = None,
+) -> str:
     page = page_number(request.args.get("page"))
     labels = SEARCH_SORT_LABELS if query else SORT_LABELS
     sort = request.args.get("sort", "relevance" if query else "newest")
@@ -53,6 +58,7 @@ def _listing(title: str, category: str | None = None, query: str | None = None) 
         categories=services.category_tree(),
         endpoint=request.endpoint,
         page_args={k: v for k, v in page_args.items() if v},
+        listed_category=found,
     )
 
 
@@ -71,7 +77,14 @@ def category(slug: str) -> str:
         found = services.get_category(slug)
     except LookupError:
         abort(404)
-    return _listing(localized(found.translations, "name", found.name), category=slug)
+    name = localized(found.translations, "name", found.name)
+    shown = CategoryView(
+        slug=found.slug,
+        name=name,
+        meta_title=found.meta_title or "",
+        meta_description=found.meta_description or "",
+    )
+    return _listing(name, category=slug, found=shown)
 
 
 @bp.route("/search")

@@ -89,6 +89,10 @@ class ProductView(SafeView):
     variants: tuple[VariantView, ...] = ()
     price_from: bool = False  # variants cost different amounts: the price is the lowest
     selected: VariantView | None = None  # the variant a product page opens with
+    # What search engines show, as the owner set it ("": made from the title/description).
+    meta_title: str = ""
+    meta_description: str = ""
+    category_slugs: tuple[str, ...] = ()  # beside ``categories``: the breadcrumb's links
 
     @property
     def main_image(self) -> ImageView:
@@ -116,6 +120,8 @@ class CategoryView(SafeView):
     slug: str
     name: str
     children: tuple[CategoryView, ...] = ()
+    meta_title: str = ""  # what search engines show ("": made from the name)
+    meta_description: str = ""
 
 
 def image_view(image: ProductImage, alt: str) -> ImageView:
@@ -242,6 +248,9 @@ def view(product: Product, full: bool = False, variant_id: int | None = None) ->
         variants=variants,
         price_from=len(prices) > 1,
         selected=_selected(variants, variant_id) if full else None,
+        meta_title=product.meta_title or "",
+        meta_description=product.meta_description or "",
+        category_slugs=tuple(c.slug for c in product.categories),
     )
 
 

@@ -28,6 +28,8 @@ class PageView(SafeView):
     slug: str
     title: str
     html: Markup
+    meta_title: str = ""  # what search engines show ("": made from the title and body)
+    meta_description: str = ""
 
 
 def published(slug: str) -> PageView | None:
@@ -41,6 +43,8 @@ def published(slug: str) -> PageView | None:
         slug=page.slug,
         title=localized(page.translations, "title", page.title),
         html=render(localized(page.translations, "body", page.body)),
+        meta_title=page.meta_title or "",
+        meta_description=page.meta_description or "",
     )
 
 

@@ -1,0 +1,1 @@
+"""Found by search engines: sitemaps, robots.txt, canonical links, structured data, redirects."""
