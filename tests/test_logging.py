@@ -277,6 +277,26 @@ def test_a_job_run_later_by_a_worker_logs_the_request_too(app, make_shop, lines)
     assert (later["shop"], later["request_id"], later["job_id"]) == ("acme", "rid-earlier", row_id)
 
 
+def test_a_periodic_task_logs_its_shop_and_name(app, make_shop, lines, monkeypatch):
+    from storefront.jobs import periodic
+
+    make_shop("acme")
+
+    def failing() -> None:
+        said("checking")
+        raise RuntimeError("broken")
+
+    task = periodic.Task("test-task", 3_600, failing)
+    monkeypatch.setattr("storefront.jobs.periodic.TASKS", (task,))
+    with app.app_context():
+        assert periodic.run_periodic(10 * 3_600 - 1) == 0
+    checking, failed = [line for line in lines.json() if line["logger"] != "storefront.access"]
+    assert checking["message"] == "checking" and failed["level"] == "ERROR"
+    for line in (checking, failed):
+        assert line["shop"] == "acme" and line["job"] == "periodic:test-task"
+    assert "RuntimeError: broken" in failed["exception"]
+
+
 def test_tenantctl_logs_the_command_and_its_shop(app, runner, make_shop, lines):
     make_shop("acme")
     result = runner.invoke(["rename", "acme", "Acme & Sons"])

@@ -25,6 +25,7 @@ from ..catalog import search
 from ..catalog.models import Product
 from ..extensions import db
 from ..i18n import shop_locale
+from ..logs import log_context
 from ..orders import services as orders
 from ..outbox import deliver_committed
 from ..outbox.services import queue_shop_mail
@@ -205,6 +206,12 @@ def _run_once(shop_id: int, task: Task, period: int) -> int:
     if tenant is None:
         return 0
     kind, started = f"periodic:{task.name}", time.perf_counter()
+    with log_context(shop=tenant.slug, job=kind):  # its lines, the failure's too
+        return _run_bound(tenant, task, period, kind, started)
+
+
+def _run_bound(tenant: Tenant, task: Task, period: int, kind: str, started: float) -> int:
+    shop_id = tenant.id
     try:
         with tenant_context(tenant):
             db.session.add(PeriodicRun(task=task.name, period=period))
