@@ -319,3 +319,27 @@ def test_the_owner_sets_a_page_title_and_description(app, client, shop, make_use
     assert "<title>Returns made easy | Acme</title>" in page
     assert meta(page, "description") == "Thirty days, free."
     assert meta(page, "og:title") == "Returns made easy | Acme"
+
+
+def test_the_owner_sets_a_category_title_and_description(app, client, shop, make_user):
+    _product(app, shop, category="Tools")
+    make_user(shop, "owner@example.com", roles=["owner"])
+    owner = app.test_client()
+    login(owner, shop, "owner@example.com")
+    form = owner.get("/admin/categories/tools", headers=host(shop))
+    saved = owner.post(
+        "/admin/categories/tools",
+        data={
+            "csrf_token": csrf_from(form.text),
+            "name": "Tools",
+            "parent": "",
+            "position": "0",
+            "meta_title": "Hand tools | Acme",
+            "meta_description": "Hammers, anvils & more.",
+        },
+        headers=host(shop),
+    )
+    assert saved.status_code == 302
+    page = client.get("/c/tools", headers=host(shop)).text
+    assert "<title>Hand tools | Acme</title>" in page
+    assert meta(page, "description") == "Hammers, anvils &amp; more."

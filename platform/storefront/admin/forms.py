@@ -155,6 +155,18 @@ class CategoryEditForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=10000)],
         description=_l("Lower numbers come first in the shop's menus."),
     )
+    meta_title = StringField(
+        _l("Title for search engines"),
+        validators=[Optional(), Length(max=200)],
+        filters=[stripped],
+        description=_l("Optional. Leave empty to use the title and the shop's name."),
+    )
+    meta_description = TextAreaField(
+        _l("Description for search engines"),
+        validators=[Optional(), Length(max=320)],
+        filters=[stripped],
+        description=_l("Optional."),
+    )
     submit = SubmitField(_l("Save category"))
 
 

@@ -378,6 +378,8 @@ def category_edit(slug: str) -> ResponseReturnValue:
     ]
     if request.method == "GET":
         form.name.data, form.position.data = category.name, category.position
+        form.meta_title.data = category.meta_title or ""
+        form.meta_description.data = category.meta_description or ""
         parent = next((c for c in catalog.all_categories() if c.id == category.parent_id), None)
         form.parent.data = parent.slug if parent else ""
         for locale, texts in (category.translations or {}).items():
@@ -392,6 +394,8 @@ def category_edit(slug: str) -> ResponseReturnValue:
                 parent=form.parent.data or None,
                 position=form.position.data,
                 translations=translations_of(form, ("name",)),
+                meta_title=form.meta_title.data or None,
+                meta_description=form.meta_description.data or None,
             )
             db.session.commit()
         except catalog.CatalogError as exc:

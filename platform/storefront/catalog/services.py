@@ -486,8 +486,11 @@ def update_category(
     parent: str | None,
     position: int,
     translations: dict[str, dict[str, str]] | None = None,
+    meta_title: str | None = None,
+    meta_description: str | None = None,
 ) -> Category:
-    """Rename, move (one level of nesting) and order a category."""
+    """Rename, move (one level of nesting) and order a category (and set what search
+    engines show of it)."""
     parent_id = None
     if parent:
         target = get_category(parent)
@@ -503,6 +506,7 @@ def update_category(
             )
         parent_id = target.id
     category.name, category.parent_id, category.position = name, parent_id, position
+    category.meta_title, category.meta_description = meta_title, meta_description
     if translations is not None:
         category.translations = merge_translations(category.translations or {}, translations)
     db.session.flush()

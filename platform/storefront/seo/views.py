@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound
 
 from ..caching import shop_cached
@@ -20,6 +22,7 @@ from ..themes import add_safe_globals, static_url
 from . import services
 
 bp = Blueprint("seo", __name__)
+log = logging.getLogger(__name__)
 SITEMAP_NS = (
     'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml"'
 )
@@ -113,7 +116,11 @@ def moved_or_not_found(exc: HTTPException) -> Any:
     """A 404 at an address the shop moved (a slug changed, the owner's redirect) is a 301
     to the new one, in the same language, the query kept; any other stays a 404."""
     if request.method in ("GET", "HEAD") and current_tenant_or_none() is not None:
-        target = services.find_redirect(request.path)
+        try:
+            target = services.find_redirect(request.path)
+        except SQLAlchemyError:  # the database is away: the 404 stands
+            log.warning("redirect lookup failed", exc_info=True)
+            target = None
         if target is not None:
             location = request.script_root + target
             if request.query_string:
