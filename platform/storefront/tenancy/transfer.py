@@ -275,6 +275,8 @@ DATA_TABLES = frozenset(
         "discount_codes",
         "discount_redemptions",
         "saved_addresses",  # shoppers' address books, tied to their imported accounts
+        "redirects",  # moved addresses: an imported shop keeps answering its old links
+        "seo_settings",  # the owner's robots.txt
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024
