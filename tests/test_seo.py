@@ -15,7 +15,7 @@ from storefront.catalog.models import Product
 from storefront.content import services as content
 from storefront.extensions import db
 from storefront.tenancy import tenant_context
-from tests.fixtures.factories import add_products, csrf_from, host, login
+from tests.fixtures.factories import add_products, csrf_from, host, login, tenant_folder
 
 SM = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
@@ -343,3 +343,15 @@ def test_the_owner_sets_a_category_title_and_description(app, client, shop, make
     page = client.get("/c/tools", headers=host(shop)).text
     assert "<title>Hand tools | Acme</title>" in page
     assert meta(page, "description") == "Hammers, anvils &amp; more."
+
+
+def test_a_shop_template_keeps_the_tags_in_the_sandbox(app, client, shop):
+    """A shop's own home page (sandboxed, extending the theme's) still has them."""
+    folder = tenant_folder(app, "acme") / "templates"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.html").write_text(
+        '{% extends "@theme/index.html" %}{% block featured %}<p>Ours</p>{% endblock %}'
+    )
+    home = client.get("/", headers=host(shop)).text
+    assert "<p>Ours</p>" in home
+    assert json_ld(home, "http://acme.test/")["Organization"]["name"] == "Acme"
