@@ -32,61 +32,84 @@ _STATEMENTS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500)
 _SQL_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 _JOB_SECONDS = (0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0)
 
-HTTP_REQUESTS = Counter(
+
+def _once(kind: Any, name: str, documentation: str, *args: Any, **kwargs: Any) -> Any:
+    """The metric ``name``, made once per process: a module imported again (a reload, a
+    test that forgets modules) finds the one the registry holds instead of failing."""
+    from prometheus_client import REGISTRY
+
+    existing = REGISTRY._names_to_collectors.get(name)  # the registry has no public lookup
+    if existing is not None:
+        return existing
+    return kind(name, documentation, *args, **kwargs)
+
+
+HTTP_REQUESTS = _once(
+    Counter,
     "storefront_http_requests_total",
     "Requests answered, by route, method and status class (page-cache answers included).",
     ["route", "method", "status"],
 )
-HTTP_DURATION = Histogram(
+HTTP_DURATION = _once(
+    Histogram,
     "storefront_http_request_duration_seconds",
     "Time from the request reaching the app to its body's end, by route and method.",
     ["route", "method"],
     buckets=_SECONDS,
 )
-HTTP_SQL_STATEMENTS = Histogram(
+HTTP_SQL_STATEMENTS = _once(
+    Histogram,
     "storefront_http_request_sql_statements",
     "SQL statements run by one request.",
     buckets=_STATEMENTS,
 )
-HTTP_SQL_SECONDS = Histogram(
+HTTP_SQL_SECONDS = _once(
+    Histogram,
     "storefront_http_request_sql_seconds",
     "Time one request spent in SQL statements (driver calls).",
     buckets=_SQL_SECONDS,
 )
-PAGE_CACHE = Counter(
+PAGE_CACHE = _once(
+    Counter,
     "storefront_page_cache_total",
     "Shop pages looked up in the page cache: hit, miss (Flask rendered it), bypass (not "
     "cacheable: not a GET, a personal cookie, no shop, the cache down or off).",
     ["result"],
 )
-RATE_LIMIT_REFUSALS = Counter(
+RATE_LIMIT_REFUSALS = _once(
+    Counter,
     "storefront_rate_limit_refusals_total",
     "Requests refused with 429, by the limit (its route when it has no name of its own).",
     ["limit"],
 )
-JOB_RUNS = Counter(
+JOB_RUNS = _once(
+    Counter,
     "storefront_job_runs_total",
     "Jobs run (outbox and periodic tasks), by kind and outcome (ok, failed, dead).",
     ["kind", "outcome"],
 )
-JOB_DURATION = Histogram(
+JOB_DURATION = _once(
+    Histogram,
     "storefront_job_duration_seconds",
     "Time one job ran, by kind.",
     ["kind"],
     buckets=_JOB_SECONDS,
 )
-WEBHOOK_DELIVERIES = Counter(
+WEBHOOK_DELIVERIES = _once(
+    Counter,
     "storefront_webhook_deliveries_total",
     "Webhook delivery attempts, by outcome (ok, failed).",
     ["outcome"],
 )
-MAILS = Counter("storefront_mails_total", "Mails handed to the mail backend.", ["outcome"])
-SANDBOX_REFUSALS = Counter(
+MAILS = _once(Counter, "storefront_mails_total", "Mails handed to the mail backend.", ["outcome"])
+SANDBOX_REFUSALS = _once(
+    Counter,
     "storefront_sandbox_refusals_total",
     "Shop template renders stopped by a sandbox budget, by budget.",
     ["budget"],
 )
-PAYMENT_EVENTS = Counter(
+PAYMENT_EVENTS = _once(
+    Counter,
     "storefront_payment_events_total",
     "Payment provider events received, by provider and outcome (applied, ignored, refused).",
     ["provider", "outcome"],
