@@ -355,3 +355,33 @@ def test_a_shop_template_keeps_the_tags_in_the_sandbox(app, client, shop):
     home = client.get("/", headers=host(shop)).text
     assert "<p>Ours</p>" in home
     assert json_ld(home, "http://acme.test/")["Organization"]["name"] == "Acme"
+
+
+def test_the_api_sets_and_shows_a_products_search_texts(app, client, shop, make_user):
+    """The one product schema: the API takes meta_title/meta_description, a slug changed
+    through it leaves its redirect, and the shop page shows what was set."""
+    from tests.test_api import token_for
+
+    auth = {**host(shop), "Authentication-Token": token_for(app, shop, make_user)}
+    created = client.post(
+        "/api/v1/admin/products",
+        json={"sku": "M-1", "title": "Mallet", "price": 500, "meta_title": "Mallets | Acme"},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["data"]["meta_title"] == "Mallets | Acme"
+    too_long = client.patch(
+        f"/api/v1/admin/products/{created.json['data']['id']}",
+        json={"meta_description": "x" * 321},
+        headers=auth,
+    )
+    assert too_long.status_code == 422
+    patched = client.patch(
+        f"/api/v1/admin/products/{created.json['data']['id']}",
+        json={"meta_description": "Soft blows.", "slug": "rubber-mallet"},
+        headers=auth,
+    )
+    assert patched.status_code == 200 and patched.json["data"]["meta_description"] == "Soft blows."
+    page = client.get("/p/rubber-mallet", headers=host(shop)).text
+    assert "<title>Mallets | Acme</title>" in page and meta(page, "description") == "Soft blows."
+    assert client.get("/p/mallet", headers=host(shop)).headers["Location"] == "/p/rubber-mallet"

@@ -133,6 +133,12 @@ class AdminProduct(Product):
     )
     tax_class: str
     image_url: str | None = Field(description="As stored (null: the generated picture).")
+    meta_title: str | None = Field(
+        None, description="The title search engines show (null: the title and the shop's name)."
+    )
+    meta_description: str | None = Field(
+        None, description="The description search engines show (null: the description's start)."
+    )
     created_at: str = Field(description="UTC, ISO 8601.")
     updated_at: str = Field(description="UTC, ISO 8601; any change moves it.")
 

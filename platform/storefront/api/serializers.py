@@ -154,6 +154,8 @@ def admin_product(row: ProductRow) -> dict[str, Any]:
         ],
         tax_class=row.tax_class or "standard",
         image_url=row.image_url,
+        meta_title=row.meta_title,
+        meta_description=row.meta_description,
         created_at=when(row.created_at),
         updated_at=when(row.updated_at or row.created_at),
     ).model_dump(mode="json")
@@ -177,6 +179,8 @@ def product_state(row: ProductRow) -> dict[str, Any]:
             "tax_class",
             "translations",
             "options",
+            "meta_title",
+            "meta_description",
         )
     } | {
         "categories": [c.slug for c in row.categories],
