@@ -76,7 +76,7 @@ def robots() -> Response:
 def sitemap_index() -> Response:
     """The sitemap index: the shop's pages, then its products a page at a time."""
     size = services.sitemap_page_size()
-    maps = [url_for("seo.sitemap_pages", _external=False)]
+    maps = [url_for("seo.sitemap_pages")]
     maps += [
         url_for("seo.sitemap_products", after=after) if after else url_for("seo.sitemap_products")
         for after in services.product_page_starts(size)
