@@ -3,13 +3,14 @@ every database, and engine-level settings applied when the engine connects."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask
 from sqlalchemy import DateTime, String, Text, event
@@ -270,3 +271,52 @@ def _commit(keep_loaded: bool) -> None:
         session.commit()
     finally:
         session.expire_on_commit = expiring
+
+
+# Units of work ---------------------------------------------------------------------
+
+_IN_UNIT = "storefront.in_unit_of_work"
+P = ParamSpec("P")
+
+
+def unit_of_work(
+    work: Callable[[], T], *, keep_loaded: bool = False, attempts: int = CONFLICT_ATTEMPTS
+) -> T:
+    """Run ``work`` as one transaction: run again from the start when it loses a write
+    race (``retrying``), committed once when it returns, rolled back when anything is
+    raised (the error then propagates as it is). The one place a write commits: the web,
+    the API, the CLI and the jobs call it (or ``transactional``); services only flush.
+
+    Inside another unit of work it joins that one: ``work`` runs, and the outer unit
+    commits or rolls back the lot (a service step that is its own unit of work when
+    called alone, e.g. a job handler run from a CLI command's unit).
+    """
+    session = db.session()
+    if session.info.get(_IN_UNIT):
+        return work()
+
+    def inside() -> T:
+        # Marked while ``work`` runs (not while committing: what runs after a commit,
+        # e.g. delivering its outbox rows, is not inside this unit).
+        session.info[_IN_UNIT] = True
+        try:
+            return work()
+        finally:
+            session.info.pop(_IN_UNIT, None)
+
+    try:
+        return retrying(inside, attempts=attempts, keep_loaded=keep_loaded)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def transactional(fn: Callable[P, T]) -> Callable[P, T]:
+    """``fn`` as a unit of work (``unit_of_work``): each call runs, and is retried, as
+    one transaction, committed once, rolled back on any error."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        return unit_of_work(lambda: fn(*args, **kwargs))
+
+    return wrapper

@@ -24,7 +24,7 @@ from ..accounts.auth import api_unauthenticated
 from ..cart import services as cart_services
 from ..catalog import keyset, search_limits
 from ..catalog import services as catalog
-from ..db import retrying
+from ..db import unit_of_work
 from ..extensions import csrf, db
 from ..i18n import shop_text
 from ..listing import paginate
@@ -262,28 +262,15 @@ def checkout() -> tuple[Response, int]:
         **data.model_dump(exclude={"shipping_rate", "expected_total"}),
     )
     try:
-        user_id = cart_services.signed_in_user_id()
-
-        def attempt() -> tuple[orders.Order, bool]:
-            # Run again after a write conflict, this may find the order a racing retry
-            # of this checkout made: that answer is a replay too.
-            made = orders.order_for_checkout(key, fingerprint)
-            if made is not None:
-                return made, True
-            placed = orders.place_order(
-                cart_services.current_cart(),
-                contact,
-                user_id,
-                key=key,
-                fingerprint=fingerprint,
-                expected_total=data.expected_total,
-            )
-            return placed, False
-
-        # keep_loaded: the answer is what was committed, not a read that may lag
-        order, again = retrying(attempt, keep_loaded=True)
-    except orders.TotalChanged as exc:
-        db.session.rollback()  # nothing placed, the stock it took returned
+        placed = orders.place(
+            cart_services.current_cart(),
+            contact,
+            cart_services.signed_in_user_id(),
+            key,
+            fingerprint=fingerprint,
+            expected_total=data.expected_total,
+        )
+    except orders.TotalChanged as exc:  # nothing placed, the stock it took returned
         raise ApiError(
             409,
             f"The total is now {exc.total} ({exc.currency} minor units): show it and retry.",
@@ -291,23 +278,15 @@ def checkout() -> tuple[Response, int]:
             total=exc.total,
             currency=exc.currency,
         ) from None
+    except orders.CartChanged:  # another checkout of this cart went through first
+        raise ApiError(
+            409,
+            "The cart changed during checkout: read it and retry.",
+            code=Conflict.CART_CHANGED,
+        ) from None
     except orders.CheckoutError as exc:
-        db.session.rollback()
         raise refused(exc) from None
-    except orders.CONCURRENT_CHECKOUT:
-        db.session.rollback()  # the same checkout committed first in another request
-        order = orders.order_for_checkout(key, fingerprint)  # type: ignore[assignment]
-        if order is None:
-            raise ApiError(
-                409,
-                "The cart changed during checkout: read it and retry.",
-                code=Conflict.CART_CHANGED,
-            ) from None
-        return _placed(order, replayed=True)
-    except BaseException:
-        db.session.rollback()
-        raise
-    return _placed(order, replayed=again)
+    return _placed(placed.order, replayed=placed.replayed)
 
 
 def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
@@ -316,7 +295,9 @@ def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
     redirect_url = None
     if order.status == "pending":
         try:
-            redirect_url = PROVIDERS[order.payment_method].start(order)
+            redirect_url = unit_of_work(
+                lambda: PROVIDERS[order.payment_method].start(order), keep_loaded=True
+            )
         except Exception:
             log.exception("payment provider %s failed to start for %s", order.payment_method, order)
     response = jsonify(data=out.placed(order, redirect_url))

@@ -140,8 +140,7 @@ def _make_renditions(payload: dict[str, Any]) -> None:
     image = db.session.get(ProductImage, int(payload["image_id"]))
     if image is None:
         return  # removed meanwhile
-    make_renditions(image)
-    db.session.commit()
+    make_renditions(image)  # committed by the outbox runner's unit of work
 
 
 @handler("catalog.forget-images")

@@ -28,6 +28,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from ..db import unit_of_work
 from ..extensions import PlatformSession, db
 from ..i18n import shop_locales
 from ..listing import MAX_QUERY, Page
@@ -217,15 +218,14 @@ def _mark_category(session: Session, tenant: int, category_id: int, gone: bool =
     row.tenant_id = tenant  # queued inside a flush, after the hook that stamps new rows
 
 
-@handler(REINDEX_JOB, background=True)
+@handler(REINDEX_JOB, background=True, batches=True)
 def _reindex_category(payload: dict[str, Any], batch: int = 2000) -> None:
     """The job a big category's change queued: its products, ``batch`` at a time, each
-    batch committed (a search meanwhile finds them under the old name or the new); the
-    whole shop's index when the category was deleted."""
+    batch its own unit of work (a search meanwhile finds them under the old name or the
+    new); the whole shop's index when the category was deleted."""
     category_id = payload.get("category")
     if category_id is None or db.session.get(Category, int(category_id)) is None:
-        reindex_shop(batch)
-        db.session.commit()
+        unit_of_work(lambda: reindex_shop(batch))
         return
     links, shop, after = product_categories.c, current_tenant().id, 0
     while True:
@@ -243,8 +243,7 @@ def _reindex_category(payload: dict[str, Any], batch: int = 2000) -> None:
         )
         if not ids:
             return
-        reindex_products(ids)
-        db.session.commit()
+        unit_of_work(lambda: reindex_products(ids))  # noqa: B023 (run here, at once)
         after = ids[-1]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
@@ -13,6 +14,7 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from .. import redisconn
+from ..db import unit_of_work
 from ..extensions import db
 from ..outbox.models import PENDING, SENDING, OutboxMessage
 from ..outbox.services import deliver
@@ -79,7 +81,8 @@ def enqueue_due(limit: int = 500) -> int:
     """Send a message for each pending row that is due and not sent in the last minute
     (retries, rows committed while Redis was down, messages lost with a worker)."""
     now = utcnow()
-    with all_tenants():
+
+    def lease() -> list[Any]:
         # A claim whose lease ran out belongs to a runner that died mid-row: due again.
         db.session.execute(
             update(OutboxMessage)
@@ -93,14 +96,18 @@ def enqueue_due(limit: int = 500) -> int:
             .order_by(OutboxMessage.next_attempt_at)
             .limit(limit)
         ).all()
-        if not rows:
-            return 0
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == PENDING)
-            .values(next_attempt_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.commit()
+        if rows:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([r.id for r in rows]), OutboxMessage.status == PENDING)
+                .values(next_attempt_at=now + LEASE)
+                .execution_options(synchronize_session=False)
+            )
+        return list(rows)
+
+    with all_tenants():
+        rows = unit_of_work(lease)
+    if not rows:
+        return 0
     send_rows([(r.id, r.tenant_id) for r in rows])
     return len(rows)

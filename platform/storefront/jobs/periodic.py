@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import metrics
 from ..catalog import search
 from ..catalog.models import Product
+from ..db import unit_of_work
 from ..extensions import db
 from ..i18n import shop_locale
 from ..logs import log_context
@@ -214,14 +215,15 @@ def _run_bound(tenant: Tenant, task: Task, period: int, kind: str, started: floa
     shop_id = tenant.id
     try:
         with tenant_context(tenant):
-            db.session.add(PeriodicRun(task=task.name, period=period))
-            task.run()
-            db.session.commit()  # the marker and the task's outbox rows, together
-    except IntegrityError:
-        db.session.rollback()  # another worker ran it for this period
+
+            def run() -> None:  # the marker and the task's outbox rows, together
+                db.session.add(PeriodicRun(task=task.name, period=period))
+                task.run()
+
+            unit_of_work(run)
+    except IntegrityError:  # rolled back: another worker ran it for this period
         return 0
-    except Exception:
-        db.session.rollback()
+    except Exception:  # rolled back
         log.exception("periodic %s failed for shop %s", task.name, shop_id)
         metrics.job_ran(kind, "failed", time.perf_counter() - started)
         return 0

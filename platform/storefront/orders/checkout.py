@@ -5,6 +5,7 @@ key makes a doubled submission answer the first order."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -20,6 +21,7 @@ from ..catalog import variants
 from ..catalog.models import Product
 from ..catalog.money import shop_money
 from ..catalog.views_model import variant_label
+from ..db import unit_of_work
 from ..extensions import db
 from ..i18n import current_locale, localized, shop_text
 from ..idempotency import check_same_request
@@ -74,6 +76,16 @@ class Contact:
     city_area: str = ""
     sorting_code: str = ""
     phone: str = ""
+
+
+class CartChanged(CheckoutError):
+    """Another checkout of the same cart (another key) took it first: nothing is placed;
+    the shopper reads the cart again."""
+
+    code = Conflict.CART_CHANGED
+
+    def __init__(self) -> None:
+        super().__init__(_("Your cart changed while you were checking out."))
 
 
 class DiscountRefused(CheckoutError):
@@ -271,3 +283,68 @@ def place_order(
 
 
 CONCURRENT_CHECKOUT = (IntegrityError, StaleDataError)  # what a racing duplicate raises
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What a checkout came to: the order, and whether an earlier submission of the same
+    checkout (same key) had made it (``replayed``: answered again, not placed again)."""
+
+    order: Order
+    replayed: bool
+
+
+def place(
+    cart: Cart | None,
+    contact: Contact,
+    user_id: int | None,
+    key: str,
+    fingerprint: str | None = None,
+    expected_total: int | None = None,
+    also: Callable[[Order], object] | None = None,
+) -> Placed:
+    """The checkout both the shop's page and the API run: ``place_order`` as one unit of
+    work (``db.unit_of_work``: retried on write conflicts, committed once, rolled back on
+    any error), answering the order an earlier submission with the same ``key`` made.
+
+    - The key's order exists already (a resubmission, a retry; ``fingerprint`` must match,
+      else ``KeyReused``): ``Placed(order, replayed=True)``, nothing placed again. A run
+      repeated after a write conflict looks again, so it finds the order a racing retry
+      committed meanwhile.
+    - Placed now: ``Placed(order, replayed=False)``; ``also(order)`` ran in the same
+      transaction (the address book: both or neither).
+    - A racing submission of the same key committed first (its duplicate key, or the cart
+      it deleted): its order, replayed; another checkout took the cart: ``CartChanged``.
+    - ``TotalChanged``, ``CheckoutError`` and anything else: rolled back (the stock taken
+      goes back) and raised for the caller to answer.
+    """
+    cart_id = cart.id if cart is not None else None
+
+    def attempt() -> Placed:
+        made = order_for_checkout(key, fingerprint)
+        if made is not None:
+            return Placed(made, replayed=True)
+        # Run again after a write conflict: the cart as it is now (gone if another
+        # checkout took it).
+        current = db.session.get(Cart, cart_id) if cart_id is not None else None
+        order = place_order(
+            current,
+            contact,
+            user_id,
+            key=key,
+            fingerprint=fingerprint,
+            expected_total=expected_total,
+        )
+        if also is not None:
+            also(order)
+        return Placed(order, replayed=False)
+
+    try:
+        # keep_loaded: the answer is what was committed, not a read that may lag
+        return unit_of_work(attempt, keep_loaded=True)
+    except CONCURRENT_CHECKOUT:
+        # Rolled back, took nothing: the same checkout committed first elsewhere.
+        earlier = order_for_checkout(key, fingerprint)
+        if earlier is None:
+            raise CartChanged() from None
+        return Placed(earlier, replayed=True)

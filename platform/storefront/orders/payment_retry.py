@@ -34,6 +34,7 @@ import stripe
 from flask_babel import gettext as _
 from sqlalchemy import update
 
+from ..db import unit_of_work
 from ..extensions import db
 from ..problems import Conflict
 from ..tenancy.models import utcnow
@@ -93,7 +94,9 @@ def pay_again(order: Order, method: str | None = None) -> Restarted:
 
     Raises a ``PaymentRetryError`` (with the shopper's reason) when the order no longer
     awaits payment, the method is not offered, the current session was paid, or the
-    provider cannot be reached. Commits.
+    provider cannot be reached. Each step is its own unit of work (``db.unit_of_work``):
+    the claim is committed before Stripe is called, and each outcome after; so the caller
+    must not run this inside a unit of work of its own.
     """
     method = method or order.payment_method
     if not can_pay_again(order):
@@ -109,9 +112,8 @@ def pay_again(order: Order, method: str | None = None) -> Restarted:
         raise PaymentInProgress(_("This order's card payment went through: it is being confirmed."))
     # The claim: one conditional UPDATE on the state read above.
     claim = f"{CLAIM}{int(time.time())}:{secrets.token_hex(6)}"
-    if not _swap(order, old_method, old_ref, {"payment_ref": claim}):
+    if not unit_of_work(lambda: _swap(order, old_method, old_ref, {"payment_ref": claim})):
         return _answer_twin(order, method)
-    db.session.commit()
     if stripe_session:
         try:
             closed = _reach(lambda: _stripe().expire(stripe_session))
@@ -120,25 +122,26 @@ def pay_again(order: Order, method: str | None = None) -> Restarted:
         if not closed:
             # Paid between our look and the expiry (that payment settles, nothing replaces
             # it), or Stripe unreachable: the order keeps its session.
-            _swap(order, old_method, claim, {"payment_ref": old_ref})
-            db.session.commit()
+            unit_of_work(lambda: _swap(order, old_method, claim, {"payment_ref": old_ref}))
             if closed is None:
                 raise ProviderUnavailable(_unreachable())
             raise PaymentInProgress(
                 _("This order's card payment went through: it is being confirmed.")
             )
     if method != card:
-        _swap(order, old_method, claim, {"payment_method": method, "payment_ref": None})
-        db.session.commit()
+        unit_of_work(
+            lambda: _swap(order, old_method, claim, {"payment_method": method, "payment_ref": None})
+        )
         return Restarted(order, None)
     try:
         session_id, url = _reach(lambda: _stripe().create_session(order, idempotency_key=claim))
     except ProviderUnavailable:
-        _swap(order, old_method, claim, {"payment_ref": None})  # the old one is closed
-        db.session.commit()
+        # the old one is closed
+        unit_of_work(lambda: _swap(order, old_method, claim, {"payment_ref": None}))
         raise
-    _swap(order, old_method, claim, {"payment_method": card, "payment_ref": session_id})
-    db.session.commit()
+    unit_of_work(
+        lambda: _swap(order, old_method, claim, {"payment_method": card, "payment_ref": session_id})
+    )
     return Restarted(order, url)
 
 

@@ -21,13 +21,16 @@ from . import aggregates
 from .access import key_opens, order_key
 from .checkout import (
     CONCURRENT_CHECKOUT,
+    CartChanged,
     CheckoutError,
     Contact,
+    Placed,
     TotalChanged,
     checkout_key,
     create_counter,
     next_order_number,
     order_for_checkout,
+    place,
     place_order,
 )
 from .csv_export import CSV_COLUMNS, write_orders_csv
@@ -48,8 +51,11 @@ from .views_model import OrderLineView, OrderView, order_view, status_label, web
 __all__ = [
     "CONCURRENT_CHECKOUT",
     "CSV_COLUMNS",
+    "CartChanged",
     "CheckoutError",
+    "Placed",
     "TotalChanged",
+    "place",
     "OrderStateError",
     "Refund",
     "RefundError",

@@ -22,7 +22,6 @@ import stripe
 from flask import current_app, url_for
 from flask_babel import lazy_gettext as _l
 
-from ..extensions import db
 from ..tenancy.context import current_tenant
 from ..tenancy.secrets import StripeSecrets, load_secrets
 from ..tenancy.services import tenants_dir
@@ -72,8 +71,7 @@ class StripePayment:
         """A Checkout Session for the order's total; its URL is where the shopper goes."""
         key = f"checkout-{current_tenant().uid}-{order.number}"
         session_id, url = self.create_session(order, idempotency_key=key)
-        order.payment_ref = session_id
-        db.session.commit()
+        order.payment_ref = session_id  # the caller's unit of work commits it
         return url
 
     def create_session(self, order: Order, idempotency_key: str) -> tuple[str, str]:

@@ -29,7 +29,7 @@ from ..addresses.countries import ADDRESS_FIELDS
 from ..addresses.forms import address_layout
 from ..addresses.views_model import address_view, format_address, values_of
 from ..cart import services as cart_services
-from ..db import retrying
+from ..db import unit_of_work
 from ..extensions import csrf, db
 from ..problems import api_error
 from ..tenancy.context import current_tenant
@@ -115,23 +115,25 @@ def checkout() -> str | Response:
         expected = expected_total(form.expected_total.data)
         save = user_id is not None and bool(form.save_address.data)
 
-        def work() -> services.Order:
-            placed = services.place_order(cart, contact, user_id, key=key, expected_total=expected)
+        def save_address(_order: services.Order) -> None:
             if save and user_id is not None:  # in the order's transaction: both or neither
                 address_book.remember(user_id, form.address_values())
-            return placed
 
         try:
-            order = retrying(work, keep_loaded=True)
+            placed = services.place(
+                cart, contact, user_id, key, expected_total=expected, also=save_address
+            )
         except services.TotalChanged as exc:
             # Nothing placed (the stock it took is returned): the page shows the new
             # total, and placing the order again agrees to it.
-            db.session.rollback()
             flash(str(exc), "error")
             summary = checkout_summary(cart, contact.country, contact.discount_code)
             return _checkout_page(form, summary)
+        except services.CartChanged as exc:
+            # Another checkout of this cart went through first.
+            flash(str(exc), "error")
+            return redirect(url_for("cart.show"))
         except services.CheckoutError as exc:
-            db.session.rollback()
             if isinstance(exc, DiscountRefused):
                 # The code is the problem, not the cart: the form again, as typed, with
                 # the reason at the code and the totals without it.
@@ -141,18 +143,7 @@ def checkout() -> str | Response:
             # Kept for when they come back: a sold-out line must not cost them the form.
             session[TYPED_KEY] = {name: getattr(contact, name) for name in TYPED_FIELDS}
             return redirect(url_for("cart.show"))
-        except services.CONCURRENT_CHECKOUT:
-            # The same checkout committed first in another request: answer its order;
-            # this transaction, rolled back, took nothing.
-            db.session.rollback()
-            earlier = services.order_for_checkout(key)
-            if earlier is None:
-                flash(_("Your cart changed while you were checking out."), "error")
-                return redirect(url_for("cart.show"))
-            order = earlier
-        except BaseException:
-            db.session.rollback()
-            raise
+        order = placed.order
         session.pop(TYPED_KEY, None)
         return _after_order(order)
     return _checkout_page(form, summary)
@@ -258,7 +249,9 @@ def _after_order(order: services.Order) -> Response:
     services.remember_guest_order(order.number)
     confirmation = url_for("orders.detail", number=order.number, placed=1)
     try:
-        payment_url = PROVIDERS[order.payment_method].start(order)
+        payment_url = unit_of_work(
+            lambda: PROVIDERS[order.payment_method].start(order), keep_loaded=True
+        )
     except Exception:  # the order stands; payment can be retried from it
         log.exception("payment provider %s failed to start for %s", order.payment_method, order)
         flash(_("Your order is placed, but the payment could not be started."), "error")
@@ -285,15 +278,18 @@ def stripe_webhook() -> ResponseReturnValue:
     try:
         event = stripe_payment.verify(body, request.headers.get("Stripe-Signature", ""))
     except stripe_events.MalformedEvent:
-        outcome = stripe_events.record_unreadable(body)
         event = None
     except ValueError as exc:
         log.warning("stripe webhook refused: %s", exc)
         metrics.payment_event("stripe", "refused")
         return api_error(400, "The signature does not match.")
-    else:
-        outcome = stripe_events.handle_event(event, services.set_status, body)
-    db.session.commit()  # a refused or unreadable event is kept too
+
+    def record() -> stripe_events.Outcome:
+        if event is None:
+            return stripe_events.record_unreadable(body)
+        return stripe_events.handle_event(event, services.set_status, body)
+
+    outcome = unit_of_work(record)  # a refused or unreadable event is kept too
     metrics.payment_event("stripe", _PAYMENT_OUTCOMES.get(outcome.outcome, "refused"))
     name = event.get("id") if isinstance(event, dict) else None
     if outcome.status != 200:

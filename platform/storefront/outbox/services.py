@@ -23,7 +23,7 @@ from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import func, select, update
 
 from .. import metrics, tracing
-from ..db import retrying
+from ..db import retrying, unit_of_work
 from ..extensions import db
 from ..logs import log_context
 from ..metrics import usage
@@ -44,16 +44,27 @@ GIVE_UP: dict[str, Handler] = {}  # called (shop bound) when a row of that kind 
 # platform, decides how long they take, so a web worker never runs them (the in-process
 # jobs backend hands them to its own threads).
 BACKGROUND_KINDS: set[str] = set()
+# Kinds whose handler commits as it goes, a unit of work per batch (a reindex, a transfer):
+# the runner does not hold them in one transaction.
+BATCHED_KINDS: set[str] = set()
 
 
-def handler(kind: str, *, background: bool = False) -> Callable[[Handler], Handler]:
+def handler(
+    kind: str, *, background: bool = False, batches: bool = False
+) -> Callable[[Handler], Handler]:
     """Register the function that carries out outbox rows of ``kind``; ``background``:
-    rows of this kind never run in a web worker."""
+    rows of this kind never run in a web worker.
+
+    The runner runs the handler as one unit of work (``db.unit_of_work``): committed
+    once when it returns, rolled back when it raises; handlers never commit. With
+    ``batches`` the handler runs outside one and makes its own, one per batch."""
 
     def register(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
         if background:
             BACKGROUND_KINDS.add(kind)
+        if batches:
+            BATCHED_KINDS.add(kind)
         return fn
 
     return register
@@ -175,13 +186,14 @@ def due_rows(limit: int = 100) -> list[tuple[int, int, str]]:
     """Up to ``limit`` rows whose time has come, any shop: (row id, shop id, kind)."""
     now = utcnow()
     with all_tenants():
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == SENDING, OutboxMessage.next_attempt_at < now)
-            .values(status=PENDING)
-            .execution_options(synchronize_session=False)
+        unit_of_work(
+            lambda: db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == SENDING, OutboxMessage.next_attempt_at < now)
+                .values(status=PENDING)
+                .execution_options(synchronize_session=False)
+            )
         )
-        db.session.commit()
         rows = db.session.execute(
             select(OutboxMessage.id, OutboxMessage.tenant_id, OutboxMessage.kind)
             .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
@@ -242,7 +254,7 @@ def _run_claimed(
             kind, row_id, request_id=origin, traceparent=parent, attempt=attempts + 1
         )
         with tenant_context(tenant), span:
-            fn(payload)
+            _as_unit(kind, lambda: fn(payload))
     except Exception as exc:  # noqa: BLE001 - any failure is retried later, never lost
         db.session.rollback()
         attempts += 1
@@ -259,11 +271,21 @@ def _run_claimed(
         metrics.job_ran(kind, "dead" if status == DEAD else "failed", time.perf_counter() - started)
         if status == DEAD and kind in GIVE_UP:
             with tenant_context(tenant):
-                GIVE_UP[kind](payload)
+                _as_unit(kind, lambda: GIVE_UP[kind](payload))
         return 0
     _finish(row_id, DONE, attempts + 1, "")
     metrics.job_ran(kind, "ok", time.perf_counter() - started)
     return 1
+
+
+def _as_unit(kind: str, work: Callable[[], None]) -> None:
+    """A handler's run as its unit of work, not retried at once: a write conflict fails
+    the run and the row's own retry (later, with backoff) runs it again, so a mail or a
+    delivery is not repeated in a hurry. A batched kind makes its own units."""
+    if kind in BATCHED_KINDS:
+        work()
+    else:
+        unit_of_work(work, attempts=1)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -320,15 +342,19 @@ def health() -> dict[str, Any]:
 
 def retry_dead() -> int:
     """Put every dead row back in the queue (after the cause was fixed)."""
+
+    def move() -> int:
+        return int(
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == DEAD)
+                .values(status=PENDING, attempts=0, next_attempt_at=utcnow())
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+        )
+
     with all_tenants():
-        moved = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.status == DEAD)
-            .values(status=PENDING, attempts=0, next_attempt_at=utcnow())
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        db.session.commit()
-    return int(moved)
+        return unit_of_work(move)
 
 
 def requeue(row: OutboxMessage) -> None:

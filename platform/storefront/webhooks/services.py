@@ -336,8 +336,7 @@ def _deliver(payload: dict[str, Any]) -> None:
     if endpoint.failures:
         db.session.execute(
             update(WebhookEndpoint).where(WebhookEndpoint.id == endpoint.id).values(failures=0)
-        )
-        db.session.commit()
+        )  # committed by the outbox runner's unit of work
 
 
 @on_give_up("webhook")
@@ -372,4 +371,4 @@ def delivery_gave_up(payload: dict[str, Any]) -> None:
                     link="",
                     link_label="",
                 )
-    db.session.commit()
+    # committed by the outbox runner's unit of work
