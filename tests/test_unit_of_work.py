@@ -189,18 +189,20 @@ class Web:
 
     def __init__(self, app, shop):
         self.client, self.shop = app.test_client(), shop
+        self.form: dict[str, str] = {}
 
     def add(self, slug: str, quantity: int = 1) -> None:
         assert add_to_cart(self.client, self.shop, slug, quantity).status_code == 302
 
     def place(self, **extra) -> tuple[str, str | None]:
         """("placed", number) or ("refused", where it sends the shopper)."""
-        page = self.client.get("/checkout", headers=host(self.shop))
+        if not self.form:  # the same form again for a resubmission (the page is gone)
+            page = self.client.get("/checkout", headers=host(self.shop))
+            self.form = {"csrf_token": csrf_from(page.text), "checkout_key": KEY}
         data = {
             **ADDRESS,
             "email": "ada@example.com",
-            "csrf_token": csrf_from(page.text),
-            "checkout_key": KEY,
+            **self.form,
             **{k: str(v) for k, v in extra.items()},
         }
         answer = self.client.post("/checkout", data=data, headers=host(self.shop))
@@ -278,7 +280,7 @@ def test_a_sold_out_line_places_nothing(app, make_shop, product, surface):
     _set_stock(app, shop, "anvil", 1)
     outcome, where = buyer.place()
     assert outcome == "refused"
-    assert where in ("sold_out", "/cart") or (where or "").endswith("/cart")
+    assert where in ("sold_out", "/cart/")  # the API's code; the page sends them to the cart
     assert order_count(app, shop) == 0
     assert stock_of(app, shop, "anvil") == 1
 
