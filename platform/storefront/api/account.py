@@ -26,7 +26,6 @@ from flask_security.recoverable import reset_password_token_status, update_passw
 from flask_security.registerable import register_existing, register_user
 from flask_security.utils import hash_password, verify_and_update_password, verify_password
 from limits import parse
-from pydantic import BaseModel, Field
 from werkzeug.datastructures import MultiDict
 
 from .. import metrics
@@ -42,52 +41,24 @@ from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from . import serializers as out
 from .access import login_only, public, requires_scope
+from .contract import CART_TOKEN, LOCATION, envelope, init_contract, operation, ref
 from .errors import ApiError, body, init_api_errors
-from .http import init_http
-from .schemas import AddressIn, AddressPatch, Customer, Email, SavedAddress, _In
+from .schemas import (
+    AddressIn,
+    AddressPatch,
+    Credentials,
+    Customer,
+    LoginAnswer,
+    PasswordReset,
+    Registered,
+    ResetRequest,
+    SavedAddress,
+)
 
 bp = Blueprint("api_account", __name__, url_prefix="/api/v1/account")
 csrf.exempt(bp)
 init_api_errors(bp)
-init_http(bp)
-
-
-class Credentials(_In):
-    email: str = Field(min_length=3, max_length=255, json_schema_extra={"format": "email"})
-    password: str = Field(
-        min_length=8,
-        max_length=128,
-        description="At least 8 characters; the shop may refuse a common one (422).",
-    )
-
-
-class ResetRequest(_In):
-    email: Email
-
-
-class PasswordReset(_In):
-    token: str = Field(
-        min_length=1,
-        max_length=1000,
-        description="From the reset mail: the last part of its link (…/reset/<token>).",
-    )
-    password: str = Field(
-        min_length=8,
-        max_length=128,
-        description="The new password: at least 8 characters; the shop may refuse a common "
-        "one (422).",
-    )
-
-
-class LoginAnswer(BaseModel):
-    token: str = Field(description="Send as the Authentication-Token header.")
-    expires_in: int = Field(description="Seconds the token lives.")
-    customer: Customer
-
-
-class Registered(BaseModel):
-    confirmation_required: bool
-    message: str
+init_contract(bp)
 
 
 @cache
@@ -118,6 +89,17 @@ def _limit(account: str, kind: str = "login") -> None:
 
 
 @bp.post("/login")
+@operation(
+    "login",
+    "account",
+    "Log a shopper in: a token for the Authentication-Token header",
+    ok=(200, envelope(ref("LoginAnswer")), "The token and the account"),
+    description="The guest cart named by X-Cart-Token joins the account. Limited "
+    "per address and per account, like the login page.",
+    body=Credentials,
+    params=[CART_TOKEN],
+    errors=(401, 403),
+)
 @public
 def login() -> Response:
     data = body(Credentials)
@@ -160,6 +142,16 @@ def _token_answer(user: Any) -> Response:
 
 
 @bp.post("/token")
+@operation(
+    "refreshLoginToken",
+    "account",
+    "A fresh login token for a good one (a day from now)",
+    ok=(200, envelope(ref("LoginAnswer")), "The new token and the account"),
+    description="Send the token to renew as Authentication-Token; the answer "
+    "has a new one that lives a day from now. The one sent keeps working "
+    "until it expires (use the new one and forget it); logout ends both. An "
+    "expired token cannot be renewed: log in again.",
+)
 @login_only
 def refresh() -> Response:
     """A fresh login token (a day from now) for the good one sent. The one sent keeps
@@ -170,6 +162,16 @@ def refresh() -> Response:
 
 
 @bp.post("/logout")
+@operation(
+    "logout",
+    "account",
+    "Log the shopper out: every login token of the account stops working",
+    ok=(204, None, "Logged out"),
+    description="Ends every Authentication-Token of the account at once (all "
+    "its apps and devices: 401 from now on), and a page session sent instead "
+    "of a token. Sessions on the shop's pages stay. API keys are revoked in "
+    "the dashboard instead (403).",
+)
 @login_only
 def logout() -> tuple[str, int]:
     """End every login token of the account (all the shopper's apps and devices: a token
@@ -182,6 +184,17 @@ def logout() -> tuple[str, int]:
 
 
 @bp.post("/password-reset")
+@operation(
+    "requestPasswordReset",
+    "account",
+    "Mail a password reset link, if the address has an account",
+    ok=(202, None, "Sent, if the address has an account"),
+    description="Answers 202 whether or not the address has an account (the "
+    "API never tells which do); the mail holds a link whose last part is the "
+    "token for POST /account/password. Limited per address and per account, "
+    "like the reset page.",
+    body=ResetRequest,
+)
 @public
 def password_reset_request() -> tuple[str, int]:
     """Mail a reset link to the address if it has an account: 202 either way, the same
@@ -195,6 +208,16 @@ def password_reset_request() -> tuple[str, int]:
 
 
 @bp.post("/password")
+@operation(
+    "resetPassword",
+    "account",
+    "Choose a new password with the token from the reset mail",
+    ok=(204, None, "Changed: log in with the new password"),
+    description="Every session and login token of the account ends, and so "
+    "does the token (it works once). An invalid or expired token is a 422 "
+    "naming token; a password the shop refuses a 422 naming password.",
+    body=PasswordReset,
+)
 @public
 def password_reset() -> tuple[str, int]:
     """Choose a new password with the token from the reset mail. It ends every session
@@ -230,6 +253,17 @@ def _seconds(value: Any) -> int:
 
 
 @bp.post("/register")
+@operation(
+    "register",
+    "account",
+    "Open an account",
+    ok=(202, envelope(ref("Registered")), "Done, if the address had no account"),
+    description="Answers the same whether or not the address had an account "
+    "(the owner of an existing one gets a mail); then log in, after confirming "
+    "the address when the shop asks for it.",
+    body=Credentials,
+    errors=(403, 409),
+)
 @public
 def register() -> tuple[Response, int]:
     settings = current_tenant().settings
@@ -315,6 +349,13 @@ def _checked(save: Callable[[], Any]) -> Any:
 
 
 @bp.get("/addresses")
+@operation(
+    "listAddresses",
+    "account",
+    "The shopper's address book, the default first",
+    ok=(200, envelope({"type": "array", "items": ref("SavedAddress")}), "Every address"),
+    description="At most 50 addresses, the default first, then the newest.",
+)
 @requires_scope("account:read")
 def address_list() -> Response:
     """Every address of the shopper (at most ``MAX_ADDRESSES``), the default first."""
@@ -322,6 +363,18 @@ def address_list() -> Response:
 
 
 @bp.post("/addresses")
+@operation(
+    "addAddress",
+    "account",
+    "Save an address in the shopper's address book",
+    ok=(201, envelope(ref("SavedAddress")), "Saved"),
+    description="Held to its country's rules (a 422 names each field that "
+    "does not hold); the account's first address is its default. 409 "
+    "`address_book_full` at 50 addresses.",
+    body=AddressIn,
+    errors=(409,),
+    ok_headers=LOCATION,
+)
 @requires_scope("account:write")
 def address_add() -> tuple[Response, int]:
     data = body(AddressIn)
@@ -334,12 +387,27 @@ def address_add() -> tuple[Response, int]:
 
 
 @bp.get("/addresses/<int:address_id>")
+@operation(
+    "getAddress",
+    "account",
+    "One of the shopper's addresses",
+    ok=(200, envelope(ref("SavedAddress")), "The address"),
+)
 @requires_scope("account:read")
 def address_detail(address_id: int) -> Response:
     return jsonify(data=_address(_own_address(address_id)))
 
 
 @bp.patch("/addresses/<int:address_id>")
+@operation(
+    "changeAddress",
+    "account",
+    "Change an address, or make it the default",
+    ok=(200, envelope(ref("SavedAddress")), "The address as saved"),
+    description="The fields sent replace the saved ones and the result is "
+    "checked as a whole, like a new address.",
+    body=AddressPatch,
+)
 @requires_scope("account:write")
 def address_change(address_id: int) -> Response:
     row = _own_address(address_id)
@@ -360,6 +428,13 @@ def address_change(address_id: int) -> Response:
 
 
 @bp.delete("/addresses/<int:address_id>")
+@operation(
+    "deleteAddress",
+    "account",
+    "Delete an address",
+    ok=(204, None, "Deleted"),
+    description="When it was the default, the newest address left becomes it.",
+)
 @requires_scope("account:write")
 def address_delete(address_id: int) -> tuple[str, int]:
     """Delete an address; when it was the default, the newest left becomes it."""

@@ -37,6 +37,22 @@ from ..orders.models import STATUSES, Order
 from ..problems import Conflict
 from . import serializers as out
 from .access import requires_scope
+from .contract import (
+    CURSOR,
+    ETAG,
+    IDEMPOTENCY,
+    IF_MATCH,
+    LOCATION,
+    REPLAYED,
+    UPDATED_SINCE,
+    envelope,
+    in_query,
+    init_contract,
+    link,
+    operation,
+    page_of,
+    ref,
+)
 from .errors import ApiError, body, init_api_errors, refused
 from .http import (
     check_if_match,
@@ -44,7 +60,6 @@ from .http import (
     decode_cursor,
     encode_cursor,
     etag_of,
-    init_http,
     limit_arg,
     tagged,
 )
@@ -63,10 +78,11 @@ from .schemas import (
 bp = Blueprint("api_admin", __name__, url_prefix="/api/v1/admin")
 csrf.exempt(bp)
 init_api_errors(bp)
-init_http(bp)
+init_contract(bp)
 
 View = Callable[..., Any]
-IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif"})
+RAW_IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif")
+IMAGE_TYPES = frozenset(RAW_IMAGE_TYPES)
 
 
 def staff(scope: str) -> Callable[[View], View]:
@@ -179,6 +195,18 @@ def _catalog_write() -> Iterator[None]:
 
 
 @bp.get("/products")
+@operation(
+    "listAdminProducts",
+    "admin: catalog",
+    "Every product, hidden ones too, by last change",
+    ok=(200, page_of("AdminProduct", "CursorMeta"), "A page of products"),
+    params=[
+        *CURSOR,
+        UPDATED_SINCE,
+        in_query("active", {"enum": ["true", "false"]}),
+        in_query("q", {"type": "string", "maxLength": 100}),
+    ],
+)
 @staff("products:read")
 def products() -> Response:
     stmt = select(Product)
@@ -206,6 +234,16 @@ def products() -> Response:
 
 
 @bp.post("/products")
+@operation(
+    "createProduct",
+    "admin: catalog",
+    "Create a product",
+    ok=(201, envelope(ref("AdminProduct")), "The product"),
+    body=ProductIn,
+    errors=(409,),
+    ok_headers={**LOCATION, **ETAG},
+    links={"GetAdminProduct": link("getAdminProduct", product_id="$response.body#/data/id")},
+)
 @staff("products:write")
 def product_create() -> Response:
     data = body(ProductIn)
@@ -220,12 +258,29 @@ def product_create() -> Response:
 
 
 @bp.get("/products/<int:product_id>")
+@operation(
+    "getAdminProduct",
+    "admin: catalog",
+    "One product",
+    ok=(200, envelope(ref("AdminProduct")), "The product"),
+    ok_headers=ETAG,
+)
 @staff("products:read")
 def product(product_id: int) -> Response:
     return _product_answer(_product(product_id))
 
 
 @bp.patch("/products/<int:product_id>")
+@operation(
+    "updateProduct",
+    "admin: catalog",
+    "Change a product; only the fields sent change",
+    ok=(200, envelope(ref("AdminProduct")), "The product"),
+    body=ProductPatch,
+    params=[IF_MATCH],
+    errors=(409, 412),
+    ok_headers=ETAG,
+)
 @staff("products:write")
 def product_update(product_id: int) -> Response:
     target = _product(product_id)
@@ -242,6 +297,14 @@ def product_update(product_id: int) -> Response:
 
 
 @bp.delete("/products/<int:product_id>")
+@operation(
+    "deleteProduct",
+    "admin: catalog",
+    "Delete a product (orders keep their lines)",
+    ok=(204, None, "Deleted"),
+    params=[IF_MATCH],
+    errors=(409, 412),
+)
 @staff("products:write")
 def product_delete(product_id: int) -> tuple[str, int]:
     target = _product(product_id)
@@ -253,6 +316,16 @@ def product_delete(product_id: int) -> tuple[str, int]:
 
 
 @bp.post("/products/<int:product_id>/inventory")
+@operation(
+    "adjustInventory",
+    "admin: catalog",
+    "Add or remove units (atomic; never below zero)",
+    ok=(200, envelope(ref("AdminProduct")), "The product"),
+    description="A product with variants keeps its stock on them: name the "
+    "variant (variant_id); the product's stock is their sum.",
+    body=InventoryIn,
+    errors=(409,),
+)
 @staff("products:write")
 def inventory(product_id: int) -> Response:
     """Add or remove units, atomically; never below zero (409 and how many there are)."""
@@ -274,6 +347,22 @@ def inventory(product_id: int) -> Response:
 
 
 @bp.put("/products/<int:product_id>/options")
+@operation(
+    "setProductOptions",
+    "admin: catalog",
+    "Set the product's options; every combination is a variant",
+    ok=(200, envelope(ref("AdminProduct")), "The product with its variants"),
+    description="At most three options and 100 combinations. Variants carry "
+    "over where they still fit (a value renamed in place keeps its SKU and "
+    "stock; a new option extends them with its first value); new ones start "
+    "with no stock, except that a simple product's stock goes to its first "
+    "variant; combinations no longer possible leave with their stock. An "
+    "empty list makes it a simple product again.",
+    body=OptionsIn,
+    params=[IF_MATCH],
+    errors=(409, 412),
+    ok_headers=ETAG,
+)
 @staff("products:write")
 def product_options(product_id: int) -> Response:
     """Set the product's options; every combination of their values is a variant."""
@@ -298,6 +387,16 @@ def product_options(product_id: int) -> Response:
 
 
 @bp.patch("/products/<int:product_id>/variants/<int:variant_id>")
+@operation(
+    "updateVariant",
+    "admin: catalog",
+    "Change a variant's SKU, price, compare-at price or picture",
+    ok=(200, envelope(ref("AdminProduct")), "The product"),
+    body=VariantPatch,
+    params=[IF_MATCH],
+    errors=(409, 412),
+    ok_headers=ETAG,
+)
 @staff("products:write")
 def variant_update(product_id: int, variant_id: int) -> Response:
     """Change a variant's SKU, price, compare-at price or picture."""
@@ -334,6 +433,20 @@ def variant_update(product_id: int, variant_id: int) -> Response:
 
 
 @bp.post("/products/<int:product_id>/images")
+@operation(
+    "uploadProductImage",
+    "admin: catalog",
+    "Add a picture to the product (the body is the image file)",
+    ok=(201, envelope(ref("AdminProduct")), "The product with its new picture"),
+    description="Send the file as the body with its own Content-Type (PNG, JPEG, GIF, "
+    "WebP or AVIF, at most 10 MB and 40 megapixels), or as application/octet-stream: "
+    "the bytes say which format it is. It is decoded and stored again "
+    "without metadata; AVIF, WebP and JPEG/PNG renditions follow within seconds.",
+    body_types=(*RAW_IMAGE_TYPES, "application/octet-stream"),
+    params=[in_query("alt", {"type": "string", "maxLength": 300}, "What the picture shows.")],
+    errors=(409, 413, 415, 422),
+    ok_headers=LOCATION,
+)
 @staff("products:write")
 def image_upload(product_id: int) -> Response:
     """Add a picture: the body is the image itself (Content-Type image/png, image/jpeg,
@@ -353,6 +466,13 @@ def image_upload(product_id: int) -> Response:
 
 
 @bp.delete("/products/<int:product_id>/images/<int:image_id>")
+@operation(
+    "deleteProductImage",
+    "admin: catalog",
+    "Take a picture off the product",
+    ok=(204, None, "Removed"),
+    errors=(409,),
+)
 @staff("products:write")
 def image_delete(product_id: int, image_id: int) -> tuple[str, int]:
     """Take a picture off the product."""
@@ -427,6 +547,12 @@ def _category_slug(category_id: int) -> str:
 
 
 @bp.get("/categories")
+@operation(
+    "listAdminCategories",
+    "admin: catalog",
+    "Every category",
+    ok=(200, envelope({"type": "array", "items": ref("AdminCategory")}), "Categories"),
+)
 @staff("products:read")
 def categories() -> Response:
     rows = catalog.all_categories()
@@ -435,6 +561,16 @@ def categories() -> Response:
 
 
 @bp.post("/categories")
+@operation(
+    "createCategory",
+    "admin: catalog",
+    "Create a category",
+    ok=(201, envelope(ref("AdminCategory")), "The category"),
+    body=CategoryIn,
+    errors=(409,),
+    ok_headers={**LOCATION, **ETAG},
+    links={"GetCategory": link("getCategory", slug="$response.body#/data/slug")},
+)
 @staff("products:write")
 def category_create() -> Response:
     data = body(CategoryIn)
@@ -449,12 +585,29 @@ def category_create() -> Response:
 
 
 @bp.get("/categories/<slug>")
+@operation(
+    "getCategory",
+    "admin: catalog",
+    "One category",
+    ok=(200, envelope(ref("AdminCategory")), "The category"),
+    ok_headers=ETAG,
+)
 @staff("products:read")
 def category(slug: str) -> Response:
     return _category_answer(_category(slug))
 
 
 @bp.patch("/categories/<slug>")
+@operation(
+    "updateCategory",
+    "admin: catalog",
+    "Change a category",
+    ok=(200, envelope(ref("AdminCategory")), "The category"),
+    body=CategoryPatch,
+    params=[IF_MATCH],
+    errors=(409, 412),
+    ok_headers=ETAG,
+)
 @staff("products:write")
 def category_update(slug: str) -> Response:
     row = _category(slug)
@@ -475,6 +628,13 @@ def category_update(slug: str) -> Response:
 
 
 @bp.delete("/categories/<slug>")
+@operation(
+    "deleteCategory",
+    "admin: catalog",
+    "Delete a category (its products stay)",
+    ok=(204, None, "Deleted"),
+    errors=(409,),
+)
 @staff("products:write")
 def category_delete(slug: str) -> tuple[str, int]:
     row = _category(slug)
@@ -500,6 +660,31 @@ def _order_answer(row: Order, status: int = 200) -> Response:
 
 
 @bp.get("/orders")
+@operation(
+    "listAdminOrders",
+    "admin: orders",
+    "Every order, by last change: filter, and sync with cursors",
+    ok=(200, page_of("AdminOrder", "CursorMeta"), "A page of orders"),
+    params=[
+        *CURSOR,
+        UPDATED_SINCE,
+        in_query(
+            "status",
+            {
+                "enum": [
+                    "pending",
+                    "paid",
+                    "shipped",
+                    "delivered",
+                    "cancelled",
+                    "refunded",
+                ]
+            },
+        ),
+        in_query("created_from", {"type": "string", "format": "date-time"}),
+        in_query("created_to", {"type": "string", "format": "date-time"}),
+    ],
+)
 @staff("orders:read")
 def order_list() -> Response:
     stmt = select(Order)
@@ -525,6 +710,13 @@ def order_list() -> Response:
 
 
 @bp.get("/orders/<number>")
+@operation(
+    "getAdminOrder",
+    "admin: orders",
+    "One order",
+    ok=(200, envelope(ref("AdminOrder")), "The order"),
+    ok_headers=ETAG,
+)
 @staff("orders:read")
 def order(number: str) -> Response:
     return _order_answer(_order(number))
@@ -541,6 +733,16 @@ def _move(row: Order, status: str, **shipping: str | None) -> Response:
 
 
 @bp.patch("/orders/<number>")
+@operation(
+    "setOrderStatus",
+    "admin: orders",
+    "Move an order to another status; a refused move says why",
+    ok=(200, envelope(ref("AdminOrder")), "The order"),
+    body=OrderStatusIn,
+    params=[IF_MATCH],
+    errors=(409, 412),
+    ok_headers=ETAG,
+)
 @staff("orders:write")
 def order_update(number: str) -> Response:
     """Move an order along its state machine; a move it may not make answers 409 and why."""
@@ -550,6 +752,15 @@ def order_update(number: str) -> Response:
 
 
 @bp.post("/orders/<number>/shipment")
+@operation(
+    "shipOrder",
+    "admin: orders",
+    "Ship an order with its carrier and tracking number (the shopper is mailed)",
+    ok=(200, envelope(ref("AdminOrder")), "The order"),
+    body=ShipmentIn,
+    params=[IF_MATCH],
+    errors=(409, 412),
+)
 @staff("orders:write")
 def order_ship(number: str) -> Response:
     """Ship it, with the carrier and tracking number the shopper's mail shows."""
@@ -559,6 +770,14 @@ def order_ship(number: str) -> Response:
 
 
 @bp.post("/orders/<number>/cancel")
+@operation(
+    "cancelOrder",
+    "admin: orders",
+    "Cancel an order; its units go back in stock, once",
+    ok=(200, envelope(ref("AdminOrder")), "The order"),
+    params=[IF_MATCH],
+    errors=(409, 412),
+)
 @staff("orders:write")
 def order_cancel(number: str) -> Response:
     """Cancel it; its units go back in stock, once."""
@@ -566,6 +785,12 @@ def order_cancel(number: str) -> Response:
 
 
 @bp.get("/orders/<number>/refunds")
+@operation(
+    "listRefunds",
+    "admin: orders",
+    "An order's refunds",
+    ok=(200, envelope({"type": "array", "items": ref("Refund")}), "The refunds"),
+)
 @staff("orders:read")
 def refund_list(number: str) -> Response:
     row = _order(number)
@@ -573,6 +798,16 @@ def refund_list(number: str) -> Response:
 
 
 @bp.post("/orders/<number>/refunds")
+@operation(
+    "refundOrder",
+    "admin: orders",
+    "Refund part or all of a paid order (with the payment provider)",
+    ok=(201, envelope(ref("Refund")), "The refund"),
+    body=RefundIn,
+    params=[IDEMPOTENCY],
+    errors=(409,),
+    ok_headers={**LOCATION, **REPLAYED},
+)
 @staff("orders:write")
 def refund_create(number: str) -> Response:
     """Refund part or all of a paid order; ``Idempotency-Key`` makes it happen once."""
@@ -624,6 +859,21 @@ def refund_create(number: str) -> Response:
 
 
 @bp.get("/customers")
+@operation(
+    "listCustomers",
+    "admin: customers",
+    "Customer accounts, oldest first",
+    ok=(200, page_of("Customer", "CursorMeta"), "A page of customers"),
+    params=[
+        *CURSOR,
+        in_query(
+            "created_since",
+            {"type": "string", "format": "date-time"},
+            "Only accounts opened at or after this moment.",
+        ),
+        in_query("q", {"type": "string", "maxLength": 100}),
+    ],
+)
 @staff("customers:read")
 def customers() -> Response:
     stmt = select(User).where(User.roles.any(Role.name == "customer"))
@@ -635,6 +885,12 @@ def customers() -> Response:
 
 
 @bp.get("/customers/<int:customer_id>")
+@operation(
+    "getCustomer",
+    "admin: customers",
+    "One customer account",
+    ok=(200, envelope(ref("Customer")), "The account"),
+)
 @staff("customers:read")
 def customer(customer_id: int) -> Response:
     row = db.session.get(User, customer_id)

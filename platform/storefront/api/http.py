@@ -42,66 +42,10 @@ CORS_MAX_AGE = "600"
 
 def init_http(bp: Blueprint) -> None:
     bp.before_request(_rate_limit)
-    init_access(bp)  # after the limit (guessing keys counts), before anything is read
-    bp.before_request(_check_parameters)
+    # After the limit (guessing keys counts), before anything is read; then the
+    # route's declared parameters (contract.init_contract).
+    init_access(bp)
     bp.after_request(_manners)
-
-
-# Parameters -------------------------------------------------------------------------
-
-
-def _openapi_path(rule: str) -> str:
-    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
-
-
-def _check_parameters() -> None:
-    """Hold the query and header parameters to what the document says of them: a value
-    it does not allow is a 400 that names it, never a value quietly ignored."""
-    from .openapi import paths
-
-    if request.url_rule is None or request.method in ("OPTIONS", "HEAD"):
-        return
-    item = paths().get(_openapi_path(request.url_rule.rule), {})
-    operation = item.get(request.method.lower())
-    if operation is None:
-        return
-    for param in operation.get("parameters", []):
-        where = param["in"]
-        if where not in ("query", "header"):
-            continue
-        source = request.args if where == "query" else request.headers
-        value = source.get(param["name"])
-        if value is None:
-            if param.get("required"):
-                raise ApiError(400, f"Send the {param['name']} header: {param['description']}")
-            continue
-        problem = _violates(param["schema"], value)
-        if problem:
-            raise ApiError(400, f"{param['name']} {problem}.")
-
-
-def _violates(schema: dict[str, Any], value: str) -> str | None:
-    """What is wrong with ``value`` (text from a query or header) for ``schema``."""
-    if "enum" in schema:
-        return None if value in schema["enum"] else f"must be one of {', '.join(schema['enum'])}"
-    if schema.get("type") == "integer":
-        low, high = schema.get("minimum"), schema.get("maximum")
-        if not re.fullmatch(r"-?[0-9]+", value):
-            return "must be a whole number"
-        number = int(value[:20])
-        if (low is not None and number < low) or (high is not None and number > high):
-            return f"must be from {low} to {high}"
-        return None
-    if len(value) > schema.get("maxLength", 10_000):
-        return f"may be at most {schema['maxLength']} characters"
-    if "pattern" in schema and not re.search(schema["pattern"], value):
-        return f"must match {schema['pattern']}"
-    if schema.get("format") == "date-time":
-        try:
-            datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return "must be an ISO 8601 date or time, e.g. 2026-11-25T08:00:00Z"
-    return None
 
 
 # CORS -------------------------------------------------------------------------------

@@ -710,7 +710,53 @@ class VariantPatch(_In):
 
 
 # Every model the document describes, by the name it has there.
+# The account's (api/account.py): signing up, in, and a new password.
+
+
+class Credentials(_In):
+    email: str = Field(min_length=3, max_length=255, json_schema_extra={"format": "email"})
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="At least 8 characters; the shop may refuse a common one (422).",
+    )
+
+
+class ResetRequest(_In):
+    email: Email
+
+
+class PasswordReset(_In):
+    token: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="From the reset mail: the last part of its link (…/reset/<token>).",
+    )
+    password: str = Field(
+        min_length=8,
+        max_length=128,
+        description="The new password: at least 8 characters; the shop may refuse a common "
+        "one (422).",
+    )
+
+
+class LoginAnswer(BaseModel):
+    token: str = Field(description="Send as the Authentication-Token header.")
+    expires_in: int = Field(description="Seconds the token lives.")
+    customer: Customer
+
+
+class Registered(BaseModel):
+    confirmation_required: bool
+    message: str
+
+
 DOCUMENTED: tuple[type[BaseModel], ...] = (
+    Credentials,
+    LoginAnswer,
+    Registered,
+    ResetRequest,
+    PasswordReset,
     SavedAddress,
     AddressIn,
     AddressPatch,

@@ -35,8 +35,27 @@ from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from . import serializers as out
 from .access import public, requires_scope
+from .contract import (
+    CART,
+    CART_HEADERS,
+    CART_TOKEN,
+    CATALOG_CURSOR,
+    IDEMPOTENCY,
+    LOCALE,
+    LOCATION,
+    ORDER_KEY,
+    PAGING,
+    REPLAYED,
+    envelope,
+    in_query,
+    init_contract,
+    link,
+    operation,
+    page_of,
+    ref,
+)
 from .errors import ApiError, body, init_api_errors, paging, refused
-from .http import cacheable, decode_mark, init_http, limit_arg
+from .http import cacheable, decode_mark, limit_arg
 from .idempotency import replayed as idempotent_replay
 from .idempotency import request_fingerprint, sent_key
 from .openapi import openapi_document
@@ -45,7 +64,7 @@ from .schemas import CartItemIn, CheckoutIn, PaymentRetryIn, QuantityIn
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 init_api_errors(bp)
-init_http(bp)
+init_contract(bp)
 log = logging.getLogger(__name__)
 
 
@@ -62,6 +81,49 @@ def _adopt_cart_token() -> None:
 
 
 @bp.get("/products")
+@operation(
+    "listProducts",
+    "catalog",
+    "Active products, a page at a time",
+    ok=(
+        200,
+        {
+            "type": "object",
+            "properties": {
+                "data": {"type": "array", "items": ref("Product")},
+                "meta": {"anyOf": [ref("CatalogPageMeta"), ref("CatalogCursorMeta")]},
+            },
+            "required": ["data", "meta"],
+        },
+        "A page of products",
+    ),
+    description="Filter by category (with its subcategories) or text; sort. "
+    "Page by cursor (send limit, then cursor: meta.next_cursor and "
+    "meta.prev_cursor walk both ways and nothing shifts when products are "
+    "added) or by page and per_page (meta.page, total, pages, and the cursors "
+    "either side of the page). Answers carry an ETag and Cache-Control; "
+    "If-None-Match answers 304.",
+    params=[
+        *PAGING,
+        *CATALOG_CURSOR,
+        *LOCALE,
+        in_query("q", {"type": "string", "maxLength": 100}),
+        in_query("category", {"type": "string", "maxLength": 120}),
+        in_query(
+            "sort",
+            {"enum": ["relevance", "newest", "price_asc", "price_desc", "title"]},
+            "relevance (best match first) is the default with q, newest without.",
+        ),
+    ],
+    links={
+        "GetProduct": link("getProduct", slug="$response.body#/data/0/slug"),
+        "AddToCart": {
+            "operationId": "addCartItem",
+            "requestBody": {"product_id": "$response.body#/data/0/id", "quantity": 1},
+        },
+    },
+    cached=True,
+)
 @public
 def products() -> Response:
     """Active products: by cursor (``cursor`` or ``limit`` sent: both ways through the
@@ -102,6 +164,14 @@ def _count_search() -> None:
 
 
 @bp.get("/products/<slug>")
+@operation(
+    "getProduct",
+    "catalog",
+    "One active product",
+    ok=(200, envelope(ref("Product")), "The product"),
+    params=LOCALE,
+    cached=True,
+)
 @public
 def product(slug: str) -> Response:
     row = catalog.get_product(slug)
@@ -111,6 +181,14 @@ def product(slug: str) -> Response:
 
 
 @bp.get("/categories")
+@operation(
+    "listCategories",
+    "catalog",
+    "The category tree",
+    ok=(200, envelope({"type": "array", "items": ref("Category")}), "The tree"),
+    params=LOCALE,
+    cached=True,
+)
 @public
 def categories() -> Response:
     return cacheable(jsonify(data=out.category_tree(catalog.category_tree())))
@@ -129,6 +207,18 @@ def _cart_answer(status: int = 200, country: str = "", code: str = "") -> Respon
 
 
 @bp.get("/cart")
+@operation(
+    "getCart",
+    "cart",
+    "The cart; with ?country= (and ?discount_code=) what checkout would charge",
+    ok=(200, CART, "The cart"),
+    params=[
+        CART_TOKEN,
+        in_query("country", {"type": "string", "maxLength": 2}),
+        in_query("discount_code", {"type": "string", "maxLength": 40}),
+    ],
+    ok_headers=CART_HEADERS,
+)
 @requires_scope("cart:read", anonymous=True)
 def cart() -> Response:
     country = request.args.get("country", "").strip().upper()[:2]
@@ -137,6 +227,25 @@ def cart() -> Response:
 
 
 @bp.post("/cart/items")
+@operation(
+    "addCartItem",
+    "cart",
+    "Add a product to the cart (a new guest cart answers its token)",
+    ok=(201, CART, "The cart, with the line"),
+    body=CartItemIn,
+    params=[CART_TOKEN],
+    errors=(409,),
+    ok_headers=CART_HEADERS,
+    links={
+        "SetQuantity": {
+            "operationId": "setCartItemQuantity",
+            "parameters": {
+                "item_id": "$response.body#/data/items/0/id",
+                "X-Cart-Token": "$response.body#/data/token",
+            },
+        },
+    },
+)
 @requires_scope("cart:write", anonymous=True)
 def cart_add() -> Response:
     data = body(CartItemIn)
@@ -150,6 +259,15 @@ def cart_add() -> Response:
 
 
 @bp.patch("/cart/items/<int:item_id>")
+@operation(
+    "setCartItemQuantity",
+    "cart",
+    "Set a line's quantity (0 removes it)",
+    ok=(200, CART, "The cart"),
+    body=QuantityIn,
+    params=[CART_TOKEN],
+    errors=(409,),
+)
 @requires_scope("cart:write", anonymous=True)
 def cart_update(item_id: int) -> Response:
     data = body(QuantityIn)
@@ -166,6 +284,13 @@ def cart_update(item_id: int) -> Response:
 
 
 @bp.delete("/cart/items/<int:item_id>")
+@operation(
+    "removeCartItem",
+    "cart",
+    "Remove a line",
+    ok=(200, CART, "The cart"),
+    params=[CART_TOKEN],
+)
 @requires_scope("cart:write", anonymous=True)
 def cart_remove(item_id: int) -> Response:
     try:
@@ -181,6 +306,13 @@ def cart_remove(item_id: int) -> Response:
 
 
 @bp.get("/checkout/options")
+@operation(
+    "getCheckoutOptions",
+    "checkout",
+    "Where the shop ships, how it is paid, and the rate for ?country=",
+    ok=(200, envelope(ref("CheckoutOptions")), "The options"),
+    params=[in_query("country", {"type": "string", "pattern": "^[A-Za-z]{2}$"})],
+)
 @public
 def checkout_options() -> Response:
     """Where the shop ships, how it is paid, and (for ``?country=``) the shipping rate."""
@@ -209,6 +341,31 @@ def checkout_options() -> Response:
 
 
 @bp.post("/checkout")
+@operation(
+    "checkout",
+    "checkout",
+    "Place the order for the cart",
+    ok=(201, envelope(ref("Placed")), "The order, and where to send the shopper to pay"),
+    description="Takes the cart of X-Cart-Token (or the signed-in account), "
+    "prices it for the address and discount code, takes the stock, and answers "
+    "the order. With the same Idempotency-Key, a retry answers the same order "
+    "(Idempotent-Replayed: true), never a second one; the same key with another "
+    "body is a 422 (idempotency_key_reused). For card payment, send "
+    "the shopper to payment.redirect_url.",
+    body=CheckoutIn,
+    params=[IDEMPOTENCY, CART_TOKEN],
+    errors=(401, 409),
+    ok_headers={**LOCATION, **REPLAYED},
+    links={
+        "GetOrder": {
+            "operationId": "getOrder",
+            "parameters": {
+                "number": "$response.body#/data/order/number",
+                "X-Order-Key": "$response.body#/data/order_key",
+            },
+        }
+    },
+)
 @requires_scope("checkout:write", anonymous=True)
 def checkout() -> tuple[Response, int]:
     """The request's cart becomes an order. ``Idempotency-Key`` makes it happen once: the
@@ -309,6 +466,14 @@ def _placed(order: orders.Order, replayed: bool) -> tuple[Response, int]:
 
 
 @bp.get("/orders")
+@operation(
+    "listOrders",
+    "orders",
+    "The signed-in shopper's orders, newest first",
+    ok=(200, page_of("Order"), "A page of orders"),
+    params=PAGING,
+    errors=(401,),
+)
 @requires_scope("account:read")
 def order_list() -> Response:
     """The signed-in shopper's orders (a key with account:read: its owner's own); the
@@ -320,6 +485,13 @@ def order_list() -> Response:
 
 
 @bp.get("/orders/<number>")
+@operation(
+    "getOrder",
+    "orders",
+    "One of the shopper's orders (or a guest's, with its X-Order-Key)",
+    ok=(200, envelope(ref("Order")), "The order"),
+    params=[ORDER_KEY],
+)
 @requires_scope("account:read", anonymous=True)
 def order_detail(number: str) -> Response:
     """The shopper's own order (signed in), or a guest's with its ``X-Order-Key``."""
@@ -332,6 +504,26 @@ def order_detail(number: str) -> Response:
 
 
 @bp.post("/orders/<number>/payment")
+@operation(
+    "payOrderAgain",
+    "orders",
+    "Pay again for an order awaiting payment, or switch its payment method",
+    ok=(200, envelope(ref("Placed")), "The order, and where to send the shopper to pay"),
+    description="For an order whose card payment was cancelled, failed, or "
+    "could not start (payment.redirect_url was null). A card payment answers a "
+    "new payment.redirect_url for exactly the order's total; the previous "
+    "session is closed first and can no longer settle the order. Another "
+    "method of GET /checkout/options switches to it (payment.instructions). "
+    "One live session at a time: submits at once answer one session; a later "
+    "call replaces it (the one before is closed). An order "
+    "that no longer awaits payment is a 409 order_not_awaiting_payment; an "
+    "unoffered method 409 payment_method_not_offered; a session already paid "
+    "or being started 409 payment_in_progress; an unreachable provider 502 "
+    "payment_unavailable.",
+    body=PaymentRetryIn,
+    params=[ORDER_KEY],
+    errors=(401, 409, 502),
+)
 @requires_scope("checkout:write", anonymous=True)
 def order_payment(number: str) -> Response:
     """Pay again for an order awaiting payment (the card payment was cancelled, failed or
@@ -352,6 +544,13 @@ def order_payment(number: str) -> Response:
 
 
 @bp.get("/openapi.json")
+@operation(
+    "getOpenApi",
+    "meta",
+    "This document",
+    ok=(200, {"type": "object"}, "The OpenAPI document"),
+    cached=True,
+)
 @public
 def openapi() -> Response:
     response = jsonify(openapi_document(current_tenant().name))

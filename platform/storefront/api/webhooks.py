@@ -22,14 +22,14 @@ from ..problems import Conflict
 from ..webhooks import services as webhooks
 from ..webhooks.models import WebhookEndpoint
 from .access import requires_scope
+from .contract import LOCATION, envelope, init_contract, link, operation, ref
 from .errors import ApiError, body, init_api_errors
-from .http import init_http
 from .schemas import Webhook, WebhookIn, WebhookPatch, WebhookWithSecret
 
 bp = Blueprint("api_admin_webhooks", __name__, url_prefix="/api/v1/admin/webhooks")
 csrf.exempt(bp)
 init_api_errors(bp)
-init_http(bp)
+init_contract(bp)
 
 View = Callable[..., Any]
 
@@ -82,6 +82,12 @@ def _refused(exc: webhooks.WebhookError) -> ApiError:
 
 
 @bp.get("")
+@operation(
+    "listWebhooks",
+    "admin: webhooks",
+    "The shop's webhook endpoints (never their secrets)",
+    ok=(200, envelope({"type": "array", "items": ref("Webhook")}), "The endpoints"),
+)
 @owner("webhooks:read")
 def index() -> Response:
     """Every endpoint of the shop, oldest first (at most MAX_ENDPOINTS)."""
@@ -89,6 +95,21 @@ def index() -> Response:
 
 
 @bp.post("")
+@operation(
+    "createWebhook",
+    "admin: webhooks",
+    "Subscribe an endpoint to events; the answer shows its secret, once",
+    ok=(201, envelope(ref("WebhookWithSecret")), "The endpoint, with its secret"),
+    description="The URL is held to the dashboard's rules (https, a public "
+    "address, never the platform itself: 422 naming url), at most 20 "
+    "endpoints (409 webhook_limit). Deliveries are signed as Standard Webhooks "
+    "say (webhook-id, webhook-timestamp, webhook-signature) with the secret "
+    "answered here, the only time it is shown.",
+    body=WebhookIn,
+    errors=(409,),
+    ok_headers=LOCATION,
+    links={"GetWebhook": link("getWebhook", webhook_id="$response.body#/data/id")},
+)
 @owner("webhooks:write")
 def create() -> tuple[Response, int]:
     """Add an endpoint; the answer has its secret, the only time it is shown."""
@@ -104,12 +125,28 @@ def create() -> tuple[Response, int]:
 
 
 @bp.get("/<int:webhook_id>")
+@operation(
+    "getWebhook",
+    "admin: webhooks",
+    "One webhook endpoint",
+    ok=(200, envelope(ref("Webhook")), "The endpoint"),
+)
 @owner("webhooks:read")
 def show(webhook_id: int) -> Response:
     return jsonify(data=_data(_endpoint(webhook_id)))
 
 
 @bp.patch("/<int:webhook_id>")
+@operation(
+    "updateWebhook",
+    "admin: webhooks",
+    "Change an endpoint's URL, events or whether it is on",
+    ok=(200, envelope(ref("Webhook")), "The endpoint"),
+    description="Only the fields sent change. A new URL is checked as a new "
+    "endpoint's is (422 naming url); active: true switches an endpoint that "
+    "failed back on and forgets its failures.",
+    body=WebhookPatch,
+)
 @owner("webhooks:write")
 def update(webhook_id: int) -> Response:
     """Change the URL, the events or whether it is on; only the fields sent change."""
@@ -129,6 +166,12 @@ def update(webhook_id: int) -> Response:
 
 
 @bp.delete("/<int:webhook_id>")
+@operation(
+    "deleteWebhook",
+    "admin: webhooks",
+    "Remove an endpoint (what is still queued for it is dropped)",
+    ok=(204, None, "Removed"),
+)
 @owner("webhooks:write")
 def delete(webhook_id: int) -> tuple[str, int]:
     """Remove it: deliveries still queued for it are dropped."""
@@ -138,6 +181,15 @@ def delete(webhook_id: int) -> tuple[str, int]:
 
 
 @bp.post("/<int:webhook_id>/secret")
+@operation(
+    "rotateWebhookSecret",
+    "admin: webhooks",
+    "A new signing secret for the endpoint, shown once",
+    ok=(200, envelope(ref("WebhookWithSecret")), "The endpoint, with its new secret"),
+    description="The old secret stops at once: deliveries from now on, retries "
+    "included, are signed with the new one.",
+    ok_headers=LOCATION,
+)
 @owner("webhooks:write")
 def rotate(webhook_id: int) -> tuple[Response, int]:
     """A new signing secret, answered once; the old one stops at once."""
