@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask_babel import gettext as _
 from sqlalchemy import (
@@ -263,8 +264,12 @@ def check_image_url(value: str | None) -> str | None:
         raise ValueError(
             _("The image URL may not contain spaces, quotes, angle brackets or backslashes.")
         )
-    if re.fullmatch(IMAGE_URL_PATTERN, value):
-        return value
-    raise ValueError(
-        _("The image URL must start with https://, http:// or / (a path on this shop).")
-    )
+    if not re.fullmatch(IMAGE_URL_PATTERN, value):
+        raise ValueError(
+            _("The image URL must start with https://, http:// or / (a path on this shop).")
+        )
+    try:  # what the pattern lets through that no URL parser reads, e.g. http://[x/
+        urlsplit(value)
+    except ValueError:
+        raise ValueError(_("The image URL's host is not a valid address.")) from None
+    return value
