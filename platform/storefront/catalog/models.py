@@ -247,7 +247,7 @@ IMAGE_URL_MAX = 500
 # backslashes. The API's document carries the same pattern.
 IMAGE_URL_PATTERN = (
     r"^(?:/(?:[^/\\\x00-\x20<>\"'][^\\\x00-\x20<>\"']*)?"
-    r"|https?://[^/?#\\\x00-\x20<>\"']+(?:[/?#][^\\\x00-\x20<>\"']*)?)?$"
+    r"|https?://[^/?#\\\x00-\x20<>\"'\[\]]+(?:[/?#][^\\\x00-\x20<>\"']*)?)?$"
 )
 
 
