@@ -171,10 +171,12 @@ _PRODUCT_PAGE = _ACTIVE_BY_SLUG.options(
         Product.image_url,
         Product.translations,
         Product.options,
+        Product.meta_title,
+        Product.meta_description,
         Product.tenant_id,
     ),
     contains_eager(Product.categories).load_only(
-        Category.name, Category.translations, Category.tenant_id
+        Category.name, Category.slug, Category.translations, Category.tenant_id
     ),
     joinedload(Product.images).load_only(
         ProductImage.key,
