@@ -57,6 +57,8 @@ def test_gunicorn_tells_the_app_its_worker_count_which_production_checks(
     # The hook writes os.environ itself: setenv first, so the test's end restores it
     # (delenv of an unset name records nothing, and the count leaked into later tests).
     monkeypatch.setenv("STOREFRONT_WEB_PROCESSES", "0")
+    # Loading it names a metrics folder in os.environ (multiprocess mode): this test's own.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     conf = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
     conf["nworkers_changed"](None, 3, None)  # what gunicorn calls before loading the app
     with pytest.raises(ConfigError, match="and 3 web processes may serve"):

@@ -100,10 +100,12 @@ def test_a_script_name_from_the_server_bends_no_link_and_no_cached_page(
     assert 'href="/p/anvil"' in page.text
 
 
-def test_gunicorn_believes_no_forwarding_header(app):
+def test_gunicorn_believes_no_forwarding_header(app, monkeypatch, tmp_path):
     import runpy
     from pathlib import Path
 
+    # Loading it names a metrics folder in os.environ (multiprocess mode): this test's own.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "gunicorn.conf.py"))
     assert settings["forwarder_headers"] == ""
     assert settings["secure_scheme_headers"] == {}

@@ -9,6 +9,7 @@ import runpy
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +29,10 @@ def _conf(monkeypatch, **env: str) -> dict:
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/nonexistent-not-created-at-load")
+    # Loading it names (and makes) a metrics folder in os.environ: a fresh one of this
+    # test's, which monkeypatch forgets afterwards (left set, every later test's /_metrics
+    # in this process would read that empty folder in multiprocess mode).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="gunicorn-conf-"))
     return runpy.run_path(str(CONF))
 
 
@@ -92,10 +96,10 @@ def test_this_process_resident_memory_is_read(monkeypatch):
     assert 5 < rss < 100_000  # MiB: a Python process with pytest loaded
 
 
-def test_gunicorn_accepts_the_hook():
+def test_gunicorn_accepts_the_hook(monkeypatch):
     from gunicorn.config import Config
 
-    conf = runpy.run_path(str(CONF))
+    conf = _conf(monkeypatch)  # loading it sets PROMETHEUS_MULTIPROC_DIR: restored after
     config = Config()
     config.set("post_request", conf["post_request"])  # gunicorn checks the hook's arity
     config.set("max_requests", conf["max_requests"])
@@ -157,7 +161,7 @@ def test_one_access_line_the_apps_unless_it_is_off(monkeypatch):
     assert both_off["accesslog"] is None
 
 
-def test_the_cheap_access_line_is_gunicorns_line(tmp_path):
+def test_the_cheap_access_line_is_gunicorns_line(tmp_path, monkeypatch):
     """gunicorn.conf.py's logger writes the shipped format's line itself (cheaper):
     the same line gunicorn's own logger writes; another format is gunicorn's."""
     import datetime
@@ -166,7 +170,7 @@ def test_the_cheap_access_line_is_gunicorns_line(tmp_path):
     from gunicorn.config import Config
     from gunicorn.glogging import Logger
 
-    conf = runpy.run_path(str(CONF))
+    conf = _conf(monkeypatch)
     response = SimpleNamespace(status="200 OK", sent=2708, headers=[("ETag", '"x"')])
     request = SimpleNamespace(headers=[("HOST", "acme.test"), ("USER-AGENT", 'curl/8 %s "x"')])
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/p/anvil?q=%20", "SERVER_PROTOCOL": "HTTP/1.1",
