@@ -3,8 +3,6 @@ account) and the owner's export and erasure of one customer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from flask import (
     Blueprint,
     abort,
@@ -12,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -22,9 +19,10 @@ from flask_security.utils import verify_password
 from werkzeug import Response
 
 from ..accounts.models import User
+from ..downloads import streamed_attachment
 from ..extensions import db
 from ..shared import signed_in_user
-from ..tenancy.context import current_tenant, tenant_context
+from ..tenancy.context import current_tenant
 from ..tenancy.settings import Privacy
 from . import services
 
@@ -36,21 +34,8 @@ CONFIRM_WORD = "ERASE"  # what an owner types to erase a customer
 
 def _download(email: str) -> Response:
     """The person's data as a JSON attachment, written while it is sent."""
-    shop = current_tenant()
-    name = f"{shop.slug}-{email.replace('@', '-at-')}.json"
-    safe = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in name)[:120]
-
-    def body() -> Iterator[str]:
-        # Read after the view has returned: the shop is bound again around the reading
-        # (stream_with_context keeps the request and its session).
-        with tenant_context(shop):
-            yield from services.person_data(email)
-
-    response = Response(stream_with_context(body()), mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    name = f"{current_tenant().slug}-{email.replace('@', '-at-')}.json"
+    return streamed_attachment(lambda: services.person_data(email), name, "application/json")
 
 
 # The shopper's ----------------------------------------------------------------------------

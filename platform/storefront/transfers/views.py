@@ -6,7 +6,7 @@ the scoped session, so another shop's id answers 404 and its file cannot be reac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -30,11 +29,12 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
+from ..downloads import attachment, streamed_attachment
 from ..extensions import db
 from ..orders.csv_export import stream_orders_csv
 from ..orders.models import STATUSES
 from ..orders.views_model import status_label
-from ..tenancy.context import current_tenant, tenant_context
+from ..tenancy.context import current_tenant
 from ..themes.loader import platform_templates_only
 from . import services
 from .models import DONE, FINISHED, Transfer
@@ -184,26 +184,12 @@ def download(transfer_id: int) -> ResponseReturnValue:
     chunks = services.download(transfer)
     if chunks is None:
         abort(404)
-    return _attachment(chunks, transfer.filename)
-
-
-def _attachment(body: Iterator[bytes] | Iterator[str], filename: str) -> Response:
-    response = Response(body, mimetype="text/csv")
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(chunks, transfer.filename, "text/csv")
 
 
 def streamed_orders_csv(status: str | None) -> Response:
     """The dashboard's direct orders export: written while it is sent, a batch at a time,
     so the first bytes leave at once and memory does not grow with the shop."""
-    shop = current_tenant()
-
-    def body() -> Iterator[str]:
-        # The response is read after the view has returned: the shop is bound again
-        # around the reading (stream_with_context keeps the request and its session).
-        with tenant_context(shop):
-            yield from stream_orders_csv(status)
-
-    return _attachment(stream_with_context(body()), f"{shop.slug}-orders.csv")
+    return streamed_attachment(
+        lambda: stream_orders_csv(status), f"{current_tenant().slug}-orders.csv", "text/csv"
+    )
