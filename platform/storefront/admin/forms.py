@@ -75,6 +75,26 @@ def stripped(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def meta_title_field() -> StringField:
+    """The title search engines show for a product, category or page (seo)."""
+    return StringField(
+        _l("Title for search engines"),
+        validators=[Optional(), Length(max=200)],
+        filters=[stripped],
+        description=_l("Optional. Leave empty to use the title and the shop's name."),
+    )
+
+
+def meta_description_field(hint: Any) -> TextAreaField:
+    """The description search engines show; ``hint`` says what stands in when empty."""
+    return TextAreaField(
+        _l("Description for search engines"),
+        validators=[Optional(), Length(max=320)],
+        filters=[stripped],
+        description=hint,
+    )
+
+
 class ProductForm(FlaskForm):
     sku = StringField(_l("SKU"), validators=[DataRequired(), Length(max=64)], filters=[stripped])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
@@ -113,17 +133,9 @@ class ProductForm(FlaskForm):
         validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp", "avif"], _l("Images only."))],
         description=_l("More pictures, and their order, once the product is saved."),
     )
-    meta_title = StringField(
-        _l("Title for search engines"),
-        validators=[Optional(), Length(max=200)],
-        filters=[stripped],
-        description=_l("Optional. Leave empty to use the title and the shop's name."),
-    )
-    meta_description = TextAreaField(
-        _l("Description for search engines"),
-        validators=[Optional(), Length(max=320)],
-        filters=[stripped],
-        description=_l("Optional. Leave empty to use the start of the description."),
+    meta_title = meta_title_field()
+    meta_description = meta_description_field(
+        _l("Optional. Leave empty to use the start of the description.")
     )
     active = BooleanField(_l("Active (visible in the shop)"), default=True)
     featured = BooleanField(_l("Featured on the home page"))
@@ -155,18 +167,8 @@ class CategoryEditForm(FlaskForm):
         validators=[InputRequired(), NumberRange(min=0, max=10000)],
         description=_l("Lower numbers come first in the shop's menus."),
     )
-    meta_title = StringField(
-        _l("Title for search engines"),
-        validators=[Optional(), Length(max=200)],
-        filters=[stripped],
-        description=_l("Optional. Leave empty to use the title and the shop's name."),
-    )
-    meta_description = TextAreaField(
-        _l("Description for search engines"),
-        validators=[Optional(), Length(max=320)],
-        filters=[stripped],
-        description=_l("Optional."),
-    )
+    meta_title = meta_title_field()
+    meta_description = meta_description_field(_l("Optional."))
     submit = SubmitField(_l("Save category"))
 
 
@@ -473,17 +475,9 @@ class PageForm(FlaskForm):
         ),
         render_kw={"rows": 14},
     )
-    meta_title = StringField(
-        _l("Title for search engines"),
-        validators=[Optional(), Length(max=200)],
-        filters=[stripped],
-        description=_l("Optional. Leave empty to use the title and the shop's name."),
-    )
-    meta_description = TextAreaField(
-        _l("Description for search engines"),
-        validators=[Optional(), Length(max=320)],
-        filters=[stripped],
-        description=_l("Optional. Leave empty to use the start of the text."),
+    meta_title = meta_title_field()
+    meta_description = meta_description_field(
+        _l("Optional. Leave empty to use the start of the text.")
     )
     published = BooleanField(_l("Published"), default=True)
     submit = SubmitField(_l("Save page"))
