@@ -83,6 +83,7 @@ class Defaults:
     JOBS_BACKEND = "inline"
     JOBS_THREADS = 4  # inline: webhook threads per process, one delivery per shop at a time
     JOBS_PER_SHOP = 2  # outbox rows of one shop running at once, across all workers
+    OUTBOX_KEEP_DAYS = 90  # delivered mails and webhooks are deleted after this (prune-outbox)
     OUTBOX_SWEEP_SECONDS = 5.0  # inline jobs: a thread per process runs what is due
     LOW_STOCK_THRESHOLD = 3  # the daily low-stock digest lists products at or below it
     REMEMBER_COOKIE_SAMESITE = "Lax"

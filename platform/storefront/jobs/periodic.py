@@ -29,7 +29,7 @@ from ..i18n import shop_locale
 from ..logs import log_context
 from ..orders import services as orders
 from ..outbox import deliver_committed
-from ..outbox.services import queue_shop_mail
+from ..outbox.services import prune_done, queue_shop_mail
 from ..privacy import retention
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
@@ -159,6 +159,11 @@ def expire_transfer_files() -> None:
     transfers.expire_files()
 
 
+def prune_outbox() -> None:
+    """Forget the shop's mails and webhook deliveries delivered long ago."""
+    prune_done(int(current_app.config.get("OUTBOX_KEEP_DAYS", 90)))
+
+
 TASKS = (
     Task("low-stock-digest", 86_400, low_stock_digest),
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
@@ -166,6 +171,7 @@ TASKS = (
     Task("expire-transfer-files", 86_400, expire_transfer_files),
     Task("search-languages", 3_600, follow_search_languages),
     Task("privacy-retention", 86_400, privacy_retention),
+    Task("prune-outbox", 86_400, prune_outbox),
 )
 
 

@@ -16,11 +16,12 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app, g, has_app_context
 from flask_mailman import EmailMultiAlternatives
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from .. import metrics, tracing
 from ..db import retrying, unit_of_work
@@ -338,6 +339,49 @@ def health() -> dict[str, Any]:
         "done": int(counts.get(DONE, 0)),
         "oldest_pending_seconds": round(age),
     }
+
+
+def prune_done(keep_days: int, batch: int = 1000, max_batches: int = 20) -> int:
+    """Delete the bound shop's delivered rows older than ``keep_days``; returns how many.
+
+    Delivered rows are history (the health panel reads only failures); kept, they would
+    grow with every mail and webhook for ever, and a person's erasure would have to read
+    them all. Read a kind at a time down the shop's (kind, status, created_at) index, in
+    batches, at most ``max_batches`` a run: a shop with years of rows is cleared over a few
+    days' runs without holding the worker. A row's ``dedupe_key`` stops guarding against
+    a second delivery once it is gone, which is why the default keeps 90 days."""
+    cutoff = utcnow() - timedelta(days=keep_days)
+    removed = 0
+    for kind in sorted(HANDLERS):
+        for _round in range(max_batches):
+            ids = db.session.scalars(
+                select(OutboxMessage.id)
+                .where(
+                    OutboxMessage.kind == kind,
+                    OutboxMessage.status == DONE,
+                    OutboxMessage.created_at < cutoff,
+                )
+                .order_by(OutboxMessage.created_at, OutboxMessage.id)
+                .limit(batch)
+            ).all()
+            if not ids:
+                break
+            unit_of_work(partial(_delete_rows, list(ids)))
+            removed += len(ids)
+            max_batches -= 1
+            if len(ids) < batch:
+                break
+        if max_batches <= 0:
+            break
+    return removed
+
+
+def _delete_rows(ids: list[int]) -> None:
+    db.session.execute(
+        delete(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def retry_dead() -> int:
