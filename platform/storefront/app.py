@@ -19,6 +19,7 @@ from .admin.discounts import bp as admin_discounts_bp
 from .admin.domains import bp as admin_domains_bp
 from .admin.keys import bp as admin_keys_bp
 from .admin.payments import bp as admin_payments_bp
+from .admin.plan import bp as admin_plan_bp
 from .admin.product_details import bp as admin_products_bp
 from .admin.seo import bp as admin_seo_bp
 from .admin.views import bp as admin_bp
@@ -48,6 +49,7 @@ from .media import bp as media_bp
 from .metrics import init_metrics
 from .orders.views import bp as orders_bp
 from .outbox import init_outbox
+from .plans import init_plans
 from .privacy.views import admin_bp as admin_privacy_bp
 from .privacy.views import bp as privacy_bp
 from .probes import bp as platform_bp
@@ -136,6 +138,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_page_cache(app)  # wraps Flask before the language prefix comes off the path
     init_metrics(app)  # around the page cache: the pages it answers are counted too
     init_i18n(app)  # before tenancy (the URL prefix) and themes (the Babel filters)
+    init_plans(app)  # refuses a plans file that is not valid, as a bad config
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)
     init_outbox(app)
@@ -181,6 +184,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_webhooks_bp)
     app.register_blueprint(api_account_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(admin_plan_bp)
     app.register_blueprint(admin_keys_bp)
     app.register_blueprint(admin_products_bp)
     app.register_blueprint(admin_discounts_bp)

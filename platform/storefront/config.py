@@ -39,6 +39,7 @@ class Defaults:
     DATABASE_NAME = "main"
     REDIS_URL = None  # None: in-process SimpleCache and in-memory rate limits
     TENANTS_DIR = None  # None: ./tenants
+    PLANS_FILE = None  # None: plans.toml in the instance folder (storefront.plans)
     TRUSTED_PROXY_COUNT = 0  # X-Forwarded-* is ignored unless this is > 0
     PREFERRED_URL_SCHEME = "https"
     REGISTRY_POLL_SECONDS = 2.0  # how often a worker looks for tenantctl changes

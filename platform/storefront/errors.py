@@ -8,8 +8,10 @@ budget 503; each on the shop's error page drawn without the shop's own templates
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, render_template, request
+from flask import Flask, Response, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -20,6 +22,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from .extensions import db
+from .plans import PlanLimitReached
 from .problems import api_error, wants_json
 from .storage import StorageError
 from .tenancy.context import current_tenant_or_none
@@ -206,11 +209,32 @@ def _unexpected(exc: Exception) -> Response:
     return error_page(500, _("We could not complete this request. Please try again."))
 
 
+def _plan_limit(exc: PlanLimitReached) -> ResponseReturnValue:
+    """A change the shop's plan does not allow, wherever it was tried: nothing of it is
+    kept (rolled back). The API answers 403 ``plan_limit_reached`` with the numbers; the
+    dashboard shows the message (the limit, the plan that lifts it) on the page the
+    owner came from; anything else gets the shop's error page."""
+    _rollback()
+    if wants_json():
+        return api_error(403, str(exc), exc.code, **exc.problem())
+    if request.path.startswith("/admin") and request.method != "GET":
+        flash(str(exc), "error")
+        back = request.referrer or ""
+        parts = urlsplit(back)
+        same_host = parts.netloc == request.host and parts.scheme in ("http", "https")
+        target = f"{parts.path}?{parts.query}" if same_host and parts.query else parts.path
+        if not same_host or not target.startswith("/"):
+            target = request.full_path if request.method == "GET" else request.path
+        return redirect(target, 303)
+    return error_page(403, str(exc))
+
+
 def init_errors(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(TemplateError, _template_error)
     for database_down in (OperationalError, InterfaceError, PoolTimeout):
         app.register_error_handler(database_down, _database_down)
     app.register_error_handler(StorageError, _storage_down)
+    app.register_error_handler(PlanLimitReached, _plan_limit)
     if not app.config.get("PROPAGATE_EXCEPTIONS") and not app.testing:
         app.register_error_handler(Exception, _unexpected)

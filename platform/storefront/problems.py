@@ -82,6 +82,7 @@ ErrorCode = StrEnum(  # type: ignore[misc]
                 "insufficient_scope",
                 "invalid_credentials",
                 "invalid_token",
+                "plan_limit_reached",  # the shop's plan (storefront.plans): 403, or 429
                 "second_factor_required",
                 "token_expired",
             }

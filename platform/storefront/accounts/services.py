@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from typing import cast
 
 from flask_security import hash_password
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
+from .. import plans
 from ..emails import InvalidEmail, checked_email
 from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
 from ..tenancy.context import current_tenant
 from ..tenancy.request_hooks import shop_base_url
-from .models import SHOP_ROLES, Role, User
+from .models import SHOP_ROLES, Role, User, roles_users
 from .sessions import end_all_sessions
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,8 @@ def create_user(
     for role in roles or []:
         if role not in SHOP_ROLES:
             raise AccountError(f"unknown role {role!r} (one of {', '.join(SHOP_ROLES)})")
+    if any(role != CUSTOMER for role in roles or []):
+        check_staff_seat()
     user = security.datastore.create_user(
         email=address,
         name=name,
@@ -72,6 +75,27 @@ def create_user(
     )
     db.session.flush()
     return cast("User", user)
+
+
+CUSTOMER = "customer"
+
+
+def check_staff_seat() -> None:
+    """Refuse (plans.PlanLimitReached) a new staff account past the plan's ``staff``:
+    the one check every way of making a dashboard account calls, before writing it."""
+    plans.check("staff")
+
+
+@plans.counter("staff")
+def _count_staff(bound: int | None) -> int:
+    """Active accounts holding any role but customer's (the owner counts)."""
+    staff = (
+        select(roles_users.c.user_id)
+        .join(Role, and_(Role.id == roles_users.c.role_id, Role.name != CUSTOMER))
+        .join(User, and_(User.id == roles_users.c.user_id, User.active.is_(True)))
+        .distinct()
+    )
+    return plans.bounded_count(staff, bound)
 
 
 def list_users(role: str | None = None) -> list[User]:
@@ -93,6 +117,8 @@ def grant(email: str, role: str) -> User:
     if role not in SHOP_ROLES:
         raise AccountError(f"unknown role {role!r} (one of {', '.join(SHOP_ROLES)})")
     user = get_user(email)
+    if role != CUSTOMER and not any(name != CUSTOMER for name in user.role_names):
+        check_staff_seat()  # a customer becoming staff takes a seat
     security.datastore.add_role_to_user(user, role)
     db.session.flush()
     return user

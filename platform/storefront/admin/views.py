@@ -49,6 +49,7 @@ from ..orders.models import STATUSES, Order
 from ..orders.payments import PROVIDERS
 from ..orders.refunds import REFUNDABLE
 from ..orders.views_model import status_label
+from ..plans import PlanLimitReached
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
 from ..tenancy.secrets import SecretsError, load_secrets, mask
@@ -260,7 +261,7 @@ def product_new() -> ResponseReturnValue:
         except ImageError as exc:
             db.session.rollback()
             form.image.errors = [*form.image.errors, str(exc)]
-        except catalog.CatalogError as exc:
+        except (catalog.CatalogError, PlanLimitReached) as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:

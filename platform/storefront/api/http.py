@@ -18,7 +18,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse
 
-from .. import metrics
+from .. import metrics, plans
 from ..accounts import tokens
 from ..catalog.keyset import Mark
 from ..extensions import limiter
@@ -42,6 +42,7 @@ CORS_MAX_AGE = "600"
 
 def init_http(bp: Blueprint) -> None:
     bp.before_request(_rate_limit)
+    bp.before_request(_api_on)
     # After the limit (guessing keys counts), before anything is read; then the
     # route's declared parameters (contract.init_contract).
     init_access(bp)
@@ -101,10 +102,13 @@ def _rate_limit() -> None:
     if request.method == "OPTIONS" or not current_app.config.get("RATELIMIT_ENABLED", True):
         return
     uid, prefix = current_tenant().uid, current_app.config.get("RATELIMIT_KEY_PREFIX", "")
-    checks = (
+    checks = [
         (current_app.config["API_RATE_LIMIT"], (prefix, "api", uid, _client())),
         (current_app.config["API_RATE_LIMIT_SHOP"], (prefix, "api-shop", uid)),
-    )
+    ]
+    plan = plans.current_plan()
+    if plan.api_requests_per_minute is not None:  # the shop's plan: counted per shop
+        checks.append((f"{plan.api_requests_per_minute} per minute", (prefix, "api-plan", uid)))
     strategy = limiter.limiter
     tightest: tuple[int, int, int, str] | None = None  # remaining, limit, reset, policy
     for text, keys in checks:
@@ -120,13 +124,37 @@ def _rate_limit() -> None:
         if not allowed:
             g.rate_headers = _rate_headers(item.amount, 0, reset, policy)
             g.rate_headers["Retry-After"] = str(max(reset, 1))
-            metrics.refused_by(keys[1])  # "api" (the client's) or "api-shop"
+            metrics.refused_by(keys[1])  # "api" (the client's), "api-shop" or "api-plan"
+            if keys[1] == "api-plan":
+                _over_plan(plan, item.amount, reset)
             raise ApiError(429, f"Too many requests: at most {text}. Try again in {reset} s.")
         if tightest is None or remaining < tightest[0]:
             tightest = (remaining, item.amount, reset, policy)
     if tightest is not None:
         remaining, amount, reset, policy = tightest
         g.rate_headers = _rate_headers(amount, remaining, reset, policy)
+
+
+def _over_plan(plan: plans.Plan, allowed: int, reset: int) -> None:
+    """429 ``plan_limit_reached``: the shop's plan's requests per minute are used up."""
+    exc = plans.PlanLimitReached(
+        "api_requests_per_minute",
+        plan,
+        allowed=allowed,
+        used=allowed,
+        upgrade=plans.all_plans().lifting(plan, "api_requests_per_minute", allowed + 1),
+    )
+    raise ApiError(429, f"{exc} Try again in {reset} s.", code=exc.code, **exc.problem())
+
+
+def _api_on() -> None:
+    """403 ``plan_limit_reached`` on every route when the shop's plan leaves the API off."""
+    if request.method == "OPTIONS":
+        return
+    try:
+        plans.require("api")
+    except plans.PlanLimitReached as exc:
+        raise ApiError(403, str(exc), code=exc.code, **exc.problem()) from None
 
 
 def _rate_headers(limit: int, remaining: int, reset: int, policy: str) -> dict[str, str]:

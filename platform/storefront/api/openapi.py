@@ -48,7 +48,8 @@ TAGS = (
 ERRORS = {
     400: "The query, a header or the body is malformed",
     401: "No credential, or one that is no good (WWW-Authenticate says which)",
-    403: "Signed in, but not allowed (or the key lacks the scope)",
+    403: "Signed in, but not allowed (or the key lacks the scope); plan_limit_reached: the "
+    "shop's plan does not allow it (error.limit, error.allowed, error.used, error.upgrade)",
     404: "No such resource (or no shop at this host)",
     405: "The path does not take this method (Allow lists those it does)",
     409: "The change conflicts with the resource's state; the message says why",
@@ -56,12 +57,14 @@ ERRORS = {
     413: "The body is larger than 10 MB",
     415: "Writes need Content-Type: application/json",
     422: "Some fields are invalid (error.fields says which and why)",
-    429: "Over the rate limit (Retry-After says when to come back)",
+    429: "Over the rate limit (Retry-After says when to come back); plan_limit_reached: "
+    "the shop's plan's API requests per minute",
     502: "The payment provider could not be reached; nothing changed but the order's "
     "session (retry)",
     503: "The shop is closed for now (Retry-After)",
 }
-ALWAYS = (400, 404, 405, 429, 503)  # any route: a bad parameter, no shop, a limit, closed
+# Any route: a bad parameter, no shop, a plan without the API, a limit, closed.
+ALWAYS = (400, 403, 404, 405, 429, 503)
 WITH_BODY = (413, 415, 422)
 
 RATE_HEADERS = {

@@ -530,6 +530,19 @@ class ErrorBody(BaseModel):
     )
     message: str = Field(description="For a person; may change wording.")
     fields: dict[str, str] | None = Field(None, description="Field -> what is wrong.")
+    limit: str | None = Field(
+        None,
+        description="plan_limit_reached: the plan's limit (products, staff, storage_bytes, "
+        "api_requests_per_minute, webhook_endpoints, mails_per_day, custom_domains, "
+        "languages) or the feature it leaves off (api, webhooks, custom_domains).",
+    )
+    plan: str | None = Field(None, description="plan_limit_reached: the shop's plan.")
+    allowed: int | None = Field(None, description="plan_limit_reached: what the plan allows.")
+    used: int | None = Field(None, description="plan_limit_reached: what the shop uses.")
+    requested: int | None = Field(None, description="plan_limit_reached: how many more asked.")
+    upgrade: str | None = Field(
+        None, description="plan_limit_reached: the first plan that allows it (null: none)."
+    )
 
 
 class Error(BaseModel):

@@ -18,6 +18,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, insert, select, update
 
+from .. import plans
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..tenancy.context import current_tenant
@@ -104,6 +105,7 @@ def upsert_products(
             fields["translations"] = _translations(item, current or {}, fields["translations"])
         change = {"b_id": pid, **fields, "updated_at": now}
         changes.setdefault(tuple(sorted(change)), []).append(change)
+    plans.check("products", len(new))  # before any row: an import past the plan writes none
     connection = db.session.connection()
     ids: dict[str, int] = {}
     done, total = 0, len(items)

@@ -37,11 +37,13 @@ from babel import Locale, UnknownLocaleError
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from .. import plans
 from ..csvcells import read_cell, safe_cell
 from ..extensions import db
 from ..i18n import match_locale, other_locales, shop_locales_of_bound, url_tags
+from ..plans import PlanLimitReached
 from . import variants
 from .bulk import ProductIn, upsert_products
 from .loading import load_variants
@@ -624,10 +626,50 @@ def import_rows(
     items = [ProductIn(row.line, row.sku, row.fields, row.categories) for row in products]
     try:
         created, updated = upsert_products(items, progress)
-    except CatalogError as exc:
+    except (CatalogError, PlanLimitReached) as exc:
         raise ImportError_([str(exc)]) from None
     _import_variants(products, [row for row in rows if isinstance(row, VariantRow)])
     return created, updated
+
+
+def check_plan(lines: Iterable[str]) -> None:
+    """Refuse (ImportError_, with the numbers) a file that would take the shop past its
+    plan's ``products``, before a row is written: one pass over its SKU column, the new
+    ones found a batch at a time. Nothing is read when the plan has no such limit."""
+    if plans.current_plan().products is None:
+        return
+    reader = csv.DictReader(lines)
+    seen: set[str] = set()
+    batch: list[str] = []
+    new = 0
+    try:
+        for record in reader:
+            cells = {(k or "").strip(): v for k, v in record.items()}
+            sku = str(cells.get("sku") or "").strip()
+            if not sku or str(cells.get("variant_of") or "").strip() or sku in seen:
+                continue
+            seen.add(sku)
+            batch.append(sku)
+            if len(batch) >= BATCH:
+                new, batch = new + _unknown_skus(batch), []
+            if len(seen) > MAX_ROWS:
+                break
+    except csv.Error:
+        pass  # the import itself names the line it cannot read
+    new += _unknown_skus(batch)
+    try:
+        plans.check("products", new)
+    except PlanLimitReached as exc:
+        raise ImportError_([str(exc)]) from None
+
+
+def _unknown_skus(skus: list[str]) -> int:
+    if not skus:
+        return 0
+    known = db.session.scalar(
+        select(func.count()).select_from(Product).where(Product.sku.in_(skus))
+    )
+    return len(skus) - int(known or 0)
 
 
 REPORT_MAX = 200  # refusals kept (each at most REASON_MAX characters); past that, counted

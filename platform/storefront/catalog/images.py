@@ -15,7 +15,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from .. import media
+from .. import media, plans
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..outbox import enqueue
@@ -149,4 +149,5 @@ def _forget(payload: dict[str, Any]) -> None:
     for key in payload.get("keys", []):
         used = db.session.scalar(select(func.count()).where(ProductImage.key == key))
         if not used:
+            plans.release_storage(media.master_size(key))
             current_storage().delete_prefix(shop_prefix(current_tenant().uid) + key)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, func, or_, select, true, update
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
+from .. import plans
 from ..caching import invalidate_shop_cache
 from ..extensions import db
 from ..i18n import localized, match_locale, other_locales
@@ -261,6 +262,7 @@ def create_product(
     meta_title: str | None = None,
     meta_description: str | None = None,
 ) -> Product:
+    plans.check("products")
     product = Product(
         tax_class=tax_class,
         meta_title=meta_title or None,
@@ -283,6 +285,11 @@ def create_product(
     invalidate_shop_cache()
     emit("product.created", webhook_data(product))
     return product
+
+
+@plans.counter("products")
+def _count_products(bound: int | None) -> int:
+    return plans.bounded_count(select(Product.id), bound)
 
 
 class CatalogError(Refused):

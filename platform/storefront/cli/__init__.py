@@ -22,6 +22,7 @@ from . import (
 )
 from . import config as config_cmds
 from . import db as db_cmds
+from . import plans as plans_cmds
 from .common import run_app
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 shops.register(app)
 usage.register(app)
+plans_cmds.register(app)
 data.register(app)
 ops.register(app)
 app.add_typer(domains.app, name="domain")

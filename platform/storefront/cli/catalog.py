@@ -82,6 +82,8 @@ def import_(
         _progress("rows", total) as moved,
     ):
         try:
+            with csv_file.open(encoding="utf-8-sig", newline="") as again:
+                csv_io.check_plan(again)  # the plan's products, before a row is written
             report = csv_io.import_csv(lines, warn=_warn, batch_done=lambda r: moved(r.rows))
         except csv_io.ImportError_ as exc:
             db.session.rollback()

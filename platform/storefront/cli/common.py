@@ -21,6 +21,7 @@ from ..config import ConfigError
 from ..extensions import db
 from ..logs import log_context
 from ..outbox import deliver_committed
+from ..plans import PlanLimitReached, PlansError
 from ..tenancy.context import tenant_context
 from ..tenancy.services import ShopError, get_shop
 
@@ -29,7 +30,7 @@ console = Console(width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True)
 
 # Errors an operator can fix: a one-line message and exit code 1, never a traceback.
-USER_ERRORS = (ShopError, AccountError, LookupError)
+USER_ERRORS = (ShopError, AccountError, LookupError, PlanLimitReached, PlansError)
 
 try:  # Typer runs its own copy of Click (typer._click) since 0.2x; before, Click itself
     from typer._click.globals import get_current_context

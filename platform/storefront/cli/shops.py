@@ -14,6 +14,7 @@ from ..demo import provision_demo
 from ..extensions import db
 from ..extensions import db as _db
 from ..orders.models import Order
+from ..plans import plan_named
 from ..tenancy import services
 from ..tenancy.config_edit import set_value
 from ..tenancy.context import all_tenants, tenant_context
@@ -71,7 +72,7 @@ def list_(
     emit(
         rows,
         as_json,
-        ["slug", "name", "status", "domains", "theme", "users", "products", "orders"],
+        ["slug", "name", "status", "plan", "domains", "theme", "users", "products", "orders"],
         title="Shops",
     )
 
@@ -183,6 +184,7 @@ def _row(tenant: Tenant, counts: bool = False) -> dict[str, Any]:
         "theme": theme,
         "suspended_reason": tenant.suspended_reason,
         "database": tenant.database,
+        "plan": plan_named(tenant.plan).name,
         "created_at": tenant.created_at.isoformat(timespec="seconds")
         if tenant.created_at
         else None,

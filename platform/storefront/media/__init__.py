@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from flask import Blueprint, Response, abort, request
 
+from .. import plans
 from ..storage import (
     PRIVATE,
     StorageError,
@@ -62,8 +63,20 @@ def store_image(data: bytes, folder: str = "img", max_side: int | None = None) -
     """Check and store an uploaded image's master for the bound shop (ImageError when it
     is not an image we keep); renditions come later (``derive``)."""
     master, encoded = make_master(data, folder, **({"max_side": max_side} if max_side else {}))
+    if fetch(master.master_key) is None:  # keys are content: a picture kept is counted once
+        plans.charge_storage(len(encoded))  # the plan's storage_bytes, before it is stored
     store(master.master_key, encoded)
     return master
+
+
+def master_size(key: str) -> int:
+    """The bytes of the master stored under ``key`` (a ``Master.key``); 0 if none: what
+    the plan's ``storage_bytes`` counted for it."""
+    for fallback in ("jpg", "png"):
+        data = fetch(f"{key}/master.{fallback}")
+        if data is not None:
+            return len(data)
+    return 0
 
 
 def derive(master: Master, made: dict[str, dict[str, bytes]] | None = None) -> None:

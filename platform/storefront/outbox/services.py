@@ -23,7 +23,7 @@ from flask import current_app, g, has_app_context
 from flask_mailman import EmailMultiAlternatives
 from sqlalchemy import delete, func, select, update
 
-from .. import metrics, tracing
+from .. import metrics, plans, tracing
 from ..db import retrying, unit_of_work
 from ..extensions import db
 from ..logs import log_context
@@ -35,6 +35,8 @@ from .models import DEAD, DONE, PENDING, SENDING, OutboxMessage
 
 log = logging.getLogger(__name__)
 
+# Why a mail past the plan's mails per day was not sent (the health panel shows it).
+OVER_PLAN = "PlanLimitReached: mails per day of the shop's plan used up; not sent"
 MAX_ATTEMPTS = 12  # about a day of backoff (30 s doubling, capped at 4 h)
 NEW_ROWS = "storefront.outbox.new"  # session.info: rows added in this transaction
 
@@ -117,7 +119,13 @@ def enqueue_mail(
         "html": html,
         "message_id": f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>",
     }
-    return enqueue("mail", payload, dedupe_key)
+    row = enqueue("mail", payload, dedupe_key)
+    if not plans.take_mail():
+        # Past the plan's mails per day: kept, never sent, and shown with the failed
+        # mails (the dashboard's health panel); the change that wrote it still commits.
+        row.status, row.last_error = DEAD, OVER_PLAN
+        usage.record(current_tenant().id, mail_failed=1)
+    return row
 
 
 def queue_shop_mail(

@@ -20,6 +20,7 @@ from .contrast import contrast_problems
 from .registry import bump_generation
 from .services import ShopError, get_shop, tenants_dir
 from .settings import SettingsError, ShopSettings, parse_settings, settings_path
+from .signals import settings_saving
 
 
 def parse_value(raw: str) -> Any:
@@ -109,6 +110,13 @@ def _refuse_low_contrast(path: Path, settings: ShopSettings) -> None:
         )
 
 
+def _saved(path: Path) -> ShopSettings | None:
+    try:
+        return parse_settings(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, SettingsError):
+        return None
+
+
 def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
     text = tomlkit.dumps(doc)
     try:
@@ -116,6 +124,7 @@ def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
     except SettingsError as exc:
         raise ShopError(f"not saved: {exc}") from None
     _refuse_low_contrast(path, settings)
+    settings_saving.send(slug, settings=settings, previous=_saved(path))  # a plan may refuse
     fd, tmp = tempfile.mkstemp(prefix=".tenant.", suffix=".toml", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)

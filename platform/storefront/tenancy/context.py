@@ -40,6 +40,7 @@ class TenantContext:
     cache_generation: int = 1
     uid: str = ""  # random, never reused: what caches and sessions are bound to
     database: str = "main"  # the cluster holding its rows (Tenant.database)
+    plan: str | None = None  # Tenant.plan: its plan's name (None: the default plan)
     settings: ShopSettings | None = None
     settings_error: str | None = None
     overlay: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))

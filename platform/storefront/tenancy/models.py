@@ -49,6 +49,10 @@ class Tenant(Model):
     # The database (cluster) that holds the shop's rows, by name: this installation serves
     # the shops whose name is its DATABASE_NAME and refuses the others (docs/deploy.md).
     database: Mapped[str] = mapped_column(String(63), default="main", server_default="main")
+    # The plan the shop is on, by name in the plans file (storefront.plans); None: the
+    # file's default plan, or no limits when there is no file. Here rather than in
+    # tenant.toml: billing changes it in a transaction (docs/decisions.md).
+    plan: Mapped[str | None] = mapped_column(String(63), default=None)
 
     domains: Mapped[list[Domain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="Domain.hostname"

@@ -55,6 +55,7 @@ def _snapshot(tenant: Tenant) -> dict[str, Any]:
         "suspended_reason": tenant.suspended_reason,
         "cache_generation": tenant.cache_generation,
         "database": tenant.database,
+        "plan": tenant.plan,
         "primary_host": primary.hostname if primary else "",
         "hosts": [d.hostname for d in tenant.domains],
     }
@@ -78,6 +79,7 @@ def build_context(snapshot: dict[str, Any], tenants_dir: str) -> TenantContext:
         cache_generation=snapshot["cache_generation"],
         uid=snapshot["uid"],
         database=snapshot.get("database", "main"),  # snapshots cached before the column
+        plan=snapshot.get("plan"),
         settings=settings,
         settings_error=error,
         overlay=MappingProxyType(settings.overlay() if settings else {}),

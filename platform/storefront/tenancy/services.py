@@ -27,7 +27,7 @@ from .models import Domain, Tenant, utcnow
 from .registry import bump_generation, shop_by_slug
 from .scaffold import render_settings
 from .settings import SettingsError, load_settings, parse_settings
-from .signals import shop_created
+from .signals import domain_adding, shop_created
 from .verification import (
     apply_check,
     check,
@@ -235,6 +235,7 @@ def add_domain(slug: str, host: str, primary: bool = False, trust: bool = False)
     (hostname,) = normalize_domains([host])
     if any(d.hostname == hostname for d in tenant.domains):
         raise ShopError(f"{hostname} already belongs to {slug}")
+    domain_adding.send(tenant, hostname=hostname)  # the shop's plan may refuse
     token = None if trust else claim_token(tenant.uid, hostname)
     proof = ""
     held = _other_claim(hostname, tenant.id)

@@ -20,3 +20,10 @@ shop_deleted = _signals.signal("storefront.shop-deleted")
 #: sender: the imported ``Tenant`` row; kwargs ``connection`` (the import's) and ``new_ids``
 #: (table name -> the archive's id -> the row's id here), once every row is in.
 shop_rows_imported = _signals.signal("storefront.shop-rows-imported")
+#: sender: the ``Tenant`` row a domain is about to be added to; kwarg ``hostname``. A
+#: receiver may refuse by raising (the shop's plan: storefront.plans).
+domain_adding = _signals.signal("storefront.domain-adding")
+#: sender: the shop's slug; kwargs ``settings`` (the new ``ShopSettings``) and ``previous``
+#: (the saved ones, or None), before a ``tenant.toml`` edit is written. A receiver may
+#: refuse by raising.
+settings_saving = _signals.signal("storefront.settings-saving")

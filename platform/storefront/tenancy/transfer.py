@@ -206,6 +206,7 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
 # it was. Orders' shopper links need nothing: they are HMACs over the shop's uid, and the
 # imported shop has a new one. docs/operators.md ("Data") lists the same.
 SKIPPED_TABLES = {
+    "plan_counters": "the plan's counters (mails today, stored bytes) start again at zero",
     "outbox": "queued mails, webhook deliveries and jobs would run as the archive wrote them",
     "user_sessions": "signed-in browsers of the installation the archive came from",
     "periodic_runs": "another installation's schedule (it could hold off the shop's checks)",

@@ -313,6 +313,7 @@ def _import_catalog(transfer: Transfer) -> None:
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
     _beat(transfer_id, total=max(lines - 1, 0))
     warnings: list[str] = []
+    csv_io.check_plan(_lines(data))  # a file past the plan: refused before a batch lands
 
     def batch_done(report: csv_io.ImportReport) -> None:
         _beat(transfer_id, done=report.rows, report=_report(report, warnings))

@@ -41,7 +41,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select, true, update
 
-from .. import metrics, tracing
+from .. import metrics, plans, tracing
 from ..extensions import db
 from ..i18n import shop_locale
 from ..metrics import usage
@@ -150,11 +150,17 @@ def _events(events: list[str]) -> str:
     return " ".join(wanted)
 
 
+@plans.counter("webhook_endpoints")
+def _count_endpoints(bound: int | None) -> int:
+    return plans.bounded_count(select(WebhookEndpoint.id), bound)
+
+
 def add_endpoint(url: str, events: list[str]) -> WebhookEndpoint:
     wanted = _events(events)
     count = len(db.session.scalars(select(WebhookEndpoint.id)).all())
     if count >= MAX_ENDPOINTS:
         raise TooManyEndpoints(_("A shop has at most %(num)s endpoints.", num=MAX_ENDPOINTS))
+    plans.check("webhook_endpoints")
     endpoint = WebhookEndpoint(url=check_url(url), events=wanted)
     db.session.add(endpoint)
     db.session.flush()
@@ -221,6 +227,8 @@ def listeners(event: str) -> list[WebhookEndpoint]:
     """The bound shop's active endpoints that want ``event`` (one statement)."""
     if event not in EVENTS:
         raise ValueError(f"unknown webhook event {event!r}")
+    if not plans.current_plan().allows("webhooks"):
+        return []  # the shop's plan switched webhooks off: nothing is sent
     endpoints = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.active == true()))
     return [endpoint for endpoint in endpoints if event in endpoint.event_list]
 
