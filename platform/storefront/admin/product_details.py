@@ -23,6 +23,7 @@ from ..catalog.views_model import image_view
 from ..extensions import db
 from ..i18n import language_name, other_locales
 from ..media.images import MAX_BYTES
+from ..plans import PlanLimitReached
 from ..storage import StorageError
 from ..themes.loader import platform_templates_only
 from .forms import ConfirmForm, StockForm
@@ -109,6 +110,10 @@ def pictures_add(product_id: int) -> ResponseReturnValue:
         except StorageError:
             db.session.rollback()
             flash(_("Files cannot be stored right now. Please try again in a minute."), "error")
+            break
+        except PlanLimitReached as exc:  # the plan's storage: the rest would not fit either
+            db.session.rollback()
+            flash(str(exc), "error")
             break
     if added:
         flash(ngettext("%(num)s picture added.", "%(num)s pictures added.", added), "success")

@@ -175,7 +175,7 @@ def set_plan(
         over = [
             f"{u.limit} {u.shown_used}/{u.shown_allowed}"
             for u in _usage_of(slug)
-            if u.allowed is not None and u.used is not None and u.used > u.allowed
+            if u.allowed is not None and u.used is not None and (u.more or u.used > u.allowed)
         ]
     ok(f"{slug} is on plan {chosen.name}")
     if over:
