@@ -507,9 +507,7 @@ def test_webhook_endpoints_past_the_plan_are_refused_everywhere(app, client, run
     assert second.json["error"]["limit"] == "webhook_endpoints"
     cli = runner.invoke(["webhooks", "add", "acme", HOOK, "--event", "order.paid"])
     assert cli.exit_code == 1 and "Webhook endpoints" in cli.output
-    page = post_form(
-        owner, shop, "/admin/webhooks/", {"url": HOOK, "events": ["order.paid"]}
-    ).text
+    page = post_form(owner, shop, "/admin/webhooks/", {"url": HOOK, "events": ["order.paid"]}).text
     assert "Plan limit reached: Webhook endpoints" in page
     assert count_of(app, shop, WebhookEndpoint) == 1
 
