@@ -13,6 +13,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.urls import quote
 
 from .accounts import init_accounts
+from .admin.cart_reminders import bp as admin_reminders_bp
 from .admin.commerce import bp as admin_commerce_bp
 from .admin.content import bp as admin_pages_bp
 from .admin.discounts import bp as admin_discounts_bp
@@ -53,6 +54,7 @@ from .plans import init_plans
 from .privacy.views import admin_bp as admin_privacy_bp
 from .privacy.views import bp as privacy_bp
 from .probes import bp as platform_bp
+from .reminders.views import bp as reminders_bp
 from .seo.views import init_seo
 from .storage import init_storage
 from .tenancy import init_tenancy
@@ -191,6 +193,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_payments_bp)
     app.register_blueprint(admin_pages_bp)
     app.register_blueprint(admin_seo_bp)
+    app.register_blueprint(admin_reminders_bp)
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)
@@ -200,4 +203,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(media_bp)
     app.register_blueprint(cart_bp)
+    app.register_blueprint(reminders_bp)
     app.register_blueprint(orders_bp)

@@ -16,7 +16,7 @@ from ..i18n import localized
 from ..listing import page_number
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_values
-from . import search_limits, services
+from . import related, search_limits, services
 from .views_model import CARD_SIZES, PAGE_SIZES, CategoryView
 
 bp = Blueprint("catalog", __name__)
@@ -123,7 +123,9 @@ def product(slug: str) -> str:
     wanted = request.args.get("variant", "")
     variant_id = int(wanted) if wanted.isdigit() and len(wanted) < 10 else None
     return render_template(
-        "catalog/product.html", product=services.view(found, full=True, variant_id=variant_id)
+        "catalog/product.html",
+        product=services.view(found, full=True, variant_id=variant_id),
+        related=related.related(found.id),  # bought together, else its category's newest
     )
 
 

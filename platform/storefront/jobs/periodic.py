@@ -31,6 +31,7 @@ from ..orders import services as orders
 from ..outbox import deliver_committed
 from ..outbox.services import prune_done, queue_shop_mail
 from ..privacy import retention
+from ..reminders import sending as cart_reminders
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
 from ..tenancy.registry import bump_generation
@@ -164,6 +165,12 @@ def prune_outbox() -> None:
     prune_done(int(current_app.config.get("OUTBOX_KEEP_DAYS", 90)))
 
 
+def send_cart_reminders() -> None:
+    """Mail the shop's due cart reminders, a bounded batch per run (the rest wait for the
+    next run, a quarter of an hour later: another shop's run is never held up)."""
+    cart_reminders.send_due()
+
+
 TASKS = (
     Task("low-stock-digest", 86_400, low_stock_digest),
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
@@ -172,6 +179,7 @@ TASKS = (
     Task("search-languages", 3_600, follow_search_languages),
     Task("privacy-retention", 86_400, privacy_retention),
     Task("prune-outbox", 86_400, prune_outbox),
+    Task("cart-reminders", 900, send_cart_reminders),
 )
 
 

@@ -39,6 +39,7 @@ from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..catalog import related
 from ..db import Identifier, Timestamp
 from ..extensions import Model, db
 from ..tenancy.context import current_tenant
@@ -233,6 +234,7 @@ def count_sale(order: Order) -> bool:
     _add_sales([{"day": day, "currency": order.currency, "orders": 1, "revenue": order.total}])
     _add_products(_line_figures(order, 1, day))
     _add_customers([{**customer_key(order), "spent": order.total}])
+    related.count_together(line.product_id for line in order.lines)  # "bought together"
     return True
 
 
@@ -253,6 +255,7 @@ def count_cancellation(order: Order, at: datetime) -> None:
     )
     _add_products(_line_figures(order, -1, day))
     _add_customers([{**customer_key(order), "spent": -left}])
+    related.count_together((line.product_id for line in order.lines), sign=-1)
 
 
 def count_claim(user_id: int, email: str) -> None:

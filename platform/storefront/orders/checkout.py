@@ -27,6 +27,7 @@ from ..i18n import current_locale, localized, shop_text
 from ..idempotency import check_same_request
 from ..metrics import usage
 from ..problems import Conflict, Refused
+from ..reminders import services as reminders
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
 from . import aggregates, discounts, totals
@@ -275,6 +276,7 @@ def place_order(
         except discounts.DiscountError as exc:
             raise DiscountRefused(str(exc)) from None
     aggregates.count_placed(order)
+    reminders.cart_ordered(cart.id)  # no reminder now; an order from a restored cart counts
     send_order_mail(order, "confirmation")
     order_placed.send(order)
     emit("order.created", webhook_data(order))

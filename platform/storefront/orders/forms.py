@@ -32,6 +32,9 @@ class CheckoutForm(AddressFieldsForm):
         validators=[DataRequired(), Length(max=255), _email_rule],
         render_kw={"autocomplete": "email"},
     )
+    # Shown when the owner turned cart reminders on (storefront.reminders): unticked
+    # until the shopper ticks it; the checkout's script sends it as soon as it changes.
+    cart_reminder = BooleanField(_l("Email me one reminder if I leave items in my cart"))
     payment_method = RadioField(_l("Payment"), validators=[DataRequired()])
     # Signed-in shoppers only (the page shows it to them): the address joins their book.
     save_address = BooleanField(_l("Save this address to my address book"))

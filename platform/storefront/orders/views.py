@@ -21,7 +21,9 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from flask_wtf.csrf import validate_csrf
 from werkzeug import Response
+from wtforms import ValidationError
 
 from .. import metrics
 from ..addresses import services as address_book
@@ -29,9 +31,11 @@ from ..addresses.countries import ADDRESS_FIELDS
 from ..addresses.forms import address_layout
 from ..addresses.views_model import address_view, format_address, values_of
 from ..cart import services as cart_services
+from ..cart.models import Cart
 from ..db import unit_of_work
 from ..extensions import csrf, db
 from ..problems import api_error
+from ..reminders import services as reminders
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_globals
 from . import payment_retry, services, stripe_events, stripe_payment, totals
@@ -106,6 +110,8 @@ def checkout() -> str | Response:
         bool(form.update.data) or bool(request.form.get("recalculate"))
     )
     valid = not updating and form.validate_on_submit()
+    if request.method == "POST" and not valid and _csrf_ok(form):
+        _remember(cart, form)  # without the script: "update the totals" says it too
     if summary.discount_error:  # after validating: validation resets the field's errors
         form.discount_code.errors = [*form.discount_code.errors, summary.discount_error]
     if valid and not summary.discount_error:
@@ -149,6 +155,20 @@ def checkout() -> str | Response:
     return _checkout_page(form, summary)
 
 
+def _csrf_ok(form: CheckoutForm) -> bool:
+    try:
+        validate_csrf(form.csrf_token.data)
+    except ValidationError:
+        return False
+    return True
+
+
+def _remember(cart: Cart, form: CheckoutForm) -> None:
+    """The shopper's consent to a cart reminder, as the form stands (storefront.reminders)."""
+    email, wanted = form.email.data or "", bool(form.cart_reminder.data)
+    unit_of_work(lambda: reminders.remember(cart, email, wanted))
+
+
 def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
     """The checkout page; its form carries the total it shows, the one an order must cost.
     A signed-in shopper can pick one of their saved addresses (a plain GET form)."""
@@ -157,6 +177,10 @@ def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
     saved = address_book.list_addresses(user_id) if user_id is not None else []
     typed = form.address_values()
     chosen = next((row.id for row in saved if values_of(row) == typed), None)
+    reminders_on = reminders.enabled()
+    cart = cart_services.current_cart() if reminders_on and request.method == "GET" else None
+    if cart is not None:  # what the shopper said before about this cart
+        form.cart_reminder.data = reminders.for_cart(cart.id) is not None
     return render_template(
         "orders/checkout.html",
         form=form,
@@ -164,6 +188,7 @@ def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
         layout=form.layout(),
         saved_addresses=[address_view(row) for row in saved],
         chosen_address=chosen,
+        reminders_on=reminders_on,
     )
 
 

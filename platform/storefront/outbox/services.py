@@ -110,15 +110,19 @@ def enqueue_mail(
     body: str,
     dedupe_key: str | None = None,
     html: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> OutboxMessage:
-    """Queue a mail from the bound shop. No sender is stored: see ``shop_sender``."""
-    payload = {
+    """Queue a mail from the bound shop. No sender is stored: see ``shop_sender``.
+    ``headers``: extra ones among ``EXTRA_HEADERS`` (a reminder's List-Unsubscribe)."""
+    payload: dict[str, Any] = {
         "to": to,
         "subject": subject,
         "body": body,
         "html": html,
         "message_id": f"<{secrets.token_hex(16)}@{current_tenant().slug}.storefront>",
     }
+    if headers:
+        payload["headers"] = {k: v for k, v in headers.items() if k in EXTRA_HEADERS}
     row = enqueue("mail", payload, dedupe_key)
     if not plans.take_mail():
         # Past the plan's mails per day: kept, never sent, and shown with the failed
@@ -128,14 +132,23 @@ def enqueue_mail(
     return row
 
 
+# What a queued mail may add to its headers (RFC 2369 and RFC 8058's one-click unsubscribe).
+EXTRA_HEADERS = frozenset({"List-Unsubscribe", "List-Unsubscribe-Post"})
+
+
 def queue_shop_mail(
-    to: str, name: str, subject: str, dedupe_key: str | None = None, **context: Any
+    to: str,
+    name: str,
+    subject: str,
+    dedupe_key: str | None = None,
+    headers: dict[str, str] | None = None,
+    **context: Any,
 ) -> OutboxMessage:
     """Draw the mail ``name`` (``name.txt`` and ``name.html``, see ``themes.mail``) for the
     bound shop now, in the current language, and queue it; for work that already runs
     in a job (a periodic task, a give-up handler), not in a shopper's request."""
     rendered = render_mail(name, **context)
-    return enqueue_mail(to, subject, rendered.text, dedupe_key, html=rendered.html)
+    return enqueue_mail(to, subject, rendered.text, dedupe_key, html=rendered.html, headers=headers)
 
 
 def send_mail_now(
@@ -165,7 +178,7 @@ def _send_mail(payload: dict[str, Any]) -> None:
         to=[payload["to"]],
         # One Message-ID per outbox row: a retry after a crash mid-send carries the same
         # id, so mail servers and clients can tell a repeat from a new mail.
-        headers={"Message-ID": payload["message_id"]} if payload.get("message_id") else None,
+        headers=_headers(payload),
     )
     if payload.get("html"):
         message.attach_alternative(payload["html"], "text/html")
@@ -176,6 +189,15 @@ def _send_mail(payload: dict[str, Any]) -> None:
         usage.record(current_tenant().id, mail_failed=1)
         raise
     metrics.mail_sent(ok=True)
+
+
+def _headers(payload: dict[str, Any]) -> dict[str, str] | None:
+    headers = {
+        str(k): str(v) for k, v in (payload.get("headers") or {}).items() if k in EXTRA_HEADERS
+    }
+    if payload.get("message_id"):
+        headers["Message-ID"] = payload["message_id"]
+    return headers or None
 
 
 def deliver(ids: Iterable[int]) -> int:

@@ -3,8 +3,9 @@
 A person is an email address: their account (if they registered) and every order
 placed with that address or by that account. ``person_data`` writes all of it as JSON,
 a batch of orders at a time (a customer of ten years is no reason to read the order
-book). ``erase`` removes the person: the account with its addresses, carts, sessions
-and tokens goes; orders stay for the shop's accounting without name, address, email,
+book). ``erase`` removes the person: the account with its addresses, carts, cart
+reminders (an unsubscription stays, as a digest naming nobody, so it is honoured),
+sessions and tokens goes; orders stay for the shop's accounting without name, address, email,
 phone or note; the customer's figures go; queued mails to them are dropped; webhook
 deliveries, mails and errors kept in the outbox lose every value that named them; and
 every finished export file of the shop is deleted (any of them may list them).
@@ -33,6 +34,7 @@ from ..orders.aggregates import GUEST, CustomerTotal
 from ..orders.models import Order
 from ..orders.refunds import Refund
 from ..outbox.models import DEAD, PENDING, SENDING, OutboxMessage
+from ..reminders import services as reminders
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..transfers.services import expire_files
@@ -135,6 +137,8 @@ def person_data(email: str) -> Iterator[str]:
         "account": None,
         "addresses": [],
         "consents": {},
+        # The address and consents kept for cart reminders (storefront.reminders).
+        "cart_reminders": reminders.person_data(email),
     }
     if user is not None:
         head["account"] = {
@@ -300,6 +304,7 @@ def erase(email: str) -> Erased:
     if user_id is not None:
         figures = or_(figures, CustomerTotal.user_id == user_id)
     db.session.execute(delete(CustomerTotal).where(figures))
+    reminders.erase(email)
     if user is not None:
         for cart in db.session.scalars(select(Cart).where(Cart.user_id == user.id)):
             db.session.delete(cart)
@@ -333,6 +338,8 @@ def erase_guest(email: str) -> Erased:
     db.session.execute(
         delete(CustomerTotal).where(CustomerTotal.user_id == GUEST, CustomerTotal.email == email)
     )
+    if user is None:  # an account's address is the account's retention's to decide
+        reminders.erase(email)
     db.session.expire_all()
     outbox = _scrub_outbox(email, values) if user is None else 0
     exports = expire_files(limit=None, days=0) if ids else 0

@@ -224,6 +224,10 @@ SKIPPED_TABLES = {
     # A transfer names a file in the store by its key: taken from an archive, it could
     # name another shop's export. Its files stay with the installation that made them.
     "transfers": "exports and imports of the installation the archive came from",
+    # A consent names a cart by a plain id the import renumbers, and would mail; an
+    # unsubscription is a digest keyed to the old shop's uid: it matches nobody here.
+    "cart_reminders": "shoppers' consents to a reminder about carts of the old shop",
+    "cart_reminder_optouts": "digests keyed to the old shop: they match no address here",
 }
 
 
@@ -278,6 +282,9 @@ DATA_TABLES = frozenset(
         "saved_addresses",  # shoppers' address books, tied to their imported accounts
         "redirects",  # moved addresses: an imported shop keeps answering its old links
         "seo_settings",  # the owner's robots.txt
+        "cart_reminder_settings",  # the owner's switch and delay
+        "cart_reminder_days",  # what reminders brought back, per day
+        "product_pairs",  # products bought together (their ids follow the products')
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024
