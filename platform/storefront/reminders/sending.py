@@ -66,12 +66,23 @@ def send_due(now: datetime | None = None, limit: int | None = None) -> int:
             select(ReminderOptOut.email_key).where(ReminderOptOut.email_key.in_(keys.values()))
         )
     )
+    # One reminder a day per address, however many carts were left with it (a script
+    # filling carts with someone else's address cannot flood them): the others are dropped.
+    mailed = set(
+        db.session.scalars(
+            select(CartReminder.email).where(
+                CartReminder.email.in_({r.email for r in rows}),
+                CartReminder.state == SENT,
+                CartReminder.sent_at >= now - timedelta(days=1),
+            )
+        )
+    )
     load_details(item.product for cart in carts.values() for item in cart.items)
     sent = 0
     for row in rows:
         cart = carts.get(row.cart_id)
-        if cart is None or not cart.items or keys[row.id] in refused:
-            db.session.delete(row)  # ordered, emptied, merged away, or unsubscribed
+        if cart is None or not cart.items or keys[row.id] in refused or row.email in mailed:
+            db.session.delete(row)  # ordered, emptied, merged away, unsubscribed, mailed
             continue
         taken = db.session.execute(
             update(CartReminder)
@@ -82,6 +93,7 @@ def send_due(now: datetime | None = None, limit: int | None = None) -> int:
         if taken != 1:
             continue  # another worker sent it
         _mail(row, cart)
+        mailed.add(row.email)
         sent += 1
     if sent:
         services.count(sent=sent)

@@ -86,7 +86,10 @@ def email_key(email: str) -> str:
 
 def opted_out(email: str) -> bool:
     key = email_key(email)
-    return db.session.scalar(select(ReminderOptOut.id).where(ReminderOptOut.email_key == key)) is not None
+    return (
+        db.session.scalar(select(ReminderOptOut.id).where(ReminderOptOut.email_key == key))
+        is not None
+    )
 
 
 def for_cart(cart_id: int) -> CartReminder | None:
@@ -347,4 +350,3 @@ def erase(email: str) -> int:
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     return int(gone or 0)
-

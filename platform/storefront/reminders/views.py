@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from ..cart.services import current_cart
 from ..db import unit_of_work
 from ..extensions import csrf
-from . import services
 from ..tenancy.context import current_tenant
+from . import services
 from .forms import ConsentForm
 
 bp = Blueprint("reminders", __name__)
