@@ -8,7 +8,7 @@ day. ``product_pairs`` counts the paid orders that held two products, read by a 
 page through ``ix_product_pairs_best`` (shop, product, times).
 
 Revision ID: a7c3e9f14b20
-Revises: f36a7b8c9d06
+Revises: b48c9d0e1f08
 Create Date: 2026-12-07 23:40:00.000000
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "a7c3e9f14b20"
-down_revision = "f36a7b8c9d06"
+down_revision = "b48c9d0e1f08"
 branch_labels = None
 depends_on = None
 
