@@ -541,6 +541,20 @@ def test_mails_past_the_days_allowance_are_kept_unsent_and_the_change_commits(ap
         assert db.session.scalar(select(PlanCounter.value)) == 1
 
 
+def test_sending_a_mail_again_counts_against_the_day(app, shop):
+    from storefront.outbox.services import requeue
+
+    with app.app_context(), tenant_context(shop):
+        enqueue_mail("a@example.com", "One", "body")
+        kept = enqueue_mail("b@example.com", "Two", "body")
+        db.session.commit()
+        with pytest.raises(plans.PlanLimitReached) as caught:
+            requeue(kept)
+        db.session.rollback()
+        assert db.session.get(OutboxMessage, kept.id).status == DEAD
+    assert caught.value.limit == "mails_per_day"
+
+
 def test_mails_roll_back_with_their_change(app, shop, make_shop):
     globex = make_shop("globex")
     with app.app_context(), tenant_context(shop):
@@ -617,3 +631,30 @@ def test_tenantctl_usage_shows_the_plan(app, runner, shop):
     limits = {row["limit"]: row for row in document["plan"]["limits"]}
     assert limits["products"]["used"] == 1 and limits["products"]["allowed"] == 2
     assert limits["api_requests_per_minute"]["used"] is None
+
+
+def test_the_counts_read_an_index_and_stop_at_the_limit(app, make_shop, make_user):
+    """A shop of thousands of products beside a small one, analysed: every count a check
+    sends searches an index (tests/plans.py) and carries the limit's bound."""
+    from tests import plans as query_plans
+
+    small = make_shop("globex")
+    big = make_shop("acme")
+    make_user(big, OWNER, roles=["owner"])
+    for n in range(30):  # shoppers with their customer links: the staff count skips them
+        make_user(big, f"shopper{n}@example.com")
+    with app.app_context():
+        query_plans.seed_catalog(db.engine, small.id, 200)
+        query_plans.seed_catalog(db.engine, big.id, query_plans.SEED_PRODUCTS)
+        query_plans.analyze(db.engine)
+        engine = db.engine
+    with app.app_context(), tenant_context(big):
+        small_tables = {k: v for k, v in query_plans.SMALL_TABLES.items() if k != "roles_users"}
+        with query_plans.recorded(engine) as statements:
+            assert plans.count("products", 100) == 101
+            assert plans.count("staff", 10) == 1
+            assert plans.count("webhook_endpoints", 10) == 0
+            assert plans.count("custom_domains", 3) == 0
+        query_plans.assert_indexed(statements, small_tables)
+    counts = [s.sql for s in statements.selects if "count(" in s.sql.lower()]
+    assert len(counts) == 4 and all("LIMIT" in sql.upper() for sql in counts), counts

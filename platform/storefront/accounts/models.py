@@ -47,6 +47,9 @@ roles_users = Table(
     ForeignKeyConstraint(
         ["tenant_id", "role_id"], ["roles.tenant_id", "roles.id"], ondelete="CASCADE"
     ),
+    # A role's members (the plan's staff count reads the dashboard roles' links only,
+    # not every shopper's customer link).
+    Index("ix_roles_users_tenant_id_role_id", "tenant_id", "role_id", "user_id"),
 )
 
 

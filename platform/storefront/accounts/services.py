@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from flask_security import hash_password
-from sqlalchemy import and_, select
+from sqlalchemy import exists, select
 
 from .. import plans
 from ..emails import InvalidEmail, checked_email
@@ -88,11 +88,16 @@ def check_staff_seat() -> None:
 
 @plans.counter("staff")
 def _count_staff(bound: int | None) -> int:
-    """Active accounts holding any role but customer's (the owner counts)."""
+    """Active accounts holding any role but customer's (the owner counts). Driven by the
+    shop's role links (a row per staff member and role; shoppers have none), each
+    account looked up by its key: never a walk over the shop's customers."""
     staff = (
         select(roles_users.c.user_id)
-        .join(Role, and_(Role.id == roles_users.c.role_id, Role.name != CUSTOMER))
-        .join(User, and_(User.id == roles_users.c.user_id, User.active.is_(True)))
+        .where(
+            roles_users.c.tenant_id == current_tenant().id,
+            roles_users.c.role_id.in_(select(Role.id).where(Role.name != CUSTOMER)),
+            exists().where(User.id == roles_users.c.user_id, User.active.is_(True)),
+        )
         .distinct()
     )
     return plans.bounded_count(staff, bound)

@@ -435,5 +435,8 @@ def requeue(row: OutboxMessage) -> None:
     """Give one dead row of the bound shop a fresh round of attempts: it is delivered
     after the caller's commit like a new row (the owner's "Send again")."""
     current_tenant()  # fail closed: a shop's own row only
+    if row.kind == "mail":  # sent again: a mail of today's allowance (PlanLimitReached)
+        plans.check("mails_per_day")
+        plans.take_mail()
     row.status, row.attempts, row.next_attempt_at = PENDING, 0, utcnow()
     db.session.info.setdefault(NEW_ROWS, []).append(row)
