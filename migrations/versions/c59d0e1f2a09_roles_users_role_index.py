@@ -6,7 +6,7 @@ MariaDB had one already for the (tenant_id, role_id) foreign key; this one also 
 ``user_id``.
 
 Revision ID: c59d0e1f2a09
-Revises: b48c9d0e1f08
+Revises: a7c3e9f14b20
 Create Date: 2026-12-08 00:25:00.000000
 
 """
@@ -14,7 +14,7 @@ Create Date: 2026-12-08 00:25:00.000000
 from alembic import op
 
 revision = "c59d0e1f2a09"
-down_revision = "b48c9d0e1f08"
+down_revision = "a7c3e9f14b20"
 branch_labels = None
 depends_on = None
 
