@@ -15,6 +15,7 @@ from storefront.reminders import services as reminders
 from storefront.tenancy import tenant_context
 from storefront.tenancy.models import utcnow
 from storefront.tenancy.registry import context_for
+from tests.e2e.test_accessibility import axe_source  # noqa: F401 - the fixture
 from tests.e2e.test_shopping import add_product, shop_url, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -48,3 +49,29 @@ def test_the_reminders_link_opens_the_cart_in_another_browser(browser, live_serv
     assert title in phone.locator("main").inner_text()
     phone.screenshot(path=screenshots / "acme-cart-restored-phone.png", full_page=True)
     phone.context.close()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+def test_the_reminders_pages_are_accessible(browser, live_server, axe_source, viewport):  # noqa: F811
+    """axe on the checkout with its "remind me" box, the unsubscribe page and the owner's
+    Cart reminders page, on a desktop and a phone."""
+    from storefront.reminders.models import CartReminder
+    from tests.e2e.test_accessibility import VIEWPORTS, _audit
+
+    port, app = live_server.port, live_server.app
+    with app.app_context(), tenant_context(context_for("acme")):
+        unit_of_work(lambda: reminders.save_settings(True, 24))
+        token = reminders.unsubscribe_token(CartReminder(id=1, cart_id=1, email=EMAIL))
+    page = browser.new_context(viewport=VIEWPORTS[viewport], bypass_csp=True).new_page()
+    add_product(page, "acme", port, 0)
+    problems = _audit(page, shop_url("acme", port, "/checkout"), axe_source, viewport)
+    problems += _audit(
+        page, shop_url("acme", port, f"/cart/unsubscribe/{token}"), axe_source, viewport
+    )
+    page.goto(shop_url("acme", port, "/login"))
+    page.fill("input[name=email]", "owner@acme.example.com")
+    page.fill("input[name=password]", "demo-password")
+    page.click("form.form [type=submit]")
+    page.wait_for_load_state()
+    problems += _audit(page, shop_url("acme", port, "/admin/cart-reminders/"), axe_source, viewport)
+    assert problems == []
