@@ -38,6 +38,7 @@ def test_every_page_carries_security_headers_and_no_inline_code(app, make_shop, 
         "/register",
         "/reset",
         "/nope",
+        "/wan-signin",
     ]
     for path in anonymous:
         response = client.get(path, headers=host(shop))
@@ -46,6 +47,8 @@ def test_every_page_carries_security_headers_and_no_inline_code(app, make_shop, 
     for path in [
         "/account",
         "/change",
+        "/wan-register",
+        "/wan-verify",
         "/admin/",
         "/admin/products",
         "/admin/products/new",

@@ -131,6 +131,9 @@ PAGES = [
     "/account/privacy",
     "/tf-setup",
     "/mf-recovery-codes",
+    "/wan-register",
+    "/wan-signin",
+    "/wan-verify",
 ]
 
 
@@ -157,11 +160,12 @@ def assert_safe(app, response, where) -> None:
 # address asks on a page of its own, which needs a saved address (tests/test_addresses.py
 # renders it in a shop's sandboxed layout). The code and recovery-code pages of a sign-in
 # show only between the password and the code of an account with a second factor
-# (tests/test_second_factor.py goes through them).
+# (tests/test_second_factor.py goes through them), and so does the choice between an app
+# and a passkey for that step (tests/test_passkeys.py).
 NOT_SHOWN = re.compile(
     r"^(admin/|platform/)|_macros\.html$|^macros\.html$|^errors/suspended"
     r"|^security/(_messages|reset_password)\.html$|^mail/|^orders/mail/|^security/email/"
-    r"|^account/address_delete\.html$|^security/(two_factor_verify_code|mf_recovery)\.html$"
+    r"|^account/address_delete\.html$|^security/(two_factor_verify_code|two_factor_select|mf_recovery)\.html$"
 )
 
 

@@ -69,12 +69,12 @@ def test_every_message_flask_security_has_is_worded_or_never_shown():
 
 
 def test_the_features_behind_the_unworded_messages_stay_off(app):
-    # Two-factor (an authenticator app) and recovery codes are on, worded above.
+    # Two-factor (an authenticator app), recovery codes and passkeys are on, worded above.
     assert app.config["SECURITY_TWO_FACTOR_ENABLED_METHODS"] == ["authenticator"]
+    assert app.config["SECURITY_WEBAUTHN"]
     for feature in (
         "UNIFIED_SIGNIN",
         "PASSWORDLESS",
-        "WEBAUTHN",
         "USERNAME_ENABLE",
         "CHANGE_EMAIL",
         "OAUTH_ENABLE",

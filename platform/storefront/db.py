@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask
-from sqlalchemy import DateTime, String, Text, event
+from sqlalchemy import DateTime, LargeBinary, String, Text, event
 from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.compiler import compiles
@@ -84,6 +84,20 @@ class LongText(Text):
 @compiles(LongText, "mysql", "mariadb")
 def _long_text_ddl(_type: LongText, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(mysql.MEDIUMTEXT(), **kw))
+
+
+class KeyBytes(LargeBinary):
+    """Bytes a unique key covers (a passkey's credential id, up to ``length`` bytes).
+
+    MySQL's and MariaDB's ``BLOB`` takes no index without a prefix length, so a unique
+    key over one cannot be declared; ``VARBINARY(n)`` can. SQLite's ``BLOB`` indexes as
+    it is (and reads ``VARBINARY`` back as a number type).
+    """
+
+
+@compiles(KeyBytes, "mysql", "mariadb")
+def _key_bytes_ddl(type_: KeyBytes, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(mysql.VARBINARY(type_.length), **kw))
 
 
 def init_engine_hooks(app: Flask) -> None:

@@ -18,14 +18,14 @@ RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 SHOP_PAGES = {
     "acme": ["/", "/products", "/search?q=anvl", "/search?q=zzzz", "/p/classic-anvil-50-lb",
              "/p/rocket-skates", "/cart/", "/login", "/register", "/reset", "/pages/shipping",
-             "/nope", "/fr/", "/privacy"],
+             "/nope", "/fr/", "/privacy", "/wan-signin"],
     "globex": ["/", "/products", "/p/sturmjacke", "/cart/", "/login", "/pages/versand", "/en/"],
 }  # fmt: skip
 DASHBOARD = ["/admin/", "/admin/products", "/admin/products/new", "/admin/orders",
              "/admin/customers", "/admin/categories", "/admin/discounts/", "/admin/pages/",
              "/admin/pages/new", "/admin/settings", "/admin/shipping-payment/",
              "/admin/domains/", "/admin/api-keys/", "/admin/webhooks/", "/account",
-             "/account/privacy", "/tf-setup"]  # fmt: skip
+             "/account/privacy", "/tf-setup", "/wan-register"]  # fmt: skip
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 

@@ -13,11 +13,11 @@ from ..extensions import db, security
 from ..i18n import TRANSLATIONS_DIR
 from ..tenancy.context import current_tenant_or_none
 from ..themes.mail import render_mail_part
-from . import second_factor
+from . import passkeys, second_factor
 from .datastore import ShopUserDatastore
 from .forms import ShopForgotPasswordForm, ShopLoginForm
 from .mail import OutboxMailUtil, speak_to
-from .models import Role, User
+from .models import Role, User, WebAuthn
 from .tokens import api_credential_sent, load_user_from_request
 from .views_model import UserView
 from .wording import message_defaults, use_platform_wording
@@ -58,11 +58,13 @@ def init_security(app: Flask) -> None:
     for key, value in {**SECURITY_DEFAULTS, **message_defaults()}.items():
         app.config.setdefault(key, value)
     second_factor.configure(app)
-    datastore = ShopUserDatastore(db, User, Role)
+    passkeys.configure(app)
+    datastore = ShopUserDatastore(db, User, Role, WebAuthn)
     # Security() takes mail_util_cls in its constructor only, and `security` is built
     # unbound in extensions (which must not import accounts): set it before init_app.
     security._mail_util_cls = OutboxMailUtil
     security._totp_cls = second_factor.ShopTotp  # the shop's name in authenticator apps
+    security._webauthn_util_cls = passkeys.ShopWebauthnUtil  # the shop's name, any device
     security.confirm_policy = _shop_confirms  # type: ignore[method-assign]
     security.init_app(
         app,
@@ -72,6 +74,7 @@ def init_security(app: Flask) -> None:
     )
     security.render_template = _render_security_template
     use_platform_wording(app, security)  # its labels and messages in our words
+    security.wan_register_context_processor(passkeys.register_page_context)
     # Credentials from headers only (never ?auth_token= or the body): see tokens.py.
     app.login_manager.request_loader(load_user_from_request)  # type: ignore[attr-defined]
     # An API request is judged by the credential it sends in a header, not by a session or

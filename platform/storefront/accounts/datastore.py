@@ -13,7 +13,7 @@ from flask_security import SQLAlchemyUserDatastore
 from sqlalchemy import func, select
 
 from ..tenancy.context import current_tenant
-from .models import Role, User
+from .models import Role, User, WebAuthn
 
 
 class ShopUserDatastore(SQLAlchemyUserDatastore):
@@ -26,4 +26,11 @@ class ShopUserDatastore(SQLAlchemyUserDatastore):
 
     def find_role(self, role: str) -> Role | None:
         stmt = select(Role).where(Role.tenant_id == current_tenant().id, Role.name == role)
+        return self.db.session.scalar(stmt)
+
+    def find_webauthn(self, credential_id: bytes) -> WebAuthn | None:
+        """A passkey of the bound shop: another shop's, whatever its id, is unknown here."""
+        stmt = select(WebAuthn).where(
+            WebAuthn.tenant_id == current_tenant().id, WebAuthn.credential_id == credential_id
+        )
         return self.db.session.scalar(stmt)

@@ -35,3 +35,17 @@ def init_limits(app: Flask) -> None:
             _limit_value, key_func=_by_account, methods=["POST"], scope=f"{endpoint}:account"
         )(view)
         app.view_functions[endpoint] = view
+    # Passkey sign-ins (Flask-Security's WebAuthn views) and second steps: per shop and
+    # address (a passkey names no account until it is checked).
+    for endpoint in (
+        "security.wan_signin",
+        "security.wan_signin_response",
+        "security.wan_verify_response",
+        "security.two_factor_token_validation",
+        "security.mf_recovery",
+    ):
+        view = app.view_functions.get(endpoint)
+        if view is not None:
+            app.view_functions[endpoint] = limiter.limit(  # type: ignore[assignment]
+                _limit_value, key_func=_by_client, methods=["POST"], scope=f"{endpoint}:client"
+            )(view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask_security import AsaList, RoleMixin, UserMixin
+from flask_security import AsaList, RoleMixin, UserMixin, WebAuthnMixin
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -22,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.mutable import MutableList
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
-from ..db import Timestamp
+from ..db import KeyBytes, Timestamp
 from ..extensions import Model, db
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
@@ -80,6 +81,7 @@ class User(Model, TenantScoped, UserMixin):
         UniqueConstraint("tenant_id", "email"),
         # The shop's retention reads its longest-unseen accounts first (privacy.retention).
         Index("ix_users_tenant_id_last_seen_at", "tenant_id", "last_seen_at", "id"),
+        UniqueConstraint("tenant_id", "fs_webauthn_user_handle"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -113,6 +115,18 @@ class User(Model, TenantScoped, UserMixin):
     tf_phone_number: Mapped[str | None] = mapped_column(String(128), default=None)
     mf_recovery_codes: Mapped[list[str] | None] = mapped_column(
         MutableList.as_mutable(CodeList()), default=None
+    )
+    # Passkeys (accounts.passkeys): the random handle a passkey carries for its account
+    # (WebAuthn's user.id; never the email or the row id), and the account's passkeys.
+    fs_webauthn_user_handle: Mapped[str | None] = mapped_column(  # type: ignore[assignment]
+        String(64), default=None
+    )  # FS: set at the first registration
+    webauthn: Mapped[list[WebAuthn]] = relationship(  # type: ignore[assignment]  # FS: its mixin
+        primaryjoin=lambda: and_(
+            foreign(WebAuthn.user_id) == User.id, WebAuthn.tenant_id == User.tenant_id
+        ),
+        cascade="all, delete-orphan",
+        order_by=lambda: WebAuthn.id,
     )
 
     roles: Mapped[list[Role]] = relationship(  # type: ignore[assignment]  # FS: RoleMixin
@@ -149,6 +163,46 @@ class User(Model, TenantScoped, UserMixin):
 
     def __repr__(self) -> str:
         return f"<User {self.email}>"
+
+
+class WebAuthn(Model, TenantScoped, WebAuthnMixin):
+    """A passkey (a WebAuthn credential) of one account of one shop, registered through
+    Flask-Security's WebAuthn feature (accounts.passkeys).
+
+    Only the public key is stored: the private key never leaves the person's device. The
+    credential was made for the shop's own host (its relying party id), so a browser offers
+    it nowhere else, and a signature from it verifies only for that host; the lookup by
+    credential id is held to the bound shop as well.
+    """
+
+    __tablename__ = "webauthn"
+    __scoped_args__ = (
+        UniqueConstraint("tenant_id", "credential_id"),
+        UniqueConstraint("tenant_id", "user_id", "name"),
+        scoped_fk("user_id", "users"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    # What the person calls it ("Phone", "YubiKey"): unique per account.
+    name: Mapped[str] = mapped_column(String(64))
+    # The authenticator's id for it (WebAuthn allows up to 1,023 bytes).
+    credential_id: Mapped[bytes] = mapped_column(KeyBytes(1024))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)  # COSE, as registered
+    sign_count: Mapped[int] = mapped_column(Integer, default=0)
+    transports: Mapped[list[str] | None] = mapped_column(
+        MutableList.as_mutable(CodeList()), default=None
+    )
+    backup_state: Mapped[bool] = mapped_column(Boolean, default=False)  # synced passkey
+    device_type: Mapped[str] = mapped_column(String(64), default="single_device")
+    extensions: Mapped[str | None] = mapped_column(String(255), default=None)
+    # "first": signs in on its own; "secondary": asked for after the password.
+    usage: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    lastuse_datetime: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<WebAuthn {self.name}>"
 
 
 class ApiKey(Model, TenantScoped):

@@ -34,7 +34,10 @@ def _serializer() -> URLSafeSerializer:
 
 def _watched(user: Any) -> bool:
     return bool(
-        user.has_role("owner") or user.has_role("staff") or getattr(user, "tf_primary_method", None)
+        user.has_role("owner")
+        or user.has_role("staff")
+        or getattr(user, "tf_primary_method", None)
+        or getattr(user, "webauthn", None)  # a passkey, for either use
     )
 
 

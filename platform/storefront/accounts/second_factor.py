@@ -1,5 +1,7 @@
 """A second factor at sign-in: an authenticator app's codes (TOTP) and recovery codes,
-through Flask-Security's own two-factor feature, themed and translated like every page.
+through Flask-Security's own two-factor feature, themed and translated like every page;
+or a passkey for the second step (accounts.passkeys), which Flask-Security's two-factor
+plugins offer beside the app (a choice when someone has both).
 
 Who must have one: staff and owners of a shop whose ``[security] staff_second_factor``
 is on, or of every shop when the operator sets ``STAFF_SECOND_FACTOR_REQUIRED``. Anyone
@@ -91,4 +93,9 @@ def required_for(user: Any) -> bool:
 
 
 def has_second_factor(user: Any) -> bool:
-    return bool(getattr(user, "tf_primary_method", None))
+    """What the pages ask for after the password: an authenticator app's code, or a
+    passkey registered for the second step (one that signs in on its own replaces the
+    password rather than following it)."""
+    if getattr(user, "tf_primary_method", None):
+        return True
+    return any(cred.usage == "secondary" for cred in getattr(user, "webauthn", None) or ())

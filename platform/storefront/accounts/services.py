@@ -149,18 +149,22 @@ def deactivate(email: str) -> User:
     return user
 
 
-def reset_second_factor(email: str) -> User:
+def reset_second_factor(email: str) -> int:
     """Take an account's second factor away (its phone is lost and so are its recovery
-    codes): it signs in with its password alone until it sets one up again, or at its
-    next sign-in when its shop requires one. Its sessions and login tokens end."""
+    codes): its authenticator app, recovery codes and every passkey. It signs in with its
+    password alone until it sets one up again, or at its next sign-in when its shop
+    requires one. Its sessions and login tokens end. Returns how many passkeys went."""
     user = get_user(email)
+    passkeys = len(user.webauthn)
     # Method, secret, recovery codes and passkeys; new uniquifiers void every session,
     # remember cookie and login token already out there.
     security.datastore.reset_user_access(user)
     end_all_sessions(user.id)
     db.session.flush()
-    log.warning("second factor of %s reset by the operator", user.email)
-    return user
+    log.warning(
+        "second factor of %s reset by the operator (%d passkeys removed)", user.email, passkeys
+    )
+    return passkeys
 
 
 def set_password_link(user: User) -> str:

@@ -113,10 +113,37 @@ MESSAGES: dict[str, tuple[LazyString, str]] = {
     "INVALID_RECOVERY_CODE": (_l("That recovery code is not valid, or was used."), "error"),
     "NO_RECOVERY_CODES_SETUP": (_l("You have no recovery codes yet: make some."), "info"),
     "INVALID_CODE": (_l("That code is not right: try the newest one."), "error"),
+    # Passkeys (accounts.passkeys): Flask-Security's WebAuthn feature.
+    "WEBAUTHN_EXPIRED": (
+        _l("That took longer than %(within)s: please start again."),
+        "error",
+    ),
+    "WEBAUTHN_NAME_REQUIRED": (_l("Give the passkey a name."), "error"),
+    "WEBAUTHN_NAME_INUSE": (
+        _l("You have a passkey named %(name)s already: choose another name."),
+        "error",
+    ),
+    "WEBAUTHN_NAME_NOT_FOUND": (_l("You have no passkey named %(name)s."), "error"),
+    "WEBAUTHN_NAME_DISALLOWED_CHARACTERS": (
+        _l("A passkey's name may hold letters, digits, spaces, dashes and underscores."),
+        "error",
+    ),
+    "WEBAUTHN_CREDENTIAL_DELETED": (_l("The passkey %(name)s is deleted."), "success"),
+    "WEBAUTHN_REGISTER_SUCCESSFUL": (_l("The passkey %(name)s is added."), "success"),
+    "WEBAUTHN_CREDENTIAL_ID_INUSE": (_l("This passkey is added already."), "error"),
+    "WEBAUTHN_UNKNOWN_CREDENTIAL_ID": (_l("This shop knows no such passkey."), "error"),
+    "WEBAUTHN_ORPHAN_CREDENTIAL_ID": (_l("This shop knows no such passkey."), "error"),
+    # The library's reason (a mismatched host, a bad signature) is for the logs, not people.
+    "WEBAUTHN_NO_VERIFY": (_l("The passkey could not be checked: please try again."), "error"),
+    "WEBAUTHN_CREDENTIAL_WRONG_USAGE": (
+        _l("This passkey is set up for the other step of signing in."),
+        "error",
+    ),
+    "WEBAUTHN_MISMATCH_USER_HANDLE": (_l("This passkey belongs to another account."), "error"),
 }
 
 # Flask-Security's messages for what the platform never switches on (passwordless login,
-# codes by mail or SMS, unified sign-in, passkeys, usernames, OAuth, changing the email
+# codes by mail or SMS, unified sign-in, usernames, OAuth, changing the email
 # address, refresh tokens): no page of ours can show them. A test holds the two
 # sets to Flask-Security's list, so a message a new version adds is placed in one.
 NOT_SHOWN = frozenset(
@@ -148,19 +175,6 @@ NOT_SHOWN = frozenset(
         "US_SETUP_EXPIRED",
         "US_SETUP_SUCCESSFUL",
         "US_SPECIFY_IDENTITY",
-        "WEBAUTHN_CREDENTIAL_DELETED",
-        "WEBAUTHN_CREDENTIAL_ID_INUSE",
-        "WEBAUTHN_CREDENTIAL_WRONG_USAGE",
-        "WEBAUTHN_EXPIRED",
-        "WEBAUTHN_MISMATCH_USER_HANDLE",
-        "WEBAUTHN_NAME_DISALLOWED_CHARACTERS",
-        "WEBAUTHN_NAME_INUSE",
-        "WEBAUTHN_NAME_NOT_FOUND",
-        "WEBAUTHN_NAME_REQUIRED",
-        "WEBAUTHN_NO_VERIFY",
-        "WEBAUTHN_ORPHAN_CREDENTIAL_ID",
-        "WEBAUTHN_REGISTER_SUCCESSFUL",
-        "WEBAUTHN_UNKNOWN_CREDENTIAL_ID",
     }
 )
 
@@ -179,10 +193,26 @@ _LABELS_BY_KEY: dict[str, LazyString] = {
     "send_confirmation": _l("Send the confirmation mail again"),
     "verify_password": _l("Continue"),
     "code": _l("Code"),
+    "identity": _l("Email address"),
+    "delete": _l("Delete"),
     "submit": _l("Send"),
 }
 _FS_LABELS: dict[str, str] = fs_forms._default_field_labels  # Flask-Security's own table
 LABELS: dict[str, LazyString] = {_FS_LABELS[key]: ours for key, ours in _LABELS_BY_KEY.items()}
+# Labels Flask-Security's passkey and second-step forms give by their English text alone.
+LABELS.update(
+    {
+        "Nickname": _l("Name of the passkey"),
+        "Usage": _l("Use it"),
+        "Use as a first authentication factor": _l("To sign in, instead of my password"),
+        "Use as a secondary authentication factor": _l("As the second step, after my password"),
+        "Start": _l("Sign in with a passkey"),
+        "Available Second Factor Methods:": _l("Second step"),
+        "Select": _l("Continue"),
+        "authenticator": _l("Authenticator app"),
+        "passkey": _l("Passkey"),
+    }
+)
 
 
 def message_defaults() -> dict[str, tuple[LazyString, str]]:

@@ -119,11 +119,14 @@ def deactivate(slug: str, email: str) -> None:
 
 @app.command("reset-second-factor")
 def reset_second_factor(slug: str, email: str) -> None:
-    """Take away a lost second factor (app and recovery codes); its sessions end."""
+    """Take away a lost second factor (app, recovery codes, passkeys); its sessions end."""
     with shop_context(slug):
-        services.reset_second_factor(email)
+        passkeys = services.reset_second_factor(email)
         db.session.commit()
-    ok(f"{email} at {slug} signs in with the password alone until a new second factor is set up")
+    ok(
+        f"{email} at {slug}: authenticator app, recovery codes and {passkeys} passkey(s) "
+        "removed; signs in with the password alone until a new second factor is set up"
+    )
 
 
 SCOPE_HELP = (

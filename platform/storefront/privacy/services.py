@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from ..accounts.models import ApiKey, User, UserSession, roles_users
+from ..accounts.models import ApiKey, User, UserSession, WebAuthn, roles_users
 from ..accounts.services import AccountError, normalize_email
 from ..addresses.models import SavedAddress
 from ..cart.models import Cart
@@ -149,6 +149,18 @@ def person_data(email: str) -> Iterator[str]:
             "language": user.locale,
             "roles": user.role_names,
             "active": user.active,
+            "authenticator_app": bool(user.tf_primary_method),
+            # What the shop keeps of each passkey: its name and use (the public key and
+            # the ids are the device's, and say nothing about the person).
+            "passkeys": [
+                {
+                    "name": cred.name,
+                    "use": cred.usage,
+                    "created_at": _when(cred.created_at),
+                    "last_used_at": _when(cred.lastuse_datetime),
+                }
+                for cred in user.webauthn
+            ],
         }
         head["consents"] = {"order_mails": user.order_mails} if user.order_mails is not None else {}
         head["addresses"] = [
@@ -309,6 +321,7 @@ def erase(email: str) -> Erased:
         for cart in db.session.scalars(select(Cart).where(Cart.user_id == user.id)):
             db.session.delete(cart)
         db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        db.session.execute(delete(WebAuthn).where(WebAuthn.user_id == user.id))
         db.session.execute(delete(SavedAddress).where(SavedAddress.user_id == user.id))
         db.session.execute(
             delete(roles_users).where(
