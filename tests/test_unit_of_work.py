@@ -133,15 +133,13 @@ ALLOWED = {
     "accounts/mail.py": "an after_this_request hook: commits the request's own transaction "
     "for Flask-Security views that commit nothing themselves",
     "accounts/sessions.py": "Flask-Security's session hooks (sign-in/out) own their requests",
-    "accounts/tokens.py": "an API key's last use, written apart from the request's work",
-    "accounts/notifications.py": "not yet moved to unit_of_work",
-    "tenancy/services.py": "creating/deleting a shop: several commits by design (folder and "
-    "rows kept in step); not yet moved to unit_of_work",
+    "accounts/tokens.py": "Flask-Security's request loader: an API key's last use, "
+    "committed at once, apart from the request's work",
+    "tenancy/services.py": "create_shop: the new folder is moved into place between the "
+    "flush and the commit and removed if the commit fails; a rerun cannot redo that rename "
+    "(the other shop changes are @transactional)",
     "tenancy/deletion.py": "a shop's deletion commits per table batch",
-    "tenancy/config_edit.py": "not yet moved to unit_of_work",
     "tenancy/transfer.py": "moving a shop between databases commits per table batch",
-    "transfers/services.py": "an import/export job commits each batch and its heartbeat as "
-    "it goes (a retry would repeat half an import); not yet one unit_of_work per batch",
 }
 
 

@@ -109,9 +109,9 @@ def _http_error(exc: HTTPException) -> Response:
         )
     custom = exc.description and exc.description != type(exc).description
     if wants_json():
-        stock = messages.get(exc.code) if exc.code in (413,) else None
-        text = str(exc.description) if custom else stock or exc.description
-        response = api_error(exc.code, text or str(TITLES.get(exc.code, "Error")))
+        # The API speaks the answer's language too (docs/api.md): ours, never werkzeug's.
+        stock = messages.get(exc.code) or TITLES.get(exc.code) or _("Error")
+        response = api_error(exc.code, str(exc.description) if custom else str(stock))
         for name, value in exc.get_headers():  # Allow on a 405, Retry-After, ...
             if name.lower() != "content-type":
                 response.headers[name] = value
@@ -184,6 +184,8 @@ def _database_down(exc: Exception) -> Response:
     except Exception:  # the connection is gone; the session is removed anyway
         log.debug("rollback after a database error failed", exc_info=True)
     log.error("database unavailable: %s", getattr(exc, "orig", exc))
+    # No gettext here: the database is what failed, and choosing the shop's language may
+    # need it (the answer is the platform's, in English, as for an unknown host).
     if wants_json():
         return api_error(503, "The service is briefly unavailable. Please try again shortly.")
     return platform_error(503, "The service is briefly unavailable. Please try again shortly.")
@@ -205,7 +207,7 @@ def _unexpected(exc: Exception) -> Response:
     _rollback()
     log.exception("unhandled error")
     if wants_json():
-        return api_error(500, "We could not complete this request. Please try again.")
+        return api_error(500, _("We could not complete this request. Please try again."))
     return error_page(500, _("We could not complete this request. Please try again."))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
 from flask_security.decorators import default_unauthn_handler, default_unauthz_handler
 
 from ..errors import api_error, wants_json
@@ -130,17 +131,17 @@ def api_unauthenticated(headers: Any = None) -> Any:
     problem = g.get("api_key_problem")
     if problem is None:
         response = api_error(
-            401, "Log in, or send an API key: Authorization: Bearer <key>.", "unauthorized"
+            401, _("Log in, or send an API key: Authorization: Bearer <key>."), "unauthorized"
         )
         challenge = 'Bearer realm="api"'
     else:
         # A credential was sent but is no good: say which way, so a client renews it
         # rather than asking its user to log in (RFC 6750's invalid_token).
         reasons = {
-            "expired": "The API key has expired: create a new one.",
-            "revoked": "The API key was revoked.",
-            "token": "The authentication token is invalid or has expired: log in again.",
-            "unknown": "This shop knows no such API key.",
+            "expired": _("The API key has expired: create a new one."),
+            "revoked": _("The API key was revoked."),
+            "token": _("The authentication token is invalid or has expired: log in again."),
+            "unknown": _("This shop knows no such API key."),
         }
         codes = {"expired": "token_expired", "token": "token_expired"}
         code = codes.get(problem, "invalid_token")
@@ -154,5 +155,5 @@ def api_unauthenticated(headers: Any = None) -> Any:
 def _forbidden(func_name: str, params: Any = None) -> Any:
     """Signed in but not allowed: the API's error object, or the shop's 403 page."""
     if wants_json():
-        return api_error(403, "Your account may not do this.", "forbidden")
+        return api_error(403, _("Your account may not do this."), "forbidden")
     return default_unauthz_handler(func_name, params)

@@ -22,6 +22,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select, true
 from wtforms import BooleanField
 
+from ..db import unit_of_work
 from ..extensions import db
 from ..orders.mail import send_staff_mail
 from ..orders.models import Order
@@ -92,11 +93,17 @@ def index() -> ResponseReturnValue:
         return redirect(url_for("security.login"))
     form = OrderMailsForm()
     if form.validate_on_submit():
-        user.order_mails = bool(form.order_mails.data)
-        db.session.commit()
+        wanted = bool(form.order_mails.data)
+
+        def save() -> None:  # from its start: a retry reads the account again
+            row = db.session.scalar(select(User).where(User.id == current_user.id))
+            if row is not None:
+                row.order_mails = wanted
+
+        unit_of_work(save)
         flash(
             _("You will get a mail for each new and each paid order.")
-            if user.order_mails
+            if wanted
             else _("You will get no mails about orders."),
             "success",
         )

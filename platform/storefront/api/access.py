@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..accounts import tokens
@@ -123,19 +124,26 @@ def _hold_to_declaration() -> Response | None:
     if scopes is not None:  # an API key
         if access is None:
             return api_error(
-                403, "No API key may call this route: it declares no scope.", "insufficient_scope"
+                403,
+                _("No API key may call this route: it declares no scope."),
+                "insufficient_scope",
             )
         if not access.keys:
             return api_error(
                 403,
-                "An API key cannot do this: it acts on a login token (revoke a key in the "
-                "dashboard).",
+                _(
+                    "An API key cannot do this: it acts on a login token (revoke a key in the "
+                    "dashboard)."
+                ),
                 "forbidden",
             )
         if access.scope is not None and access.scope not in scopes:
             refused = api_error(
                 403,
-                f"This API key may not do this: it needs the {access.scope} scope.",
+                _(
+                    "This API key may not do this: it needs the %(scope)s scope.",
+                    scope=access.scope,
+                ),
                 "insufficient_scope",
             )
             # RFC 6750 section 3.1: say which scope would do.
@@ -147,5 +155,5 @@ def _hold_to_declaration() -> Response | None:
         if not access.anonymous and not signed_in:
             return api_unauthenticated()  # type: ignore[no-any-return]
         if access.staff and not tokens.STAFF_ROLES & {r.name for r in current_user.roles}:
-            return api_error(403, "Your account may not do this.", "forbidden")
+            return api_error(403, _("Your account may not do this."), "forbidden")
     return None

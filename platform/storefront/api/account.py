@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_security import current_user, logout_user
 from flask_security.recoverable import reset_password_token_status, update_password
@@ -85,7 +86,7 @@ def _limit(account: str, kind: str = "login") -> None:
     for keys in ((f"api-{kind}-ip", uid, get_remote_address()), (f"api-{kind}", uid, account)):
         if not limiter.limiter.hit(item, *keys):
             metrics.refused_by(f"api-{kind}")
-            raise ApiError(429, "Too many attempts: wait a minute and try again.")
+            raise ApiError(429, _("Too many attempts: wait a minute and try again."))
 
 
 @bp.post("/login")
@@ -108,21 +109,23 @@ def login() -> Response:
     user = _known(data.email)
     if user is None or not user.password:
         verify_password(data.password, _decoy_hash())
-        raise ApiError(401, "Wrong email or password.", code="invalid_credentials")
+        raise ApiError(401, _("Wrong email or password."), code="invalid_credentials")
     if not verify_and_update_password(data.password, user) or not user.active:
-        raise ApiError(401, "Wrong email or password.", code="invalid_credentials")
+        raise ApiError(401, _("Wrong email or password."), code="invalid_credentials")
     if (
         security.confirmable
         and user.confirmed_at is None
         and not current_app.config.get("SECURITY_LOGIN_WITHOUT_CONFIRMATION")
     ):
-        raise ApiError(403, "Confirm your email address first: see the mail we sent.")
+        raise ApiError(403, _("Confirm your email address first: see the mail we sent."))
     if second_factor.has_second_factor(user) or second_factor.required_for(user):
         # A password alone never opens an account that signs in with a code.
         raise ApiError(
             403,
-            "This account signs in with a second factor: sign in on the shop's pages, "
-            "or use an API key.",
+            _(
+                "This account signs in with a second factor: sign in on the shop's pages, "
+                "or use an API key."
+            ),
             code="second_factor_required",
         )
     token = cart_services.header_token()
@@ -157,7 +160,7 @@ def refresh() -> Response:
     """A fresh login token (a day from now) for the good one sent. The one sent keeps
     working until it expires: a client swaps it and forgets it; logout ends both."""
     if not request.headers.get("Authentication-Token"):
-        raise ApiError(401, "Send the login token to renew as Authentication-Token.")
+        raise ApiError(401, _("Send the login token to renew as Authentication-Token."))
     return _token_answer(current_user._get_current_object())
 
 
@@ -226,12 +229,16 @@ def password_reset() -> tuple[str, int]:
     expired, invalid, user = reset_password_token_status(data.token)
     _limit(f"account:{user.id}" if user is not None else f"ip:{get_remote_address()}", "reset")
     if invalid or user is None or not user.active:
-        raise ApiError(422, "This reset link is not valid.", fields={"token": "invalid"})
+        raise ApiError(
+            422,
+            _("This reset link is not valid."),
+            fields={"token": _("This reset link is not valid.")},
+        )
     if expired:
         raise ApiError(
             422,
-            "This reset link has expired: ask for a new one.",
-            fields={"token": "expired: ask for a new mail"},
+            _("This reset link has expired: ask for a new one."),
+            fields={"token": _("This reset link has expired: ask for a new one.")},
         )
     form_class = security.forms["reset_password_form"].cls  # the one the reset page uses
     assert form_class is not None  # noqa: S101 - Flask-Security always sets it
@@ -242,7 +249,7 @@ def password_reset() -> tuple[str, int]:
     form.user = user
     if not form.validate():
         fields = {name: str(errors[0]) for name, errors in form.errors.items() if errors}
-        raise ApiError(422, "Some fields are invalid.", fields=fields)
+        raise ApiError(422, _("Some fields are invalid."), fields=fields)
     update_password(user, form.password.data)  # new uniquifiers: sessions and tokens end
     db.session.commit()
     return "", 204
@@ -268,9 +275,9 @@ def _seconds(value: Any) -> int:
 def register() -> tuple[Response, int]:
     settings = current_tenant().settings
     if settings is not None and not settings.features.registration:
-        raise ApiError(403, "This shop does not take new accounts.")
+        raise ApiError(403, _("This shop does not take new accounts."))
     if current_user.is_authenticated:
-        raise ApiError(409, "You are logged in already.", code=Conflict.ALREADY_SIGNED_IN)
+        raise ApiError(409, _("You are logged in already."), code=Conflict.ALREADY_SIGNED_IN)
     data = body(Credentials)
     _limit(normalize_email(data.email))
     form_class = security.forms["register_form"].cls  # the one the register page uses
@@ -290,7 +297,7 @@ def register() -> tuple[Response, int]:
         if errors and not (exists and name == "email")
     }
     if fields:
-        raise ApiError(422, "Some fields are invalid.", fields=fields)
+        raise ApiError(422, _("Some fields are invalid."), fields=fields)
     if valid and not exists:
         register_user(form)
         db.session.commit()
@@ -328,7 +335,7 @@ def _address(row: Any) -> dict[str, Any]:
 def _own_address(address_id: int) -> Any:
     row = addresses.get_address(current_user.id, address_id)
     if row is None:
-        raise ApiError(404, "No such address.")
+        raise ApiError(404, _("No such address."))
     return row
 
 
@@ -338,12 +345,15 @@ def _checked(save: Callable[[], Any]) -> Any:
         return save()
     except AddressInvalid as exc:
         db.session.rollback()
-        raise ApiError(422, "Some fields are invalid.", fields=exc.errors) from None
+        raise ApiError(422, _("Some fields are invalid."), fields=exc.errors) from None
     except addresses.AddressBookFull:
         db.session.rollback()
         raise ApiError(
             409,
-            f"The address book is full ({addresses.MAX_ADDRESSES} addresses): delete one first.",
+            _(
+                "The address book is full (%(num)s addresses): delete one first.",
+                num=addresses.MAX_ADDRESSES,
+            ),
             code=Conflict.ADDRESS_BOOK_FULL,
         ) from None
 
@@ -415,8 +425,8 @@ def address_change(address_id: int) -> Response:
     if data.is_default is False and row.is_default:
         raise ApiError(
             422,
-            "Some fields are invalid.",
-            fields={"is_default": "Make another address the default instead."},
+            _("Some fields are invalid."),
+            fields={"is_default": _("Make another address the default instead.")},
         )
     changes = data.model_dump(exclude_unset=True, exclude={"is_default"})
     if changes:
@@ -439,6 +449,6 @@ def address_change(address_id: int) -> Response:
 def address_delete(address_id: int) -> tuple[str, int]:
     """Delete an address; when it was the default, the newest left becomes it."""
     if not addresses.delete_address(current_user.id, address_id):
-        raise ApiError(404, "No such address.")
+        raise ApiError(404, _("No such address."))
     db.session.commit()
     return "", 204

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -142,7 +143,7 @@ def _bool_arg(name: str) -> bool | None:
     if raw is None or raw == "":
         return None
     if raw not in ("true", "false"):
-        raise ApiError(400, f"{name} must be true or false.")
+        raise ApiError(400, _("%(name)s must be true or false.", name=name))
     return raw == "true"
 
 
@@ -152,7 +153,7 @@ def _bool_arg(name: str) -> bool | None:
 def _product(product_id: int) -> Product:
     row = catalog.product_by_id(product_id) if 1 <= product_id <= MAX_ID else None
     if row is None:
-        raise ApiError(404, "No such product.")
+        raise ApiError(404, _("No such product."))
     return row
 
 
@@ -181,7 +182,7 @@ def _catalog_write() -> Iterator[None]:
         db.session.rollback()
         raise ApiError(
             409,
-            "Unknown category.",
+            _("Unknown category."),
             code=Conflict.UNKNOWN_CATEGORY,
             fields={"categories": str(exc)},
         ) from None
@@ -189,7 +190,7 @@ def _catalog_write() -> Iterator[None]:
         db.session.rollback()
         raise ApiError(
             409,
-            "Another change to the catalog got there first: retry.",
+            _("Another change to the catalog got there first: retry."),
             code=Conflict.WRITE_CONFLICT,
         ) from None
 
@@ -287,8 +288,8 @@ def product_update(product_id: int) -> Response:
     try:
         fields = body(ProductPatch).changes()
     except NullField as exc:
-        problems = dict.fromkeys(exc.names, "may not be null")
-        raise ApiError(422, "Some fields are invalid.", fields=problems) from None
+        problems = dict.fromkeys(exc.names, _("May not be null."))
+        raise ApiError(422, _("Some fields are invalid."), fields=problems) from None
     check_if_match(etag_of(out.product_state(target)))
     categories = fields.pop("categories", None)
     with _catalog_write():
@@ -338,7 +339,7 @@ def inventory(product_id: int) -> Response:
         else:
             variant = variants.variant_of(target, change.variant_id)
             if variant is None:
-                raise ApiError(404, "This product has no such variant.")
+                raise ApiError(404, _("This product has no such variant."))
             variants.adjust_variant_stock(target, variant, change.delta)
 
     with _catalog_write():  # commits nothing left: retrying committed the adjustment
@@ -403,7 +404,7 @@ def variant_update(product_id: int, variant_id: int) -> Response:
     target = _product(product_id)
     variant = variants.variant_of(target, variant_id)
     if variant is None:
-        raise ApiError(404, "This product has no such variant.")
+        raise ApiError(404, _("This product has no such variant."))
     sent = body(VariantPatch).model_dump(exclude_unset=True)
     check_if_match(etag_of(out.product_state(target)))
     picture = sent.get("image_id", -1)
@@ -415,9 +416,9 @@ def variant_update(product_id: int, variant_id: int) -> Response:
         if found is None:
             raise ApiError(
                 409,
-                "Not one of this product's images.",
+                _("Not one of this product's images."),
                 code=Conflict.UNKNOWN_IMAGE,
-                fields={"image_id": "unknown"},
+                fields={"image_id": _("Not one of this product's images.")},
             )
         image_key = found.key
     with _catalog_write():
@@ -455,7 +456,7 @@ def image_upload(product_id: int) -> Response:
     ``?alt=`` describes it."""
     target = _product(product_id)
     if request.mimetype not in (*IMAGE_TYPES, "application/octet-stream"):
-        raise ApiError(415, "Send the image itself with its Content-Type (e.g. image/png).")
+        raise ApiError(415, _("Send the image itself with its Content-Type (e.g. image/png)."))
     alt = request.args.get("alt", "")
     with _catalog_write():
         try:
@@ -479,7 +480,7 @@ def image_delete(product_id: int, image_id: int) -> tuple[str, int]:
     target = _product(product_id)
     found = images.image_of(target, image_id)
     if found is None:
-        raise ApiError(404, "This product has no such image.")
+        raise ApiError(404, _("This product has no such image."))
     with _catalog_write():
         images.remove_image(target, found)
     return "", 204
@@ -495,7 +496,7 @@ def _category(slug: str) -> Category:
         else None
     )
     if row is None:
-        raise ApiError(404, "No such category.")
+        raise ApiError(404, _("No such category."))
     return row
 
 
@@ -506,23 +507,23 @@ def _parent_id(slug: str | None, child: Category | None = None) -> int | None:
     if parent is None:
         raise ApiError(
             409,
-            f"There is no category “{slug}”.",
+            _("There is no category “%(slug)s”.", slug=slug),
             code=Conflict.UNKNOWN_CATEGORY,
-            fields={"parent": "no such category"},
+            fields={"parent": _("There is no such category.")},
         )
     if parent.parent_id is not None or (child is not None and parent.id == child.id):
         raise ApiError(
             409,
-            "Categories nest one level: pick a top-level category as the parent.",
+            _("Categories nest one level: pick a top-level category as the parent."),
             code=Conflict.CATEGORY_NESTING,
-            fields={"parent": "not a top-level category"},
+            fields={"parent": _("Not a top-level category.")},
         )
     if child is not None and db.session.scalar(
         select(Category.id).where(Category.parent_id == child.id).limit(1)
     ):
         raise ApiError(
             409,
-            "This category has subcategories: it cannot become one (one level of nesting).",
+            _("This category has subcategories: it cannot become one (one level of nesting)."),
             code=Conflict.CATEGORY_NESTING,
         )
     return parent.id
@@ -576,7 +577,9 @@ def category_create() -> Response:
     data = body(CategoryIn)
     slug = data.slug or catalog.free_slug(Category, catalog.slugify(data.name))
     if db.session.scalar(select(Category.id).where(Category.slug == slug)):
-        raise ApiError(409, f"A category “{slug}” exists already.", code=Conflict.CATEGORY_TAKEN)
+        raise ApiError(
+            409, _("A category “%(slug)s” exists already.", slug=slug), code=Conflict.CATEGORY_TAKEN
+        )
     _parent_id(data.parent)
     with _catalog_write():
         texts = {locale: text.model_dump() for locale, text in data.translations.items()}
@@ -649,7 +652,7 @@ def category_delete(slug: str) -> tuple[str, int]:
 def _order(number: str) -> Order:
     row = orders.get_order(number) if len(number) <= 32 else None
     if row is None:
-        raise ApiError(404, "No such order.")
+        raise ApiError(404, _("No such order."))
     return row
 
 
@@ -691,7 +694,7 @@ def order_list() -> Response:
     status = request.args.get("status")
     if status:
         if status not in STATUSES:
-            raise ApiError(400, f"status must be one of {', '.join(STATUSES)}.")
+            raise ApiError(400, _("status must be one of %(values)s.", values=", ".join(STATUSES)))
         stmt = stmt.where(Order.status == status)
     created_from, created_to = datetime_arg("created_from"), datetime_arg("created_to")
     if created_from is not None:
@@ -817,8 +820,10 @@ def refund_create(number: str) -> Response:
     if idempotency is None:
         raise ApiError(
             400,
-            "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
-            "(a new one per refund, the same one when retrying it).",
+            _(
+                "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
+                "(a new one per refund, the same one when retrying it)."
+            ),
         )
     key = hashlib.sha256(f"api:{row.number}:{idempotency}".encode()).hexdigest()
     fingerprint = request_fingerprint()
@@ -845,7 +850,7 @@ def refund_create(number: str) -> Response:
         if raced is None:
             raise ApiError(
                 409,
-                "Another refund got there first: read the order again.",
+                _("Another refund got there first: read the order again."),
                 code=Conflict.WRITE_CONFLICT,
             ) from None
         refund, again = raced, True
@@ -895,5 +900,5 @@ def customers() -> Response:
 def customer(customer_id: int) -> Response:
     row = db.session.get(User, customer_id)
     if row is None or "customer" not in {r.name for r in row.roles}:
-        raise ApiError(404, "No such customer.")
+        raise ApiError(404, _("No such customer."))
     return jsonify(data=out.customer(row))

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
 from pydantic import BaseModel
 
 from .errors import ApiError
@@ -237,33 +238,44 @@ def check_parameters() -> None:
         if value is None:
             if parameter.get("required"):
                 raise ApiError(
-                    400, f"Send the {parameter['name']} header: {parameter['description']}"
+                    400,
+                    _(
+                        "Send the %(name)s header: the API document says what it holds.",
+                        name=parameter["name"],
+                    ),
                 )
             continue
-        problem = _violates(parameter["schema"], value)
+        problem = _violates(parameter["name"], parameter["schema"], value)
         if problem:
-            raise ApiError(400, f"{parameter['name']} {problem}.")
+            raise ApiError(400, problem)
 
 
-def _violates(schema: Schema, value: str) -> str | None:
-    """What is wrong with ``value`` (text from a query or header) for ``schema``."""
+def _violates(name: str, schema: Schema, value: str) -> str | None:
+    """What is wrong with ``value`` (text from a query or header) for ``schema``, said
+    in the answer's language with the parameter's ``name``."""
     if "enum" in schema:
-        return None if value in schema["enum"] else f"must be one of {', '.join(schema['enum'])}"
+        if value in schema["enum"]:
+            return None
+        return _("%(name)s must be one of %(values)s.", name=name, values=", ".join(schema["enum"]))
     if schema.get("type") == "integer":
         low, high = schema.get("minimum"), schema.get("maximum")
         if not re.fullmatch(r"-?[0-9]+", value):
-            return "must be a whole number"
+            return _("%(name)s must be a whole number.", name=name)
         number = int(value[:20])
         if (low is not None and number < low) or (high is not None and number > high):
-            return f"must be from {low} to {high}"
+            return _("%(name)s must be from %(low)s to %(high)s.", name=name, low=low, high=high)
         return None
     if len(value) > schema.get("maxLength", 10_000):
-        return f"may be at most {schema['maxLength']} characters"
+        return _("%(name)s may be at most %(num)s characters.", name=name, num=schema["maxLength"])
     if "pattern" in schema and not re.search(schema["pattern"], value):
-        return f"must match {schema['pattern']}"
+        return _("%(name)s must match %(pattern)s.", name=name, pattern=schema["pattern"])
     if schema.get("format") == "date-time":
         try:
             datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
         except ValueError:
-            return "must be an ISO 8601 date or time, e.g. 2026-11-25T08:00:00Z"
+            return _(
+                "%(name)s must be an ISO 8601 date or time, e.g. %(example)s.",
+                name=name,
+                example="2026-11-25T08:00:00Z",
+            )
     return None

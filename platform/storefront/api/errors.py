@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, request
+from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import BadRequest
 
@@ -22,7 +23,9 @@ RAW_IMAGE_ENDPOINTS = frozenset({"api_admin.image_upload"})
 
 class ApiError(Exception):
     """An answer in the API's error shape. A 409 names its ``code`` (a ``Conflict``):
-    tests/test_api_error_codes.py reads every one raised."""
+    tests/test_api_error_codes.py reads every one raised. ``message`` is for people, in
+    the answer's language: pass it through gettext (``_()``), or a service's refusal that
+    already is (tests/test_api_language.py reads every call)."""
 
     def __init__(self, status: int, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -57,7 +60,7 @@ def _json_writes_only() -> None:
         request.mimetype.startswith("image/") or request.mimetype == "application/octet-stream"
     )
     if writes and (has_type or has_body) and not request.is_json and not picture:
-        raise ApiError(415, "Send a JSON body with Content-Type: application/json.")
+        raise ApiError(415, _("Send a JSON body with Content-Type: application/json."))
     if writes and has_body and request.is_json:
         _parse_body()
     # The JSON-only rule above is this blueprint's CSRF defence (see views.py);
@@ -72,12 +75,14 @@ def _parse_body() -> None:
         request.get_json()
     except BadRequest as exc:
         if _caused_by(exc, JSONTooDeep):
-            raise ApiError(400, f"The JSON body nests more than {MAX_DEPTH} levels deep.") from None
+            raise ApiError(
+                400, _("The JSON body nests more than %(num)s levels deep.", num=MAX_DEPTH)
+            ) from None
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: BaseException | None = exc
-    for _ in range(8):  # werkzeug's BadRequest wraps Flask's, which wraps the parser's
+    for _step in range(8):  # werkzeug's BadRequest wraps Flask's, which wraps the parser's
         if seen is None or isinstance(seen, kind):
             return seen is not None
         seen = seen.__cause__ or seen.__context__
@@ -88,11 +93,11 @@ def body(model: type[BaseModel]) -> Any:
     """The request's JSON body validated by ``model``; 400/422 in the API's shape."""
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        raise ApiError(400, "The body must be a JSON object.")
+        raise ApiError(400, _("The body must be a JSON object."))
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        raise ApiError(422, "Some fields are invalid.", fields=field_errors(exc)) from None
+        raise ApiError(422, _("Some fields are invalid."), fields=field_errors(exc)) from None
 
 
 def paging() -> tuple[int, int]:
@@ -101,7 +106,14 @@ def paging() -> tuple[int, int]:
         page = int(request.args.get("page", 1))
         per_page = int(request.args.get("per_page", 20))
     except ValueError:
-        raise ApiError(400, "page and per_page must be whole numbers.") from None
+        raise ApiError(400, _("page and per_page must be whole numbers.")) from None
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= MAX_PER_PAGE:
-        raise ApiError(400, f"page must be 1 to {MAX_PAGE}, per_page between 1 and {MAX_PER_PAGE}.")
+        raise ApiError(
+            400,
+            _(
+                "page must be 1 to %(pages)s, per_page between 1 and %(per_page)s.",
+                pages=MAX_PAGE,
+                per_page=MAX_PER_PAGE,
+            ),
+        )
     return page, per_page

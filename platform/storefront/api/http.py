@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
+from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
 from limits import parse
@@ -127,7 +128,15 @@ def _rate_limit() -> None:
             metrics.refused_by(keys[1])  # "api" (the client's), "api-shop" or "api-plan"
             if keys[1] == "api-plan":
                 _over_plan(plan, item.amount, reset)
-            raise ApiError(429, f"Too many requests: at most {text}. Try again in {reset} s.")
+            raise ApiError(
+                429,
+                _(
+                    "Too many requests: at most %(num)s in %(window)s s. Try again in %(wait)s s.",
+                    num=item.amount,
+                    window=item.get_expiry(),
+                    wait=max(reset, 1),
+                ),
+            )
         if tightest is None or remaining < tightest[0]:
             tightest = (remaining, item.amount, reset, policy)
     if tightest is not None:
@@ -144,7 +153,12 @@ def _over_plan(plan: plans.Plan, allowed: int, reset: int) -> None:
         used=allowed,
         upgrade=plans.all_plans().lifting(plan, "api_requests_per_minute", allowed + 1),
     )
-    raise ApiError(429, f"{exc} Try again in {reset} s.", code=exc.code, **exc.problem())
+    raise ApiError(
+        429,
+        _("%(reason)s Try again in %(wait)s s.", reason=str(exc), wait=max(reset, 1)),
+        code=exc.code,
+        **exc.problem(),
+    )
 
 
 def _api_on() -> None:
@@ -201,7 +215,7 @@ def check_if_match(tag: str) -> None:
     if "*" not in wanted and tag not in wanted:
         raise ApiError(
             412,
-            "The resource changed since you read it (If-Match): read it again and retry.",
+            _("The resource changed since you read it (If-Match): read it again and retry."),
         )
 
 
@@ -213,7 +227,7 @@ MAX_LIMIT = 100
 def limit_arg(default: int = 50) -> int:
     raw = request.args.get("limit", str(default))
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ApiError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}.")
+        raise ApiError(400, _("limit must be a whole number from 1 to %(max)s.", max=MAX_LIMIT))
     return int(raw)
 
 
@@ -230,7 +244,7 @@ def encode_cursor(moment: datetime | None, row_id: int) -> str:
 def decode_cursor(raw: str) -> tuple[datetime, int]:
     """A cursor from ``next_cursor``; anything off its pattern is a 400."""
     if not re.fullmatch(CURSOR_PATTERN, raw):
-        raise ApiError(400, "cursor is not one this API gave out: use meta.next_cursor.")
+        raise ApiError(400, _("cursor is not one this API gave out: use meta.next_cursor."))
     micros, row_id = raw.split(".")
     return EPOCH + timedelta(microseconds=int(micros)), min(int(row_id), MAX_ID)
 
@@ -266,7 +280,7 @@ def encode_mark(mark: Mark) -> str:
 def decode_mark(raw: str) -> Mark:
     """A catalog cursor from ``meta.next_cursor`` or ``meta.prev_cursor``."""
     if not re.fullmatch(CATALOG_CURSOR_PATTERN, raw):
-        raise ApiError(400, "cursor is not one this API gave out: use meta.next_cursor.")
+        raise ApiError(400, _("cursor is not one this API gave out: use meta.next_cursor."))
     head, text, row_id = raw.split(".")
     code, before = head[:-1], head[-1] == "b"
     if code == RANKED_CODE:
@@ -291,7 +305,12 @@ def datetime_arg(name: str) -> datetime | None:
         moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
     except ValueError:
         raise ApiError(
-            400, f"{name} must be an ISO 8601 date or time, e.g. 2026-11-25T08:00:00Z."
+            400,
+            _(
+                "%(name)s must be an ISO 8601 date or time, e.g. %(example)s.",
+                name=name,
+                example="2026-11-25T08:00:00Z",
+            ),
         ) from None
     if moment.tzinfo is not None:
         try:

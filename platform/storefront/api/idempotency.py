@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from flask import Response, request
+from flask_babel import gettext as _
 
 from ..extensions import db
 from ..idempotency import KeyReused, fingerprint
@@ -39,7 +40,9 @@ def key_reused(_exc: KeyReused | None = None) -> Response:
     db.session.rollback()
     return api_error(
         422,
-        "This Idempotency-Key was first sent with another request: use a new key for a new "
-        "request, and the same key only to retry the same request.",
+        _(
+            "This Idempotency-Key was first sent with another request: use a new key for a "
+            "new request, and the same key only to retry the same request."
+        ),
         REUSED,
     )

@@ -77,6 +77,13 @@ RATE_HEADERS = {
     )
 }
 RETRY_AFTER = {"Retry-After": {"schema": HEADER_STRING, "description": "Seconds to wait."}}
+CONTENT_LANGUAGE = {
+    "Content-Language": {
+        "schema": HEADER_STRING,
+        "description": "The answer's language (BCP 47, e.g. de-DE): error.message and the "
+        "other texts are in it (?locale=, Accept-Language, else the shop's default).",
+    }
+}
 LINK = {
     "Link": {
         "schema": HEADER_STRING,
@@ -178,7 +185,7 @@ def _complete(
     """spectree's operation, with the declaration's texts, parameters and answers, and
     what the HTTP layer adds to every route (``http``, ``access``)."""
     status, schema, what = operation.ok
-    headers = {**RATE_HEADERS, **operation.ok_headers}
+    headers = {**RATE_HEADERS, **CONTENT_LANGUAGE, **operation.ok_headers}
     success: dict[str, Any] = (
         {"description": what, "headers": headers}  # no body: 204, or a 202 that says nothing
         if schema is None
@@ -198,7 +205,7 @@ def _complete(
         statuses.add(403)
     responses: dict[str, Any] = {str(status): success}
     for code in statuses:
-        responses[str(code)] = _json(ref("Error"), ERRORS[code])
+        responses[str(code)] = _json(ref("Error"), ERRORS[code], CONTENT_LANGUAGE)
     # A tagged read answers 304 to If-None-Match.
     if method == "get" and (operation.cached or "ETag" in headers):
         headers.update(
@@ -209,8 +216,11 @@ def _complete(
         responses["304"] = NOT_MODIFIED
     if any(parameter["name"] == "cursor" for parameter in parameters):
         headers.update(LINK)  # a cursor page links the next
-    responses["429"] = {**responses["429"], "headers": {**RETRY_AFTER, **RATE_HEADERS}}
-    responses["503"] = {**responses["503"], "headers": RETRY_AFTER}
+    responses["429"] = {
+        **responses["429"],
+        "headers": {**RETRY_AFTER, **RATE_HEADERS, **CONTENT_LANGUAGE},
+    }
+    responses["503"] = {**responses["503"], "headers": {**RETRY_AFTER, **CONTENT_LANGUAGE}}
     completed = {
         **generated,
         "summary": operation.summary,
@@ -244,7 +254,10 @@ def openapi_document(shop_name: str) -> dict[str, Any]:
         "info": {
             "title": f"{shop_name} API",
             "version": VERSION,
-            "description": 'Errors are always {"error": {"code", "message"}}. Writes need '
+            "description": 'Errors are always {"error": {"code", "message"}}: error.code '
+            "is the stable machine code, error.message is for people, in the answer's "
+            "language (?locale=, Accept-Language, else the shop's default; Content-Language "
+            "names it), as every text of the API is. Writes need "
             "Content-Type: application/json. Amounts are Money objects (minor units, "
             "currency, display). Catalog reads are public and cacheable; carts are held "
             "by X-Cart-Token; staff resources live under /api/v1/admin. See docs/api.md.",

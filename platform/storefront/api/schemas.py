@@ -6,6 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
+from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ..cart.services import MAX_QUANTITY
@@ -20,7 +21,7 @@ from ..catalog.schemas import (
     ProductText,
     Sku,
 )
-from ..emails import checked_email
+from ..emails import InvalidEmail, checked_email
 from ..listing import MAX_ID
 from ..orders.models import STATUSES
 from ..problems import ErrorCode
@@ -30,10 +31,20 @@ from ..webhooks.models import EVENTS
 # beyond the format (a special-use domain such as .test) is a 422 naming the field.
 OrderStatus = StrEnum("OrderStatus", {status: status for status in STATUSES})  # type: ignore[misc]
 
+
+def _email(address: str) -> str:
+    """``checked_email``, its refusal in the reader's language (email_validator's reasons
+    are English; the pages say the same words)."""
+    try:
+        return checked_email(address)
+    except InvalidEmail:
+        raise ValueError(_("Invalid email address.")) from None
+
+
 Email = Annotated[
     str,
     Field(min_length=3, max_length=255, json_schema_extra={"format": "email"}),
-    AfterValidator(checked_email),
+    AfterValidator(_email),
 ]
 Id = Annotated[int, Field(ge=1, le=MAX_ID), WHOLE]
 
@@ -214,7 +225,7 @@ class CategoryPatch(_In):
     def _sent_not_null(self) -> CategoryPatch:
         for name in ("name", "position", "translations"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may not be null")
+                raise ValueError(_("%(name)s may not be null", name=name))
         return self
 
 
@@ -416,7 +427,7 @@ class AddressPatch(_In):
     def _sent_not_null(self) -> AddressPatch:
         for name in self.model_fields_set:
             if getattr(self, name) is None:
-                raise ValueError(f"{name} may not be null")
+                raise ValueError(_("%(name)s may not be null", name=name))
         return self
 
 
@@ -518,18 +529,34 @@ class WebhookPatch(_In):
     def _sent_not_null(self) -> WebhookPatch:
         for name in ("url", "events", "active"):
             if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} may not be null")
+                raise ValueError(_("%(name)s may not be null", name=name))
         return self
+
+
+# The API's one language rule (docs/api.md), said where a generated client reads it.
+LANGUAGE_RULE = (
+    "error.code is the stable machine code: switch on it, in every language. "
+    "error.message and the texts in error.fields are for people, in the answer's language: "
+    "the one the request negotiates among the shop's languages (?locale=, then the "
+    "shop's language cookie, then Accept-Language, else the shop's default), the same "
+    "rule as every other text in the answer; Content-Language names it. Their wording "
+    "may change."
+)
 
 
 class ErrorBody(BaseModel):
     code: ErrorCode = Field(  # type: ignore[valid-type]
         description="Stable: switch on it. A 409's says which conflict (the Conflict "
         "values); the others name their status (not_found, invalid, …) or the credential "
-        "problem (invalid_token, token_expired, insufficient_scope)."
+        "problem (invalid_token, token_expired, insufficient_scope). The same in every "
+        "language."
     )
-    message: str = Field(description="For a person; may change wording.")
-    fields: dict[str, str] | None = Field(None, description="Field -> what is wrong.")
+    message: str = Field(
+        description="For a person, in the answer's language (Content-Language); may change wording."
+    )
+    fields: dict[str, str] | None = Field(
+        None, description="Field -> what is wrong, in the answer's language."
+    )
     limit: str | None = Field(
         None,
         description="plan_limit_reached: the plan's limit (products, staff, storage_bytes, "
@@ -546,6 +573,8 @@ class ErrorBody(BaseModel):
 
 
 class Error(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"description": LANGUAGE_RULE})
+
     error: ErrorBody
 
 
@@ -718,7 +747,7 @@ class VariantPatch(_In):
     @model_validator(mode="after")
     def _sku_not_null(self) -> VariantPatch:
         if "sku" in self.model_fields_set and self.sku is None:
-            raise ValueError("sku may not be null")
+            raise ValueError(_("%(name)s may not be null", name="sku"))
         return self
 
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import replace
 
 from flask import Blueprint, Response, abort, g, jsonify, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import metrics
@@ -133,7 +134,7 @@ def products() -> Response:
     category = request.args.get("category") or None
     sort = request.args.get("sort", "relevance" if query else "newest")
     if sort not in catalog.SORTS:
-        raise ApiError(400, f"sort must be one of {', '.join(catalog.SORTS)}.")
+        raise ApiError(400, _("sort must be one of %(values)s.", values=", ".join(catalog.SORTS)))
     if query:
         _count_search()
     try:
@@ -147,7 +148,7 @@ def products() -> Response:
         if results.page != page:  # beyond where page numbers reach (meta.pages): cursors go on
             results = replace(results, items=(), page=page)
     except LookupError:
-        raise ApiError(404, "No such category.") from None
+        raise ApiError(404, _("No such category.")) from None
     after, before = keyset.marks_of_page(results, sort, query)
     items = [out.product(p) for p in results.items]
     return cacheable(out.catalog_listing(results, items, after, before))
@@ -160,7 +161,9 @@ def _count_search() -> None:
     except search_limits.SearchBusy as busy:
         g.rate_headers = {**g.get("rate_headers", {}), "Retry-After": str(busy.retry_after)}
         metrics.refused_by("search")
-        raise ApiError(429, f"Too many searches: try again in {busy.retry_after} s.") from None
+        raise ApiError(
+            429, _("Too many searches: try again in %(wait)s s.", wait=busy.retry_after)
+        ) from None
 
 
 @bp.get("/products/<slug>")
@@ -176,7 +179,7 @@ def _count_search() -> None:
 def product(slug: str) -> Response:
     row = catalog.get_product(slug)
     if row is None:
-        raise ApiError(404, "No such product.")
+        raise ApiError(404, _("No such product."))
     return cacheable(jsonify(data=out.product(row)))
 
 
@@ -323,7 +326,7 @@ def checkout_options() -> Response:
     rate = None
     if country:
         if not re.fullmatch(r"[A-Z]{2}", country):
-            raise ApiError(400, "country must be a two-letter ISO code, e.g. DE.")
+            raise ApiError(400, _("country must be a two-letter ISO code, e.g. DE."))
         zone = totals.zone_for(country)
         if zone is not None and settings is not None:
             rate = ShippingRate(
@@ -378,12 +381,14 @@ def checkout() -> tuple[Response, int]:
     if idempotency is None:
         raise ApiError(
             400,
-            "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
-            "(a new one per checkout, the same one when retrying it).",
+            _(
+                "Send an Idempotency-Key header: 16 to 64 letters, digits, - or _ "
+                "(a new one per checkout, the same one when retrying it)."
+            ),
         )
     owner = cart_services.cart_owner()
     if owner is None:
-        raise ApiError(409, "Your cart is empty.", code=Conflict.CART_EMPTY)
+        raise ApiError(409, _("Your cart is empty."), code=Conflict.CART_EMPTY)
     key = orders.checkout_key(owner, "api:" + idempotency)
     fingerprint = request_fingerprint()
     # The key's order answers again; a key first sent with another body is refused
@@ -396,23 +401,33 @@ def checkout() -> tuple[Response, int]:
         # 409, not 422: the request is well formed; the shop's offer is what it meets.
         raise ApiError(
             409,
-            f"Payment method “{data.payment_method}” is not offered here: choose one of "
-            f"{offered} (GET /api/v1/checkout/options).",
+            _(
+                "Payment method “%(method)s” is not offered here: choose one of %(offered)s "
+                "(GET /api/v1/checkout/options).",
+                method=data.payment_method,
+                offered=offered,
+            ),
             code=Conflict.PAYMENT_METHOD_NOT_OFFERED,
-            fields={"payment_method": f"one of {offered}"},
+            fields={"payment_method": _("Must be one of: %(values)s.", values=offered)},
         )
     zone = totals.zone_for(data.country)
     if zone is None:
         raise ApiError(
             409,
-            f"The shop does not ship to {data.country} (GET /api/v1/checkout/options).",
+            _(
+                "The shop does not ship to %(country)s (GET /api/v1/checkout/options).",
+                country=data.country,
+            ),
             code=Conflict.NOT_SHIPPED_THERE,
-            fields={"country": "the shop does not ship there"},
+            fields={"country": _("The shop does not ship there.")},
         )
     if data.shipping_rate is not None and data.shipping_rate != zone.name:
         raise ApiError(
             409,
-            f"The shipping rate is now “{zone.name}”: show the new totals and retry.",
+            _(
+                "The shipping rate is now “%(name)s”: show the new totals and retry.",
+                name=zone.name,
+            ),
             code=Conflict.SHIPPING_RATE_CHANGED,
         )
     contact = orders.Contact(
@@ -430,7 +445,11 @@ def checkout() -> tuple[Response, int]:
     except orders.TotalChanged as exc:  # nothing placed, the stock it took returned
         raise ApiError(
             409,
-            f"The total is now {exc.total} ({exc.currency} minor units): show it and retry.",
+            _(
+                "The total is now %(total)s (%(currency)s minor units): show it and retry.",
+                total=exc.total,
+                currency=exc.currency,
+            ),
             code=Conflict.TOTAL_CHANGED,
             total=exc.total,
             currency=exc.currency,
@@ -438,7 +457,7 @@ def checkout() -> tuple[Response, int]:
     except orders.CartChanged:  # another checkout of this cart went through first
         raise ApiError(
             409,
-            "The cart changed during checkout: read it and retry.",
+            _("The cart changed during checkout: read it and retry."),
             code=Conflict.CART_CHANGED,
         ) from None
     except orders.CheckoutError as exc:
@@ -499,7 +518,7 @@ def order_detail(number: str) -> Response:
     key = request.headers.get("X-Order-Key", "").strip()[:64] or None
     order = orders.find_visible_order(number, user_id, key) if len(number) <= 32 else None
     if order is None:
-        raise ApiError(404, "No such order.")
+        raise ApiError(404, _("No such order."))
     return jsonify(data=out.order(order))
 
 
@@ -533,7 +552,7 @@ def order_payment(number: str) -> Response:
     key = request.headers.get("X-Order-Key", "").strip()[:64] or None
     order = orders.find_visible_order(number, user_id, key) if len(number) <= 32 else None
     if order is None:
-        raise ApiError(404, "No such order.")
+        raise ApiError(404, _("No such order."))
     data = body(PaymentRetryIn)
     try:
         started = payment_retry.pay_again(order, data.payment_method)

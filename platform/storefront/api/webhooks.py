@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify
+from flask_babel import gettext as _
 from flask_security import auth_required, roles_accepted
 
 from ..extensions import csrf, db
@@ -70,7 +71,7 @@ def _endpoint(webhook_id: int) -> WebhookEndpoint:
             return webhooks.get_endpoint(webhook_id)
         except webhooks.WebhookError:
             pass
-    raise ApiError(404, "No such webhook endpoint.")
+    raise ApiError(404, _("No such webhook endpoint."))
 
 
 def _refused(exc: webhooks.WebhookError) -> ApiError:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -699,31 +700,55 @@ def import_csv(
     warn: Callable[[str], None] | None = None,
     batch_done: Callable[[ImportReport], None] | None = None,
     size: int = BATCH,
+    each_batch: Callable[[Callable[[], ImportReport]], ImportReport] | None = None,
 ) -> ImportReport:
     """Check and write a catalog CSV a batch at a time, never holding the file whole.
 
     Refused rows are skipped and listed in the report; whether one refusal undoes the
     rest is the caller's choice: the CLI rolls everything back (all or nothing), a
-    background import commits each batch in ``batch_done`` so the report says exactly
-    which lines landed. Flushes, never commits; ImportError_ for a bad header, an empty
-    file, or a row the shop's state refuses while writing (a slug taken meanwhile)."""
+    background import runs each batch with its ``batch_done`` as its own unit of work
+    (``each_batch=db.unit_of_work``), so the report says exactly which lines landed.
+    Flushes, never commits; ImportError_ for a bad header, an empty file, or a row the
+    shop's state refuses while writing (a slug taken meanwhile).
+
+    A batch may run more than once (a unit of work that lost a write race runs again
+    from a rolled-back session): it starts each time from the report as the batch
+    before left it, so a retry counts its rows once."""
     reader = CsvReader(lines, warn)
     report = ImportReport()
+    run = each_batch or (lambda work: work())
     for rows, refused in reader.batches(size):
-        report.refuse(refused)
-        if rows:
-            created, updated = import_rows(rows)
-            report.created += created
-            report.updated += updated
-        lines_seen = [row.line for row in rows] + [_line_of(problem) for problem in refused]
-        report.through = max([report.through, *lines_seen])
-        report.rows = reader.rows
-        report.unread = reader.unread
-        if batch_done is not None:
-            batch_done(report)
+        batch = functools.partial(
+            _write_batch, report, rows, refused, reader.rows, reader.unread, batch_done
+        )
+        report = run(batch)
     if not report.rows:
         raise ImportError_([_("the file has a header but no rows")])
     return report
+
+
+def _write_batch(
+    before: ImportReport,
+    rows: list[Row | VariantRow],
+    refused: list[str],
+    rows_read: int,
+    unread: int,
+    batch_done: Callable[[ImportReport], None] | None,
+) -> ImportReport:
+    """One batch written, and the report as it stands after it (a new one: ``before``
+    is left as it was, for a run again from the start)."""
+    step = dataclasses.replace(before, refused=list(before.refused))
+    step.refuse(refused)
+    if rows:
+        created, updated = import_rows(rows)
+        step.created += created
+        step.updated += updated
+    lines_seen = [row.line for row in rows] + [_line_of(problem) for problem in refused]
+    step.through = max([step.through, *lines_seen])
+    step.rows, step.unread = rows_read, unread
+    if batch_done is not None:
+        batch_done(step)
+    return step
 
 
 def _import_variants(products: list[Row], variant_rows: list[VariantRow]) -> None:

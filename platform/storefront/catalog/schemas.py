@@ -4,10 +4,14 @@ resource, fed to the docs too)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, ClassVar, Literal
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ..i18n import current_locale
 from .models import IMAGE_URL_MAX, IMAGE_URL_PATTERN, check_image_url
 
 MAX_PRICE = 2_000_000_000  # minor units: what an INT column holds, with room to add
@@ -161,13 +165,91 @@ class NullField(ValueError):
 
 
 def field_errors(exc: ValidationError) -> dict[str, str]:
-    """``{"field": "what is wrong"}`` from pydantic's errors, one message per field."""
+    """``{"field": "what is wrong"}`` from pydantic's errors, one message per field, in
+    the reader's language (pydantic's own are English: ``field_message``)."""
     errors: dict[str, str] = {}
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"]) or "body"
-        message = error["msg"].removeprefix("Value error, ")
-        errors.setdefault(name, message)
+        errors.setdefault(name, field_message(error))
     return errors
+
+
+def field_message(error: Any) -> str:
+    """One pydantic error said in the reader's language. Our validators' messages are
+    translated where they are raised (``ValueError(_(…))``); pydantic's own checks are
+    said here by their ``type``. A type not listed keeps pydantic's English in English
+    and is a plain "not valid" in the other languages."""
+    kind, ctx = error.get("type", ""), error.get("ctx") or {}
+    if kind in ("value_error", "assertion_error"):
+        return str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    said = _pydantic_message(kind, ctx)
+    if said is not None:
+        return said
+    return str(error["msg"]) if current_locale().startswith("en") else _("This value is not valid.")
+
+
+def _pydantic_message(kind: str, ctx: dict[str, Any]) -> str | None:
+    if kind == "missing":
+        return _("This field is required.")
+    if kind == "extra_forbidden":
+        return _("This field is not known here.")
+    if kind in ("string_type", "string_unicode", "string_sub_type"):
+        return _("Must be text.")
+    if kind in ("int_type", "int_parsing", "int_from_float", "int_parsing_size"):
+        return _("Must be a whole number.")
+    if kind in ("float_type", "float_parsing", "decimal_type", "decimal_parsing", "finite_number"):
+        return _("Must be a number.")
+    if kind in ("bool_type", "bool_parsing"):
+        return _("Must be true or false.")
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return _("Must be a list.")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return _("Must be an object.")
+    if kind in ("datetime_type", "datetime_parsing", "datetime_from_date_parsing"):
+        return _("Must be a date and time in ISO 8601, e.g. 2026-11-25T08:00:00Z.")
+    if kind in ("date_type", "date_parsing", "date_from_datetime_parsing"):
+        return _("Must be a date in ISO 8601, e.g. 2026-11-25.")
+    if kind == "string_too_short" and "min_length" in ctx:
+        num = int(ctx["min_length"])
+        return ngettext(
+            "Must be at least %(num)d character long.",
+            "Must be at least %(num)d characters long.",
+            num,
+        )
+    if kind == "string_too_long" and "max_length" in ctx:
+        num = int(ctx["max_length"])
+        return ngettext(
+            "Must be at most %(num)d character long.",
+            "Must be at most %(num)d characters long.",
+            num,
+        )
+    if kind == "too_short" and "min_length" in ctx:
+        num = int(ctx["min_length"])
+        return ngettext(
+            "Must hold at least %(num)d item.", "Must hold at least %(num)d items.", num
+        )
+    if kind == "too_long" and "max_length" in ctx:
+        num = int(ctx["max_length"])
+        return ngettext("Must hold at most %(num)d item.", "Must hold at most %(num)d items.", num)
+    limit = ctx.get({"greater_than_equal": "ge", "greater_than": "gt"}.get(kind, ""))
+    if limit is not None:
+        if kind == "greater_than_equal":
+            return _("Must be %(limit)s or more.", limit=limit)
+        return _("Must be more than %(limit)s.", limit=limit)
+    limit = ctx.get({"less_than_equal": "le", "less_than": "lt"}.get(kind, ""))
+    if limit is not None:
+        if kind == "less_than_equal":
+            return _("Must be %(limit)s or less.", limit=limit)
+        return _("Must be less than %(limit)s.", limit=limit)
+    if kind == "multiple_of" and "multiple_of" in ctx:
+        return _("Must be a multiple of %(limit)s.", limit=ctx["multiple_of"])
+    if kind == "string_pattern_mismatch" and "pattern" in ctx:
+        return _("Must match the pattern %(pattern)s.", pattern=ctx["pattern"])
+    if kind in ("literal_error", "enum") and "expected" in ctx:
+        # pydantic says "'a', 'b' or 'c'" (English); the values alone, comma-separated.
+        values = re.findall(r"'((?:[^'\\]|\\.)*)'", str(ctx["expected"])) or [str(ctx["expected"])]
+        return _("Must be one of: %(values)s.", values=", ".join(values))
+    return None
 
 
 def check_product(values: dict[str, Any], partial: bool = False) -> dict[str, Any]:

@@ -54,6 +54,7 @@ from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 from werkzeug.exceptions import NotFound
 
+from ..problems import wants_json
 from ..shared import SafeView
 from ..tenancy.context import TenantContext, current_tenant_or_none
 from ..tenancy.request_hooks import shop_base_url
@@ -290,7 +291,8 @@ def say_language(response: Response) -> Response:
     may keep it. The switcher remembers a choice (``choose_language``)."""
     ctx = current_tenant_or_none()
     locales = shop_locales(ctx)
-    if locales and response.mimetype in ("text/html", "application/json"):
+    # The API says its language on every answer, a shop's or the platform's (English).
+    if (locales or wants_json()) and response.mimetype in ("text/html", "application/json"):
         response.headers.setdefault("Content-Language", html_lang())
     if len(locales) >= 2 and not request.environ.get(ENVIRON_TAG):
         response.vary.update(("Accept-Language", "Cookie"))

@@ -15,7 +15,7 @@ from typing import Any
 import tomlkit
 from tomlkit.items import Table
 
-from ..extensions import db
+from ..db import unit_of_work
 from .contrast import contrast_problems
 from .registry import bump_generation
 from .services import ShopError, get_shop, tenants_dir
@@ -129,8 +129,13 @@ def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
     os.replace(tmp, path)
-    tenant = get_shop(slug)
-    tenant.name = settings.name
-    tenant.cache_generation += 1  # cached pages show the name, footer, colours
-    bump_generation()
-    db.session.commit()
+
+    def record() -> None:  # from its start: a retry reads the shop's row again
+        tenant = get_shop(slug)
+        tenant.name = settings.name
+        tenant.cache_generation += 1  # cached pages show the name, footer, colours
+        bump_generation()
+
+    # The file is written first (a failure there changes nothing); its rows follow as one
+    # unit of work (joined to the caller's, a dashboard page's, where there is one).
+    unit_of_work(record)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from flask import Flask, Request, Response, current_app, g, redirect, render_template, request
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -98,7 +99,7 @@ def bind_shop() -> ResponseReturnValue | None:
     _build_urls_for(ctx)
     if ctx.status == "suspended":
         if wants_json():
-            return platform_error(503, "This shop is not open at the moment.")
+            return platform_error(503, _("This shop is not open at the moment."))
         entry = _open_while_suspended()
         if entry == "open":
             return None

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from ..db import transactional
 from ..extensions import db
 from .context import TenantContext, tenant_context
 from .hosts import InvalidHost, validate_domain
@@ -228,6 +229,7 @@ def _stage_folder(folder: Path, settings_text: str) -> Path:
     return staging
 
 
+@transactional
 def add_domain(slug: str, host: str, primary: bool = False, trust: bool = False) -> Domain:
     """Add a domain: pending until its DNS proves it (``verify_domain``), or at once when
     the operator vouches for it (``trust``, logged)."""
@@ -267,12 +269,13 @@ def add_domain(slug: str, host: str, primary: bool = False, trust: bool = False)
         log.warning("domain %s of %s trusted by the operator without a DNS check", hostname, slug)
     if domain.serves and (primary or not any(d.is_primary for d in tenant.domains)):
         _make_primary(tenant, hostname)
-    _commit_registry_change()
+    _registry_changed()
     return domain
 
 
+@transactional
 def verify_domain(slug: str, host: str, trust: bool = False) -> Domain:
-    """Check a domain's records now (or trust it by hand); commits the outcome."""
+    """Check a domain's records now (or trust it by hand); the outcome is committed."""
     tenant = get_shop(slug)
     (hostname,) = normalize_domains([host])
     domain = next((d for d in tenant.domains if d.hostname == hostname), None)
@@ -285,10 +288,11 @@ def verify_domain(slug: str, host: str, trust: bool = False) -> Domain:
     else:
         ok, result = check(domain)
         apply_check(domain, ok, result)
-    _commit_registry_change()
+    _registry_changed()
     return domain
 
 
+@transactional
 def remove_domain(slug: str, host: str) -> None:
     tenant = get_shop(slug)
     (hostname,) = normalize_domains([host])
@@ -299,9 +303,10 @@ def remove_domain(slug: str, host: str) -> None:
         raise ShopError(f"{hostname} is {slug}'s primary domain: make another one primary first")
     tenant.domains.remove(domain)
     db.session.delete(domain)
-    _commit_registry_change()
+    _registry_changed()
 
 
+@transactional
 def set_primary(slug: str, host: str) -> None:
     tenant = get_shop(slug)
     (hostname,) = normalize_domains([host])
@@ -311,7 +316,7 @@ def set_primary(slug: str, host: str) -> None:
     if not domain.serves:
         raise ShopError(f"{hostname} is {domain.status}: verify it first")
     _make_primary(tenant, hostname)
-    _commit_registry_change()
+    _registry_changed()
 
 
 def _make_primary(tenant: Tenant, hostname: str) -> None:
@@ -319,18 +324,20 @@ def _make_primary(tenant: Tenant, hostname: str) -> None:
         domain.is_primary = domain.hostname == hostname
 
 
+@transactional
 def suspend_shop(slug: str, reason: str | None = None) -> Tenant:
     """Suspend a shop (again: the new reason replaces the old one; the CLI says so)."""
     tenant = get_shop(slug)
     tenant.status = "suspended"
     tenant.suspended_reason = reason
-    _commit_registry_change()
+    _registry_changed()
     return tenant
 
 
 DATABASE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 
 
+@transactional
 def place_shop(slug: str, database: str) -> Tenant:
     """Name the database (cluster) that holds the shop's rows. Installations serve only
     the shops placed on their own ``DATABASE_NAME``: naming another (or a name no
@@ -342,23 +349,25 @@ def place_shop(slug: str, database: str) -> Tenant:
         )
     tenant = get_shop(slug)
     tenant.database = database
-    _commit_registry_change()
+    _registry_changed()
     return tenant
 
 
+@transactional
 def resume_shop(slug: str) -> Tenant:
     tenant = get_shop(slug)
     tenant.status = "active"
     tenant.suspended_reason = None
-    _commit_registry_change()
+    _registry_changed()
     return tenant
 
 
-def _commit_registry_change() -> None:
+def _registry_changed() -> None:
+    """Every worker reloads the registry once the change commits (``@transactional``)."""
     bump_generation()
-    db.session.commit()
 
 
+@transactional
 def clear_cache(slug: str | None = None) -> int:
     """Move one shop (or every shop) to a new cache generation: O(1), no key scan.
 
@@ -368,5 +377,5 @@ def clear_cache(slug: str | None = None) -> int:
     if slug is not None:
         stmt = stmt.where(Tenant.id == get_shop(slug).id)
     moved = db.session.execute(stmt).rowcount  # type: ignore[attr-defined]
-    _commit_registry_change()
+    _registry_changed()
     return int(moved)

@@ -4,8 +4,9 @@ Rules, chosen so that one shop can neither hold every worker nor leave a half-kn
 
 - one unfinished transfer per shop (the ``busy`` unique key): a second one is refused
   with a message saying so, never queued behind the first;
-- a background import commits each batch of about a thousand rows together with its
-  progress and report: a job that dies leaves every batch before it written and the
+- a background import writes each batch of about a thousand rows together with its
+  progress and report as one unit of work (``db.unit_of_work``, run again whole when it
+  loses a write race): a job that dies leaves every batch before it written and the
   report saying through which line; refused rows are skipped and listed with reasons;
 - a transfer whose heartbeat (``updated_at``, moved at every batch) stops for
   ``TRANSFER_STALE_SECONDS`` is marked failed the next time the shop starts one, looks at
@@ -28,6 +29,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..catalog import csv_io
+from ..db import unit_of_work
 from ..extensions import db
 from ..i18n import active_locale, shop_locale
 from ..orders.csv_export import batch_query, stream_orders_csv
@@ -203,7 +205,7 @@ def expire_files(limit: int | None = 200, days: float | None = None) -> int:
 # Running ------------------------------------------------------------------------------
 
 
-@handler(KIND, background=True)
+@handler(KIND, background=True, batches=True)  # its own units: one per batch
 def _run_row(payload: dict[str, Any]) -> None:
     run_transfer(int(payload["id"]))
 
@@ -212,16 +214,9 @@ def run_transfer(transfer_id: int) -> None:
     """Run one queued transfer of the bound shop to its end (done or failed). Offered
     again (a redelivered message), it only marks a dead run failed. Never raises: the
     outcome is the transfer's status, and a retry would repeat half of an import."""
-    claimed = db.session.execute(
-        update(Transfer)
-        .where(Transfer.id == transfer_id, Transfer.status == QUEUED)
-        .values(status=RUNNING, started_at=utcnow(), updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    db.session.commit()
+    claimed = unit_of_work(lambda: _claim(transfer_id))
     if claimed != 1:
-        reap_stale()
-        db.session.commit()
+        unit_of_work(reap_stale)
         return
     transfer = db.session.get(Transfer, transfer_id)
     if transfer is None:
@@ -249,13 +244,24 @@ def run_transfer(transfer_id: int) -> None:
         _fail(transfer_id, message)
 
 
+def _claim(transfer_id: int) -> int:
+    """Queued -> running; 1 when this run took it, 0 when it is not queued (any more)."""
+    return int(
+        db.session.execute(
+            update(Transfer)
+            .where(Transfer.id == transfer_id, Transfer.status == QUEUED)
+            .values(status=RUNNING, started_at=utcnow(), updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    )
+
+
 def _fail(transfer_id: int, message: str) -> None:
     """Mark the transfer failed, whatever happens: if writing its message fails too, a
     second write with none frees the shop (never left busy until it goes stale)."""
     try:
         _finish(transfer_id, FAILED, message=message)
-    except Exception:
-        db.session.rollback()
+    except Exception:  # its unit of work rolled back
         log.exception("transfer %s: its failure could not be recorded", transfer_id)
         _finish(transfer_id, FAILED, message="error")
 
@@ -270,15 +276,19 @@ def _failure(exc: Exception) -> str:
     return "error"
 
 
-def _beat(transfer_id: int, **values: Any) -> None:
-    """Record progress and commit: the page sees it, and the heartbeat moves."""
+def _progress(transfer_id: int, **values: Any) -> None:
+    """Record progress in the current transaction (a batch's, with its rows)."""
     db.session.execute(
         update(Transfer)
         .where(Transfer.id == transfer_id)
         .values(updated_at=utcnow(), **values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+
+
+def _beat(transfer_id: int, **values: Any) -> None:
+    """Record progress as its own unit of work: the page sees it, the heartbeat moves."""
+    unit_of_work(lambda: _progress(transfer_id, **values))
 
 
 def _finish(transfer_id: int, status: str, **values: Any) -> None:
@@ -302,7 +312,8 @@ def _export_orders(transfer: Transfer) -> None:
 
 
 def _import_catalog(transfer: Transfer) -> None:
-    """Import the uploaded CSV a batch at a time, each batch committed with the report."""
+    """Import the uploaded CSV a batch at a time, each batch and the report as it stands
+    after it one unit of work (run again whole if it loses a write race)."""
     transfer_id = transfer.id
     found = current_storage().get(transfer.file_key or "")
     if found is None:
@@ -315,10 +326,12 @@ def _import_catalog(transfer: Transfer) -> None:
     warnings: list[str] = []
     csv_io.check_plan(_lines(data))  # a file past the plan: refused before a batch lands
 
-    def batch_done(report: csv_io.ImportReport) -> None:
-        _beat(transfer_id, done=report.rows, report=_report(report, warnings))
+    def batch_done(report: csv_io.ImportReport) -> None:  # inside the batch's unit
+        _progress(transfer_id, done=report.rows, report=_report(report, warnings))
 
-    report = csv_io.import_csv(_lines(data), warn=warnings.append, batch_done=batch_done)
+    report = csv_io.import_csv(
+        _lines(data), warn=warnings.append, batch_done=batch_done, each_batch=unit_of_work
+    )
     _finish(
         transfer_id, DONE, done=report.rows, total=report.rows, report=_report(report, warnings)
     )
