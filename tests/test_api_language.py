@@ -91,9 +91,7 @@ def test_every_message_the_api_writes_goes_through_gettext():
                 found += [
                     f"{path.relative_to(PACKAGE)}:{text.lineno}" for text in _untranslated(node)
                 ]
-    assert not found, "wrap the API's messages in _() (docs/api.md, Language): " + ", ".join(
-        found
-    )
+    assert not found, "wrap the API's messages in _() (docs/api.md, Language): " + ", ".join(found)
 
 
 def test_the_scan_finds_what_it_is_for():
@@ -167,9 +165,12 @@ def _pair(app, shop, method: str, path: str, **kwargs):
 
 
 def _german(app, shop, message: str, **values) -> str:
-    with app.test_request_context(headers=host(shop)), tenant_context(shop):
-        with force_locale("de_DE"):
-            return _(message, **values)
+    with (
+        app.test_request_context(headers=host(shop)),
+        tenant_context(shop),
+        force_locale("de_DE"),
+    ):
+        return _(message, **values)
 
 
 def test_a_404_answers_in_the_language_asked_with_the_same_code(app, shop):
@@ -210,7 +211,7 @@ def test_a_422_names_its_fields_in_the_language_asked(app, shop):
 
 
 def test_a_401_answers_in_the_language_asked(app, shop):
-    english, _german_answer = _pair(app, shop, "GET", "/api/v1/me")
+    english, _german_answer = _pair(app, shop, "GET", "/api/me")
     assert english.status_code == 401 and english.json["error"]["code"] == "unauthorized"
     # A credential sent and no good: its own code, said in the reader's language too.
     bad = {"Authorization": "Bearer sf_" + "x" * 40}
@@ -255,8 +256,9 @@ def test_the_document_says_the_rule(app, shop):
     error = document["components"]["schemas"]["Error"]
     assert "answer's language" in error["description"]
     assert "Content-Language" in error["description"] and "error.code" in error["description"]
-    assert "language" in document["components"]["schemas"]["ErrorBody"]["properties"]["message"][
-        "description"
-    ]
+    assert (
+        "language"
+        in document["components"]["schemas"]["ErrorBody"]["properties"]["message"]["description"]
+    )
     refused = document["paths"]["/api/v1/products/{slug}"]["get"]["responses"]["404"]
     assert "Content-Language" in refused["headers"]

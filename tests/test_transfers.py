@@ -620,3 +620,38 @@ def test_finished_transfers_lose_their_files_after_a_week_and_say_so(
     assert owner.get(f"{old}/download", headers=host(shop)).status_code == 404
     assert owner.get(f"{old}.json", headers=host(shop)).json["download"] is None
     assert owner.get(f"{new}/download", headers=host(shop)).status_code == 200
+
+
+def test_an_import_batch_that_loses_a_write_race_runs_again_whole_and_counts_once(app, shop):
+    """Each batch, its rows with the report as it stands after them, is one unit of work
+    (``db.unit_of_work``): a conflict while recording the batch rolls its rows back too,
+    and the batch runs again from the same place, so nothing is written or counted twice."""
+    from sqlalchemy.exc import OperationalError
+
+    from tests.test_write_conflicts import Deadlock
+
+    with app.app_context():
+        engine = db.engine
+    lost: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _lose_the_batch_once(_conn, _cursor, statement, _params, _context, _many):
+        batch_progress = statement.startswith("UPDATE transfers") and "report" in statement
+        if batch_progress and "status" not in statement and not lost:
+            lost.append(statement)
+            raise OperationalError(statement, {}, Deadlock(1213, "Deadlock found"))
+
+    try:
+        with app.app_context(), tenant_context(shop):
+            started = services.start_catalog_import(
+                "c.csv", b"sku,title,price,stock\nA-1,Anvil,10.00,3\nC-1,Cup,2,1\n", None
+            )
+            db.session.commit()
+            services.run_transfer(started.id)
+            row = db.session.get(Transfer, started.id)
+            assert row.status == DONE, row.message
+            assert (row.report["created"], row.report["rows"], row.done) == (2, 2, 2)
+            assert db.session.scalar(select(func.count()).select_from(Product)) == 2
+    finally:
+        event.remove(engine, "before_cursor_execute", _lose_the_batch_once)
+    assert len(lost) == 1

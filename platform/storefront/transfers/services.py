@@ -261,7 +261,8 @@ def _fail(transfer_id: int, message: str) -> None:
     second write with none frees the shop (never left busy until it goes stale)."""
     try:
         _finish(transfer_id, FAILED, message=message)
-    except Exception:  # its unit of work rolled back
+    except Exception:
+        db.session.rollback()  # (its unit of work rolled back already, if it began one)
         log.exception("transfer %s: its failure could not be recorded", transfer_id)
         _finish(transfer_id, FAILED, message="error")
 
