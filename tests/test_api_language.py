@@ -262,3 +262,13 @@ def test_the_document_says_the_rule(app, shop):
     )
     refused = document["paths"]["/api/v1/products/{slug}"]["get"]["responses"]["404"]
     assert "Content-Language" in refused["headers"]
+
+
+def test_the_platforms_own_answers_say_they_are_english(app, shop):
+    """A host with no shop has no languages: the platform answers, in English, and says so."""
+    client = app.test_client(use_cookies=False)
+    nowhere = client.get(
+        "/api/v1/products", headers={"Host": "nowhere.test", "Accept-Language": "de"}
+    )
+    assert nowhere.status_code == 404 and nowhere.json["error"]["code"] == "not_found"
+    assert nowhere.headers["Content-Language"] == "en"

@@ -187,7 +187,9 @@ def _database_down(exc: Exception) -> Response:
     # No gettext here: the database is what failed, and choosing the shop's language may
     # need it (the answer is the platform's, in English, as for an unknown host).
     if wants_json():
-        return api_error(503, "The service is briefly unavailable. Please try again shortly.")
+        response = api_error(503, "The service is briefly unavailable. Please try again shortly.")
+        response.headers["Content-Language"] = "en"
+        return response
     return platform_error(503, "The service is briefly unavailable. Please try again shortly.")
 
 

@@ -99,7 +99,7 @@ def bind_shop() -> ResponseReturnValue | None:
     _build_urls_for(ctx)
     if ctx.status == "suspended":
         if wants_json():
-            return platform_error(503, _("This shop is not open at the moment."))
+            return platform_error(503, _("This shop is not open at the moment."), language=None)
         entry = _open_while_suspended()
         if entry == "open":
             return None
@@ -135,9 +135,11 @@ def unbind_shop(exc: BaseException | None = None) -> None:
         unbind(token)
 
 
-def platform_error(status: int, reason: str) -> Response:
+def platform_error(status: int, reason: str, language: str | None = "en") -> Response:
     """The platform's own plain page (nothing of any shop in it), or on ``/api/`` the API's
-    error shape; a 503 says when to come back.
+    error shape; a 503 says when to come back. Its words are the platform's, English
+    (``language``), unless the caller said them in the shop's (``language=None``: the
+    answer then names the negotiated one, i18n.say_language).
 
     Rendered straight from the environment, without context processors: those load the
     current user, and this page must render when the database is down.
@@ -146,6 +148,8 @@ def platform_error(status: int, reason: str) -> Response:
         response = api_error(status, reason)
         if status == 503:
             response.headers["Retry-After"] = "60"
+        if language is not None:
+            response.headers["Content-Language"] = language
         return response
     template = current_app.jinja_env.get_template("@base/platform/error.html")
     body = template.render(status=status, reason=reason)
