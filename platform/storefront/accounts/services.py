@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import cast
 
 from flask_security import hash_password
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, true
 
 from .. import plans
 from ..emails import InvalidEmail, checked_email
@@ -96,7 +96,7 @@ def _count_staff(bound: int | None) -> int:
         .where(
             roles_users.c.tenant_id == current_tenant().id,
             roles_users.c.role_id.in_(select(Role.id).where(Role.name != CUSTOMER)),
-            exists().where(User.id == roles_users.c.user_id, User.active.is_(True)),
+            exists().where(User.id == roles_users.c.user_id, User.active == true()),
         )
         .distinct()
     )
