@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import (
     api,
+    audit,
     bigshop,
     bulk,
     cache,
@@ -41,6 +42,7 @@ BENCHES = {
     "peer": peer.run,
     "servers": servers.run,
     "bigshop": bigshop.run,
+    "audit": audit.run,
 }
 RESULTS = Path(__file__).parent / "results"
 # Run only when named: its first run builds a shop of 2,000,000 orders per database.

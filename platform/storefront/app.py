@@ -13,6 +13,7 @@ from werkzeug.routing import RequestRedirect
 from werkzeug.urls import quote
 
 from .accounts import init_accounts
+from .admin.activity import bp as admin_activity_bp
 from .admin.cart_reminders import bp as admin_reminders_bp
 from .admin.commerce import bp as admin_commerce_bp
 from .admin.content import bp as admin_pages_bp
@@ -30,6 +31,7 @@ from .api.admin import bp as api_admin_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .api.webhooks import bp as api_webhooks_bp
+from .audit import init_audit
 from .caching import init_page_cache
 from .cart.views import bp as cart_bp
 from .catalog.views import bp as catalog_bp
@@ -143,6 +145,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_plans(app)  # refuses a plans file that is not valid, as a bad config
     init_tenancy(app)  # before blueprints: its resolver must be the first before_request
     init_themes(app)
+    init_audit(app)  # records through the session's events, whatever writes
     init_outbox(app)
     init_jobs(app)
     init_accounts(app)
@@ -197,6 +200,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)
+    app.register_blueprint(admin_activity_bp)
     app.register_blueprint(admin_transfers_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(admin_privacy_bp)

@@ -114,6 +114,12 @@ class Defaults:
     TRACING_ENABLED: bool | None = None
     # GET /_metrics (storefront.probes): from this machine, or with this bearer token.
     METRICS_TOKEN: str | None = None
+    # The audit trail (storefront.audit): on unless a benchmark compares; a shop keeps its
+    # entries for its own ``[audit] retention_days``, held within these bounds (the
+    # maximum when it set none), then the daily prune deletes older ones.
+    AUDIT_ENABLED = True
+    AUDIT_RETENTION_MIN_DAYS = 90
+    AUDIT_RETENTION_MAX_DAYS = 3650
     USAGE_RETENTION_DAYS = 8  # per-shop daily figures kept in Redis (storefront.metrics.usage)
     USAGE_FLUSH_SECONDS = 1.0  # each process sends its per-shop figures this often (0: at once)
     # Logs (storefront.logs): "json" (one object per line) or "text"; None: text in

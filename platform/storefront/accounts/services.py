@@ -10,6 +10,7 @@ from flask_security import hash_password
 from sqlalchemy import exists, select, true
 
 from .. import plans
+from ..audit import record_event
 from ..emails import InvalidEmail, checked_email
 from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
@@ -160,6 +161,7 @@ def reset_second_factor(email: str) -> int:
     # remember cookie and login token already out there.
     security.datastore.reset_user_access(user)
     end_all_sessions(user.id)
+    record_event("second-factor-reset", user.id)  # besides the masked columns it changed
     db.session.flush()
     log.warning(
         "second factor of %s reset by the operator (%d passkeys removed)", user.email, passkeys

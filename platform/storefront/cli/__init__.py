@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from . import (
+    audit,
     cache,
     catalog,
     data,
@@ -33,6 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 shops.register(app)
+audit.register(app)
 usage.register(app)
 plans_cmds.register(app)
 data.register(app)

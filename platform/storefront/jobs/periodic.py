@@ -21,6 +21,7 @@ from sqlalchemy import select, true
 from sqlalchemy.exc import IntegrityError
 
 from .. import metrics
+from ..audit import services as audit
 from ..catalog import search
 from ..catalog.models import Product
 from ..db import unit_of_work
@@ -171,6 +172,12 @@ def send_cart_reminders() -> None:
     cart_reminders.send_due()
 
 
+def audit_prune() -> None:
+    """Delete the shop's audit entries older than its retention (a checkpoint entry keeps
+    the rest verifiable)."""
+    audit.prune()
+
+
 TASKS = (
     Task("low-stock-digest", 86_400, low_stock_digest),
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
@@ -180,6 +187,7 @@ TASKS = (
     Task("privacy-retention", 86_400, privacy_retention),
     Task("prune-outbox", 86_400, prune_outbox),
     Task("cart-reminders", 900, send_cart_reminders),
+    Task("audit-prune", 86_400, audit_prune),
 )
 
 

@@ -30,6 +30,7 @@ from ..addresses import services as address_book
 from ..addresses.countries import ADDRESS_FIELDS
 from ..addresses.forms import address_layout
 from ..addresses.views_model import address_view, format_address, values_of
+from ..audit.actor import PAYMENT, acting_as
 from ..cart import services as cart_services
 from ..cart.models import Cart
 from ..db import unit_of_work
@@ -314,9 +315,11 @@ def stripe_webhook() -> ResponseReturnValue:
             return stripe_events.record_unreadable(body)
         return stripe_events.handle_event(event, services.set_status, body)
 
-    outcome = unit_of_work(record)  # a refused or unreadable event is kept too
-    metrics.payment_event("stripe", _PAYMENT_OUTCOMES.get(outcome.outcome, "refused"))
     name = event.get("id") if isinstance(event, dict) else None
+    # The trail says the provider's event made the change (the order paid or cancelled).
+    with acting_as(PAYMENT, f"stripe:{name if isinstance(name, str) else '?'}", source="payment"):
+        outcome = unit_of_work(record)  # a refused or unreadable event is kept too
+    metrics.payment_event("stripe", _PAYMENT_OUTCOMES.get(outcome.outcome, "refused"))
     if outcome.status != 200:
         log.warning("stripe event %r unreadable: %s", name, outcome)
         return api_error(outcome.status, "The event is not shaped like a Stripe event.")

@@ -7,8 +7,10 @@ book). ``erase`` removes the person: the account with its addresses, carts, cart
 reminders (an unsubscription stays, as a digest naming nobody, so it is honoured),
 sessions and tokens goes; orders stay for the shop's accounting without name, address, email,
 phone or note; the customer's figures go; queued mails to them are dropped; webhook
-deliveries, mails and errors kept in the outbox lose every value that named them; and
-every finished export file of the shop is deleted (any of them may list them).
+deliveries, mails and errors kept in the outbox lose every value that named them, and
+so does the audit trail (each value's salted digest stays, so its chain still verifies:
+``audit.chain``); and every finished export file of the shop is deleted (any of them may
+list them).
 
 What stays, on purpose: an order's number, lines, amounts, country (taxes are due
 where it was delivered) and language; a discount code's per-customer count, which
@@ -28,6 +30,7 @@ from sqlalchemy import delete, or_, select, update
 from ..accounts.models import ApiKey, User, UserSession, WebAuthn, roles_users
 from ..accounts.services import AccountError, normalize_email
 from ..addresses.models import SavedAddress
+from ..audit import services as audit
 from ..cart.models import Cart
 from ..extensions import db
 from ..orders.aggregates import GUEST, CustomerTotal
@@ -312,6 +315,7 @@ def erase(email: str) -> Erased:
     ids = _order_ids(email, user_id)
     values = _values(email, user, ids)
     _anonymise(ids, values)
+    audit.erase_values(values)  # the trail keeps its hashes, not their values
     figures = CustomerTotal.email == email
     if user_id is not None:
         figures = or_(figures, CustomerTotal.user_id == user_id)
@@ -348,6 +352,7 @@ def erase_guest(email: str) -> Erased:
     if user is not None:  # the account's mails are not the guest's to scrub
         values = [v for v in values if v != email]
     _anonymise(ids, values)
+    audit.erase_values(values)
     db.session.execute(
         delete(CustomerTotal).where(CustomerTotal.user_id == GUEST, CustomerTotal.email == email)
     )

@@ -20,7 +20,7 @@ from .contrast import contrast_problems
 from .registry import bump_generation
 from .services import ShopError, get_shop, tenants_dir
 from .settings import SettingsError, ShopSettings, parse_settings, settings_path
-from .signals import settings_saving
+from .signals import settings_changed, settings_saving
 
 
 def parse_value(raw: str) -> Any:
@@ -125,6 +125,10 @@ def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
         raise ShopError(f"not saved: {exc}") from None
     _refuse_low_contrast(path, settings)
     settings_saving.send(slug, settings=settings, previous=_saved(path))  # a plan may refuse
+    try:
+        before = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        before = {}
     fd, tmp = tempfile.mkstemp(prefix=".tenant.", suffix=".toml", dir=path.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -134,8 +138,10 @@ def _write(slug: str, path: Path, doc: tomlkit.TOMLDocument) -> None:
         tenant = get_shop(slug)
         tenant.name = settings.name
         tenant.cache_generation += 1  # cached pages show the name, footer, colours
+        settings_changed.send(tenant, before=before, after=after)  # the audit trail
         bump_generation()
 
     # The file is written first (a failure there changes nothing); its rows follow as one
     # unit of work (joined to the caller's, a dashboard page's, where there is one).
+    after = tomllib.loads(text)
     unit_of_work(record)

@@ -188,6 +188,13 @@ class Privacy(_Strict):
     inactive_account_days: int | None = Field(None, ge=90, le=3650)
 
 
+class AuditSettings(_Strict):
+    """The shop's audit trail: how long entries are kept (None: as long as the platform
+    allows). The platform's ``AUDIT_RETENTION_MIN_DAYS`` and ``..._MAX_DAYS`` bound it."""
+
+    retention_days: int | None = Field(None, ge=1, le=36500)
+
+
 class SecuritySettings(_Strict):
     """Sign-in rules the owner sets: ``staff_second_factor`` asks every owner and staff
     account for a second factor (set up at their next sign-in)."""
@@ -233,6 +240,7 @@ class ShopSettings(_Strict):
     payment: Payment = Payment()
     api: ApiSettings = ApiSettings()
     privacy: Privacy = Privacy()
+    audit: AuditSettings = AuditSettings()
     security: SecuritySettings = SecuritySettings()
     config: dict[str, Any] = {}
 

@@ -27,3 +27,6 @@ domain_adding = _signals.signal("storefront.domain-adding")
 #: (the saved ones, or None), before a ``tenant.toml`` edit is written. A receiver may
 #: refuse by raising.
 settings_saving = _signals.signal("storefront.settings-saving")
+#: sender: the ``Tenant`` row whose ``tenant.toml`` was just replaced (before the commit);
+#: kwargs ``before`` and ``after``, the file's tables as dicts (the audit trail's diff).
+settings_changed = _signals.signal("storefront.settings-changed")
