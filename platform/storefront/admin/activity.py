@@ -66,6 +66,9 @@ OP_LABELS = {
 }
 
 
+FILTER_ARGS = ("actor", "who", "resource", "since", "until")  # what the page's links keep
+
+
 class RetentionForm(FlaskForm):
     days = IntegerField(_l("Keep entries for (days)"), validators=[Optional()])
 
@@ -92,7 +95,8 @@ def _filters() -> tuple[audit.Filters, str | None]:
     try:
         since = _day(args.get("since"))
         until = _day(args.get("until"))
-    except ValueError:
+        end = until + timedelta(days=1) if until else None  # the whole last day
+    except (ValueError, OverflowError):
         return audit.Filters(), _("Write dates as YYYY-MM-DD.")
     if since and until and until < since:
         return audit.Filters(), _("The end date is before the start date.")
@@ -102,7 +106,7 @@ def _filters() -> tuple[audit.Filters, str | None]:
         actor_id=actor_id,
         resource=resource,
         since=since,
-        until=until + timedelta(days=1) if until else None,  # the whole last day
+        until=end,
     ), None
 
 
@@ -140,7 +144,7 @@ def index() -> ResponseReturnValue:
         entries=entries,
         older=older,
         problem=problem,
-        args={k: v for k, v in request.args.items() if k != "older" and v},
+        args={k: v for k, v in request.args.items() if k in FILTER_ARGS and v},
         actor_kinds=[(k, ACTOR_LABELS[k]) for k in ACTOR_KINDS],
         resource_types=_resource_types(),
         actor_label=lambda kind: ACTOR_LABELS.get(kind, kind),
@@ -159,7 +163,7 @@ def _resource_types() -> list[str]:
         t.name
         for t in db.metadata.sorted_tables
         if "tenant_id" in t.c and t.name not in SKIPPED_TABLES
-    ) + ["settings"]
+    ) + ["settings", "tenants"]
 
 
 def _shown(value: Any) -> str:

@@ -36,7 +36,11 @@ log = logging.getLogger(__name__)
 
 PENDING = "storefront.audit.pending"  # session.info: [(tenant_id, change), ...]
 ERASE = "storefront.audit.erase"  # session.info: values this transaction erases
-CHANGES_PER_ENTRY = 100  # a bigger transaction is written as several entries
+GONE = "storefront.audit.gone"  # session.info: shops this transaction deletes
+# A bigger transaction is written as several entries: at most this many changes, and
+# bodies within what a shop archive's import takes for a text (transfer.TEXT_MAX).
+CHANGES_PER_ENTRY = 100
+BODY_MAX = 150_000
 
 # Derived, high-churn or bookkeeping tables (docs/security.md lists them with reasons).
 SKIPPED_TABLES = frozenset(
@@ -62,8 +66,18 @@ SKIPPED_TABLES = frozenset(
 )
 # Columns that change as a side effect of use, not of anyone's decision.
 NOISE_COLUMNS = frozenset(
-    {"updated_at", "last_seen_at", "last_used_at", "search_version", "tenant_id", "id"}
+    {
+        "updated_at",
+        "last_seen_at",
+        "last_used_at",
+        "search_version",
+        "cache_generation",  # a shop's cache dropped (every settings edit)
+        "tenant_id",
+        "id",
+    }
 )
+# The shop's own row (name, status, suspension) is recorded in its own trail.
+SHOP_TABLE = "tenants"
 # A column whose name contains one of these holds a credential: recorded as changed only.
 SECRET_MARKS = (
     "password",
@@ -78,9 +92,12 @@ SECRET_MARKS = (
 )
 
 
+SECRET_NAMES = frozenset({"uid"})  # a shop's uid keys its shoppers' order links
+
+
 def is_secret(name: str) -> bool:
     name = name.lower()
-    return any(mark in name for mark in SECRET_MARKS)
+    return name in SECRET_NAMES or any(mark in name for mark in SECRET_MARKS)
 
 
 def enabled() -> bool:
@@ -114,11 +131,16 @@ def _ref(obj: Any) -> Any:
 
 def _row_change(op: str, obj: Any) -> tuple[int, dict[str, Any]] | None:
     table = _table(obj)
-    if table is None or table.name in SKIPPED_TABLES or "tenant_id" not in table.c:
+    if table is None or table.name in SKIPPED_TABLES:
+        return None
+    shop_row = table.name == SHOP_TABLE
+    if not shop_row and "tenant_id" not in table.c:
         return None
     state = orm_attributes.instance_state(obj)
     loaded = state.dict
-    tenant_id = loaded.get("tenant_id")
+    tenant_id = loaded.get("id" if shop_row else "tenant_id")
+    if shop_row and op == "delete":
+        return None  # its trail goes with it
     if tenant_id is None:
         return None
     mapper = state.mapper
@@ -161,6 +183,12 @@ def _after_flush(session: Session, _context: Any) -> None:
     if not enabled():
         return
     found: list[tuple[int, dict[str, Any]]] = []
+    for obj in session.deleted:
+        table = _table(obj)
+        if table is not None and table.name == SHOP_TABLE:
+            session.info.setdefault(GONE, set()).add(
+                orm_attributes.instance_state(obj).dict.get("id")
+            )
     for op, objects in (
         ("insert", session.new),
         ("update", session.dirty),
@@ -229,6 +257,12 @@ def _bulk_statement(state: ORMExecuteState) -> None:
     if not (state.is_update or state.is_delete) or not enabled():
         return
     table = getattr(state.statement, "table", None)
+    if table is not None and table.name == SHOP_TABLE and state.is_delete:
+        params = state.parameters if isinstance(state.parameters, Mapping) else {}
+        gone = _bound_values(state.statement, params).get("id")
+        session_info = state.session.info.setdefault(GONE, set())
+        session_info.update(gone if isinstance(gone, list | tuple) else [gone])
+        return
     if table is None or table.name in SKIPPED_TABLES or "tenant_id" not in table.c:
         return
     ctx = _current.get()
@@ -299,6 +333,9 @@ def _before_commit(session: Session) -> None:
     session.flush()  # the last changes, so after_flush collects them now
     pending = session.info.pop(PENDING, None)
     erasing = session.info.pop(ERASE, None)
+    gone = session.info.pop(GONE, None) or set()
+    if gone and pending:  # a deleted shop's trail went with it: nothing to append to
+        pending = [(shop, change) for shop, change in pending if shop not in gone]
     if not pending:
         return
     write(session, pending, erasing or ())
@@ -329,8 +366,7 @@ def write(
         else:
             seq, prev = int(row[0]), str(row[1])
         made = []
-        for start in range(0, len(changes), CHANGES_PER_ENTRY):
-            part = changes[start : start + CHANGES_PER_ENTRY]
+        for part in _parts(changes):
             seq += 1
             entry = _entry(tenant_id, seq, now, actor, part, needles)
             entry["prev_hash"] = prev
@@ -342,6 +378,19 @@ def write(
         connection.execute(
             update(heads).where(heads.c.tenant_id == tenant_id).values(seq=seq, hash=prev)
         )
+
+
+def _parts(changes: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    parts: list[list[dict[str, Any]]] = [[]]
+    size = 0
+    for change in changes:
+        length = len(chain.canonical(change))
+        if parts[-1] and (len(parts[-1]) >= CHANGES_PER_ENTRY or size + length > BODY_MAX):
+            parts.append([])
+            size = 0
+        parts[-1].append(change)
+        size += length
+    return parts
 
 
 class _Row:
@@ -393,6 +442,7 @@ def _forget(session: Session, transaction: Any) -> None:
     if transaction.parent is None:  # the outermost transaction ended: rolled back or done
         session.info.pop(PENDING, None)
         session.info.pop(ERASE, None)
+        session.info.pop(GONE, None)
 
 
 event.listen(PlatformSession, "after_flush", _after_flush)
