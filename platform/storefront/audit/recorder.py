@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, has_app_context
-from sqlalchemy import BindParameter, Column, event, insert, select, update
+from sqlalchemy import BindParameter, Column, Table, event, insert, select, update
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.orm import attributes as orm_attributes
 from sqlalchemy.sql import operators, visitors
@@ -352,7 +352,8 @@ def write(
     actor = current_actor()
     needles = [v for v in erasing if v]
     connection = session.connection()
-    heads, entries = AuditHead.__table__, AuditEntry.__table__
+    heads = cast(Table, AuditHead.__table__)
+    entries = cast(Table, AuditEntry.__table__)
     now = utcnow()
     for tenant_id, changes in by_shop.items():
         row = connection.execute(

@@ -354,7 +354,8 @@ def prune(now: datetime | None = None, days: int | None = None) -> int:
     if last_old is None:
         return 0
     linked = db.session.scalar(select(AuditEntry.hash).where(AuditEntry.seq == last_old))
-    gone = db.session.execute(delete(AuditEntry).where(AuditEntry.seq <= last_old)).rowcount or 0
+    deleted = db.session.execute(delete(AuditEntry).where(AuditEntry.seq <= last_old))
+    gone = deleted.rowcount or 0  # type: ignore[attr-defined]
     record_event(
         CHECKPOINT,
         None,
