@@ -54,7 +54,7 @@ def _shop(app: Any) -> tuple[str, int, str]:
         tenant = create_shop(NewShop(slug="bench", name="Bench", domains=("bench.test",)))
         db.session.commit()
         with tenant_context(tenant):
-            accounts.create_user("owner@bench.test", PASSWORD, roles=["owner"])
+            accounts.create_user("owner@example.com", PASSWORD, roles=["owner"])
             edited = catalog.create_product("EDIT-1", "Edited", 1000, stock=5)
             catalog.create_product("BUY-1", "Bought", 500, stock=10_000_000, slug="bought")
             db.session.commit()
@@ -89,7 +89,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         headers = {"Host": host}
         owner = app.test_client()
         page = owner.get("/login", headers=headers)
-        owner.post("/login", data={"email": "owner@bench.test", "password": PASSWORD,
+        owner.post("/login", data={"email": "owner@example.com", "password": PASSWORD,
                                    "csrf_token": _token(page.text)}, headers=headers)  # fmt: skip
         edit_path = f"/admin/products/{product_id}"
         edit_token = _token(owner.get(edit_path, headers=headers).text)
