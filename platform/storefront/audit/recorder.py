@@ -54,6 +54,10 @@ SKIPPED_TABLES = frozenset(
         "product_sales_days",
         "customer_totals",
         "order_counters",  # the next order number
+        "plan_counters",  # what a shop's plan counts (kept with what it counts)
+        "product_pairs",  # "bought together", moved by every sale
+        "cart_reminders",  # a cart's reminder and its sending state
+        "cart_reminder_days",  # what reminders brought back, per day
         "search_terms",  # the search index, derived from the products
         "search_postings",
         "search_deletes",
