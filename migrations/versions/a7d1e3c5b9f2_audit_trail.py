@@ -6,7 +6,7 @@ sealed values); ``(tenant_id, seq)`` is unique, so a shop's chain cannot fork, a
 row every writer of a shop locks. See docs/decisions.md ("The audit trail").
 
 Revision ID: a7d1e3c5b9f2
-Revises: c59d0e1f2a09
+Revises: a37b8c9d0e07
 Create Date: 2026-12-07 23:40:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 from storefront.db import LongText, Timestamp
 
 revision = "a7d1e3c5b9f2"
-down_revision = "c59d0e1f2a09"
+down_revision = "a37b8c9d0e07"
 branch_labels = None
 depends_on = None
 

@@ -76,6 +76,8 @@ NOISE_COLUMNS = frozenset(
         "last_used_at",
         "search_version",
         "cache_generation",  # a shop's cache dropped (every settings edit)
+        "sign_count",  # a passkey's use counter and last use: every sign-in
+        "lastuse_datetime",
         "tenant_id",
         "id",
     }
