@@ -24,6 +24,7 @@ from .admin.payments import bp as admin_payments_bp
 from .admin.plan import bp as admin_plan_bp
 from .admin.product_details import bp as admin_products_bp
 from .admin.seo import bp as admin_seo_bp
+from .admin.staff import bp as admin_staff_bp
 from .admin.views import bp as admin_bp
 from .admin.webhooks import bp as admin_webhooks_bp
 from .api.account import bp as api_account_bp
@@ -201,6 +202,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)
     app.register_blueprint(admin_activity_bp)
+    app.register_blueprint(admin_staff_bp)
     app.register_blueprint(admin_transfers_bp)
     app.register_blueprint(privacy_bp)
     app.register_blueprint(admin_privacy_bp)

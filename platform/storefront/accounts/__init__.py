@@ -19,8 +19,10 @@ from ..tenancy.signals import shop_created
 from ..themes import add_safe_globals, page_security_url
 from ..themes.sandbox import helper
 from . import notifications
+from . import staff as staff  # registers the invitation mail's outbox handler
 from .auth import init_security
 from .guards import init_guards, next_param
+from .invitation_views import bp as invitation_bp
 from .limits import init_limits
 from .models import User
 from .new_device import init_new_device_mails
@@ -46,6 +48,7 @@ def init_accounts(app: Flask) -> None:
     init_limits(app)  # wraps Flask-Security's views: after init_security
     app.register_blueprint(bp)
     app.register_blueprint(notifications.bp)  # importing it subscribed the order mails
+    app.register_blueprint(invitation_bp)  # the page an invitation's link opens
 
 
 @shop_created.connect

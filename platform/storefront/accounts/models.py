@@ -25,12 +25,20 @@ from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
 from ..db import KeyBytes, Timestamp
 from ..extensions import Model, db
+from ..permissions import CUSTOMER, ROLE_PERMISSIONS, permissions_of, role_permissions
+from ..permissions import is_staff as _is_staff
 from ..tenancy.models import utcnow
 from ..tenancy.scoping import TenantScoped, scoped_fk
 
+# The roles every shop has (what each may do: storefront.permissions), with the
+# description its row carries.
 SHOP_ROLES = {
-    "owner": "Runs the shop: dashboard, settings, staff",
-    "staff": "Works in the dashboard: products and orders",
+    "owner": "Runs the shop: everything, including staff, domains, payments and keys",
+    "manager": "Runs the daily work: products, orders, customers, discounts, pages",
+    "catalog_editor": "Edits the catalog: products, categories, pages",
+    "fulfilment": "Ships orders: orders, and products to read",
+    "support": "Helps shoppers: reads orders, customers and products",
+    "read_only": "Reads the dashboard, changes nothing",
     "customer": "Shops at the storefront",
 }
 
@@ -63,6 +71,15 @@ class Role(Model, TenantScoped, RoleMixin):
     description: Mapped[str | None] = mapped_column(String(255))
     # Flask-Security: comma separated (its mixin declares a list, its datastore stores text).
     permissions: Mapped[str | None] = mapped_column(Text)  # type: ignore[assignment]
+
+    def get_permissions(self) -> set[str]:
+        """What the role allows (Flask-Security's ``has_permission`` and
+        ``permissions_required`` ask this): the shop's built-in roles are defined in one
+        place, ``storefront.permissions``, so no shop's row can drift from them; the
+        ``permissions`` column is read only for a role defined nowhere there."""
+        if self.name in ROLE_PERMISSIONS or self.name == CUSTOMER:
+            return set(role_permissions(self.name))
+        return {p.strip() for p in (self.permissions or "").split(",") if p.strip()}
 
     def __repr__(self) -> str:
         return f"<Role {self.name}>"
@@ -161,6 +178,16 @@ class User(Model, TenantScoped, UserMixin):
     def role_names(self) -> list[str]:
         return sorted(role.name for role in self.roles)
 
+    @property
+    def is_staff(self) -> bool:
+        """Whether a role of the account opens the dashboard."""
+        return _is_staff(role.name for role in self.roles)
+
+    @property
+    def permissions(self) -> frozenset[str]:
+        """Everything the account's roles allow."""
+        return permissions_of(role.name for role in self.roles)
+
     def __repr__(self) -> str:
         return f"<User {self.email}>"
 
@@ -210,7 +237,8 @@ class ApiKey(Model, TenantScoped):
 
     Only a SHA-256 of the key is stored (the key is shown once, when made); it acts as
     the staff account that made it, and stops working when revoked, expired, or when that
-    account loses its staff role or is deactivated.
+    account loses every dashboard role or is deactivated; it never does more than that
+    account's role allows (``storefront.permissions.key_allowed``).
     """
 
     __tablename__ = "api_keys"
@@ -257,3 +285,29 @@ class UserSession(Model, TenantScoped):
     user_id: Mapped[int] = mapped_column(Integer)
     sid_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class StaffInvitation(Model, TenantScoped):
+    """An owner's invitation to join the shop's staff with a role, pending until it is
+    accepted (the row is then deleted), revoked (deleted) or past ``expires_at``.
+
+    The link's token is signed (``accounts.staff``) and names this row, its shop and its
+    ``nonce``: a resend draws a new nonce, so the older link dies; the row's deletion kills
+    it for good. One pending invitation per address and shop.
+    """
+
+    __tablename__ = "staff_invitations"
+    __scoped_args__ = (UniqueConstraint("tenant_id", "email"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(80))
+    nonce: Mapped[str] = mapped_column(String(64))
+    invited_by: Mapped[int | None] = mapped_column(Integer, default=None)  # a user id
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)  # the mail's
+    created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(Timestamp)
+
+    def __repr__(self) -> str:
+        return f"<StaffInvitation {self.email} {self.role}>"

@@ -20,6 +20,7 @@ from werkzeug import Response
 
 from ..i18n import shop_locale
 from ..outbox.services import queue_shop_mail
+from ..permissions import is_staff
 from ..tenancy.context import current_tenant_or_none
 from ..tenancy.models import utcnow
 
@@ -34,8 +35,7 @@ def _serializer() -> URLSafeSerializer:
 
 def _watched(user: Any) -> bool:
     return bool(
-        user.has_role("owner")
-        or user.has_role("staff")
+        is_staff(r.name for r in user.roles)
         or getattr(user, "tf_primary_method", None)
         or getattr(user, "webauthn", None)  # a passkey, for either use
     )

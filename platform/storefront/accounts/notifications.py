@@ -17,7 +17,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_security import auth_required, roles_accepted
 from flask_wtf import FlaskForm
 from sqlalchemy import select, true
 from wtforms import BooleanField
@@ -27,16 +26,16 @@ from ..extensions import db
 from ..orders.mail import send_staff_mail
 from ..orders.models import Order
 from ..orders.signals import order_paid, order_placed
+from ..permissions import STAFF_ROLES
 from ..themes.loader import platform_templates_only
+from .dashboard import permission, protect
 from .models import Role, User
-
-STAFF_ROLES = ("owner", "staff")
 
 
 def wants_order_mails(user: User) -> bool:
     """Whether ``user`` gets the mails about new and paid orders."""
     roles = set(user.role_names)
-    if not user.active or not roles & set(STAFF_ROLES):
+    if not user.active or not user.has_permission("orders:read"):
         return False
     if user.order_mails is None:
         return "owner" in roles
@@ -78,14 +77,11 @@ class OrderMailsForm(FlaskForm):
     order_mails = BooleanField(_l("Mail me about each new order and each paid order"))
 
 
-@bp.before_request
-@auth_required("session")  # as every dashboard page: people only, never an API key
-@roles_accepted(*STAFF_ROLES)
-def _staff_only() -> None:
-    """Owner and staff, each for their own account."""
+protect(bp)  # as every dashboard page: a session, then the route's permission
 
 
 @bp.route("/", methods=["GET", "POST"])
+@permission("orders:read")  # the person's own choice about mails on the orders they read
 def index() -> ResponseReturnValue:
     """The signed-in owner's or staff member's own choice of order mails."""
     user = db.session.scalar(select(User).where(User.id == current_user.id))

@@ -24,6 +24,7 @@ from flask import Flask, current_app
 from flask_security import Totp
 from passlib.totp import TOTP
 
+from ..permissions import is_staff
 from ..tenancy.context import current_tenant_or_none
 
 METHODS = ["authenticator"]
@@ -83,7 +84,7 @@ class ShopTotp(Totp):
 
 def required_for(user: Any) -> bool:
     """Whether ``user`` must sign in with a second factor in the bound shop."""
-    if not (user.has_role("owner") or user.has_role("staff")):
+    if not is_staff(r.name for r in user.roles):
         return False
     if current_app.config.get("STAFF_SECOND_FACTOR_REQUIRED"):
         return True

@@ -6,14 +6,16 @@ import logging
 from datetime import UTC, datetime
 from typing import cast
 
+from flask_babel import gettext as _
 from flask_security import hash_password
-from sqlalchemy import exists, select, true
+from sqlalchemy import exists, func, select, true
 
 from .. import plans
 from ..audit import record_event
 from ..emails import InvalidEmail, checked_email
 from ..extensions import db, security
 from ..listing import LIKE_ESCAPE, Page, contains, paginate
+from ..permissions import LEGACY_STAFF
 from ..tenancy.context import current_tenant
 from ..tenancy.request_hooks import shop_base_url
 from .models import SHOP_ROLES, Role, User, roles_users
@@ -35,7 +37,8 @@ def normalize_email(email: str) -> str:
 
 
 def create_roles() -> None:
-    """Give the bound shop its roles: owner, staff, customer."""
+    """Give the bound shop its roles (``SHOP_ROLES``: owner, the other dashboard roles,
+    customer)."""
     existing = set(db.session.scalars(select(Role.name)))
     for name, description in SHOP_ROLES.items():
         if name not in existing:
@@ -62,10 +65,8 @@ def create_user(
     address = normalize_email(email)
     if find_user(address) is not None:
         raise AccountError(f"{address} already has an account at {current_tenant().slug}")
-    for role in roles or []:
-        if role not in SHOP_ROLES:
-            raise AccountError(f"unknown role {role!r} (one of {', '.join(SHOP_ROLES)})")
-    if any(role != CUSTOMER for role in roles or []):
+    roles = [_role_name(role) for role in roles or []]
+    if any(role != CUSTOMER for role in roles):
         check_staff_seat()
     user = security.datastore.create_user(
         email=address,
@@ -119,9 +120,18 @@ def set_password(email: str, password: str) -> User:
     return user
 
 
-def grant(email: str, role: str) -> User:
+def _role_name(role: str) -> str:
+    """A role's name, checked; ``staff`` (the role before there were several) is read as
+    ``manager``, what the migration made of it."""
+    if role == LEGACY_STAFF:
+        return "manager"
     if role not in SHOP_ROLES:
         raise AccountError(f"unknown role {role!r} (one of {', '.join(SHOP_ROLES)})")
+    return role
+
+
+def grant(email: str, role: str) -> User:
+    role = _role_name(role)
     user = get_user(email)
     if role != CUSTOMER and not any(name != CUSTOMER for name in user.role_names):
         check_staff_seat()  # a customer becoming staff takes a seat
@@ -130,10 +140,34 @@ def grant(email: str, role: str) -> User:
     return user
 
 
+def keep_an_owner(user: User) -> None:
+    """Refuse to take the owner role from the shop's last active owner (a shop without
+    one has nobody to manage its staff, domains, payments or keys). The owner role's row
+    is locked first, so two owners demoting each other at once cannot both pass."""
+    if "owner" not in user.role_names:
+        return
+    db.session.scalar(select(Role.id).where(Role.name == "owner").with_for_update())
+    others = db.session.scalar(
+        select(func.count(User.id)).where(
+            User.roles.any(Role.name == "owner"), User.active.is_(True), User.id != user.id
+        )
+    )
+    if not others:
+        raise AccountError(
+            _(
+                "%(email)s is the shop's last owner: make someone else owner first.",
+                email=user.email,
+            )
+        )
+
+
 def revoke(email: str, role: str) -> User:
     user = get_user(email)
+    role = "manager" if role == LEGACY_STAFF else role
     if role not in user.role_names:
         raise AccountError(f"{user.email} does not have the role {role!r}")
+    if role == "owner":
+        keep_an_owner(user)
     security.datastore.remove_role_from_user(user, role)
     db.session.flush()
     return user

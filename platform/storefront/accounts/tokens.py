@@ -20,32 +20,17 @@ from flask_security.signals import password_changed, password_reset
 from sqlalchemy import select, update
 
 from ..extensions import db, security
+from ..permissions import API_SCOPES, PERMISSIONS, key_allowed
 from ..tenancy.models import utcnow
 from .models import ApiKey, User
 
 KEY_PREFIX = "sf_"
-STAFF_ROLES = frozenset({"owner", "staff"})
 LAST_USED_GRANULARITY = timedelta(minutes=5)  # at most one write per key this often
-# What a key may be allowed to do; a key gets the ones its owner ticks, nothing more.
-# Every API route declares the one it needs (api/access.py).
-SCOPES = {
-    "products:read": "Read every product, hidden ones too",
-    "products:write": "Create, change and delete products and categories; adjust stock",
-    "orders:read": "Read every order",
-    "orders:write": "Change orders: status, shipping, cancel, refund",
-    "customers:read": "Read customer accounts",
-    # Where the shop's events go: an endpoint receives every order, so an integration
-    # that manages its own subscriptions is given these on purpose, never by default.
-    "webhooks:read": "Read the shop's webhook endpoints (never their secrets)",
-    "webhooks:write": "Add, change and remove webhook endpoints; make new secrets",
-    # A key acts as its owner: these let it shop as that account, which few integrations
-    # need, so no key has them unless asked for.
-    "cart:read": "Read the key owner's own cart",
-    "cart:write": "Add, change and remove lines in the key owner's own cart",
-    "checkout:write": "Place orders as the key's owner",
-    "account:read": "Read the key owner's own account, orders and addresses",
-    "account:write": "Change the key owner's own address book",
-}
+# What a key may be allowed to do: the permissions an API route can ask for, in the one
+# vocabulary of storefront.permissions. A key gets the ones its maker ticks, and never
+# more than the maker's role allows. Every API route declares the one it needs
+# (api/access.py).
+SCOPES = {name: PERMISSIONS[name] for name in API_SCOPES}
 # What a key gets when none are named (the dashboard ticks these), and what a key made
 # before keys had scopes (scopes NULL) may do: the shop's data, never shopping as its
 # owner. A fixed list, so no old key gains what a later scope allows (docs/decisions.md).
@@ -71,7 +56,10 @@ def create_key(
 ) -> NewKey:
     """A new key acting as ``user`` (staff) within ``scopes``, valid for ``days`` or until
     revoked. Without ``scopes`` it gets ``STAFF_SCOPES``."""
-    chosen = sorted(set(STAFF_SCOPES if scopes is None else scopes))
+    allowed = key_allowed(user.role_names)
+    if scopes is None:  # the default, within what the maker's role allows
+        scopes = [name for name in STAFF_SCOPES if name in allowed]
+    chosen = sorted(set(scopes))
     unknown = set(chosen) - set(SCOPES)
     if unknown:
         raise TokenError(
@@ -81,12 +69,22 @@ def create_key(
                 scopes=", ".join(SCOPES),
             )
         )
+    if not user.is_staff:
+        raise TokenError(
+            _("%(email)s is not staff: grant it a dashboard role first.", email=user.email)
+        )
+    beyond = set(chosen) - allowed
+    if beyond:
+        raise TokenError(
+            _(
+                "%(email)s's role does not allow %(scope)s: a key never does more than the "
+                "account that made it.",
+                email=user.email,
+                scope=", ".join(sorted(beyond)),
+            )
+        )
     if not chosen:
         raise TokenError(_("Choose at least one thing the key may do."))
-    if not STAFF_ROLES & {r.name for r in user.roles}:
-        raise TokenError(
-            _("%(email)s is not staff: grant it the staff role first.", email=user.email)
-        )
     name = name.strip()[:100] or "integration"
     if days is not None and not 1 <= days <= 3650:
         raise TokenError(_("A key lives 1 to 3650 days (or until revoked)."))
@@ -147,7 +145,7 @@ def user_for_key(secret: str) -> User | None:
         g.api_key_problem = "unknown" if key is None else key_status(key)
         return None
     user = db.session.get(User, key.user_id)
-    if user is None or not user.active or not STAFF_ROLES & {r.name for r in user.roles}:
+    if user is None or not user.active or not user.is_staff:
         return None
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_GRANULARITY:
@@ -158,7 +156,8 @@ def user_for_key(secret: str) -> User | None:
             .execution_options(synchronize_session=False)
         )
         db.session.commit()
-    g.api_key_scopes = frozenset(key_scopes(key))
+    # Never more than the account's role allows now: a role taken down narrows its keys.
+    g.api_key_scopes = frozenset(key_scopes(key)) & key_allowed(user.role_names)
     g.api_key_id = key.id
     return user
 

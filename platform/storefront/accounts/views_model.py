@@ -9,11 +9,35 @@ from flask_babel import lazy_gettext as _l
 from ..catalog.money import shop_money
 from ..i18n import current_locale, link_label, shop_text
 from ..orders.totals import free_shipping_from
+from ..permissions import is_staff
 from ..shared import SafeView
 from ..tenancy.context import TenantContext
 from ..tenancy.request_hooks import shop_base_url
 
-ROLE_LABELS = {"owner": _l("Owner"), "staff": _l("Staff"), "customer": _l("Customer")}
+ROLE_LABELS = {
+    "owner": _l("Owner"),
+    "manager": _l("Manager"),
+    "catalog_editor": _l("Catalog editor"),
+    "fulfilment": _l("Order fulfilment"),
+    "support": _l("Customer support"),
+    "read_only": _l("Read-only"),
+    "customer": _l("Customer"),
+}
+
+
+# What each dashboard role may do, as the Staff page explains it (the sets themselves:
+# storefront.permissions).
+ROLE_SUMMARIES = {
+    "owner": _l("Everything, including the staff, domains, payments, API keys and settings."),
+    "manager": _l(
+        "The daily work: products, orders and refunds, customers, discounts and pages; "
+        "reads the payment events."
+    ),
+    "catalog_editor": _l("Products, categories, stock and pages; reads the discounts."),
+    "fulfilment": _l("Orders: ships, cancels and refunds them; reads the products."),
+    "support": _l("Reads orders, customers, products, discounts and pages to help shoppers."),
+    "read_only": _l("Reads the products, orders, customers, discounts, pages and payments."),
+}
 
 
 def role_label(role: str) -> str:
@@ -91,7 +115,7 @@ class UserView(SafeView):
 
     @property
     def is_staff(self) -> bool:
-        return "owner" in self.roles or "staff" in self.roles
+        return is_staff(self.roles)
 
     @classmethod
     def of(cls, user: object) -> UserView:

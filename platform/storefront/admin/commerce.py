@@ -12,9 +12,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts.dashboard import permission, protect
 from ..catalog.money import parse_money, shop_money
 from ..orders.payments import PROVIDERS
 from ..orders.totals import country_name
@@ -31,11 +31,7 @@ OFFERED = ("stripe", "bank_transfer", "cash_on_delivery")
 HOME = "admin_commerce.index"
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """What the shop charges and how it is paid: the owner's."""
+protect(bp)  # a session, then the permission each route declares
 
 
 def _settings() -> ShopSettings:
@@ -56,6 +52,7 @@ def _save(changes: dict[str, Any], done: str) -> ResponseReturnValue:
 
 
 @bp.route("/")
+@permission("settings")
 def index() -> ResponseReturnValue:
     settings = _settings()
     payment = PaymentMethodsForm(prefix="pay", formdata=None)
@@ -101,6 +98,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/payment", methods=["POST"])
+@permission("payments")
 def payment_methods() -> ResponseReturnValue:
     form = PaymentMethodsForm(prefix="pay")
     if not form.validate_on_submit() or not form.methods.data:
@@ -121,6 +119,7 @@ def payment_methods() -> ResponseReturnValue:
 
 
 @bp.route("/zones", methods=["POST"])
+@permission("settings")
 def add_zone() -> ResponseReturnValue:
     form = ZoneForm(prefix="zone")
     if not form.validate_on_submit():
@@ -155,6 +154,7 @@ def _countries(text: str) -> list[str]:
 
 
 @bp.route("/zones/<int:index>/delete", methods=["POST"])
+@permission("settings")
 def delete_zone(index: int) -> ResponseReturnValue:
     if not ConfirmForm(prefix="confirm").validate_on_submit():
         abort(400)
@@ -168,6 +168,7 @@ def delete_zone(index: int) -> ResponseReturnValue:
 
 
 @bp.route("/taxes", methods=["POST"])
+@permission("settings")
 def tax_style() -> ResponseReturnValue:
     form = TaxStyleForm(prefix="style")
     if not form.validate_on_submit():
@@ -178,6 +179,7 @@ def tax_style() -> ResponseReturnValue:
 
 
 @bp.route("/taxes/rates", methods=["POST"])
+@permission("settings")
 def tax_rate() -> ResponseReturnValue:
     form = TaxRateForm(prefix="rate")
     if not form.validate_on_submit():
@@ -198,6 +200,7 @@ def tax_rate() -> ResponseReturnValue:
 
 
 @bp.route("/taxes/rates/<code>/delete", methods=["POST"])
+@permission("settings")
 def delete_rate(code: str) -> ResponseReturnValue:
     if not ConfirmForm(prefix="confirm").validate_on_submit():
         abort(400)

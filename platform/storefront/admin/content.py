@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
 
+from ..accounts.dashboard import permission, protect
 from ..catalog.services import free_slug, slugify
 from ..content import services as content
 from ..extensions import db
@@ -18,14 +18,11 @@ platform_templates_only(bp)
 TEXTS = ("title", "body")
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner", "staff")
-def _staff_only() -> None:
-    """Owners and staff write the shop's pages."""
+protect(bp)  # a session, then the permission each route declares
 
 
 @bp.route("/")
+@permission("content")
 def index() -> str:
     return render_template(
         "admin/pages.html", pages=content.all_pages(), confirm=ConfirmForm(prefix="confirm")
@@ -78,11 +75,13 @@ def _made_slug(page: content.Page | None, title: str) -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@permission("content")
 def new() -> ResponseReturnValue:
     return _save(None)
 
 
 @bp.route("/<int:page_id>", methods=["GET", "POST"])
+@permission("content")
 def edit(page_id: int) -> ResponseReturnValue:
     page = content.get_page(page_id)
     if page is None:
@@ -91,6 +90,7 @@ def edit(page_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<int:page_id>/delete", methods=["POST"])
+@permission("content")
 def delete(page_id: int) -> ResponseReturnValue:
     page = content.get_page(page_id)
     if page is None:

@@ -7,8 +7,8 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
 
+from ..accounts.dashboard import permission, protect
 from ..catalog.money import parse_money, shop_currency, shop_money
 from ..extensions import db
 from ..i18n.numbers import format_rate
@@ -20,11 +20,7 @@ bp = Blueprint("admin_discounts", __name__, url_prefix="/admin/discounts")
 platform_templates_only(bp)
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner", "staff")
-def _staff_only() -> None:
-    """Owners and staff run promotions."""
+protect(bp)  # a session, then the permission each route declares
 
 
 def _describe(code: discounts.DiscountCode) -> str:
@@ -36,6 +32,7 @@ def _describe(code: discounts.DiscountCode) -> str:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@permission("discounts")
 def index() -> ResponseReturnValue:
     form = DiscountForm()
     if form.validate_on_submit():
@@ -87,6 +84,7 @@ def _day(value: object, end: bool = False) -> datetime | None:
 
 
 @bp.route("/<int:code_id>/toggle", methods=["POST"])
+@permission("discounts")
 def toggle(code_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
 
+from ..accounts.dashboard import permission, protect
 from ..tenancy import services
 from ..tenancy.context import current_tenant
 from ..tenancy.services import DomainContested, ShopError
@@ -20,11 +20,7 @@ platform_templates_only(bp)
 HOME = "admin_domains.index"
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """Which addresses serve the shop: the owner's."""
+protect(bp)  # a session, then the permission each route declares
 
 
 def _owner_message(exc: ShopError) -> str:
@@ -48,6 +44,7 @@ def _owner_message(exc: ShopError) -> str:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@permission("domains")
 def index() -> ResponseReturnValue:
     form = DomainForm()
     slug = current_tenant().slug
@@ -120,15 +117,18 @@ def _act(host: str, action: str) -> ResponseReturnValue:
 
 
 @bp.route("/<host>/verify", methods=["POST"])
+@permission("domains")
 def verify(host: str) -> ResponseReturnValue:
     return _act(host, "verify")
 
 
 @bp.route("/<host>/primary", methods=["POST"])
+@permission("domains")
 def primary(host: str) -> ResponseReturnValue:
     return _act(host, "primary")
 
 
 @bp.route("/<host>/remove", methods=["POST"])
+@permission("domains")
 def remove(host: str) -> ResponseReturnValue:
     return _act(host, "remove")

@@ -20,6 +20,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import false, func, select
 
+from ..accounts.dashboard import permission
 from ..extensions import db
 from ..i18n.numbers import format_count
 from ..metrics import usage
@@ -228,6 +229,7 @@ def webhook_reason(error: str) -> str:
 
 
 @bp.route("/mails/<int:row_id>/retry", methods=["POST"])
+@permission("orders")
 def retry_mail(row_id: int) -> ResponseReturnValue:
     """Send a mail that gave up once more (after the address or the server was fixed)."""
     if not ConfirmForm().validate_on_submit():

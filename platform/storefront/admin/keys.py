@@ -9,9 +9,9 @@ from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_security import auth_required, roles_accepted
 
 from ..accounts import tokens
+from ..accounts.dashboard import permission, protect
 from ..extensions import db
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
@@ -28,14 +28,11 @@ platform_templates_only(bp)
 FIRST_TICKED = tuple(scope for scope in tokens.STAFF_SCOPES if scope.endswith(":read"))
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """Keys act as staff accounts: only the owner manages them."""
+protect(bp)  # a session, then the permission each route declares
 
 
 @bp.route("/", methods=["GET", "POST"])
+@permission("keys")
 def index() -> ResponseReturnValue:
     form = ApiKeyForm()
     created = None
@@ -82,6 +79,7 @@ def _cors_form() -> CorsForm:
 
 
 @bp.route("/origins", methods=["POST"])
+@permission("keys")
 def origins() -> ResponseReturnValue:
     """The sites whose pages may call the API (tenant.toml ``[api] cors_origins``)."""
     form = CorsForm(prefix="cors")
@@ -118,6 +116,7 @@ def key_status_label(status: str) -> str:
 
 
 @bp.route("/<int:key_id>/revoke", methods=["POST"])
+@permission("keys")
 def revoke(key_id: int) -> ResponseReturnValue:
     if not ConfirmForm().validate_on_submit():
         abort(400)

@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import lazy_gettext as _l
-from flask_security import auth_required, roles_accepted
 
+from ..accounts.dashboard import permission, protect
 from ..catalog.money import shop_money
 from ..orders import stripe_events
 from ..orders.views_model import status_label
@@ -37,14 +37,11 @@ REASONS = {
 }
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner", "staff")
-def _staff_only() -> None:
-    """Owners and staff see the orders, so they see what was paid for them."""
+protect(bp)  # a session, then the permission each route declares
 
 
 @bp.route("/")
+@permission("payments")
 def index() -> ResponseReturnValue:
     """The latest payment events (``?order=`` narrows them to one order), newest first."""
     number = request.args.get("order", "").strip()[:32] or None

@@ -13,9 +13,9 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask_security import auth_required, roles_accepted
 from werkzeug.datastructures import FileStorage
 
+from ..accounts.dashboard import permission, protect
 from ..catalog import images, services, variants
 from ..catalog.models import Product, ProductImage, Variant
 from ..catalog.money import parse_money, shop_currency, to_major
@@ -33,11 +33,7 @@ platform_templates_only(bp)
 MAX_UPLOADS = 12  # pictures in one submission
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner", "staff")
-def _staff_only() -> None:
-    """Owners and staff manage products."""
+protect(bp)  # a session, then the permission each route declares
 
 
 def _product(product_id: int) -> Product:
@@ -88,6 +84,7 @@ def _csrf_ok() -> bool:
 
 
 @bp.post("/pictures")
+@permission("products")
 def pictures_add(product_id: int) -> ResponseReturnValue:
     """Upload one or more pictures; each is checked on its own."""
     product = _product(product_id)
@@ -128,6 +125,7 @@ def _picture(product: Product, image_id: int) -> ProductImage:
 
 
 @bp.post("/pictures/<int:image_id>")
+@permission("products")
 def picture_edit(product_id: int, image_id: int) -> ResponseReturnValue:
     """Describe a picture (alt text per language), move it, or remove it."""
     product = _product(product_id)
@@ -178,6 +176,7 @@ def _split(text: str, keep: bool = False) -> list[str]:
 
 
 @bp.post("/options")
+@permission("products")
 def options(product_id: int) -> ResponseReturnValue:
     """Set the product's options; its variants follow (see catalog.variants)."""
     product = _product(product_id)
@@ -200,6 +199,7 @@ def options(product_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/variants")
+@permission("products")
 def variants_save(product_id: int) -> ResponseReturnValue:
     """Save every variant's SKU, price, compare-at price and picture at once."""
     product = _product(product_id)
@@ -239,6 +239,7 @@ def variants_save(product_id: int) -> ResponseReturnValue:
 
 
 @bp.post("/variants/<int:variant_id>/stock")
+@permission("products")
 def variant_stock(product_id: int, variant_id: int) -> ResponseReturnValue:
     """Add or remove units of one variant, atomically."""
     product = _product(product_id)

@@ -6,11 +6,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_security import auth_required, roles_accepted
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..accounts.dashboard import permission, protect
 from ..extensions import db
 from ..seo import services as seo
 from ..seo.models import PATH_MAX
@@ -32,11 +32,7 @@ class RedirectForm(FlaskForm):
     add = SubmitField(_l("Add redirect"))
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """The owner decides what search engines see."""
+protect(bp)  # a session, then the permission each route declares
 
 
 def _page(robots: RobotsForm, adding: RedirectForm, status: int = 200) -> ResponseReturnValue:
@@ -52,6 +48,7 @@ def _page(robots: RobotsForm, adding: RedirectForm, status: int = 200) -> Respon
 
 
 @bp.route("/")
+@permission("settings")
 def index() -> ResponseReturnValue:
     robots = RobotsForm(prefix="robots")
     robots.robots_txt.data = seo.own_robots() or ""
@@ -59,6 +56,7 @@ def index() -> ResponseReturnValue:
 
 
 @bp.route("/robots", methods=["POST"])
+@permission("settings")
 def robots() -> ResponseReturnValue:
     form = RobotsForm(prefix="robots")
     if not form.validate_on_submit():
@@ -74,6 +72,7 @@ def robots() -> ResponseReturnValue:
 
 
 @bp.route("/redirects", methods=["POST"])
+@permission("settings")
 def add_redirect() -> ResponseReturnValue:
     form = RedirectForm(prefix="redirect")
     robots = RobotsForm(prefix="robots", formdata=None)
@@ -92,6 +91,7 @@ def add_redirect() -> ResponseReturnValue:
 
 
 @bp.route("/redirects/<int:redirect_id>/delete", methods=["POST"])
+@permission("settings")
 def delete_redirect(redirect_id: int) -> ResponseReturnValue:
     if not ConfirmForm(prefix="confirm").validate_on_submit():
         abort(400)

@@ -23,12 +23,12 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts.dashboard import init_access, permission, protect
 from ..accounts.models import Role, User
 from ..accounts.views_model import role_label
 from ..addresses.views_model import format_address
@@ -82,11 +82,10 @@ bp.add_app_template_filter(status_label, "status_label")
 bp.add_app_template_filter(role_label, "role_label")
 
 
-@bp.before_request
-@auth_required("session")  # never an API key or a login token: the dashboard is for people
-@roles_accepted("owner", "staff")
-def _staff_only() -> None:
-    """Every dashboard page: anonymous users log in first, customers get 403."""
+# Every dashboard page: anonymous users log in first; then the permission each route
+# declares, from the account's role (customers have none: 403).
+protect(bp)  # its nested blueprints (health) too
+init_access(bp)
 
 
 def _page() -> int:
@@ -94,6 +93,7 @@ def _page() -> int:
 
 
 @bp.route("/")
+@permission("dashboard:read")
 def index() -> str:
     """Counts, sales, best sellers and the latest orders: read from the figures kept with
     the orders and from indexes, never by counting the order book."""
@@ -153,6 +153,7 @@ def _money(amount: int | None, currency: str | None = None) -> str:
 
 
 @bp.route("/products")
+@permission("products")
 def products() -> str:
     query = request.args.get("q", "").strip()
     results = catalog.admin_products(page=_page(), query=query or None)
@@ -241,6 +242,7 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
+@permission("products")
 def product_new() -> ResponseReturnValue:
     form = _product_form()
     if (fields := _submitted_product(form)) is not None:
@@ -278,6 +280,7 @@ def _product_or_404(product_id: int) -> Product:
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@permission("products")
 def product_edit(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     form = _product_form(product)
@@ -302,6 +305,7 @@ def product_edit(product_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/products/<int:product_id>/stock", methods=["POST"])
+@permission("products")
 def product_stock(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     form = StockForm(prefix="stock")
@@ -319,6 +323,7 @@ def product_stock(product_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/products/<int:product_id>/deactivate", methods=["POST"])
+@permission("products")
 def product_deactivate(product_id: int) -> ResponseReturnValue:
     product = _product_or_404(product_id)
     if ConfirmForm(prefix="confirm").validate_on_submit():
@@ -335,6 +340,7 @@ def product_deactivate(product_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/categories", methods=["GET", "POST"])
+@permission("products")
 def categories() -> ResponseReturnValue:
     all_categories = catalog.all_categories()
     form: CategoryForm = translated(CategoryForm, ("name",))()  # type: ignore[assignment]
@@ -364,6 +370,7 @@ def categories() -> ResponseReturnValue:
 
 
 @bp.route("/categories/<slug>", methods=["GET", "POST"])
+@permission("products")
 def category_edit(slug: str) -> ResponseReturnValue:
     """Rename a category (in every language), move it, order it."""
     try:
@@ -409,6 +416,7 @@ def category_edit(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/categories/<slug>/delete", methods=["POST"])
+@permission("products")
 def category_delete(slug: str) -> ResponseReturnValue:
     if ConfirmForm(prefix="confirm").validate_on_submit():
         try:
@@ -428,6 +436,7 @@ def category_delete(slug: str) -> ResponseReturnValue:
 
 
 @bp.route("/orders")
+@permission("orders")
 def order_list() -> str:
     """Orders newest first, a window at a time; by number, email or status."""
     status = request.args.get("status", "")
@@ -451,6 +460,7 @@ def order_list() -> str:
 
 
 @bp.route("/orders.csv")
+@permission("orders")
 def orders_csv() -> ResponseReturnValue:
     status = request.args.get("status") or None
     if status and status not in STATUSES:
@@ -459,6 +469,7 @@ def orders_csv() -> ResponseReturnValue:
 
 
 @bp.route("/orders/<number>", methods=["GET", "POST"])
+@permission("orders")
 def order_detail(number: str) -> ResponseReturnValue:
     order = orders.get_order(number)
     if order is None:
@@ -519,6 +530,7 @@ def _refund_form(order: Order, form: RefundForm | None = None) -> RefundForm:
 
 
 @bp.route("/orders/<number>/refund", methods=["POST"])
+@permission("orders")
 def order_refund(number: str) -> ResponseReturnValue:
     order = orders.get_order(number)
     if order is None:
@@ -546,6 +558,7 @@ def order_refund(number: str) -> ResponseReturnValue:
 
 
 @bp.route("/customers")
+@permission("customers")
 def customers() -> str:
     """Shoppers with an account, then guests, each newest first a window at a time, with
     their orders and spending from the counters kept with the orders."""
@@ -580,6 +593,7 @@ def customers() -> str:
 
 
 @bp.route("/customers/<int:user_id>")
+@permission("customers")
 def customer(user_id: int) -> str:
     """One customer: their figures, their orders a window at a time, guest orders with
     their address."""
@@ -621,7 +635,7 @@ SETTINGS_TEXTS = ("banner_text", "footer_text")  # the shop's own texts, per lan
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@roles_accepted("owner")
+@permission("settings")
 def settings() -> ResponseReturnValue:
     """What an owner may change here; everything else is the operator's tenant.toml.
 
@@ -707,7 +721,7 @@ def _branding_page(form: BrandingForm) -> dict[str, Any]:
 
 
 @bp.route("/settings/branding", methods=["POST"])
-@roles_accepted("owner")
+@permission("settings")
 def branding() -> ResponseReturnValue:
     """Logo, colours and fonts, saved into tenant.toml's [branding]."""
     ctx = current_tenant()

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from flask import Blueprint, abort, flash, redirect, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
 
+from ..accounts.dashboard import permission, protect
 from ..extensions import db
 from ..themes.loader import platform_templates_only
 from ..webhooks import services as webhooks
@@ -20,14 +20,11 @@ platform_templates_only(bp)
 HOME = "/admin/webhooks/"
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """Endpoints receive every order: only the owner manages them."""
+protect(bp)  # a session, then the permission each route declares
 
 
 @bp.route("/", methods=["GET", "POST"])
+@permission("webhooks")
 def index() -> ResponseReturnValue:
     form = WebhookForm()
     form.events.choices = [(event, event) for event in EVENTS]
@@ -78,15 +75,18 @@ def _act(action: Callable[[int], object], target: int, done: str) -> ResponseRet
 
 
 @bp.route("/<int:endpoint_id>/remove", methods=["POST"])
+@permission("webhooks")
 def remove(endpoint_id: int) -> ResponseReturnValue:
     return _act(webhooks.remove_endpoint, endpoint_id, _("Endpoint removed."))
 
 
 @bp.route("/<int:endpoint_id>/enable", methods=["POST"])
+@permission("webhooks")
 def enable(endpoint_id: int) -> ResponseReturnValue:
     return _act(webhooks.enable_endpoint, endpoint_id, _("Endpoint switched on again."))
 
 
 @bp.route("/deliveries/<int:delivery_id>/redeliver", methods=["POST"])
+@permission("webhooks")
 def redeliver(delivery_id: int) -> ResponseReturnValue:
     return _act(webhooks.redeliver, delivery_id, _("Queued again."))

@@ -12,7 +12,8 @@ records an ``Access`` on the view; one ``before_request`` hook on every API blue
   it is never taken for a guest, so a client learns its login is gone instead of filling
   a guest cart and placing a guest order;
 - without a credential, a route that is not ``anonymous`` answers 401; a ``staff`` route
-  answers 403 to an account that is not staff;
+  answers 403 to an account whose role does not allow the route's scope (the scopes are
+  the dashboard's permissions: ``storefront.permissions``);
 - a login (a shopper's ``Authentication-Token``, or the session where a route takes it)
   acts with its account's rights: scopes narrow what a key may do, not what a person may.
 
@@ -154,6 +155,10 @@ def _hold_to_declaration() -> Response | None:
     elif access is not None:
         if not access.anonymous and not signed_in:
             return api_unauthenticated()  # type: ignore[no-any-return]
-        if access.staff and not tokens.STAFF_ROLES & {r.name for r in current_user.roles}:
+        if access.staff and not (
+            current_user.is_staff and current_user.has_permission(access.scope)
+        ):
+            # A login acts with its role's permissions: the scope's word is the
+            # permission (storefront.permissions), so one vocabulary serves both.
             return api_error(403, _("Your account may not do this."), "forbidden")
     return None

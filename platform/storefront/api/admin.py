@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
+from flask_security import auth_required, permissions_required
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -87,11 +87,11 @@ IMAGE_TYPES = frozenset(RAW_IMAGE_TYPES)
 
 
 def staff(scope: str) -> Callable[[View], View]:
-    """Staff only, by a credential in a header; an API key also needs ``scope`` (checked
-    with every route's declaration, in ``access``)."""
+    """Staff whose role allows ``scope``, by a credential in a header; an API key also
+    needs ``scope`` (checked with every route's declaration, in ``access``)."""
 
     def decorate(view: View) -> View:
-        guarded = auth_required("token")(roles_accepted("owner", "staff")(view))
+        guarded = auth_required("token")(permissions_required(scope)(view))
         return requires_scope(scope, staff=True)(guarded)  # type: ignore[no-any-return]
 
     return decorate

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 from flask_babel import gettext as _
-from flask_security import auth_required, roles_accepted
+from flask_security import auth_required, permissions_required
 
 from ..extensions import csrf, db
 from ..listing import MAX_ID
@@ -36,11 +36,12 @@ View = Callable[..., Any]
 
 
 def owner(scope: str) -> Callable[[View], View]:
-    """The owner only (the dashboard's rule), by a credential in a header; an API key
-    also needs ``scope`` and acts as the owner who made it."""
+    """Those whose role allows ``scope`` (the owner's, as in the dashboard), by a
+    credential in a header; an API key also needs ``scope`` and acts as the one who made
+    it."""
 
     def decorate(view: View) -> View:
-        guarded = auth_required("token")(roles_accepted("owner")(view))
+        guarded = auth_required("token")(permissions_required(scope)(view))
         return requires_scope(scope, staff=True)(guarded)  # type: ignore[no-any-return]
 
     return decorate

@@ -9,9 +9,12 @@ import typer
 
 from ..accounts import services, tokens
 from ..extensions import db
+from ..permissions import SHOP_ROLES
 from .common import JSON_OPTION, emit, fail, ok, shop_context
 
 app = typer.Typer(help="Manage the accounts of one shop.", no_args_is_help=True)
+# The roles (what each may do: storefront.permissions); "staff" is still read as "manager".
+ROLE_CHOICES = ", ".join(SHOP_ROLES)
 
 
 def _read_password(from_stdin: bool) -> str | None:
@@ -28,7 +31,7 @@ def add(
     slug: str,
     email: str,
     role: Annotated[
-        list[str] | None, typer.Option("--role", help="owner, staff or customer; repeatable.")
+        list[str] | None, typer.Option("--role", help=f"{ROLE_CHOICES}; repeatable.")
     ] = None,
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
@@ -91,7 +94,9 @@ def set_password(
 
 
 @app.command("grant")
-def grant(slug: str, email: str, role: str) -> None:
+def grant(
+    slug: str, email: str, role: Annotated[str, typer.Argument(help=f"One of {ROLE_CHOICES}.")]
+) -> None:
     """Give an account a role."""
     with shop_context(slug):
         services.grant(email, role)
@@ -101,7 +106,7 @@ def grant(slug: str, email: str, role: str) -> None:
 
 @app.command("revoke")
 def revoke(slug: str, email: str, role: str) -> None:
-    """Take a role from an account."""
+    """Take a role from an account (never the owner role of the shop's last owner)."""
     with shop_context(slug):
         services.revoke(email, role)
         db.session.commit()

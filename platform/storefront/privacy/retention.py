@@ -14,6 +14,7 @@ from sqlalchemy import select
 from ..accounts.models import Role, User
 from ..extensions import db
 from ..orders.aggregates import GUEST, CustomerTotal
+from ..permissions import STAFF_ROLES
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from . import services
@@ -44,7 +45,7 @@ def apply() -> tuple[int, int]:
             guests += 1
     if rules.inactive_account_days:
         cutoff = utcnow() - timedelta(days=rules.inactive_account_days)
-        staff = User.roles.any(Role.name.in_(("owner", "staff")))
+        staff = User.roles.any(Role.name.in_(STAFF_ROLES))
         emails = db.session.scalars(
             select(User.email)
             .where(User.last_seen_at < cutoff, ~staff)

@@ -296,8 +296,7 @@ def _scrub_outbox(email: str, values: list[str]) -> int:
 
 def _is_staff(user: User) -> bool:
     return bool(
-        user.has_role("owner")
-        or user.has_role("staff")
+        user.is_staff
         or db.session.scalar(select(ApiKey.id).where(ApiKey.user_id == user.id).limit(1))
     )
 

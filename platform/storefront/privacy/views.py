@@ -14,10 +14,11 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_security import auth_required, logout_user, roles_accepted
+from flask_security import auth_required, logout_user
 from flask_security.utils import verify_password
 from werkzeug import Response
 
+from ..accounts.dashboard import permission, protect
 from ..accounts.models import User
 from ..downloads import streamed_attachment
 from ..extensions import db
@@ -64,7 +65,7 @@ def public() -> str:
 def page() -> str:
     """What the shop keeps about the shopper, a download of it, and closing the account."""
     user = _me()
-    staff = user.has_role("owner") or user.has_role("staff")
+    staff = user.is_staff
     return render_template("account/privacy.html", staff=staff, error=None, rules=_rules())
 
 
@@ -90,7 +91,7 @@ def close() -> ResponseReturnValue:
             error=_("That is not your password: your account stays open."),
             rules=_rules(),
         ), 400
-    if user.has_role("owner") or user.has_role("staff"):
+    if user.is_staff:
         return render_template("account/privacy.html", staff=True, error=None, rules=_rules()), 409
     email = user.email
     logout_user()  # while the account is still there to sign out of
@@ -103,11 +104,8 @@ def close() -> ResponseReturnValue:
 # The owner's ------------------------------------------------------------------------------
 
 
-@admin_bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """A customer's whole data, and erasing it: the shop's owner only."""
+# A customer's whole data, and erasing it: customers:write (the owner's and manager's).
+protect(admin_bp)
 
 
 def _customer(user_id: int) -> User:
@@ -118,6 +116,7 @@ def _customer(user_id: int) -> User:
 
 
 @admin_bp.route("/<int:user_id>/data.json")
+@permission("customers:write")
 def customer_data(user_id: int) -> Response:
     """Everything the shop holds about one customer (their account and orders)."""
     user = _customer(user_id)
@@ -125,6 +124,7 @@ def customer_data(user_id: int) -> Response:
 
 
 @admin_bp.route("/<int:user_id>/erase", methods=["GET", "POST"])
+@permission("customers:write")
 def customer_erase(user_id: int) -> ResponseReturnValue:
     """Ask (typing ERASE), then erase one customer."""
     user = _customer(user_id)

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..permissions import is_staff
 from ..problems import api_error, wants_json
 from .context import TenantContext, bind, unbind
 from .hosts import InvalidHost, normalize_host
@@ -172,7 +173,7 @@ def _open_while_suspended() -> str:
         return "open"
     if path == "/admin" or path.startswith("/admin/"):
         user = current_user
-        staff = user.is_authenticated and (user.has_role("owner") or user.has_role("staff"))
+        staff = user.is_authenticated and is_staff(r.name for r in user.roles)
         if staff:
             return "open" if reading else "read-only"
     return "closed"

@@ -23,12 +23,13 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_security import auth_required, current_user, roles_accepted
+from flask_security import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
+from ..accounts.dashboard import can, permission, protect
 from ..downloads import attachment, streamed_attachment
 from ..extensions import db
 from ..orders.csv_export import stream_orders_csv
@@ -65,11 +66,12 @@ def _upload_limit(endpoint: str | None, _values: dict[str, object] | None) -> No
         request.max_content_length = int(limit)
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner", "staff")
-def _staff_only() -> None:
-    """Exports hold shoppers' addresses, imports change the catalog: staff only."""
+# Exports hold shoppers' addresses (orders:read), imports change the catalog
+# (products:write): each route declares which; a transfer of the other kind is refused.
+protect(bp)
+# Each transfer is an orders export or a catalog import: who may see it.
+KIND_NEEDS = {"export": "orders:read", "import": "products:write"}
+EITHER = ("orders:read", "products:write")
 
 
 def _export_form() -> ExportForm:
@@ -82,6 +84,7 @@ def _export_form() -> ExportForm:
 
 
 @bp.route("/")
+@permission(read=EITHER)
 def index() -> str:
     """The shop's latest transfers and the forms that start one."""
     transfers = services.recent()
@@ -100,6 +103,7 @@ def _files_days() -> int:
 
 
 @bp.route("/export", methods=["POST"])
+@permission("orders:read")
 def export() -> ResponseReturnValue:
     """Queue an export of the orders to a file."""
     form = _export_form()
@@ -109,6 +113,7 @@ def export() -> ResponseReturnValue:
 
 
 @bp.route("/import", methods=["POST"])
+@permission("products:write")
 def import_() -> ResponseReturnValue:
     """Keep the uploaded CSV and queue its import (its size limit: ``_upload_limit``)."""
     form = ImportForm()
@@ -145,10 +150,13 @@ def _transfer(transfer_id: int) -> Transfer:
     db.session.commit()  # what reap_stale marked
     if transfer is None:
         abort(404)
+    if not can(KIND_NEEDS.get(transfer.kind, "settings:write")):
+        abort(403)
     return transfer
 
 
 @bp.route("/<int:transfer_id>")
+@permission(read=EITHER)
 def detail(transfer_id: int) -> str:
     """How far the transfer has come; reloads itself until it has finished."""
     transfer = _transfer(transfer_id)
@@ -162,6 +170,7 @@ def detail(transfer_id: int) -> str:
 
 
 @bp.route("/<int:transfer_id>.json")
+@permission(read=EITHER)
 def progress(transfer_id: int) -> ResponseReturnValue:
     """The transfer's status and counts, for a script or a small poll."""
     transfer = _transfer(transfer_id)
@@ -178,6 +187,7 @@ def progress(transfer_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/<int:transfer_id>/download")
+@permission(read=EITHER)
 def download(transfer_id: int) -> ResponseReturnValue:
     """The finished export, streamed from the shop's storage."""
     transfer = _transfer(transfer_id)
