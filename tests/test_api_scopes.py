@@ -16,6 +16,7 @@ import pytest
 from flask import Blueprint, jsonify
 from sqlalchemy import func, select
 
+from storefront.accounts import services as accounts
 from storefront.accounts import tokens
 from storefront.accounts.models import ApiKey, User
 from storefront.api.access import declared
@@ -269,10 +270,18 @@ def test_webhook_subscriptions_need_their_own_scopes_and_the_owners_key(
     assert insufficient_scope(client.post("/api/v1/admin/webhooks", json=body, headers=reader))
     assert client.get("/api/v1/admin/webhooks", headers=reader).status_code == 200
     assert insufficient_scope(client.get("/api/v1/admin/webhooks", headers=writer))
-    make_user(shop, "clerk@example.com", roles=["staff"])
+    # A manager's key cannot be given what the manager's role lacks; an owner's key stops
+    # reading them once its maker is a manager (its scopes narrowed to the role's).
+    make_user(shop, "clerk@example.com", roles=["owner"])
     with app.app_context(), tenant_context(shop):
         clerk = tokens.create_key(_user("clerk@example.com"), "clerk", scopes=["webhooks:read"])
         db.session.commit()
     clerk_key = {**host(shop), "Authorization": f"Bearer {clerk.secret}"}
-    refused = client.get("/api/v1/admin/webhooks", headers=clerk_key)
-    assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+    assert client.get("/api/v1/admin/webhooks", headers=clerk_key).status_code == 200
+    with app.app_context(), tenant_context(shop):
+        accounts.revoke("clerk@example.com", "owner")
+        accounts.grant("clerk@example.com", "staff")
+        db.session.commit()
+        with pytest.raises(tokens.TokenError, match="does not allow"):
+            tokens.create_key(_user("clerk@example.com"), "x", scopes=["webhooks:read"])
+    assert insufficient_scope(client.get("/api/v1/admin/webhooks", headers=clerk_key))

@@ -87,10 +87,10 @@ OVERVIEW = frozenset({"dashboard:read"})
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(PERMISSIONS) - PERSONAL,
     # Runs the shop's daily work; not its staff, domains, payment set-up, keys, webhooks
-    # or settings.
+    # or settings, nor a customer's whole data (its download and erasure: the owner's).
     "manager": OVERVIEW
-    | _both("products", "orders", "customers", "discounts", "content")
-    | _read("payments"),
+    | _both("products", "orders", "discounts", "content")
+    | _read("customers", "payments"),
     "catalog_editor": OVERVIEW | _both("products", "content") | _read("discounts"),
     "fulfilment": OVERVIEW | _both("orders") | _read("products"),
     "support": OVERVIEW | _read("orders", "customers", "products", "discounts", "content"),

@@ -30,8 +30,8 @@ ROLE_LABELS = {
 ROLE_SUMMARIES = {
     "owner": _l("Everything, including the staff, domains, payments, API keys and settings."),
     "manager": _l(
-        "The daily work: products, orders and refunds, customers, discounts and pages; "
-        "reads the payment events."
+        "The daily work: products, orders and refunds, discounts and pages; reads the "
+        "customers and the payment events."
     ),
     "catalog_editor": _l("Products, categories, stock and pages; reads the discounts."),
     "fulfilment": _l("Orders: ships, cancels and refunds them; reads the products."),

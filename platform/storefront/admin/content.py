@@ -75,7 +75,7 @@ def _made_slug(page: content.Page | None, title: str) -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission("content")
+@permission("content:write")  # a form to write with: nothing to read
 def new() -> ResponseReturnValue:
     return _save(None)
 

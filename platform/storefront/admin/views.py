@@ -242,7 +242,7 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
 
 
 @bp.route("/products/new", methods=["GET", "POST"])
-@permission("products")
+@permission("products:write")  # a form to write with: nothing to read
 def product_new() -> ResponseReturnValue:
     form = _product_form()
     if (fields := _submitted_product(form)) is not None:

@@ -104,7 +104,7 @@ def close() -> ResponseReturnValue:
 # The owner's ------------------------------------------------------------------------------
 
 
-# A customer's whole data, and erasing it: customers:write (the owner's and manager's).
+# A customer's whole data, and erasing it: customers:write (the owner's).
 protect(admin_bp)
 
 
