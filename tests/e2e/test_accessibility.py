@@ -24,8 +24,8 @@ SHOP_PAGES = {
 DASHBOARD = ["/admin/", "/admin/products", "/admin/products/new", "/admin/orders",
              "/admin/customers", "/admin/categories", "/admin/discounts/", "/admin/pages/",
              "/admin/pages/new", "/admin/settings", "/admin/shipping-payment/",
-             "/admin/domains/", "/admin/api-keys/", "/admin/webhooks/", "/account",
-             "/account/privacy", "/tf-setup", "/wan-register"]  # fmt: skip
+             "/admin/domains/", "/admin/api-keys/", "/admin/webhooks/", "/admin/staff/",
+             "/account", "/account/privacy", "/tf-setup", "/wan-register"]  # fmt: skip
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 

@@ -64,7 +64,8 @@ ANONYMOUS = ["/", "/products", "/c/{shop.category}", "/search?q=Hochgeschwindigk
              "/login", "/register", "/reset", "/pages/{shop.page}", "/nope"]  # fmt: skip
 DASHBOARD = ["/admin/", "/admin/orders", "/admin/orders/{order}", "/admin/products",
              "/admin/products/{product}", "/admin/products/new", "/admin/settings",
-             "/admin/domains/", "/admin/api-keys/", "/admin/discounts/"]  # fmt: skip
+             "/admin/domains/", "/admin/api-keys/", "/admin/discounts/",
+             "/admin/staff/"]  # fmt: skip
 
 # The page's overflow, and the element reaching furthest right past the screen that is
 # not inside a box of its own that scrolls or clips (that one is what widens the page).

@@ -57,7 +57,7 @@ def _invite_form(formdata: bool = True) -> InviteForm:
 
 def _page(invite: InviteForm | None = None, status: int = 200) -> ResponseReturnValue:
     members = staff.members()
-    role_forms = {}
+    role_forms: dict[int, RoleForm] = {}
     for member in members:
         form = RoleForm(prefix=f"m{member.id}", formdata=None)
         form.role.choices = _role_choices()
