@@ -28,11 +28,14 @@ def _formatted(amount: int, currency: str, locale: str) -> str:
     return format_currency(to_major(amount, currency), currency, locale=locale)
 
 
-def parse_money(text: str, currency: str) -> int:
+def parse_money(text: str | None, currency: str) -> int:
     """``parse_money("19.99", "USD")`` gives ``1999``; a clear ValueError otherwise.
 
     Accepts a plain decimal with ``.`` or ``,`` as the separator, no thousands separators.
+    A form posted without the field at all (None) is no amount either: a ValueError, not
+    a 500 (the route walk of tests/test_roles.py posted one).
     """
+    text = text or ""
     cleaned = text.strip().replace(",", ".")
     digits = get_currency_precision(currency)
     try:
