@@ -56,6 +56,8 @@ def permission(
     write: str | tuple[str, ...] | None = None,
 ) -> Callable[[View], View]:
     """Declare what the route needs (see the module's docstring)."""
+    reading: tuple[str, ...]
+    writing: tuple[str, ...]
     if area is not None and ":" in area:
         reading = writing = (area,)
     elif area is not None:
