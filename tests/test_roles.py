@@ -253,3 +253,24 @@ def test_the_permissions_table_in_the_docs_is_the_code():
         holders = {role for role, mark in zip(STAFF_ROLES, marks, strict=True) if mark}
         assert holders == {r for r in STAFF_ROLES if name in role_permissions(r)}, name
     assert {name for name, _cells in rows} == set(ROLE_PERMISSIONS["owner"])
+
+
+def test_an_archive_from_before_the_roles_comes_in_with_them(app, make_shop, make_user):
+    """A shop archive holds its roles as rows: an old one names ``staff`` and lacks the
+    newer roles; after the import its staff are managers and the shop has every role."""
+    from sqlalchemy import delete, update
+
+    from storefront.accounts import _roles_of_an_archive
+    from storefront.accounts.models import SHOP_ROLES, Role
+
+    shop = make_shop("acme")
+    make_user(shop, "old@example.com", roles=["manager"])
+    with app.app_context(), tenant_context(shop):
+        db.session.execute(update(Role).where(Role.name == "manager").values(name="staff"))
+        db.session.execute(delete(Role).where(Role.name.in_(["support", "read_only"])))
+        db.session.commit()
+        _roles_of_an_archive(shop, connection=db.session.connection())
+        db.session.commit()
+        assert set(db.session.scalars(select(Role.name))) == set(SHOP_ROLES)
+        user = db.session.scalar(select(User).where(User.email == "old@example.com"))
+        assert user.role_names == ["manager"] and user.has_permission("orders:write")

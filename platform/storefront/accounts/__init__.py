@@ -8,14 +8,16 @@ from flask import Flask
 from flask_login import user_logged_in
 from flask_security import user_confirmed, user_registered
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import insert, select, update
 
 from ..cart.services import merge_anonymous_cart
 from ..extensions import security
 from ..i18n import current_locale
 from ..orders.services import claim_guest_orders
+from ..permissions import LEGACY_STAFF
 from ..shared import signed_in_user
 from ..tenancy.context import TenantContext, current_tenant_or_none
-from ..tenancy.signals import shop_created
+from ..tenancy.signals import shop_created, shop_rows_imported
 from ..themes import add_safe_globals, page_security_url
 from ..themes.sandbox import helper
 from . import notifications
@@ -24,7 +26,7 @@ from .auth import init_security
 from .guards import init_guards, next_param
 from .invitation_views import bp as invitation_bp
 from .limits import init_limits
-from .models import User
+from .models import SHOP_ROLES, Role, User
 from .new_device import init_new_device_mails
 from .services import create_roles, create_user
 from .sessions import init_sessions
@@ -90,6 +92,28 @@ def _shop_view(ctx: TenantContext) -> ShopView:
             _SHOP_VIEWS.clear()
         view = _SHOP_VIEWS[key] = ShopView.of(ctx)
     return view
+
+
+@shop_rows_imported.connect
+def _roles_of_an_archive(tenant: Any, connection: Any, **_extra: Any) -> None:
+    """An archive's roles are rows like any other: one made before roles had permissions
+    names ``staff``, which is ``manager`` now (as migration a7c3e9f1d2b4 made it), and
+    lacks the newer roles, which the shop gets."""
+    roles = Role.__table__
+    mine = roles.c.tenant_id == tenant.id
+    have = set(connection.execute(select(roles.c.name).where(mine)).scalars())
+    if LEGACY_STAFF in have and "manager" not in have:
+        connection.execute(
+            update(roles).where(mine, roles.c.name == LEGACY_STAFF).values(name="manager")
+        )
+        have = (have - {LEGACY_STAFF}) | {"manager"}
+    missing = [
+        {"tenant_id": tenant.id, "name": name, "description": description}
+        for name, description in SHOP_ROLES.items()
+        if name not in have
+    ]
+    if missing:
+        connection.execute(insert(roles), missing)
 
 
 def _give_customer_role(sender: Any, user: User, **extra: Any) -> None:

@@ -233,6 +233,9 @@ SKIPPED_TABLES = {
     # A passkey signs its holder in: one taken from an archive anyone could have written
     # would open the account to whoever holds its private key. Added again after a move.
     "webauthn": "passkeys (they sign in): their holders add them again",
+    # Its links name the shop they were sent from (and its id and inviter are renumbered):
+    # the owner invites again.
+    "staff_invitations": "pending staff invitations, whose links name the archive's shop",
 }
 
 
