@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from flask_login import user_logged_in
 from flask_security import user_confirmed, user_registered
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 
 from ..cart.services import merge_anonymous_cart
 from ..extensions import security
@@ -99,7 +99,7 @@ def _roles_of_an_archive(tenant: Any, connection: Any, **_extra: Any) -> None:
     """An archive's roles are rows like any other: one made before roles had permissions
     names ``staff``, which is ``manager`` now (as migration a7c3e9f1d2b4 made it), and
     lacks the newer roles, which the shop gets."""
-    roles = Role.__table__
+    roles = cast("Table", Role.__table__)
     mine = roles.c.tenant_id == tenant.id
     have = set(connection.execute(select(roles.c.name).where(mine)).scalars())
     if LEGACY_STAFF in have and "manager" not in have:
