@@ -303,3 +303,20 @@ def test_a_login_token_acts_with_its_roles_permissions(app, shop, make_user):
     headers = {**host(shop), "Authentication-Token": answer.json["data"]["token"]}
     assert client.get("/api/v1/admin/products", headers=headers).status_code == 200
     assert client.get("/api/v1/admin/orders", headers=headers).status_code == 403
+
+
+def test_an_invitation_takes_a_staff_seat_of_the_plan(app, shop, owner, outbox, make_user, request):
+    """The plan's staff seats count at the invitation and again at the acceptance."""
+    from storefront.plans.definitions import forget_cached
+    from tests.test_plans import write_plans
+
+    invite(owner, shop)  # owner + one invited: 2 of 2 once accepted
+    (link,) = invitation_links(outbox)
+    write_plans(app)
+    request.addfinalizer(forget_cached)
+    make_user(shop, "first@example.com", roles=["manager"])  # the second seat, taken
+    refused = invite(owner, shop, email="third@example.com")
+    assert refused.status_code == 400 and "Staff accounts" in refused.text
+    joined = join_as_new(app.test_client(), shop, link)
+    assert joined.status_code == 400 and "Staff accounts" in joined.text
+    assert roles_of(app, shop, INVITED) is None

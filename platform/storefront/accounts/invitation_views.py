@@ -20,6 +20,7 @@ from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from ..extensions import db, security
+from ..plans import PlanLimitReached
 from ..shared import signed_in_user
 from . import staff
 from .models import StaffInvitation
@@ -73,7 +74,7 @@ def accept(token: str) -> ResponseReturnValue:
         if form.validate_on_submit():
             try:
                 staff.accept(invitation, user)
-            except AccountError as exc:
+            except (AccountError, PlanLimitReached) as exc:
                 db.session.rollback()
                 return _answer(
                     invitation, mode="accept", form=form, action=here, error=str(exc), status=409
@@ -93,7 +94,7 @@ def accept(token: str) -> ResponseReturnValue:
         else:
             try:
                 staff.accept_new(invitation, form.name.data or "", password)
-            except AccountError as exc:
+            except (AccountError, PlanLimitReached) as exc:
                 db.session.rollback()
                 form.password.errors = [*form.password.errors, str(exc)]
             else:

@@ -32,7 +32,7 @@ from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..themes.mail import mail_request, render_mail
 from .models import Role, StaffInvitation, User
-from .services import AccountError, find_user, keep_an_owner
+from .services import AccountError, check_staff_seat, find_user, keep_an_owner
 from .views_model import role_label
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ def invite(
         raise StaffError(
             _("%(email)s is on the staff already: change their role instead.", email=address)
         )
+    check_staff_seat()  # told now, not when the invited person has set a password
     invitation = db.session.scalar(
         select(StaffInvitation).where(func.lower(StaffInvitation.email) == address.lower())
     )
@@ -245,7 +246,9 @@ def accept(invitation: StaffInvitation, user: User) -> User:
             _("This invitation is for %(email)s: sign in as that account.", email=invitation.email)
         )
     current = staff_role(user)
-    if current == "owner" and invitation.role != "owner":
+    if current is None:
+        check_staff_seat()  # the plan's staff seats (plans.PlanLimitReached)
+    elif current == "owner" and invitation.role != "owner":
         keep_an_owner(user)
     _set_staff_role(user, invitation.role)
     if user.confirmed_at is None:  # the link came to the address: it is proven

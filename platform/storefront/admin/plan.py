@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask.typing import ResponseReturnValue
-from flask_security import auth_required, roles_accepted
 
 from .. import plans
+from ..accounts.dashboard import permission, protect
 from ..plans.services import FEATURE_LABELS, LABELS, number
 from ..themes.loader import platform_templates_only
 
@@ -15,14 +15,11 @@ bp = Blueprint("admin_plan", __name__, url_prefix="/admin/plan")
 platform_templates_only(bp)
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """The plan is the owner's business (and the platform's)."""
+protect(bp)  # a session, then the permission each route declares
 
 
 @bp.route("/")
+@permission("settings:read")  # the plan is the owner's business (and the platform's)
 def index() -> ResponseReturnValue:
     """The shop's plan: used / allowed for each limit, with a bar; the features it has."""
     plan = plans.current_plan()

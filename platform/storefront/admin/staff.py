@@ -22,6 +22,7 @@ from ..accounts.services import AccountError
 from ..accounts.views_model import ROLE_SUMMARIES, role_label
 from ..extensions import db
 from ..permissions import STAFF_ROLES
+from ..plans import PlanLimitReached
 from ..shared import signed_in_user
 from ..tenancy.models import utcnow
 from ..themes.loader import platform_templates_only
@@ -93,7 +94,7 @@ def invite() -> ResponseReturnValue:
         return _page(form, 400)
     try:
         invitation = staff.invite(form.email.data or "", form.role.data or "", signed_in_user())
-    except AccountError as exc:
+    except (AccountError, PlanLimitReached) as exc:
         db.session.rollback()
         form.email.errors = [*form.email.errors, str(exc)]
         return _page(form, 400)
