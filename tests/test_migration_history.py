@@ -21,6 +21,7 @@ from pytest_alembic.tests import (
 from sqlalchemy import MetaData, select, text
 
 from storefront.extensions import db
+from storefront.permissions import SHOP_ROLES
 
 __all__ = [  # collected by pytest from here: the library's own checks
     "test_model_definitions_match_ddl",
@@ -184,9 +185,14 @@ def test_a_database_of_shops_from_before_languages_and_money_upgrades_intact(
             assert {k: now[k] for k in expected} == expected, table.name
         registry = conn.execute(text("SELECT id, generation, next_tenant_id FROM registry_state"))
         assert registry.all() == [(1, 4, 3)]
-        for table in {old["__tablename__"] for old in OLD_ROWS}:
+        for table in {old["__tablename__"] for old in OLD_ROWS} - {"roles"}:
             count = conn.execute(select(db.func.count()).select_from(head.tables[table]))
             assert count.scalar_one() == sum(o["__tablename__"] == table for o in OLD_ROWS)
+        # Roles: each shop's old rows, and the dashboard roles it lacked (a7c3e9f1d2b4).
+        roles = head.tables["roles"]
+        for shop_id in (1, 2):
+            names = conn.execute(select(roles.c.name).where(roles.c.tenant_id == shop_id))
+            assert set(names.scalars()) >= set(SHOP_ROLES) - {"customer"}
 
     read_through_todays_code()
 

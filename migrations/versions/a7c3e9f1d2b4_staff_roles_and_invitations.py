@@ -30,7 +30,6 @@ NEW_ROLES = {
     "support": "Helps shoppers: reads orders, customers and products",
     "read_only": "Reads the dashboard, changes nothing",
 }
-OWNER = "Runs the shop: everything, including staff, domains, payments and keys"
 
 roles = sa.table(
     "roles",
@@ -74,7 +73,6 @@ def upgrade() -> None:
         .where(roles.c.name == "staff")
         .values(name="manager", description=NEW_ROLES["manager"])
     )
-    bind.execute(roles.update().where(roles.c.name == "owner").values(description=OWNER))
     shop_ids = bind.execute(sa.select(tenants.c.id)).scalars().all()
     for shop_id in shop_ids:
         have = set(
