@@ -6,11 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_security import auth_required, roles_accepted
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SubmitField
 from wtforms.validators import InputRequired, NumberRange
 
+from ..accounts.dashboard import permission, protect
 from ..db import unit_of_work
 from ..reminders import services as reminders
 from ..themes.loader import platform_templates_only
@@ -30,11 +30,7 @@ class ReminderSettingsForm(FlaskForm):
     save = SubmitField(_l("Save"))
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """The owner decides what the shop mails its shoppers."""
+protect(bp)  # a session, then the permission each route declares
 
 
 def _page(form: ReminderSettingsForm, status: int = 200) -> ResponseReturnValue:
@@ -47,6 +43,7 @@ def _page(form: ReminderSettingsForm, status: int = 200) -> ResponseReturnValue:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@permission("settings")  # what the shop mails its shoppers: the owner decides
 def index() -> ResponseReturnValue:
     """The switch and the figures (reminders sent, carts restored, orders from them)."""
     form = ReminderSettingsForm()
