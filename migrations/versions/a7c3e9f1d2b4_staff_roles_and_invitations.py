@@ -8,7 +8,7 @@ defined in code (``Role.get_permissions``), not in the rows.
 ``staff_invitations`` holds the pending invitations (one per address and shop).
 
 Revision ID: a7c3e9f1d2b4
-Revises: c59d0e1f2a09
+Revises: a7d1e3c5b9f2
 Create Date: 2026-12-07 23:45:00.000000
 
 """
@@ -19,7 +19,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "a7c3e9f1d2b4"
-down_revision = "c59d0e1f2a09"
+down_revision = "a7d1e3c5b9f2"
 branch_labels = None
 depends_on = None
 

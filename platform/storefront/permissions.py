@@ -46,6 +46,7 @@ PERMISSIONS = {
     "staff:read": "Read the shop's staff and invitations",
     "staff:write": "Invite staff, change their roles and remove them",
     "audit:read": "Read and export the shop's activity trail",
+    "audit:write": "Set how long the shop keeps its activity trail",
     # Where the shop's events go: an endpoint receives every order.
     "webhooks:read": "Read the shop's webhook endpoints (never their secrets)",
     "webhooks:write": "Add, change and remove webhook endpoints; make new secrets",

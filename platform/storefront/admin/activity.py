@@ -20,12 +20,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_security import auth_required, roles_accepted
 from flask_wtf import FlaskForm
 from werkzeug import Response
 from wtforms import IntegerField
 from wtforms.validators import Optional
 
+from ..accounts.dashboard import permission, protect
 from ..audit import services as audit
 from ..audit.actor import ACTOR_KINDS
 from ..audit.chain import ERASED, MASKED
@@ -73,11 +73,8 @@ class RetentionForm(FlaskForm):
     days = IntegerField(_l("Keep entries for (days)"), validators=[Optional()])
 
 
-@bp.before_request
-@auth_required("session")
-@roles_accepted("owner")
-def _owner_only() -> None:
-    """The trail shows every account's doings and addresses: the owner's to read."""
+# The trail shows every account's doings and addresses: audit:read (the owner's).
+protect(bp)  # a session, then the permission each route declares
 
 
 def _filters() -> tuple[audit.Filters, str | None]:
@@ -126,6 +123,7 @@ def _keyset() -> int | None:
 
 
 @bp.route("/")
+@permission("audit")
 def index() -> ResponseReturnValue:
     """The trail, newest first, a page at a time (by keyset: ``older`` is an entry's
     number), filtered by kind of actor, account or key, kind of record and dates."""
@@ -184,6 +182,7 @@ def _shown(value: Any) -> str:
 
 
 @bp.route("/export.<fmt>")
+@permission("audit")
 def export(fmt: str) -> ResponseReturnValue:
     """The trail (with the page's filters) as CSV or JSON, written while it is sent."""
     if fmt not in ("csv", "json"):
@@ -209,6 +208,7 @@ def export(fmt: str) -> ResponseReturnValue:
 
 
 @bp.route("/retention", methods=["POST"])
+@permission("audit")
 def retention() -> ResponseReturnValue:
     """How long the shop keeps its trail (empty: as long as the platform allows)."""
     form = RetentionForm()
