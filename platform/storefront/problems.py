@@ -24,6 +24,7 @@ class Conflict(StrEnum):
     CATEGORY_NESTING = "category_nesting"
     CATEGORY_TAKEN = "category_taken"
     DISCOUNT_NOT_APPLICABLE = "discount_not_applicable"
+    GIFT_CARD_NOT_APPLICABLE = "gift_card_not_applicable"
     INVALID_CHANGE = "invalid_change"
     INVALID_OPTIONS = "invalid_options"
     INVALID_TRANSITION = "invalid_transition"

@@ -134,7 +134,7 @@ def add_item(
         (i for i in cart.items if i.product_id == product_id and i.variant_id == chosen), None
     )
     wanted = quantity + (item.quantity if item else 0)
-    available = variant.stock if variant else product.stock
+    available = _available(product, variant)
     if wanted > available:
         title = localized(product.translations, "title", product.title)
         if variant is not None:
@@ -177,7 +177,7 @@ def set_quantity(item_id: int, quantity: int) -> None:
     item = next((i for i in cart.items if i.id == item_id), None) if cart else None
     if item is None:
         raise NotInCart(_("That item is no longer in your cart."))
-    available = item.variant.stock if item.variant else item.product.stock
+    available = _available(item.product, item.variant)
     if quantity <= 0:
         cart.items.remove(item)  # type: ignore[union-attr]
     elif quantity > available:
@@ -192,6 +192,13 @@ def set_quantity(item_id: int, quantity: int) -> None:
     else:
         item.quantity = min(quantity, MAX_QUANTITY)
     db.session.flush()
+
+
+def _available(product: Product, variant: Variant | None) -> int:
+    """Units that may go in a cart: the stock; a gift card never runs out."""
+    if product.gift_card:
+        return MAX_QUANTITY
+    return variant.stock if variant else product.stock
 
 
 def cart_count() -> int:
@@ -226,7 +233,7 @@ def cart_line(item: CartItem) -> CartLine:
         unit_price=price,
         unit_price_display=shop_money(price),
         image=image.src if image else product.image,
-        available=variant.stock if variant else product.stock,
+        available=MAX_QUANTITY if item.product.gift_card else (variant.stock if variant else product.stock),
     )
 
 

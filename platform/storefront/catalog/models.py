@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     and_,
+    false,
 )
 from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship, remote
 
@@ -131,6 +132,9 @@ class Product(Model, TenantScoped):
     stock: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A gift card (orders.giftcards): each unit bought becomes a card worth its price (the
+    # variants are the amounts); no stock is counted and nothing ships.
+    gift_card: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     image_url: Mapped[str | None] = mapped_column(String(500))
     tax_class: Mapped[str] = mapped_column(
         String(16), default="standard", server_default="standard"

@@ -207,13 +207,17 @@ def _variant_views(
                 price=price,
                 price_display=shop_money(price),
                 compare_at_display=shop_money(compare) if compare and compare > price else None,
-                in_stock=v.stock > 0,
-                stock=v.stock,
+                in_stock=product.gift_card or v.stock > 0,
+                stock=GIFT_CARD_STOCK if product.gift_card else v.stock,
                 image=images.get(v.image_key or ""),
                 choices=choices,
             )
         )
     return tuple(views)
+
+
+# What a gift card shows as its stock: it never runs out (no units are counted).
+GIFT_CARD_STOCK = 999
 
 
 def view(product: Product, full: bool = False, variant_id: int | None = None) -> ProductView:
@@ -239,8 +243,8 @@ def view(product: Product, full: bool = False, variant_id: int | None = None) ->
         price=price,
         price_display=shop_money(price),
         compare_at_display=shop_money(compare) if compare and compare > price else None,
-        in_stock=product.stock > 0,
-        stock=product.stock,
+        in_stock=product.gift_card or product.stock > 0,
+        stock=GIFT_CARD_STOCK if product.gift_card else product.stock,
         image=images[0].src,
         categories=tuple(localized(c.translations, "name", c.name) for c in product.categories),
         images=images,

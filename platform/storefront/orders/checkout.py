@@ -30,10 +30,11 @@ from ..problems import Conflict, Refused
 from ..reminders import services as reminders
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
-from . import aggregates, discounts, totals
+from . import aggregates, discounts, giftcards, totals
 from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
 from .payments import enabled_methods
+from .giftcards.payment import CODE as GIFT_CARD_PAYMENT
 from .pricing import LineIn
 from .signals import order_placed
 from .views_model import webhook_data
@@ -77,6 +78,10 @@ class Contact:
     city_area: str = ""
     sorting_code: str = ""
     phone: str = ""
+    # A gift card paying for part or all of the order; who gets the cards the order buys
+    # (empty: the buyer).
+    gift_card_code: str = ""
+    gift_card_recipient: str = ""
 
 
 class CartChanged(CheckoutError):
@@ -87,6 +92,30 @@ class CartChanged(CheckoutError):
 
     def __init__(self) -> None:
         super().__init__(_("Your cart changed while you were checking out."))
+
+
+class GiftCardRefused(CheckoutError):
+    """The gift card cannot pay for this order (unknown, switched off, empty, spent by
+    another checkout meanwhile, or too many codes tried): nothing is placed; the shopper
+    fixes the code, the cart is fine. ``retry_after``: seconds, when codes were guessed."""
+
+    code = Conflict.GIFT_CARD_NOT_APPLICABLE
+
+    def __init__(self, message: str, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def usable_gift_card(text: str) -> giftcards.GiftCard | None:
+    """The card ``text`` names, if any was typed; ``GiftCardRefused`` saying why not."""
+    if not (text or "").strip():
+        return None
+    try:
+        return giftcards.find_usable(text)
+    except giftcards.GuessLimited as exc:
+        raise GiftCardRefused(str(exc), exc.retry_after) from None
+    except giftcards.GiftCardError as exc:
+        raise GiftCardRefused(str(exc)) from None
 
 
 class DiscountRefused(CheckoutError):
@@ -161,8 +190,6 @@ def place_order(
         return earlier
     if cart is None or not cart.items:
         raise CheckoutError(_("Your cart is empty."), Conflict.CART_EMPTY)
-    if contact.payment_method not in {p.code for p in enabled_methods()}:
-        raise CheckoutError(_("Choose a payment method."), Conflict.PAYMENT_METHOD_NOT_OFFERED)
     settings = current_tenant().settings
     if settings is None:
         raise CheckoutError(_("This shop cannot take orders right now."), Conflict.SHOP_CLOSED)
@@ -183,8 +210,10 @@ def place_order(
             discounts.check_customer(code, contact.email)
         except discounts.DiscountError as exc:
             raise DiscountRefused(str(exc)) from None
+    card = usable_gift_card(contact.gift_card_code)
     lines = []
     tax_classes = []
+    bought_cards: list[tuple[OrderLine, int]] = []  # gift card lines: (line, quantity)
     # Take stock in one order (product, then variant; see catalog.variants) so concurrent
     # checkouts, restocks and adjustments never deadlock.
     for item in sorted(cart.items, key=lambda i: (i.product_id, i.variant_id or 0)):
@@ -195,7 +224,9 @@ def place_order(
                 _("Choose an option for “%(title)s” in your cart.", title=title),
                 Conflict.OPTION_REQUIRED,
             )
-        if not variants.take_stock(item.product_id, item.variant_id, item.quantity):
+        if not item.product.gift_card and not variants.take_stock(
+            item.product_id, item.variant_id, item.quantity
+        ):
             label = f"{title} ({variant_label(item.product, variant)})" if variant else title
             raise CheckoutError(
                 _("Sorry, “%(title)s” sold out while you were shopping.", title=label),
@@ -203,8 +234,7 @@ def place_order(
             )
         price = unit_price(item)
         tax_classes.append(item.product.tax_class or "standard")
-        lines.append(
-            OrderLine(
+        line = OrderLine(
                 product_id=item.product_id,
                 variant_id=item.variant_id,
                 sku=variant.sku if variant else item.product.sku,
@@ -214,8 +244,10 @@ def place_order(
                 unit_price=price,
                 quantity=item.quantity,
                 line_total=price * item.quantity,
-            )
         )
+        lines.append(line)
+        if item.product.gift_card:
+            bought_cards.append((line, item.quantity))
     sold_out = db.session.scalar(
         select(func.count()).where(
             Product.id.in_([line.product_id for line in lines]), Product.stock == 0
@@ -230,12 +262,18 @@ def place_order(
         ),
         contact.country,
         code.as_discount() if code else None,
+        ships=len(bought_cards) < len(lines),  # gift cards alone ship nothing
     )
-    if expected_total is not None and quote.total != expected_total:
+    covered = min(card.balance, quote.total) if card is not None else 0
+    due = quote.total - covered
+    if expected_total is not None and due != expected_total:
         # Checked in the placing transaction, on the figures the order is made of: a price,
-        # rate or code that changed after the page was shown is caught too. The caller
-        # rolls back, which returns the stock taken above.
-        raise TotalChanged(quote.total, settings.currency)
+        # rate, code or card balance that changed after the page was shown is caught too.
+        # The caller rolls back, which returns the stock taken above.
+        raise TotalChanged(due, settings.currency)
+    paid_by_cards = covered > 0 and due == 0
+    if not paid_by_cards and contact.payment_method not in {p.code for p in enabled_methods()}:
+        raise CheckoutError(_("Choose a payment method."), Conflict.PAYMENT_METHOD_NOT_OFFERED)
     for line, priced in zip(lines, quote.lines, strict=True):
         line.discount, line.tax, line.tax_rate = priced.discount, priced.tax, rate_text(priced.rate)
     order = Order(
@@ -260,8 +298,10 @@ def place_order(
         tax_included=quote.include_tax,
         tax_lines=[[rate_text(rate), amount] for rate, amount in quote.tax_lines],
         total=quote.total,
+        gift_card_amount=covered,
         currency=settings.currency,
-        payment_method=contact.payment_method,
+        # Covered in full by a gift card: no provider step (orders.giftcards.payment).
+        payment_method=GIFT_CARD_PAYMENT if paid_by_cards else contact.payment_method,
         checkout_key=key,
         request_fingerprint=fingerprint,
         locale=current_locale(),
@@ -275,12 +315,25 @@ def place_order(
             discounts.redeem(code, order.id, contact.email)
         except discounts.DiscountError as exc:
             raise DiscountRefused(str(exc)) from None
+    if card is not None and covered:
+        try:  # the conditional UPDATE: a card spent by a racing checkout refuses this one
+            giftcards.redeem(card, order, covered)
+        except giftcards.GiftCardError as exc:
+            raise GiftCardRefused(str(exc)) from None
+    for line, quantity in bought_cards:
+        giftcards.reserve_for_order(order, line.unit_price, quantity, contact.gift_card_recipient)
     aggregates.count_placed(order)
     reminders.cart_ordered(cart.id)  # no reminder now; an order from a restored cart counts
     send_order_mail(order, "confirmation")
     order_placed.send(order)
     emit("order.created", webhook_data(order))
     usage.record(order.tenant_id, orders=1)  # the shop's figures of the day
+    if paid_by_cards:
+        from .services import set_status  # services re-exports this module
+
+        # Paid as placed: the sale counts, the staff hear, bought cards get their codes.
+        # The confirmation says it is paid; no second mail.
+        set_status(order, "paid", notify=False)
     return order
 
 

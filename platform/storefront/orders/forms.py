@@ -41,6 +41,18 @@ class CheckoutForm(AddressFieldsForm):
     discount_code = StringField(
         _l("Discount code"), validators=[Optional(), Length(max=40)], description=_l("Optional.")
     )
+    gift_card_code = StringField(
+        _l("Gift card"),
+        validators=[Optional(), Length(max=40)],
+        description=_l("Optional: the code pays for all or part of the order."),
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    # Shown when the cart holds gift cards: who gets their codes by mail.
+    gift_card_recipient = EmailField(
+        _l("Send the gift card to"),
+        validators=[Optional(), Length(max=255), _email_rule],
+        description=_l("Optional: their email address; empty sends it to you."),
+    )
     # One per rendered form: a doubled or retried submission carries the same key, and
     # the order it made is answered again instead of a second one.
     checkout_key = HiddenField()

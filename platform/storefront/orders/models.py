@@ -89,6 +89,8 @@ class Order(Model, TenantScoped):
     tax_included: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     tax_lines: Mapped[list[list[Any]] | None] = mapped_column(JSON, default=list)  # [rate, tax]
     total: Mapped[int] = mapped_column(Integer)
+    # What gift cards paid of the total (orders.giftcards); the rest is the amount due.
+    gift_card_amount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     currency: Mapped[str] = mapped_column(String(3))
     payment_method: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -119,6 +121,11 @@ class Order(Model, TenantScoped):
         lazy="selectin",
         order_by=lambda: OrderLine.id,
     )
+
+    @property
+    def amount_due(self) -> int:
+        """What the payment method takes: the total less what gift cards paid."""
+        return self.total - (self.gift_card_amount or 0)
 
     def __repr__(self) -> str:
         return f"<Order {self.number}>"

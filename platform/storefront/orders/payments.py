@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..i18n import shop_text
 from ..tenancy.context import current_tenant
+from .giftcards.payment import GiftCardPayment
 from .models import Order
 from .stripe_payment import StripePayment
 
@@ -57,7 +58,13 @@ class CashOnDelivery(ManualPayment):
 
 PROVIDERS: dict[str, PaymentProvider] = {
     provider.code: provider
-    for provider in (ManualPayment(), BankTransfer(), CashOnDelivery(), StripePayment())
+    for provider in (
+        ManualPayment(),
+        BankTransfer(),
+        CashOnDelivery(),
+        StripePayment(),
+        GiftCardPayment(),  # never offered (not in a shop's methods): checkout picks it
+    )
 }
 
 

@@ -77,11 +77,18 @@ def refund_for_key(key: str, fingerprint: str | None = None) -> Refund | None:
 
 
 def record_refund(
-    order: Order, amount: int, reason: str, key: str, fingerprint: str | None = None
+    order: Order,
+    amount: int,
+    reason: str,
+    key: str,
+    fingerprint: str | None = None,
+    *,
+    to_gift_card: bool = False,
 ) -> tuple[Refund, bool]:
     """Record (and pass to the provider, when it refunds) ``amount`` of ``order``.
     Returns the refund and whether it is new: the same ``key`` again answers the refund
-    it made (``KeyReused`` if asked with another request). Flushes (a racing duplicate
+    it made (``KeyReused`` if asked with another request). ``to_gift_card``: the
+    provider is not asked (the amount goes onto a card, ``orders.giftcards``). Flushes (a racing duplicate
     key fails the flush; the caller rolls back)."""
     earlier = refund_for_key(key, fingerprint)
     if earlier is not None:
@@ -110,7 +117,7 @@ def record_refund(
         )
     provider: Any = PROVIDERS.get(order.payment_method)
     provider_ref = None
-    if provider is not None and hasattr(provider, "refund"):
+    if provider is not None and hasattr(provider, "refund") and not to_gift_card:
         # The form's key goes to the provider too: a double submission refunds once there.
         provider_ref = provider.refund(order, amount, reason, key=key)
     row = Refund(

@@ -13,11 +13,13 @@ from flask import session
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, update
 
+from ..catalog.money import shop_money
 from ..extensions import db
+from ..problems import Conflict
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..webhooks import emit
-from . import aggregates
+from . import aggregates, giftcards
 from .access import key_opens, order_key
 from .checkout import (
     CONCURRENT_CHECKOUT,
@@ -206,6 +208,8 @@ def set_status(
         aggregates.count_cancellation(order, values["cancelled_at"])
     if status in RESTOCKING:
         restock_once(order)
+    if status == "cancelled":  # what gift cards paid goes back to them, once
+        giftcards.release_for_order(order)
     if status in ("paid", "shipped", "delivered", "cancelled", "refunded"):
         emit(f"order.{status}", webhook_data(order))
     if notify and status in ("paid", "shipped", "cancelled"):
@@ -223,15 +227,38 @@ def refund(
     key: str,
     restock: bool = False,
     fingerprint: str | None = None,
+    to_gift_card: bool = False,
+    actor: str = "",
 ) -> Refund:
     """Refund ``amount`` (minor units) of ``order`` with a reason; restock when asked
     (once per order, whatever else restocked it); refunding what is left moves the order
     to refunded. The shopper is mailed the refund with what stays paid. The same ``key``
     again answers its refund (``KeyReused`` when asked with another request's
-    ``fingerprint``). Flushes; the caller commits."""
-    row, new = record_refund(order, amount, reason, key, fingerprint)
+    ``fingerprint``). ``to_gift_card``: the amount goes onto a gift card (the one the
+    order was paid with, else a new one mailed to the shopper), not back through the
+    payment method; what a gift card paid can only go back so. Flushes; the caller
+    commits."""
+    earlier = refund_for_key(key, fingerprint)
+    if earlier is not None:
+        return earlier
+    if not to_gift_card and order.gift_card_amount:
+        # The payment method gives back at most what it took; the rest was a card's.
+        through_method = (refunded_total(order) - giftcards.refunded_to_cards(order))
+        left = order.amount_due - through_method
+        if amount > left:
+            raise RefundError(
+                _(
+                    "A gift card paid part of this order: refund at most %(left)s through "
+                    "the payment method, and the rest onto the gift card.",
+                    left=shop_money(max(left, 0), order.currency),
+                ),
+                Conflict.REFUND_EXCEEDS_PAID,
+            )
+    row, new = record_refund(order, amount, reason, key, fingerprint, to_gift_card=to_gift_card)
     if not new:
         return row
+    if to_gift_card:
+        giftcards.refund_to_card(order, row.id, amount, actor=actor)
     aggregates.count_refund(order, amount, row.created_at)
     if restock:
         row.restocked = restock_once(order)

@@ -167,7 +167,7 @@ def _decide(
         return Outcome(APPLIED, "cancelled")
     if (session.currency or "").lower() != order.currency.lower():
         return Outcome(REFUSED, "currency")
-    if session.amount_total != order.total:
+    if session.amount_total != order.amount_due:  # the total less what gift cards paid
         return Outcome(REFUSED, "amount")
     if session.payment_status != "paid":
         return Outcome(UNCHANGED, "unpaid")  # e.g. a bank debit still on its way

@@ -99,7 +99,7 @@ class StripePayment:
                         "quantity": 1,
                         "price_data": {
                             "currency": order.currency.lower(),
-                            "unit_amount": order.total,
+                            "unit_amount": order.amount_due,  # the total less gift cards
                             "product_data": {"name": f"{current_tenant().name} {order.number}"},
                         },
                     }

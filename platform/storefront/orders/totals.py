@@ -85,12 +85,17 @@ def shipping_for(zone: ShippingZone) -> ShippingIn:
 
 
 def price(
-    lines: Iterable[LineIn], country: str, discount: DiscountIn | None = None
+    lines: Iterable[LineIn],
+    country: str,
+    discount: DiscountIn | None = None,
+    *,
+    ships: bool = True,
 ) -> tuple[Quote, ShippingZone | None]:
-    """The quote for ``lines`` shipped to ``country`` (no shipping if nothing ships there)."""
+    """The quote for ``lines`` shipped to ``country`` (no shipping if nothing ships there,
+    or when nothing is to ship: ``ships`` off, an order of gift cards alone)."""
     settings = _settings()
     zone = zone_for(country, settings)
-    shipping = shipping_for(zone) if zone else None
+    shipping = shipping_for(zone) if zone and ships else None
     return quote(list(lines), tax_rule(country, settings), shipping, discount), zone
 
 

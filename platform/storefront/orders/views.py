@@ -40,7 +40,7 @@ from ..reminders import services as reminders
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_globals
 from . import payment_retry, services, stripe_events, stripe_payment, totals
-from .checkout import DiscountRefused
+from .checkout import DiscountRefused, GiftCardRefused
 from .forms import CheckoutForm
 from .payments import PROVIDERS, enabled_methods
 from .views_model import CheckoutSummary, checkout_summary
@@ -104,7 +104,9 @@ def checkout() -> str | Response:
     key = services.checkout_key(cart_services.cart_owner() or cart.token, form.checkout_key.data)
     if request.method == "GET":
         form.country.data = _default_country(form)
-    summary = checkout_summary(cart, form.country.data or "", form.discount_code.data or "")
+    summary = checkout_summary(
+        cart, form.country.data or "", form.discount_code.data or "", form.gift_card_code.data or ""
+    )
     # "Update the totals" (or the older "recalculate") shows the page again for what was
     # typed: never an order.
     updating = request.method == "POST" and (
@@ -115,7 +117,9 @@ def checkout() -> str | Response:
         _remember(cart, form)  # without the script: "update the totals" says it too
     if summary.discount_error:  # after validating: validation resets the field's errors
         form.discount_code.errors = [*form.discount_code.errors, summary.discount_error]
-    if valid and not summary.discount_error:
+    if summary.gift_card_error:
+        form.gift_card_code.errors = [*form.gift_card_code.errors, summary.gift_card_error]
+    if valid and not summary.discount_error and not summary.gift_card_error:
         contact = services.Contact(
             **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )
@@ -134,7 +138,9 @@ def checkout() -> str | Response:
             # Nothing placed (the stock it took is returned): the page shows the new
             # total, and placing the order again agrees to it.
             flash(str(exc), "error")
-            summary = checkout_summary(cart, contact.country, contact.discount_code)
+            summary = checkout_summary(
+                cart, contact.country, contact.discount_code, contact.gift_card_code
+            )
             return _checkout_page(form, summary)
         except services.CartChanged as exc:
             # Another checkout of this cart went through first.
@@ -146,6 +152,12 @@ def checkout() -> str | Response:
                 # the reason at the code and the totals without it.
                 form.discount_code.errors = [*form.discount_code.errors, str(exc)]
                 return _checkout_page(form, checkout_summary(cart, contact.country, ""))
+            if isinstance(exc, GiftCardRefused):
+                # Likewise for the gift card (spent meanwhile, switched off, guessed at):
+                # the form again, the reason at the card, the totals without it.
+                form.gift_card_code.errors = [*form.gift_card_code.errors, str(exc)]
+                summary = checkout_summary(cart, contact.country, contact.discount_code)
+                return _checkout_page(form, summary)
             flash(str(exc), "error")
             # Kept for when they come back: a sold-out line must not cost them the form.
             session[TYPED_KEY] = {name: getattr(contact, name) for name in TYPED_FIELDS}
@@ -173,7 +185,7 @@ def _remember(cart: Cart, form: CheckoutForm) -> None:
 def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
     """The checkout page; its form carries the total it shows, the one an order must cost.
     A signed-in shopper can pick one of their saved addresses (a plain GET form)."""
-    form.expected_total.data = str(summary.total)
+    form.expected_total.data = str(summary.due)
     user_id = cart_services.signed_in_user_id()
     saved = address_book.list_addresses(user_id) if user_id is not None else []
     typed = form.address_values()
@@ -241,7 +253,8 @@ def checkout_summary_fragment() -> ResponseReturnValue:
         abort(404)
     country = request.form.get("country", "")[:2]
     code = request.form.get("discount_code", "")[:40]
-    summary = checkout_summary(cart, country, code)
+    gift_card = request.form.get("gift_card_code", "")[:40]
+    summary = checkout_summary(cart, country, code, gift_card)
     return render_template("orders/_summary.html", summary=summary, live=True)
 
 

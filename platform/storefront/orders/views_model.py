@@ -17,7 +17,7 @@ from ..i18n import format_when, language_name, shop_text
 from ..i18n.numbers import format_rate
 from ..shared import SafeView
 from ..tenancy.context import current_tenant
-from . import discounts, totals
+from . import discounts, giftcards, totals
 from .models import Order
 from .payments import PROVIDERS
 from .pricing import LineIn
@@ -84,6 +84,11 @@ class OrderView(SafeView):
     refunds: tuple[RefundLineView, ...] = ()
     refunded_display: str = ""
     kept_display: str = ""
+    # What gift cards paid ("-€20.00") and on which cards ("7KQ2"), and what is left to
+    # pay by the payment method: empty when no card was used.
+    gift_card_display: str = ""
+    gift_card_last4: str = ""
+    due_display: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,7 @@ def refund_lines(order: Order) -> tuple[RefundLineView, ...]:
 def order_view(order: Order) -> OrderView:
     pay = PROVIDERS.get(order.payment_method)
     refunded = int(order.refunded or 0)
+    cards = giftcards.redeemed_for(order)
     return OrderView(
         number=order.number,
         status=order.status,
@@ -150,6 +156,11 @@ def order_view(order: Order) -> OrderView:
         refunds=refund_lines(order),
         refunded_display=shop_money(refunded, order.currency) if refunded else "",
         kept_display=shop_money(max(order.total - refunded, 0), order.currency) if refunded else "",
+        gift_card_display=(
+            shop_money(-order.gift_card_amount, order.currency) if order.gift_card_amount else ""
+        ),
+        gift_card_last4=", ".join(last4 for _movement, last4 in cards),
+        due_display=shop_money(order.amount_due, order.currency) if order.gift_card_amount else "",
     )
 
 
@@ -184,14 +195,25 @@ class CheckoutSummary(SafeView):
     tax_lines: tuple[TaxLineView, ...]
     total_display: str
     discount_error: str = ""
-    # Minor units: the form carries it back as ``expected_total``, and an order that would
-    # cost anything else is not placed (``checkout.TotalChanged``).
     total: int = 0
+    # A gift card's part ("-€20.00", its last four) and what is left to pay; its refusal.
+    gift_card_display: str = ""
+    gift_card_last4: str = ""
+    gift_card_error: str = ""
+    due_display: str = ""
+    # Minor units, what the payment method takes (the total less the gift card): the form
+    # carries it back as ``expected_total``, and an order that would cost anything else is
+    # not placed (``checkout.TotalChanged``).
+    due: int = 0
+    ships_anything: bool = True  # False: gift cards alone, nothing to ship
+    buys_gift_cards: bool = False  # the form asks whom their codes go to
 
 
-def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
-    """What the order will cost shipped to ``country`` with ``code``: the same
-    ``pricing.quote`` the order is placed with."""
+def checkout_summary(
+    cart: Any, country: str, code: str, gift_card_code: str = ""
+) -> CheckoutSummary:
+    """What the order will cost shipped to ``country`` with ``code`` and a gift card: the
+    same ``pricing.quote`` the order is placed with."""
 
     view = cart_services.cart_view(cart)
     settings = current_tenant().settings
@@ -206,7 +228,15 @@ def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
             discount, applied = row.as_discount(), row.code
         except discounts.DiscountError as exc:
             error = str(exc)
-    quote, zone = totals.price(lines, country, discount)
+    ships = not all(i.product.gift_card for i in cart.items)
+    quote, zone = totals.price(lines, country, discount, ships=ships)
+    covered, last4, card_error = 0, "", ""
+    if gift_card_code.strip():
+        try:
+            card = giftcards.find_usable(gift_card_code)
+            covered, last4 = min(card.balance, quote.total), card.last4
+        except giftcards.GiftCardError as exc:
+            card_error = str(exc)
     label = (zone.label if zone else None) or (
         shop_text(settings, "shipping_label") if settings else ""
     )
@@ -224,6 +254,13 @@ def checkout_summary(cart: Any, country: str, code: str) -> CheckoutSummary:
         total_display=shop_money(quote.total),
         discount_error=error,
         total=quote.total,
+        gift_card_display=shop_money(-covered) if covered else "",
+        gift_card_last4=last4,
+        gift_card_error=card_error,
+        due_display=shop_money(quote.total - covered),
+        due=quote.total - covered,
+        ships_anything=ships,
+        buys_gift_cards=any(i.product.gift_card for i in cart.items),
     )
 
 
@@ -246,6 +283,7 @@ def webhook_data(order: Order) -> dict[str, Any]:
         "tax": order.tax,
         "tax_included": order.tax_included,
         "total": order.total,
+        "gift_card_amount": order.gift_card_amount,
         "created_at": order.created_at.isoformat() + "Z",
         "carrier": order.carrier,
         "tracking_number": order.tracking_number,

@@ -1,4 +1,5 @@
-// Checkout: the summary follows the form. When the country or the discount code changes,
+// Checkout: the summary follows the form. When the country, the discount code or the gift
+// card changes,
 // the form as it stands is sent to /checkout/summary and its answer replaces the summary;
 // the form then carries the new total (expected_total), so the order placed is the one
 // shown. Without JavaScript, "Update the totals" posts the whole form and the page
@@ -40,7 +41,8 @@
     timer = window.setTimeout(refresh, 300);
   };
   form.addEventListener("change", (event) => {
-    if (event.target.name === "country" || event.target.name === "discount_code") refresh();
+    const name = event.target.name;
+    if (name === "country" || name === "discount_code" || name === "gift_card_code") refresh();
   });
   form.addEventListener("input", (event) => {
     if (event.target.name === "discount_code") soon();
