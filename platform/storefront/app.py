@@ -19,6 +19,7 @@ from .admin.commerce import bp as admin_commerce_bp
 from .admin.content import bp as admin_pages_bp
 from .admin.discounts import bp as admin_discounts_bp
 from .admin.domains import bp as admin_domains_bp
+from .admin.giftcards import bp as admin_giftcards_bp
 from .admin.keys import bp as admin_keys_bp
 from .admin.payments import bp as admin_payments_bp
 from .admin.plan import bp as admin_plan_bp
@@ -29,6 +30,8 @@ from .admin.views import bp as admin_bp
 from .admin.webhooks import bp as admin_webhooks_bp
 from .api.account import bp as api_account_bp
 from .api.admin import bp as api_admin_bp
+from .api.giftcards import admin_bp as api_admin_giftcards_bp
+from .api.giftcards import bp as api_giftcards_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .api.webhooks import bp as api_webhooks_bp
@@ -187,6 +190,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_root_bp)
     app.register_blueprint(api_v1_bp)
     app.register_blueprint(api_admin_bp)
+    app.register_blueprint(api_giftcards_bp)
+    app.register_blueprint(api_admin_giftcards_bp)
     app.register_blueprint(api_webhooks_bp)
     app.register_blueprint(api_account_bp)
     app.register_blueprint(admin_bp)
@@ -194,6 +199,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_keys_bp)
     app.register_blueprint(admin_products_bp)
     app.register_blueprint(admin_discounts_bp)
+    app.register_blueprint(admin_giftcards_bp)
     app.register_blueprint(admin_payments_bp)
     app.register_blueprint(admin_pages_bp)
     app.register_blueprint(admin_seo_bp)

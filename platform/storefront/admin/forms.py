@@ -139,6 +139,13 @@ class ProductForm(FlaskForm):
     )
     active = BooleanField(_l("Active (visible in the shop)"), default=True)
     featured = BooleanField(_l("Featured on the home page"))
+    gift_card = BooleanField(
+        _l("This product is a gift card"),
+        description=_l(
+            "Each unit bought becomes a gift card worth its price (give it options such as "
+            "25, 50, 100 for the amounts). No stock is counted and nothing ships."
+        ),
+    )
     submit = SubmitField(_l("Save product"))
 
 
@@ -305,6 +312,12 @@ class RefundForm(FlaskForm):
     amount = StringField(_l("Amount"), validators=[DataRequired(), Length(max=20)])
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
     restock = BooleanField(_l("Put the items back in stock"))
+    to_gift_card = BooleanField(
+        _l("Refund onto a gift card"),
+        description=_l(
+            "The gift card the order was paid with, or a new one mailed to the shopper."
+        ),
+    )
     refund_key = HiddenField()
     submit = SubmitField(_l("Refund"))
 

@@ -23,6 +23,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_security import current_user
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -179,6 +180,7 @@ def _product_form(product: Product | None = None) -> ProductForm:
         for name in ("meta_title", "meta_description"):
             getattr(form, name).data = getattr(product, name)
         form.active.data, form.featured.data = product.active, product.featured
+        form.gift_card.data = product.gift_card
         form.price.data = str(to_major(product.price, currency))
         if product.compare_at_price:
             form.compare_at_price.data = str(to_major(product.compare_at_price, currency))
@@ -220,6 +222,7 @@ def _submitted_product(form: ProductForm) -> dict[str, Any] | None:
         description=form.description.data or "",
         active=form.active.data,
         featured=form.featured.data,
+        gift_card=form.gift_card.data,
         image_url=form.image_url.data or None,
         tax_class=form.tax_class.data or "standard",
         meta_title=form.meta_title.data or None,
@@ -543,7 +546,17 @@ def order_refund(number: str) -> ResponseReturnValue:
         amount = parse_money(form.amount.data, order.currency)
         reason, restock = form.reason.data, form.restock.data
         key = (form.refund_key.data or secrets.token_urlsafe(18))[:64]
-        retrying(lambda: orders.refund(order, amount, reason, key=key, restock=restock))
+        retrying(
+            lambda: orders.refund(
+                order,
+                amount,
+                reason,
+                key=key,
+                restock=restock,
+                to_gift_card=bool(form.to_gift_card.data),
+                actor=current_user.email,
+            )
+        )
     except (orders.RefundError, orders.CheckoutError, ValueError) as exc:
         db.session.rollback()
         flash(str(exc), "error")

@@ -150,6 +150,7 @@ PATH_SCHEMAS: dict[str, Schema] = {
             "customer_id",
             "address_id",
             "webhook_id",
+            "card_id",
         )
     },
 }

@@ -143,6 +143,9 @@ class AdminProduct(Product):
         description="The options in the shop's language (what PUT .../options takes)."
     )
     tax_class: str
+    gift_card: bool = Field(
+        False, description="A gift card: each unit bought becomes a card worth its price."
+    )
     image_url: str | None = Field(description="As stored (null: the generated picture).")
     meta_title: str | None = Field(
         None, description="The title search engines show (null: the title and the shop's name)."
@@ -266,6 +269,12 @@ class Totals(BaseModel):
     tax_included: bool
     tax_lines: list[TaxLine]
     total: Money
+    gift_card: Money | None = Field(
+        None, description="What gift cards paid of the total (an order's; null: none)."
+    )
+    amount_due: Money | None = Field(
+        None, description="What the payment method takes: the total less gift cards."
+    )
 
 
 class CartTotals(Totals):
@@ -612,6 +621,15 @@ class CheckoutIn(_In):
         min_length=1, max_length=32, description="One of GET /checkout/options' methods."
     )
     discount_code: str = Field("", max_length=40)
+    gift_card_code: str = Field(
+        "",
+        max_length=40,
+        description="A gift card paying for part or all of the order (see POST "
+        "/cart/gift-card); covering all, no payment step follows (the order is paid).",
+    )
+    gift_card_recipient: Email | None = Field(
+        None, description="Who gets the codes of gift cards the cart buys (null: the buyer)."
+    )
     shipping_rate: str | None = Field(
         None,
         max_length=100,
@@ -620,7 +638,8 @@ class CheckoutIn(_In):
     expected_total: Annotated[int, Field(ge=0, le=10**15), WHOLE] | None = Field(
         None,
         description="The total (minor units) the shopper saw: 409 `total_changed`, with the "
-        "new `total`, if the order would cost anything else; nothing is placed.",
+        "new `total`, if the order would cost anything else; nothing is placed. With a "
+        "gift card, what is left to pay after it (GiftCardCheck.amount_due).",
     )
 
 
@@ -793,6 +812,82 @@ class Registered(BaseModel):
     message: str
 
 
+# Gift cards ---------------------------------------------------------------------------
+
+GiftCardCode = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        description="As printed: 16 letters and digits; case, spaces and dashes do not count.",
+    ),
+]
+
+
+class GiftCardCheckIn(_In):
+    """A gift card code to try on the cart, for a destination (and a discount code)."""
+
+    code: GiftCardCode
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
+    discount_code: str = Field("", max_length=40)
+
+
+class GiftCardCheck(BaseModel):
+    """What the card would pay of this cart's total, and what is left to pay."""
+
+    last4: str = Field(description="The code's last four characters.")
+    balance: Money
+    total: Money = Field(description="The cart's total for the country (and discount code).")
+    applied: Money = Field(description="What the card pays of it.")
+    amount_due: Money = Field(description="What the payment method takes (0: nothing).")
+
+
+class GiftCard(BaseModel):
+    """A gift card as staff see it (never its code: only its last four are kept readable)."""
+
+    id: int
+    last4: str
+    initial: Money
+    balance: Money
+    status: Literal["active", "disabled"]
+    source: Literal["manual", "order", "refund"] = Field(
+        description="Issued by hand, bought in an order, or made for a refund."
+    )
+    recipient_email: str
+    note: str
+    created_at: str = Field(description="UTC, ISO 8601.")
+    updated_at: str = Field(description="UTC, ISO 8601; any change moves it.")
+
+
+class GiftCardMovement(BaseModel):
+    """One change of a card's balance (or its switching off), oldest first."""
+
+    id: int
+    kind: Literal["issue", "redeem", "release", "refund", "adjust", "disable"]
+    amount: Money = Field(description="Signed: negative when the card paid.")
+    balance_after: Money
+    order_number: str | None = None
+    actor: str = Field(description="Who made it: a staff address, or empty for checkout.")
+    created_at: str = Field(description="UTC, ISO 8601.")
+
+
+class GiftCardIn(_In):
+    """A card issued by hand, in the shop's currency."""
+
+    amount: Annotated[int, Field(ge=1, le=100_000_000), WHOLE] = Field(description="Minor units.")
+    recipient_email: Email | None = Field(
+        None, description="The code is mailed to them (in the shop's language and look)."
+    )
+    note: str = Field("", max_length=500, description="For the staff only.")
+
+
+class IssuedGiftCard(BaseModel):
+    card: GiftCard
+    code: str | None = Field(
+        description="The code, shown this once (null when a retry answers the first issue)."
+    )
+
+
 DOCUMENTED: tuple[type[BaseModel], ...] = (
     Credentials,
     LoginAnswer,
@@ -858,4 +953,10 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     WebhookPatch,
     ErrorBody,
     Error,
+    GiftCardCheckIn,
+    GiftCardCheck,
+    GiftCard,
+    GiftCardMovement,
+    GiftCardIn,
+    IssuedGiftCard,
 )

@@ -153,6 +153,7 @@ def admin_product(row: ProductRow) -> dict[str, Any]:
             for o in (row.options or [])
         ],
         tax_class=row.tax_class or "standard",
+        gift_card=bool(row.gift_card),
         image_url=row.image_url,
         meta_title=row.meta_title,
         meta_description=row.meta_description,
@@ -175,6 +176,7 @@ def product_state(row: ProductRow) -> dict[str, Any]:
             "stock",
             "active",
             "featured",
+            "gift_card",
             "image_url",
             "tax_class",
             "translations",
@@ -241,7 +243,8 @@ def cart_totals(country: str, code: str) -> schemas.CartTotals | None:
             discount, applied = found.as_discount(), found.code
         except discounts.DiscountError as exc:
             error = str(exc)
-    quote, zone = totals.price(lines, country, discount)
+    ships = not all(i.product.gift_card for i in row.items)  # gift cards alone ship nothing
+    quote, zone = totals.price(lines, country, discount, ships=ships)
     return schemas.CartTotals(
         **totals_of(quote, applied),
         country=country,
@@ -344,6 +347,8 @@ def _order_fields(row: OrderRow, live: Live | None = None) -> dict[str, Any]:
                 for rate, amount in row.tax_lines or []
             ],
             total=money(row.total, currency),
+            gift_card=money(row.gift_card_amount, currency) if row.gift_card_amount else None,
+            amount_due=money(row.amount_due, currency),
         ),
         "payment_method": row.payment_method,
         "carrier": row.carrier,

@@ -31,6 +31,7 @@ from ..i18n import shop_text
 from ..listing import paginate
 from ..orders import payment_retry, totals
 from ..orders import services as orders
+from ..orders.checkout import GiftCardRefused
 from ..orders.payments import PROVIDERS, enabled_methods
 from ..problems import Conflict
 from ..tenancy.context import current_tenant
@@ -431,7 +432,8 @@ def checkout() -> tuple[Response, int]:
             code=Conflict.SHIPPING_RATE_CHANGED,
         )
     contact = orders.Contact(
-        **data.model_dump(exclude={"shipping_rate", "expected_total"}),
+        **data.model_dump(exclude={"shipping_rate", "expected_total", "gift_card_recipient"}),
+        gift_card_recipient=data.gift_card_recipient or "",
     )
     try:
         placed = orders.place(
@@ -460,6 +462,11 @@ def checkout() -> tuple[Response, int]:
             _("The cart changed during checkout: read it and retry."),
             code=Conflict.CART_CHANGED,
         ) from None
+    except GiftCardRefused as exc:  # nothing placed; past the guessing limit: 429
+        if exc.retry_after:
+            g.rate_headers = {**g.get("rate_headers", {}), "Retry-After": str(exc.retry_after)}
+            raise ApiError(429, str(exc)) from None
+        raise refused(exc) from None
     except orders.CheckoutError as exc:
         raise refused(exc) from None
     return _placed(placed.order, replayed=placed.replayed)

@@ -233,7 +233,9 @@ def cart_line(item: CartItem) -> CartLine:
         unit_price=price,
         unit_price_display=shop_money(price),
         image=image.src if image else product.image,
-        available=MAX_QUANTITY if item.product.gift_card else (variant.stock if variant else product.stock),
+        available=MAX_QUANTITY
+        if item.product.gift_card
+        else (variant.stock if variant else product.stock),
     )
 
 

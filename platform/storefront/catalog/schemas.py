@@ -91,6 +91,9 @@ class ProductIn(BaseModel):
     stock: Stock = 0
     active: bool = True
     featured: bool = False
+    gift_card: bool = Field(
+        False, description="A gift card: each unit bought is a card worth its price (no stock)."
+    )
     image_url: ImageUrl = None
     categories: CategorySlugs = []
     translations: Translations = {}
@@ -129,6 +132,7 @@ class ProductPatch(BaseModel):
     stock: Stock | None = None
     active: bool | None = None
     featured: bool | None = None
+    gift_card: bool | None = None
     image_url: ImageUrl = None
     categories: CategorySlugs | None = None
     translations: Translations | None = None
@@ -146,6 +150,7 @@ class ProductPatch(BaseModel):
         "stock",
         "active",
         "featured",
+        "gift_card",
         "tax_class",
     )
 

@@ -254,6 +254,7 @@ def create_product(
     compare_at_price: int | None = None,
     categories: list[str] | None = None,
     featured: bool = False,
+    gift_card: bool = False,
     image_url: str | None = None,
     slug: str | None = None,
     active: bool = True,
@@ -277,6 +278,7 @@ def create_product(
         stock=stock,
         compare_at_price=compare_at_price,
         featured=featured,
+        gift_card=gift_card,
         image_url=image_url,
     )
     product.categories = [get_category(c) for c in dict.fromkeys(categories or [])]
@@ -309,6 +311,7 @@ PRODUCT_FIELDS = frozenset(
         "stock",
         "active",
         "featured",
+        "gift_card",
         "image_url",
         "translations",
         "tax_class",

@@ -31,10 +31,10 @@ from ..reminders import services as reminders
 from ..tenancy.context import current_tenant
 from ..webhooks import emit
 from . import aggregates, discounts, giftcards, totals
+from .giftcards.payment import CODE as GIFT_CARD_PAYMENT
 from .mail import send_order_mail
 from .models import Order, OrderCounter, OrderLine
 from .payments import enabled_methods
-from .giftcards.payment import CODE as GIFT_CARD_PAYMENT
 from .pricing import LineIn
 from .signals import order_placed
 from .views_model import webhook_data
@@ -235,15 +235,15 @@ def place_order(
         price = unit_price(item)
         tax_classes.append(item.product.tax_class or "standard")
         line = OrderLine(
-                product_id=item.product_id,
-                variant_id=item.variant_id,
-                sku=variant.sku if variant else item.product.sku,
-                # As the shopper read it: the order and its mails keep their language.
-                title=title,
-                variant=variant_label(item.product, variant) if variant else None,
-                unit_price=price,
-                quantity=item.quantity,
-                line_total=price * item.quantity,
+            product_id=item.product_id,
+            variant_id=item.variant_id,
+            sku=variant.sku if variant else item.product.sku,
+            # As the shopper read it: the order and its mails keep their language.
+            title=title,
+            variant=variant_label(item.product, variant) if variant else None,
+            unit_price=price,
+            quantity=item.quantity,
+            line_total=price * item.quantity,
         )
         lines.append(line)
         if item.product.gift_card:

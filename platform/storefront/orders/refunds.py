@@ -88,8 +88,8 @@ def record_refund(
     """Record (and pass to the provider, when it refunds) ``amount`` of ``order``.
     Returns the refund and whether it is new: the same ``key`` again answers the refund
     it made (``KeyReused`` if asked with another request). ``to_gift_card``: the
-    provider is not asked (the amount goes onto a card, ``orders.giftcards``). Flushes (a racing duplicate
-    key fails the flush; the caller rolls back)."""
+    provider is not asked (the amount goes onto a card, ``orders.giftcards``). Flushes
+    (a racing duplicate key fails the flush; the caller rolls back)."""
     earlier = refund_for_key(key, fingerprint)
     if earlier is not None:
         return earlier, False

@@ -243,7 +243,7 @@ def refund(
         return earlier
     if not to_gift_card and order.gift_card_amount:
         # The payment method gives back at most what it took; the rest was a card's.
-        through_method = (refunded_total(order) - giftcards.refunded_to_cards(order))
+        through_method = refunded_total(order) - giftcards.refunded_to_cards(order)
         left = order.amount_due - through_method
         if amount > left:
             raise RefundError(

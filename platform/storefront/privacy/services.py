@@ -14,7 +14,9 @@ list them).
 
 What stays, on purpose: an order's number, lines, amounts, country (taxes are due
 where it was delivered) and language; a discount code's per-customer count, which
-holds a keyed digest of the address (``discounts.customer_key``), never the address.
+holds a keyed digest of the address (``discounts.customer_key``), never the address; a
+gift card sent to them keeps its balance and ledger (whoever has the code may spend
+it) but loses their address.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..accounts.models import ApiKey, User, UserSession, WebAuthn, roles_users
 from ..accounts.services import AccountError, normalize_email
@@ -34,6 +36,7 @@ from ..audit import services as audit
 from ..cart.models import Cart
 from ..extensions import db
 from ..orders.aggregates import GUEST, CustomerTotal
+from ..orders.giftcards.models import GiftCard
 from ..orders.models import Order
 from ..orders.refunds import Refund
 from ..outbox.models import DEAD, PENDING, SENDING, OutboxMessage
@@ -142,6 +145,7 @@ def person_data(email: str) -> Iterator[str]:
         "consents": {},
         # The address and consents kept for cart reminders (storefront.reminders).
         "cart_reminders": reminders.person_data(email),
+        "gift_cards": _gift_cards_json(email),
     }
     if user is not None:
         head["account"] = {
@@ -202,6 +206,35 @@ def person_data(email: str) -> Iterator[str]:
             first = False
         db.session.expunge_all()  # a long history is not kept in memory
     yield "\n ]\n}\n"
+
+
+def _gift_cards_of(email: str) -> Any:
+    return select(GiftCard).where(func.lower(GiftCard.recipient_email) == email.lower())
+
+
+def _gift_cards_json(email: str) -> list[dict[str, Any]]:
+    """The gift cards sent to ``email`` (never their codes: the shop has only the last
+    four characters)."""
+    return [
+        {
+            "last4": card.last4,
+            "initial": card.initial,
+            "balance": card.balance,
+            "currency": card.currency,
+            "status": card.status,
+            "created_at": _when(card.created_at),
+        }
+        for card in db.session.scalars(_gift_cards_of(email).order_by(GiftCard.id))
+    ]
+
+
+def _forget_gift_card_recipient(email: str, values: list[str]) -> None:
+    """Cards sent to ``email`` keep their balance (the code still spends it) but no
+    longer name them: the address goes, the staff's note is scrubbed."""
+    for card in db.session.scalars(_gift_cards_of(email)):
+        card.recipient_email = ""
+        card.note = scrub(card.note, values)
+    db.session.flush()
 
 
 # Erasure --------------------------------------------------------------------------------
@@ -315,6 +348,7 @@ def erase(email: str) -> Erased:
     values = _values(email, user, ids)
     _anonymise(ids, values)
     audit.erase_values(values)  # the trail keeps its hashes, not their values
+    _forget_gift_card_recipient(email, values)
     figures = CustomerTotal.email == email
     if user_id is not None:
         figures = or_(figures, CustomerTotal.user_id == user_id)
@@ -352,6 +386,8 @@ def erase_guest(email: str) -> Erased:
         values = [v for v in values if v != email]
     _anonymise(ids, values)
     audit.erase_values(values)
+    if user is None:  # the account's own retention decides about its cards
+        _forget_gift_card_recipient(email, values)
     db.session.execute(
         delete(CustomerTotal).where(CustomerTotal.user_id == GUEST, CustomerTotal.email == email)
     )

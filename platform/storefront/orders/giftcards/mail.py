@@ -57,8 +57,11 @@ def deliver_card_mail(payload: dict[str, Any]) -> None:
             refund=card.source == "refund",
             link=link,
         )
-        subject = _("%(shop)s: your gift card of %(amount)s", shop=current_tenant().name,
-                    amount=shop_money(card.initial, card.currency))
+        subject = _(
+            "%(shop)s: your gift card of %(amount)s",
+            shop=current_tenant().name,
+            amount=shop_money(card.initial, card.currency),
+        )
     send_mail_now(
         card.recipient_email,
         subject,

@@ -209,7 +209,9 @@ def release_for_order(order: Order, actor: str = "") -> int:
     ).all()
     for movement in redeemed:
         key = f"release:{order.id}:{movement.card_id}"
-        if _move(movement.card_id, "release", -movement.amount, key, order_id=order.id, actor=actor):
+        if _move(
+            movement.card_id, "release", -movement.amount, key, order_id=order.id, actor=actor
+        ):
             back += -movement.amount
     db.session.execute(
         update(GiftCard)
@@ -305,10 +307,12 @@ def issue(
     note: str = "",
     actor: str = "",
     locale: str | None = None,
+    key: str | None = None,
 ) -> tuple[GiftCard, str]:
     """A new active card worth ``amount`` (minor units, the shop's currency), issued by
     hand. Returns the card and its code, shown this once; with a ``recipient`` the code
-    is also mailed to them (in ``locale``, else the shop's language)."""
+    is also mailed to them (in ``locale``, else the shop's language). ``key``: the issue
+    movement's key (an API request's), so a racing retry of it fails at flush."""
     if not 1 <= amount <= MAX_AMOUNT:
         raise GiftCardError(
             _(
@@ -317,7 +321,8 @@ def issue(
             )
         )
     card, code = _new_card(amount, source="manual", recipient=recipient, locale=locale, note=note)
-    _move(card.id, "issue", amount, f"issue:{card.id}", actor=actor)
+    if _move(card.id, "issue", amount, key or f"issue:{card.id}", actor=actor) is None:
+        raise GiftCardError(_("This gift card was issued already."))
     if recipient:
         _queue_mail(card)
     return card, codes.display(codes.normalize(code))
