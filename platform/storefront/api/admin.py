@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
-from flask_security import auth_required, permissions_required
+from flask_security import auth_required, current_user, permissions_required
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -835,7 +835,14 @@ def refund_create(number: str) -> Response:
         if earlier is not None:
             return earlier, True
         made = orders.refund(
-            row, data.amount, data.reason, key=key, restock=data.restock, fingerprint=fingerprint
+            row,
+            data.amount,
+            data.reason,
+            key=key,
+            restock=data.restock,
+            fingerprint=fingerprint,
+            to_gift_card=data.to_gift_card,
+            actor=str(getattr(current_user, "email", "")),
         )
         return made, False
 

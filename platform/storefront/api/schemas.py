@@ -711,6 +711,11 @@ class RefundIn(_In):
     )
     reason: str = Field(min_length=1, max_length=200)
     restock: bool = False
+    to_gift_card: bool = Field(
+        False,
+        description="Onto a gift card (the one the order was paid with, else a new one mailed "
+        "to the shopper), not through the payment method. What a card paid goes back so.",
+    )
 
 
 class InventoryIn(_In):
