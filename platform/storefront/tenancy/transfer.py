@@ -261,11 +261,21 @@ def _new_cart_token(row: dict[str, Any]) -> None:
     row["token"] = secrets.token_urlsafe(32)  # a guest's cart is opened by its token
 
 
+def _forget_gift_card_code(row: dict[str, Any]) -> None:
+    # A code waiting for its mail, sealed under the archive's installation key: the mail is
+    # not imported (outbox), and no archive may hand this one a code to send.
+    row["sealed_code"] = None
+
+
 INERT: dict[str, Callable[[dict[str, Any]], None]] = {
     "api_keys": _kill_api_key,
     "webhook_endpoints": _stop_webhook,
     "users": _new_identity,
     "carts": _new_cart_token,
+    # Balances and ledgers come as they were; codes are keyed digests over the shop's uid
+    # and the installation's SECRET_KEY (orders.giftcards.codes), so an imported copy's
+    # cards answer to no code: the owner issues new cards for the balances.
+    "gift_cards": _forget_gift_card_code,
 }
 # Plain data, imported as it was. Every shop table is in exactly one of the three
 # (tests/test_shop_archive.py checks it): a new table needs a decision.
@@ -297,6 +307,7 @@ DATA_TABLES = frozenset(
         # shop's id, so the imported trail verifies and goes on from where it was.
         "audit_entries",
         "audit_heads",
+        "gift_card_movements",  # the cards' ledgers
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024
