@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -250,7 +250,9 @@ def place_order(
             bought_cards.append((line, item.quantity))
     sold_out = db.session.scalar(
         select(func.count()).where(
-            Product.id.in_([line.product_id for line in lines]), Product.stock == 0
+            Product.id.in_([line.product_id for line in lines]),
+            Product.stock == 0,
+            Product.gift_card == false(),  # never sold out
         )
     )
     if sold_out:
