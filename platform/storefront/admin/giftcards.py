@@ -121,7 +121,10 @@ def detail(card_id: int) -> ResponseReturnValue:
     movements = giftcards.movements_of(card)
     ids = {m.order_id for m in movements if m.order_id is not None}
     numbers = (
-        dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).tuples())
+        {
+            row[0]: row[1]
+            for row in db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids)))
+        }
         if ids
         else {}
     )

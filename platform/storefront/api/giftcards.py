@@ -199,7 +199,10 @@ def card_movements(card_id: int) -> Response:
     rows = rows[:limit]
     ids = {m.order_id for m in rows if m.order_id is not None}
     numbers = (
-        dict(db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids))).tuples())
+        {
+            row[0]: row[1]
+            for row in db.session.execute(select(Order.id, Order.number).where(Order.id.in_(ids)))
+        }
         if ids
         else {}
     )
