@@ -824,6 +824,7 @@ GiftCardCode = Annotated[
     Field(
         min_length=1,
         max_length=40,
+        pattern=r"\S",
         description="As printed: 16 letters and digits; case, spaces and dashes do not count.",
     ),
 ]
