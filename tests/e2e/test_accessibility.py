@@ -22,7 +22,8 @@ SHOP_PAGES = {
     "globex": ["/", "/products", "/p/sturmjacke", "/cart/", "/login", "/pages/versand", "/en/"],
 }  # fmt: skip
 DASHBOARD = ["/admin/", "/admin/products", "/admin/products/new", "/admin/orders",
-             "/admin/customers", "/admin/categories", "/admin/discounts/", "/admin/pages/",
+             "/admin/customers", "/admin/categories", "/admin/discounts/", "/admin/gift-cards/",
+             "/admin/pages/",
              "/admin/pages/new", "/admin/settings", "/admin/shipping-payment/",
              "/admin/domains/", "/admin/api-keys/", "/admin/webhooks/", "/admin/staff/",
              "/account", "/account/privacy", "/tf-setup", "/wan-register"]  # fmt: skip
