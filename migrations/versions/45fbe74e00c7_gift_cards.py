@@ -7,7 +7,7 @@ order's total; ``products.gift_card``: a product that is a gift card (its varian
 the amounts; no stock is counted, nothing ships).
 
 Revision ID: 45fbe74e00c7
-Revises: f36a7b8c9d06
+Revises: b48c9d0e1f08
 Create Date: 2026-12-07 23:32:45.019357
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "45fbe74e00c7"
-down_revision = "f36a7b8c9d06"
+down_revision = "b48c9d0e1f08"
 branch_labels = None
 depends_on = None
 
