@@ -7,7 +7,7 @@ order's total; ``products.gift_card``: a product that is a gift card (its varian
 the amounts; no stock is counted, nothing ships).
 
 Revision ID: 45fbe74e00c7
-Revises: c59d0e1f2a09
+Revises: a7c3e9f1d2b4
 Create Date: 2026-12-07 23:32:45.019357
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "45fbe74e00c7"
-down_revision = "c59d0e1f2a09"
+down_revision = "a7c3e9f1d2b4"
 branch_labels = None
 depends_on = None
 
