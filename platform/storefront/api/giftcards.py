@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from ..cart import services as cart_services
 from ..db import unit_of_work
+from ..emails import InvalidEmail, checked_email
 from ..extensions import csrf, db
 from ..orders import giftcards
 from ..orders.checkout import GiftCardRefused, usable_gift_card
@@ -238,6 +239,17 @@ def card_movements(card_id: int) -> Response:
 @staff("orders:write")
 def card_issue() -> tuple[Response, int]:
     data = body(GiftCardIn)
+    recipient = ""
+    if data.recipient_email:
+        try:  # the one email rule, as checkout holds a recipient to it
+            recipient = checked_email(data.recipient_email)
+        except InvalidEmail:
+            raise ApiError(
+                409,
+                "The recipient's address cannot receive mail.",
+                code=Conflict.INVALID_CHANGE,
+                fields={"recipient_email": "an address that can receive mail"},
+            ) from None
     sent = request.headers.get("Idempotency-Key", "").strip()
     if sent and not re.fullmatch(r"[A-Za-z0-9_-]{16,64}", sent):
         raise ApiError(400, "Idempotency-Key: 16 to 64 letters, digits, - or _.")
@@ -256,7 +268,7 @@ def card_issue() -> tuple[Response, int]:
     def make() -> tuple[giftcards.GiftCard, str]:
         return giftcards.issue(
             data.amount,
-            recipient=data.recipient_email or "",
+            recipient=recipient,
             note=data.note,
             actor=current_user.email,
             key=key,
