@@ -119,15 +119,6 @@ def downgrade() -> None:
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_column("gift_card_amount")
 
-    with op.batch_alter_table("gift_card_movements", schema=None) as batch_op:
-        batch_op.drop_index("uq_gift_card_movements_tenant_id_key")
-        batch_op.drop_index("ix_gift_card_movements_tenant_id_order_id")
-        batch_op.drop_index("ix_gift_card_movements_tenant_id_card_id")
-
+    # A table's indexes go with it (MariaDB refuses to drop one a foreign key still needs).
     op.drop_table("gift_card_movements")
-    with op.batch_alter_table("gift_cards", schema=None) as batch_op:
-        batch_op.drop_index("uq_gift_cards_tenant_id_code_hash")
-        batch_op.drop_index("ix_gift_cards_tenant_id_order_id")
-        batch_op.drop_index("ix_gift_cards_tenant_id_last4")
-
     op.drop_table("gift_cards")

@@ -881,13 +881,10 @@ class GiftCardIn(_In):
     """A card issued by hand, in the shop's currency."""
 
     amount: Annotated[int, Field(ge=1, le=100_000_000), WHOLE] = Field(description="Minor units.")
-    recipient_email: str | None = Field(
+    recipient_email: Email | None = Field(
         None,
-        min_length=3,
-        max_length=255,
-        json_schema_extra={"format": "email"},
         description="The code is mailed to them (in the shop's language and look). An "
-        "address the one email rule refuses (a reserved domain) is a 409 naming the field.",
+        "address the one email rule refuses (a reserved domain) is a 422 naming the field.",
     )
     note: str = Field("", max_length=500, description="For the staff only.")
 
