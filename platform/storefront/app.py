@@ -24,6 +24,7 @@ from .admin.keys import bp as admin_keys_bp
 from .admin.payments import bp as admin_payments_bp
 from .admin.plan import bp as admin_plan_bp
 from .admin.product_details import bp as admin_products_bp
+from .admin.reviews import bp as admin_reviews_bp
 from .admin.seo import bp as admin_seo_bp
 from .admin.staff import bp as admin_staff_bp
 from .admin.views import bp as admin_bp
@@ -32,6 +33,7 @@ from .api.account import bp as api_account_bp
 from .api.admin import bp as api_admin_bp
 from .api.giftcards import admin_bp as api_admin_giftcards_bp
 from .api.giftcards import bp as api_giftcards_bp
+from .api.reviews import bp as api_reviews_bp
 from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .api.webhooks import bp as api_webhooks_bp
@@ -61,6 +63,7 @@ from .privacy.views import admin_bp as admin_privacy_bp
 from .privacy.views import bp as privacy_bp
 from .probes import bp as platform_bp
 from .reminders.views import bp as reminders_bp
+from .reviews.views import init_reviews
 from .seo.views import init_seo
 from .storage import init_storage
 from .tenancy import init_tenancy
@@ -154,6 +157,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_jobs(app)
     init_accounts(app)
     register_blueprints(app)
+    init_reviews(app)  # the shopper's pages, and product_reviews() for product pages
     init_seo(app)  # sitemaps, robots.txt, the head's tags; a 301 for a moved page's 404
     init_errors(app)
     init_headers(app)
@@ -194,6 +198,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_admin_giftcards_bp)
     app.register_blueprint(api_webhooks_bp)
     app.register_blueprint(api_account_bp)
+    app.register_blueprint(api_reviews_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(admin_plan_bp)
     app.register_blueprint(admin_keys_bp)
@@ -204,6 +209,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_pages_bp)
     app.register_blueprint(admin_seo_bp)
     app.register_blueprint(admin_reminders_bp)
+    app.register_blueprint(admin_reviews_bp)
     app.register_blueprint(admin_commerce_bp)
     app.register_blueprint(admin_domains_bp)
     app.register_blueprint(admin_webhooks_bp)

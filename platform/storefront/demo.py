@@ -12,6 +12,7 @@ from .catalog.demo import seed_catalog
 from .content import services as content
 from .extensions import db
 from .orders import discounts
+from .reviews.demo import seed_reviews
 from .tenancy.context import tenant_context
 from .tenancy.models import Tenant
 from .tenancy.secrets import load_secrets, set_secret
@@ -90,6 +91,10 @@ def provision_demo() -> Iterator[str]:
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"
+            reviewed = seed_reviews(slug)
+            if reviewed:
+                db.session.commit()
+                yield f"  {reviewed} demo reviews added to {slug}"
             if slug == "acme" and not load_secrets(tenants_dir(), slug).stripe.secret_key:
                 # Test-mode keys for the local fake Stripe `make demo` runs beside the shops.
                 for key, value in DEMO_STRIPE.items():

@@ -47,6 +47,8 @@ PERMISSIONS = {
     "staff:write": "Invite staff, change their roles and remove them",
     "audit:read": "Read and export the shop's activity trail",
     "audit:write": "Set how long the shop keeps its activity trail",
+    "reviews:read": "Read every review, those waiting for approval and hidden ones too",
+    "reviews:write": "Publish, hide, answer and delete reviews; review the key owner's purchases",
     # Where the shop's events go: an endpoint receives every order.
     "webhooks:read": "Read the shop's webhook endpoints (never their secrets)",
     "webhooks:write": "Add, change and remove webhook endpoints; make new secrets",
@@ -71,6 +73,8 @@ API_SCOPES = (
     "customers:read",
     "webhooks:read",
     "webhooks:write",
+    "reviews:read",
+    "reviews:write",
     *sorted(PERSONAL),
 )
 
@@ -90,13 +94,14 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # Runs the shop's daily work; not its staff, domains, payment set-up, keys, webhooks
     # or settings, nor a customer's whole data (its download and erasure: the owner's).
     "manager": OVERVIEW
-    | _both("products", "orders", "discounts", "content")
+    | _both("products", "orders", "discounts", "content", "reviews")
     | _read("customers", "payments"),
-    "catalog_editor": OVERVIEW | _both("products", "content") | _read("discounts"),
+    "catalog_editor": OVERVIEW | _both("products", "content", "reviews") | _read("discounts"),
     "fulfilment": OVERVIEW | _both("orders") | _read("products"),
-    "support": OVERVIEW | _read("orders", "customers", "products", "discounts", "content"),
+    "support": OVERVIEW
+    | _read("orders", "customers", "products", "discounts", "content", "reviews"),
     "read_only": OVERVIEW
-    | _read("products", "orders", "customers", "discounts", "content", "payments"),
+    | _read("products", "orders", "customers", "discounts", "content", "payments", "reviews"),
 }
 STAFF_ROLES = tuple(ROLE_PERMISSIONS)  # every dashboard role, owner first
 CUSTOMER = "customer"

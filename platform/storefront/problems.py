@@ -16,6 +16,7 @@ class Conflict(StrEnum):
     """Why a well-formed change meets the state it would change (409). A contract:
     members are added, never renamed."""
 
+    ALREADY_REVIEWED = "already_reviewed"
     ALREADY_SIGNED_IN = "already_signed_in"
     ADDRESS_BOOK_FULL = "address_book_full"
     CART_CHANGED = "cart_changed"

@@ -410,6 +410,8 @@ SCOPE_LABELS = {
     "customers:read": _l("Read customer accounts"),
     "webhooks:read": _l("Read webhook endpoints"),
     "webhooks:write": _l("Add, change and remove webhook endpoints"),
+    "reviews:read": _l("Read every review, waiting and hidden ones too"),
+    "reviews:write": _l("Publish, hide, answer and delete reviews"),
     "cart:read": _l("Read its owner's own cart"),
     "cart:write": _l("Fill its owner's own cart"),
     "checkout:write": _l("Place orders as its owner"),

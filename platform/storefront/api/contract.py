@@ -151,6 +151,7 @@ PATH_SCHEMAS: dict[str, Schema] = {
             "address_id",
             "webhook_id",
             "card_id",
+            "review_id",
         )
     },
 }

@@ -38,10 +38,12 @@ TAGS = (
     "checkout",
     "orders",
     "account",
+    "reviews",
     "admin: catalog",
     "admin: orders",
     "admin: customers",
     "admin: webhooks",
+    "admin: reviews",
     "meta",
 )
 

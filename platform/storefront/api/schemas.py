@@ -26,6 +26,7 @@ from ..listing import MAX_ID
 from ..orders.models import STATUSES
 from ..problems import ErrorCode
 from ..webhooks.models import EVENTS
+from .review_schemas import REVIEW_MODELS
 
 # The one email rule (storefront.emails), as registration applies it: what it refuses
 # beyond the format (a special-use domain such as .test) is a 422 naming the field.
@@ -967,4 +968,5 @@ DOCUMENTED: tuple[type[BaseModel], ...] = (
     GiftCardMovement,
     GiftCardIn,
     IssuedGiftCard,
+    *REVIEW_MODELS,
 )

@@ -151,6 +151,11 @@ class Product(Model, TenantScoped):
     # What search engines show (storefront.seo); empty: made from the title and description.
     meta_title: Mapped[str | None] = mapped_column(String(200))
     meta_description: Mapped[str | None] = mapped_column(String(320))
+    # The published reviews (storefront.reviews): how many and the sum of their ratings,
+    # moved in the same transaction as a review is published, hidden or deleted, so a
+    # listing shows the average without reading a review.
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     categories: Mapped[list[Category]] = relationship(
         secondary=product_categories,

@@ -174,6 +174,8 @@ _PRODUCT_PAGE = _ACTIVE_BY_SLUG.options(
         Product.options,
         Product.meta_title,
         Product.meta_description,
+        Product.rating_count,
+        Product.rating_total,
         Product.tenant_id,
     ),
     contains_eager(Product.categories).load_only(

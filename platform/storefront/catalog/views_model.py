@@ -93,6 +93,9 @@ class ProductView(SafeView):
     meta_title: str = ""
     meta_description: str = ""
     category_slugs: tuple[str, ...] = ()  # beside ``categories``: the breadcrumb's links
+    # Published reviews (storefront.reviews): how many, and their average, e.g. "4.5".
+    rating_count: int = 0
+    rating_average: str = ""
 
     @property
     def main_image(self) -> ImageView:
@@ -255,7 +258,20 @@ def view(product: Product, full: bool = False, variant_id: int | None = None) ->
         meta_title=product.meta_title or "",
         meta_description=product.meta_description or "",
         category_slugs=tuple(c.slug for c in product.categories),
+        rating_count=product.rating_count or 0,
+        rating_average=rating_average(product.rating_count, product.rating_total),
     )
+
+
+def rating_average(count: int | None, total: int | None) -> str:
+    """The average of ``count`` ratings summing to ``total``, to one decimal ("" for none).
+
+    Rounded half up on the exact fraction (4.25 is "4.3"), so every page and the API agree.
+    """
+    if not count:
+        return ""
+    tenths = (20 * (total or 0) + count) // (2 * count)  # round(10 * total / count), half up
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 def _selected(variants: tuple[VariantView, ...], wanted: int | None) -> VariantView | None:
@@ -273,6 +289,7 @@ __all__ = [
     "VariantView",
     "image_view",
     "option_views",
+    "rating_average",
     "variant_label",
     "view",
 ]

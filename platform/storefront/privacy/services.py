@@ -16,7 +16,9 @@ What stays, on purpose: an order's number, lines, amounts, country (taxes are du
 where it was delivered) and language; a discount code's per-customer count, which
 holds a keyed digest of the address (``discounts.customer_key``), never the address; a
 gift card sent to them keeps its balance and ledger (whoever has the code may spend
-it) but loses their address.
+it) but loses their address; the person's product reviews, with their rating and words but without their account or
+name (what named them in the words is scrubbed like the outbox), so the shop's figures
+and other shoppers' reading stay true.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ..orders.models import Order
 from ..orders.refunds import Refund
 from ..outbox.models import DEAD, PENDING, SENDING, OutboxMessage
 from ..reminders import services as reminders
+from ..reviews import services as reviews
 from ..tenancy.context import current_tenant
 from ..tenancy.models import utcnow
 from ..transfers.services import expire_files
@@ -146,6 +149,7 @@ def person_data(email: str) -> Iterator[str]:
         # The address and consents kept for cart reminders (storefront.reminders).
         "cart_reminders": reminders.person_data(email),
         "gift_cards": _gift_cards_json(email),
+        "reviews": [],
     }
     if user is not None:
         head["account"] = {
@@ -170,6 +174,7 @@ def person_data(email: str) -> Iterator[str]:
             ],
         }
         head["consents"] = {"order_mails": user.order_mails} if user.order_mails is not None else {}
+        head["reviews"] = reviews.person_reviews(user.id)
         head["addresses"] = [
             {
                 "name": a.name,
@@ -349,6 +354,8 @@ def erase(email: str) -> Erased:
     _anonymise(ids, values)
     audit.erase_values(values)  # the trail keeps its hashes, not their values
     _forget_gift_card_recipient(email, values)
+    if user_id is not None:  # the words stay, without their author (docs/decisions.md)
+        reviews.anonymise(user_id, lambda text: scrub(text, values))
     figures = CustomerTotal.email == email
     if user_id is not None:
         figures = or_(figures, CustomerTotal.user_id == user_id)

@@ -8,6 +8,7 @@ from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from flask import Blueprint, Flask, Response, abort, current_app, request, url_for
+from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, NotFound
@@ -16,6 +17,7 @@ from ..caching import shop_cached
 from ..catalog.money import shop_currency, to_major
 from ..errors import http_error
 from ..i18n import url_tags
+from ..reviews.views_model import product_reviews
 from ..tenancy.context import current_tenant, current_tenant_or_none
 from ..tenancy.request_hooks import shop_base_url
 from ..themes import add_safe_globals, static_url
@@ -225,7 +227,43 @@ def _product_data(item: Any, url: str, image: str) -> dict[str, Any]:
     }
     if image:
         data["image"] = [image]
+    data.update(_rating_data(item))
     return data
+
+
+def _rating_data(item: Any) -> dict[str, Any]:
+    """``aggregateRating`` and the newest ``review``s once the product has published
+    reviews (the page's own: the same request reads them once, ``product_reviews``)."""
+    count = getattr(item, "rating_count", 0)
+    if not count:
+        return {}
+    shown = product_reviews(item.id, count, item.rating_average)
+    return {
+        "aggregateRating": {
+            "@type": "AggregateRating",
+            "ratingValue": item.rating_average,
+            "reviewCount": count,
+            "bestRating": 5,
+            "worstRating": 1,
+        },
+        "review": [
+            {
+                "@type": "Review",
+                "reviewRating": {
+                    "@type": "Rating",
+                    "ratingValue": review.rating,
+                    "bestRating": 5,
+                    "worstRating": 1,
+                },
+                "author": {"@type": "Person", "name": review.author or _("A shopper")},
+                "datePublished": review.iso_date,
+                **({"name": review.title} if review.title else {}),
+                **({"reviewBody": review.body} if review.body else {}),
+                **({"inLanguage": review.lang} if review.lang else {}),
+            }
+            for review in shown.reviews
+        ],
+    }
 
 
 def _breadcrumbs(product: Any, category: Any = None) -> dict[str, Any]:

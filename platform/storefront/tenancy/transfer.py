@@ -308,6 +308,8 @@ DATA_TABLES = frozenset(
         "audit_entries",
         "audit_heads",
         "gift_card_movements",  # the cards' ledgers
+        "reviews",  # shoppers' reviews, tied to their imported orders and accounts
+        "review_settings",  # whether new reviews publish at once
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024
