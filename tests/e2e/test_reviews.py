@@ -55,7 +55,11 @@ def _login(page, base: str, email: str, password: str) -> None:
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_a_shopper_reviews_the_owner_publishes_the_page_shows_it(
-    browser, live_server, axe_source, viewport, screenshots
+    browser,
+    live_server,
+    axe_source,
+    viewport,
+    screenshots,  # noqa: F811  (the fixture)
 ):
     base = f"http://acme.localhost:{live_server.port}"
     slug = _bought(live_server, "acme", "ACME-GAD-MAGNET")

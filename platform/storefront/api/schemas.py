@@ -127,6 +127,10 @@ class Product(BaseModel):
     variants: list[Variant] = Field(
         description="Each combination of the options; a cart line needs one of them."
     )
+    rating_count: int = Field(description="Its published reviews (GET .../reviews lists them).")
+    rating_average: str | None = Field(
+        description='Their average rating to one decimal, e.g. "4.5"; null without reviews.'
+    )
 
 
 class AdminOption(BaseModel):

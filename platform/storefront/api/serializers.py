@@ -20,7 +20,7 @@ from ..catalog.models import Product as ProductRow
 from ..catalog.models import ProductImage as ImageRow
 from ..catalog.models import Variant as VariantRow
 from ..catalog.money import shop_currency, shop_money
-from ..catalog.views_model import image_view, option_views, variant_label
+from ..catalog.views_model import image_view, option_views, rating_average, variant_label
 from ..extensions import db
 from ..i18n import current_locale, localized
 from ..listing import Page
@@ -131,6 +131,8 @@ def _product_fields(row: ProductRow) -> dict[str, Any]:
         "images": images,
         "options": options,
         "variants": variants,
+        "rating_count": row.rating_count or 0,
+        "rating_average": rating_average(row.rating_count, row.rating_total) or None,
     }
 
 

@@ -31,6 +31,7 @@ from ..caching import invalidate_shop_cache
 from ..catalog.models import Product
 from ..extensions import db
 from ..orders.models import Order, OrderLine
+from ..shared import SafeView
 from ..tenancy.models import utcnow
 from .models import (
     AUTHOR_MAX,
@@ -86,8 +87,8 @@ def set_auto_publish(value: bool) -> None:
 
 
 @dataclass(frozen=True)
-class Reviewable:
-    """A line of the shopper's orders they may still review."""
+class Reviewable(SafeView):
+    """A line of the shopper's orders they may still review (plain values: pages show it)."""
 
     line_id: int
     product_id: int
@@ -98,9 +99,11 @@ class Reviewable:
     ordered_at: datetime
 
 
-def _eligible_lines(user_id: int) -> Any:
+def _eligible_lines(user_id: int, *columns: Any) -> Any:
+    """The shopper's order lines that may be reviewed (any state of review)."""
     return (
-        select(OrderLine, Order.number, Order.created_at, Product.slug)
+        select(*(columns or (OrderLine, Order.number, Order.created_at, Product.slug)))
+        .select_from(OrderLine)
         .join(Order, and_(Order.id == OrderLine.order_id, Order.tenant_id == OrderLine.tenant_id))
         .join(
             Product,
@@ -141,8 +144,7 @@ def reviewable_line(user_id: int, line_id: int) -> Reviewable:
 def line_for_product(user_id: int, product_id: int) -> Reviewable:
     """The shopper's oldest purchase of the product that is not reviewed yet."""
     lines = db.session.scalars(
-        _eligible_lines(user_id)
-        .with_only_columns(OrderLine.id)
+        _eligible_lines(user_id, OrderLine.id)
         .where(OrderLine.product_id == product_id)
         .order_by(OrderLine.id)
         .limit(50)
