@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_accessibility import VIEWPORTS, _audit, axe_source  # noqa: F401  (fixture)
+from tests.e2e import test_accessibility as accessibility
 
 pytestmark = pytest.mark.e2e
+axe_source = accessibility.axe_source  # the fixture: axe-core, installed once
+VIEWPORTS, _audit = accessibility.VIEWPORTS, accessibility._audit
 
 EMAIL = "reviewer@example.com"
 PASSWORD = "a-long-reviewer-password"
@@ -59,7 +61,7 @@ def test_a_shopper_reviews_the_owner_publishes_the_page_shows_it(
     live_server,
     axe_source,
     viewport,
-    screenshots,  # noqa: F811  (the fixture)
+    screenshots,
 ):
     base = f"http://acme.localhost:{live_server.port}"
     slug = _bought(live_server, "acme", "ACME-GAD-MAGNET")
