@@ -530,3 +530,34 @@ def test_erasure_keeps_the_words_without_their_author_and_the_export_has_them(ap
     assert figures(app, shop) == (1, 5)
     page = client.get("/p/anvil", headers=host(shop)).text
     assert "By a shopper" in page and "Ada L." not in page
+
+
+# The shop archive ---------------------------------------------------------------------------
+
+
+def test_an_exported_shop_brings_its_reviews_and_figures(app, client, runner, shop, tmp_path):
+    line = bought(app, shop, SHOPPER)
+    login(client, shop, SHOPPER)
+    write(client, shop, line, rating="4", body="Travels well.")
+    publish_all(app, shop)
+    with app.app_context(), tenant_context(shop):
+        reviews.set_auto_publish(True)
+        db.session.commit()
+    archive = tmp_path / "acme.tar.gz"
+    assert runner.invoke(["export", "acme", "-o", str(archive)]).exit_code == 0
+    result = runner.invoke(["import", str(archive), "--as", "copy", "--domain", "copy.test"])
+    assert result.exit_code == 0, result.output
+    from storefront.tenancy.registry import context_for
+
+    copy = context_for("copy")
+    with app.app_context(), tenant_context(copy):
+        review = db.session.scalar(select(Review))
+        line_row = db.session.get(OrderLine, review.order_line_id)
+        product = db.session.get(Product, review.product_id)
+        user = db.session.get(User, review.user_id)
+        assert review.body == "Travels well." and review.status == "published"
+        assert line_row is not None and product.slug == "anvil" and user.email == SHOPPER
+        assert (product.rating_count, product.rating_total) == (1, 4)
+        assert reviews.auto_publish() is True
+    page = client.get("/p/anvil", headers={"Host": "copy.test"})
+    assert "Travels well." in page.text

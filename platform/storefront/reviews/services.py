@@ -168,6 +168,8 @@ def line_for_product(user_id: int, product_id: int) -> Reviewable:
 def clean_text(value: str | None, limit: int, what: str) -> str:
     """Text as the shopper wrote it, trimmed, without control characters; bounded."""
     text = _CONTROL.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
+    # A lone surrogate (JSON can spell one) is no text any database stores: "?" instead.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     if len(text) > limit:
         raise ReviewError(_("%(what)s may be at most %(num)s characters.", what=what, num=limit))
     return text
@@ -246,9 +248,13 @@ def set_state(review: Review, state: str) -> bool:
     if state not in STATES:
         raise ReviewError(_("Unknown review state."))
     db.session.flush()
-    db.session.refresh(review)  # the state as the database has it now
-    before = review.status
-    if before == state:
+    # The state as the database has it now, the row locked until the commit (a locking
+    # read sees the latest commit, not the transaction's snapshot): a delete or a second
+    # move that follows in this transaction works from it.
+    before = db.session.scalar(
+        select(Review.status).where(Review.id == review.id).with_for_update()
+    )
+    if before is None or before == state:
         return False
     now = utcnow()
     values: dict[str, Any] = {"status": state, "updated_at": now}
