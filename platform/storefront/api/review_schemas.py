@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..listing import MAX_ID
-from ..reviews.models import BODY_MAX, REPLY_MAX, STATES, TITLE_MAX
+from ..reviews.models import BODY_MAX, REPLY_MAX, TITLE_MAX
 
-ReviewState = StrEnum("ReviewState", {state: state for state in STATES})  # type: ignore[misc]
+ReviewState = Literal["pending", "published", "hidden"]  # reviews.models.STATES
 Rating = Annotated[int, Field(ge=1, le=5, description="Stars, 1 to 5.")]
 
 
