@@ -67,13 +67,17 @@ def seed_reviews(slug: str) -> int:
     if slug not in DEMO_REVIEWS or db.session.scalar(select(Review.id).limit(1)) is not None:
         return 0
     added = 0
+    settings = current_tenant().settings
     for index, (name, items) in enumerate(DEMO_REVIEWS[slug], start=1):
         email = f"{name.split()[0].lower()}@{slug}.example.com"
         user = find_user(email) or create_user(
             email, DEMO_SHOPPER_PASSWORD, roles=["customer"], name=name
         )
-        products = [(product_by_sku(sku), item) for sku, *item in items]
-        chosen = [(p, item) for p, item in products if p is not None]
+        chosen = [
+            (product, (rating, title, body, published))
+            for sku, rating, title, body, published in items
+            if (product := product_by_sku(sku)) is not None
+        ]
         if not chosen:
             continue
         total = sum(p.price for p, _item in chosen)
@@ -90,7 +94,7 @@ def seed_reviews(slug: str) -> int:
             shipping=0,
             subtotal=total,
             total=total,
-            currency=current_tenant().settings.currency if current_tenant().settings else "USD",
+            currency=settings.currency if settings else "USD",
             payment_method="bank_transfer",
             status="delivered",
         )

@@ -265,7 +265,7 @@ def set_state(review: Review, state: str) -> bool:
         .where(Review.id == review.id, Review.status == before)
         .values(**values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     if not moved:  # another moderator moved it first: their move counted
         db.session.refresh(review)
         return False
