@@ -560,3 +560,27 @@ def test_an_exported_shop_brings_its_reviews_and_figures(app, client, runner, sh
         assert reviews.auto_publish() is True
     page = client.get("/p/anvil", headers={"Host": "copy.test"})
     assert "Travels well." in page.text
+
+
+def test_the_demo_shops_have_reviews(app, client):
+    import shutil
+    from pathlib import Path
+
+    from storefront.demo import provision_demo
+    from storefront.tenancy.registry import context_for
+    from tests.fixtures.app import REPO
+
+    for slug in ("acme", "globex"):
+        shutil.copytree(REPO / "tenants" / slug, Path(app.config["TENANTS_DIR"]) / slug)
+    with app.app_context():
+        said = list(provision_demo())
+        assert any("demo reviews added to acme" in line for line in said)
+        again = list(provision_demo())  # idempotent: none added twice
+        assert not any("demo reviews" in line for line in again)
+        with tenant_context(context_for("acme")):
+            anvil = db.session.scalar(select(Product).where(Product.sku == "ACME-ANV-50"))
+            assert (anvil.rating_count, anvil.rating_total) == (2, 9)
+            assert reviews.recount(anvil.id) == (2, 9)
+            assert reviews.pending_count() == 1
+    page = client.get(f"/p/{anvil.slug}", headers={"Host": "acme.localhost"})
+    assert "Fell exactly where planned." in page.text and "Rated 4.5 out of 5" in page.text
