@@ -106,6 +106,7 @@ REFUSED_BY_RULES = (
     "addAddress",  # an address its country's rules refuse (a postal code, a missing state)
     "changeAddress",
     "issueGiftCard",  # a recipient's address in a reserved domain
+    "createProductReview",  # a review with more web addresses than a review may hold (spam)
 )
 
 

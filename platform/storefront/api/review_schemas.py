@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..catalog.schemas import WHOLE
 from ..listing import MAX_ID
 from ..reviews.models import BODY_MAX, REPLY_MAX, TITLE_MAX
 
 ReviewState = Literal["pending", "published", "hidden"]  # reviews.models.STATES
-Rating = Annotated[int, Field(ge=1, le=5, description="Stars, 1 to 5.")]
+Rating = Annotated[int, Field(ge=1, le=5, description="Stars, 1 to 5."), WHOLE]
 
 
 class Review(BaseModel):
@@ -55,7 +56,7 @@ class ReviewIn(BaseModel):
     rating: Rating
     title: str = Field(default="", max_length=TITLE_MAX)
     body: str = Field(default="", max_length=BODY_MAX)
-    order_line_id: Annotated[int, Field(ge=1, le=MAX_ID)] | None = Field(
+    order_line_id: Annotated[int, Field(ge=1, le=MAX_ID), WHOLE] | None = Field(
         default=None,
         description="Which purchase it reviews; without it, the oldest one not reviewed yet.",
     )
