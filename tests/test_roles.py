@@ -110,6 +110,7 @@ SAMPLES = {
     "index": 0,
     "code": "DE",
     "redirect_id": 1,
+    "review_id": 1,
     "invitation_id": None,
     "fmt": "csv",
 }

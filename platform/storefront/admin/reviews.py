@@ -96,15 +96,26 @@ def _review(review_id: int) -> Review:
     return found
 
 
-@bp.route("/<int:review_id>/<any(publish, hide):action>", methods=["POST"])
-@permission("reviews")
-def moderate(review_id: int, action: str) -> ResponseReturnValue:
-    """Publish or hide a review; the product's figures follow."""
+def _moderate(review_id: int, action: str) -> ResponseReturnValue:
     if not ConfirmForm(prefix="confirm").validate_on_submit():
         abort(400)
     unit_of_work(lambda: reviews.set_state(_review(review_id), ACTIONS[action]))
     flash(_("Review published.") if action == "publish" else _("Review hidden."), "success")
     return _back()
+
+
+@bp.route("/<int:review_id>/publish", methods=["POST"])
+@permission("reviews")
+def publish(review_id: int) -> ResponseReturnValue:
+    """Publish a review; its product's count and average follow."""
+    return _moderate(review_id, "publish")
+
+
+@bp.route("/<int:review_id>/hide", methods=["POST"])
+@permission("reviews")
+def hide(review_id: int) -> ResponseReturnValue:
+    """Hide a review; a published one leaves its product's figures."""
+    return _moderate(review_id, "hide")
 
 
 @bp.route("/<int:review_id>/reply", methods=["POST"])
