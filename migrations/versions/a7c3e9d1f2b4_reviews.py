@@ -7,7 +7,7 @@ reviews, moved with every publish, hide and delete: listings read them, never th
 reviews. Existing products start at zero (there are no reviews yet).
 
 Revision ID: a7c3e9d1f2b4
-Revises: a7c3e9f1d2b4
+Revises: 45fbe74e00c7
 Create Date: 2026-12-07 23:40:00.000000
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "a7c3e9d1f2b4"
-down_revision = "a7c3e9f1d2b4"
+down_revision = "45fbe74e00c7"
 branch_labels = None
 depends_on = None
 

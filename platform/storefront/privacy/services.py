@@ -16,9 +16,9 @@ What stays, on purpose: an order's number, lines, amounts, country (taxes are du
 where it was delivered) and language; a discount code's per-customer count, which
 holds a keyed digest of the address (``discounts.customer_key``), never the address; a
 gift card sent to them keeps its balance and ledger (whoever has the code may spend
-it) but loses their address; the person's product reviews, with their rating and words but without their account or
-name (what named them in the words is scrubbed like the outbox), so the shop's figures
-and other shoppers' reading stay true.
+it) but loses their address; the person's product reviews, with their rating and
+words but without their account or name (what named them in the words is scrubbed like
+the outbox), so the shop's figures and other shoppers' reading stay true.
 """
 
 from __future__ import annotations
