@@ -111,6 +111,7 @@ SAMPLES = {
     "code": "DE",
     "redirect_id": 1,
     "review_id": 1,
+    "card_id": 1,
     "invitation_id": None,
     "fmt": "csv",
 }
