@@ -176,6 +176,7 @@ _PRODUCT_PAGE = _ACTIVE_BY_SLUG.options(
         Product.meta_description,
         Product.rating_count,
         Product.rating_total,
+        Product.gift_card,
         Product.tenant_id,
     ),
     contains_eager(Product.categories).load_only(

@@ -6,12 +6,15 @@ import hashlib
 from html import escape
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from .. import metrics
-from ..caching import shop_cached
+from ..caching import shop_cached, shop_key
 from ..errors import error_page
+from ..extensions import cache
 from ..i18n import localized
 from ..listing import page_number
 from ..tenancy.context import current_tenant
@@ -125,8 +128,26 @@ def product(slug: str) -> str:
     return render_template(
         "catalog/product.html",
         product=services.view(found, full=True, variant_id=variant_id),
-        related=related.related(found.id),  # bought together, else its category's newest
+        related_section=_related_section(found.id),
     )
+
+
+RELATED_SECONDS = 300
+
+
+def _related_section(product_id: int) -> Markup:
+    """Others bought with the product, else its category's newest (catalog.related),
+    rendered once per shop, language and catalog state: up to five statements a page
+    otherwise. Kept under the shop's content token, so a catalog write shows at once; new
+    pairs from paid orders show within ``RELATED_SECONDS``."""
+    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):  # edits at once
+        return Markup(render_template("catalog/_related.html", related=related.related(product_id)))  # noqa: S704
+    key = shop_key(f"related:{product_id}:{get_locale()}")
+    html = cache.get(key)
+    if not isinstance(html, str):
+        html = render_template("catalog/_related.html", related=related.related(product_id))
+        cache.set(key, html, timeout=RELATED_SECONDS)
+    return Markup(html)  # noqa: S704 - rendered by the shop's own (autoescaping) templates
 
 
 @bp.route("/p/<slug>/image.svg")
