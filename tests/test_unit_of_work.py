@@ -132,6 +132,8 @@ ALLOWED = {
     "catalog/demo.py": "the demo catalog's seeding commits its batches",
     "accounts/mail.py": "an after_this_request hook: commits the request's own transaction "
     "for Flask-Security views that commit nothing themselves",
+    "accounts/invitation_views.py": "the staff invitation's pages: views that own their "
+    "requests (accepting signs the person in through Flask-Security's hooks)",
     "accounts/sessions.py": "Flask-Security's session hooks (sign-in/out) own their requests",
     "accounts/tokens.py": "Flask-Security's request loader: an API key's last use, "
     "committed at once, apart from the request's work",

@@ -109,12 +109,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("review_settings")
-    with op.batch_alter_table("reviews", schema=None) as batch_op:
-        batch_op.drop_index("ix_reviews_user")
-        batch_op.drop_index("ix_reviews_newest")
-        batch_op.drop_index("ix_reviews_state")
-        batch_op.drop_index("ix_reviews_product_state")
-    op.drop_table("reviews")
+    op.drop_table("reviews")  # its indexes go with it (MariaDB keeps a foreign key's)
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_column("rating_total")
         batch_op.drop_column("rating_count")

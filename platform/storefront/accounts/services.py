@@ -149,7 +149,7 @@ def keep_an_owner(user: User) -> None:
     db.session.scalar(select(Role.id).where(Role.name == "owner").with_for_update())
     others = db.session.scalar(
         select(func.count(User.id)).where(
-            User.roles.any(Role.name == "owner"), User.active.is_(True), User.id != user.id
+            User.roles.any(Role.name == "owner"), User.active == true(), User.id != user.id
         )
     )
     if not others:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from flask_babel import gettext as _
 from flask_security import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -69,13 +70,15 @@ def _cursor() -> reviews.Cursor | None:
     try:
         return reviews.parse_cursor(request.args.get("cursor"))
     except reviews.ReviewError:
-        raise ApiError(400, "cursor is not one this API gave out: use meta.next_cursor.") from None
+        raise ApiError(
+            400, _("cursor is not one this API gave out: use meta.next_cursor.")
+        ) from None
 
 
 def _product(slug: str) -> Any:
     found = catalog.get_product(slug) if len(slug) <= 120 else None
     if found is None:
-        raise ApiError(404, "No such product.")
+        raise ApiError(404, _("No such product."))
     return found
 
 
@@ -141,7 +144,9 @@ def create_review(slug: str) -> tuple[Response, int, dict[str, str]]:
     try:
         count_review(user.id)
     except TooManyReviews as busy:
-        raise ApiError(429, f"Too many reviews: try again in {busy.retry_after} s.") from None
+        raise ApiError(
+            429, _("Too many reviews: try again in %(seconds)s s.", seconds=busy.retry_after)
+        ) from None
     try:
         row = unit_of_work(
             lambda: reviews.create_review(
@@ -159,10 +164,12 @@ def create_review(slug: str) -> tuple[Response, int, dict[str, str]]:
 
 def _refusal(exc: reviews.ReviewError) -> ApiError:
     if exc.code == "already_reviewed":
-        return ApiError(409, "This purchase has a review already.", code=Conflict.ALREADY_REVIEWED)
+        return ApiError(
+            409, _("This purchase has a review already."), code=Conflict.ALREADY_REVIEWED
+        )
     if exc.code == "not_a_buyer":
         return ApiError(
-            403, "Only a buyer can review a product, once the order is paid.", code="forbidden"
+            403, _("Only a buyer can review a product, once the order is paid."), code="forbidden"
         )
     return ApiError(422, str(exc), fields={"body": [str(exc)]})
 
@@ -201,7 +208,7 @@ def admin_reviews() -> Response:
 def _review(review_id: int) -> Review:
     row = reviews.get_review(review_id)
     if row is None:
-        raise ApiError(404, "No such review.")
+        raise ApiError(404, _("No such review."))
     return row
 
 
