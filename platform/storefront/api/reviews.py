@@ -22,6 +22,7 @@ from ..problems import Conflict
 from ..reviews import services as reviews
 from ..reviews.limits import TooManyReviews, count_review
 from ..reviews.models import Review
+from . import serializers as out
 from .access import public, requires_scope
 from .admin import staff
 from .contract import CURSOR, LOCATION, envelope, in_query, init_contract, operation, page_of, ref
@@ -37,7 +38,8 @@ init_contract(bp)
 
 
 def _when(value: Any) -> Any:
-    return value.isoformat() if value is not None else None
+    """A moment in UTC as the API writes every timestamp (serializers.when: a trailing Z)."""
+    return out.when(value) if value is not None else None
 
 
 def review_data(row: Review, slug: str) -> dict[str, Any]:
