@@ -107,6 +107,9 @@ REFUSED_BY_RULES = (
     "changeAddress",
     "issueGiftCard",  # a recipient's address in a reserved domain
     "createProductReview",  # a review with more web addresses than a review may hold (spam)
+    # An Idempotency-Key the run already sent with another body (the same refund key for
+    # another amount): refused, key_reused, as the IETF idempotency-key draft has it.
+    "refundOrder",
 )
 
 
@@ -167,6 +170,12 @@ def _run(app, headers: dict[str, str], role: str) -> tuple[list[str], int]:
     return problems, cases
 
 
+def _status(event: Any, case_id: str) -> int | None:
+    interaction = event.recorder.interactions.get(case_id)
+    response = getattr(interaction, "response", None)
+    return getattr(response, "status_code", None)
+
+
 def _failures(event: Any) -> list[str]:
     found = []
     for case_id, nodes in event.recorder.checks.items():
@@ -177,7 +186,10 @@ def _failures(event: Any) -> list[str]:
                 found.append(
                     f"{case.operation.label} [{node.name}] {failure.title}: "
                     f"{(failure.message or '')[:400]} query={case.query} "
-                    f"if-match={(case.headers or {}).get('If-Match')} body={str(case.body)[:500]}"
+                    f"if-match={(case.headers or {}).get('If-Match')} "
+                    f"idempotency-key={(case.headers or {}).get('Idempotency-Key')} "
+                    f"status={_status(event, case_id)} "
+                    f"body={str(case.body)[:500]}"
                     f"  e.g. {case.formatted_path}"[:600]
                 )
     return found
