@@ -38,6 +38,7 @@ from .api.root import bp as api_root_bp
 from .api.views import bp as api_v1_bp
 from .api.webhooks import bp as api_webhooks_bp
 from .audit import init_audit
+from .billing.views import bp as billing_bp
 from .caching import init_page_cache
 from .cart.views import bp as cart_bp
 from .catalog.views import bp as catalog_bp
@@ -190,6 +191,7 @@ def init_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(platform_bp)
+    app.register_blueprint(billing_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_root_bp)
     app.register_blueprint(api_v1_bp)

@@ -313,6 +313,8 @@ class PageCache:
         ctx = record.tenant
         if ctx is None or not record.is_primary or ctx.status != "active" or not ctx.settings:
             return None
+        if ctx.closed_for_billing:  # its closed page (503) is Flask's to answer, never kept
+            return None
         if ctx.database != self.app.config["DATABASE_NAME"]:  # not served here: Flask says so
             return None
         cookies = parse_cookie(environ)

@@ -98,6 +98,13 @@ class Defaults:
     WEB_PROCESSES: int | None = None
     # Stripe's API address: its own by default; the tests point it at a local fake.
     STRIPE_API_BASE: str | None = None
+    # Billing of shops by the platform (storefront.billing, docs/operators.md): the
+    # platform's own Stripe secret key and its webhook endpoint's signing secret (none:
+    # no billing, every shop as before), the days a shop stays open after a failed
+    # payment, and where an owner returns from Stripe's hosted pages.
+    BILLING_STRIPE_SECRET_KEY: str | None = None
+    BILLING_STRIPE_WEBHOOK_SECRET: str | None = None
+    BILLING_GRACE_DAYS = 7
     # Custom domains (tenancy/verification.py): what a shop's domain must point at, the
     # resolver to ask ("host:port"; the system's when None), how long a domain whose
     # records broke keeps serving before it lapses, and how long an unproven claim holds

@@ -77,15 +77,24 @@ def _template_context() -> dict[str, Any]:
     }
 
 
-_SHOP_VIEWS: dict[tuple[str, int, str, str, str], ShopView] = {}
+_SHOP_VIEWS: dict[tuple[str, int, str, str, str, str, str | None], ShopView] = {}
 _SHOP_VIEWS_MAX = 20_000
 
 
 def _shop_view(ctx: TenantContext) -> ShopView:
     """The shop as every page shows it: the same for a shop, its cache generation (a
-    settings edit moves it), its status, its primary domain and the language, so it is
-    built once per worker for each. (A plain dict: atomic under threads.)"""
-    key = (ctx.uid, ctx.cache_generation, current_locale(), ctx.status, ctx.primary_host)
+    settings edit moves it), its status, its primary domain, the language and its
+    billing state (the dashboard's banner), so it is built once per worker for each.
+    (A plain dict: atomic under threads.)"""
+    key = (
+        ctx.uid,
+        ctx.cache_generation,
+        current_locale(),
+        ctx.status,
+        ctx.primary_host,
+        ctx.billing_state,
+        ctx.billing_until,
+    )
     view = _SHOP_VIEWS.get(key)
     if view is None:
         if len(_SHOP_VIEWS) >= _SHOP_VIEWS_MAX:

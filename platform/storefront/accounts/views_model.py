@@ -73,6 +73,10 @@ class ShopView(SafeView):
     free_shipping_from: str = ""
     # Suspended: its pages show the notice, without links into the closed shop.
     closed: bool = False
+    # Billing (storefront.billing): past_due (in grace until ``billing_until``, a date),
+    # closed or suspended for non-payment; the dashboard's banner reads them.
+    billing_state: str = ""
+    billing_until: str = ""
 
     @classmethod
     def of(cls, ctx: TenantContext) -> ShopView:
@@ -98,6 +102,8 @@ class ShopView(SafeView):
             locale=current_locale(),
             free_shipping_from=_free_shipping_from(),
             closed=ctx.status == "suspended",
+            billing_state=ctx.billing_state,
+            billing_until=(ctx.billing_until or "")[:10],
         )
 
 

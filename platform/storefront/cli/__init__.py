@@ -6,6 +6,7 @@ import typer
 
 from . import (
     audit,
+    billing,
     cache,
     catalog,
     data,
@@ -37,6 +38,7 @@ shops.register(app)
 audit.register(app)
 usage.register(app)
 plans_cmds.register(app)
+billing.register(app)
 data.register(app)
 ops.register(app)
 app.add_typer(domains.app, name="domain")

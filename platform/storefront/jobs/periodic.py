@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import metrics
 from ..audit import services as audit
+from ..billing import services as billing
 from ..catalog import search
 from ..catalog.models import Product
 from ..db import unit_of_work
@@ -104,6 +105,17 @@ def release_unpaid_orders() -> None:
     orders.release_unpaid()
 
 
+def billing_dunning() -> None:
+    """Close a shop to shoppers once its grace period after a failed payment is over
+    (storefront.billing). Reads the bound context first: a shop in good standing costs
+    no query."""
+    if current_tenant().billing_state != "past_due":
+        return
+    tenant = db.session.get(Tenant, current_tenant().id)
+    if tenant is not None:
+        billing.dunning_step(tenant)
+
+
 def recheck_domains() -> None:
     """Check the shop's custom domains again: pending ones that now prove themselves
     serve; verified ones whose records are gone fail, then lapse after the grace period
@@ -182,6 +194,7 @@ TASKS = (
     Task("low-stock-digest", 86_400, low_stock_digest),
     Task("release-unpaid-orders", 3_600, release_unpaid_orders),
     Task("recheck-domains", 6 * 3_600, recheck_domains),
+    Task("billing-dunning", 3_600, billing_dunning),
     Task("expire-transfer-files", 86_400, expire_transfer_files),
     Task("search-languages", 3_600, follow_search_languages),
     Task("privacy-retention", 86_400, privacy_retention),

@@ -83,6 +83,10 @@ class Plan(BaseModel):
     custom_domains: Limit | None = None
     languages: Annotated[int, Field(ge=1, le=MAX_LIMIT)] | None = None
     features: tuple[str, ...] = FEATURES
+    # Billing (storefront.billing): the platform's Stripe price of the plan (none: the
+    # plan is free, no subscription) and the days of trial a new subscription starts with.
+    stripe_price: str | None = Field(None, pattern=r"^[A-Za-z0-9_]{1,100}$")
+    trial_days: Annotated[int, Field(ge=0, le=730)] = 0
 
     @field_validator("features", mode="before")
     @classmethod

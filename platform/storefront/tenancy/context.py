@@ -41,6 +41,8 @@ class TenantContext:
     uid: str = ""  # random, never reused: what caches and sessions are bound to
     database: str = "main"  # the cluster holding its rows (Tenant.database)
     plan: str | None = None  # Tenant.plan: its plan's name (None: the default plan)
+    billing_state: str = ""  # Tenant.billing_state (storefront.billing)
+    billing_until: str | None = None  # Tenant.billing_until, ISO 8601 (UTC)
     settings: ShopSettings | None = None
     settings_error: str | None = None
     overlay: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -48,6 +50,11 @@ class TenantContext:
     @property
     def is_active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def closed_for_billing(self) -> bool:
+        """Closed to shoppers for non-payment (the owner can still sign in and pay)."""
+        return self.billing_state in ("closed", "suspended")
 
     @property
     def theme(self) -> str:

@@ -53,6 +53,13 @@ class Tenant(Model):
     # file's default plan, or no limits when there is no file. Here rather than in
     # tenant.toml: billing changes it in a transaction (docs/decisions.md).
     plan: Mapped[str | None] = mapped_column(String(63), default=None)
+    # Where the platform's billing of the shop stands (storefront.billing): "" (not
+    # billed), trialing, active, past_due (in its grace period), closed (grace over:
+    # closed to shoppers), suspended (by the operator, for non-payment) or comped. Here,
+    # with ``billing_until`` (the trial's or the grace period's end), because every
+    # request reads them through the registry: no query on the hot path.
+    billing_state: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    billing_until: Mapped[datetime | None] = mapped_column(Timestamp, default=None)
 
     domains: Mapped[list[Domain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="Domain.hostname"

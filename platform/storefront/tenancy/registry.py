@@ -56,6 +56,8 @@ def _snapshot(tenant: Tenant) -> dict[str, Any]:
         "cache_generation": tenant.cache_generation,
         "database": tenant.database,
         "plan": tenant.plan,
+        "billing_state": tenant.billing_state or "",
+        "billing_until": tenant.billing_until.isoformat() if tenant.billing_until else None,
         "primary_host": primary.hostname if primary else "",
         "hosts": [d.hostname for d in tenant.domains],
     }
@@ -80,6 +82,8 @@ def build_context(snapshot: dict[str, Any], tenants_dir: str) -> TenantContext:
         uid=snapshot["uid"],
         database=snapshot.get("database", "main"),  # snapshots cached before the column
         plan=snapshot.get("plan"),
+        billing_state=snapshot.get("billing_state") or "",  # snapshots cached before it
+        billing_until=snapshot.get("billing_until"),
         settings=settings,
         settings_error=error,
         overlay=MappingProxyType(settings.overlay() if settings else {}),

@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 
 ENVIRON_KEY = "storefront.resolution"
 # Answer on any host, with no shop: load balancers probe them by IP.
-PLATFORM_PATHS = frozenset({"/_health", "/_ready", "/_tls/ask", "/_metrics"})
+# The platform's own endpoints: no shop is bound (billing's webhook names its shop).
+PLATFORM_PATHS = frozenset(
+    {"/_health", "/_ready", "/_tls/ask", "/_metrics", "/_billing/stripe/webhook"}
+)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -112,7 +115,31 @@ def bind_shop() -> ResponseReturnValue | None:
         )
     if ctx.settings is None:
         return platform_error(503, "This shop is being set up. Please come back soon.")
+    if ctx.closed_for_billing and not _open_while_unpaid():
+        # Closed to shoppers for non-payment (storefront.billing): the shop's own page in
+        # its look and language; its staff still sign in, and pay, in the dashboard.
+        if wants_json():
+            response = api_error(503, _("This shop is closed at the moment."), "shop_closed")
+            response.headers["Retry-After"] = "3600"
+            return response
+        return _shop_page("errors/closed.html", 503)
     return None
+
+
+def _open_while_unpaid() -> bool:
+    """What a shop closed for non-payment still serves: its look, login and logout, and
+    its whole dashboard to its staff (the billing page above all)."""
+    path = request.path
+    if request.method in ("GET", "HEAD") and (
+        path.startswith(("/static/", "/media/")) or path == "/branding.css"
+    ):
+        return True
+    if path in ("/login", "/logout") or path.startswith("/reset"):
+        return True
+    if path == "/admin" or path.startswith("/admin/"):
+        user = current_user
+        return bool(user.is_authenticated and is_staff(r.name for r in user.roles))
+    return False
 
 
 def _build_urls_for(ctx: TenantContext) -> None:

@@ -28,7 +28,11 @@ from .context import CrossTenantWrite, TenantNotBound, _all_tenants, _current
 
 SKIP_OPTION = "storefront_skip_tenant_scope"
 # The registry: the only tables that belong to the platform rather than to one shop.
-PLATFORM_TABLES = frozenset({"tenants", "domains", "registry_state"})
+# Billing (storefront.billing): the platform bills shops; its rows name a shop but
+# belong to the platform (a webhook arrives before any shop is known).
+PLATFORM_TABLES = frozenset(
+    {"tenants", "domains", "registry_state", "shop_billing", "billing_events"}
+)
 
 
 class TenantScoped:
