@@ -134,7 +134,9 @@ def _open_while_unpaid() -> bool:
         path.startswith(("/static/", "/media/")) or path == "/branding.css"
     ):
         return True
-    if path in ("/login", "/logout") or path.startswith("/reset"):
+    # Signing in, with a second factor or a passkey, and a forgotten password: the owner
+    # must reach the dashboard to pay.
+    if path in ("/login", "/logout") or path.startswith(("/reset", "/tf-", "/wan-")):
         return True
     if path == "/admin" or path.startswith("/admin/"):
         user = current_user
