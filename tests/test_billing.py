@@ -477,3 +477,21 @@ def test_without_billing_configured_nothing_changes(app, make_shop, make_user):
     assert page.status_code == 200 and 'id="billing"' not in page.text
     body = b'{"id": "evt_1", "type": "invoice.paid", "data": {"object": {}}}'
     assert post_event(app, body, {"Stripe-Signature": sign(SECRET, body)}) == 400
+
+
+def test_an_owner_sees_only_the_shops_own_invoices(app, runner, fake, shop, make_shop, make_user):
+    globex = make_shop("globex")
+    make_user(globex, "boss@example.org", roles=["owner"])
+    active_on_starter(app, runner, fake)
+    active_on_starter(app, runner, fake, "globex")
+    mine = {i["number"] for i in fake.invoices if i["customer"] == account(app).customer_id}
+    theirs = {
+        i["number"] for i in fake.invoices if i["customer"] == account(app, "globex").customer_id
+    }
+    assert mine and theirs and not mine & theirs
+    page = owner_client(app, shop).get("/admin/plan/", headers=host(shop)).text
+    assert all(n in page for n in mine) and not any(n in page for n in theirs)
+    # Globex's owner, with Acme's session cookie replayed at Globex: not signed in there.
+    client = owner_client(app, shop)
+    stolen = client.get("/admin/plan/", headers=host(globex))
+    assert stolen.status_code in (302, 401, 403) and not any(n in stolen.text for n in mine)
