@@ -429,10 +429,13 @@ def test_variants_travel_through_the_catalog_csv_and_import_into_another_shop(
     assert runner.invoke(["catalog", "export", "acme", "-o", str(exported)]).exit_code == 0
     text = exported.read_text()
     header, *lines = text.splitlines()
-    assert header.endswith("options,variant_of,values,title:de,description:de,options:de,values:de")
+    assert header.endswith(
+        "options,variant_of,values,meta_title,meta_description,"
+        "title:de,description:de,options:de,values:de,meta_title:de,meta_description:de"
+    )
     assert lines[0].startswith("SHIRT,Shirt,20.00,5,") and ",Size;Colour,,," in lines[0]
     assert ",Größe;Farbe," in lines[0]
-    assert lines[4] == "SHIRT-M-BLUE,,25.00,3,,,,,,,,,,SHIRT,M;Blue,,,,M;Blau"
+    assert lines[4] == "SHIRT-M-BLUE,,25.00,3,,,,,,,,,,SHIRT,M;Blue,,,,,,M;Blau,,"
 
     copy = make_shop("copy", settings=TOML)
     imported = runner.invoke(["catalog", "import", "copy", str(exported)])
@@ -449,7 +452,7 @@ def test_variants_travel_through_the_catalog_csv_and_import_into_another_shop(
 
     # Edited in a spreadsheet: a new size, a different stock; importing again updates.
     edited = text.replace("SHIRT-M-BLUE,,25.00,3,", "SHIRT-M-BLUE,,25.00,9,")
-    edited += "SHIRT-XL-RED,,,4,,,,,,,,,,SHIRT,XL;Red,,,,XL;Rot\n"
+    edited += "SHIRT-XL-RED,,,4,,,,,,,,,,SHIRT,XL;Red,,,,,,XL;Rot,,\n"
     exported.write_text(edited)
     again = runner.invoke(["catalog", "import", "copy", str(exported)])
     assert again.exit_code == 0, again.output

@@ -15,7 +15,7 @@ from .forms import ConfirmForm, PageForm, translated, translation_field, transla
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin/pages")
 platform_templates_only(bp)
-TEXTS = ("title", "body")
+TEXTS = ("title", "body", "meta_title", "meta_description")
 
 
 protect(bp)  # a session, then the permission each route declares

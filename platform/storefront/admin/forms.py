@@ -249,6 +249,18 @@ TRANSLATABLE: dict[str, tuple[Any, int, Callable[[str], Any]]] = {
         200,
         lambda lang: _l("Banner in %(language)s", language=lang),
     ),
+    # What search engines show on the language's pages (empty: made from that language's
+    # content, or the shop's default language's own text where the content is untranslated).
+    "meta_title": (
+        StringField,
+        200,
+        lambda lang: _l("Title for search engines in %(language)s", language=lang),
+    ),
+    "meta_description": (
+        TextAreaField,
+        320,
+        lambda lang: _l("Description for search engines in %(language)s", language=lang),
+    ),
 }
 
 

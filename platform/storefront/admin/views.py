@@ -161,7 +161,8 @@ def products() -> str:
     return render_template("admin/products.html", results=results, q=query, money=_money)
 
 
-PRODUCT_TEXTS = ("title", "description")
+PRODUCT_TEXTS = ("title", "description", "meta_title", "meta_description")
+CATEGORY_TEXTS = ("name", "meta_title", "meta_description")
 
 
 def _product_form(product: Product | None = None) -> ProductForm:
@@ -380,7 +381,7 @@ def category_edit(slug: str) -> ResponseReturnValue:
         category = catalog.get_category(slug)
     except LookupError:
         abort(404)
-    form: CategoryEditForm = translated(CategoryEditForm, ("name",))()  # type: ignore[assignment]
+    form: CategoryEditForm = translated(CategoryEditForm, CATEGORY_TEXTS)()  # type: ignore[assignment]
     has_children = any(c.parent_id == category.id for c in catalog.all_categories())
     form.parent.choices = [SelectChoice("", _("— none —"))] + [
         SelectChoice(c.slug, c.name)
@@ -394,9 +395,10 @@ def category_edit(slug: str) -> ResponseReturnValue:
         parent = next((c for c in catalog.all_categories() if c.id == category.parent_id), None)
         form.parent.data = parent.slug if parent else ""
         for locale, texts in (category.translations or {}).items():
-            field = form._fields.get(translation_field("name", locale))
-            if field is not None:
-                field.data = texts.get("name", "")
+            for name in CATEGORY_TEXTS:
+                field = form._fields.get(translation_field(name, locale))
+                if field is not None:
+                    field.data = texts.get(name, "")
     if form.validate_on_submit():
         try:
             catalog.update_category(
@@ -404,7 +406,7 @@ def category_edit(slug: str) -> ResponseReturnValue:
                 name=form.name.data.strip(),
                 parent=form.parent.data or None,
                 position=form.position.data,
-                translations=translations_of(form, ("name",)),
+                translations=translations_of(form, CATEGORY_TEXTS),
                 meta_title=form.meta_title.data or None,
                 meta_description=form.meta_description.data or None,
             )

@@ -584,6 +584,8 @@ def category_create() -> Response:
     with _catalog_write():
         texts = {locale: text.model_dump() for locale, text in data.translations.items()}
         created = catalog.create_category(data.name, slug, data.parent, data.position, texts)
+        created.meta_title = data.meta_title or None
+        created.meta_description = data.meta_description or None
     return _category_answer(created, 201)
 
 
@@ -624,7 +626,8 @@ def category_update(slug: str) -> Response:
                 row.translations or {}, changes.pop("translations")
             )
         for name, value in changes.items():
-            setattr(row, name, value)
+            # an empty meta text is none: the page makes it from the name
+            setattr(row, name, (value or None) if name.startswith("meta_") else value)
         db.session.flush()
         invalidate_shop_cache()
     return _category_answer(row)

@@ -127,6 +127,16 @@ class Product(BaseModel):
     variants: list[Variant] = Field(
         description="Each combination of the options; a cart line needs one of them."
     )
+    meta_title: str | None = Field(
+        None,
+        description="The title search engines show, in the answer's locale "
+        "(null: made from the title and the shop's name).",
+    )
+    meta_description: str | None = Field(
+        None,
+        description="The description search engines show, in the answer's locale "
+        "(null: made from the description).",
+    )
     rating_count: int = Field(description="Its published reviews (GET .../reviews lists them).")
     rating_average: str | None = Field(
         description='Their average rating to one decimal, e.g. "4.5"; null without reviews.'
@@ -173,18 +183,30 @@ class AdminCategory(BaseModel):
     name: str
     parent: str | None = Field(description="The parent's slug (one level of nesting).")
     position: int
+    meta_title: str | None = Field(
+        None, description="The title search engines show (null: the name and the shop's name)."
+    )
+    meta_description: str | None = Field(
+        None, description="The description search engines show (null: made from the name)."
+    )
     translations: dict[str, dict[str, str]]
 
 
 CategoryName = Annotated[str, Field(min_length=1, max_length=200)]
 CategorySlug = Annotated[str, Field(min_length=1, max_length=120, pattern=SLUG_PATTERN)]
 Position = Annotated[int, Field(ge=0, le=10_000), WHOLE]
+# What search engines show for the category (null: made from its name).
+CategoryMetaTitle = Annotated[str, Field(max_length=200)] | None
+CategoryMetaDescription = Annotated[str, Field(max_length=320)] | None
 
 
 class NameText(_In):
-    """A category's name in one of the shop's other locales."""
+    """A category's name, and what search engines show, in one of the shop's other locales
+    (a field not sent keeps its text; empty removes it)."""
 
     name: str = Field("", max_length=200)
+    meta_title: str = Field("", max_length=200)
+    meta_description: str = Field("", max_length=320)
 
 
 NameTranslations = Annotated[
@@ -199,6 +221,8 @@ class CategoryIn(_In):
     parent: CategorySlug | None = None
     position: Position = 0
     translations: NameTranslations = Field({}, description='{"de": {"name": "Zelte"}}')
+    meta_title: CategoryMetaTitle = None
+    meta_description: CategoryMetaDescription = None
 
 
 def _not_nullable(*names: str) -> Any:
@@ -228,6 +252,8 @@ class CategoryPatch(_In):
     parent: CategorySlug | None = None
     position: Position | None = None
     translations: NameTranslations | None = None
+    meta_title: CategoryMetaTitle = None
+    meta_description: CategoryMetaDescription = None
 
     @model_validator(mode="after")
     def _sent_not_null(self) -> CategoryPatch:

@@ -22,7 +22,7 @@ from ..catalog.models import Variant as VariantRow
 from ..catalog.money import shop_currency, shop_money
 from ..catalog.views_model import image_view, option_views, rating_average, variant_label
 from ..extensions import db
-from ..i18n import current_locale, localized
+from ..i18n import current_locale, localized, localized_meta
 from ..listing import Page
 from ..media import media_url
 from ..orders import discounts, totals
@@ -131,6 +131,12 @@ def _product_fields(row: ProductRow) -> dict[str, Any]:
         "images": images,
         "options": options,
         "variants": variants,
+        "meta_title": localized_meta(row.translations, "meta_title", row.meta_title, "title")
+        or None,
+        "meta_description": localized_meta(
+            row.translations, "meta_description", row.meta_description, "title"
+        )
+        or None,
         "rating_count": row.rating_count or 0,
         "rating_average": rating_average(row.rating_count, row.rating_total) or None,
     }
@@ -141,8 +147,11 @@ def product(row: ProductRow) -> dict[str, Any]:
 
 
 def admin_product(row: ProductRow) -> dict[str, Any]:
+    fields = _product_fields(row)
+    # As stored, in the shop's default language (the translations carry the others').
+    fields["meta_title"], fields["meta_description"] = row.meta_title, row.meta_description
     return schemas.AdminProduct(
-        **_product_fields(row),
+        **fields,
         option_definitions=[
             schemas.AdminOption(
                 name=o["name"],
@@ -157,8 +166,6 @@ def admin_product(row: ProductRow) -> dict[str, Any]:
         tax_class=row.tax_class or "standard",
         gift_card=bool(row.gift_card),
         image_url=row.image_url,
-        meta_title=row.meta_title,
-        meta_description=row.meta_description,
         created_at=when(row.created_at),
         updated_at=when(row.updated_at or row.created_at),
     ).model_dump(mode="json")
@@ -211,6 +218,8 @@ def admin_category(row: CategoryRow, parents: dict[int, str]) -> dict[str, Any]:
         parent=parents.get(row.parent_id) if row.parent_id else None,
         position=row.position,
         translations=row.translations or {},
+        meta_title=row.meta_title,
+        meta_description=row.meta_description,
     ).model_dump(mode="json")
 
 

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     "featured": False,
     "image_url": None,
     "tax_class": "standard",
+    "meta_title": None,
+    "meta_description": None,
     # Empty JSON as NULL (read as empty everywhere): encoding an empty {} for every
     # row of an import costs a fifth of it.
     "translations": None,

@@ -70,10 +70,13 @@ COLUMNS = (
     "options",
     "variant_of",
     "values",
+    "meta_title",  # what search engines show (storefront.seo); empty: from the content
+    "meta_description",
 )
 REQUIRED = ("sku", "title", "price")
 VARIANT_COLUMNS = ("sku", "variant_of", "values", "price", "compare_at_price", "stock")
-TRANSLATED = ("title", "description", "options", "values")  # title:de, values:de, …
+# title:de, values:de, meta_title:de, …
+TRANSLATED = ("title", "description", "options", "values", "meta_title", "meta_description")
 TRUE, FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n", ""}
 MAX_ROWS = 1_000_000  # rows of one file; read a batch at a time, never held whole
 BATCH = 1000  # rows checked and written together
@@ -86,7 +89,7 @@ NAMED = 20  # unknown columns a header problem names
 # description keeps its tabs and line breaks.
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-MULTILINE = ("description",)
+MULTILINE = ("description", "meta_description")
 Localized = dict[str, tuple[str, str]]  # column -> (field, locale), e.g. title:de
 # The product schema (the API's and the dashboard's), applied to a whole file's rows in
 # one call: pydantic's per-call overhead once, not once per row.
@@ -544,9 +547,12 @@ def _check_row(
     for column in ("description", "image_url", "slug", "tax_class"):
         if values.get(column) or (column == "description" and column in values):
             parsed[column] = values[column]
+    for column in ("meta_title", "meta_description"):
+        if column in values:  # an empty cell clears it: the page makes it from the content
+            parsed[column] = values[column] or None
     translations: dict[str, dict[str, str]] = {}
     for column, (field, locale) in localized.items():
-        if field in ("title", "description") and column in values:
+        if field in ("title", "description", "meta_title", "meta_description") and column in values:
             translations.setdefault(locale, {})[field] = values[column]
     if translations:
         parsed["translations"] = translations
@@ -853,6 +859,8 @@ def _write_product(writer: Any, product: Product, currency: str, locales: tuple[
             ";".join(o["name"] for o in options),
             "",
             "",
+            product.meta_title or "",
+            product.meta_description or "",
             *(
                 _translation_cell(product, field, locale)
                 for locale in locales
@@ -875,6 +883,8 @@ def _write_product(writer: Any, product: Product, currency: str, locales: tuple[
                 *([""] * 7),  # categories … options: the product's row has them
                 product.sku,
                 ";".join(variant.option_values),
+                "",  # meta_title, meta_description: the product's row has them
+                "",
                 *(
                     _value_cell(product, variant.option_values, locale) if field == "values" else ""
                     for locale in locales

@@ -63,12 +63,20 @@ TaxClass = Literal["standard", "reduced", "zero"]
 
 
 class ProductText(BaseModel):
-    """A product's title and description in one of the shop's other locales."""
+    """A product's title, description and what search engines show, in one of the shop's
+    other locales. A field sent replaces that locale's (empty: removes it); a field not
+    sent keeps its text."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     title: Annotated[str, Field(max_length=200)] = ""
     description: Description = ""
+    meta_title: Annotated[str, Field(max_length=200)] = Field(
+        "", description="The title search engines show in this locale (empty: from the title)."
+    )
+    meta_description: Annotated[str, Field(max_length=320)] = Field(
+        "", description="The description search engines show in this locale."
+    )
 
 
 Translations = Annotated[

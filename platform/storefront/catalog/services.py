@@ -385,7 +385,9 @@ def merge_translations(
     """``current`` with the texts in ``given`` (locale -> fields) replacing theirs.
 
     Locales may be named as in the URL (``de``) or in full (``de_DE``), but only the shop's
-    other locales are taken; a locale whose fields are all empty is removed.
+    other locales are taken. A field given replaces that locale's (empty: removes it), a
+    field not given keeps its text (an older CSV without ``meta_title:de`` leaves it be);
+    a locale left without text is removed.
     """
     merged = {locale: dict(texts) for locale, texts in current.items()}
     if not given:
@@ -402,7 +404,13 @@ def merge_translations(
                 ),
                 Conflict.UNKNOWN_LANGUAGE,
             )
-        kept = {k: str(v).strip() for k, v in dict(texts).items() if v and str(v).strip()}
+        kept = dict(merged.get(locale) or {})
+        for name, value in dict(texts).items():
+            text = str(value).strip() if value is not None else ""
+            if text:
+                kept[name] = text
+            else:
+                kept.pop(name, None)
         if kept:
             merged[locale] = kept
         else:

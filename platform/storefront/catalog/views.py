@@ -15,7 +15,7 @@ from .. import metrics
 from ..caching import shop_cached, shop_key
 from ..errors import error_page
 from ..extensions import cache
-from ..i18n import localized
+from ..i18n import localized, localized_meta
 from ..listing import page_number
 from ..tenancy.context import current_tenant
 from ..themes import add_safe_values
@@ -84,8 +84,10 @@ def category(slug: str) -> str:
     shown = CategoryView(
         slug=found.slug,
         name=name,
-        meta_title=found.meta_title or "",
-        meta_description=found.meta_description or "",
+        meta_title=localized_meta(found.translations, "meta_title", found.meta_title, "name"),
+        meta_description=localized_meta(
+            found.translations, "meta_description", found.meta_description, "name"
+        ),
     )
     return _listing(name, category=slug, found=shown)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from ..i18n import current_locale, localized
+from ..i18n import current_locale, localized, localized_meta
 from ..markdown import render as render_markdown
 from ..media import media_url
 from ..media.images import MODERN
@@ -255,8 +255,10 @@ def view(product: Product, full: bool = False, variant_id: int | None = None) ->
         variants=variants,
         price_from=len(prices) > 1,
         selected=_selected(variants, variant_id) if full else None,
-        meta_title=product.meta_title or "",
-        meta_description=product.meta_description or "",
+        meta_title=localized_meta(product.translations, "meta_title", product.meta_title, "title"),
+        meta_description=localized_meta(
+            product.translations, "meta_description", product.meta_description, "title"
+        ),
         category_slugs=tuple(c.slug for c in product.categories),
         rating_count=product.rating_count or 0,
         rating_average=rating_average(product.rating_count, product.rating_total),

@@ -11,7 +11,7 @@ from sqlalchemy import select, true
 
 from ..caching import invalidate_shop_cache
 from ..extensions import db
-from ..i18n import localized, match_locale, other_locales
+from ..i18n import localized, localized_meta, match_locale, other_locales
 from ..markdown import render
 from ..shared import SafeView
 from .models import MAX_BODY, Page
@@ -43,8 +43,10 @@ def published(slug: str) -> PageView | None:
         slug=page.slug,
         title=localized(page.translations, "title", page.title),
         html=render(localized(page.translations, "body", page.body)),
-        meta_title=page.meta_title or "",
-        meta_description=page.meta_description or "",
+        meta_title=localized_meta(page.translations, "meta_title", page.meta_title, "title"),
+        meta_description=localized_meta(
+            page.translations, "meta_description", page.meta_description, "title"
+        ),
     )
 
 

@@ -420,6 +420,24 @@ def localized(translations: dict[str, dict[str, str]] | None, field: str, defaul
     return default
 
 
+def localized_meta(
+    translations: dict[str, dict[str, str]] | None, field: str, default: str | None, content: str
+) -> str:
+    """What search engines show (``meta_title``, ``meta_description``) in the active locale.
+
+    The locale's own text first; else, when the row's ``content`` field (its title, name)
+    is translated into the locale, "" (the page makes it from that translated content:
+    the owner's text in another language would not describe it); else the default-locale
+    text on the row, as the page itself shows the default-locale content.
+    """
+    own = (translations or {}).get(current_locale()) or {}
+    if own.get(field):
+        return own[field]
+    if own.get(content):
+        return ""
+    return default or ""
+
+
 def shop_locales_of_bound() -> tuple[str, ...]:
     return shop_locales(current_tenant_or_none())
 
