@@ -659,3 +659,40 @@ def test_person_data_lists_cards_sent_to_them_and_erasure_forgets_the_address(ap
         db.session.commit()
     card = card_of(app, shop, code)
     assert card.recipient_email == "" and card.balance == 700
+
+
+def test_the_demo_shops_sell_a_gift_card(app, client):
+    """``make demo``: each shop sells a card in three amounts (each its own price), in its
+    languages; provisioning again adds none (and a shop provisioned before gets one)."""
+    import shutil
+    from pathlib import Path
+
+    from storefront.catalog.models import Product
+    from storefront.demo import provision_demo
+    from storefront.tenancy.registry import context_for
+    from tests.fixtures.app import REPO
+
+    for slug in ("acme", "globex"):
+        shutil.copytree(REPO / "tenants" / slug, Path(app.config["TENANTS_DIR"]) / slug)
+    with app.app_context():
+        said = list(provision_demo())
+        assert any("gift card" in line and "acme" in line for line in said)
+        assert any("gift card" in line and "globex" in line for line in said)
+        assert not any("gift card" in line for line in provision_demo())
+        for slug, sku in (("acme", "ACME-GIFT"), ("globex", "GLX-GIFT")):
+            with tenant_context(context_for(slug)):
+                card = catalog.product_by_sku(sku)
+                assert card.gift_card and card.active
+                assert sorted(v.price for v in card.variants) == [2500, 5000, 10000]
+                assert [c.slug for c in card.categories]
+    with app.app_context(), tenant_context(context_for("acme")):
+        acme_slug = catalog.product_by_sku("ACME-GIFT").slug
+    acme = client.get(f"/p/{acme_slug}", headers={"Host": "acme.localhost"}).text
+    assert "Acme Gift Card" in acme and "$100" in acme
+    french = client.get(f"/fr/p/{acme_slug}", headers={"Host": "acme.localhost"}).text
+    assert "Carte cadeau Acme" in french and "Montant" in french
+    with app.app_context(), tenant_context(context_for("globex")):
+        globex_slug = catalog.product_by_sku("GLX-GIFT").slug
+        assert db.session.scalar(select(func.count(Product.id)).where(Product.gift_card)) == 1
+    english = client.get(f"/en/p/{globex_slug}", headers={"Host": "globex.localhost"}).text
+    assert "Globex Gift Card" in english and "Amount" in english

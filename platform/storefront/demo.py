@@ -8,7 +8,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .accounts.services import create_user, find_user
-from .catalog.demo import seed_catalog
+from .catalog.demo import seed_catalog, seed_gift_card
 from .content import services as content
 from .extensions import db
 from .orders import discounts
@@ -91,6 +91,9 @@ def provision_demo() -> Iterator[str]:
             added = seed_catalog(slug)
             if added:
                 yield f"  {added} demo products added to {slug}"
+            if seed_gift_card(slug):
+                db.session.commit()
+                yield f"  a gift card (sold in three amounts) added to {slug}"
             reviewed = seed_reviews(slug)
             if reviewed:
                 db.session.commit()

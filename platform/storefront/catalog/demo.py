@@ -5,6 +5,7 @@ colours."""
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -13,7 +14,13 @@ from ..i18n import other_locales
 from . import images, variants
 from .demo_pictures import pictures_for
 from .models import Product
-from .services import create_category, create_product, product_by_sku, slugify
+from .services import (
+    all_categories,
+    create_category,
+    create_product,
+    product_by_sku,
+    slugify,
+)
 
 CATALOGS: dict[str, dict[str, list[tuple[str, str, int, int, str]]]] = {
     "acme": {
@@ -221,3 +228,79 @@ def seed_catalog(slug: str) -> int:
             added += 1
     db.session.commit()
     return added
+
+
+# The gift card each demo shop sells (orders.giftcards): its amounts are its options, each
+# unit bought becomes a card worth its price, mailed with its code; nothing ships.
+# shop -> (sku, title, description, category, option, amounts and prices, translation).
+GIFT_CARDS: dict[str, tuple[str, str, str, str, str, dict[str, int], dict[str, Any]]] = {
+    "acme": (
+        "ACME-GIFT",
+        "Acme Gift Card",
+        "For the schemer who has everything. Sent by email with its code; spend it on "
+        "anything in the shop, in one go or over several orders.",
+        "Gadgets",
+        "Amount",
+        {"$25": 2500, "$50": 5000, "$100": 10000},
+        {
+            "fr_FR": (
+                "Carte cadeau Acme",
+                "Pour le comploteur qui a déjà tout. Envoyée par e-mail avec son code, à "
+                "dépenser en une ou plusieurs commandes.",
+                "Montant",
+                ("25 $", "50 $", "100 $"),
+            )
+        },
+    ),
+    "globex": (
+        "GLX-GIFT",
+        "Globex Geschenkkarte",
+        "Für alle, die draußen zu Hause sind. Kommt per E-Mail mit ihrem Code und gilt für "
+        "alles im Shop, auf einmal oder über mehrere Bestellungen.",
+        "Camping",
+        "Betrag",
+        {"25 €": 2500, "50 €": 5000, "100 €": 10000},
+        {
+            "en_GB": (
+                "Globex Gift Card",
+                "For anyone at home outdoors. Sent by email with its code; spend it on "
+                "anything in the shop, at once or over several orders.",
+                "Amount",
+                ("€25", "€50", "€100"),
+            )
+        },
+    ),
+}
+
+
+def seed_gift_card(slug: str) -> bool:
+    """Add the demo gift card of ``slug`` if it lacks it (a shop provisioned before the
+    demo sold one gets it too); True when it was added. Flushes; the caller commits."""
+    if slug not in GIFT_CARDS:
+        return False
+    sku, title, description, category, option, amounts, texts = GIFT_CARDS[slug]
+    if product_by_sku(sku) is not None:
+        return False
+    spoken = {loc: t for loc, t in texts.items() if loc in other_locales()}
+    category_slug = slugify(category)
+    product = create_product(
+        sku,
+        title,
+        min(amounts.values()),
+        description=description,
+        stock=0,  # a gift card counts no stock
+        gift_card=True,
+        categories=[category_slug] if category_slug in {c.slug for c in all_categories()} else None,
+        translations={loc: {"title": t[0], "description": t[1]} for loc, t in spoken.items()},
+    )
+    variants.set_options(
+        product,
+        [
+            variants.OptionIn(
+                option, tuple(amounts), {loc: (t[2], tuple(t[3])) for loc, t in spoken.items()}
+            )
+        ],
+    )
+    for variant in product.variants:
+        variants.update_variant(product, variant, price=amounts[variant.option_values[0]])
+    return True
