@@ -210,6 +210,8 @@ def set_status(
         restock_once(order)
     if status == "cancelled":  # what gift cards paid goes back to them, once
         giftcards.release_for_order(order)
+    if status in ("cancelled", "refunded"):  # cards it bought are the buyer's no more
+        giftcards.revoke_for_order(order)
     if status in ("paid", "shipped", "delivered", "cancelled", "refunded"):
         emit(f"order.{status}", webhook_data(order))
     if notify and status in ("paid", "shipped", "cancelled"):

@@ -24,6 +24,7 @@ from .services import (
     refunded_to_cards,
     release_for_order,
     reserve_for_order,
+    revoke_for_order,
 )
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "refund_to_card",
     "refunded_to_cards",
     "release_for_order",
+    "revoke_for_order",
     "reserve_for_order",
 ]
 

@@ -21,7 +21,9 @@ STATUSES = (PENDING, ACTIVE, DISABLED)
 SOURCES = ("manual", "order", "refund")
 # What a movement is: the first balance, a checkout taking from it, a cancelled order
 # giving it back, a refund put on it, an owner's correction, the card switched off.
-KINDS = ("issue", "redeem", "release", "refund", "adjust", "disable")
+# "revoke": a card bought in an order later cancelled or refunded in full, switched off
+# with what it held (paid back with the order, it is no longer the shopper's to spend).
+KINDS = ("issue", "redeem", "release", "refund", "adjust", "disable", "revoke")
 
 
 class GiftCard(Model, TenantScoped):

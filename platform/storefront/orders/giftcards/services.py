@@ -183,7 +183,7 @@ def _refresh(card_id: int) -> None:
     """Loaded copies of the card read the balance the UPDATE wrote."""
     for obj in list(db.session.identity_map.values()):
         if isinstance(obj, GiftCard) and obj.id == card_id:
-            db.session.expire(obj, ["balance", "updated_at"])
+            db.session.expire(obj, ["balance", "status", "updated_at"])
 
 
 def redeem(card: GiftCard, order: Order, amount: int) -> GiftCardMovement:
@@ -220,6 +220,53 @@ def release_for_order(order: Order, actor: str = "") -> int:
         .execution_options(synchronize_session=False)
     )
     return back
+
+
+def revoke_for_order(order: Order, actor: str = "") -> int:
+    """An order cancelled or refunded in full after its cards were issued: each card it
+    bought is switched off and what it still holds taken off (the buyer has the money
+    back), with a "revoke" movement, once however often this runs. A card spent since
+    keeps its movements; only what is left goes. Returns how many cards were revoked."""
+    revoked = 0
+    cards = db.session.scalars(
+        select(GiftCard.id)
+        .where(GiftCard.order_id == order.id, GiftCard.status == ACTIVE)
+        .order_by(GiftCard.id)
+        .limit(1000)  # an order's units: bounded by the cart's quantity limit
+    ).all()
+    for card_id in cards:
+        # Locked, then moved only from the balance read: a checkout taking from the card
+        # meanwhile waits, then finds it off.
+        balance = db.session.scalar(
+            select(GiftCard.balance)
+            .where(GiftCard.id == card_id, GiftCard.status == ACTIVE)
+            .with_for_update()
+        )
+        if balance is None:
+            continue
+        moved = db.session.execute(
+            update(GiftCard)
+            .where(GiftCard.id == card_id, GiftCard.status == ACTIVE, GiftCard.balance == balance)
+            .values(status=DISABLED, balance=0, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if moved != 1:
+            continue
+        db.session.add(
+            GiftCardMovement(
+                card_id=card_id,
+                kind="revoke",
+                amount=-balance,
+                balance_after=0,
+                key=f"revoke:{order.id}:{card_id}",
+                order_id=order.id,
+                actor=actor[:255],
+            )
+        )
+        db.session.flush()
+        _refresh(card_id)
+        revoked += 1
+    return revoked
 
 
 def refunded_to_cards(order: Order) -> int:
