@@ -30,10 +30,18 @@ def _text(label: Any, name: str, *validators: Any) -> StringField:
     )
 
 
+# What a shipment needs beyond the name and the country (a gift-card-only checkout asks
+# for none of it).
+SHIPPING_LINES = tuple(n for n in ADDRESS_FIELDS if n not in ("name", "country"))
+
+
 class AddressFieldsForm(FlaskForm):
     """Name, address lines, country and phone. Which lines a country has, what they are
     called and which are required come from its rules (``countries``); ``country``'s
     choices are the subclass's (the countries the shop ships to)."""
+
+    # Set by a checkout whose cart holds only gift cards: no address lines are checked.
+    nothing_ships: bool = False
 
     name = _text(_l("Full name"), "name", DataRequired())
     address = _text(_l("Street and number"), "address")
@@ -67,6 +75,10 @@ class AddressFieldsForm(FlaskForm):
         valid = super().validate(extra_validators)
         if self.country.errors:
             return False
+        if self.nothing_ships:
+            # A checkout of gift cards only: no address lines (the country stays, for tax).
+            self.fill(dict.fromkeys(SHIPPING_LINES, ""))
+            return valid
         try:
             kept = normalize(self.address_values())
         except AddressInvalid as exc:

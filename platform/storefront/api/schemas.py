@@ -632,16 +632,24 @@ class QuantityIn(_In):
     )
 
 
+SHIPPED_ONLY = "Required when something in the cart ships (not for a cart of gift cards only)."
+
+
 class CheckoutIn(_In):
     """Who buys, where it goes, how it is paid. The cart is the request's (X-Cart-Token,
     or the signed-in account's)."""
 
     email: Email
     name: str = Field(min_length=1, max_length=200)
-    address: str = Field(min_length=1, max_length=300)
-    postal_code: str = Field(min_length=1, max_length=20)
-    city: str = Field(min_length=1, max_length=100)
-    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2.")
+    # Needed when something in the cart ships; a cart of gift cards only (mailed) needs
+    # none (a 422 names the missing ones otherwise).
+    address: str = Field("", max_length=300, description=SHIPPED_ONLY)
+    postal_code: str = Field("", max_length=20, description=SHIPPED_ONLY)
+    city: str = Field("", max_length=100, description=SHIPPED_ONLY)
+    country: str = Field(
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2; the billing country when nothing ships.",
+    )
     # Optional, so bodies written before them still place orders; the API does not hold
     # an address to its country's rules (the shop's pages do): clients check their own.
     country_area: str = Field("", max_length=100, description="State or province, if any.")
@@ -900,7 +908,7 @@ class GiftCardMovement(BaseModel):
     """One change of a card's balance (or its switching off), oldest first."""
 
     id: int
-    kind: Literal["issue", "redeem", "release", "refund", "adjust", "disable"]
+    kind: Literal["issue", "redeem", "release", "refund", "adjust", "disable", "revoke"]
     amount: Money = Field(description="Signed: negative when the card paid.")
     balance_after: Money
     order_number: str | None = None

@@ -411,6 +411,19 @@ def checkout() -> tuple[Response, int]:
             code=Conflict.PAYMENT_METHOD_NOT_OFFERED,
             fields={"payment_method": _("Must be one of: %(values)s.", values=offered)},
         )
+    missing = (
+        []
+        if cart_services.nothing_ships(cart_services.current_cart())
+        else [
+            name for name in ("address", "postal_code", "city") if not getattr(data, name).strip()
+        ]
+    )
+    if missing:  # something ships: where to
+        raise ApiError(
+            422,
+            _("Something in the cart ships: send the address it goes to."),
+            fields={name: _("This field is required.") for name in missing},
+        )
     zone = totals.zone_for(data.country)
     if zone is None:
         raise ApiError(

@@ -82,6 +82,15 @@ def visitor_token() -> str | None:
     return header_token() or session.get(SESSION_KEY)
 
 
+def nothing_ships(cart: Cart | None) -> bool:
+    """Whether the cart holds only gift cards (mailed, never shipped): its checkout asks
+    for no shipping address."""
+    return bool(cart is not None and cart.items) and all(
+        item.product.gift_card
+        for item in cart.items  # type: ignore[union-attr]
+    )
+
+
 def current_cart(create: bool = False) -> Cart | None:
     """The visitor's cart; with ``create`` a new empty one when there is none."""
     user_id = signed_in_user_id()

@@ -236,7 +236,7 @@ def seed_catalog(slug: str) -> int:
 GIFT_CARDS: dict[str, tuple[str, str, str, str, str, dict[str, int], dict[str, Any]]] = {
     "acme": (
         "ACME-GIFT",
-        "Acme Gift Card",
+        "Gift Card",
         "For the schemer who has everything. Sent by email with its code; spend it on "
         "anything in the shop, in one go or over several orders.",
         "Gadgets",

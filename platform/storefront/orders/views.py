@@ -88,6 +88,9 @@ def checkout() -> str | Response:
         flash(_("Your cart is empty."), "error")
         return redirect(url_for("cart.show"))
     form = CheckoutForm()
+    # Gift cards only: nothing ships, so no address lines are asked (the country stays,
+    # for tax and the billing record).
+    form.nothing_ships = cart_services.nothing_ships(cart)
     user_id = cart_services.signed_in_user_id()
     if request.method == "GET":
         # What the shopper typed before checkout sent them back to fix the cart.
@@ -124,7 +127,7 @@ def checkout() -> str | Response:
             **{f.name: (getattr(form, f.name).data or "").strip() for f in fields(services.Contact)}
         )
         expected = expected_total(form.expected_total.data)
-        save = user_id is not None and bool(form.save_address.data)
+        save = user_id is not None and bool(form.save_address.data) and not form.nothing_ships
 
         def save_address(_order: services.Order) -> None:
             if save and user_id is not None:  # in the order's transaction: both or neither
@@ -187,7 +190,8 @@ def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
     A signed-in shopper can pick one of their saved addresses (a plain GET form)."""
     form.expected_total.data = str(summary.due)
     user_id = cart_services.signed_in_user_id()
-    saved = address_book.list_addresses(user_id) if user_id is not None else []
+    ships = not getattr(form, "nothing_ships", False)
+    saved = address_book.list_addresses(user_id) if user_id is not None and ships else []
     typed = form.address_values()
     chosen = next((row.id for row in saved if values_of(row) == typed), None)
     reminders_on = reminders.enabled()
@@ -202,6 +206,7 @@ def _checkout_page(form: CheckoutForm, summary: CheckoutSummary) -> str:
         saved_addresses=[address_view(row) for row in saved],
         chosen_address=chosen,
         reminders_on=reminders_on,
+        nothing_ships=not ships,
     )
 
 
