@@ -14,9 +14,12 @@ from storefront.orders import giftcards
 from storefront.orders.giftcards import GiftCard
 from storefront.tenancy import tenant_context
 from storefront.tenancy.registry import context_for
+from tests.e2e import test_accessibility as accessibility
 from tests.e2e.test_shopping import add_product, shop_url
 
 pytestmark = pytest.mark.e2e
+axe_source = accessibility.axe_source  # the fixture: axe-core, installed once
+VIEWPORTS, _audit = accessibility.VIEWPORTS, accessibility._audit
 
 
 def test_a_shopper_pays_part_of_an_order_with_a_gift_card(browser, live_server, screenshots):
@@ -55,3 +58,37 @@ def test_a_shopper_pays_part_of_an_order_with_a_gift_card(browser, live_server, 
     assert left.split()[-1] in shown  # what is left to pay, as the summary said
     with app.app_context(), tenant_context(context_for("globex")):
         assert db.session.scalar(select(GiftCard.balance)) == 0
+
+
+@pytest.mark.parametrize("viewport", list(VIEWPORTS))
+def test_a_gift_card_alone_checks_out_without_an_address(
+    browser, live_server, axe_source, viewport
+):
+    """The demo's gift card in its amounts; a cart of it alone asks for no address (the
+    page says why), and the order is placed with none; axe-clean on desktop and phone."""
+    from storefront.catalog.services import product_by_sku
+    from storefront.orders.models import Order
+
+    port, app = live_server.port, live_server.app
+    with app.app_context(), tenant_context(context_for("acme")):
+        slug = product_by_sku("ACME-GIFT").slug
+    context = browser.new_context(viewport=VIEWPORTS[viewport], bypass_csp=True)
+    page = context.new_page()
+    problems = _audit(page, shop_url("acme", port, f"/p/{slug}"), axe_source, viewport)
+    page.click("form.add-to-cart button[type=submit]")
+    page.wait_for_url(re.compile(r".*/cart/$"))
+    problems += _audit(page, shop_url("acme", port, "/checkout"), axe_source, viewport)
+    assert page.locator("input[name=address]").count() == 0
+    assert "no address is needed" in page.inner_text("main")
+    page.fill("input[name=email]", f"cards-{viewport}@example.com")
+    page.fill("input[name=name]", "Wile E.")
+    page.check("input[name=payment_method][value=bank_transfer]")
+    page.click("main form[data-checkout] [name=submit]")
+    page.wait_for_url(re.compile(r".*/orders/[A-Z]+-\d+.*"))
+    context.close()
+    with app.app_context(), tenant_context(context_for("acme")):
+        order = db.session.scalar(
+            select(Order).where(Order.email == f"cards-{viewport}@example.com")
+        )
+        assert (order.shipping, order.address) == (0, "")
+    assert not problems, "\n".join(problems)

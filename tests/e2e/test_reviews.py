@@ -88,6 +88,21 @@ def test_a_shopper_reviews_the_owner_publishes_the_page_shows_it(
     page = owner.new_page()
     _login(page, base, "owner@acme.example.com", "demo-password")
     problems += _audit(page, base + "/admin/reviews/?state=pending", axe_source, viewport)
+    # The overview tells the owner reviews wait (the demo's own one and this one).
+    problems += _audit(page, base + "/admin/", axe_source, viewport)
+    assert "2 reviews waiting for your approval" in page.inner_text("main")
+    # The mail after a delivery: turned on, with its days, in the same settings form.
+    page.goto(base + "/admin/reviews/?state=pending")
+    page.check("input[name=settings-invite]")
+    page.fill("input[name=settings-invite_days]", "5")
+    page.click("form.stacked-form [type=submit]")
+    page.wait_for_load_state()
+    assert "Review settings saved." in page.content()
+    assert page.input_value("input[name=settings-invite_days]") == "5"
+    # What search engines show, per language: the category's form has French fields.
+    problems += _audit(page, base + "/admin/categories/anvils", axe_source, viewport)
+    assert "Title for search engines in French" in page.inner_text("main")
+    page.goto(base + "/admin/reviews/?state=pending")
     waiting = page.locator("section.review-moderation", has_text="Attracts everything")
     waiting.locator("button:has-text('Publish')").click()
     page.wait_for_load_state()
@@ -109,5 +124,26 @@ def test_a_shopper_reviews_the_owner_publishes_the_page_shows_it(
     if viewport == "desktop":
         page.goto(f"{base}/p/classic-anvil-50-lb")
         page.locator("#reviews").screenshot(path=screenshots / "acme-product-reviews.png")
+    # The invitation's unsubscribe link: a page with one button, then a plain answer.
+    page.goto(f"{base}/reviews/unsubscribe/{_unsubscribe_token(live_server)}")
+    problems += _audit(page, page.url, axe_source, viewport)
+    page.click("main form [type=submit]")
+    page.wait_for_load_state()
+    assert "no more mails from" in page.inner_text("main")
+    problems += _audit(page, page.url, axe_source, viewport)
     visitor.close()
     assert not problems, "\n".join(problems)
+
+
+def _unsubscribe_token(live_server) -> str:
+    from sqlalchemy import select
+
+    from storefront.accounts.models import User
+    from storefront.extensions import db
+    from storefront.reviews import invitations
+    from storefront.tenancy import tenant_context
+    from storefront.tenancy.registry import context_for
+
+    with live_server.app.app_context(), tenant_context(context_for("acme")):
+        user = db.session.scalar(select(User).where(User.email == EMAIL))
+        return invitations.unsubscribe_token(user)

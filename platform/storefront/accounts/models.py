@@ -121,6 +121,9 @@ class User(Model, TenantScoped, UserMixin):
     # A mail for each new and each paid order (owner and staff only): None follows the
     # role (the owner gets them, staff do not); True or False is the person's own choice.
     order_mails: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    # The mail inviting a review after a delivery (storefront.reviews): None or True
+    # sends it (if the shop does), False is the person's unsubscription.
+    review_mails: Mapped[bool | None] = mapped_column(Boolean, default=None)
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
     # Signing in, and a session's first use each day (accounts.sessions).
     last_seen_at: Mapped[datetime | None] = mapped_column(Timestamp, default=utcnow)

@@ -8,11 +8,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SubmitField, TextAreaField
-from wtforms.validators import Length
+from wtforms import BooleanField, IntegerField, SubmitField, TextAreaField
+from wtforms.validators import Length, NumberRange, Optional
 
 from ..accounts.dashboard import permission, protect
 from ..db import unit_of_work
+from ..reviews import invitations
 from ..reviews import services as reviews
 from ..reviews.models import HIDDEN, PUBLISHED, REPLY_MAX, STATES, Review
 from ..reviews.views_model import review_view
@@ -33,6 +34,16 @@ ACTIONS = {"publish": PUBLISHED, "hide": HIDDEN}
 
 class SettingsForm(FlaskForm):
     auto_publish = BooleanField(_l("Publish new reviews at once, without my approval"))
+    invite = BooleanField(_l("After a delivery, email the buyer once asking for a review"))
+    invite_days = IntegerField(
+        _l("Days after the delivery"),
+        default=7,
+        validators=[Optional(), NumberRange(min=invitations.DAYS[0], max=invitations.DAYS[1])],
+        description=_l(
+            "Buyers with an account get one mail per order, in their language, with a link "
+            "to stop these mails."
+        ),
+    )
     save = SubmitField(_l("Save"))
 
 
@@ -62,6 +73,9 @@ def index() -> ResponseReturnValue:
     products = reviews.products_of(rows)
     settings = SettingsForm(prefix="settings")
     settings.auto_publish.data = reviews.auto_publish()
+    found = invitations.settings()
+    settings.invite.data = bool(found and found.invite)
+    settings.invite_days.data = found.invite_days if found else 7
     return render_template(
         "admin/reviews.html",
         items=[
@@ -152,7 +166,19 @@ def settings() -> ResponseReturnValue:
     """Whether new reviews publish at once or wait for approval."""
     form = SettingsForm(prefix="settings")
     if not form.validate_on_submit():
+        if form.invite_days.errors:  # a person's typo: said, not a 400
+            flash(
+                _("Days after the delivery: %(error)s", error=form.invite_days.errors[0]), "error"
+            )
+            return _back()
         abort(400)
-    unit_of_work(lambda: reviews.set_auto_publish(bool(form.auto_publish.data)))
+
+    def save() -> None:
+        reviews.set_auto_publish(bool(form.auto_publish.data))
+        found = invitations.settings()
+        days = form.invite_days.data or (found.invite_days if found else 7)  # absent: kept
+        invitations.save_settings(bool(form.invite.data), days)
+
+    unit_of_work(save)
     flash(_("Review settings saved."), "success")
     return _back()

@@ -51,6 +51,7 @@ from ..orders.payments import PROVIDERS
 from ..orders.refunds import REFUNDABLE
 from ..orders.views_model import status_label
 from ..plans import PlanLimitReached
+from ..reviews.models import PENDING, Review
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
 from ..tenancy.secrets import SecretsError, load_secrets, mask
@@ -104,6 +105,8 @@ def index() -> str:
         "orders": (reports.orders_placed(), format_count(reports.orders_placed())),
         "pending": _count(select(Order.id).where(Order.status == "pending")),
         "customers": _count(customers),
+        # New reviews waiting for the owner's approval (by ix_reviews_state).
+        "reviews": _count(select(Review.id).where(Review.status == PENDING)),
     }
     latest = lists.order_window(per_page=5).items
     days = reports.daily_sales(30)

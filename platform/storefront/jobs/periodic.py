@@ -34,6 +34,7 @@ from ..outbox import deliver_committed
 from ..outbox.services import prune_done, queue_shop_mail
 from ..privacy import retention
 from ..reminders import sending as cart_reminders
+from ..reviews import invitations as review_invitations
 from ..tenancy.context import all_tenants, current_tenant, tenant_context
 from ..tenancy.models import Tenant
 from ..tenancy.registry import bump_generation
@@ -184,6 +185,12 @@ def send_cart_reminders() -> None:
     cart_reminders.send_due()
 
 
+def send_review_invitations() -> None:
+    """Invite the buyers of orders delivered the owner's days ago to review them, a
+    bounded batch per run (the rest wait for the next run, an hour later)."""
+    review_invitations.send_due()
+
+
 def audit_prune() -> None:
     """Delete the shop's audit entries older than its retention (a checkpoint entry keeps
     the rest verifiable)."""
@@ -200,6 +207,7 @@ TASKS = (
     Task("privacy-retention", 86_400, privacy_retention),
     Task("prune-outbox", 86_400, prune_outbox),
     Task("cart-reminders", 900, send_cart_reminders),
+    Task("review-invitations", 3_600, send_review_invitations),
     Task("audit-prune", 86_400, audit_prune),
 )
 

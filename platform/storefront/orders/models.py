@@ -63,6 +63,15 @@ class Order(Model, TenantScoped):
         Index("ix_orders_tenant_id_user_id_created_at", "tenant_id", "user_id", "created_at", "id"),
         Index("ix_orders_tenant_id_status_created_at", "tenant_id", "status", "created_at", "id"),
         Index("ix_orders_tenant_id_status_updated_at", "tenant_id", "status", "updated_at", "id"),
+        # The review invitations' job: delivered orders not yet invited, oldest first.
+        Index(
+            "ix_orders_review_invites",
+            "tenant_id",
+            "status",
+            "review_invited_at",
+            "updated_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -108,6 +117,9 @@ class Order(Model, TenantScoped):
     # cancelled: the days the shop's figures moved on (orders.aggregates).
     paid_at: Mapped[datetime | None] = mapped_column(Timestamp)
     cancelled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    # When the buyer was invited to review the order (or the invitation passed over: a
+    # guest, an unsubscribed buyer); set once by the periodic job (reviews.invitations).
+    review_invited_at: Mapped[datetime | None] = mapped_column(Timestamp)
     payment_ref: Mapped[str | None] = mapped_column(String(100))  # e.g. a Checkout Session
     payment_intent: Mapped[str | None] = mapped_column(String(100))  # what refunds refer to
     created_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow)
@@ -152,3 +164,6 @@ class OrderLine(Model, TenantScoped):
     discount: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tax: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     tax_rate: Mapped[str] = mapped_column(String(12), default="0", server_default="0")
+    # When the line was first reviewed (storefront.reviews); kept when the review is
+    # deleted, so a line is reviewed once, ever (one review per order line).
+    reviewed_at: Mapped[datetime | None] = mapped_column(Timestamp)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Timestamp
@@ -73,4 +73,8 @@ class ReviewSettings(Model, TenantScoped):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     auto_publish: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The mail inviting buyers to review what was delivered (reviews.invitations): off
+    # until the owner turns it on, sent this many days after the delivery.
+    invite: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    invite_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     updated_at: Mapped[datetime] = mapped_column(Timestamp, default=utcnow, onupdate=utcnow)

@@ -118,7 +118,7 @@ def reviewable_lines(user_id: int, limit: int = 50) -> list[Reviewable]:
     reviewed = select(Review.order_line_id).where(Review.user_id == user_id)
     rows = db.session.execute(
         _eligible_lines(user_id)
-        .where(OrderLine.id.not_in(reviewed))
+        .where(OrderLine.reviewed_at.is_(None), OrderLine.id.not_in(reviewed))
         .order_by(Order.created_at.desc(), OrderLine.id)
         .limit(limit)
     ).all()
@@ -136,24 +136,28 @@ def reviewable_line(user_id: int, line_id: int) -> Reviewable:
             _("Only a buyer can review a product, once the order is paid."), "not_a_buyer"
         )
     line, number, created, slug = row
-    if db.session.scalar(select(Review.id).where(Review.order_line_id == line.id)) is not None:
+    if (
+        line.reviewed_at is not None  # reviewed once, even if that review is deleted since
+        or db.session.scalar(select(Review.id).where(Review.order_line_id == line.id)) is not None
+    ):
         raise ReviewError(_("You have already reviewed this purchase."), "already_reviewed")
     return Reviewable(line.id, line.product_id, slug, line.title, line.variant, number, created)
 
 
 def line_for_product(user_id: int, product_id: int) -> Reviewable:
     """The shopper's oldest purchase of the product that is not reviewed yet."""
-    lines = db.session.scalars(
-        _eligible_lines(user_id, OrderLine.id)
+    found = db.session.execute(
+        _eligible_lines(user_id, OrderLine.id, OrderLine.reviewed_at)
         .where(OrderLine.product_id == product_id)
         .order_by(OrderLine.id)
         .limit(50)
     ).all()
-    if not lines:
+    if not found:
         raise ReviewError(
             _("Only a buyer can review a product, once the order is paid."), "not_a_buyer"
         )
-    done = set(
+    lines = [line_id for line_id, _reviewed in found]
+    done = {line_id for line_id, reviewed in found if reviewed is not None} | set(
         db.session.scalars(select(Review.order_line_id).where(Review.order_line_id.in_(lines)))
     )
     for line_id in lines:
@@ -218,6 +222,16 @@ def create_review(
     )
     db.session.add(review)
     db.session.flush()
+    # The line is reviewed for good: a review deleted later does not open it again. A
+    # review written meanwhile of a line whose review was deleted finds it taken.
+    claimed = db.session.execute(
+        update(OrderLine)
+        .where(OrderLine.id == line.line_id, OrderLine.reviewed_at.is_(None))
+        .values(reviewed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed != 1:
+        raise ReviewError(_("You have already reviewed this purchase."), "already_reviewed")
     if auto_publish():
         set_state(review, PUBLISHED)
     return review

@@ -14,11 +14,12 @@ from ..catalog import services as catalog
 from ..catalog.views_model import rating_average
 from ..db import unit_of_work
 from ..errors import error_page
-from ..extensions import db
+from ..extensions import csrf, db
 from ..i18n import current_locale, localized
 from ..shared import signed_in_user
+from ..tenancy.context import current_tenant
 from ..themes import add_safe_globals
-from . import services
+from . import invitations, services
 from .forms import ReviewForm
 from .limits import TooManyReviews, count_review
 from .views_model import product_reviews, review_view
@@ -103,6 +104,24 @@ def new(line_id: int) -> ResponseReturnValue:
             return redirect(url_for("reviews.mine"))
     status = 400 if request.method == "POST" else 200
     return render_template("reviews/form.html", form=form, line=line), status
+
+
+@bp.route("/reviews/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed link is the credential; a mail client's one-click POST has no token
+def unsubscribe(token: str) -> ResponseReturnValue:
+    """The review invitation's link. GET: a page with one button (a mail scanner opening
+    links unsubscribes nobody); POST (the button, or List-Unsubscribe-Post): recorded."""
+    try:
+        if request.method == "GET":
+            invitations.read_unsubscribe(token)
+            return render_template("reviews/unsubscribe.html", token=token, done=False)
+        unit_of_work(lambda: invitations.unsubscribe(token))
+    except invitations.LinkRefused as exc:
+        return render_template("reviews/unsubscribe.html", message=str(exc), done=False), 404
+    message = _(
+        "You will get no more mails from %(shop)s asking for a review.", shop=current_tenant().name
+    )
+    return render_template("reviews/unsubscribe.html", message=message, done=True)
 
 
 @bp.route("/p/<slug>/reviews")
