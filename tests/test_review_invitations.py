@@ -254,3 +254,17 @@ def test_a_review_racing_its_lines_deleted_review_is_refused(app, shop):
             reviews.create_review(user, target, 4, "", "Again.")  # read before the delete
         db.session.rollback()
         assert db.session.scalar(select(Review.id)) is None
+
+
+def test_a_shops_own_unsubscribe_page_stays_in_the_sandbox(app, client, shop):
+    """The page the mailed link opens renders the shop's override, through the sandbox."""
+    from tests.test_sandbox_escape import assert_safe, override
+
+    with app.app_context(), tenant_context(shop):
+        user = db.session.scalar(select(User).where(User.email == SHOPPER))
+        token = invitations.unsubscribe_token(user)
+    override(app, "acme", "reviews/unsubscribe.html", "OURS {{ config.SECRET_KEY }}")
+    hostile = client.get(f"/reviews/unsubscribe/{token}", headers=host(shop))
+    assert hostile.status_code in (403, 503)
+    assert_safe(app, hostile, "reviews/unsubscribe.html")
+    assert "Acme" in hostile.text  # the shop's error page

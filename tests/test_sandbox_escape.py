@@ -166,14 +166,16 @@ def assert_safe(app, response, where) -> None:
 # show only between the password and the code of an account with a second factor
 # (tests/test_second_factor.py goes through them), and so does the choice between an app
 # and a passkey for that step (tests/test_passkeys.py). A review's form needs a paid
-# order line (tests/test_reviews.py), a cart reminder's page and a staff invitation's their
-# mailed links (tests/test_cart_reminders.py, tests/test_staff_invitations.py). The closed
-# page shows only for a shop closed for non-payment (tests/test_billing.py renders it in
-# the shop's look), like the suspended one for a suspended shop.
+# order line (tests/test_reviews.py), a cart reminder's page, a review invitation's
+# unsubscribe page and a staff invitation's their mailed links
+# (tests/test_cart_reminders.py, tests/test_review_invitations.py,
+# tests/test_staff_invitations.py). The closed page shows only for a shop closed for
+# non-payment (tests/test_billing.py renders it in the shop's look), like the suspended
+# one for a suspended shop.
 NOT_SHOWN = re.compile(
     r"^(admin/|platform/)|_macros\.html$|^macros\.html$|^errors/(suspended|closed)"
     r"|^security/(_messages|reset_password)\.html$|(^|/)mail/|^security/email/"
-    r"|^reviews/form\.html$|^reminders/|^account/staff_invitation\.html$"
+    r"|^reviews/(form|unsubscribe)\.html$|^reminders/|^account/staff_invitation\.html$"
     r"|^account/address_delete\.html$|^security/(two_factor_verify_code|two_factor_select|mf_recovery)\.html$"
 )
 
