@@ -10,7 +10,7 @@ every past buyer. ``users.review_mails``: False once the person unsubscribed.
 deleted, so a line is reviewed once; filled from the existing reviews.
 
 Revision ID: b8d4f0e2a3c5
-Revises: a7c3e9d1f2b4
+Revises: c61e2f3a4b10
 Create Date: 2026-12-08 03:40:00.000000
 
 """
@@ -21,7 +21,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "b8d4f0e2a3c5"
-down_revision = "a7c3e9d1f2b4"
+down_revision = "c61e2f3a4b10"
 branch_labels = None
 depends_on = None
 
