@@ -132,16 +132,23 @@ class TextNodes(HTMLParser):
         super().__init__()
         self.texts: list[str] = []
         self._skip = 0
+        self._skipping: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
+        # Identifiers marked translate="no" (the audit trail's field names) are data.
+        if tag in ("script", "style") or ("translate", "no") in attrs:
             self._skip += 1
+            self._skipping.append(tag)
+        hidden = tag == "input" and ("type", "hidden") in attrs  # a form's data, never read
         for name, value in attrs:
             if value and (name in self.ATTRIBUTES or (name == "value" and tag == "input")):
+                if hidden and name == "value":
+                    continue
                 self.texts.append(value.strip())
 
     def handle_endtag(self, tag):
-        if tag in ("script", "style"):
+        if self._skipping and self._skipping[-1] == tag:
+            self._skipping.pop()
             self._skip -= 1
 
     def handle_data(self, data):
@@ -382,6 +389,53 @@ def test_the_other_languages_on_a_sample_of_pages(
     _walk(
         client, shop, ["/admin/", "/admin/products", "/admin/orders"], english, untranslated, lang
     )
+
+
+@pytest.mark.parametrize("locale", ["de_DE", "fr_FR", "es_ES", "nl_NL"])
+def test_the_sign_in_staff_audit_and_privacy_pages_speak_every_language(
+    app, make_shop, make_user, untranslated, locale
+):
+    """Issue 32's pages in each shipped language: a staff invitation (new person, known
+    account, dead link), the code and recovery steps of a sign-in, setting up codes and
+    passkeys, the privacy pages, and the owner's activity, staff and erasure pages."""
+    from storefront.accounts import staff
+    from storefront.extensions import security
+
+    shop = make_shop("boutique", settings=shop_toml([locale]))
+    make_user(shop, "chef@example.com", roles=["owner"])
+    make_user(shop, "kundin@example.com")
+    make_user(shop, "hilfe@example.com", roles=["support"])
+    with app.app_context(), tenant_context(shop):
+        customer = db.session.scalar(select(User).where(User.email == "kundin@example.com"))
+        coded = db.session.scalar(select(User).where(User.email == "hilfe@example.com"))
+        coded.tf_primary_method = "authenticator"
+        coded.tf_totp_secret = security._totp_factory.generate_totp_secret()
+        fresh, known = (
+            "/staff-invitation/" + staff.token_for(staff.invite(email, "support", None))
+            for email in ("neu@example.com", "kundin@example.com")
+        )
+        customer_id = customer.id
+        db.session.commit()
+    lang = locale.split("_")[0]
+    english = _english_only(lang)
+    visitor = app.test_client()
+    _walk(visitor, shop, [fresh, known, "/staff-invitation/kaputt", "/privacy"], english,
+          untranslated, lang)  # fmt: skip
+    coded_client = app.test_client()
+    assert "/tf-validate" in login(coded_client, shop, "hilfe@example.com").location
+    _walk(coded_client, shop, ["/tf-validate", "/mf-recovery"], english, untranslated, lang)
+    owner = app.test_client()
+    assert login(owner, shop, "chef@example.com").status_code == 302
+    _walk(
+        owner,
+        shop,
+        ["/account", "/account/privacy", "/tf-setup", "/wan-register", "/mf-recovery-codes",
+         "/admin/activity/", "/admin/activity/?actor=user", "/admin/staff/",
+         f"/admin/customers/{customer_id}/erase", "/admin/settings"],
+        english,
+        untranslated,
+        lang,
+    )  # fmt: skip
 
 
 def test_platform_templates_have_no_text_outside_a_translation_call(app):

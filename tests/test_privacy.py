@@ -2,25 +2,38 @@
 
 The erasure test makes a shopper touch everything that keeps personal data (an account,
 an address book, a cart, orders as a guest and signed in, mails, webhook deliveries, a
-refund's reason, the customer figures, an export file, an API login token), erases
-them, then reads every row of every table and every file of the shop: their email,
-name, street and phone may appear nowhere. The orders stay, for the books.
+refund's reason, the customer figures, an export file, an API login token, a product
+review, a gift card sent to them, a cart reminder, a passkey, a staff invitation, and
+the audit trail's entries of all of it), erases them, then reads every row of every
+table (the audit trail's included) and every file of the shop: their email, name, street
+and phone may appear nowhere, and the shop's audit chain still verifies. The orders
+stay, for the books.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
 from sqlalchemy import func, select, text
 
-from storefront.accounts.models import User
+from storefront.accounts import staff
+from storefront.accounts.models import StaffInvitation, User, WebAuthn
+from storefront.audit import services as audit
+from storefront.audit.models import AuditEntry
+from storefront.cart.models import Cart
 from storefront.extensions import db
+from storefront.orders.giftcards import services as giftcards
 from storefront.orders.models import Order
 from storefront.orders.refunds import Refund
 from storefront.outbox.models import OutboxMessage
 from storefront.privacy import services as privacy
+from storefront.reminders import services as reminders
+from storefront.reminders.models import CartReminder
+from storefront.reviews import services as reviews
+from storefront.reviews.models import Review
 from storefront.storage import current_storage, shop_prefix
 from storefront.tenancy import tenant_context
 from storefront.transfers import services as transfers
@@ -99,6 +112,45 @@ def everything_of(app, shop) -> str:
     return "\n".join(seen)
 
 
+def touch_the_rest(app, shop) -> None:
+    """The features that keep a person beyond their orders and account: a review naming
+    them in its words, a gift card sent to them with the staff's note, a cart reminder
+    they agreed to, a passkey named after them, an invitation to the staff (not yet
+    accepted: they are still a shopper). Each write is recorded in the audit trail."""
+    with app.app_context(), tenant_context(shop):
+        ada = db.session.scalar(select(User).where(User.email == EMAIL))
+        owner = db.session.scalar(select(User).where(User.email == OWNER))
+        order = db.session.scalar(select(Order).where(Order.user_id == ada.id))
+        order.status = "delivered"
+        db.session.flush()
+        line = reviews.reviewable_lines(ada.id)[0]
+        reviews.create_review(ada, line, 5, "Sturdy", f"{NAME} says: it fell on {STREET}.")
+        giftcards.issue(2500, recipient=EMAIL, note=f"Sorry, {NAME}", actor="owner")
+        reminders.save_settings(True, 24)
+        cart = Cart(token=os.urandom(16).hex(), user_id=None)  # a guest's cart
+        db.session.add(cart)
+        db.session.flush()
+        assert reminders.remember(cart, EMAIL, True)
+        db.session.add(
+            WebAuthn(
+                user_id=ada.id,
+                name=f"{NAME}'s phone",
+                credential_id=os.urandom(32),
+                public_key=b"\xa5\x01\x02",
+                usage="first",
+            )
+        )
+        staff.invite(EMAIL, "support", owner)
+        db.session.commit()
+    with app.app_context(), tenant_context(shop):
+        assert db.session.scalar(select(func.count()).select_from(Review)) == 1
+        assert db.session.scalar(select(func.count()).select_from(CartReminder)) == 1
+        assert db.session.scalar(select(func.count()).select_from(StaffInvitation)) == 1
+        trail = " ".join(db.session.scalars(select(AuditEntry.body)))
+        for needle in (EMAIL, NAME, STREET, PHONE):  # the trail recorded them
+            assert needle in trail, needle
+
+
 def test_an_erased_shopper_is_nowhere_in_the_shop_and_their_orders_stay(
     app, shop, make_shop, make_user
 ):
@@ -129,6 +181,7 @@ def test_an_erased_shopper_is_nowhere_in_the_shop_and_their_orders_stay(
         export = transfers.start_orders_export(None, None)
         db.session.commit()
         transfers.run_transfer(export.id)
+    touch_the_rest(app, shop)
     everything = everything_of(app, shop)
     for needle in NEEDLES:
         assert needle in everything  # the test reaches where the data is
@@ -157,6 +210,15 @@ def test_an_erased_shopper_is_nowhere_in_the_shop_and_their_orders_stay(
         kept = db.session.scalars(select(Order).where(Order.number.in_(numbers))).all()
         assert len(kept) == 2 and all(o.total > 0 and o.country == "US" for o in kept)
         assert db.session.scalar(select(User).where(User.email == EMAIL)) is None
+        # What stays, without them: the review's rating and words, the card's balance.
+        (review,) = db.session.scalars(select(Review)).all()
+        assert review.user_id is None and review.rating == 5 and "it fell on" in review.body
+        assert db.session.scalar(select(func.count()).select_from(StaffInvitation)) == 0
+        # The trail lost their values, not its chain: every hash still holds.
+        verdict = audit.verify()
+        assert verdict.ok, verdict.reason
+        assert verdict.erased_values > 0
+        assert "Grace Hopper" in " ".join(db.session.scalars(select(AuditEntry.body)))
     # Signed out everywhere: the browser's session and the API's token are worth nothing.
     assert ada.get("/account", headers=host(shop)).status_code == 302
     assert app.test_client().get("/api/me", headers=me).status_code == 401

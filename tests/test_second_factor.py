@@ -199,6 +199,39 @@ def test_the_owner_turns_the_requirement_on_in_the_dashboard(app, shop):
     assert "/tf-setup" in login(later, shop, OWNER).location
 
 
+def test_the_operator_requires_it_of_every_shops_staff_with_tenantctl(
+    app, shop, runner, make_shop, make_user
+):
+    """``tenantctl security staff-second-factor on``: every shop's owners and staff are led
+    to set one up, whatever their shop says; shoppers are not asked; ``off`` gives the
+    choice back to the shops. No restart: the workers read the file's change."""
+    globex = make_shop("globex")
+    make_user(globex, "boss@globex.example", roles=["manager"])
+    shown = runner.invoke(["security", "staff-second-factor"])
+    assert shown.exit_code == 0 and "each shop decides" in shown.output
+    turned = runner.invoke(["security", "staff-second-factor", "on"])
+    assert turned.exit_code == 0 and "required of every shop" in turned.output, turned.output
+    for place, email in ((shop, OWNER), (globex, "boss@globex.example")):
+        client = app.test_client()
+        first = login(client, place, email)
+        assert first.status_code == 302 and "/tf-setup" in first.location, (email, first.location)
+        assert client.get("/admin/", headers=host(place)).status_code == 302  # not in yet
+    owner = app.test_client()
+    login(owner, shop, OWNER)
+    assert enrol(owner, shop)
+    assert owner.get("/admin/", headers=host(shop)).status_code == 200
+    shopper = app.test_client()
+    assert "/tf-" not in (login(shopper, shop, SHOPPER).location or "")
+    bad = runner.invoke(["security", "staff-second-factor", "maybe"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output
+    off = runner.invoke(["security", "staff-second-factor", "off"])
+    assert off.exit_code == 0 and "each shop decides" in off.output
+    boss = app.test_client()
+    answer = login(boss, globex, "boss@globex.example")
+    assert "/tf-" not in (answer.location or "")
+    assert boss.get("/admin/", headers=host(globex)).status_code == 200
+
+
 def test_a_sign_in_from_a_new_browser_mails_the_owner_once(app, shop, outbox):
     from storefront.outbox import deliver_committed
 

@@ -4,7 +4,8 @@ or a passkey for the second step (accounts.passkeys), which Flask-Security's two
 plugins offer beside the app (a choice when someone has both).
 
 Who must have one: staff and owners of a shop whose ``[security] staff_second_factor``
-is on, or of every shop when the operator sets ``STAFF_SECOND_FACTOR_REQUIRED``. Anyone
+is on, or of every shop when the operator requires it (``tenantctl security
+staff-second-factor on``, or ``STAFF_SECOND_FACTOR_REQUIRED``: accounts.platform_policy). Anyone
 else may add one from their account page. Flask-Security asks for the code after the
 password and, for someone who must have one and has none, leads them through setting it
 up before any page that needs a login opens. Nothing carries across shops: an account
@@ -20,12 +21,13 @@ import hmac
 from functools import cache
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_security import Totp
 from passlib.totp import TOTP
 
 from ..permissions import is_staff
 from ..tenancy.context import current_tenant_or_none
+from .platform_policy import staff_second_factor_required
 
 METHODS = ["authenticator"]
 
@@ -86,7 +88,7 @@ def required_for(user: Any) -> bool:
     """Whether ``user`` must sign in with a second factor in the bound shop."""
     if not is_staff(r.name for r in user.roles):
         return False
-    if current_app.config.get("STAFF_SECOND_FACTOR_REQUIRED"):
+    if staff_second_factor_required():  # the operator's, for every shop
         return True
     shop = current_tenant_or_none()
     settings = shop.settings if shop is not None else None

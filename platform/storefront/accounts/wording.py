@@ -211,6 +211,8 @@ LABELS.update(
         "Select": _l("Continue"),
         "authenticator": _l("Authenticator app"),
         "passkey": _l("Passkey"),
+        # The recovery page's heading says what code (Flask-Security's nl catalog lacks it).
+        "Recovery Code": _l("Code"),
     }
 )
 

@@ -16,6 +16,7 @@ from . import (
     privacy,
     search,
     secrets,
+    security,
     shops,
     themes,
     usage,
@@ -55,6 +56,7 @@ app.add_typer(search.app, name="search")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
 app.add_typer(secrets.app, name="secrets", no_args_is_help=True)
+app.add_typer(security.app, name="security")
 
 
 def main() -> None:

@@ -5,7 +5,8 @@ placed with that address or by that account. ``person_data`` writes all of it as
 a batch of orders at a time (a customer of ten years is no reason to read the order
 book). ``erase`` removes the person: the account with its addresses, carts, cart
 reminders (an unsubscription stays, as a digest naming nobody, so it is honoured),
-sessions and tokens goes; orders stay for the shop's accounting without name, address, email,
+sessions, tokens and passkeys goes, and so does an invitation to the staff they have not
+accepted; orders stay for the shop's accounting without name, address, email,
 phone or note; the customer's figures go; queued mails to them are dropped; webhook
 deliveries, mails and errors kept in the outbox lose every value that named them, and
 so does the audit trail (each value's salted digest stays, so its chain still verifies:
@@ -31,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 
-from ..accounts.models import ApiKey, User, UserSession, WebAuthn, roles_users
+from ..accounts.models import ApiKey, StaffInvitation, User, UserSession, WebAuthn, roles_users
 from ..accounts.services import AccountError, normalize_email
 from ..addresses.models import SavedAddress
 from ..audit import services as audit
@@ -361,6 +362,10 @@ def erase(email: str) -> Erased:
         figures = or_(figures, CustomerTotal.user_id == user_id)
     db.session.execute(delete(CustomerTotal).where(figures))
     reminders.erase(email)
+    # An invitation to the staff they have not accepted: withdrawn (its link dies with it).
+    db.session.execute(
+        delete(StaffInvitation).where(func.lower(StaffInvitation.email) == email.lower())
+    )
     if user is not None:
         for cart in db.session.scalars(select(Cart).where(Cart.user_id == user.id)):
             db.session.delete(cart)

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..shared import signed_in_user
 from ..tenancy.context import current_tenant
 from ..tenancy.settings import Privacy
+from ..themes.loader import platform_templates_only
 from . import services
 
 bp = Blueprint("privacy", __name__)
@@ -49,9 +50,15 @@ def _me() -> User:
     return user
 
 
-def _rules() -> Privacy:
+def _rules() -> dict[str, int | None]:
+    """The shop's retention as plain values: a shop's own theme renders these pages in
+    the sandbox, which hands templates plain values only (a settings object is dropped)."""
     settings = current_tenant().settings
-    return settings.privacy if settings is not None else Privacy()
+    rules = settings.privacy if settings is not None else Privacy()
+    return {
+        "guest_data_days": rules.guest_data_days,
+        "inactive_account_days": rules.inactive_account_days,
+    }
 
 
 @bp.route("/privacy")
@@ -106,6 +113,7 @@ def close() -> ResponseReturnValue:
 
 # A customer's whole data, and erasing it: customers:write (the owner's).
 protect(admin_bp)
+platform_templates_only(admin_bp)  # the dashboard's pages, never a theme's (nor its sandbox)
 
 
 def _customer(user_id: int) -> User:
