@@ -201,9 +201,9 @@ def test_an_erased_shopper_is_nowhere_in_the_shop_and_their_orders_stay(
     assert closed.status_code == 302
 
     everything = everything_of(app, shop)
-    for needle in NEEDLES:
-        assert needle not in everything, re.findall(
-            rf".{{0,120}}{re.escape(needle)}.{{0,60}}", everything
+    for needle in NEEDLES:  # in any case: an index or a digest input may fold it
+        assert needle.casefold() not in everything.casefold(), re.findall(
+            rf".{{0,120}}{re.escape(needle)}.{{0,60}}", everything, re.IGNORECASE
         )
     assert "Grace Hopper" in everything  # another shopper keeps theirs
     with app.app_context(), tenant_context(shop):
