@@ -18,6 +18,7 @@ from jinja2 import FileSystemLoader
 from storefront.catalog import services as catalog
 from storefront.content import services as content
 from storefront.extensions import cache, db
+from storefront.home import services as home
 from storefront.tenancy import tenant_context
 from storefront.themes.loader import SHIPPED_THEMES_DIR
 from storefront.themes.services import BASE_TEMPLATES
@@ -92,6 +93,9 @@ def world(app, make_shop, make_user):
         catalog.create_category("Tools", "tools")
         catalog.create_product("SKU-1", "TNT <i>Crate</i>", 1999, stock=50, categories=["tools"])
         content.save_page(None, slug="shipping", title="Ship", body="We **ship**.", published=True)
+        # The home page's sections (home/sections.html): one of each kind the theme offers.
+        for kind in home.offered():
+            home.save_section(home.add_section(kind), "en_US", {}, {"heading": kind})
         db.session.commit()
     shopper = app.test_client()
     login(shopper, shop, SHOPPER)

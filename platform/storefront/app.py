@@ -20,6 +20,7 @@ from .admin.content import bp as admin_pages_bp
 from .admin.discounts import bp as admin_discounts_bp
 from .admin.domains import bp as admin_domains_bp
 from .admin.giftcards import bp as admin_giftcards_bp
+from .admin.home import bp as admin_home_bp
 from .admin.keys import bp as admin_keys_bp
 from .admin.payments import bp as admin_payments_bp
 from .admin.plan import bp as admin_plan_bp
@@ -209,6 +210,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_giftcards_bp)
     app.register_blueprint(admin_payments_bp)
     app.register_blueprint(admin_pages_bp)
+    app.register_blueprint(admin_home_bp)
     app.register_blueprint(admin_seo_bp)
     app.register_blueprint(admin_reminders_bp)
     app.register_blueprint(admin_reviews_bp)

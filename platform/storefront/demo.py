@@ -11,6 +11,7 @@ from .accounts.services import create_user, find_user
 from .catalog.demo import seed_catalog, seed_gift_card
 from .content import services as content
 from .extensions import db
+from .home.demo import seed_home
 from .orders import discounts
 from .reviews.demo import seed_reviews
 from .tenancy.context import tenant_context
@@ -94,6 +95,10 @@ def provision_demo() -> Iterator[str]:
             if seed_gift_card(slug):
                 db.session.commit()
                 yield f"  a gift card (sold in three amounts) added to {slug}"
+            arranged = seed_home(slug)
+            if arranged:
+                db.session.commit()
+                yield f"  {arranged} home page sections added to {slug}"
             reviewed = seed_reviews(slug)
             if reviewed:
                 db.session.commit()

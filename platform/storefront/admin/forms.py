@@ -530,3 +530,51 @@ class WebhookForm(FlaskForm):
     )
     events = SelectMultipleField(_l("Events"), choices=[], validate_choice=True)
     submit = SubmitField(_l("Add endpoint"))
+
+
+class HomeSectionForm(FlaskForm):
+    """A home page section's fields; the page shows those of the section's kind
+    (``admin.home.FIELDS``), and ``home.schemas`` validates what they hold."""
+
+    heading = StringField(_l("Heading"), validators=[Length(max=200)])
+    text = StringField(_l("Short text"), validators=[Length(max=200)])
+    body = TextAreaField(
+        _l("Text"),
+        validators=[Length(max=10000)],
+        description=_l(
+            "Markdown: **bold**, *italic*, # headings, - lists, [links](https://…). "
+            "HTML is shown as text."
+        ),
+        render_kw={"rows": 8},
+    )
+    button = StringField(_l("Button label"), validators=[Length(max=60)])
+    link = StringField(
+        _l("Link"),
+        validators=[Length(max=500)],
+        description=_l("A page of your shop (/c/tools) or an address starting with https://."),
+    )
+    image = FileField(
+        _l("Picture"),
+        validators=[FileAllowed(["png", "jpg", "jpeg", "gif", "webp", "avif"], _l("Images only."))],
+    )
+    remove_image = BooleanField(_l("Remove the picture"))
+    alt = StringField(
+        _l("Picture description"),
+        validators=[Length(max=200)],
+        description=_l("What the picture shows, for shoppers who cannot see it."),
+    )
+    image_side = SelectField(
+        _l("Picture side"),
+        choices=[SelectChoice("left", _l("Left")), SelectChoice("right", _l("Right"))],
+        default="left",
+    )
+    products = StringField(
+        _l("Products (SKUs)"),
+        validators=[Length(max=1000)],
+        description=_l("Up to 12 SKUs separated by commas; empty: your featured products."),
+    )
+    category = SelectField(_l("Category"), choices=[], validate_choice=False)
+    limit = IntegerField(
+        _l("Products shown"), validators=[Optional(), NumberRange(min=1, max=12)], default=4
+    )
+    submit = SubmitField(_l("Save section"))

@@ -310,6 +310,10 @@ DATA_TABLES = frozenset(
         "gift_card_movements",  # the cards' ledgers
         "reviews",  # shoppers' reviews, tied to their imported orders and accounts
         "review_settings",  # whether new reviews publish at once
+        # The home page's sections: validated again whenever a page reads them; their
+        # product and category ids follow the import's (home.receivers).
+        "home_sections",
+        "newsletter_signups",  # addresses shoppers left for the shop's newsletter
     }
 )
 MANIFEST_MAX = 4 * 1024 * 1024

@@ -86,3 +86,22 @@ document.addEventListener("click", (event) => {
   event.preventDefault();
   showPicture(thumb.closest(".product-page"), thumb.dataset.key);
 });
+
+// The home page editor: the preview follows the form as the owner types (without
+// JavaScript the Preview button sends the same form to the same frame).
+(() => {
+  const form = document.querySelector("form[data-preview]");
+  const button = form && form.querySelector("[data-preview-button]");
+  if (!button || !form.requestSubmit) return;
+  let timer = null;
+  const refresh = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => form.requestSubmit(button), 500);
+  };
+  form.addEventListener("input", (event) => {
+    if (event.target.type !== "file") refresh();
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target.tagName === "SELECT" || event.target.type === "checkbox") refresh();
+  });
+})();
