@@ -246,6 +246,7 @@ def test_an_owner_adds_edits_orders_hides_and_deletes_sections_per_language(
     assert added.status_code == 302
     first = int(re.search(r"/admin/home/(\d+)", added.location).group(1))
     form = owner.get(f"/admin/home/{first}", headers=host(acme))
+    assert ">French (France)</a>" in form.text  # the language switch
     saved = owner.post(
         f"/admin/home/{first}?lang=en_US",
         headers=host(acme),
@@ -435,9 +436,15 @@ def test_newsletter_sign_up_keeps_an_address_once(app, acme, client):
         == 403
     )
     with app.app_context(), tenant_context(acme):
-        assert [s.email for s in db.session.scalars(select(NewsletterSignup))] == [
-            "ada@example.com"
-        ]
+        kept = [s.email for s in db.session.scalars(select(NewsletterSignup))]
+        assert kept == ["Ada@example.com"]  # once, its domain in the normal spelling
+        # A person's data download shows it, their erasure forgets it.
+        from storefront.privacy import services as privacy
+
+        assert '"newsletter": {' in "".join(privacy.person_data("Ada@example.com"))
+        privacy.erase("Ada@example.com")
+        db.session.commit()
+        assert db.session.scalars(select(NewsletterSignup)).all() == []
 
 
 # The shop archive ----------------------------------------------------------------------

@@ -72,11 +72,9 @@ def _lang() -> str:
     return wanted if wanted in locales else locales[0]
 
 
-def _languages(lang: str) -> list[dict[str, Any]]:
-    return [
-        {"locale": loc, "name": language_name(loc), "current": loc == lang}
-        for loc in shop_locales_of_bound()
-    ]
+def _languages(lang: str) -> list[tuple[str, str, bool]]:
+    """(locale, its name in the reader's language, whether it is the one edited)."""
+    return [(loc, language_name(loc), loc == lang) for loc in shop_locales_of_bound()]
 
 
 def _section(section_id: int) -> home.HomeSection:
@@ -97,7 +95,7 @@ def index() -> str:
         kinds=[(kind, KIND_NAMES[kind]) for kind in home.offered()],
         kind_names=KIND_NAMES,
         lang=lang,
-        languages=_languages(lang),
+        edit_languages=_languages(lang),
         full=len(home.all_sections()) >= MAX_SECTIONS,
         confirm=ConfirmForm(prefix="confirm"),
         signups=home.signup_count(),
@@ -267,7 +265,7 @@ def edit(section_id: int) -> ResponseReturnValue:
         fields=FIELDS[section.kind][0] + FIELDS[section.kind][1],
         kind_name=KIND_NAMES.get(section.kind, section.kind),
         lang=lang,
-        languages=_languages(lang),
+        edit_languages=_languages(lang),
         default_lang=shop_locales_of_bound()[0],
     )
 

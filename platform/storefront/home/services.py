@@ -15,8 +15,9 @@ from typing import Any
 
 from markupsafe import Markup
 from pydantic import ValidationError
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import delete, func, or_, select, true
 
+from ..accounts.services import normalize_email
 from ..caching import invalidate_shop_cache
 from ..catalog import sorting
 from ..catalog.loading import load_details
@@ -293,12 +294,29 @@ def _category(category_id: int | None, limit: int) -> dict[str, Any]:
 
 def sign_up(email: str, locale: str | None) -> bool:
     """Keep a shopper's address for the shop's newsletter; False if it was already kept."""
-    email = email.strip().lower()
+    email = normalize_email(email)
     if db.session.scalar(select(NewsletterSignup.id).where(NewsletterSignup.email == email)):
         return False
     db.session.add(NewsletterSignup(email=email, locale=locale))
     db.session.flush()
     return True
+
+
+def person_signup(email: str) -> dict[str, Any] | None:
+    """What the shop keeps of ``email`` for its newsletter (a person's data download)."""
+    found = db.session.scalar(
+        select(NewsletterSignup).where(NewsletterSignup.email == normalize_email(email))
+    )
+    if found is None:
+        return None
+    return {"signed_up_at": found.created_at.isoformat(), "language": found.locale}
+
+
+def erase_signup(email: str) -> None:
+    """Forget ``email``'s newsletter sign-up (a person's erasure)."""
+    db.session.execute(
+        delete(NewsletterSignup).where(NewsletterSignup.email == normalize_email(email))
+    )
 
 
 def signup_count() -> int:

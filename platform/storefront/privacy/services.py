@@ -38,6 +38,7 @@ from ..addresses.models import SavedAddress
 from ..audit import services as audit
 from ..cart.models import Cart
 from ..extensions import db
+from ..home import services as home
 from ..orders.aggregates import GUEST, CustomerTotal
 from ..orders.giftcards.models import GiftCard
 from ..orders.models import Order
@@ -151,6 +152,8 @@ def person_data(email: str) -> Iterator[str]:
         "cart_reminders": reminders.person_data(email),
         "gift_cards": _gift_cards_json(email),
         "reviews": [],
+        # The home page's newsletter sign-up (storefront.home), if they left the address.
+        "newsletter": home.person_signup(email),
     }
     if user is not None:
         head["account"] = {
@@ -366,6 +369,7 @@ def erase(email: str) -> Erased:
     db.session.execute(
         delete(StaffInvitation).where(func.lower(StaffInvitation.email) == email.lower())
     )
+    home.erase_signup(email)
     if user is not None:
         for cart in db.session.scalars(select(Cart).where(Cart.user_id == user.id)):
             db.session.delete(cart)
@@ -405,6 +409,7 @@ def erase_guest(email: str) -> Erased:
     )
     if user is None:  # an account's address is the account's retention's to decide
         reminders.erase(email)
+        home.erase_signup(email)
     db.session.expire_all()
     outbox = _scrub_outbox(email, values) if user is None else 0
     exports = expire_files(limit=None, days=0) if ids else 0
