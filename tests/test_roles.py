@@ -112,6 +112,7 @@ SAMPLES = {
     "redirect_id": 1,
     "review_id": 1,
     "card_id": 1,
+    "section_id": 1,  # a home page section (absent: its pages answer 404 to every role)
     "invitation_id": None,
     "fmt": "csv",
 }
