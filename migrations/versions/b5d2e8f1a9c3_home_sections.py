@@ -7,7 +7,7 @@ keeps the addresses the home page's newsletter sign-up collected, once per shop.
 shops have no sections: their home page stays as it was.
 
 Revision ID: b5d2e8f1a9c3
-Revises: a7c3e9d1f2b4
+Revises: b8d4f0e2a3c5
 Create Date: 2026-12-08 03:30:00.000000
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "b5d2e8f1a9c3"
-down_revision = "a7c3e9d1f2b4"
+down_revision = "b8d4f0e2a3c5"
 branch_labels = None
 depends_on = None
 
