@@ -67,6 +67,7 @@ from .probes import bp as platform_bp
 from .reminders.views import bp as reminders_bp
 from .reviews.views import init_reviews
 from .seo.views import init_seo
+from .signup import init_signup
 from .storage import init_storage
 from .tenancy import init_tenancy
 from .tenancy.overlay import OverlayConfig
@@ -160,6 +161,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_accounts(app)
     register_blueprints(app)
     init_reviews(app)  # the shopper's pages, and product_reviews() for product pages
+    init_signup(app)  # the platform domain's sign-up pages; the owner's checklist
     init_seo(app)  # sitemaps, robots.txt, the head's tags; a 301 for a moved page's 404
     init_errors(app)
     init_headers(app)

@@ -139,6 +139,21 @@ class Defaults:
     SENTRY_DSN: str | None = None
     SENTRY_ENVIRONMENT: str | None = None
     SENTRY_RELEASE: str | None = None
+    # Shops that open themselves (storefront.signup, docs/operators.md "Sign-up"): off
+    # unless switched on, and then served only on the platform's own domain, where new
+    # shops live at <slug>.<PLATFORM_DOMAIN>.
+    SIGNUP_ENABLED = False
+    PLATFORM_DOMAIN: str | None = None
+    SIGNUP_APPROVAL = False  # confirmed shops wait for `tenantctl signup approve`
+    SIGNUP_CONFIRM_HOURS = 24  # the confirmation link's life; the name is held as long
+    SIGNUP_PER_EMAIL = 3  # sign-ups per address per day
+    SIGNUP_PER_NETWORK = 10  # sign-ups per network (IPv4 /24, IPv6 /64) per day
+    SIGNUP_FAILURES = 5  # refused attempts from a network within the window below ...
+    SIGNUP_FAILURE_WINDOW_MINUTES = 15
+    SIGNUP_COOLDOWN_MINUTES = 30  # ... start a cooling-off this long
+    SIGNUP_RESERVED_SLUGS: tuple[str, ...] = ()  # on top of the platform's own names
+    SIGNUP_LOCALES = ("en_US", "de_DE", "fr_FR", "es_ES", "nl_NL")
+    SIGNUP_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
 
 
 def build_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
@@ -166,6 +181,7 @@ def finalize(app: Flask) -> None:
     _database(config, instance)
     _cache(config)
     _shared_rate_limits(config)
+    _signup(config)
     # Webhooks to loopback and private addresses: for the demo and the tests, never in
     # production (an owner's endpoint must not reach the platform's own network).
     config.setdefault("WEBHOOK_ALLOW_PRIVATE", config["ENVIRONMENT"] != "production")
@@ -174,6 +190,17 @@ def finalize(app: Flask) -> None:
         # production cookies travel over HTTPS only, full stop.
         config["SESSION_COOKIE_SECURE"] = True
         config["REMEMBER_COOKIE_SECURE"] = True
+
+
+def _signup(config: Config) -> None:
+    if not config.get("SIGNUP_ENABLED"):
+        return
+    domain = str(config.get("PLATFORM_DOMAIN") or "").strip().lower().rstrip(".")
+    if not domain or "." not in domain and domain != "localhost":
+        raise ConfigError(
+            "SIGNUP_ENABLED needs PLATFORM_DOMAIN, the platform's own domain (shops.example)"
+        )
+    config["PLATFORM_DOMAIN"] = domain
 
 
 def _secret_key(config: Config, instance: Path) -> str:

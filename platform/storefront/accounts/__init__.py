@@ -58,7 +58,9 @@ def _set_up_accounts(tenant: Any, owner_email: str | None = None, **extra: Any) 
     """A new shop gets its roles, and its owner's account when one was named."""
     create_roles()
     if owner_email:
-        create_user(owner_email, extra.get("owner_password"), roles=["owner"])
+        owner = create_user(owner_email, extra.get("owner_password"), roles=["owner"])
+        if extra.get("owner_password_hash"):  # a sign-up's: hashed when it was chosen
+            owner.password = extra["owner_password_hash"]
 
 
 # Flask-Security's context processor gives templates its own url_for_security; this one

@@ -52,6 +52,7 @@ from ..orders.refunds import REFUNDABLE
 from ..orders.views_model import status_label
 from ..plans import PlanLimitReached
 from ..reviews.models import PENDING, Review
+from ..signup.onboarding import checklist
 from ..tenancy import config_edit
 from ..tenancy.context import current_tenant
 from ..tenancy.secrets import SecretsError, load_secrets, mask
@@ -133,6 +134,7 @@ def index() -> str:
         threshold=int(current_app.config.get("LOW_STOCK_THRESHOLD", 3)),
         health=health.shop_health(),
         confirm=ConfirmForm(),
+        onboarding=checklist(),
     )
 
 

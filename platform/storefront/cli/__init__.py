@@ -18,6 +18,7 @@ from . import (
     secrets,
     security,
     shops,
+    signups,
     themes,
     usage,
     users,
@@ -57,6 +58,7 @@ app.add_typer(privacy.app, name="privacy")
 app.add_typer(webhooks.app, name="webhooks", no_args_is_help=True)
 app.add_typer(secrets.app, name="secrets", no_args_is_help=True)
 app.add_typer(security.app, name="security")
+app.add_typer(signups.app, name="signup", no_args_is_help=True)
 
 
 def main() -> None:

@@ -57,7 +57,7 @@ from werkzeug.exceptions import NotFound
 from ..problems import wants_json
 from ..shared import SafeView
 from ..tenancy.context import TenantContext, current_tenant_or_none
-from ..tenancy.request_hooks import shop_base_url
+from ..tenancy.request_hooks import PLATFORM_SITE, shop_base_url
 from ..tenancy.settings import ShopSettings
 from .numbers import count, format_count, format_rate
 
@@ -113,7 +113,10 @@ def select_locale() -> str:
     ctx = current_tenant_or_none()
     locales = shop_locales(ctx)
     if not locales:
-        return PLATFORM_LOCALE
+        if ctx is None and has_request_context() and request.environ.get(PLATFORM_SITE):
+            locales = platform_locales()  # the sign-up pages speak every shipped language
+        else:
+            return PLATFORM_LOCALE
     if not has_request_context():
         # The CLI speaks English; a job that writes to someone says whom with shop_locale().
         return PLATFORM_LOCALE
@@ -126,6 +129,11 @@ def select_locale() -> str:
         request.cookies.get(COOKIE, ""),
         request.accept_languages,
     )
+
+
+def platform_locales() -> tuple[str, ...]:
+    """The languages of the platform's own pages (sign-up): those a new shop can speak."""
+    return tuple(current_app.config["SIGNUP_LOCALES"])
 
 
 def _babel_selector() -> Locale:

@@ -87,6 +87,8 @@ def bind_shop() -> ResponseReturnValue | None:
     res = resolve_request(request)
     ctx = res.tenant
     if ctx is None:
+        if res.status == 404 and is_platform_site(res.host):
+            return _platform_site()
         if res.status == 404 and request.method in ("GET", "HEAD") and _platform_asset():
             return None  # the platform's own stylesheet, for its styled 404 page
         return platform_error(res.status or 404, res.reason)
@@ -98,6 +100,10 @@ def bind_shop() -> ResponseReturnValue | None:
         # or write them, so the shop is never bound.
         log.warning("shop %s lives in database %r, not here", ctx.slug, ctx.database)
         return platform_error(503, "This shop is briefly unavailable. Please try again shortly.")
+    if ctx.status == "pending":
+        # Signed up and confirmed, waiting for the operator's approval: to everyone the
+        # shop does not exist yet (storefront.signup).
+        return platform_error(404, "No shop lives at this address.")
     g.tenant_token = bind(ctx)
     g.shop_slug = request.environ["storefront.shop"] = ctx.slug  # for the access log
     _build_urls_for(ctx)
@@ -142,6 +148,31 @@ def _open_while_unpaid() -> bool:
         user = current_user
         return bool(user.is_authenticated and is_staff(r.name for r in user.roles))
     return False
+
+
+PLATFORM_SITE = "storefront.platform_site"  # environ: the request is the platform's own site
+# What the platform's own domain serves (sign-up on): its pages, under these paths only.
+PLATFORM_SITE_PREFIXES = ("/signup", "/static/")
+
+
+def is_platform_site(host: str | None) -> bool:
+    """The platform's own domain (``PLATFORM_DOMAIN``, or www. before it), while sign-up
+    is on. A shop that holds the name as its domain keeps it (it resolved first)."""
+    domain = current_app.config.get("PLATFORM_DOMAIN")
+    if not (domain and host and current_app.config.get("SIGNUP_ENABLED")):
+        return False
+    return host in (domain, f"www.{domain}")
+
+
+def _platform_site() -> ResponseReturnValue | None:
+    """The platform's own pages (``storefront.signup``): no shop is bound, ever."""
+    request.environ[PLATFORM_SITE] = True
+    path = request.path
+    if path.startswith(PLATFORM_SITE_PREFIXES):
+        return None
+    if path == "/" and request.method in ("GET", "HEAD"):
+        return redirect(request.script_root + "/signup", code=302)
+    return platform_error(404, "No page lives at this address.")
 
 
 def _build_urls_for(ctx: TenantContext) -> None:

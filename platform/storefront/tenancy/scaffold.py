@@ -14,8 +14,8 @@ name = {name}
 # One of the shipped themes (`tenantctl theme list`).
 theme = {theme}
 # Locale and ISO 4217 currency used to format prices.
-locale = "en_US"
-currency = "USD"
+locale = {locale}
+currency = {currency}
 # Where shoppers can write to; shown in the footer and in mails.
 # contact_email = "hello@example.com"
 
@@ -56,5 +56,13 @@ instructions = "Pay by bank transfer; we ship when the payment arrives."
 """
 
 
-def render_settings(slug: str, name: str, theme: str) -> str:
-    return TEMPLATE.format(slug=slug, name=json.dumps(name), theme=json.dumps(theme))
+def render_settings(
+    slug: str, name: str, theme: str, locale: str = "en_US", currency: str = "USD"
+) -> str:
+    return TEMPLATE.format(
+        slug=slug,
+        name=json.dumps(name),
+        theme=json.dumps(theme),
+        locale=json.dumps(locale),
+        currency=json.dumps(currency),
+    )

@@ -67,6 +67,16 @@ class NewShop:
     theme: str = "classic"
     owner_email: str | None = None
     owner_password: str | None = None
+    # A sign-up's owner chose a password before the shop existed: only its hash was kept.
+    owner_password_hash: str | None = None
+    locale: str = "en_US"
+    currency: str = "USD"
+    # "active", or "pending" (a sign-up waiting for the operator's approval: not served).
+    status: str = "active"
+    # Who opened it ("operator", "signup"): receivers of shop_created may act on it (a
+    # trial for a shop that signed itself up); ``signup_id`` names the sign-up row.
+    origin: str = "operator"
+    signup_id: int | None = None
 
 
 log = logging.getLogger(__name__)
@@ -180,7 +190,7 @@ def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
         name = (new.name or "").strip()
         if not name:
             raise ShopError("a shop needs a display name (--name)")
-        text = render_settings(slug, name, new.theme)
+        text = render_settings(slug, name, new.theme, new.locale, new.currency)
         try:
             # Named as what it is: the settings about to be written (no file exists yet).
             parse_settings(text, "the new shop's settings")
@@ -188,14 +198,19 @@ def create_shop(new: NewShop, *, adopt_folder: bool = False) -> Tenant:
             raise ShopError(str(exc)) from None
         staging = _stage_folder(folder, text)
     try:
-        tenant = Tenant(slug=slug, name=name, status="active")
+        tenant = Tenant(slug=slug, name=name, status=new.status)
         tenant.domains = [Domain(hostname=h, is_primary=(i == 0)) for i, h in enumerate(domains)]
         db.session.add(tenant)
         db.session.flush()
         with tenant_context(bare_context(tenant)):
             # Accounts (roles, the owner) and orders (the counter) set themselves up.
             shop_created.send(
-                tenant, owner_email=new.owner_email, owner_password=new.owner_password
+                tenant,
+                owner_email=new.owner_email,
+                owner_password=new.owner_password,
+                owner_password_hash=new.owner_password_hash,
+                origin=new.origin,
+                signup_id=new.signup_id,
             )
             bump_generation()
             db.session.flush()

@@ -13,7 +13,8 @@ from blinker import Namespace
 
 _signals = Namespace()
 
-#: sender: the new ``Tenant`` row (bound); kwargs ``owner_email``, ``owner_password``.
+#: sender: the new ``Tenant`` row (bound); kwargs ``owner_email``, ``owner_password``,
+#: ``owner_password_hash``, ``origin`` ("operator" or "signup") and ``signup_id``.
 shop_created = _signals.signal("storefront.shop-created")
 #: sender: the ``Tenant`` row about to be deleted (its rows go with it).
 shop_deleted = _signals.signal("storefront.shop-deleted")
