@@ -70,7 +70,7 @@ def sign_up(client: Any, ip: str = "198.51.100.7", **overrides: str) -> Any:
 
 
 def confirm_link(outbox: list[Any]) -> str:
-    match = re.search(r"https?://[^/\s]+(/signup/confirm/\S+)", outbox[-1].body)
+    match = re.search(r"https?://[^/\s]+(/(?:[a-z]{2}/)?signup/confirm/\S+)", outbox[-1].body)
     assert match, outbox[-1].body
     return match.group(1)
 
@@ -218,6 +218,7 @@ def test_sign_up_mails_a_link_and_creates_nothing_until_it_is_followed(app, clie
     assert client.get("/", headers={"Host": f"bolt.{PLATFORM}"}).status_code == 404
     assert len(outbox) == 1 and outbox[0].to == ["owner@example.com"]
     assert "Bolt & Nut" in outbox[0].subject
+    assert f"http://{PLATFORM}/de/signup/confirm/" in outbox[0].body  # the language chosen
     (row,) = signups(app)
     assert row.status == WAITING and row.password_hash  # hashed (plaintext "hash" in tests)
 
@@ -230,6 +231,7 @@ def test_confirming_opens_the_shop_and_the_owner_signs_in(app, client, outbox, m
     assert shops(app) == ["bolt"]
     (row,) = signups(app)
     assert row.status == LIVE and row.slug_hold is None and row.shop_id is not None
+    assert row.password_hash is None
     shop_host = {"Host": f"bolt.{PLATFORM}"}
     assert client.get("/", headers=shop_host).status_code == 200
     from storefront.tenancy.registry import context_for
@@ -504,3 +506,23 @@ def test_shops_made_by_the_operator_show_no_checklist(app, client, make_shop, ma
     login(client, shop, "boss@example.com", PASSWORD)
     page = client.get("/admin/", headers={"Host": shop.primary_host})
     assert page.status_code == 200 and 'class="onboarding"' not in page.text
+
+
+def test_the_tls_proxy_gets_a_certificate_for_the_platform_domain_only_while_on(app, client):
+    ask = client.get(f"/_tls/ask?domain={PLATFORM}", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert ask.status_code == 200
+    app.config["SIGNUP_ENABLED"] = False
+    off = client.get(f"/_tls/ask?domain={PLATFORM}", environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    assert off.status_code == 404
+
+
+@pytest.mark.settings(RATELIMIT_ENABLED=True, SIGNUP_CHECK_RATE="3 per minute")
+def test_the_name_check_is_rate_limited_per_network(client):
+    def ask(ip: str) -> int:
+        return client.get(
+            "/signup/check?slug=bolt", headers=SITE, environ_base={"REMOTE_ADDR": ip}
+        ).status_code
+
+    assert [ask("198.51.100.1") for _ in range(3)] == [200, 200, 200]
+    assert ask("198.51.100.2") == 429  # the same /24
+    assert ask("203.0.113.1") == 200

@@ -152,6 +152,7 @@ class Defaults:
     SIGNUP_FAILURE_WINDOW_MINUTES = 15
     SIGNUP_COOLDOWN_MINUTES = 30  # ... start a cooling-off this long
     SIGNUP_RESERVED_SLUGS: tuple[str, ...] = ()  # on top of the platform's own names
+    SIGNUP_CHECK_RATE = "120 per minute"  # the form's name checks, per network
     SIGNUP_LOCALES = ("en_US", "de_DE", "fr_FR", "es_ES", "nl_NL")
     SIGNUP_CURRENCIES = ("EUR", "USD", "GBP", "CHF")
 

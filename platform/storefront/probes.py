@@ -19,6 +19,7 @@ from .outbox.models import DEAD, PENDING, SENDING, OutboxMessage
 from .tenancy.context import all_tenants
 from .tenancy.hosts import InvalidHost, normalize_host
 from .tenancy.models import Tenant, utcnow
+from .tenancy.request_hooks import is_platform_site
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def tls_ask() -> tuple[str, int]:
         return "", 404
     record = current_app.extensions["storefront.registry"].lookup(host)
     tenant = record.tenant
+    if tenant is None and is_platform_site(host):
+        return "", 200  # the sign-up pages' own domain (sign-up on)
     return ("", 200) if tenant is not None and tenant.status == "active" else ("", 404)
 
 

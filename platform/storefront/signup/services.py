@@ -161,6 +161,7 @@ def confirm(token: str) -> Signup:
         origin="signup",
         signup_id=signup.id,
     )
+    signup.password_hash = None  # the owner's account has it now; the row needs it no more
     try:
         create_shop(new)  # commits the sign-up's change with the shop, or rolls both back
     except ShopError as exc:

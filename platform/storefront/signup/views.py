@@ -22,13 +22,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_mailman import EmailMultiAlternatives
+from limits import parse
 
 from ..db import unit_of_work
+from ..extensions import limiter
 from ..i18n import current_locale, html_lang, platform_locales, url_tags
 from ..tenancy.request_hooks import PLATFORM_SITE
 from . import services
 from .messages import refusal
-from .rules import SignupRefused, availability, shop_host
+from .rules import SignupRefused, availability, network_of, shop_host
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,13 @@ def sent() -> ResponseReturnValue:
 
 @bp.route("/check")
 def check() -> ResponseReturnValue:
-    """Is this name free? ``{"slug", "available", "code", "host", "message"}``."""
+    """Is this name free? ``{"slug", "available", "code", "host", "message"}``; a 429
+    past ``SIGNUP_CHECK_RATE`` per network (typing asks a few times a second at most)."""
+    if not _check_allowed():
+        response = jsonify(code="rate_limited", message=refusal("cooling_off"))
+        response.status_code = 429
+        response.headers["Retry-After"] = "60"
+        return response
     found = availability(request.args.get("slug", "")[:100], services.now())
     message = (
         _("%(host)s is available.", host=found.host) if found.available else refusal(found.code)
@@ -175,11 +183,25 @@ def confirm(token: str) -> ResponseReturnValue:
     )
 
 
+def _check_allowed() -> bool:
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True):
+        return True
+    keys = (config.get("RATELIMIT_KEY_PREFIX", ""), "signup-check", network_of(request.remote_addr))
+    try:
+        return bool(limiter.limiter.hit(parse(config["SIGNUP_CHECK_RATE"]), *keys))
+    except Exception:  # the limits' store is down: answer (the form checks again)
+        log.warning("sign-up check rate limit store unavailable", exc_info=True)
+        return True
+
+
 def _mail_link(to: str, shop_name: str, locale: str, token: str) -> None:
     """Mail the confirmation link, in the language chosen, after the row is committed.
     A platform mail, not a shop's: no shop (and so no outbox of one) exists yet; when
     sending fails, signing up again sends a new link once the old one lapsed."""
-    link = f"{services.platform_base()}/signup/confirm/{token}"
+    tag = next((t for t, loc in url_tags(platform_locales()).items() if loc == locale), "")
+    # In the language chosen: the confirmation page speaks it whatever the browser says.
+    link = f"{services.platform_base()}{f'/{tag}' if tag else ''}/signup/confirm/{token}"
     with force_locale(locale):
         subject = _("Confirm your shop %(name)s", name=shop_name)
         body = render_template("platform/signup/mail.txt", shop_name=shop_name, link=link)
