@@ -526,3 +526,29 @@ def test_the_name_check_is_rate_limited_per_network(client):
     assert [ask("198.51.100.1") for _ in range(3)] == [200, 200, 200]
     assert ask("198.51.100.2") == 429  # the same /24
     assert ask("203.0.113.1") == 200
+
+
+def test_the_checklist_reads_three_rows_at_most_never_a_count(app, client, outbox):
+    from sqlalchemy import event
+
+    from storefront.signup.onboarding import checklist
+    from storefront.tenancy.registry import context_for
+
+    sign_up(client)
+    confirm(client, confirm_link(outbox))
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement.upper())
+
+    with app.app_context():
+        ctx = context_for("bolt")
+        event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            with tenant_context(ctx):
+                steps = checklist()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", seen)
+    assert steps is not None and len(steps) == 5
+    assert len(statements) == 3  # the sign-up's flag, one product, one own domain
+    assert all("LIMIT" in s and "COUNT(" not in s for s in statements), statements
