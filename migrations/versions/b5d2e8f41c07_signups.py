@@ -6,7 +6,7 @@ per-network limits read it; ``checklist_dismissed`` hides the owner's onboarding
 checklist). ``signup_failures`` counts refused attempts per network for the cooling-off.
 
 Revision ID: b5d2e8f41c07
-Revises: a7c3e9d1f2b4
+Revises: b5d2e8f1a9c3
 Create Date: 2026-12-08 03:20:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 from storefront.db import Timestamp
 
 revision = "b5d2e8f41c07"
-down_revision = "a7c3e9d1f2b4"
+down_revision = "b5d2e8f1a9c3"
 branch_labels = None
 depends_on = None
 
