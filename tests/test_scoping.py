@@ -17,7 +17,15 @@ from storefront.tenancy import (
     tenant_context,
 )
 
-PLATFORM_TABLES = {"tenants", "domains", "registry_state", "shop_billing", "billing_events"}
+PLATFORM_TABLES = {
+    "tenants",
+    "domains",
+    "registry_state",
+    "shop_billing",
+    "billing_events",
+    "signups",
+    "signup_failures",
+}
 # Keys unique across the platform on purpose: a random token that sessions and cookies
 # carry must find exactly one account anywhere (and the scoped lookup still needs the shop).
 GLOBAL_KEYS = {("users", ("fs_uniquifier",)), ("users", ("fs_token_uniquifier",))}

@@ -31,7 +31,15 @@ SKIP_OPTION = "storefront_skip_tenant_scope"
 # Billing (storefront.billing): the platform bills shops; its rows name a shop but
 # belong to the platform (a webhook arrives before any shop is known).
 PLATFORM_TABLES = frozenset(
-    {"tenants", "domains", "registry_state", "shop_billing", "billing_events"}
+    {
+        "tenants",
+        "domains",
+        "registry_state",
+        "shop_billing",
+        "billing_events",
+        "signups",  # storefront.signup: a merchant's sign-up before any shop exists
+        "signup_failures",
+    }
 )
 
 
