@@ -485,3 +485,28 @@ def test_sections_travel_with_the_shop_archive(app, runner, acme, tmp_path):
         assert home.texts_in(sections[0], "fr_FR") == {"heading": "Choix"}
     page = app.test_client().get("/", headers={"Host": "copy.test"}).text
     assert "Anvil" in page and "Picks" in page
+
+
+def test_the_preview_renders_the_shops_own_home_page_in_its_sandbox(app, acme, owner):
+    """What shoppers get: a shop whose own index.html frames the sections shows it in the
+    preview too, still sandboxed (no app globals); the editor page itself never uses it."""
+    from tests.fixtures.factories import tenant_folder
+
+    page = tenant_folder(app, "acme") / "templates" / "index.html"
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_text(
+        '{% extends "@theme/index.html" %}{% block featured %}'
+        '<p id="own">ACME OWN {{ config is defined }}</p>{{ super() }}{% endblock %}'
+    )
+    app.jinja_env.layers.invalidate()
+    section = _add(app, acme, "rich_text", texts={"en_US": {"heading": "Saved"}})
+    form = owner.get(f"/admin/home/{section}", headers=host(acme))
+    assert "ACME OWN" not in form.text
+    shown = owner.post(
+        "/admin/home/preview",
+        headers=host(acme),
+        data={"csrf_token": csrf_from(form.text), "section_id": section, "heading": "Draft"},
+    )
+    assert shown.status_code == 200, shown.text
+    assert "ACME OWN False" in shown.text and "Draft" in shown.text
+    assert "ACME OWN" not in owner.get("/admin/home/", headers=host(acme)).text

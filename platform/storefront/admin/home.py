@@ -1,7 +1,8 @@
 """The home page's sections: add, order, edit, hide, delete, with a live preview, per
 language. The preview renders the storefront's home page with an unsaved draft (nothing
-is written), with the theme's templates and never the shop's own files (as every
-dashboard page), in a frame of the dashboard only."""
+is written), as shoppers would get it: through the shop's own template files too, in the
+sandbox that renders them on the storefront (the rest of the dashboard never uses them),
+in a frame of the dashboard only."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from ..home import services as home
 from ..home.schemas import MAX_PRODUCTS, MAX_SECTIONS
 from ..i18n import language_name, localized, shop_locale, shop_locales_of_bound
 from ..media import ImageError, store_image
-from ..themes.loader import platform_templates_only
+from ..themes.loader import platform_templates_only, with_shop_templates
 from .forms import ConfirmForm, HomeSectionForm
 
 bp = Blueprint("admin_home", __name__, url_prefix="/admin/home")
@@ -286,7 +287,8 @@ def preview() -> Response:
         if values is None:
             abort(422)
         draft = home.Draft(section.id, *values)
-    with shop_locale(lang):
+    # The storefront's page as shoppers get it: the shop's own templates (sandboxed) too.
+    with shop_locale(lang), with_shop_templates():
         html = render_template(
             "index.html",
             featured=featured_products(),

@@ -56,6 +56,17 @@ def without_shop_templates() -> Iterator[None]:
         _without_overrides.reset(token)
 
 
+@contextmanager
+def with_shop_templates() -> Iterator[None]:
+    """Render with the shop's own template files (sandboxed, as on its storefront) inside
+    a dashboard request: the owner's preview of a storefront page shows what shoppers see."""
+    token = _without_overrides.set(False)
+    try:
+        yield
+    finally:
+        _without_overrides.reset(token)
+
+
 @cache
 def shipped_themes() -> tuple[str, ...]:
     """Names of the themes that ship with the platform."""
