@@ -314,6 +314,15 @@ def test_every_page_of_a_german_shop_speaks_german(app, german_shop, untranslate
         "/admin/discounts/",
         "/admin/shipping-payment/",
         "/admin/domains/",
+        # What shops grow with, and what they pay for.
+        "/admin/home/",
+        "/admin/reviews/",
+        "/admin/gift-cards/",
+        "/admin/cart-reminders/",
+        "/admin/seo/",
+        "/admin/pages/",
+        "/admin/plan/",
+        "/admin/transfers/",
     ]
     _walk(owner, shop, admin_pages, english, untranslated, "de")
     # A refused form answers in German too (WTForms' and our own messages).
