@@ -510,3 +510,44 @@ def test_the_preview_renders_the_shops_own_home_page_in_its_sandbox(app, acme, o
     assert shown.status_code == 200, shown.text
     assert "ACME OWN False" in shown.text and "Draft" in shown.text
     assert "ACME OWN" not in owner.get("/admin/home/", headers=host(acme)).text
+
+
+@pytest.mark.settings(RATELIMIT_ENABLED=True)
+def test_newsletter_sign_ups_are_limited_per_client(app, acme, client):
+    """The form has no CSRF token and an Origin is easy to forge outside a browser: a
+    script from one address stops at the client's limit instead of filling the list."""
+    _add(app, acme, "newsletter", texts={"en_US": {"heading": "News"}})
+    headers = {**host(acme), "Origin": f"http://{acme.primary_host}"}
+    answers = [
+        client.post("/newsletter", headers=headers, data={"email": f"bot{n}@example.com"})
+        for n in range(12)
+    ]
+    assert [a.status_code for a in answers] == [302] * 10 + [429] * 2
+    with app.app_context(), tenant_context(acme):
+        assert len(db.session.scalars(select(NewsletterSignup)).all()) == 10
+
+
+def test_the_same_address_twice_at_once_is_kept_once_without_an_error(app, acme, client):
+    """A double click whose second request finds no row yet meets the unique key."""
+    from unittest import mock
+
+    _add(app, acme, "newsletter", texts={"en_US": {"heading": "News"}})
+    headers = {**host(acme), "Origin": f"http://{acme.primary_host}"}
+    assert (
+        client.post("/newsletter", headers=headers, data={"email": "a@example.com"}).status_code
+        == 302
+    )
+    # The second request's look-up misses the first one's row, as in a race.
+    from storefront.home import services as home_services
+    from storefront.home.models import NewsletterSignup as Row
+
+    def racing(email, locale):
+        db.session.add(Row(email=email, locale=locale))
+        db.session.flush()
+        return True
+
+    with mock.patch.object(home_services, "sign_up", racing):
+        again = client.post("/newsletter", headers=headers, data={"email": "a@example.com"})
+    assert again.status_code == 302
+    with app.app_context(), tenant_context(acme):
+        assert len(db.session.scalars(select(NewsletterSignup)).all()) == 1

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+import logging
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from limits import parse
+from sqlalchemy.exc import IntegrityError
 
 from ..caching import shop_cached
 from ..cart.views import from_this_shop
 from ..catalog.services import featured_products
 from ..content import services as content
 from ..emails import InvalidEmail, checked_email
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..home import services as home
 from ..i18n import current_locale
+from ..tenancy.context import current_tenant
 
+log = logging.getLogger(__name__)
 pages_bp = Blueprint("pages", __name__)
+# Newsletter sign-ups per client and per shop: the form has no CSRF token and an Origin
+# header is easy to forge outside a browser, so a script could otherwise fill the list.
+NEWSLETTER_LIMITS = ("10/hour", "1000/day")
 
 
 @pages_bp.route("/")
@@ -44,10 +54,34 @@ def newsletter() -> ResponseReturnValue:
     if not email:
         flash(_("Enter a valid email address to sign up for the newsletter."), "error")
         return redirect(url_for("pages.index"))
-    home.sign_up(email, current_locale())
-    db.session.commit()
+    if not _newsletter_allowed():
+        abort(429)
+    try:
+        home.sign_up(email, current_locale())
+        db.session.commit()
+    except IntegrityError:  # the same address twice at once (a double click): kept once
+        db.session.rollback()
     flash(_("Thank you: you are on the newsletter list."), "success")
     return redirect(url_for("pages.index"))
+
+
+def _newsletter_allowed() -> bool:
+    """Count one sign-up against the client's and the shop's limits (the store being
+    down lets it through, as the other limits do)."""
+    config = current_app.config
+    if not config.get("RATELIMIT_ENABLED", True):
+        return True
+    shop, prefix = current_tenant().uid, config.get("RATELIMIT_KEY_PREFIX", "")
+    per_client, per_shop = NEWSLETTER_LIMITS
+    checks = (
+        (per_client, (prefix, "newsletter", shop, get_remote_address())),
+        (per_shop, (prefix, "newsletter-shop", shop)),
+    )
+    try:
+        return all(limiter.limiter.hit(parse(text), *keys) for text, keys in checks)
+    except Exception:  # the limits' store is down: serve
+        log.warning("newsletter rate limit store unavailable", exc_info=True)
+        return True
 
 
 @pages_bp.route("/pages/<slug>")
